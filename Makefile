@@ -1,0 +1,46 @@
+# seetf: `make run` serves a demo on http://127.0.0.1:8000, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint migrate demo worker beat schema fuzz clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# The embedded demo: SQLite, eager Celery, console e-mail, review data, demo users.
+run: export DEBUG ?= 1
+run: export SEETF_DEMO ?= 1
+run: migrate
+	$(PY) manage.py load_review_2011
+	$(PY) manage.py create_demo_users
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# Real Celery processes (set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0).
+worker: install
+	$(VENV)/bin/celery -A seetf worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A seetf beat --loglevel=INFO
+
+schema: install
+	DEBUG=1 $(PY) manage.py spectacular --file schema.yml --validate
+
+clean:
+	rm -rf $(VENV) db.sqlite3* .test-db.sqlite3* staticfiles .pytest_cache .hypothesis

@@ -1,0 +1,162 @@
+"""Grants: proposals for knowledge exchanges, their decisions, exchanges and money out."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from partners.models import MONEY, ZERO, Country, Partner, Region, Sector
+from seetf.common.models import TimeStampedModel
+
+# The largest grant a proposal may request (API validation: beyond it is a 400).
+MAX_GRANT_USD = Decimal("10000000.00")
+
+
+class GrantStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    UNDER_REVIEW = "under_review", "Under review"
+    RETURNED = "returned", "Returned for revision"
+    REJECTED = "rejected", "Rejected"
+    APPROVED = "approved", "Approved"
+    COMPLETED = "completed", "Completed"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Approved and later: what donors see and what leaders see of others' grants.
+APPROVED_AND_LATER = (
+    GrantStatus.APPROVED,
+    GrantStatus.COMPLETED,
+    GrantStatus.CLOSED,
+    GrantStatus.CANCELLED,
+)
+PIPELINE_STATUSES = (GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW)
+
+
+class CapacityOutcome(models.TextChoices):
+    """The six intermediate capacity outcomes (Capacity Development Results Framework)."""
+
+    RAISED_AWARENESS = "raised_awareness", "Raised awareness"
+    ENHANCED_KNOWLEDGE_AND_SKILLS = "enhanced_knowledge_and_skills", "Enhanced knowledge and skills"
+    IMPROVED_CONSENSUS_AND_TEAMWORK = (
+        "improved_consensus_and_teamwork",
+        "Improved consensus and teamwork",
+    )
+    STRENGTHENED_COALITIONS = "strengthened_coalitions", "Strengthened coalitions"
+    ENHANCED_NETWORKS = "enhanced_networks", "Enhanced networks"
+    INCREASED_IMPLEMENTATION_KNOWHOW = (
+        "increased_implementation_knowhow",
+        "Increased implementation know-how",
+    )
+
+
+class GrantQuerySet(models.QuerySet):
+    def committed(self):
+        """Grants whose approval holds money: approved and not cancelled."""
+        return self.filter(approved_usd__isnull=False)
+
+    def in_pipeline(self):
+        return self.filter(status__in=PIPELINE_STATUSES)
+
+
+class Grant(TimeStampedModel):
+    reference = models.CharField(
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="SEETF-YYYY-NNNN, assigned at first submission and never reused.",
+    )
+    title = models.CharField(max_length=200)
+    summary = models.TextField(max_length=5000, blank=True)
+    task_team_leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="led_grants",
+        editable=False,
+    )
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="grants")
+    region = models.CharField(max_length=3, choices=Region.choices)
+    recipient_countries = models.ManyToManyField(Country, related_name="grants_received")
+    provider_countries = models.ManyToManyField(Country, related_name="grants_provided", blank=True)
+    facilitating_partners = models.ManyToManyField(
+        Partner,
+        related_name="facilitated_grants",
+        blank=True,
+        help_text="Traditional donors that co-finance or share knowledge (triangular).",
+    )
+    requested_usd = models.DecimalField(**MONEY)
+    approved_usd = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
+    disbursed_usd = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    released_usd = models.DecimalField(
+        **MONEY,
+        default=ZERO,
+        editable=False,
+        help_text="Committed money given back to the fund by cancelling or closing.",
+    )
+    status = models.CharField(
+        max_length=16, choices=GrantStatus.choices, default=GrantStatus.DRAFT, editable=False
+    )
+    development_goal = models.TextField(max_length=2000, blank=True)
+    targeted_outcomes = models.JSONField(default=list, blank=True)
+    planned_start = models.DateField()
+    planned_end = models.DateField()
+    completion_report_due = models.DateField(null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["region", "status"]),
+            models.Index(fields=["sector", "status"]),
+            models.Index(fields=["task_team_leader", "status"]),
+            models.Index(fields=["requested_usd"]),
+            models.Index(fields=["completion_report_due"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(requested_usd__gt=0) & Q(requested_usd__lte=MAX_GRANT_USD),
+                name="grant_requested_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_usd__isnull=True) | Q(approved_usd__gt=0),
+                name="grant_approved_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed_usd__gte=0) & Q(released_usd__gte=0),
+                name="grant_money_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed_usd=0, released_usd=0)
+                | Q(approved_usd__gte=F("disbursed_usd") + F("released_usd")),
+                name="grant_spent_within_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_end__gte=F("planned_start")),
+                name="grant_planned_period_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference or f"Draft {self.pk}: {self.title}"
+
+    @property
+    def committed_usd(self) -> Decimal:
+        if self.approved_usd is None:
+            return ZERO
+        return self.approved_usd - self.released_usd
+
+    @property
+    def undisbursed_usd(self) -> Decimal:
+        return self.committed_usd - self.disbursed_usd
+
+    def compute_completion_report_due(self):
+        return self.planned_end + timedelta(days=settings.COMPLETION_REPORT_DUE_DAYS)

@@ -1,0 +1,75 @@
+from django.contrib import admin
+
+from seetf.common.admin import ReadOnlyAdmin
+
+from .models import Contribution, Country, Fund, Partner, PartnerMembership, Receipt, Sector
+
+
+@admin.register(Country)
+class CountryAdmin(admin.ModelAdmin):
+    list_display = ["code", "alpha2", "name", "region", "income_group"]
+    list_filter = ["region", "income_group"]
+    search_fields = ["code", "alpha2", "name"]
+
+
+@admin.register(Sector)
+class SectorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "category"]
+    list_filter = ["category"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "country", "joined_on"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["country"]
+
+
+@admin.register(PartnerMembership)
+class PartnerMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "partner"]
+    list_select_related = ["user", "partner"]
+    autocomplete_fields = ["partner"]
+    raw_id_fields = ["user"]
+
+
+class ReceiptInline(admin.TabularInline):
+    model = Receipt
+    fields = ["received_on", "amount", "usd_amount", "recorded_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Contribution)
+class ContributionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "reference",
+        "partner",
+        "currency",
+        "pledged_amount",
+        "pledged_usd",
+        "received_usd",
+        "signed_on",
+    ]
+    list_filter = ["currency", "partner__kind"]
+    list_select_related = ["partner"]
+    search_fields = ["reference", "partner__name"]
+    inlines = [ReceiptInline]
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    list_display = ["contribution", "received_on", "amount", "usd_amount", "recorded_by"]
+    list_select_related = ["contribution", "recorded_by"]
+    date_hierarchy = "received_on"
+
+
+@admin.register(Fund)
+class FundAdmin(ReadOnlyAdmin):
+    list_display = ["received_usd", "committed_usd", "disbursed_usd", "available_usd", "updated_at"]

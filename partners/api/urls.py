@@ -1,0 +1,24 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("countries", views.CountryViewSet, basename="country")
+router.register("sectors", views.SectorViewSet, basename="sector")
+router.register("partners", views.PartnerViewSet, basename="partner")
+router.register("contributions", views.ContributionViewSet, basename="contribution")
+
+receipts = views.ReceiptViewSet.as_view({"get": "list", "post": "create"})
+receipt = views.ReceiptViewSet.as_view({"get": "retrieve"})
+
+urlpatterns = [
+    *router.urls,
+    path("contributions/<int:contribution_pk>/receipts/", receipts, name="receipt-list"),
+    path("contributions/<int:contribution_pk>/receipts/<int:pk>/", receipt, name="receipt-detail"),
+    path(
+        "reports/contributions/",
+        views.ContributionReportView.as_view(),
+        name="report-contributions",
+    ),
+]

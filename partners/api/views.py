@@ -1,0 +1,224 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from seetf.common.api import REPORT_FORMAT_PARAMETER, ReportCSVRenderer, RulePermission
+from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+
+from .. import permissions as rules
+from .. import selectors, services
+from ..filters import (
+    ContributionFilter,
+    ContributionReportFilter,
+    CountryFilter,
+    PartnerFilter,
+    SectorFilter,
+)
+from ..models import Contribution, Country, Partner, PartnerKind, Receipt, Sector
+from .serializers import (
+    ContributionInputSerializer,
+    ContributionOutputSerializer,
+    ContributionReportSerializer,
+    CountrySerializer,
+    PartnerSerializer,
+    ReceiptSerializer,
+    SectorSerializer,
+    TokenResponseSerializer,
+)
+
+
+class CountryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every country of ISO 3166-1 with its World Bank region and income group."""
+
+    queryset = Country.objects.all()
+    serializer_class = CountrySerializer
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(rules.can_read_reference_data)
+    filterset_class = CountryFilter
+    ordering_fields = ["code", "name", "region"]
+    ordering = ["name"]
+    lookup_value_regex = "[A-Za-z]{3}"
+
+
+class SectorViewSet(viewsets.ReadOnlyModelViewSet):
+    """OECD DAC 5-digit purpose codes, as used by IATI."""
+
+    queryset = Sector.objects.all()
+    serializer_class = SectorSerializer
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(rules.can_read_reference_data)
+    filterset_class = SectorFilter
+    ordering_fields = ["code", "name", "category"]
+    ordering = ["code"]
+    lookup_value_regex = "[0-9]{5}"
+
+
+class PartnerViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The fund's partners. Fund managers create and edit them; partners are not deleted
+    (their contributions stay on record)."""
+
+    queryset = Partner.objects.all()
+    serializer_class = PartnerSerializer
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(rules.can_read_reference_data)
+    write_rule = staticmethod(rules.can_write_partners)
+    filterset_class = PartnerFilter
+    ordering_fields = ["name", "code", "kind", "joined_on"]
+    ordering = ["name"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.partner_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.partner_update(
+            partner=serializer.instance, **serializer.validated_data
+        )
+
+
+class ContributionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Pledges. `received_usd`, `outstanding_usd` and `status` follow from the receipts.
+    Fund managers record and amend pledges; a pledge cannot go below what was received.
+    Contributions are not deleted."""
+
+    queryset = Contribution.objects.all()
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(rules.can_read_reference_data)
+    write_rule = staticmethod(rules.can_record_money_in)
+    filterset_class = ContributionFilter
+    ordering_fields = ["signed_on", "pledged_usd", "reference", "id"]
+    ordering = ["partner__name", "signed_on", "id"]
+
+    def get_serializer_class(self):
+        if self.request.method in ("POST", "PUT", "PATCH"):
+            return ContributionInputSerializer
+        return ContributionOutputSerializer
+
+    @extend_schema(
+        request=ContributionInputSerializer, responses={201: ContributionOutputSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        data = self._validated(request)
+        contribution = services.contribution_create(**data)
+        return Response(
+            ContributionOutputSerializer(contribution).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=ContributionInputSerializer, responses={200: ContributionOutputSerializer}
+    )
+    def update(self, request, *args, **kwargs):
+        contribution = self.get_object()
+        data = self._validated(request, partial=kwargs.get("partial", False))
+        contribution = services.contribution_update(contribution=contribution, **data)
+        return Response(ContributionOutputSerializer(contribution).data)
+
+    @extend_schema(
+        request=ContributionInputSerializer, responses={200: ContributionOutputSerializer}
+    )
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def _validated(self, request, partial=False):
+        serializer = ContributionInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+@extend_schema_view(create=extend_schema(parameters=[IDEMPOTENCY_PARAMETER]))
+class ReceiptViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Money actually paid in against a contribution. Receipts are immutable: a mistake
+    is corrected by amending the pledge and recording what was really received.
+    A receipt beyond what is outstanding on the pledge: 400 on `amount`."""
+
+    serializer_class = ReceiptSerializer
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(rules.can_read_reference_data)
+    write_rule = staticmethod(rules.can_record_money_in)
+    ordering_fields = ["received_on", "id"]
+    ordering = ["received_on", "id"]
+
+    def get_contribution(self) -> Contribution:
+        return get_object_or_404(Contribution, pk=self.kwargs["contribution_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Receipt.objects.none()
+        return self.get_contribution().receipts.all()
+
+    def create(self, request, *args, **kwargs):
+        contribution = self.get_contribution()
+
+        def record():
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            receipt = services.receipt_record(
+                contribution=contribution, recorded_by=request.user, **serializer.validated_data
+            )
+            return Response(ReceiptSerializer(receipt).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, record)
+
+
+class ContributionReportView(APIView):
+    """Annex C: a row per partner with pledged, received and outstanding USD, and totals.
+    Filter by `kind` or `partner` (ids, repeatable); `?format=csv` for a spreadsheet."""
+
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(rules.can_read_reference_data)
+    renderer_classes = [JSONRenderer, ReportCSVRenderer]
+    filterset_class = ContributionReportFilter
+
+    @extend_schema(
+        responses={200: ContributionReportSerializer},
+        parameters=[
+            OpenApiParameter("kind", str, enum=PartnerKind.values),
+            OpenApiParameter("partner", int, many=True, description="Partner ids."),
+            REPORT_FORMAT_PARAMETER,
+        ],
+    )
+    def get(self, request):
+        filterset = ContributionReportFilter(request.query_params, queryset=Partner.objects.all())
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        report = selectors.contributions_report(partners=filterset.qs)
+        return Response(ContributionReportSerializer(report).data)
+
+
+class ObtainTokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (`Authorization: Token ...`).
+
+    Failed attempts are counted per username and address; after too many the answer is
+    429 until the cool-off ends."""
+
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: TokenResponseSerializer},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

@@ -1,0 +1,283 @@
+"""Reference data (countries, sectors), partners, and the money they bring in."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
+
+from seetf.common.models import TimeStampedModel
+
+ZERO = Decimal("0.00")
+MONEY = {"max_digits": 16, "decimal_places": 2}
+# The largest amount any single money field accepts: a billion USD (or currency units)
+# is already far beyond any pledge or grant of a knowledge-exchange trust fund.
+MAX_AMOUNT = Decimal("1000000000.00")
+
+
+class Region(models.TextChoices):
+    AFR = "AFR", "Sub-Saharan Africa"
+    EAP = "EAP", "East Asia and Pacific"
+    ECA = "ECA", "Europe and Central Asia"
+    LCR = "LCR", "Latin America and the Caribbean"
+    MNA = "MNA", "Middle East and North Africa"
+    SAR = "SAR", "South Asia"
+    OTH = "OTH", "Other"
+
+
+class IncomeGroup(models.TextChoices):
+    LOW = "low", "Low income"
+    LOWER_MIDDLE = "lower_middle", "Lower-middle income"
+    UPPER_MIDDLE = "upper_middle", "Upper-middle income"
+    HIGH = "high", "High income"
+    UNCLASSIFIED = "unclassified", "Not classified"
+
+
+class Country(models.Model):
+    code = models.CharField("ISO 3166-1 alpha-3", max_length=3, primary_key=True)
+    alpha2 = models.CharField("ISO 3166-1 alpha-2", max_length=2, unique=True)
+    name = models.CharField(max_length=100)
+    region = models.CharField(max_length=3, choices=Region.choices, db_index=True)
+    income_group = models.CharField(max_length=16, choices=IncomeGroup.choices, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "countries"
+
+    def __str__(self):
+        return self.name
+
+
+class Sector(models.Model):
+    code = models.CharField(
+        "OECD DAC purpose code",
+        max_length=5,
+        primary_key=True,
+        validators=[RegexValidator(r"^\d{5}$", "A DAC purpose code has five digits.")],
+    )
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=200, help_text="The DAC 3-digit category's name.")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class PartnerKind(models.TextChoices):
+    TRADITIONAL_DONOR = "traditional_donor", "Traditional donor"
+    NEW_DEVELOPMENT_PARTNER = "new_development_partner", "New development partner"
+    MULTILATERAL = "multilateral", "Multilateral"
+    PRIVATE = "private", "Private"
+
+
+class Partner(TimeStampedModel):
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9_-]{2,16}$", "Use 2-16 capitals, digits, - or _.")],
+        help_text="Unique; the country's ISO3 code for a country partner.",
+    )
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=32, choices=PartnerKind.choices, db_index=True)
+    country = models.ForeignKey(
+        Country, null=True, blank=True, on_delete=models.PROTECT, related_name="partners"
+    )
+    joined_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PartnerMembership(models.Model):
+    """Ties a donor user to the partner (country) they represent."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_membership"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="members")
+
+    def __str__(self):
+        return f"{self.user} ({self.partner.code})"
+
+
+class ContributionStatus(models.TextChoices):
+    PLEDGED = "pledged", "Pledged"
+    PARTIALLY_RECEIVED = "partially_received", "Partially received"
+    RECEIVED = "received", "Received"
+
+
+def outstanding_usd_expression(prefix: str = ""):
+    """The USD still to come on a pledge, valued at the pledge's own exchange rate
+    (``pledged_usd`` per unit pledged): exact for USD, and zero once fully received."""
+    pledged_amount = F(f"{prefix}pledged_amount")
+    received_amount = F(f"{prefix}received_amount")
+    return Case(
+        When(**{f"{prefix}received_amount__gte": pledged_amount}, then=Value(ZERO)),
+        When(**{f"{prefix}received_amount": 0}, then=F(f"{prefix}pledged_usd")),
+        default=ExpressionWrapper(
+            F(f"{prefix}pledged_usd") * (pledged_amount - received_amount) / pledged_amount,
+            output_field=models.DecimalField(**MONEY),
+        ),
+        output_field=models.DecimalField(**MONEY),
+    )
+
+
+class ContributionQuerySet(models.QuerySet):
+    def with_status(self):
+        return self.annotate(
+            status_value=Case(
+                When(received_amount=0, then=Value(ContributionStatus.PLEDGED)),
+                When(
+                    received_amount__lt=F("pledged_amount"),
+                    then=Value(ContributionStatus.PARTIALLY_RECEIVED),
+                ),
+                default=Value(ContributionStatus.RECEIVED),
+                output_field=models.CharField(),
+            )
+        )
+
+
+class Contribution(TimeStampedModel):
+    """A partner's pledge to the fund, in its own currency, with its USD value.
+
+    ``received_amount`` and ``received_usd`` are the running totals of its receipts,
+    kept by ``receipt_record`` under a row lock; the database refuses a total beyond
+    the pledge.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="contributions")
+    reference = models.CharField(max_length=64, unique=True)
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code.")
+    pledged_amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    pledged_usd = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    received_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    received_usd = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    signed_on = models.DateField(null=True, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+
+    objects = ContributionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["partner__name", "signed_on", "id"]
+        indexes = [models.Index(fields=["currency"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pledged_amount__gt=0), name="contribution_pledged_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(pledged_usd__gt=0), name="contribution_pledged_usd_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(received_amount__gte=0) & Q(received_usd__gte=0),
+                name="contribution_received_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(received_amount__lte=F("pledged_amount")),
+                name="contribution_received_within_pledge",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__isnull=True)
+                | Q(period_start__isnull=True)
+                | Q(period_end__gte=F("period_start")),
+                name="contribution_period_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def status(self) -> str:
+        if self.received_amount == 0:
+            return ContributionStatus.PLEDGED
+        if self.received_amount < self.pledged_amount:
+            return ContributionStatus.PARTIALLY_RECEIVED
+        return ContributionStatus.RECEIVED
+
+    @property
+    def outstanding_amount(self) -> Decimal:
+        return self.pledged_amount - self.received_amount
+
+    @property
+    def outstanding_usd(self) -> Decimal:
+        """What is still to come, valued at the pledge's own exchange rate."""
+        if self.received_amount >= self.pledged_amount:
+            return ZERO
+        value = self.pledged_usd * self.outstanding_amount / self.pledged_amount
+        return value.quantize(Decimal("0.01"))
+
+
+class Receipt(models.Model):
+    """Money actually paid in against a contribution; immutable once recorded."""
+
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.PROTECT, related_name="receipts"
+    )
+    amount = models.DecimalField(**MONEY, help_text="In the contribution's currency.")
+    usd_amount = models.DecimalField(**MONEY, help_text="The USD credited to the fund.")
+    received_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="receipt_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(usd_amount__gt=0), name="receipt_usd_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.contribution.reference} {self.received_on} {self.amount}"
+
+
+class Fund(models.Model):
+    """The fund's ledger: one row, the single place money in and money out meet.
+
+    Every movement (a receipt, an approval, a release, a disbursement) updates it with
+    ``UPDATE ... SET x = x + amount`` while holding its row lock, so movements are
+    serialised, and the CHECK constraints below make over-committing impossible even
+    for code that forgets the lock: ``committed <= received`` is ``available >= 0``.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    received_usd = models.DecimalField(**MONEY, default=ZERO)
+    committed_usd = models.DecimalField(**MONEY, default=ZERO)
+    disbursed_usd = models.DecimalField(**MONEY, default=ZERO)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="fund_single_row"),
+            models.CheckConstraint(
+                condition=Q(received_usd__gte=0)
+                & Q(committed_usd__gte=0)
+                & Q(disbursed_usd__gte=0),
+                name="fund_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(committed_usd__lte=F("received_usd")),
+                name="fund_available_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed_usd__lte=F("committed_usd")),
+                name="fund_disbursed_within_committed",
+            ),
+        ]
+
+    def __str__(self):
+        return "The fund"
+
+    @property
+    def available_usd(self) -> Decimal:
+        return self.received_usd - self.committed_usd

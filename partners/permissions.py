@@ -1,0 +1,24 @@
+"""Who may do what with partners and money in: rules as named functions.
+
+Each returns ``(allowed, reason)``; the API turns a refusal into 403.
+"""
+
+from .roles import is_fund_manager, user_roles
+
+
+def can_read_reference_data(user) -> tuple[bool, str]:
+    if user.is_superuser or user_roles(user):
+        return True, ""
+    return False, "Only fund managers, task team leaders and donors may read fund data."
+
+
+def can_write_partners(user) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers may record partners."
+
+
+def can_record_money_in(user) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers may record contributions and receipts."

@@ -1,0 +1,45 @@
+"""The three roles of API.md, held as Django groups (a user may hold several)."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    FUND_MANAGER = "fund_manager", "Fund manager"
+    TASK_TEAM_LEADER = "task_team_leader", "Task team leader"
+    DONOR = "donor", "Donor"
+
+
+def user_roles(user) -> frozenset[str]:
+    """The user's role names, read once per user object (one query)."""
+    if not user or not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_seetf_roles", None)
+    if cached is None:
+        names = user.groups.filter(name__in=Role.values).values_list("name", flat=True)
+        cached = frozenset(names)
+        user._seetf_roles = cached
+    return cached
+
+
+def has_role(user, role: str) -> bool:
+    if user and user.is_authenticated and user.is_superuser:
+        return True
+    return role in user_roles(user)
+
+
+def is_fund_manager(user) -> bool:
+    return has_role(user, Role.FUND_MANAGER)
+
+
+def is_task_team_leader(user) -> bool:
+    return has_role(user, Role.TASK_TEAM_LEADER)
+
+
+def is_donor(user) -> bool:
+    return has_role(user, Role.DONOR)
+
+
+def donor_partner_id(user) -> int | None:
+    """The partner a donor user represents, or None."""
+    membership = getattr(user, "partner_membership", None) if user.is_authenticated else None
+    return membership.partner_id if membership else None

@@ -1,0 +1,67 @@
+"""Reads for partners and money in that are more than a filter."""
+
+from decimal import Decimal
+
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import MONEY, ZERO, Contribution, Partner, outstanding_usd_expression
+
+CENT = Decimal("0.01")
+
+
+def _money(value) -> Decimal:
+    return (value if value is not None else ZERO).quantize(CENT)
+
+
+def _contribution_sum(expression):
+    """A correlated subquery summing ``expression`` over a partner's contributions."""
+    return Coalesce(
+        Subquery(
+            Contribution.objects.filter(partner=OuterRef("pk"))
+            .order_by()
+            .values("partner")
+            .annotate(total=Sum(expression))
+            .values("total")[:1],
+            output_field=DecimalField(**MONEY),
+        ),
+        Value(ZERO),
+        output_field=DecimalField(**MONEY),
+    )
+
+
+def contributions_report(*, partners=None) -> dict:
+    """Annex C: a row per partner with what it pledged, paid in and still owes (USD).
+
+    One query, whatever the number of partners and contributions.
+    """
+    partners = Partner.objects.all() if partners is None else partners
+    rows_qs = (
+        partners.annotate(
+            pledged_total=_contribution_sum("pledged_usd"),
+            received_total=_contribution_sum("received_usd"),
+            outstanding_total=_contribution_sum(outstanding_usd_expression()),
+        )
+        .order_by("name")
+        .values("name", "code", "kind", "pledged_total", "received_total", "outstanding_total")
+    )
+    rows = [
+        {
+            "partner": r["name"],
+            "code": r["code"],
+            "kind": r["kind"],
+            "pledged_usd": _money(r["pledged_total"]),
+            "received_usd": _money(r["received_total"]),
+            "outstanding_usd": _money(r["outstanding_total"]),
+        }
+        for r in rows_qs
+    ]
+    totals = {
+        key: sum((row[key] for row in rows), ZERO)
+        for key in ("pledged_usd", "received_usd", "outstanding_usd")
+    }
+    return {"rows": rows, "totals": totals}
+
+
+def fund_pledged_usd() -> Decimal:
+    return _money(Contribution.objects.aggregate(total=Sum("pledged_usd"))["total"])

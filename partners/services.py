@@ -1,0 +1,305 @@
+"""Writes for partners, contributions, receipts, users, and the fund's ledger."""
+
+from datetime import date
+from decimal import Decimal
+
+import pycountry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from seetf.common.errors import ApplicationError
+
+from .models import MAX_AMOUNT, Contribution, Country, Fund, Partner, PartnerMembership, Receipt
+from .roles import Role
+
+CENT = Decimal("0.01")
+
+
+# --- Validation shared by the services ------------------------------------------------
+
+
+def validate_currency(code: str) -> str:
+    code = (code or "").upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValidationError({"currency": [f"'{code}' is not an ISO 4217 currency code."]})
+    return code
+
+
+def _validate_amount(field: str, value: Decimal) -> Decimal:
+    if value is None or value <= 0:
+        raise ValidationError({field: ["Must be greater than zero."]})
+    if value > MAX_AMOUNT:
+        raise ValidationError({field: [f"Must be at most {MAX_AMOUNT:,}."]})
+    if value != value.quantize(CENT):
+        raise ValidationError({field: ["Use at most two decimal places."]})
+    return value
+
+
+# --- The fund's ledger ---------------------------------------------------------------------
+
+
+def fund_lock() -> Fund:
+    """Lock the fund's ledger row until the transaction ends and return it.
+
+    Every money movement takes this lock first, so two approvals (or an approval and
+    a receipt) can never read the same available balance and both act on it.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("fund_lock() must run inside transaction.atomic().")
+    fund, _ = Fund.objects.select_for_update().get_or_create(pk=1)
+    return fund
+
+
+def _fund_add(**deltas: Decimal) -> Fund:
+    Fund.objects.filter(pk=1).update(**{name: F(name) + value for name, value in deltas.items()})
+    return Fund.objects.get(pk=1)
+
+
+def fund_credit(*, amount_usd: Decimal) -> Fund:
+    """Money received: raises what the fund can commit."""
+    fund_lock()
+    return _fund_add(received_usd=amount_usd)
+
+
+def fund_commit(*, amount_usd: Decimal) -> Fund:
+    """Commit money to a grant; refuses (409 ``insufficient_funds``) beyond what is available."""
+    fund = fund_lock()
+    if amount_usd > fund.available_usd:
+        raise ApplicationError(
+            f"The fund has {fund.available_usd:,.2f} USD available; "
+            f"{amount_usd:,.2f} USD cannot be committed.",
+            code="insufficient_funds",
+        )
+    return _fund_add(committed_usd=amount_usd)
+
+
+def fund_release(*, amount_usd: Decimal) -> Fund:
+    """Give back committed money that will not be spent (a cancelled or closed grant)."""
+    fund_lock()
+    return _fund_add(committed_usd=-amount_usd)
+
+
+def fund_disburse(*, amount_usd: Decimal) -> Fund:
+    """Money paid out of committed money."""
+    fund_lock()
+    return _fund_add(disbursed_usd=amount_usd)
+
+
+# --- Partners -------------------------------------------------------------------------------
+
+
+def partner_create(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    country: Country | None = None,
+    joined_on: date | None = None,
+) -> Partner:
+    partner = Partner(code=code, name=name, kind=kind, country=country, joined_on=joined_on)
+    partner.full_clean()
+    partner.save()
+    return partner
+
+
+def partner_update(*, partner: Partner, **fields) -> Partner:
+    allowed = {"code", "name", "kind", "country", "joined_on"}
+    for name, value in fields.items():
+        if name not in allowed:
+            raise ValueError(f"partner_update() cannot set {name}")
+        setattr(partner, name, value)
+    partner.full_clean()
+    partner.save(update_fields=[*fields, "updated_at"])
+    return partner
+
+
+# --- Contributions and receipts -----------------------------------------------------------
+
+
+def _validate_period(period_start: date | None, period_end: date | None) -> None:
+    if period_start and period_end and period_end < period_start:
+        raise ValidationError({"period_end": ["The period cannot end before it starts."]})
+
+
+@transaction.atomic
+def contribution_create(
+    *,
+    partner: Partner,
+    reference: str,
+    currency: str,
+    pledged_amount: Decimal,
+    pledged_usd: Decimal | None = None,
+    signed_on: date | None = None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> Contribution:
+    """Record a pledge. For a USD pledge, ``pledged_usd`` is the amount itself."""
+    currency = validate_currency(currency)
+    _validate_amount("pledged_amount", pledged_amount)
+    if currency == "USD":
+        if pledged_usd is not None and pledged_usd != pledged_amount:
+            raise ValidationError({"pledged_usd": ["For a USD pledge it equals pledged_amount."]})
+        pledged_usd = pledged_amount
+    elif pledged_usd is None:
+        raise ValidationError(
+            {"pledged_usd": ["Give the USD value of a pledge in another currency."]}
+        )
+    _validate_amount("pledged_usd", pledged_usd)
+    _validate_period(period_start, period_end)
+    if Contribution.objects.filter(reference=reference).exists():
+        raise ValidationError({"reference": ["A contribution with this reference exists."]})
+    return Contribution.objects.create(
+        partner=partner,
+        reference=reference,
+        currency=currency,
+        pledged_amount=pledged_amount,
+        pledged_usd=pledged_usd,
+        signed_on=signed_on,
+        period_start=period_start,
+        period_end=period_end,
+    )
+
+
+@transaction.atomic
+def contribution_update(*, contribution: Contribution, **fields) -> Contribution:
+    """Amend a pledge. It can never fall below what was already received, and its
+    currency cannot change once money has been received in it."""
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    allowed = {
+        "partner",
+        "reference",
+        "currency",
+        "pledged_amount",
+        "pledged_usd",
+        "signed_on",
+        "period_start",
+        "period_end",
+    }
+    for name in fields:
+        if name not in allowed:
+            raise ValueError(f"contribution_update() cannot set {name}")
+    if "currency" in fields:
+        fields["currency"] = validate_currency(fields["currency"])
+        if fields["currency"] != contribution.currency and contribution.received_amount > 0:
+            raise ValidationError({"currency": ["Money was received in this currency already."]})
+    if (
+        "reference" in fields
+        and Contribution.objects.filter(reference=fields["reference"])
+        .exclude(pk=contribution.pk)
+        .exists()
+    ):
+        raise ValidationError({"reference": ["A contribution with this reference exists."]})
+    for name, value in fields.items():
+        setattr(contribution, name, value)
+    _validate_amount("pledged_amount", contribution.pledged_amount)
+    if contribution.currency == "USD":
+        if "pledged_usd" in fields and contribution.pledged_usd != contribution.pledged_amount:
+            raise ValidationError({"pledged_usd": ["For a USD pledge it equals pledged_amount."]})
+        contribution.pledged_usd = contribution.pledged_amount
+    _validate_amount("pledged_usd", contribution.pledged_usd)
+    if contribution.pledged_amount < contribution.received_amount:
+        raise ValidationError(
+            {
+                "pledged_amount": [
+                    f"{contribution.received_amount:,.2f} {contribution.currency} was received "
+                    "already; the pledge cannot be smaller."
+                ]
+            }
+        )
+    _validate_period(contribution.period_start, contribution.period_end)
+    contribution.save()
+    return contribution
+
+
+@transaction.atomic
+def receipt_record(
+    *,
+    contribution: Contribution,
+    amount: Decimal,
+    received_on: date,
+    usd_amount: Decimal | None = None,
+    recorded_by=None,
+) -> Receipt:
+    """Record money paid in against a pledge, and credit the fund.
+
+    The contribution's row lock makes two receipts for one pledge wait for each other,
+    so together they can never exceed the pledge (the database checks it as well).
+    """
+    _validate_amount("amount", amount)
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    if contribution.currency == "USD":
+        if usd_amount is not None and usd_amount != amount:
+            raise ValidationError({"usd_amount": ["For a USD contribution it equals amount."]})
+        usd_amount = amount
+    elif usd_amount is None:
+        raise ValidationError(
+            {"usd_amount": ["Give the USD credited for money in another currency."]}
+        )
+    _validate_amount("usd_amount", usd_amount)
+    outstanding = contribution.pledged_amount - contribution.received_amount
+    if amount > outstanding:
+        raise ValidationError(
+            {
+                "amount": [
+                    f"Only {outstanding:,.2f} {contribution.currency} of this pledge is "
+                    "outstanding; amend the pledge first."
+                ]
+            }
+        )
+    receipt = Receipt.objects.create(
+        contribution=contribution,
+        amount=amount,
+        usd_amount=usd_amount,
+        received_on=received_on,
+        recorded_by=recorded_by,
+    )
+    Contribution.objects.filter(pk=contribution.pk).update(
+        received_amount=F("received_amount") + amount, received_usd=F("received_usd") + usd_amount
+    )
+    fund_credit(amount_usd=usd_amount)
+    return receipt
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_create_or_update(
+    *,
+    username: str,
+    roles: list[str],
+    partner: Partner | None = None,
+    email: str | None = None,
+    password: str | None = None,
+):
+    """Create or update a user with exactly these roles (and their donor partner).
+
+    A donor must belong to a partner; only donors do.
+    """
+    unknown = sorted(set(roles) - set(Role.values))
+    if unknown:
+        raise ValidationError({"roles": [f"Unknown role(s): {', '.join(unknown)}."]})
+    if not roles:
+        raise ValidationError({"roles": ["Give at least one role."]})
+    if Role.DONOR in roles and partner is None:
+        raise ValidationError({"partner": ["A donor belongs to a partner: give --partner CODE."]})
+    if partner is not None and Role.DONOR not in roles:
+        raise ValidationError({"partner": ["Only donors belong to a partner."]})
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username=username)
+    if email is not None:
+        user.email = email
+    if password is not None:
+        user.set_password(password)
+    elif not user.has_usable_password() and not user.password:
+        user.set_unusable_password()
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=roles))
+    if partner is not None:
+        PartnerMembership.objects.update_or_create(user=user, defaults={"partner": partner})
+    else:
+        PartnerMembership.objects.filter(user=user).delete()
+    return user

@@ -1,0 +1,49 @@
+"""The API's exception handler: every error has one of the shapes API.md promises."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from .errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(exc.message_dict)
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = _django_validation_to_drf(exc)
+    elif isinstance(exc, IntegrityError):
+        # A database constraint refused the write: the services' own checks should
+        # have caught it first, so log it, but the client still gets a clear 409.
+        logger.warning("Integrity error reached the API: %s", exc)
+        return Response(
+            {"detail": "The change conflicts with data already recorded.", "code": "duplicate"},
+            status=status.HTTP_409_CONFLICT,
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.APIException) and not isinstance(exc, exceptions.ValidationError):
+        codes = exc.get_codes()
+        if isinstance(response.data, dict) and isinstance(codes, str):
+            response.data.setdefault("code", codes)
+    return response

@@ -1,0 +1,3 @@
+"""Local development: the embedded default (SQLite, eager Celery, console e-mail)."""
+
+from .base import *  # noqa: F403
