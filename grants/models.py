@@ -160,3 +160,110 @@ class Grant(TimeStampedModel):
 
     def compute_completion_report_due(self):
         return self.planned_end + timedelta(days=settings.COMPLETION_REPORT_DUE_DAYS)
+
+
+class GrantHistory(models.Model):
+    """Append-only: one row per state change of a grant (who, when, from, to, why).
+
+    The database refuses UPDATE and DELETE on this table (triggers created by a
+    migration); a correction is a new row.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="history")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    comment = models.TextField(max_length=5000, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "grant history"
+
+    def __str__(self):
+        return f"{self.grant} {self.action} {self.from_status}->{self.to_status}"
+
+
+class ReferenceCounter(models.Model):
+    """The last grant reference number used in a year; locked while a number is taken."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class Instrument(models.TextChoices):
+    STUDY_TOUR = "study_tour", "Study tour"
+    VIDEOCONFERENCE = "videoconference", "Videoconference"
+    PEER_CONSULTATION = "peer_consultation", "Peer consultation"
+    WORKSHOP = "workshop", "Workshop"
+    EXPERT_VISIT = "expert_visit", "Expert visit"
+    CONFERENCE = "conference", "Conference"
+
+
+class ExchangeStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    HELD = "held", "Held"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Exchange(TimeStampedModel):
+    """One knowledge exchange of a grant: a study tour, a videoconference..."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="exchanges")
+    instrument = models.CharField(max_length=32, choices=Instrument.choices, db_index=True)
+    title = models.CharField(max_length=200)
+    provider_countries = models.ManyToManyField(Country, related_name="+", blank=True)
+    recipient_countries = models.ManyToManyField(Country, related_name="+", blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    location = models.CharField(max_length=200, blank=True)
+    participants = models.PositiveIntegerField(default=0)
+    women_participants = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=ExchangeStatus.choices, default=ExchangeStatus.PLANNED
+    )
+
+    class Meta:
+        ordering = ["start_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="exchange_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(women_participants__lte=F("participants")),
+                name="exchange_women_within_participants",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Disbursement(models.Model):
+    """Money paid out of a grant's commitment; immutable once recorded."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="disbursements")
+    amount_usd = models.DecimalField(**MONEY)
+    disbursed_on = models.DateField()
+    purpose = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["disbursed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_usd__gt=0), name="disbursement_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.grant} {self.disbursed_on} {self.amount_usd}"

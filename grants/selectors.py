@@ -3,13 +3,14 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from partners.models import ZERO, Fund, Receipt
+from partners.roles import Role, user_roles
 from partners.selectors import fund_pledged_usd
 
-from .models import Grant
+from .models import APPROVED_AND_LATER, Grant, GrantStatus
 
 CENT = Decimal("0.01")
 
@@ -47,3 +48,27 @@ def fund_ledger_from_records() -> dict:
         "committed_usd": (grant_totals["committed"] or ZERO).quantize(CENT),
         "disbursed_usd": (grant_totals["disbursed"] or ZERO).quantize(CENT),
     }
+
+
+def grants_visible_to(user):
+    """Every grant this user may see, decided in this one place (API.md roles):
+
+    - fund managers: every grant that is not a draft;
+    - task team leaders: their own grants at any status, and others' once approved;
+    - donors: approved grants and later.
+
+    Drafts are private to their leader. A user with several roles sees the union.
+    """
+    if not user or not user.is_authenticated:
+        return Grant.objects.none()
+    if user.is_superuser:
+        return Grant.objects.all()
+    roles = user_roles(user)
+    condition = Q(pk__in=[])
+    if Role.FUND_MANAGER in roles:
+        condition |= ~Q(status=GrantStatus.DRAFT)
+    if Role.TASK_TEAM_LEADER in roles:
+        condition |= Q(task_team_leader=user) | Q(status__in=APPROVED_AND_LATER)
+    if Role.DONOR in roles:
+        condition |= Q(status__in=APPROVED_AND_LATER)
+    return Grant.objects.filter(condition)

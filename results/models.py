@@ -1,0 +1,90 @@
+"""Results: completion reports (what each exchange achieved) and results stories."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from grants.models import CapacityOutcome, Grant
+from seetf.common.models import TimeStampedModel
+
+# The six intermediate capacity outcomes, each a boolean column of the report, so that
+# the Annex D table is a SUM per column in the database.
+OUTCOME_FIELDS = list(CapacityOutcome.values)
+
+
+class Rating(models.TextChoices):
+    HS = "HS", "Highly satisfactory"
+    S = "S", "Satisfactory"
+    MS = "MS", "Moderately satisfactory"
+    MU = "MU", "Moderately unsatisfactory"
+    U = "U", "Unsatisfactory"
+    HU = "HU", "Highly unsatisfactory"
+
+
+class ConcreteResultKind(models.TextChoices):
+    ACTION_PLAN = "action_plan", "Action plan"
+    PILOT_PROJECT = "pilot_project", "Pilot project"
+    POLICY_FRAMEWORK = "policy_framework", "Policy framework"
+    INSTITUTIONAL_REFORM = "institutional_reform", "Institutional reform"
+    INVESTMENT = "investment", "Investment"
+    NETWORK = "network", "Network"
+    OTHER = "other", "Other"
+
+
+class CompletionReport(TimeStampedModel):
+    """The leader's report on what a grant's exchanges achieved.
+
+    Edited while the grant is approved; submitting it completes the grant; a fund
+    manager accepts it, after which the grant can be closed.
+    """
+
+    grant = models.OneToOneField(Grant, on_delete=models.CASCADE, related_name="completion_report")
+    raised_awareness = models.BooleanField(default=False)
+    enhanced_knowledge_and_skills = models.BooleanField(default=False)
+    improved_consensus_and_teamwork = models.BooleanField(default=False)
+    strengthened_coalitions = models.BooleanField(default=False)
+    enhanced_networks = models.BooleanField(default=False)
+    increased_implementation_knowhow = models.BooleanField(default=False)
+    participants = models.PositiveIntegerField(default=0)
+    rating = models.CharField(max_length=2, choices=Rating.choices, blank=True)
+    lessons = models.TextField(max_length=20000, blank=True)
+    follow_up_needed = models.BooleanField(default=False, db_index=True)
+    follow_up_description = models.TextField(max_length=5000, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(submitted_at__isnull=False),
+                name="report_accepted_after_submitted",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(accepted_at__gte=F("submitted_at")),
+                name="report_accepted_not_before_submitted",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Completion report of {self.grant}"
+
+    @property
+    def outcomes_achieved(self) -> list[str]:
+        return [name for name in OUTCOME_FIELDS if getattr(self, name)]
+
+
+class ConcreteResult(models.Model):
+    report = models.ForeignKey(
+        CompletionReport, on_delete=models.CASCADE, related_name="concrete_results"
+    )
+    kind = models.CharField(max_length=32, choices=ConcreteResultKind.choices)
+    description = models.TextField(max_length=2000)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.description[:40]}"

@@ -8,6 +8,7 @@ api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
     path("", include("partners.api.urls")),
     path("", include("grants.api.urls")),
+    path("", include("results.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,6 +1,23 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
+from partners.models import Country, Partner, Region, Sector
+
+from ..models import (
+    MAX_GRANT_USD,
+    CapacityOutcome,
+    Disbursement,
+    Exchange,
+    ExchangeStatus,
+    Grant,
+    GrantHistory,
+    GrantStatus,
+    Instrument,
+)
+
 MONEY = {"max_digits": 16, "decimal_places": 2}
+PARTNER_MAX = Decimal("1000000000.00")
 
 
 class FundSummarySerializer(serializers.Serializer):
@@ -18,3 +35,136 @@ class FundSummarySerializer(serializers.Serializer):
     )
     low_balance_threshold_usd = serializers.DecimalField(**MONEY)
     as_of = serializers.DateTimeField()
+
+
+def _countries(**kwargs):
+    return serializers.SlugRelatedField(
+        many=True,
+        slug_field="code",
+        queryset=Country.objects.all(),
+        help_text="ISO 3166-1 alpha-3 codes.",
+        **kwargs,
+    )
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    """A grant. Server-owned fields (reference, status, money decided by fund managers,
+    the leader, dates of decisions) are read-only: sending them changes nothing."""
+
+    sector = serializers.PrimaryKeyRelatedField(
+        queryset=Sector.objects.all(), help_text="OECD DAC 5-digit purpose code."
+    )
+    region = serializers.ChoiceField(choices=Region.choices)
+    recipient_countries = _countries()
+    provider_countries = _countries(required=False)
+    facilitating_partners = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=Partner.objects.all(),
+        required=False,
+        help_text="Partner ids of traditional donors in a triangular exchange.",
+    )
+    requested_usd = serializers.DecimalField(
+        **MONEY, min_value=Decimal("0.01"), max_value=MAX_GRANT_USD
+    )
+    targeted_outcomes = serializers.ListField(
+        child=serializers.ChoiceField(choices=CapacityOutcome.choices),
+        required=False,
+        max_length=len(CapacityOutcome.values),
+    )
+    status = serializers.ChoiceField(choices=GrantStatus.choices, read_only=True)
+
+    class Meta:
+        model = Grant
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "summary",
+            "task_team_leader",
+            "sector",
+            "region",
+            "recipient_countries",
+            "provider_countries",
+            "facilitating_partners",
+            "requested_usd",
+            "approved_usd",
+            "disbursed_usd",
+            "status",
+            "development_goal",
+            "targeted_outcomes",
+            "planned_start",
+            "planned_end",
+            "completion_report_due",
+            "submitted_at",
+            "decided_at",
+            "created_at",
+        ]
+        read_only_fields = [
+            "id",
+            "reference",
+            "task_team_leader",
+            "approved_usd",
+            "disbursed_usd",
+            "status",
+            "completion_report_due",
+            "submitted_at",
+            "decided_at",
+            "created_at",
+        ]
+
+
+class TransitionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class ApproveSerializer(TransitionSerializer):
+    approved_usd = serializers.DecimalField(
+        **MONEY,
+        min_value=Decimal("0.01"),
+        max_value=MAX_GRANT_USD,
+        help_text="At most the amount requested and the fund's available money.",
+    )
+
+
+class HistorySerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = GrantHistory
+        fields = ["at", "actor", "action", "from_status", "to_status", "comment"]
+        read_only_fields = fields
+
+
+class ExchangeSerializer(serializers.ModelSerializer):
+    instrument = serializers.ChoiceField(choices=Instrument.choices)
+    status = serializers.ChoiceField(choices=ExchangeStatus.choices, required=False)
+    provider_countries = _countries(required=False)
+    recipient_countries = _countries(required=False)
+    participants = serializers.IntegerField(min_value=0, max_value=100000, required=False)
+    women_participants = serializers.IntegerField(min_value=0, max_value=100000, required=False)
+
+    class Meta:
+        model = Exchange
+        fields = [
+            "id",
+            "instrument",
+            "title",
+            "provider_countries",
+            "recipient_countries",
+            "start_date",
+            "end_date",
+            "location",
+            "participants",
+            "women_participants",
+            "status",
+        ]
+
+
+class DisbursementSerializer(serializers.ModelSerializer):
+    amount_usd = serializers.DecimalField(
+        **MONEY, min_value=Decimal("0.01"), max_value=MAX_GRANT_USD
+    )
+
+    class Meta:
+        model = Disbursement
+        fields = ["id", "amount_usd", "disbursed_on", "purpose"]

@@ -1,12 +1,36 @@
-from drf_spectacular.utils import extend_schema
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from partners.models import Country
 from partners.permissions import can_read_reference_data
-from seetf.common.api import RulePermission
+from seetf.common.api import ErrorSerializer, RulePermission
+from seetf.common.errors import ApplicationError
+from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
-from .. import selectors
-from .serializers import FundSummarySerializer
+from .. import selectors, services
+from ..filters import GrantFilter
+from ..models import Disbursement, Exchange, Grant
+from ..permissions import can_create_grant, can_disburse
+from .serializers import (
+    ApproveSerializer,
+    DisbursementSerializer,
+    ExchangeSerializer,
+    FundSummarySerializer,
+    GrantSerializer,
+    HistorySerializer,
+    TransitionSerializer,
+)
+
+REFUSALS = {
+    403: OpenApiResponse(ErrorSerializer, description="The role may not take this action."),
+    404: OpenApiResponse(description="No such grant, or not visible to this user."),
+    409: OpenApiResponse(ErrorSerializer, description="A business rule refused it."),
+}
 
 
 class FundSummaryView(APIView):
@@ -18,3 +42,222 @@ class FundSummaryView(APIView):
     @extend_schema(responses={200: FundSummarySerializer})
     def get(self, request):
         return Response(FundSummarySerializer(selectors.fund_summary()).data)
+
+
+class VisibleGrantsMixin:
+    """Owns scoping: every grant endpoint starts from ``grants_visible_to(user)``, so a
+    grant a user may not see is a 404 everywhere, never a 403."""
+
+    def visible_grants(self):
+        return selectors.grants_visible_to(self.request.user)
+
+    def get_grant(self, pk) -> Grant:
+        return get_object_or_404(self.visible_grants(), pk=pk)
+
+
+def _with_relations(queryset):
+    countries = Country.objects.only("code")
+    return queryset.select_related(None).prefetch_related(
+        Prefetch("recipient_countries", queryset=countries),
+        Prefetch("provider_countries", queryset=countries),
+        "facilitating_partners",
+    )
+
+
+def _transition(name: str, request_serializer=TransitionSerializer, money: bool = False):
+    """An action endpoint `POST /grants/{id}/<name>/` applying one workflow step."""
+
+    def handler(self, request, pk=None):
+        grant = self.get_grant(pk)
+
+        def apply():
+            serializer = request_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            updated = services.grant_transition(
+                grant=grant, user=request.user, action=name, **serializer.validated_data
+            )
+            return Response(GrantSerializer(self._reload(updated)).data)
+
+        return idempotent(request, apply) if money else apply()
+
+    handler.__name__ = "return_" if name == "return" else name.replace("-", "_")
+    handler.__doc__ = f"Workflow action `{name}`; see the transition table in the API description."
+    parameters = [IDEMPOTENCY_PARAMETER] if money else []
+    handler = extend_schema(
+        request=request_serializer,
+        responses={200: GrantSerializer, **REFUSALS},
+        parameters=parameters,
+    )(handler)
+    return action(detail=True, methods=["post"], url_path=name, url_name=name)(handler)
+
+
+@extend_schema_view(
+    partial_update=extend_schema(responses={200: GrantSerializer, **REFUSALS}),
+    update=extend_schema(responses={200: GrantSerializer, **REFUSALS}),
+)
+class GrantViewSet(
+    VisibleGrantsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Grants. Task team leaders create proposals (drafts, private to them) and edit them
+    while draft or returned; fund managers decide. Status moves only through the
+    action endpoints: submit, start-review, return, reject, approve, cancel, close."""
+
+    serializer_class = GrantSerializer
+    permission_classes = [RulePermission]
+    filterset_class = GrantFilter
+    write_rule = staticmethod(lambda user: (True, ""))
+    ordering_fields = [
+        "created_at",
+        "submitted_at",
+        "decided_at",
+        "requested_usd",
+        "approved_usd",
+        "planned_start",
+        "planned_end",
+        "reference",
+        "title",
+        "status",
+    ]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return _with_relations(self.visible_grants())
+
+    def _reload(self, grant: Grant) -> Grant:
+        return _with_relations(Grant.objects.filter(pk=grant.pk)).get()
+
+    def get_object(self):
+        return self.get_grant(self.kwargs["pk"])
+
+    def create(self, request, *args, **kwargs):
+        allowed, reason = can_create_grant(request.user)
+        if not allowed:
+            raise ApplicationError(reason, code="permission_denied", status=403)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grant = services.grant_create(leader=request.user, **serializer.validated_data)
+        return Response(GrantSerializer(self._reload(grant)).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        grant = self.get_object()
+        serializer = self.get_serializer(grant, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        grant = services.grant_update(grant=grant, user=request.user, **serializer.validated_data)
+        return Response(GrantSerializer(self._reload(grant)).data)
+
+    submit = _transition("submit")
+    start_review = _transition("start-review")
+    return_ = _transition("return")
+    reject = _transition("reject")
+    approve = _transition("approve", ApproveSerializer, money=True)
+    cancel = _transition("cancel", money=True)
+    close = _transition("close", money=True)
+
+    @extend_schema(responses={200: HistorySerializer(many=True), 404: REFUSALS[404]})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        """Every state change of the grant, oldest first (append-only)."""
+        grant = self.get_grant(pk)
+        rows = grant.history.select_related("actor").order_by("at", "id")
+        return Response(HistorySerializer(rows, many=True).data)
+
+
+class GrantChildViewSet(VisibleGrantsMixin, viewsets.GenericViewSet):
+    """Base of the resources nested under a grant: the grant must be visible (404)."""
+
+    permission_classes = [RulePermission]
+    write_rule = staticmethod(lambda user: (True, ""))
+    filterset_class = None
+
+    @property
+    def grant(self) -> Grant:
+        if not hasattr(self, "_grant"):
+            self._grant = self.get_grant(self.kwargs["grant_pk"])
+        return self._grant
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: ExchangeSerializer, **REFUSALS}),
+    partial_update=extend_schema(responses={200: ExchangeSerializer, **REFUSALS}),
+    update=extend_schema(responses={200: ExchangeSerializer, **REFUSALS}),
+)
+class ExchangeViewSet(
+    GrantChildViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+):
+    """A grant's exchanges. Its leader plans them while the proposal is a draft or
+    returned; once approved, the leader and fund managers record them."""
+
+    serializer_class = ExchangeSerializer
+    ordering_fields = ["start_date", "id"]
+    ordering = ["start_date", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Exchange.objects.none()
+        countries = Country.objects.only("code")
+        return self.grant.exchanges.prefetch_related(
+            Prefetch("provider_countries", queryset=countries),
+            Prefetch("recipient_countries", queryset=countries),
+        )
+
+    def perform_create(self, serializer):
+        serializer.instance = services.exchange_create(
+            grant=self.grant, user=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.exchange_update(
+            exchange=serializer.instance, user=self.request.user, **serializer.validated_data
+        )
+
+
+@extend_schema_view(
+    create=extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: DisbursementSerializer, **REFUSALS},
+    )
+)
+class DisbursementViewSet(
+    GrantChildViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+):
+    """Money paid out of a grant; fund managers only, on approved or completed grants.
+    Beyond what is left of the approved amount: 409 `over_disbursement`."""
+
+    serializer_class = DisbursementSerializer
+    read_rule = staticmethod(can_disburse)
+    write_rule = staticmethod(can_disburse)
+    ordering_fields = ["disbursed_on", "id"]
+    ordering = ["disbursed_on", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Disbursement.objects.none()
+        return self.grant.disbursements.all()
+
+    def create(self, request, *args, **kwargs):
+        grant = self.grant
+
+        def record():
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            disbursement = services.disbursement_record(
+                grant=grant, user=request.user, **serializer.validated_data
+            )
+            return Response(
+                DisbursementSerializer(disbursement).data, status=status.HTTP_201_CREATED
+            )
+
+        return idempotent(request, record)

@@ -4,7 +4,7 @@ import csv
 import io
 
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import permissions, renderers
+from rest_framework import permissions, renderers, serializers
 
 REPORT_FORMAT_PARAMETER = OpenApiParameter(
     "format", str, enum=["json", "csv"], description="`csv` for a spreadsheet download."
@@ -76,3 +76,13 @@ def _cell(value):
     if isinstance(value, (list, tuple)):
         return ";".join(str(v) for v in value)
     return value
+
+
+class ErrorSerializer(serializers.Serializer):
+    """A refused request: 403 (forbidden action) and 409 (business rule)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(
+        help_text="insufficient_funds, invalid_transition, over_disbursement, duplicate, "
+        "self_approval, permission_denied, ..."
+    )

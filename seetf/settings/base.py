@@ -195,7 +195,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"CapacityOutcomeEnum": "grants.models.CapacityOutcome"},
 }
 
 # --- The fund -------------------------------------------------------------------------

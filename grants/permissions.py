@@ -1,0 +1,57 @@
+"""Who may do what with a grant: rules as named functions returning (allowed, reason).
+
+Visibility (what a user may see at all) is decided by ``selectors.grants_visible_to``;
+these rules decide what a user who can see a grant may do with it (403 otherwise).
+"""
+
+from partners.roles import is_fund_manager, is_task_team_leader
+
+from .models import Grant
+
+
+def is_leader_of(user, grant: Grant) -> bool:
+    return grant.task_team_leader_id == user.pk
+
+
+def can_create_grant(user) -> tuple[bool, str]:
+    if is_task_team_leader(user):
+        return True, ""
+    return False, "Only task team leaders propose grants."
+
+
+def can_edit_grant(user, grant: Grant) -> tuple[bool, str]:
+    if is_leader_of(user, grant):
+        return True, ""
+    return False, "Only the grant's task team leader edits the proposal."
+
+
+def can_submit_grant(user, grant: Grant) -> tuple[bool, str]:
+    return can_edit_grant(user, grant)
+
+
+def can_decide_grant(user, grant: Grant) -> tuple[bool, str]:
+    """Start review, return, reject, cancel, close: the fund managers' decisions."""
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers decide on grants."
+
+
+def can_approve_grant(user, grant: Grant) -> tuple[bool, str]:
+    allowed, reason = can_decide_grant(user, grant)
+    if not allowed:
+        return allowed, reason
+    if is_leader_of(user, grant):
+        return False, "A fund manager cannot approve a grant they lead."
+    return True, ""
+
+
+def can_record_exchange(user, grant: Grant) -> tuple[bool, str]:
+    if is_leader_of(user, grant) or is_fund_manager(user):
+        return True, ""
+    return False, "Only the grant's task team leader and fund managers record its exchanges."
+
+
+def can_disburse(user, grant: Grant | None = None) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers see and record disbursements."

@@ -1,0 +1,442 @@
+"""Writes for grants: proposals, the workflow, exchanges and disbursements.
+
+Every state change goes through ``grant_transition``, which checks the rule, the
+current status (under the grant's row lock), saves with ``update_fields`` and writes
+the history row, all in one transaction. Money moves through the fund's ledger
+(``partners.services.fund_*``), whose row lock serialises every movement.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from partners.models import Country, Partner, PartnerKind, Sector
+from partners.roles import is_fund_manager
+from partners.services import fund_commit, fund_disburse, fund_release
+from seetf.common.errors import ApplicationError
+
+from .models import (
+    MAX_GRANT_USD,
+    CapacityOutcome,
+    Disbursement,
+    Exchange,
+    Grant,
+    GrantHistory,
+    ReferenceCounter,
+)
+from .permissions import (
+    can_create_grant,
+    can_disburse,
+    can_edit_grant,
+    can_record_exchange,
+    is_leader_of,
+)
+from .workflow import (
+    DISBURSABLE_STATUSES,
+    EDITABLE_STATUSES,
+    EXCHANGE_STATUSES_FOR_LEADER,
+    EXCHANGE_STATUSES_FOR_MANAGER,
+    TRANSITIONS,
+)
+
+CENT = Decimal("0.01")
+PROPOSAL_FIELDS = {
+    "title",
+    "summary",
+    "sector",
+    "region",
+    "recipient_countries",
+    "provider_countries",
+    "facilitating_partners",
+    "requested_usd",
+    "development_goal",
+    "targeted_outcomes",
+    "planned_start",
+    "planned_end",
+}
+M2M_FIELDS = {"recipient_countries", "provider_countries", "facilitating_partners"}
+
+
+def _forbid(allowed_reason: tuple[bool, str], code: str = "permission_denied") -> None:
+    allowed, reason = allowed_reason
+    if not allowed:
+        raise ApplicationError(reason, code=code, status=403)
+
+
+def _invalid_transition(message: str):
+    return ApplicationError(message, code="invalid_transition")
+
+
+def _record(grant: Grant, *, actor, action: str, from_status: str, comment: str = "") -> None:
+    GrantHistory.objects.create(
+        grant=grant,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=grant.status,
+        comment=comment or "",
+    )
+
+
+# --- Proposals ----------------------------------------------------------------------------
+
+
+def _validate_proposal(data: dict) -> None:
+    """The rules a proposal must meet, each a 400 naming its field."""
+    errors: dict[str, list[str]] = {}
+    requested = data.get("requested_usd")
+    if requested is not None:
+        if requested <= 0:
+            errors["requested_usd"] = ["Must be greater than zero."]
+        elif requested > MAX_GRANT_USD:
+            errors["requested_usd"] = [f"Must be at most {MAX_GRANT_USD:,}."]
+        elif requested != requested.quantize(CENT):
+            errors["requested_usd"] = ["Use at most two decimal places."]
+    start, end = data.get("planned_start"), data.get("planned_end")
+    if start and end and end < start:
+        errors["planned_end"] = ["The planned end cannot be before the planned start."]
+    recipients = data.get("recipient_countries")
+    if recipients is not None and len(recipients) == 0:
+        errors["recipient_countries"] = ["Name at least one recipient country."]
+    providers = data.get("provider_countries") or []
+    both = sorted({c.code for c in providers} & {c.code for c in recipients or []})
+    if both:
+        errors["provider_countries"] = [
+            f"A country cannot both provide and receive in one grant: {', '.join(both)}."
+        ]
+    outcomes = data.get("targeted_outcomes")
+    if outcomes is not None:
+        unknown = sorted(set(outcomes) - set(CapacityOutcome.values))
+        if unknown:
+            errors["targeted_outcomes"] = [f"Unknown outcome(s): {', '.join(unknown)}."]
+    partners = data.get("facilitating_partners") or []
+    not_donors = sorted(p.code for p in partners if p.kind != PartnerKind.TRADITIONAL_DONOR)
+    if not_donors:
+        errors["facilitating_partners"] = [
+            f"Facilitating partners are traditional donors; not: {', '.join(not_donors)}."
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def grant_create(
+    *,
+    leader,
+    title: str,
+    sector: Sector,
+    region: str,
+    recipient_countries: list[Country],
+    requested_usd: Decimal,
+    planned_start: date,
+    planned_end: date,
+    summary: str = "",
+    provider_countries: list[Country] = (),
+    facilitating_partners: list[Partner] = (),
+    development_goal: str = "",
+    targeted_outcomes: list[str] = (),
+) -> Grant:
+    """A task team leader drafts a proposal; it stays private to them until submitted."""
+    _forbid(can_create_grant(leader))
+    data = {
+        "title": title,
+        "summary": summary,
+        "sector": sector,
+        "region": region,
+        "recipient_countries": list(recipient_countries),
+        "provider_countries": list(provider_countries),
+        "facilitating_partners": list(facilitating_partners),
+        "requested_usd": requested_usd,
+        "development_goal": development_goal,
+        "targeted_outcomes": list(targeted_outcomes),
+        "planned_start": planned_start,
+        "planned_end": planned_end,
+    }
+    _validate_proposal(data)
+    m2m = {name: data.pop(name) for name in M2M_FIELDS}
+    data["targeted_outcomes"] = sorted(set(data["targeted_outcomes"]))
+    grant = Grant(task_team_leader=leader, **data)
+    grant.completion_report_due = grant.compute_completion_report_due()
+    grant.save()
+    for name, values in m2m.items():
+        getattr(grant, name).set(values)
+    _record(grant, actor=leader, action="create", from_status="")
+    return grant
+
+
+@transaction.atomic
+def grant_update(*, grant: Grant, user, **fields) -> Grant:
+    """The leader edits the proposal while it is a draft or returned (else 409)."""
+    unknown = set(fields) - PROPOSAL_FIELDS
+    if unknown:
+        raise ValueError(f"grant_update() cannot set {', '.join(sorted(unknown))}")
+    grant = Grant.objects.select_for_update().get(pk=grant.pk)
+    _forbid(can_edit_grant(user, grant))
+    if grant.status not in EDITABLE_STATUSES:
+        raise _invalid_transition(
+            f"A grant is edited only while draft or returned; this one is {grant.status}."
+        )
+    merged = {
+        "requested_usd": grant.requested_usd,
+        "planned_start": grant.planned_start,
+        "planned_end": grant.planned_end,
+        "targeted_outcomes": grant.targeted_outcomes,
+        "recipient_countries": list(grant.recipient_countries.all()),
+        "provider_countries": list(grant.provider_countries.all()),
+        "facilitating_partners": list(grant.facilitating_partners.all()),
+        **fields,
+    }
+    _validate_proposal(merged)
+    scalar = {k: v for k, v in fields.items() if k not in M2M_FIELDS}
+    if "targeted_outcomes" in scalar:
+        scalar["targeted_outcomes"] = sorted(set(scalar["targeted_outcomes"]))
+    for name, value in scalar.items():
+        setattr(grant, name, value)
+    grant.completion_report_due = grant.compute_completion_report_due()
+    grant.save(update_fields=[*scalar, "completion_report_due", "updated_at"])
+    for name in M2M_FIELDS & set(fields):
+        getattr(grant, name).set(fields[name])
+    return grant
+
+
+# --- The workflow ---------------------------------------------------------------------
+
+
+def _next_reference(year: int) -> str:
+    """SEETF-YYYY-NNNN from the year's counter, taken under its row lock: concurrent
+    first submissions wait for each other, so no number is given twice (and the unique
+    constraint on Grant.reference would refuse it anyway)."""
+    try:
+        with transaction.atomic():
+            ReferenceCounter.objects.get_or_create(year=year)
+    except IntegrityError:
+        pass  # Another submission created this year's counter at the same moment.
+    counter = ReferenceCounter.objects.select_for_update().get(year=year)
+    counter.last_number = F("last_number") + 1
+    counter.save(update_fields=["last_number"])
+    counter.refresh_from_db(fields=["last_number"])
+    return f"SEETF-{year}-{counter.last_number:04d}"
+
+
+@transaction.atomic
+def grant_transition(
+    *,
+    grant: Grant,
+    user,
+    action: str,
+    comment: str = "",
+    approved_usd: Decimal | None = None,
+) -> Grant:
+    """Apply one workflow action to a grant.
+
+    403 when the user's role may not take the action (``self_approval`` when a fund
+    manager approves a grant they lead); 409 ``invalid_transition`` when the grant's
+    status does not allow it. Approval commits money (409 ``insufficient_funds``
+    beyond what is available); cancelling and closing release what will not be spent.
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise _invalid_transition(f"Unknown action {action!r}.")
+    # The row lock: two decisions on one grant cannot interleave.
+    grant = Grant.objects.select_for_update().get(pk=grant.pk)
+    allowed, reason = transition.rule(user, grant)
+    if not allowed:
+        code = "permission_denied"
+        if action == "approve" and is_fund_manager(user) and is_leader_of(user, grant):
+            code = "self_approval"
+        raise ApplicationError(reason, code=code, status=403)
+    if grant.status not in transition.sources:
+        raise _invalid_transition(
+            f"Cannot {action} a grant that is {grant.status}; "
+            f"it must be {' or '.join(sorted(transition.sources))}."
+        )
+
+    from_status = grant.status
+    now = timezone.now()
+    grant.status = transition.target
+    fields = ["status", "updated_at"]
+
+    if action == "submit":
+        grant.submitted_at = now
+        fields.append("submitted_at")
+        if not grant.reference:
+            grant.reference = _next_reference(timezone.localdate(now).year)
+            fields.append("reference")
+    elif action == "approve":
+        if approved_usd is None:
+            raise ValidationError({"approved_usd": ["Give the amount approved."]})
+        if approved_usd <= 0:
+            raise ValidationError({"approved_usd": ["Must be greater than zero."]})
+        if approved_usd > grant.requested_usd:
+            raise ValidationError(
+                {
+                    "approved_usd": [
+                        f"Cannot approve more than the {grant.requested_usd:,.2f} USD requested."
+                    ]
+                }
+            )
+        fund_commit(amount_usd=approved_usd)
+        grant.approved_usd = approved_usd
+        grant.decided_at = now
+        fields += ["approved_usd", "decided_at"]
+    elif action in ("reject", "return"):
+        grant.decided_at = now
+        fields.append("decided_at")
+    elif action == "complete":
+        report = getattr(grant, "completion_report", None)
+        if report is None or report.submitted_at is None:
+            raise _invalid_transition("A grant is completed by submitting its completion report.")
+    elif action in ("cancel", "close"):
+        if action == "close":
+            report = getattr(grant, "completion_report", None)
+            if report is None or report.accepted_at is None:
+                raise _invalid_transition(
+                    "A grant is closed once its completion report has been accepted."
+                )
+        release = grant.undisbursed_usd
+        if release > 0:
+            fund_release(amount_usd=release)
+            grant.released_usd += release
+            fields.append("released_usd")
+
+    grant.save(update_fields=fields)
+    _record(grant, actor=user, action=action, from_status=from_status, comment=comment)
+    return grant
+
+
+def grant_record_event(*, grant: Grant, user, action: str, comment: str = "") -> None:
+    """A history row for a decision that does not change the status (e.g. a report
+    accepted); the caller holds the grant's lock in its transaction."""
+    _record(grant, actor=user, action=action, from_status=grant.status, comment=comment)
+
+
+# --- Exchanges ---------------------------------------------------------------------------
+
+
+def _check_exchange_allowed(user, grant: Grant) -> None:
+    _forbid(can_record_exchange(user, grant))
+    statuses = (EXCHANGE_STATUSES_FOR_LEADER if is_leader_of(user, grant) else set()) | (
+        EXCHANGE_STATUSES_FOR_MANAGER if is_fund_manager(user) else set()
+    )
+    if grant.status not in statuses:
+        raise _invalid_transition(
+            f"Exchanges cannot be recorded on a grant that is {grant.status}."
+        )
+
+
+def _validate_exchange(data: dict) -> None:
+    errors = {}
+    if data["end_date"] < data["start_date"]:
+        errors["end_date"] = ["An exchange cannot end before it starts."]
+    if data["women_participants"] > data["participants"]:
+        errors["women_participants"] = ["Cannot be more than the participants."]
+    both = {c.code for c in data["provider_countries"]} & {
+        c.code for c in data["recipient_countries"]
+    }
+    if both:
+        errors["provider_countries"] = [
+            f"A country cannot both provide and receive: {', '.join(sorted(both))}."
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+EXCHANGE_FIELDS = {
+    "instrument",
+    "title",
+    "provider_countries",
+    "recipient_countries",
+    "start_date",
+    "end_date",
+    "location",
+    "participants",
+    "women_participants",
+    "status",
+}
+
+
+@transaction.atomic
+def exchange_create(*, grant: Grant, user, **fields) -> Exchange:
+    grant = Grant.objects.select_for_update().get(pk=grant.pk)
+    _check_exchange_allowed(user, grant)
+    data = {
+        "provider_countries": [],
+        "recipient_countries": [],
+        "location": "",
+        "participants": 0,
+        "women_participants": 0,
+        **fields,
+    }
+    _validate_exchange(data)
+    providers = data.pop("provider_countries")
+    recipients = data.pop("recipient_countries")
+    exchange = Exchange.objects.create(grant=grant, **data)
+    exchange.provider_countries.set(providers)
+    exchange.recipient_countries.set(recipients)
+    return exchange
+
+
+@transaction.atomic
+def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
+    unknown = set(fields) - EXCHANGE_FIELDS
+    if unknown:
+        raise ValueError(f"exchange_update() cannot set {', '.join(sorted(unknown))}")
+    grant = Grant.objects.select_for_update().get(pk=exchange.grant_id)
+    _check_exchange_allowed(user, grant)
+    data = {
+        "start_date": exchange.start_date,
+        "end_date": exchange.end_date,
+        "participants": exchange.participants,
+        "women_participants": exchange.women_participants,
+        "provider_countries": list(exchange.provider_countries.all()),
+        "recipient_countries": list(exchange.recipient_countries.all()),
+        **fields,
+    }
+    _validate_exchange(data)
+    scalar = {
+        k: v for k, v in fields.items() if k not in ("provider_countries", "recipient_countries")
+    }
+    for name, value in scalar.items():
+        setattr(exchange, name, value)
+    exchange.save(update_fields=[*scalar, "updated_at"])
+    for name in {"provider_countries", "recipient_countries"} & set(fields):
+        getattr(exchange, name).set(fields[name])
+    return exchange
+
+
+# --- Disbursements -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def disbursement_record(
+    *, grant: Grant, user, amount_usd: Decimal, disbursed_on: date, purpose: str = ""
+) -> Disbursement:
+    """Pay out of an approved (or completed) grant; never beyond its undisbursed
+    commitment (409 ``over_disbursement``), checked under the grant's row lock."""
+    _forbid(can_disburse(user, grant))
+    grant = Grant.objects.select_for_update().get(pk=grant.pk)
+    if grant.status not in DISBURSABLE_STATUSES:
+        raise _invalid_transition(
+            f"Money is disbursed only on approved or completed grants; this one is {grant.status}."
+        )
+    if amount_usd <= 0:
+        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+    if amount_usd > grant.undisbursed_usd:
+        raise ApplicationError(
+            f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
+            code="over_disbursement",
+        )
+    disbursement = Disbursement.objects.create(
+        grant=grant,
+        amount_usd=amount_usd,
+        disbursed_on=disbursed_on,
+        purpose=purpose,
+        recorded_by=user,
+    )
+    Grant.objects.filter(pk=grant.pk).update(disbursed_usd=F("disbursed_usd") + amount_usd)
+    fund_disburse(amount_usd=amount_usd)
+    return disbursement

@@ -1,0 +1,39 @@
+from rest_framework import serializers
+
+from grants.models import CapacityOutcome
+
+from ..models import ConcreteResultKind, Rating
+
+
+class ConcreteResultSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ConcreteResultKind.choices)
+    description = serializers.CharField(max_length=2000)
+
+
+class CompletionReportSerializer(serializers.Serializer):
+    outcomes_achieved = serializers.ListField(
+        child=serializers.ChoiceField(choices=CapacityOutcome.choices),
+        max_length=len(CapacityOutcome.values),
+        help_text="Which of the six intermediate capacity outcomes the exchanges achieved.",
+    )
+    concrete_results = ConcreteResultSerializer(many=True, max_length=50)
+    participants = serializers.IntegerField(min_value=0, max_value=100000)
+    rating = serializers.ChoiceField(choices=Rating.choices, allow_blank=True)
+    lessons = serializers.CharField(max_length=20000, allow_blank=True)
+    follow_up_needed = serializers.BooleanField()
+    follow_up_description = serializers.CharField(
+        max_length=5000, allow_blank=True, required=False, default=""
+    )
+    submitted_at = serializers.DateTimeField(read_only=True)
+    accepted_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, report):
+        data = super().to_representation(report)
+        data["concrete_results"] = [
+            {"kind": r.kind, "description": r.description} for r in report.concrete_results.all()
+        ]
+        return data
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")

@@ -1,0 +1,91 @@
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from grants.api.views import REFUSALS, VisibleGrantsMixin
+from seetf.common.api import RulePermission
+
+from .. import services
+from ..models import CompletionReport
+from ..permissions import can_see_report
+from .serializers import CommentSerializer, CompletionReportSerializer
+
+
+class CompletionReportMixin(VisibleGrantsMixin):
+    permission_classes = [RulePermission]
+    write_rule = staticmethod(lambda user: (True, ""))
+
+    def visible_report(self, grant_pk, *, must_exist=True):
+        grant = self.get_grant(grant_pk)
+        report = (
+            CompletionReport.objects.filter(grant=grant)
+            .prefetch_related("concrete_results")
+            .first()
+        )
+        if not can_see_report(self.request.user, report, grant):
+            raise Http404
+        if report is None and must_exist:
+            raise Http404
+        return grant, report
+
+
+class CompletionReportView(CompletionReportMixin, APIView):
+    """A grant's completion report. Fund managers read all, the leader reads and writes
+    their own (PUT, while the grant is approved), donors read accepted reports."""
+
+    @extend_schema(responses={200: CompletionReportSerializer, 404: REFUSALS[404]})
+    def get(self, request, grant_pk):
+        _, report = self.visible_report(grant_pk)
+        return Response(CompletionReportSerializer(report).data)
+
+    @extend_schema(
+        request=CompletionReportSerializer,
+        responses={200: CompletionReportSerializer, **REFUSALS},
+    )
+    def put(self, request, grant_pk):
+        grant, _ = self.visible_report(grant_pk, must_exist=False)
+        serializer = CompletionReportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = services.completion_report_save(
+            grant=grant, user=request.user, **serializer.validated_data
+        )
+        report = CompletionReport.objects.prefetch_related("concrete_results").get(pk=report.pk)
+        return Response(CompletionReportSerializer(report).data)
+
+
+class CompletionReportSubmitView(CompletionReportMixin, APIView):
+    """The leader submits the report: the grant moves from approved to completed."""
+
+    @extend_schema(
+        request=CommentSerializer, responses={200: CompletionReportSerializer, **REFUSALS}
+    )
+    def post(self, request, grant_pk):
+        grant, _ = self.visible_report(grant_pk, must_exist=False)
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = services.completion_report_submit(
+            grant=grant, user=request.user, **serializer.validated_data
+        )
+        return Response(CompletionReportSerializer(report).data)
+
+
+class CompletionReportAcceptView(CompletionReportMixin, APIView):
+    """A fund manager accepts a submitted report; the grant can then be closed."""
+
+    @extend_schema(
+        request=CommentSerializer,
+        responses={
+            200: CompletionReportSerializer,
+            **REFUSALS,
+            404: OpenApiResponse(description="No such grant or report."),
+        },
+    )
+    def post(self, request, grant_pk):
+        grant, _ = self.visible_report(grant_pk, must_exist=False)
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = services.completion_report_accept(
+            grant=grant, user=request.user, **serializer.validated_data
+        )
+        return Response(CompletionReportSerializer(report).data)

@@ -1,0 +1,115 @@
+"""Writes for results: completion reports."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from grants.models import CapacityOutcome, Grant, GrantStatus
+from grants.services import grant_record_event, grant_transition
+from seetf.common.errors import ApplicationError
+
+from .models import OUTCOME_FIELDS, CompletionReport, ConcreteResult
+from .permissions import can_accept_report, can_write_report
+
+REPORT_FIELDS = {
+    "outcomes_achieved",
+    "concrete_results",
+    "participants",
+    "rating",
+    "lessons",
+    "follow_up_needed",
+    "follow_up_description",
+}
+
+
+def _forbid(allowed_reason):
+    allowed, reason = allowed_reason
+    if not allowed:
+        raise ApplicationError(reason, code="permission_denied", status=403)
+
+
+def _locked_grant(grant: Grant) -> Grant:
+    return Grant.objects.select_for_update().get(pk=grant.pk)
+
+
+@transaction.atomic
+def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
+    """The leader writes (creates or replaces) the report while the grant is approved."""
+    unknown = set(fields) - REPORT_FIELDS
+    if unknown:
+        raise ValueError(f"completion_report_save() cannot set {', '.join(sorted(unknown))}")
+    grant = _locked_grant(grant)
+    _forbid(can_write_report(user, grant))
+    if grant.status != GrantStatus.APPROVED:
+        raise ApplicationError(
+            f"The report is written while the grant is approved; this one is {grant.status}.",
+            code="invalid_transition",
+        )
+    outcomes = fields.pop("outcomes_achieved", None)
+    results = fields.pop("concrete_results", None)
+    if outcomes is not None:
+        unknown_outcomes = sorted(set(outcomes) - set(CapacityOutcome.values))
+        if unknown_outcomes:
+            raise ValidationError(
+                {"outcomes_achieved": [f"Unknown outcome(s): {', '.join(unknown_outcomes)}."]}
+            )
+        fields.update({name: name in outcomes for name in OUTCOME_FIELDS})
+    report, _ = CompletionReport.objects.get_or_create(grant=grant)
+    for name, value in fields.items():
+        setattr(report, name, value)
+    if not report.follow_up_needed and "follow_up_description" not in fields:
+        report.follow_up_description = ""
+    report.save()
+    if results is not None:
+        report.concrete_results.all().delete()
+        ConcreteResult.objects.bulk_create(
+            ConcreteResult(report=report, kind=r["kind"], description=r["description"])
+            for r in results
+        )
+    return report
+
+
+@transaction.atomic
+def completion_report_submit(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+    """The leader submits the report: the grant moves from approved to completed."""
+    grant = _locked_grant(grant)
+    _forbid(can_write_report(user, grant))
+    report = CompletionReport.objects.filter(grant=grant).first()
+    if grant.status != GrantStatus.APPROVED:
+        raise ApplicationError(
+            f"A report is submitted while the grant is approved; this one is {grant.status}.",
+            code="invalid_transition",
+        )
+    if report is None:
+        raise ApplicationError("Write the completion report first.", code="invalid_transition")
+    missing = {}
+    if not report.rating:
+        missing["rating"] = ["Rate the grant's results before submitting."]
+    if report.follow_up_needed and not report.follow_up_description.strip():
+        missing["follow_up_description"] = ["Say what follow-up is needed."]
+    if missing:
+        raise ValidationError(missing)
+    report.submitted_at = timezone.now()
+    report.save(update_fields=["submitted_at", "updated_at"])
+    grant_transition(grant=grant, user=user, action="complete", comment=comment)
+    return report
+
+
+@transaction.atomic
+def completion_report_accept(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+    """A fund manager accepts a submitted report; the grant may then be closed."""
+    grant = _locked_grant(grant)
+    _forbid(can_accept_report(user, grant))
+    report = CompletionReport.objects.filter(grant=grant).first()
+    if grant.status != GrantStatus.COMPLETED or report is None or report.submitted_at is None:
+        raise ApplicationError(
+            "Only a submitted report of a completed grant can be accepted.",
+            code="invalid_transition",
+        )
+    if report.accepted_at is not None:
+        raise ApplicationError("This report was accepted already.", code="invalid_transition")
+    report.accepted_at = timezone.now()
+    report.accepted_by = user
+    report.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    grant_record_event(grant=grant, user=user, action="accept-report", comment=comment)
+    return report
