@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from partners.models import MONEY, ZERO, Country, Partner, Region, Sector
 from seetf.common.models import TimeStampedModel
@@ -170,7 +171,7 @@ class GrantHistory(models.Model):
     """
 
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="history")
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
