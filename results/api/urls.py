@@ -19,3 +19,15 @@ urlpatterns = [
         name="completion-report-accept",
     ),
 ]
+
+from . import reports  # noqa: E402
+
+urlpatterns += [
+    path(
+        "reports/capacity-outcomes/",
+        reports.CapacityOutcomesReportView.as_view(),
+        name="report-capacity-outcomes",
+    ),
+    path("reports/follow-up/", reports.FollowUpReportView.as_view(), name="report-follow-up"),
+    path("dashboards/donor/", reports.DonorDashboardView.as_view(), name="dashboard-donor"),
+]

@@ -1,0 +1,215 @@
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from grants.api.serializers import FundSummarySerializer
+from grants.filters import GrantFilter
+from grants.models import CapacityOutcome, Grant
+from grants.selectors import grants_visible_to
+from partners.models import Partner
+from partners.permissions import can_read_reference_data
+from partners.roles import donor_partner_id, is_donor, is_fund_manager
+from seetf.common.api import REPORT_FORMAT_PARAMETER, ReportCSVRenderer, RulePermission
+from seetf.common.errors import ApplicationError
+
+from .. import reports
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+def _outcome_fields():
+    return {name: serializers.BooleanField() for name in CapacityOutcome.values}
+
+
+CapacityOutcomeRow = type(
+    "CapacityOutcomeRowSerializer",
+    (serializers.Serializer,),
+    {
+        "grant": serializers.IntegerField(),
+        "reference": serializers.CharField(allow_null=True),
+        "title": serializers.CharField(),
+        **_outcome_fields(),
+    },
+)
+CapacityOutcomeTotals = type(
+    "CapacityOutcomeTotalsSerializer",
+    (serializers.Serializer,),
+    {
+        "grants": serializers.IntegerField(),
+        **{name: serializers.IntegerField() for name in CapacityOutcome.values},
+    },
+)
+
+
+class CapacityOutcomesReportSerializer(serializers.Serializer):
+    rows = CapacityOutcomeRow(many=True)
+    totals = CapacityOutcomeTotals()
+
+
+class FollowUpRowSerializer(serializers.Serializer):
+    grant = serializers.IntegerField()
+    reference = serializers.CharField(allow_null=True)
+    title = serializers.CharField()
+    status = serializers.CharField()
+    region = serializers.CharField()
+    sector = serializers.CharField()
+    approved_usd = serializers.DecimalField(**MONEY, allow_null=True)
+    rating = serializers.CharField()
+    follow_up_description = serializers.CharField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+
+
+class FollowUpTotalsSerializer(serializers.Serializer):
+    grants = serializers.IntegerField()
+    approved_usd = serializers.DecimalField(**MONEY)
+
+
+class FollowUpReportSerializer(serializers.Serializer):
+    rows = FollowUpRowSerializer(many=True)
+    totals = FollowUpTotalsSerializer()
+
+
+class ReportView(APIView):
+    """A report over grants, filterable like the grant list, as JSON or `?format=csv`."""
+
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(can_read_reference_data)
+    renderer_classes = [JSONRenderer, ReportCSVRenderer]
+    # Declared for the schema: the filters are applied by filtered_grants().
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = GrantFilter
+    queryset = Grant.objects.none()
+
+    def filtered_grants(self, request):
+        filterset = GrantFilter(request.query_params, queryset=grants_visible_to(request.user))
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return filterset.qs
+
+
+class CapacityOutcomesReportView(ReportView):
+    """Annex D: a row per completed or closed grant (whose report you may read), a
+    boolean per intermediate capacity outcome, and totals counting each outcome."""
+
+    @extend_schema(
+        responses={200: CapacityOutcomesReportSerializer},
+        parameters=[REPORT_FORMAT_PARAMETER],
+        filters=True,
+    )
+    def get(self, request):
+        report = reports.capacity_outcomes_report(
+            user=request.user, grants=self.filtered_grants(request)
+        )
+        return Response(CapacityOutcomesReportSerializer(report).data)
+
+
+class FollowUpReportView(ReportView):
+    """The follow-up pipeline: completed and closed grants whose completion report says
+    follow-up is needed, and what is needed."""
+
+    @extend_schema(
+        responses={200: FollowUpReportSerializer},
+        parameters=[REPORT_FORMAT_PARAMETER],
+        filters=True,
+    )
+    def get(self, request):
+        report = reports.follow_up_report(user=request.user, grants=self.filtered_grants(request))
+        return Response(FollowUpReportSerializer(report).data)
+
+
+class DashboardContributionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    currency = serializers.CharField()
+    pledged_amount = serializers.DecimalField(**MONEY)
+    pledged_usd = serializers.DecimalField(**MONEY)
+    received_usd = serializers.DecimalField(**MONEY)
+    outstanding_usd = serializers.DecimalField(**MONEY)
+    status = serializers.CharField()
+
+
+class PortfolioRowSerializer(serializers.Serializer):
+    grants = serializers.IntegerField()
+    approved_usd = serializers.DecimalField(**MONEY)
+
+
+class RegionRowSerializer(PortfolioRowSerializer):
+    region = serializers.CharField()
+
+
+class SectorRowSerializer(PortfolioRowSerializer):
+    sector = serializers.CharField()
+    name = serializers.CharField()
+
+
+class StatusRowSerializer(PortfolioRowSerializer):
+    status = serializers.CharField()
+
+
+class PortfolioSerializer(serializers.Serializer):
+    by_region = RegionRowSerializer(many=True)
+    by_sector = SectorRowSerializer(many=True)
+    by_status = StatusRowSerializer(many=True)
+
+
+class DashboardPartnerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class DonorDashboardSerializer(serializers.Serializer):
+    partner = DashboardPartnerSerializer()
+    contributions = DashboardContributionSerializer(many=True)
+    pledged_usd = serializers.DecimalField(**MONEY)
+    received_usd = serializers.DecimalField(**MONEY)
+    share_of_fund_received_percent = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        help_text="The partner's received money as a percentage of all money received.",
+    )
+    fund = FundSummarySerializer()
+    portfolio = PortfolioSerializer(help_text="Grants approved and later, the whole fund's.")
+    outcome_totals = CapacityOutcomeTotals()
+
+
+class DonorDashboardView(APIView):
+    """A partner's dashboard: its contributions and share of the fund, the portfolio the
+    fund finances by region, sector and status, and the capacity outcomes achieved.
+    A donor sees their own partner's; a fund manager names one with `?partner=ID`."""
+
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(can_read_reference_data)
+
+    @extend_schema(
+        responses={200: DonorDashboardSerializer},
+        parameters=[OpenApiParameter("partner", int, description="Fund managers: a partner id.")],
+    )
+    def get(self, request):
+        user = request.user
+        requested = request.query_params.get("partner")
+        if requested is not None and not requested.isdigit():
+            raise ValidationError({"partner": ["Give a partner id."]})
+        if is_fund_manager(user):
+            if requested is None:
+                raise ValidationError({"partner": ["Fund managers name a partner: ?partner=ID."]})
+            partner = get_object_or_404(Partner, pk=int(requested))
+        elif is_donor(user):
+            own = donor_partner_id(user)
+            if own is None or (requested is not None and int(requested) != own):
+                raise NotFound()
+            partner = Partner.objects.get(pk=own)
+        else:
+            raise ApplicationError(
+                "The donor dashboard is for donors and fund managers.",
+                code="permission_denied",
+                status=403,
+            )
+        return Response(
+            DonorDashboardSerializer(reports.donor_dashboard(partner=partner, user=user)).data
+        )

@@ -1,0 +1,160 @@
+"""Reports and dashboards over results: Annex D, the follow-up pipeline, the donor view.
+
+Each runs a fixed, small number of queries whatever the size of the portfolio, and
+aggregates in the database.
+"""
+
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
+from grants.selectors import fund_summary, grants_visible_to
+from partners.models import MONEY, ZERO, Contribution
+from partners.roles import is_fund_manager
+
+from .models import OUTCOME_FIELDS
+
+CENT = Decimal("0.01")
+REPORTED_STATUSES = (GrantStatus.COMPLETED, GrantStatus.CLOSED)
+
+
+def reported_grants_visible_to(user, grants=None):
+    """Completed and closed grants whose completion report this user may read: fund
+    managers all; others accepted reports (and a leader their own)."""
+    grants = grants_visible_to(user) if grants is None else grants
+    grants = grants.filter(status__in=REPORTED_STATUSES, completion_report__isnull=False)
+    if not is_fund_manager(user):
+        grants = grants.filter(
+            Q(completion_report__accepted_at__isnull=False) | Q(task_team_leader=user)
+        )
+    return grants
+
+
+def capacity_outcomes_report(*, user, grants=None) -> dict:
+    """Annex D: a row per completed or closed grant with a boolean per capacity outcome;
+    totals count the grants achieving each outcome. Two queries."""
+    grants = reported_grants_visible_to(user, grants)
+    fields = {name: f"completion_report__{name}" for name in OUTCOME_FIELDS}
+    rows = [
+        {
+            "grant": row["id"],
+            "reference": row["reference"],
+            "title": row["title"],
+            **{name: row[path] for name, path in fields.items()},
+        }
+        for row in grants.order_by("reference", "id").values(
+            "id", "reference", "title", *fields.values()
+        )
+    ]
+    return {"rows": rows, "totals": _outcome_totals(grants)}
+
+
+def _outcome_totals(grants) -> dict:
+    """How many of these grants achieved each outcome (one query)."""
+    return grants.aggregate(
+        grants=Count("pk"),
+        **{
+            name: Count("pk", filter=Q(**{f"completion_report__{name}": True}))
+            for name in OUTCOME_FIELDS
+        },
+    )
+
+
+def follow_up_report(*, user, grants=None) -> dict:
+    """Box 3 of the review: benefits faded where no one financed the follow-up. Completed
+    and closed grants whose report says follow-up is needed, with what is needed."""
+    grants = reported_grants_visible_to(user, grants).filter(
+        completion_report__follow_up_needed=True
+    )
+    rows = list(
+        grants.order_by("reference", "id").values(
+            "id",
+            "reference",
+            "title",
+            "status",
+            "region",
+            "sector_id",
+            "approved_usd",
+            "completion_report__follow_up_description",
+            "completion_report__rating",
+            "completion_report__accepted_at",
+        )
+    )
+    rows = [
+        {
+            "grant": r["id"],
+            "reference": r["reference"],
+            "title": r["title"],
+            "status": r["status"],
+            "region": r["region"],
+            "sector": r["sector_id"],
+            "approved_usd": r["approved_usd"],
+            "rating": r["completion_report__rating"],
+            "follow_up_description": r["completion_report__follow_up_description"],
+            "accepted_at": r["completion_report__accepted_at"],
+        }
+        for r in rows
+    ]
+    totals = grants.aggregate(
+        grants=Count("pk"),
+        approved_usd=Coalesce(Sum("approved_usd"), Value(ZERO), output_field=DecimalField(**MONEY)),
+    )
+    return {"rows": rows, "totals": totals}
+
+
+def _portfolio_by(grants, label: str, *fields: str) -> list[dict]:
+    """Grants and approved USD grouped by ``fields`` (the first is the key)."""
+    return [
+        {
+            label: row[fields[0]],
+            **({"name": row[fields[1]]} if len(fields) > 1 else {}),
+            "grants": row["grants"],
+            "approved_usd": (row["approved"] or ZERO).quantize(CENT),
+        }
+        for row in grants.order_by(fields[0])
+        .values(*fields)
+        .annotate(grants=Count("pk"), approved=Sum("approved_usd"))
+    ]
+
+
+def donor_dashboard(*, partner, user) -> dict:
+    """What a partner contributed, its share of the fund, and what the fund finances.
+
+    The portfolio is the whole fund's (a pooled fund finances grants with everyone's
+    money), over grants approved and later, as a donor sees them.
+    """
+    contributions = list(Contribution.objects.filter(partner=partner).order_by("signed_on", "id"))
+    fund = fund_summary()
+    received = sum((c.received_usd for c in contributions), ZERO)
+    pledged = sum((c.pledged_usd for c in contributions), ZERO)
+    share = (received / fund["received_usd"] * 100).quantize(CENT) if fund["received_usd"] else ZERO
+    portfolio = Grant.objects.filter(status__in=APPROVED_AND_LATER)
+    outcomes = _outcome_totals(reported_grants_visible_to(user))
+    return {
+        "partner": {"id": partner.id, "code": partner.code, "name": partner.name},
+        "contributions": [
+            {
+                "id": c.id,
+                "reference": c.reference,
+                "currency": c.currency,
+                "pledged_amount": c.pledged_amount,
+                "pledged_usd": c.pledged_usd,
+                "received_usd": c.received_usd,
+                "outstanding_usd": c.outstanding_usd,
+                "status": c.status,
+            }
+            for c in contributions
+        ],
+        "pledged_usd": pledged,
+        "received_usd": received,
+        "share_of_fund_received_percent": share,
+        "fund": fund,
+        "portfolio": {
+            "by_region": _portfolio_by(portfolio, "region", "region"),
+            "by_sector": _portfolio_by(portfolio, "sector", "sector_id", "sector__name"),
+            "by_status": _portfolio_by(portfolio, "status", "status"),
+        },
+        "outcome_totals": outcomes,
+    }
