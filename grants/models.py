@@ -268,3 +268,45 @@ class Disbursement(models.Model):
 
     def __str__(self):
         return f"{self.grant} {self.disbursed_on} {self.amount_usd}"
+
+
+class ReminderKind(models.TextChoices):
+    UPCOMING = "upcoming", "Completion report due soon"
+    OVERDUE = "overdue", "Completion report overdue"
+    ESCALATION = "escalation", "Completion report 30 days overdue (to fund managers)"
+
+
+class Reminder(models.Model):
+    """One completion-report reminder to one recipient.
+
+    The row is claimed (inserted) before the e-mail is sent, and the unique constraint
+    on what it is (grant, kind, sequence, recipient) means no two job runs, retries or
+    workers can claim the same reminder. ``sent_at`` is set in the transaction that
+    sends it, so a failed send leaves it pending for the next attempt, never "sent".
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=16, choices=ReminderKind.choices)
+    sequence = models.PositiveSmallIntegerField(
+        default=0, help_text="Overdue reminders: 0 the day after the due date, then 1, 2... weekly."
+    )
+    due_date = models.DateField(help_text="The completion_report_due it reminds of.")
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient = models.EmailField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "kind", "sequence", "recipient"], name="reminder_sent_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.sequence} {self.grant} -> {self.recipient}"

@@ -281,3 +281,37 @@ class Fund(models.Model):
     @property
     def available_usd(self) -> Decimal:
         return self.received_usd - self.committed_usd
+
+
+class AlertKind(models.TextChoices):
+    LOW_BALANCE = "low_balance", "Available money below the threshold"
+    PIPELINE_EXCEEDS_BALANCE = "pipeline_exceeds_balance", "Pipeline exceeds available money"
+
+
+class FundAlert(models.Model):
+    """A funding-balance alert: raised when its condition starts to hold, resolved when it
+    clears. At most one open alert of each kind (a partial unique index), so however
+    often the check runs, one crossing raises one alert and one e-mail."""
+
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    raised_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    available_usd = models.DecimalField(**MONEY)
+    threshold_usd = models.DecimalField(**MONEY)
+    pipeline_usd = models.DecimalField(**MONEY)
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the fund managers were e-mailed."
+    )
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["resolved_at", "kind"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(resolved_at__isnull=True),
+                name="fund_alert_one_open_per_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} raised {self.raised_at:%Y-%m-%d}"

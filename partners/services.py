@@ -55,6 +55,10 @@ def fund_lock() -> Fund:
 
 def _fund_add(**deltas: Decimal) -> Fund:
     Fund.objects.filter(pk=1).update(**{name: F(name) + value for name, value in deltas.items()})
+    # Money moved: check the balance alerts once this transaction has committed.
+    from .tasks import check_fund_balance_after_commit  # tasks import the fund's selectors
+
+    check_fund_balance_after_commit()
     return Fund.objects.get(pk=1)
 
 
@@ -294,7 +298,9 @@ def user_create_or_update(
         user.email = email
     if password is not None:
         user.set_password(password)
-    elif not user.has_usable_password() and not user.password:
+    elif not user.password:
+        # A new user given no password: mark it unusable (not an empty hash) so that
+        # has_usable_password() tells the truth; an existing user keeps theirs.
         user.set_unusable_password()
     user.save()
     user.groups.set(Group.objects.filter(name__in=roles))

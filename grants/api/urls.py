@@ -2,9 +2,11 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .reminders import ReminderViewSet
 
 router = SimpleRouter()
 router.register("grants", views.GrantViewSet, basename="grant")
+router.register("reminders", ReminderViewSet, basename="reminder")
 
 exchanges = views.ExchangeViewSet.as_view({"get": "list", "post": "create"})
 exchange = views.ExchangeViewSet.as_view(

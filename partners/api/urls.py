@@ -2,12 +2,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .alerts import FundAlertViewSet
 
 router = SimpleRouter()
 router.register("countries", views.CountryViewSet, basename="country")
 router.register("sectors", views.SectorViewSet, basename="sector")
 router.register("partners", views.PartnerViewSet, basename="partner")
 router.register("contributions", views.ContributionViewSet, basename="contribution")
+router.register("alerts", FundAlertViewSet, basename="alert")
 
 receipts = views.ReceiptViewSet.as_view({"get": "list", "post": "create"})
 receipt = views.ReceiptViewSet.as_view({"get": "retrieve"})

@@ -151,7 +151,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+
 
 # --- REST framework -----------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -212,4 +212,30 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Jobs -------------------------------------------------------------------------------
+# The address of the site, for links in e-mails.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# An `upcoming` completion-report reminder goes this many days before the due date.
+REMINDER_UPCOMING_DAYS = env.int("REMINDER_UPCOMING_DAYS", default=14)
+# Fund managers are told when a report is this many days overdue.
+REMINDER_ESCALATION_DAYS = env.int("REMINDER_ESCALATION_DAYS", default=30)
+# The daily jobs, run by `celery -A seetf beat` (times in TIME_ZONE). `run_jobs` runs
+# the same two jobs once, for operators catching up and for tests.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "completion-report-reminders": {
+        "task": "grants.tasks.send_completion_report_reminders",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "funding-balance-check": {
+        "task": "partners.tasks.check_fund_balance",
+        "schedule": crontab(hour=6, minute=15),
+    },
+    "purge-idempotency-keys": {
+        "task": "partners.tasks.purge_idempotency_keys",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }

@@ -1,0 +1,52 @@
+import django_filters
+from rest_framework import serializers, viewsets
+
+from partners.roles import is_fund_manager, is_task_team_leader
+from seetf.common.api import RulePermission
+
+from ..models import Reminder, ReminderKind
+
+
+def can_read_reminders(user) -> tuple[bool, str]:
+    if is_fund_manager(user) or is_task_team_leader(user):
+        return True, ""
+    return False, "Only fund managers and task team leaders see reminders."
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reminder
+        fields = ["id", "grant", "kind", "sequence", "due_date", "sent_at", "recipient"]
+        read_only_fields = fields
+
+
+class ReminderFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=ReminderKind.choices)
+    sent = django_filters.BooleanFilter(field_name="sent_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Reminder
+        fields = ["grant", "kind", "sent"]
+
+
+class ReminderViewSet(viewsets.ReadOnlyModelViewSet):
+    """Completion-report reminders: fund managers see all, a task team leader the ones
+    sent to them. `sent_at` is empty while a reminder waits to be (re)sent."""
+
+    serializer_class = ReminderSerializer
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(can_read_reminders)
+    filterset_class = ReminderFilter
+    ordering_fields = ["created_at", "sent_at", "due_date"]
+    ordering = ["-created_at", "-id"]
+
+    queryset = Reminder.objects.all()
+
+    def get_queryset(self):
+        reminders = Reminder.objects.all()
+        if getattr(self, "swagger_fake_view", False):
+            return reminders
+        user = self.request.user
+        if not is_fund_manager(user):
+            reminders = reminders.filter(recipient_user=user)
+        return reminders

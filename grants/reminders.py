@@ -1,0 +1,168 @@
+"""The completion-report reminder job (plain functions; grants/tasks.py wraps them).
+
+For each approved grant (its report not yet submitted): an `upcoming` reminder to its
+leader REMINDER_UPCOMING_DAYS before `completion_report_due`, an `overdue` reminder the
+day after and then every 7 days, and an `escalation` to every fund manager once the
+report is REMINDER_ESCALATION_DAYS overdue.
+
+Exactly once: a reminder is first *claimed* by inserting its row, whose unique
+constraint (grant, kind, sequence, recipient) no second run, retry or worker can pass;
+then each pending row is sent inside a transaction that holds its row lock and sets
+`sent_at`. A send that fails rolls back, leaving the row pending for the next attempt.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from partners.roles import Role
+from seetf.common.mail import send_templated_mail
+
+from .models import Grant, GrantStatus, Reminder, ReminderKind
+
+logger = logging.getLogger(__name__)
+BATCH = 1000
+
+
+class ReminderDeliveryError(Exception):
+    """Some reminders could not be sent; they stay pending and the job is retried."""
+
+
+@dataclass
+class ReminderRun:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def reminders_for(grant: Grant, as_of: date, managers: list) -> list[Reminder]:
+    """The reminders this grant is owed on ``as_of`` (not yet checked against sent ones)."""
+    due = grant.completion_report_due
+    leader = grant.task_team_leader
+    owed = []
+    upcoming_from = due - timedelta(days=settings.REMINDER_UPCOMING_DAYS)
+    if upcoming_from <= as_of <= due:
+        owed.append((ReminderKind.UPCOMING, 0, [leader]))
+    if as_of > due:
+        week = (as_of - due - timedelta(days=1)).days // 7
+        owed.append((ReminderKind.OVERDUE, week, [leader]))
+    if as_of >= due + timedelta(days=settings.REMINDER_ESCALATION_DAYS):
+        owed.append((ReminderKind.ESCALATION, 0, managers))
+    return [
+        Reminder(
+            grant=grant,
+            kind=kind,
+            sequence=sequence,
+            due_date=due,
+            recipient_user=user,
+            recipient=user.email,
+        )
+        for kind, sequence, users in owed
+        for user in users
+        if user.email
+    ]
+
+
+def _fund_managers() -> list:
+    return list(
+        get_user_model()
+        .objects.filter(groups__name=Role.FUND_MANAGER, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+    )
+
+
+def claim_reminders(*, as_of: date) -> int:
+    """Insert a row for every reminder owed on ``as_of``; existing ones are left alone."""
+    managers = _fund_managers()
+    horizon = as_of + timedelta(days=settings.REMINDER_UPCOMING_DAYS)
+    grants = (
+        Grant.objects.filter(status=GrantStatus.APPROVED, completion_report_due__lte=horizon)
+        .select_related("task_team_leader")
+        .only("id", "reference", "title", "completion_report_due", "task_team_leader")
+        .order_by("pk")
+    )
+    claimed = 0
+    pending: list[Reminder] = []
+    for grant in grants.iterator(chunk_size=BATCH):
+        pending.extend(reminders_for(grant, as_of, managers))
+        if len(pending) >= BATCH:
+            claimed += len(Reminder.objects.bulk_create(pending, ignore_conflicts=True))
+            pending = []
+    if pending:
+        claimed += len(Reminder.objects.bulk_create(pending, ignore_conflicts=True))
+    return claimed
+
+
+def _send(reminder: Reminder, as_of: date) -> None:
+    grant = reminder.grant
+    send_templated_mail(
+        template=f"grants/email/reminder_{reminder.kind}",
+        to=[reminder.recipient],
+        context={
+            "grant": grant,
+            "reminder": reminder,
+            "due": reminder.due_date,
+            "report_url": f"{settings.SITE_URL}/grants/{grant.pk}/report/",
+            "days_overdue": (as_of - reminder.due_date).days,
+        },
+    )
+
+
+def send_pending_reminders(*, as_of: date) -> ReminderRun:
+    """Send every claimed reminder not yet sent, each in its own transaction."""
+    run = ReminderRun()
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    pending_ids = list(
+        Reminder.objects.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    for pk in pending_ids:
+        try:
+            with transaction.atomic():
+                # Another worker sending the same reminder holds its lock: skip it.
+                reminder = (
+                    Reminder.objects.select_for_update(skip_locked=skip_locked)
+                    .select_related("grant", "grant__task_team_leader")
+                    .filter(pk=pk, sent_at__isnull=True)
+                    .first()
+                )
+                if reminder is None:
+                    continue
+                _send(reminder, as_of)
+                reminder.sent_at = timezone.now()
+                reminder.attempts += 1
+                reminder.last_error = ""
+                reminder.save(update_fields=["sent_at", "attempts", "last_error"])
+                run.sent += 1
+        except Exception as exc:  # noqa: BLE001 - any mail failure leaves it pending
+            run.failed += 1
+            run.errors.append(f"reminder {pk}: {exc}")
+            logger.warning("Completion-report reminder %s not sent: %s", pk, exc)
+            Reminder.objects.filter(pk=pk, sent_at__isnull=True).update(
+                attempts=F("attempts") + 1, last_error=str(exc)[:500]
+            )
+    return run
+
+
+def run_reminders(*, as_of: date) -> ReminderRun:
+    """The whole job as of a date: claim what is owed, send what is pending.
+
+    Raises ReminderDeliveryError when a send failed (after sending all it could), so
+    the Celery task retries with backoff; nothing failed is marked sent.
+    """
+    claimed = claim_reminders(as_of=as_of)
+    run = send_pending_reminders(as_of=as_of)
+    run.claimed = claimed
+    logger.info(
+        "Reminders as of %s: %s claimed, %s sent, %s failed", as_of, claimed, run.sent, run.failed
+    )
+    if run.failed:
+        raise ReminderDeliveryError("; ".join(run.errors[:5]))
+    return run

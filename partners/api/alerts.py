@@ -1,0 +1,55 @@
+import django_filters
+from rest_framework import serializers, viewsets
+
+from seetf.common.api import RulePermission
+
+from ..models import AlertKind, FundAlert
+from ..roles import is_fund_manager
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+def can_read_alerts(user) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers see funding alerts."
+
+
+class FundAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FundAlert
+        fields = [
+            "id",
+            "kind",
+            "raised_at",
+            "resolved_at",
+            "available_usd",
+            "threshold_usd",
+            "pipeline_usd",
+            "notified_at",
+        ]
+        read_only_fields = fields
+
+
+class FundAlertFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
+    open = django_filters.BooleanFilter(
+        field_name="resolved_at", lookup_expr="isnull", help_text="true: not yet resolved."
+    )
+
+    class Meta:
+        model = FundAlert
+        fields = ["kind", "open"]
+
+
+class FundAlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """Funding-balance alerts (fund managers): raised when available money falls below
+    the threshold or the pipeline exceeds it, resolved when the condition clears."""
+
+    queryset = FundAlert.objects.all()
+    serializer_class = FundAlertSerializer
+    permission_classes = [RulePermission]
+    read_rule = staticmethod(can_read_alerts)
+    filterset_class = FundAlertFilter
+    ordering_fields = ["raised_at", "resolved_at"]
+    ordering = ["-raised_at", "-id"]
