@@ -45,9 +45,16 @@ class ContributionReportFilter(django_filters.FilterSet):
 
     kind = django_filters.ChoiceFilter(choices=PartnerKind.choices)
     partner = django_filters.ModelMultipleChoiceFilter(
-        field_name="id", queryset=Partner.objects.all()
+        queryset=Partner.objects.all(), method="filter_partner"
     )
 
     class Meta:
         model = Partner
         fields = ["kind", "partner"]
+
+    def filter_partner(self, queryset, name, value):
+        # The queryset is of partners themselves: `id=<Partner>` would not do (a 500).
+        # No ?partner= at all cleans to an empty queryset, which means every partner.
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=[partner.pk for partner in value])

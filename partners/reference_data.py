@@ -46,3 +46,20 @@ def load_reference_data(Country, Sector) -> tuple[int, int]:
     for row in sector_rows():
         Sector.objects.update_or_create(code=row["code"], defaults=row)
     return Country.objects.count(), Sector.objects.count()
+
+
+def ensure_reference_data() -> None:
+    """Put back what the migrations load (countries, sectors, the role groups, the fund's
+    ledger row) when something emptied the tables, e.g. a test database flush."""
+    from django.contrib.auth.models import Group
+
+    from .models import Country, Fund, Sector
+    from .roles import Role
+
+    if not Country.objects.exists():
+        Country.objects.bulk_create(Country(**row) for row in country_rows())
+    if not Sector.objects.exists():
+        Sector.objects.bulk_create(Sector(**row) for row in sector_rows())
+    for role in Role.values:
+        Group.objects.get_or_create(name=role)
+    Fund.objects.get_or_create(pk=1)

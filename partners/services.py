@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from seetf.common.errors import ApplicationError
 
@@ -36,6 +37,17 @@ def _validate_amount(field: str, value: Decimal) -> Decimal:
     if value != value.quantize(CENT):
         raise ValidationError({field: ["Use at most two decimal places."]})
     return value
+
+
+# Money recorded before the oldest trust fund of this kind, or in the future, is a typo.
+EARLIEST_DATE = date(1990, 1, 1)
+
+
+def _validate_recorded_date(field: str, value: date) -> None:
+    if value < EARLIEST_DATE:
+        raise ValidationError({field: [f"Must be on or after {EARLIEST_DATE:%Y-%m-%d}."]})
+    if value > timezone.localdate():
+        raise ValidationError({field: ["Money cannot be recorded as received in the future."]})
 
 
 # --- The fund's ledger ---------------------------------------------------------------------
@@ -233,6 +245,7 @@ def receipt_record(
     so together they can never exceed the pledge (the database checks it as well).
     """
     _validate_amount("amount", amount)
+    _validate_recorded_date("received_on", received_on)
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
     if contribution.currency == "USD":
         if usd_amount is not None and usd_amount != amount:

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from partners.reference_data import ensure_reference_data
 from partners.roles import Role
 from partners.services import user_create_or_update
 from tests.factories import PartnerFactory
@@ -25,6 +26,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(
                 pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
             )
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests empty every table when they end (countries, sectors, role
+    groups and the fund row that the migrations loaded included): put them back first."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        ensure_reference_data()
 
 
 @pytest.fixture

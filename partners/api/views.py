@@ -1,9 +1,15 @@
+from axes.helpers import get_cool_off
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -217,8 +223,27 @@ class ObtainTokenView(ObtainAuthToken):
 
     @extend_schema(
         request=AuthTokenSerializer,
-        responses={200: TokenResponseSerializer},
+        responses={
+            200: TokenResponseSerializer,
+            429: OpenApiResponse(description="Too many failed logins for this username."),
+        },
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks a locked-out attempt on the request it was given, here
+            # DRF's Request, which its middleware (reading Django's request) never sees:
+            # so the lockout is turned into the API's 429 here.
+            if getattr(request, "axes_locked_out", False):
+                raise Throttled(
+                    wait=_lockout_seconds(request),
+                    detail="Too many failed logins for this username; try again later.",
+                ) from None
+            raise
+
+
+def _lockout_seconds(request) -> int | None:
+    cool_off = get_cool_off(request._request)
+    return int(cool_off.total_seconds()) if cool_off else None

@@ -21,6 +21,8 @@ class RulePermission(permissions.BasePermission):
     def has_permission(self, request, view):
         if not request.user or not request.user.is_authenticated:
             return False
+        if getattr(view, request.method.lower(), None) is None:
+            return True  # A method the view does not offer: let DRF answer 405.
         if request.method in permissions.SAFE_METHODS:
             rule = getattr(view, "read_rule", None)
         else:

@@ -65,9 +65,13 @@ def idempotent(request, handler) -> Response:
     if key is None:
         return handler()
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise exceptions.ValidationError(
-            {HEADER: [f"Give a non-empty key of at most {MAX_KEY_LENGTH} characters."]}
+            {
+                HEADER: [
+                    f"Give a non-empty key of at most {MAX_KEY_LENGTH} printable characters."
+                ]
+            }
         )
     fingerprint = _fingerprint(request)
     user = request.user

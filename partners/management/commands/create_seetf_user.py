@@ -26,14 +26,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password", help="Prompted for when not given (and when input is interactive)."
         )
+        parser.add_argument(
+            "--no-input",
+            "--noinput",
+            action="store_false",
+            dest="interactive",
+            help="Never prompt: without --password a new user gets no usable password and "
+            "an existing user keeps theirs (for scripts).",
+        )
 
-    def handle(self, *args, username, roles, partner, email, password, **options):
+    def handle(self, *args, username, roles, partner, email, password, interactive, **options):
         partner_obj = None
         if partner:
             partner_obj = Partner.objects.filter(code=partner.upper()).first()
             if partner_obj is None:
                 raise CommandError(f"No partner with code {partner!r}.")
-        if password is None and options.get("interactive", True):
+        if password is None and interactive:
             try:
                 password = getpass.getpass(f"Password for {username}: ")
             except EOFError:
