@@ -1,10 +1,12 @@
 """Results: completion reports (what each exchange achieved) and results stories."""
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 
 from grants.models import CapacityOutcome, Grant
+from partners.models import Country, Sector
 from seetf.common.models import TimeStampedModel
 
 # The six intermediate capacity outcomes, each a boolean column of the report, so that
@@ -88,3 +90,63 @@ class ConcreteResult(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.description[:40]}"
+
+
+class Outcome(models.Model):
+    """One of the six intermediate capacity outcomes, as a row, so that stories can be
+    tagged with them through a many-to-many and filtered alike on every database.
+    Seeded by a data migration from ``CapacityOutcome``; not edited by users."""
+
+    code = models.CharField(max_length=40, primary_key=True, choices=CapacityOutcome.choices)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class ResultsStory(TimeStampedModel):
+    """A public page telling what a grant achieved, written in Markdown by fund managers.
+
+    ``body_html`` is the sanitized rendering of ``body``, stored so that reads never
+    render; it and ``search_vector`` are kept by the services in ``results.stories``
+    on every write. ``search_vector`` (title weighted A, body B) is used on PostgreSQL
+    only, where a GIN index on it is created by migration 0003 (not declared here, since
+    SQLite cannot build that index); on SQLite it stays empty and search falls back to
+    a plain substring match.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="results_stories")
+    slug = models.SlugField(max_length=220, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=50000, help_text="Markdown.")
+    body_html = models.TextField(blank=True, editable=False)
+    sectors = models.ManyToManyField(Sector, related_name="results_stories", blank=True)
+    countries = models.ManyToManyField(Country, related_name="results_stories", blank=True)
+    outcomes = models.ManyToManyField(Outcome, related_name="results_stories", blank=True)
+    published = models.BooleanField(default=False, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = [F("published_at").desc(nulls_last=True), "-id"]
+        verbose_name_plural = "results stories"
+        indexes = [models.Index(fields=["published", "-published_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(published=False) | Q(published_at__isnull=False),
+                name="story_published_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title

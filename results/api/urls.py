@@ -31,3 +31,14 @@ urlpatterns += [
     path("reports/follow-up/", reports.FollowUpReportView.as_view(), name="report-follow-up"),
     path("dashboards/donor/", reports.DonorDashboardView.as_view(), name="dashboard-donor"),
 ]
+
+from rest_framework.routers import SimpleRouter  # noqa: E402
+
+from . import stories  # noqa: E402
+
+stories_router = SimpleRouter()
+stories_router.register("results-stories", stories.ResultsStoryViewSet, basename="results-story")
+urlpatterns += [
+    *stories_router.urls,
+    path("lessons/", stories.LessonListView.as_view(), name="lesson-list"),
+]

@@ -1,0 +1,125 @@
+"""Admin for results stories (written through the story services) and the outcomes."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.safestring import mark_safe
+
+from grants.models import APPROVED_AND_LATER
+from seetf.common.errors import ApplicationError
+
+from . import stories
+from .models import Outcome, ResultsStory
+
+STORY_FORM_FIELDS = ["grant", "title", "body", "sectors", "countries", "outcomes"]
+
+
+class ResultsStoryAdminForm(forms.ModelForm):
+    class Meta:
+        model = ResultsStory
+        fields = STORY_FORM_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        # The services' own rules, shown on the form's fields instead of failing on save.
+        stories.validate_story(
+            grant=cleaned.get("grant"),
+            title=cleaned.get("title") or "",
+            body=cleaned.get("body") or "",
+            outcomes=cleaned.get("outcomes") or (),
+        )
+        return cleaned
+
+
+@admin.register(ResultsStory)
+class ResultsStoryAdmin(admin.ModelAdmin):
+    """Saving goes through ``story_create`` / ``story_update``, so the HTML is rendered
+    and sanitized and the search vector refreshed exactly as through the API."""
+
+    form = ResultsStoryAdminForm
+    list_display = ["title", "grant", "published", "published_at", "updated_at"]
+    list_filter = ["published", "outcomes"]
+    list_select_related = ["grant"]
+    search_fields = ["title", "slug", "grant__reference"]
+    filter_horizontal = ["sectors", "countries", "outcomes"]
+    readonly_fields = [
+        "slug",
+        "published",
+        "published_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "rendered_body",
+    ]
+    actions = ["publish", "unpublish"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and stories.can_write_stories(request.user)[0]
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and stories.can_write_stories(request.user)[0]
+
+    def has_delete_permission(self, request, obj=None):
+        # Stories are unpublished, not deleted, so links to them stay explainable.
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "grant":
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                status__in=APPROVED_AND_LATER
+            ).order_by("reference")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Body as published (sanitized)")
+    def rendered_body(self, story):
+        # body_html is the sanitizer's output, safe to show as HTML.
+        return mark_safe(story.body_html)  # noqa: S308
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in STORY_FORM_FIELDS}
+        if change:
+            story = stories.story_update(story=obj, user=request.user, **fields)
+        else:
+            story = stories.story_create(user=request.user, **fields)
+        obj.pk = story.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        # The service has set the many-to-many relations; only formsets are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def _apply(self, request, queryset, service, done: str):
+        count = 0
+        for story in queryset:
+            try:
+                service(story=story, user=request.user)
+            except ApplicationError as refused:
+                self.message_user(request, f"{story}: {refused.message}", messages.WARNING)
+            else:
+                count += 1
+        self.message_user(request, f"{count} stor{'y' if count == 1 else 'ies'} {done}.")
+
+    @admin.action(description="Publish the selected stories", permissions=["change"])
+    def publish(self, request, queryset):
+        self._apply(request, queryset, stories.story_publish, "published")
+
+    @admin.action(description="Unpublish the selected stories", permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._apply(request, queryset, stories.story_unpublish, "unpublished")
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    """The six capacity outcomes, seeded by a migration: read only."""
+
+    list_display = ["code", "name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
