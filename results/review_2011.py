@@ -188,3 +188,28 @@ def load_review_projects() -> dict:
             created["exchanges"] += 1
         created["grants"] += 1
     return created
+
+
+@transaction.atomic
+def load_review_stories() -> dict:
+    """A published results story for each of the six exchanges the review's boxes
+    describe, written in the project's own words from the review's facts (idempotent)."""
+    from .models import ResultsStory
+    from .stories import story_create, story_publish
+
+    leader, manager = _system_users()
+    created = {"stories": 0}
+    for title, box in box_exchanges().items():
+        if ResultsStory.objects.filter(title=box["story_title"]).exists():
+            continue
+        grant = Grant.objects.get(title=title, task_team_leader=leader)
+        story = story_create(
+            user=manager,
+            grant=grant,
+            title=box["story_title"],
+            body=box["story_body"],
+            countries=Country.objects.filter(code__in=box["providers"] + box["recipients"]),
+        )
+        story_publish(story=story, user=manager)
+        created["stories"] += 1
+    return created
