@@ -168,6 +168,18 @@ def grant_create(
     return grant
 
 
+def grant_update_check(*, grant: Grant, user) -> None:
+    """403 unless the user leads the grant; 409 ``invalid_transition`` unless it is a
+    draft or returned. The API runs it before reading the request's body (a user who
+    may not edit gets 403, not a 400 about the form); ``grant_update`` runs it again
+    under the row lock."""
+    _forbid(can_edit_grant(user, grant))
+    if grant.status not in EDITABLE_STATUSES:
+        raise _invalid_transition(
+            f"A grant is edited only while draft or returned; this one is {grant.status}."
+        )
+
+
 @transaction.atomic
 def grant_update(*, grant: Grant, user, **fields) -> Grant:
     """The leader edits the proposal while it is a draft or returned (else 409)."""
@@ -175,11 +187,7 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
     if unknown:
         raise ValueError(f"grant_update() cannot set {', '.join(sorted(unknown))}")
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
-    _forbid(can_edit_grant(user, grant))
-    if grant.status not in EDITABLE_STATUSES:
-        raise _invalid_transition(
-            f"A grant is edited only while draft or returned; this one is {grant.status}."
-        )
+    grant_update_check(grant=grant, user=user)
     merged = {
         "requested_usd": grant.requested_usd,
         "planned_start": grant.planned_start,
@@ -222,6 +230,29 @@ def _next_reference(year: int) -> str:
     return f"SEETF-{year}-{counter.last_number:04d}"
 
 
+def grant_transition_check(*, grant: Grant, user, action: str) -> None:
+    """The refusals of ``grant_transition`` that do not depend on the request's body:
+    403 when the user's role may not take the action (``self_approval`` when a fund
+    manager approves a grant they lead), then 409 ``invalid_transition`` when the
+    grant's status does not allow it. The API runs it before reading the body, so a
+    user who may not act gets a 403, not a 400 about a form they may not use;
+    ``grant_transition`` runs it again under the grant's row lock."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise _invalid_transition(f"Unknown action {action!r}.")
+    allowed, reason = transition.rule(user, grant)
+    if not allowed:
+        code = "permission_denied"
+        if action == "approve" and is_fund_manager(user) and is_leader_of(user, grant):
+            code = "self_approval"
+        raise ApplicationError(reason, code=code, status=403)
+    if grant.status not in transition.sources:
+        raise _invalid_transition(
+            f"Cannot {action} a grant that is {grant.status}; "
+            f"it must be {' or '.join(sorted(transition.sources))}."
+        )
+
+
 @transaction.atomic
 def grant_transition(
     *,
@@ -243,17 +274,7 @@ def grant_transition(
         raise _invalid_transition(f"Unknown action {action!r}.")
     # The row lock: two decisions on one grant cannot interleave.
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
-    allowed, reason = transition.rule(user, grant)
-    if not allowed:
-        code = "permission_denied"
-        if action == "approve" and is_fund_manager(user) and is_leader_of(user, grant):
-            code = "self_approval"
-        raise ApplicationError(reason, code=code, status=403)
-    if grant.status not in transition.sources:
-        raise _invalid_transition(
-            f"Cannot {action} a grant that is {grant.status}; "
-            f"it must be {' or '.join(sorted(transition.sources))}."
-        )
+    grant_transition_check(grant=grant, user=user, action=action)
 
     from_status = grant.status
     now = timezone.now()
@@ -317,7 +338,11 @@ def grant_record_event(*, grant: Grant, user, action: str, comment: str = "") ->
 # --- Exchanges ---------------------------------------------------------------------------
 
 
-def _check_exchange_allowed(user, grant: Grant) -> None:
+def exchange_check(*, grant: Grant, user) -> None:
+    """403 unless the user leads the grant or is a fund manager; 409 unless the grant's
+    status lets them record exchanges (the leader: draft, returned, approved; a fund
+    manager: approved). Run by the API before reading the body, and again under the
+    grant's row lock by ``exchange_create`` and ``exchange_update``."""
     _forbid(can_record_exchange(user, grant))
     statuses = (EXCHANGE_STATUSES_FOR_LEADER if is_leader_of(user, grant) else set()) | (
         EXCHANGE_STATUSES_FOR_MANAGER if is_fund_manager(user) else set()
@@ -362,7 +387,7 @@ EXCHANGE_FIELDS = {
 @transaction.atomic
 def exchange_create(*, grant: Grant, user, **fields) -> Exchange:
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
-    _check_exchange_allowed(user, grant)
+    exchange_check(grant=grant, user=user)
     data = {
         "provider_countries": [],
         "recipient_countries": [],
@@ -386,7 +411,7 @@ def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
     if unknown:
         raise ValueError(f"exchange_update() cannot set {', '.join(sorted(unknown))}")
     grant = Grant.objects.select_for_update().get(pk=exchange.grant_id)
-    _check_exchange_allowed(user, grant)
+    exchange_check(grant=grant, user=user)
     data = {
         "start_date": exchange.start_date,
         "end_date": exchange.end_date,
@@ -411,18 +436,25 @@ def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
 # --- Disbursements -------------------------------------------------------------------------
 
 
+def disbursement_check(*, grant: Grant, user) -> None:
+    """403 unless a fund manager; 409 ``invalid_transition`` unless the grant is approved
+    or completed. Run by the API before reading the body, and again under the grant's
+    row lock by ``disbursement_record``."""
+    _forbid(can_disburse(user, grant))
+    if grant.status not in DISBURSABLE_STATUSES:
+        raise _invalid_transition(
+            f"Money is disbursed only on approved or completed grants; this one is {grant.status}."
+        )
+
+
 @transaction.atomic
 def disbursement_record(
     *, grant: Grant, user, amount_usd: Decimal, disbursed_on: date, purpose: str = ""
 ) -> Disbursement:
     """Pay out of an approved (or completed) grant; never beyond its undisbursed
     commitment (409 ``over_disbursement``), checked under the grant's row lock."""
-    _forbid(can_disburse(user, grant))
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
-    if grant.status not in DISBURSABLE_STATUSES:
-        raise _invalid_transition(
-            f"Money is disbursed only on approved or completed grants; this one is {grant.status}."
-        )
+    disbursement_check(grant=grant, user=user)
     if amount_usd <= 0:
         raise ValidationError({"amount_usd": ["Must be greater than zero."]})
     if amount_usd > grant.undisbursed_usd:

@@ -32,6 +32,39 @@ def _locked_grant(grant: Grant) -> Grant:
     return Grant.objects.select_for_update().get(pk=grant.pk)
 
 
+# The *_check functions hold the refusals that do not depend on the request's body: the
+# API runs them before reading it (a user who may not act gets a 403, a grant in the
+# wrong status a 409, not a 400 about the form), and the services run them again under
+# the grant's row lock.
+
+
+def completion_report_save_check(*, grant: Grant, user) -> None:
+    _forbid(can_write_report(user, grant))
+    if grant.status != GrantStatus.APPROVED:
+        raise ApplicationError(
+            f"The report is written while the grant is approved; this one is {grant.status}.",
+            code="invalid_transition",
+        )
+
+
+def completion_report_submit_check(*, grant: Grant, user) -> None:
+    _forbid(can_write_report(user, grant))
+    if grant.status != GrantStatus.APPROVED:
+        raise ApplicationError(
+            f"A report is submitted while the grant is approved; this one is {grant.status}.",
+            code="invalid_transition",
+        )
+
+
+def completion_report_accept_check(*, grant: Grant, user) -> None:
+    _forbid(can_accept_report(user, grant))
+    if grant.status != GrantStatus.COMPLETED:
+        raise ApplicationError(
+            "Only a submitted report of a completed grant can be accepted.",
+            code="invalid_transition",
+        )
+
+
 @transaction.atomic
 def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
     """The leader writes (creates or replaces) the report while the grant is approved."""
@@ -39,12 +72,7 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
     if unknown:
         raise ValueError(f"completion_report_save() cannot set {', '.join(sorted(unknown))}")
     grant = _locked_grant(grant)
-    _forbid(can_write_report(user, grant))
-    if grant.status != GrantStatus.APPROVED:
-        raise ApplicationError(
-            f"The report is written while the grant is approved; this one is {grant.status}.",
-            code="invalid_transition",
-        )
+    completion_report_save_check(grant=grant, user=user)
     outcomes = fields.pop("outcomes_achieved", None)
     results = fields.pop("concrete_results", None)
     if outcomes is not None:
@@ -73,13 +101,8 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
 def completion_report_submit(*, grant: Grant, user, comment: str = "") -> CompletionReport:
     """The leader submits the report: the grant moves from approved to completed."""
     grant = _locked_grant(grant)
-    _forbid(can_write_report(user, grant))
+    completion_report_submit_check(grant=grant, user=user)
     report = CompletionReport.objects.filter(grant=grant).first()
-    if grant.status != GrantStatus.APPROVED:
-        raise ApplicationError(
-            f"A report is submitted while the grant is approved; this one is {grant.status}.",
-            code="invalid_transition",
-        )
     if report is None:
         raise ApplicationError("Write the completion report first.", code="invalid_transition")
     missing = {}
@@ -99,9 +122,9 @@ def completion_report_submit(*, grant: Grant, user, comment: str = "") -> Comple
 def completion_report_accept(*, grant: Grant, user, comment: str = "") -> CompletionReport:
     """A fund manager accepts a submitted report; the grant may then be closed."""
     grant = _locked_grant(grant)
-    _forbid(can_accept_report(user, grant))
+    completion_report_accept_check(grant=grant, user=user)
     report = CompletionReport.objects.filter(grant=grant).first()
-    if grant.status != GrantStatus.COMPLETED or report is None or report.submitted_at is None:
+    if report is None or report.submitted_at is None:
         raise ApplicationError(
             "Only a submitted report of a completed grant can be accepted.",
             code="invalid_transition",

@@ -1,7 +1,7 @@
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.generics import get_object_or_404
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -71,6 +71,9 @@ def _transition(name: str, request_serializer=TransitionSerializer, money: bool 
         grant = self.get_grant(pk)
 
         def apply():
+            # Role and status first: a 403 or 409 before any 400 about the body. Inside
+            # the idempotent handler, so that a retry of a done approval is replayed.
+            services.grant_transition_check(grant=grant, user=request.user, action=name)
             serializer = request_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             updated = services.grant_transition(
@@ -83,12 +86,13 @@ def _transition(name: str, request_serializer=TransitionSerializer, money: bool 
     handler.__name__ = "return_" if name == "return" else name.replace("-", "_")
     handler.__doc__ = f"Workflow action `{name}`; see the transition table in the API description."
     parameters = [IDEMPOTENCY_PARAMETER] if money else []
-    handler = extend_schema(
+    handler = action(detail=True, methods=["post"], url_path=name, url_name=name)(handler)
+    # extend_schema on top of @action, or @action's own schema hides the refusals.
+    return extend_schema(
         request=request_serializer,
         responses={200: GrantSerializer, **REFUSALS},
         parameters=parameters,
     )(handler)
-    return action(detail=True, methods=["post"], url_path=name, url_name=name)(handler)
 
 
 @extend_schema_view(
@@ -124,6 +128,7 @@ class GrantViewSet(
         "status",
     ]
     ordering = ["-created_at", "-id"]
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return _with_relations(self.visible_grants())
@@ -146,6 +151,7 @@ class GrantViewSet(
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         grant = self.get_object()
+        services.grant_update_check(grant=grant, user=request.user)
         serializer = self.get_serializer(grant, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         grant = services.grant_update(grant=grant, user=request.user, **serializer.validated_data)
@@ -169,17 +175,30 @@ class GrantViewSet(
 
 
 class GrantChildViewSet(VisibleGrantsMixin, viewsets.GenericViewSet):
-    """Base of the resources nested under a grant: the grant must be visible (404)."""
+    """Base of the resources nested under a grant: the grant must be visible (404)
+    before any rule of the resource is applied (403)."""
 
     permission_classes = [RulePermission]
     write_rule = staticmethod(lambda user: (True, ""))
     filterset_class = None
+    # (user, grant) -> (allowed, reason): who may use this resource of a grant they see.
+    grant_rule = None
 
     @property
     def grant(self) -> Grant:
         if not hasattr(self, "_grant"):
             self._grant = self.get_grant(self.kwargs["grant_pk"])
         return self._grant
+
+    def check_permissions(self, request):
+        """401 without credentials; then 404 for a grant the user may not see, before
+        any 403 (API.md: no existence leak); then the resource's rule."""
+        super().check_permissions(request)
+        if self.grant_rule is None or getattr(self, "swagger_fake_view", False):
+            return
+        allowed, reason = self.grant_rule(request.user, self.grant)
+        if not allowed:
+            self.permission_denied(request, message=reason, code="permission_denied")
 
 
 @extend_schema_view(
@@ -210,6 +229,16 @@ class ExchangeViewSet(
             Prefetch("recipient_countries", queryset=countries),
         )
 
+    def create(self, request, *args, **kwargs):
+        # Role and status first: a 403 or 409 before any 400 about the body.
+        services.exchange_check(grant=self.grant, user=request.user)
+        return super().create(request, *args, **kwargs)
+
+    def update(self, request, *args, **kwargs):
+        self.get_object()  # 404 for an exchange of another grant, before the rules.
+        services.exchange_check(grant=self.grant, user=request.user)
+        return super().update(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         serializer.instance = services.exchange_create(
             grant=self.grant, user=self.request.user, **serializer.validated_data
@@ -237,8 +266,7 @@ class DisbursementViewSet(
     Beyond what is left of the approved amount: 409 `over_disbursement`."""
 
     serializer_class = DisbursementSerializer
-    read_rule = staticmethod(can_disburse)
-    write_rule = staticmethod(can_disburse)
+    grant_rule = staticmethod(can_disburse)
     ordering_fields = ["disbursed_on", "id"]
     ordering = ["disbursed_on", "id"]
 
@@ -251,6 +279,7 @@ class DisbursementViewSet(
         grant = self.grant
 
         def record():
+            services.disbursement_check(grant=grant, user=request.user)
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             disbursement = services.disbursement_record(

@@ -29,12 +29,14 @@ DROP FUNCTION IF EXISTS grants_history_append_only();
 
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_CREATE)
+        # params=None: the SQL is sent as written. With the default params=() Django
+        # merges parameters client-side and reads the `%` of RAISE's format as one.
+        schema_editor.execute(PG_CREATE, params=None)
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_DROP)
+        schema_editor.execute(PG_DROP, params=None)
 
 
 class Migration(migrations.Migration):

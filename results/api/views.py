@@ -45,6 +45,7 @@ class CompletionReportView(CompletionReportMixin, APIView):
     )
     def put(self, request, grant_pk):
         grant, _ = self.visible_report(grant_pk, must_exist=False)
+        services.completion_report_save_check(grant=grant, user=request.user)
         serializer = CompletionReportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         report = services.completion_report_save(
@@ -62,6 +63,7 @@ class CompletionReportSubmitView(CompletionReportMixin, APIView):
     )
     def post(self, request, grant_pk):
         grant, _ = self.visible_report(grant_pk, must_exist=False)
+        services.completion_report_submit_check(grant=grant, user=request.user)
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         report = services.completion_report_submit(
@@ -83,6 +85,7 @@ class CompletionReportAcceptView(CompletionReportMixin, APIView):
     )
     def post(self, request, grant_pk):
         grant, _ = self.visible_report(grant_pk, must_exist=False)
+        services.completion_report_accept_check(grant=grant, user=request.user)
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         report = services.completion_report_accept(

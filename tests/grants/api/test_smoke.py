@@ -8,9 +8,7 @@ from tests.factories import fund_with
 pytestmark = pytest.mark.django_db
 
 
-def test_a_proposal_goes_from_draft_to_approved_and_commits_money(
-    client_for, leader, fund_manager
-):
+def test_a_proposal_goes_from_draft_to_approved_and_commits_money(client_for, leader, fund_manager):
     fund_with("500000.00")
     ttl, fm = client_for(leader), client_for(fund_manager)
     created = ttl.post(
