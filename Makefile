@@ -39,6 +39,10 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A seetf beat --loglevel=INFO
 
+# A longer API fuzz run than the one in `make test` (schemathesis, 300 examples each).
+fuzz: install
+	SEETF_FUZZ_EXAMPLES=300 $(PY) -m pytest -m fuzz tests/test_api_fuzz.py
+
 schema: install
 	DEBUG=1 $(PY) manage.py spectacular --file schema.yml --validate
 

@@ -34,6 +34,14 @@ def api_exception_handler(exc, context):
             {"detail": "The change conflicts with data already recorded.", "code": "duplicate"},
             status=status.HTTP_409_CONFLICT,
         )
+    elif isinstance(exc, OverflowError):
+        # A number or date from the request beyond what the database or Python holds
+        # (SQLite's integers end at 2**63 - 1, e.g. in an `id__in` filter): the request's
+        # fault, so 400, not 500. Logged: a validator should have refused it first.
+        logger.warning("Out-of-range value reached the API: %s", exc)
+        exc = exceptions.ValidationError(
+            {"non_field_errors": ["A number or date in the request is out of range."]}
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

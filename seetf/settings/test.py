@@ -16,4 +16,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not the in-memory default: tests that write from several threads at once
     # then exercise the same locking (IMMEDIATE transactions, busy timeout) as a user.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+    # SEETF_TEST_SQLITE_NAME gives a run its own file, for two test runs at once in one
+    # checkout (each would otherwise delete and recreate the other's database).
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.environ.get("SEETF_TEST_SQLITE_NAME") or str(BASE_DIR / ".test-db.sqlite3")  # noqa: F405
+    }

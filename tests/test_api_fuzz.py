@@ -1,0 +1,249 @@
+"""Property-based fuzzing of the whole API against its own OpenAPI schema (schemathesis).
+
+Every operation of `/api/schema/` is called in-process through the WSGI application (no
+server, no network) with requests that schemathesis generates from the schema, valid ones
+and malformed ones, as a user who holds all three roles, over the 2011 review's demo data.
+No response may be a 5xx ("no request, however malformed, gets a 500"); each must have a
+documented content type and match the schema documented for its status code.
+
+The operations run one after another against one database, as against a live server: the
+creating POSTs first, then the rest, so that what they create is there for the others
+(a draft and a submitted grant are made up front: generated grant bodies seldom name a
+sector and countries that exist). Random ids would nearly always answer 404, so most
+valid requests use the id of an object that exists, read from the API's own lists. Each
+operation is a subtest, reported under its label ("GET /api/v1/fund/").
+
+Bounded so the file runs in a couple of minutes: a fixed number of examples per
+operation, derandomized (the same requests on every run, so a failure reproduces), no
+deadline (the first request of an operation may be slow on a cold database).
+
+Why not schemathesis's own pytest integration: with pytest 9.2, `schemathesis.pytest.
+from_fixture` crashes (it sets `Function._nodeid`, which pytest 9.2 removed) and
+`schema.parametrize()` gives every operation the same node id, so a failure's summary line
+cannot say which operation failed; and one test item per operation would empty and
+refill the database for each (two seconds an operation on PostgreSQL). Instead, each
+operation's Hypothesis strategy (`APIOperation.as_strategy`, schemathesis's documented API
+for plain Hypothesis tests) runs in a pytest subtest.
+
+The schema is loaded when the module is imported. Loading it reads no database
+(pytest-django would refuse at collection, loudly).
+"""
+
+import os
+from io import StringIO
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.errors import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+from partners.models import Partner, Sector
+from partners.roles import Role
+from partners.services import user_create_or_update
+
+SCHEMA_PATH = "/api/schema/"
+# Per operation, valid and malformed requests together (Hypothesis picks about half each).
+# SEETF_FUZZ_EXAMPLES=500 for a deeper run by hand; CI keeps the default.
+EXAMPLES_PER_OPERATION = int(os.environ.get("SEETF_FUZZ_EXAMPLES", "30"))
+CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+# How many existing objects (and combinations of nested ones) an operation may pick from.
+KNOWN_IDS_PER_PARAMETER = 5
+
+schema = schemathesis.openapi.from_wsgi(SCHEMA_PATH, WSGIHandler())
+
+
+def _run_order(label: str) -> tuple:
+    """Creating POSTs (on a collection, no path parameter) first; then by path and method."""
+    method, path = label.split(" ", 1)
+    return (not (method == "POST" and "{" not in path), path, method)
+
+
+# An operation schemathesis cannot use (an Err) stays in the list under its label, so that
+# its subtest fails with the reason instead of the operation going untested unnoticed.
+OPERATIONS = {}
+for _result in schema.get_all_operations():
+    _item = _result.ok() if isinstance(_result, Ok) else _result.err()
+    OPERATIONS[_item.label or repr(_item)] = _item
+OPERATIONS = dict(sorted(OPERATIONS.items(), key=lambda pair: _run_order(pair[0])))
+
+
+@pytest.fixture
+def all_roles_token():
+    """The review's demo data, and the token of a user holding every role (a donor of the
+    first partner)."""
+    call_command("load_review_2011", stdout=StringIO())
+    partner = Partner.objects.order_by("code").first()
+    assert partner is not None, "load_review_2011 loaded no partners"
+    user = user_create_or_update(
+        username="fuzzer",
+        roles=[Role.FUND_MANAGER, Role.TASK_TEAM_LEADER, Role.DONOR],
+        partner=partner,
+        email="fuzzer@example.org",
+        password="a-long-fuzzing-password",
+    )
+    return Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def grants_to_act_on(all_roles_token):
+    """A draft and a submitted grant of the fuzzing user, made through the API as API.md
+    describes it: generated bodies seldom name a sector and countries that exist, so
+    without these the grant actions would only ever see the review's completed grants."""
+    client = Client(headers={"Authorization": f"Token {all_roles_token}"})
+    body = {
+        "title": "Peer learning on rural electrification",
+        "summary": "A study tour and a workshop between two utilities.",
+        "sector": Sector.objects.order_by("code").first().code,
+        "region": "LCR",
+        "recipient_countries": ["HTI"],
+        "provider_countries": ["BRA"],
+        "requested_usd": "150000.00",
+        "development_goal": "More rural households connected to the grid.",
+        "targeted_outcomes": ["enhanced_knowledge_and_skills"],
+        "planned_start": "2026-01-01",
+        "planned_end": "2026-12-31",
+    }
+    grants = []
+    for _ in range(2):
+        response = client.post("/api/v1/grants/", body, content_type="application/json")
+        assert response.status_code == 201, response.content
+        grants.append(response.json()["id"])
+    response = client.post(f"/api/v1/grants/{grants[1]}/submit/")
+    assert response.status_code == 200, response.content
+    return grants
+
+
+@pytest.fixture
+def wsgi_connection_kept():
+    """Django's own test client does the same: the end of a request must not close the
+    connection that the test and the next request share."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def known_path_parameters(path: str, client: Client) -> list[dict]:
+    """Combinations of path parameters naming objects that exist, read from the list one
+    level up (`/api/v1/grants/` for the `{id}` of `/api/v1/grants/{id}/submit/`, and so on
+    for nested lists). `{id}` and `{..._pk}` take an object's `id`; others (`{code}`) the
+    field of that name."""
+    combinations: list[dict] = [{}]
+    segments = path.strip("/").split("/")
+    for position, segment in enumerate(segments):
+        if not (segment.startswith("{") and segment.endswith("}")):
+            continue
+        name = segment[1:-1]
+        field = "id" if name == "id" or name.endswith("pk") else name
+        extended = []
+        for known in combinations[:KNOWN_IDS_PER_PARAMETER]:
+            listing = "/" + "/".join(segments[:position]).format(**known) + "/"
+            response = client.get(listing, {"page_size": KNOWN_IDS_PER_PARAMETER})
+            if response.status_code != 200 or "json" not in response.get("Content-Type", ""):
+                continue
+            body = response.json()
+            rows = body.get("results", []) if isinstance(body, dict) else body
+            values = [row[field] for row in rows if isinstance(row, dict) and field in row]
+            extended += [{**known, name: value} for value in values[:KNOWN_IDS_PER_PARAMETER]]
+        combinations = extended
+    return combinations
+
+
+def fuzz_operation(operation, headers: dict, known: list[dict]) -> dict:
+    """Run the operation's Hypothesis test; return how many requests of each mode it made."""
+    made = {mode: 0 for mode in GenerationMode}
+    # For an operation without path parameters `known` is [{}]: nothing to choose.
+    use_known = st.sampled_from([None, *known]) if any(known) else st.none()
+
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        case=st.one_of(
+            operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+            operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        ),
+        existing=use_known,
+    )
+    def call_and_check(case, existing):
+        mode = case.meta.generation.mode if case.meta else GenerationMode.POSITIVE
+        if existing is not None and mode is GenerationMode.POSITIVE:
+            case.path_parameters.update(existing)
+        made[mode] += 1
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    try:
+        call_and_check()
+    except FailureGroup as failures:
+        # Said again with the label first, so that the summary line names the operation. The
+        # message has the request that reproduces it; the log below, the server's traceback.
+        raise AssertionError(f"{operation.label}: {failures}") from None
+    except BaseExceptionGroup as failures:  # several distinct ones: each told in the chain
+        raise AssertionError(f"{operation.label}: {failures}") from failures
+    return made
+
+
+def test_the_schema_lists_the_api():
+    """The fuzz test runs every operation of the schema: make sure they are not zero, and
+    that the contract's core endpoints are among them."""
+    assert len(OPERATIONS) > 0
+    for label in [
+        "POST /api/v1/auth/token/",
+        "GET /api/v1/countries/",
+        "GET /api/v1/partners/",
+        "POST /api/v1/contributions/",
+        "POST /api/v1/contributions/{contribution_pk}/receipts/",
+        "GET /api/v1/fund/",
+        "GET /api/v1/reports/contributions/",
+    ]:
+        assert label in OPERATIONS
+
+
+@pytest.mark.django_db
+def test_an_id_beyond_64_bits_in_a_filter_is_a_400(client):
+    """Found by this fuzzer: SQLite cannot hold the number, and the OverflowError used
+    to be a 500 (seetf/common/exceptions.py now answers 400)."""
+    user = user_create_or_update(username="reader", roles=[Role.FUND_MANAGER])
+    client.force_login(user)
+    response = client.get("/api/v1/reports/contributions/", {"partner": "9" * 25})
+    assert response.status_code == 400
+    assert response.json()
+
+
+# transaction=True: the application commits for real, as it does in production (a request
+# that fails a constraint leaves no aborted outer transaction behind for the next one, and
+# on_commit work runs). serialized_rollback: the countries, sectors and role groups the
+# migrations load are there even after another transactional test has emptied the tables.
+@pytest.mark.fuzz
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_api_conforms_to_its_schema(
+    subtests, all_roles_token, grants_to_act_on, wsgi_connection_kept
+):
+    assert OPERATIONS, "the schema has no operations: nothing would be fuzzed"
+    headers = {"Authorization": f"Token {all_roles_token}"}
+    lister = Client(headers=headers)
+    for label, operation in OPERATIONS.items():
+        with subtests.test(msg=label):
+            if not isinstance(operation, schemathesis.APIOperation):
+                raise operation  # the schema error, as this operation's failure
+            made = fuzz_operation(operation, headers, known_path_parameters(operation.path, lister))
+            assert made[GenerationMode.POSITIVE] > 0, "no valid request was generated"

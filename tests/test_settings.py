@@ -1,0 +1,258 @@
+"""Settings come from the environment (STYLE.md 10): what each environment variable does,
+what happens without it, and that production passes Django's deployment checklist.
+
+Settings are read once per process, so each case runs Python in a subprocess with a
+clean environment: only PATH and the variables the case names (no DEBUG, no
+DATABASE_URL, ... from the shell that runs the tests). A `.env` file in the checkout is
+still read by the settings, as it would be in production; the repository has none.
+"""
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SUBPROCESS_TIMEOUT = 120
+
+
+def run(args: list[str], settings: str, **environ: str) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": settings, **environ}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+
+
+def read_settings(expression: str, settings: str = "seetf.settings.local", **environ) -> object:
+    """The JSON value of ``expression`` (Python, with ``settings`` in scope) once Django is
+    set up with these settings and only this environment."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({expression}, default=str))"
+    )
+    result = run(["-c", code], settings, **environ)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def a_secret_key() -> str:
+    return secrets.token_urlsafe(64)  # 86 characters, from 64 random bytes
+
+
+# --- Production -----------------------------------------------------------------------
+
+
+def test_production_passes_the_deployment_checklist():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        "seetf.settings.production",
+        SECRET_KEY=a_secret_key(),
+        ALLOWED_HOSTS="seetf.example.org",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output, output
+    assert "WARNINGS" not in output
+
+
+def test_plain_http_for_the_compose_demo_is_reported_by_the_checklist():
+    """docker-compose serves plain HTTP on localhost (SECURE_SSL_REDIRECT=0,
+    SECURE_COOKIES=0): a decision for a demo, which `check --deploy` must still flag."""
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        "seetf.settings.production",
+        SECRET_KEY=a_secret_key(),
+        ALLOWED_HOSTS="localhost",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_COOKIES="0",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for check in ["security.W008", "security.W012", "security.W016"]:
+        assert check in output, output
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run(
+        ["manage.py", "check"], "seetf.settings.production", ALLOWED_HOSTS="seetf.example.org"
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = run(["manage.py", "check"], "seetf.settings.production", DEBUG="1")
+    assert result.returncode != 0
+    assert "DEBUG must be off in production" in result.stderr
+
+
+@pytest.mark.parametrize("settings", ["seetf.settings.local", "seetf.settings.production"])
+def test_debug_is_off_unless_asked_for(settings):
+    assert read_settings("settings.DEBUG", settings, SECRET_KEY=a_secret_key()) is False
+
+
+def test_debug_on_when_asked_for_locally_without_a_secret_key():
+    assert read_settings("settings.DEBUG", DEBUG="1") is True
+
+
+# --- Database -------------------------------------------------------------------------------
+
+
+def test_without_database_url_the_database_is_sqlite_that_waits_for_its_lock():
+    database = read_settings("settings.DATABASES['default']", SECRET_KEY=a_secret_key())
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == str(BASE_DIR / "db.sqlite3")
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert database["OPTIONS"]["timeout"] >= 5
+
+
+def test_database_url_selects_postgresql():
+    database = read_settings(
+        "settings.DATABASES['default']",
+        SECRET_KEY=a_secret_key(),
+        DATABASE_URL="postgres://seetf:s3cret@db.example.org:5433/seetf",
+    )
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["NAME"], database["USER"], database["PASSWORD"]) == (
+        "seetf",
+        "seetf",
+        "s3cret",
+    )
+    assert (database["HOST"], int(database["PORT"])) == ("db.example.org", 5433)
+    assert "transaction_mode" not in database.get("OPTIONS", {})
+
+
+# --- Celery and e-mail -----------------------------------------------------------------------
+
+CELERY_CONF = (
+    "(lambda app: {'eager': app.conf.task_always_eager, 'broker': app.conf.broker_url})"
+    "(__import__('seetf.celery', fromlist=['app']).app)"
+)
+
+
+def test_without_a_broker_celery_runs_tasks_at_once_in_process():
+    conf = read_settings(CELERY_CONF, SECRET_KEY=a_secret_key())
+    assert conf["eager"] is True
+
+
+def test_with_a_broker_celery_sends_tasks_to_it():
+    conf = read_settings(
+        CELERY_CONF, SECRET_KEY=a_secret_key(), CELERY_BROKER_URL="redis://redis.example.org:6379/0"
+    )
+    assert conf == {"eager": False, "broker": "redis://redis.example.org:6379/0"}
+
+
+EMAIL = (
+    "{name: getattr(settings, name, None) for name in "
+    "['EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', 'EMAIL_HOST_USER', 'EMAIL_USE_TLS']}"
+)
+
+
+def test_email_goes_to_the_console_by_default():
+    email = read_settings(EMAIL, SECRET_KEY=a_secret_key())
+    assert email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_email_url_selects_smtp():
+    email = read_settings(
+        EMAIL, SECRET_KEY=a_secret_key(), EMAIL_URL="smtp+tls://fund:pw@mail.example.org:587"
+    )
+    assert email == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.org",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "fund",
+        "EMAIL_USE_TLS": True,
+    }
+
+
+def test_plain_smtp_url_selects_smtp_too():
+    email = read_settings(EMAIL, SECRET_KEY=a_secret_key(), EMAIL_URL="smtp://mail.example.org:25")
+    assert email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (email["EMAIL_HOST"], email["EMAIL_PORT"]) == ("mail.example.org", 25)
+
+
+# --- API docs without internet -----------------------------------------------------------------
+
+
+class _References(HTMLParser):
+    """Every URL a page makes the browser load or link to, and its inline scripts."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline_scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("src", "href"):
+            if attrs.get(name):
+                self.urls.append(attrs[name])
+        self._in_script = tag == "script" and not attrs.get("src")
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.inline_scripts.append(data)
+
+
+ABSOLUTE_URL = re.compile(r"""(?:https?:)?//[^\s"'`)<>]+""")
+
+
+def _other_hosts(text: str) -> list[str]:
+    return [url for url in ABSOLUTE_URL.findall(text) if urlsplit(url).hostname != "testserver"]
+
+
+def test_api_docs_work_without_internet(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _other_hosts(html) == []
+
+    page = _References()
+    page.feed(html)
+    assets = [url for url in page.urls if not url.startswith("/api/")]
+    scripts = [url for url in page.urls if url.startswith("/api/docs/")]
+    # Swagger UI's stylesheet, its two scripts and the icon, all from our /static/.
+    assert len(assets) >= 4, page.urls
+    for url in page.urls:
+        assert urlsplit(url).netloc in ("", "testserver"), url
+    for url in assets:
+        assert urlsplit(url).path.startswith("/static/"), url
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        body = b"".join(asset.streaming_content) if asset.streaming else asset.content
+        assert len(body) > 0, url
+        if url.endswith(".js"):
+            assert "javascript" in asset["Content-Type"], url
+        if url.endswith(".css"):
+            assert asset["Content-Type"].startswith("text/css"), url
+
+    # The script that starts Swagger UI (inline, or served by the docs view itself) loads
+    # the schema from this server, and nothing from elsewhere.
+    init_code = "".join(page.inline_scripts)
+    for url in scripts:
+        script = client.get(url)
+        assert script.status_code == 200, url
+        init_code += script.content.decode()
+    assert "SwaggerUIBundle" in init_code
+    assert _other_hosts(init_code) == []
+    schema_url = re.search(r"""url:\s*["']([^"']+)["']""", init_code).group(1)
+    assert schema_url == "/api/schema/"
+    assert client.get(schema_url).status_code == 200
