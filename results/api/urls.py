@@ -1,6 +1,10 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import reports, stories, views
+
+router = SimpleRouter()
+router.register("results-stories", stories.ResultsStoryViewSet, basename="results-story")
 
 urlpatterns = [
     path(
@@ -18,11 +22,6 @@ urlpatterns = [
         views.CompletionReportAcceptView.as_view(),
         name="completion-report-accept",
     ),
-]
-
-from . import reports  # noqa: E402
-
-urlpatterns += [
     path(
         "reports/capacity-outcomes/",
         reports.CapacityOutcomesReportView.as_view(),
@@ -30,15 +29,6 @@ urlpatterns += [
     ),
     path("reports/follow-up/", reports.FollowUpReportView.as_view(), name="report-follow-up"),
     path("dashboards/donor/", reports.DonorDashboardView.as_view(), name="dashboard-donor"),
-]
-
-from rest_framework.routers import SimpleRouter  # noqa: E402
-
-from . import stories  # noqa: E402
-
-stories_router = SimpleRouter()
-stories_router.register("results-stories", stories.ResultsStoryViewSet, basename="results-story")
-urlpatterns += [
-    *stories_router.urls,
+    *router.urls,
     path("lessons/", stories.LessonListView.as_view(), name="lesson-list"),
 ]
