@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -39,6 +40,7 @@ class ReminderRun:
     claimed: int = 0
     sent: int = 0
     failed: int = 0
+    withdrawn: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -79,8 +81,34 @@ def _fund_managers() -> list:
     )
 
 
+def _claim(owed: list[Reminder]) -> int:
+    """Insert the rows of the reminders in ``owed`` not yet claimed; how many were new.
+
+    Those already claimed are filtered out first, so the count is of new reminders and
+    a daily run does not re-insert every reminder it already sent. The unique constraint
+    stays the guard: a run claiming the same reminder at the same moment is ignored by
+    the database (and may then count it too; it is never sent twice).
+    """
+    keys = {}
+    for reminder in owed:
+        key = (reminder.grant_id, reminder.kind, reminder.sequence, reminder.recipient)
+        keys.setdefault(key, reminder)
+    claimed = set(
+        Reminder.objects.filter(
+            grant_id__in={grant_id for grant_id, *_ in keys},
+            sequence__in={sequence for _, _, sequence, _ in keys},
+        ).values_list("grant_id", "kind", "sequence", "recipient")
+    )
+    new = [reminder for key, reminder in keys.items() if key not in claimed]
+    Reminder.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
 def claim_reminders(*, as_of: date) -> int:
-    """Insert a row for every reminder owed on ``as_of``; existing ones are left alone."""
+    """Insert a row for every reminder owed on ``as_of``; existing ones are left alone.
+
+    Returns how many were new.
+    """
     managers = _fund_managers()
     horizon = as_of + timedelta(days=settings.REMINDER_UPCOMING_DAYS)
     grants = (
@@ -94,10 +122,10 @@ def claim_reminders(*, as_of: date) -> int:
     for grant in grants.iterator(chunk_size=BATCH):
         pending.extend(reminders_for(grant, as_of, managers))
         if len(pending) >= BATCH:
-            claimed += len(Reminder.objects.bulk_create(pending, ignore_conflicts=True))
+            claimed += _claim(pending)
             pending = []
     if pending:
-        claimed += len(Reminder.objects.bulk_create(pending, ignore_conflicts=True))
+        claimed += _claim(pending)
     return claimed
 
 
@@ -117,7 +145,12 @@ def _send(reminder: Reminder, as_of: date) -> None:
 
 
 def send_pending_reminders(*, as_of: date) -> ReminderRun:
-    """Send every claimed reminder not yet sent, each in its own transaction."""
+    """Send every claimed reminder not yet sent, each in its own transaction.
+
+    A pending reminder whose grant is no longer approved (its report was submitted, or
+    it was cancelled, while the reminder waited to be resent) is no longer owed: it is
+    withdrawn, not sent. No grant returns to approved, so it is never claimed again.
+    """
     run = ReminderRun()
     skip_locked = connection.features.has_select_for_update_skip_locked
     pending_ids = list(
@@ -126,14 +159,20 @@ def send_pending_reminders(*, as_of: date) -> ReminderRun:
     for pk in pending_ids:
         try:
             with transaction.atomic():
-                # Another worker sending the same reminder holds its lock: skip it.
+                # Another worker sending the same reminder holds its lock: skip it. Only
+                # the reminder's row is locked (of=self): the grant and its leader stay
+                # free for the workflow and logins while the mail server answers.
                 reminder = (
-                    Reminder.objects.select_for_update(skip_locked=skip_locked)
+                    Reminder.objects.select_for_update(skip_locked=skip_locked, of=("self",))
                     .select_related("grant", "grant__task_team_leader")
                     .filter(pk=pk, sent_at__isnull=True)
                     .first()
                 )
                 if reminder is None:
+                    continue
+                if reminder.grant.status != GrantStatus.APPROVED:
+                    reminder.delete()
+                    run.withdrawn += 1
                     continue
                 _send(reminder, as_of)
                 reminder.sent_at = timezone.now()
@@ -141,6 +180,10 @@ def send_pending_reminders(*, as_of: date) -> ReminderRun:
                 reminder.last_error = ""
                 reminder.save(update_fields=["sent_at", "attempts", "last_error"])
                 run.sent += 1
+        except SoftTimeLimitExceeded:
+            # The task's time is up: stop here (this reminder rolled back, still pending)
+            # rather than go on sending until the hard limit kills the worker mid-send.
+            raise
         except Exception as exc:  # noqa: BLE001 - any mail failure leaves it pending
             run.failed += 1
             run.errors.append(f"reminder {pk}: {exc}")
@@ -161,7 +204,12 @@ def run_reminders(*, as_of: date) -> ReminderRun:
     run = send_pending_reminders(as_of=as_of)
     run.claimed = claimed
     logger.info(
-        "Reminders as of %s: %s claimed, %s sent, %s failed", as_of, claimed, run.sent, run.failed
+        "Reminders as of %s: %s claimed, %s sent, %s failed, %s withdrawn",
+        as_of,
+        claimed,
+        run.sent,
+        run.failed,
+        run.withdrawn,
     )
     if run.failed:
         raise ReminderDeliveryError("; ".join(run.errors[:5]))

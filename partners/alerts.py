@@ -21,6 +21,7 @@ from seetf.common.mail import send_templated_mail
 
 from .models import AlertKind, FundAlert
 from .roles import Role
+from .services import fund_lock
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ def evaluate_fund_alerts(*, now: datetime | None = None) -> FundCheck:
     now = now or timezone.now()
     check = FundCheck()
     with transaction.atomic():
+        # The fund's lock first, then the figures: checks (and money movements) take
+        # turns, so each reads the fund after the one before it committed. Without it a
+        # check that read the fund before a movement could act after the check queued by
+        # that movement, and re-raise an alert the later check had just resolved.
+        fund_lock()
         summary = fund_summary()
         open_alerts = {
             alert.kind: alert

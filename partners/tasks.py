@@ -4,7 +4,7 @@ import logging
 from smtplib import SMTPException
 
 from celery import shared_task
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from seetf.common.idempotency import purge_expired_idempotency_keys
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 # Retried because a mail server or the database may be briefly unavailable: the check
 # is idempotent (one open alert per kind), so a retry never raises an alert twice.
 @shared_task(
-    autoretry_for=(AlertDeliveryError, SMTPException, ConnectionError, OSError),
+    autoretry_for=(AlertDeliveryError, SMTPException, OSError, OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=8,
@@ -38,7 +38,9 @@ def _enqueue_fund_check() -> None:
     try:
         check_fund_balance.delay()
     except Exception:  # noqa: BLE001
-        logger.exception("Could not queue the funding-balance check")
+        # With a broker: it could not be queued. Without one (eager, in-process): it ran
+        # and failed, e.g. on the mail server, leaving its alert pending.
+        logger.exception("The funding-balance check could not be queued or run now")
 
 
 def check_fund_balance_after_commit() -> None:

@@ -21,6 +21,9 @@ class ReminderSerializer(serializers.ModelSerializer):
 
 
 class ReminderFilter(django_filters.FilterSet):
+    # A plain number, not a choice of grants: a choice would answer 400 for a grant that
+    # does not exist and 200 for one the user may not see, telling them which exist.
+    grant = django_filters.NumberFilter(field_name="grant_id")
     kind = django_filters.ChoiceFilter(choices=ReminderKind.choices)
     sent = django_filters.BooleanFilter(field_name="sent_at", lookup_expr="isnull", exclude=True)
 
