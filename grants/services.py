@@ -214,7 +214,7 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
 # --- The workflow ---------------------------------------------------------------------
 
 
-def _next_reference(year: int) -> str:
+def next_grant_reference(year: int) -> str:
     """SEETF-YYYY-NNNN from the year's counter, taken under its row lock: concurrent
     first submissions wait for each other, so no number is given twice (and the unique
     constraint on Grant.reference would refuse it anyway)."""
@@ -285,7 +285,7 @@ def grant_transition(
         grant.submitted_at = now
         fields.append("submitted_at")
         if not grant.reference:
-            grant.reference = _next_reference(timezone.localdate(now).year)
+            grant.reference = next_grant_reference(timezone.localdate(now).year)
             fields.append("reference")
     elif action == "approve":
         if approved_usd is None:

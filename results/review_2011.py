@@ -26,7 +26,7 @@ from grants.models import (
     GrantHistory,
     GrantStatus,
 )
-from grants.services import _next_reference
+from grants.services import next_grant_reference
 from partners.models import Country, Sector
 from partners.reference_data import read_csv
 from partners.roles import Role
@@ -114,7 +114,7 @@ def load_review_projects() -> dict:
             targeted_outcomes=[name for name in OUTCOME_FIELDS if row[name] == "1"],
             planned_start=START,
             planned_end=END,
-            reference=_next_reference(2009),
+            reference=next_grant_reference(2009),
             submitted_at=_at(date(2009, 5, 4)),
             decided_at=_at(date(2009, 6, 1)),
         )
