@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from partners.api.views import ObtainTokenView
+from seetf import web
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
@@ -16,4 +17,17 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    # The web pages (server-rendered, on the same services as the API).
+    path("", web.home, name="home"),
+    path("login/", web.LoginView.as_view(), name="login"),
+    path("logout/", web.LogoutView.as_view(), name="logout"),
+    path("password/", web.PasswordChangeView.as_view(), name="password_change"),
+    path("grants/", include("grants.web_urls")),
+    path("", include("partners.web_urls")),
+    path("", include("results.web_urls")),
 ]
+
+handler400 = "seetf.web.bad_request"
+handler403 = "seetf.web.permission_denied"
+handler404 = "seetf.web.page_not_found"
+handler500 = "seetf.web.server_error"

@@ -1,0 +1,237 @@
+"""The web forms of grants: they parse and check what a person typed (types, required
+fields, choices from the reference data); the rules of the fund stay in the services,
+whose ValidationErrors are shown next to the fields by
+``partners.forms.apply_service_errors``."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from partners.forms import DateInput, MoneyInput, WebForm
+from partners.models import Country, Partner, PartnerKind, Region, Sector
+
+from .models import MAX_GRANT_USD, CapacityOutcome, ExchangeStatus, Instrument
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+COMMENT_MAX = 5000
+PARTICIPANTS_MAX = 100000
+
+
+def _countries():
+    return Country.objects.order_by("name")
+
+
+class CountriesField(forms.ModelMultipleChoiceField):
+    widget = forms.SelectMultiple(attrs={"size": 8})
+
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.code})"
+
+
+class ProposalForm(WebForm):
+    """A task team leader's proposal (create, and edit while draft or returned)."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    summary = forms.CharField(
+        label=_("Summary"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    development_goal = forms.CharField(
+        label=_("Development goal"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    sector = forms.ModelChoiceField(
+        label=_("Sector"),
+        queryset=Sector.objects.order_by("code"),
+        help_text=_("The OECD DAC purpose code."),
+    )
+    region = forms.ChoiceField(label=_("Region"), choices=[("", "---------"), *Region.choices])
+    recipient_countries = CountriesField(
+        label=_("Recipient countries"),
+        queryset=_countries(),
+        help_text=_("The countries that learn. Hold Ctrl (or Cmd) to choose several."),
+    )
+    provider_countries = CountriesField(
+        label=_("Provider countries"),
+        queryset=_countries(),
+        required=False,
+        help_text=_("The countries that share their experience."),
+    )
+    facilitating_partners = forms.ModelMultipleChoiceField(
+        label=_("Facilitating partners"),
+        queryset=Partner.objects.filter(kind=PartnerKind.TRADITIONAL_DONOR).order_by("name"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 5}),
+        help_text=_("Traditional donors in a triangular exchange."),
+    )
+    targeted_outcomes = forms.MultipleChoiceField(
+        label=_("Targeted capacity outcomes"),
+        choices=CapacityOutcome.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    planned_start = forms.DateField(label=_("Planned start"), widget=DateInput())
+    planned_end = forms.DateField(label=_("Planned end"), widget=DateInput())
+    requested_usd = forms.DecimalField(
+        label=_("Requested amount (USD)"),
+        **MONEY,
+        min_value=Decimal("0.01"),
+        max_value=MAX_GRANT_USD,
+        widget=MoneyInput(),
+    )
+
+    @classmethod
+    def initial_for(cls, grant) -> dict:
+        return {
+            "title": grant.title,
+            "summary": grant.summary,
+            "development_goal": grant.development_goal,
+            "sector": grant.sector_id,
+            "region": grant.region,
+            "recipient_countries": [c.pk for c in grant.recipient_countries.all()],
+            "provider_countries": [c.pk for c in grant.provider_countries.all()],
+            "facilitating_partners": [p.pk for p in grant.facilitating_partners.all()],
+            "targeted_outcomes": list(grant.targeted_outcomes or []),
+            "planned_start": grant.planned_start,
+            "planned_end": grant.planned_end,
+            "requested_usd": grant.requested_usd,
+        }
+
+    def service_fields(self) -> dict:
+        """The cleaned data as the grant services take it."""
+        data = dict(self.cleaned_data)
+        for name in ("recipient_countries", "provider_countries", "facilitating_partners"):
+            data[name] = list(data[name])
+        return data
+
+
+class PlannedExchangeForm(WebForm):
+    """One planned exchange, in the proposal form (its countries are set on its own
+    page, once the proposal is saved). A row may stay empty: no field is marked."""
+
+    required_css_class = ""
+
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    instrument = forms.ChoiceField(
+        label=_("Instrument"), choices=[("", "---------"), *Instrument.choices]
+    )
+    title = forms.CharField(label=_("Exchange title"), max_length=200)
+    start_date = forms.DateField(label=_("Start"), widget=DateInput())
+    end_date = forms.DateField(label=_("End"), widget=DateInput())
+    location = forms.CharField(label=_("Location"), max_length=200, required=False)
+    # Not required, and no initial value: a row left empty stays unchanged (skipped).
+    participants = forms.IntegerField(
+        label=_("Participants"), min_value=0, max_value=PARTICIPANTS_MAX, required=False
+    )
+
+    def service_fields(self) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "id"}
+        data["participants"] = data.get("participants") or 0
+        return data
+
+
+class BasePlannedExchangeFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        kwargs["use_required_attribute"] = False  # the extra rows may stay empty
+        return kwargs
+
+
+PlannedExchangeFormSet = forms.formset_factory(
+    PlannedExchangeForm, formset=BasePlannedExchangeFormSet, extra=2, max_num=30
+)
+
+
+class ExchangeForm(WebForm):
+    """An exchange on its own page: everything the leader or a fund manager records."""
+
+    instrument = forms.ChoiceField(
+        label=_("Instrument"), choices=[("", "---------"), *Instrument.choices]
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    provider_countries = CountriesField(
+        label=_("Provider countries"), queryset=_countries(), required=False
+    )
+    recipient_countries = CountriesField(
+        label=_("Recipient countries"), queryset=_countries(), required=False
+    )
+    start_date = forms.DateField(label=_("Start"), widget=DateInput())
+    end_date = forms.DateField(label=_("End"), widget=DateInput())
+    location = forms.CharField(label=_("Location"), max_length=200, required=False)
+    participants = forms.IntegerField(
+        label=_("Participants"), min_value=0, max_value=PARTICIPANTS_MAX, initial=0
+    )
+    women_participants = forms.IntegerField(
+        label=_("Of whom women"), min_value=0, max_value=PARTICIPANTS_MAX, initial=0
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), choices=ExchangeStatus.choices, initial=ExchangeStatus.PLANNED
+    )
+
+    @classmethod
+    def initial_for(cls, exchange) -> dict:
+        return {
+            "instrument": exchange.instrument,
+            "title": exchange.title,
+            "provider_countries": [c.pk for c in exchange.provider_countries.all()],
+            "recipient_countries": [c.pk for c in exchange.recipient_countries.all()],
+            "start_date": exchange.start_date,
+            "end_date": exchange.end_date,
+            "location": exchange.location,
+            "participants": exchange.participants,
+            "women_participants": exchange.women_participants,
+            "status": exchange.status,
+        }
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        for name in ("provider_countries", "recipient_countries"):
+            data[name] = list(data[name])
+        return data
+
+
+class CommentForm(WebForm):
+    comment = forms.CharField(
+        label=_("Comment"),
+        max_length=COMMENT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RequiredCommentForm(CommentForm):
+    """Returning or rejecting a proposal says why: the leader reads it."""
+
+    comment = forms.CharField(
+        label=_("Comment to the task team leader"),
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Say what to change (return) or why (reject)."),
+    )
+
+
+class ApproveForm(CommentForm):
+    approved_usd = forms.DecimalField(
+        label=_("Amount approved (USD)"),
+        **MONEY,
+        min_value=Decimal("0.01"),
+        max_value=MAX_GRANT_USD,
+        widget=MoneyInput(),
+    )
+
+
+class DisbursementForm(WebForm):
+    amount_usd = forms.DecimalField(
+        label=_("Amount (USD)"),
+        **MONEY,
+        min_value=Decimal("0.01"),
+        max_value=MAX_GRANT_USD,
+        widget=MoneyInput(),
+    )
+    disbursed_on = forms.DateField(label=_("Disbursed on"), widget=DateInput())
+    purpose = forms.CharField(label=_("Purpose"), max_length=500, required=False)

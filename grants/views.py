@@ -1,0 +1,605 @@
+"""The web pages of grants: the list, the proposal form, the grant page with its
+decisions, exchanges and disbursements, and each role's part of the home page.
+
+Every page starts from ``selectors.grants_visible_to(user)`` (a grant the user may not
+see is a 404) and every change goes through the services the API uses, which decide
+who may do what: a refusal for the role is the 403 page, a refusal for the state of
+things (not enough money, wrong status) is shown on the page, and a ValidationError is
+put next to the field it names, keeping what was typed.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Prefetch
+from django.forms import CheckboxSelectMultiple
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from partners.api.alerts import can_read_alerts
+from partners.forms import apply_service_errors
+from partners.models import Country, FundAlert
+from partners.roles import is_fund_manager
+from results.models import CompletionReport
+from results.permissions import can_see_report
+from seetf.common.errors import ApplicationError
+
+from . import selectors, services
+from .filters import GrantFilter
+from .forms import (
+    ApproveForm,
+    CommentForm,
+    DisbursementForm,
+    ExchangeForm,
+    PlannedExchangeFormSet,
+    ProposalForm,
+    RequiredCommentForm,
+)
+from .models import (
+    APPROVED_AND_LATER,
+    PIPELINE_STATUSES,
+    CapacityOutcome,
+    Exchange,
+    Grant,
+    GrantHistory,
+    GrantStatus,
+)
+from .permissions import can_create_grant, can_disburse, is_leader_of
+
+PAGE_SIZE = 25
+# How many rows each list of a home page shows before "see all".
+HOME_LIMIT = 25
+OUTCOME_LABELS = dict(CapacityOutcome.choices)
+
+# The order a leader's grants are listed in: what needs them first.
+LEADER_STATUS_ORDER = [
+    GrantStatus.RETURNED,
+    GrantStatus.DRAFT,
+    GrantStatus.SUBMITTED,
+    GrantStatus.UNDER_REVIEW,
+    GrantStatus.APPROVED,
+    GrantStatus.COMPLETED,
+    GrantStatus.CLOSED,
+    GrantStatus.REJECTED,
+    GrantStatus.CANCELLED,
+]
+
+# The workflow actions taken from the grant page, with the form each one reads.
+# ("complete" is taken by submitting the completion report, on the report's page.)
+ACTION_FORMS = {
+    "submit": CommentForm,
+    "start-review": CommentForm,
+    "approve": ApproveForm,
+    "return": RequiredCommentForm,
+    "reject": RequiredCommentForm,
+    "cancel": RequiredCommentForm,
+    "close": CommentForm,
+}
+ACTION_DONE = {
+    "submit": gettext_lazy("The proposal %(ref)s was submitted to the fund managers."),
+    "start-review": gettext_lazy("The review of %(ref)s has started."),
+    "approve": gettext_lazy("%(ref)s was approved."),
+    "return": gettext_lazy("%(ref)s was returned to its task team leader."),
+    "reject": gettext_lazy("%(ref)s was rejected."),
+    "cancel": gettext_lazy("%(ref)s was cancelled; its undisbursed money was released."),
+    "close": gettext_lazy("%(ref)s was closed; its undisbursed money was released."),
+}
+# How the grant's history names each action.
+HISTORY_ACTIONS = {
+    "create": gettext_lazy("Drafted"),
+    "submit": gettext_lazy("Submitted"),
+    "start-review": gettext_lazy("Review started"),
+    "return": gettext_lazy("Returned for revision"),
+    "reject": gettext_lazy("Rejected"),
+    "approve": gettext_lazy("Approved"),
+    "cancel": gettext_lazy("Cancelled"),
+    "complete": gettext_lazy("Completion report submitted"),
+    "accept-report": gettext_lazy("Completion report accepted"),
+    "close": gettext_lazy("Closed"),
+}
+
+
+# --- Fetching what the user may see -----------------------------------------------------
+
+
+def visible_grant(request, pk: int, queryset=None) -> Grant:
+    """The grant if this user may see it; else 404 (never 403: no existence leak)."""
+    grants = selectors.grants_visible_to(request.user)
+    if queryset is not None:
+        grants = queryset.filter(pk__in=grants.values("pk"))
+    return get_object_or_404(grants, pk=pk)
+
+
+def _refuse(request, error: ApplicationError, grant: Grant):
+    """A refusal for the role is the 403 page; one for the state of things goes back to
+    the grant page with the reason."""
+    if error.status == 403:
+        raise PermissionDenied(error.message)
+    messages.error(request, error.message)
+    return redirect("grants:detail", pk=grant.pk)
+
+
+def _ref(grant: Grant) -> str:
+    return grant.reference or grant.title
+
+
+def _overdue_reports(grants, today):
+    """Approved grants whose completion report is past its due date (a report submitted
+    moves its grant to completed). The same condition as the reminder job's `overdue`."""
+    return grants.filter(status=GrantStatus.APPROVED, completion_report_due__lt=today)
+
+
+# --- Home page parts --------------------------------------------------------------------
+
+
+def _first(queryset, limit=None) -> tuple[list, bool]:
+    """The first rows of a list a home page shows, and whether there are more (one
+    query: a fund with thousands of grants still gets a short page)."""
+    limit = limit or HOME_LIMIT
+    rows = list(queryset[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def manager_home(user) -> dict:
+    """The fund manager's desk: the fund's money, open alerts, the review queue,
+    overdue completion reports, and reports waiting to be accepted or grants to close."""
+    grants = selectors.grants_visible_to(user).select_related("sector", "task_team_leader")
+    today = timezone.localdate()
+    completed = grants.filter(status=GrantStatus.COMPLETED).select_related("completion_report")
+    review_queue, more_to_review = _first(
+        grants.filter(status__in=PIPELINE_STATUSES).order_by("submitted_at", "id")
+    )
+    overdue, more_overdue = _first(
+        _overdue_reports(grants, today).order_by("completion_report_due", "id")
+    )
+    for grant in overdue:
+        grant.days_overdue = (today - grant.completion_report_due).days
+    to_accept, more_to_accept = _first(
+        completed.filter(completion_report__accepted_at__isnull=True).order_by(
+            "completion_report__submitted_at", "id"
+        )
+    )
+    to_close, more_to_close = _first(
+        completed.filter(completion_report__accepted_at__isnull=False).order_by(
+            "completion_report__accepted_at", "id"
+        )
+    )
+    return {
+        "fund": selectors.fund_summary(),
+        "alerts": list(FundAlert.objects.filter(resolved_at__isnull=True))
+        if can_read_alerts(user)[0]
+        else [],
+        "review_queue": review_queue,
+        "more_to_review": more_to_review,
+        "overdue_reports": overdue,
+        "more_overdue": more_overdue,
+        "reports_to_accept": to_accept,
+        "more_to_accept": more_to_accept,
+        "grants_to_close": to_close,
+        "more_to_close": more_to_close,
+        "limit": HOME_LIMIT,
+        "today": today,
+    }
+
+
+def leader_home(user) -> dict:
+    """The leader's grants by status (returned ones first, with the fund managers'
+    comments), and the completion reports they owe."""
+    returns = GrantHistory.objects.filter(action="return").order_by("-at", "-id")
+    mine = list(
+        selectors.grants_visible_to(user)
+        .filter(task_team_leader=user)
+        .select_related("sector")
+        .prefetch_related(Prefetch("history", queryset=returns, to_attr="returns"))
+        .order_by("-updated_at", "-id")
+    )
+    by_status = {status: [] for status in LEADER_STATUS_ORDER}
+    for grant in mine:
+        by_status.setdefault(grant.status, []).append(grant)
+    groups = [
+        {"status": status, "label": GrantStatus(status).label, "grants": grants}
+        for status, grants in by_status.items()
+        if grants
+    ]
+    reports_due = sorted(
+        (g for g in mine if g.status == GrantStatus.APPROVED),
+        key=lambda g: (g.completion_report_due, g.pk),
+    )
+    return {
+        "groups": groups,
+        "count": len(mine),
+        "reports_due": reports_due,
+        "today": timezone.localdate(),
+        "can_propose": can_create_grant(user)[0],
+    }
+
+
+# --- The list ---------------------------------------------------------------------------
+
+
+FILTER_LABELS = {
+    "status": gettext_lazy("Status"),
+    "sector": gettext_lazy("Sector"),
+    "region": gettext_lazy("Region"),
+    "recipient_country": gettext_lazy("Recipient country"),
+    "provider_country": gettext_lazy("Provider country"),
+    "min_usd": gettext_lazy("Requested at least (USD)"),
+    "max_usd": gettext_lazy("Requested at most (USD)"),
+    "search": gettext_lazy("Words in the title or summary"),
+}
+
+
+@login_required
+def grant_list(request):
+    """Every grant the user may see, filtered like the API's list (GrantFilter)."""
+    grants = selectors.grants_visible_to(request.user).select_related("sector", "task_team_leader")
+    filterset = GrantFilter(request.GET or None, queryset=grants.order_by("-created_at", "-id"))
+    form = filterset.form
+    for name, label in FILTER_LABELS.items():
+        form.fields[name].label = label
+    form.fields["status"].widget = CheckboxSelectMultiple(choices=GrantStatus.choices)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    chosen = form.cleaned_data if filterset.is_bound and form.is_valid() else {}
+    mine = chosen.get("task_team_leader") == request.user.pk
+    return render(
+        request,
+        "grants/grant_list.html",
+        {
+            "filterset": filterset,
+            "form": form,
+            "page": page,
+            "mine": mine,
+            "can_propose": can_create_grant(request.user)[0],
+            "filter_fields": [form[name] for name in FILTER_LABELS],
+        },
+    )
+
+
+# --- The proposal form --------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """Some form in the page was refused by a service: roll back and show it."""
+
+
+def _save_planned_exchanges(grant: Grant, user, formset) -> None:
+    """Create the new planned exchanges and update the changed ones, through the
+    exchange services; a refused one gets its errors and the whole save rolls back."""
+    existing = {exchange.pk: exchange for exchange in grant.exchanges.all()}
+    failed = False
+    for form in formset.forms:
+        if not form.has_changed() or not form.cleaned_data:
+            continue
+        try:
+            exchange_id = form.cleaned_data.get("id")
+            if exchange_id:
+                exchange = existing.get(exchange_id)
+                if exchange is None:
+                    form.add_error(None, _("This exchange is not one of this grant's."))
+                    failed = True
+                    continue
+                services.exchange_update(exchange=exchange, user=user, **form.service_fields())
+            else:
+                services.exchange_create(grant=grant, user=user, **form.service_fields())
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            failed = True
+    if failed:
+        raise _Invalid
+
+
+def _proposal_page(request, form, exchanges, grant=None, returns=()):
+    return render(
+        request,
+        "grants/proposal_form.html",
+        {"form": form, "exchanges": exchanges, "grant": grant, "returns": returns},
+    )
+
+
+def _save_proposal(request, form, exchanges, grant=None):
+    """Create or update the proposal and its planned exchanges, then submit it if the
+    leader asked to; all in one transaction, so a refusal writes nothing."""
+    submit = "submit" in request.POST
+    try:
+        with transaction.atomic():
+            if grant is None:
+                grant = services.grant_create(leader=request.user, **form.service_fields())
+            else:
+                grant = services.grant_update(
+                    grant=grant, user=request.user, **form.service_fields()
+                )
+            _save_planned_exchanges(grant, request.user, exchanges)
+            if submit:
+                grant = services.grant_transition(grant=grant, user=request.user, action="submit")
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        return None
+    except _Invalid:
+        return None
+    except ApplicationError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        form.add_error(None, error.message)
+        return None
+    if submit:
+        messages.success(request, ACTION_DONE["submit"] % {"ref": _ref(grant)})
+    else:
+        messages.success(request, _("The draft was saved."))
+    return redirect("grants:detail", pk=grant.pk)
+
+
+@login_required
+def proposal_create(request):
+    allowed, reason = can_create_grant(request.user)
+    if not allowed:
+        raise PermissionDenied(reason)
+    form = ProposalForm(request.POST or None)
+    exchanges = PlannedExchangeFormSet(request.POST or None, prefix="exchanges")
+    if request.method == "POST" and all([form.is_valid(), exchanges.is_valid()]):
+        response = _save_proposal(request, form, exchanges)
+        if response is not None:
+            return response
+    return _proposal_page(request, form, exchanges)
+
+
+@login_required
+def proposal_edit(request, pk):
+    grant = visible_grant(
+        request,
+        pk,
+        Grant.objects.prefetch_related(
+            "recipient_countries", "provider_countries", "facilitating_partners"
+        ),
+    )
+    try:
+        services.grant_update_check(grant=grant, user=request.user)
+    except ApplicationError as error:
+        return _refuse(request, error, grant)
+    planned = [
+        {
+            "id": e.pk,
+            "instrument": e.instrument,
+            "title": e.title,
+            "start_date": e.start_date,
+            "end_date": e.end_date,
+            "location": e.location,
+            "participants": e.participants,
+        }
+        for e in grant.exchanges.all()
+    ]
+    data = request.POST if request.method == "POST" else None
+    form = ProposalForm(data, initial=ProposalForm.initial_for(grant))
+    exchanges = PlannedExchangeFormSet(data, initial=planned, prefix="exchanges")
+    if request.method == "POST" and all([form.is_valid(), exchanges.is_valid()]):
+        response = _save_proposal(request, form, exchanges, grant)
+        if response is not None:
+            return response
+    returns = grant.history.filter(action="return").select_related("actor").order_by("-at", "-id")
+    return _proposal_page(request, form, exchanges, grant, list(returns))
+
+
+# --- The grant page ------------------------------------------------------------------------
+
+
+def _allowed_actions(user, grant: Grant) -> tuple[list[str], str]:
+    """The workflow actions this user may take on the grant now, asked of the same
+    check the service applies; and why approving is refused to a fund manager who
+    leads the grant, if so."""
+    allowed, self_approval = [], ""
+    for action in ACTION_FORMS:
+        try:
+            services.grant_transition_check(grant=grant, user=user, action=action)
+        except ApplicationError as error:
+            if error.code == "self_approval" and grant.status in PIPELINE_STATUSES:
+                self_approval = error.message
+            continue
+        allowed.append(action)
+    return allowed, self_approval
+
+
+def _auto_id(action: str) -> str:
+    """Each decision form's fields get their own ids: several forms on one page all have
+    a comment, and a label must point at one field."""
+    return f"id_{action.replace('-', '_')}_%s"
+
+
+def _can(check, **kwargs) -> bool:
+    try:
+        check(**kwargs)
+    except ApplicationError:
+        return False
+    return True
+
+
+def grant_page(request, grant: Grant, *, bound: dict | None = None):
+    """The grant page; ``bound`` holds a submitted form to show again with its errors."""
+    user = request.user
+    bound = bound or {}
+    history = list(grant.history.select_related("actor").order_by("at", "id"))
+    for row in history:
+        row.label = HISTORY_ACTIONS.get(row.action, row.action)
+    countries = Country.objects.only("code", "name")
+    exchanges = list(
+        grant.exchanges.prefetch_related(
+            Prefetch("provider_countries", queryset=countries),
+            Prefetch("recipient_countries", queryset=countries),
+        )
+    )
+    report = CompletionReport.objects.filter(grant=grant).first()
+    actions, self_approval = _allowed_actions(user, grant)
+    if "close" in actions and (report is None or report.accepted_at is None):
+        # Offered once the report is accepted (the service refuses it before, with a
+        # message; the page does not offer a button bound to be refused).
+        actions.remove("close")
+    forms = {}
+    for action in actions:
+        initial = {"approved_usd": grant.requested_usd} if action == "approve" else None
+        forms[action] = bound.get(action) or ACTION_FORMS[action](
+            initial=initial, auto_id=_auto_id(action)
+        )
+    sees_disbursements = can_disburse(user, grant)[0]
+    can_disburse_now = sees_disbursements and _can(
+        services.disbursement_check, grant=grant, user=user
+    )
+    returns = [row for row in history if row.action == "return"]
+    report_visible = can_see_report(user, report, grant)
+    context = {
+        "grant": grant,
+        "history": history,
+        "exchanges": exchanges,
+        "report": report,
+        "forms": forms,
+        "decisions": {action: form for action, form in forms.items() if action != "submit"},
+        "report_link": report_visible
+        and grant.status in APPROVED_AND_LATER
+        and (report is not None or is_leader_of(user, grant)),
+        "targeted_outcomes": [
+            OUTCOME_LABELS.get(code, code) for code in grant.targeted_outcomes or []
+        ],
+        "self_approval": self_approval,
+        "fund": selectors.fund_summary() if "approve" in forms else None,
+        "can_edit": _can(services.grant_update_check, grant=grant, user=user),
+        "can_record_exchange": _can(services.exchange_check, grant=grant, user=user),
+        "disbursements": list(grant.disbursements.all()) if sees_disbursements else None,
+        "disbursement_form": bound.get("disburse")
+        or (
+            DisbursementForm(initial={"disbursed_on": timezone.localdate()})
+            if can_disburse_now
+            else None
+        ),
+        "last_return": returns[-1] if returns else None,
+        "is_manager": is_fund_manager(user),
+    }
+    return render(request, "grants/grant_detail.html", context)
+
+
+def _grant_for_page(request, pk) -> Grant:
+    return visible_grant(
+        request,
+        pk,
+        Grant.objects.select_related("sector", "task_team_leader").prefetch_related(
+            Prefetch("recipient_countries", queryset=Country.objects.only("code", "name")),
+            Prefetch("provider_countries", queryset=Country.objects.only("code", "name")),
+            "facilitating_partners",
+        ),
+    )
+
+
+@login_required
+def grant_detail(request, pk):
+    return grant_page(request, _grant_for_page(request, pk))
+
+
+@login_required
+@require_POST
+def grant_action(request, pk, action):
+    """One workflow action from the grant page: role and status are checked first (a
+    403 page, or the reason on the grant page), then the form, then the service."""
+    form_class = ACTION_FORMS.get(action)
+    if form_class is None:
+        raise Http404
+    grant = _grant_for_page(request, pk)
+    try:
+        services.grant_transition_check(grant=grant, user=request.user, action=action)
+    except ApplicationError as error:
+        return _refuse(request, error, grant)
+    form = form_class(request.POST, auto_id=_auto_id(action))
+    if form.is_valid():
+        try:
+            grant = services.grant_transition(
+                grant=grant, user=request.user, action=action, **form.cleaned_data
+            )
+        except ApplicationError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from error
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, ACTION_DONE[action] % {"ref": _ref(grant)})
+            return redirect("grants:detail", pk=grant.pk)
+    grant = _grant_for_page(request, pk)
+    return grant_page(request, grant, bound={action: form})
+
+
+@login_required
+@require_POST
+def disbursement_create(request, pk):
+    grant = _grant_for_page(request, pk)
+    try:
+        services.disbursement_check(grant=grant, user=request.user)
+    except ApplicationError as error:
+        return _refuse(request, error, grant)
+    form = DisbursementForm(request.POST)
+    if form.is_valid():
+        try:
+            disbursement = services.disbursement_record(
+                grant=grant, user=request.user, **form.cleaned_data
+            )
+        except ApplicationError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from error
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(amount)s USD disbursed from %(ref)s.")
+                % {"amount": f"{disbursement.amount_usd:,.2f}", "ref": _ref(grant)},
+            )
+            return redirect(reverse("grants:detail", args=[grant.pk]) + "#disbursements")
+    grant = _grant_for_page(request, pk)
+    return grant_page(request, grant, bound={"disburse": form})
+
+
+# --- Exchanges ---------------------------------------------------------------------------
+
+
+@login_required
+def exchange_form(request, pk, exchange_pk=None):
+    """Record a new exchange or change one (the leader, and fund managers once the
+    grant is approved)."""
+    grant = visible_grant(request, pk)
+    exchange = None
+    if exchange_pk is not None:
+        exchange = get_object_or_404(
+            Exchange.objects.prefetch_related("provider_countries", "recipient_countries"),
+            grant=grant,
+            pk=exchange_pk,
+        )
+    try:
+        services.exchange_check(grant=grant, user=request.user)
+    except ApplicationError as error:
+        return _refuse(request, error, grant)
+    initial = ExchangeForm.initial_for(exchange) if exchange else None
+    form = ExchangeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if exchange is None:
+                services.exchange_create(grant=grant, user=request.user, **form.service_fields())
+            else:
+                services.exchange_update(
+                    exchange=exchange, user=request.user, **form.service_fields()
+                )
+        except ApplicationError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from error
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The exchange was saved."))
+            return redirect(reverse("grants:detail", args=[grant.pk]) + "#exchanges")
+    return render(
+        request,
+        "grants/exchange_form.html",
+        {"grant": grant, "exchange": exchange, "form": form},
+    )

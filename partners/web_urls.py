@@ -1,0 +1,19 @@
+"""Web pages of partners (/partners/) and money in (/contributions/)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "partners"
+
+urlpatterns = [
+    path("partners/", views.partner_list, name="list"),
+    path("partners/new/", views.partner_form, name="create"),
+    path("partners/<int:pk>/", views.partner_detail, name="detail"),
+    path("partners/<int:pk>/edit/", views.partner_form, name="edit"),
+    path("contributions/", views.contribution_list, name="contribution-list"),
+    path("contributions/new/", views.contribution_form, name="contribution-create"),
+    path("contributions/<int:pk>/", views.contribution_detail, name="contribution-detail"),
+    path("contributions/<int:pk>/edit/", views.contribution_form, name="contribution-edit"),
+    path("contributions/<int:pk>/receipts/", views.receipt_create, name="receipt-create"),
+]

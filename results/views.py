@@ -1,0 +1,392 @@
+"""The web pages of results: the completion report, the donor's contribution dashboard
+(with its charts, tables and CSV downloads), the public knowledge hub and each results
+story's page.
+
+Reads go through ``results.reports`` and ``results.selectors`` (the API's own), writes
+through ``results.services``; a grant the user may not see is a 404.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from grants.forms import CommentForm
+from grants.models import CapacityOutcome, Grant, GrantStatus
+from grants.permissions import can_decide_grant
+from grants.selectors import grants_visible_to
+from grants.views import visible_grant
+from partners.forms import apply_service_errors
+from partners.models import Partner, Region
+from partners.roles import donor_partner_id, is_donor, is_fund_manager
+from seetf.common.api import ReportCSVRenderer
+from seetf.common.errors import ApplicationError
+
+from . import reports, selectors, services
+from .charts import bar_chart
+from .filters import ResultsStoryFilter
+from .forms import CompletionReportForm, ConcreteResultFormSet, DashboardPartnerForm
+from .models import CompletionReport
+from .permissions import can_accept_report, can_see_report, can_write_report
+
+HUB_PAGE_SIZE = 12
+ACCEPT_ID = "id_accept_%s"
+# The per-grant tables of the dashboard show this many rows; their CSV has them all.
+TABLE_LIMIT = 100
+
+
+# --- The completion report ----------------------------------------------------------------
+
+
+def _report_of(request, pk):
+    """The grant (404 unless visible) and its report (404 unless this user may read it)."""
+    grant = visible_grant(request, pk, Grant.objects.select_related("sector", "task_team_leader"))
+    report = (
+        CompletionReport.objects.filter(grant=grant).prefetch_related("concrete_results").first()
+    )
+    if not can_see_report(request.user, report, grant):
+        raise Http404
+    return grant, report
+
+
+def _report_page(request, grant, report, form=None, results=None, accept_form=None):
+    user = request.user
+    # The form is offered while the service would take it: the leader, grant approved.
+    writable = can_write_report(user, grant)[0] and grant.status == GrantStatus.APPROVED
+    if writable and form is None:
+        form = CompletionReportForm(initial=CompletionReportForm.initial_for(report))
+        initial = [
+            {"kind": r.kind, "description": r.description}
+            for r in (report.concrete_results.all() if report else [])
+        ]
+        results = ConcreteResultFormSet(initial=initial, prefix="results")
+    acceptable = (
+        can_accept_report(user, grant)[0]
+        and grant.status == GrantStatus.COMPLETED
+        and report is not None
+        and report.submitted_at is not None
+        and report.accepted_at is None
+    )
+    closable = (
+        can_decide_grant(user, grant)[0]
+        and grant.status == GrantStatus.COMPLETED
+        and report is not None
+        and report.accepted_at is not None
+    )
+    return render(
+        request,
+        "results/report.html",
+        {
+            "grant": grant,
+            "report": report,
+            "outcomes": [
+                (code, label, report and code in report.outcomes_achieved)
+                for code, label in CapacityOutcome.choices
+            ],
+            "form": form if writable else None,
+            "results": results if writable else None,
+            "accept_form": (accept_form or CommentForm(auto_id=ACCEPT_ID)) if acceptable else None,
+            # The close form posts to the grant's own action (grants.views.grant_action).
+            "close_form": CommentForm(auto_id="id_close_%s") if closable else None,
+            "is_leader": can_write_report(user, grant)[0],
+        },
+    )
+
+
+@login_required
+def completion_report(request, pk):
+    """The leader writes the report while the grant is approved, saves it as often as
+    needed and submits it (the grant is then completed); others read it."""
+    grant, report = _report_of(request, pk)
+    if request.method != "POST":
+        return _report_page(request, grant, report)
+    # The role first: a 403, not a page of errors about a form the user may not send.
+    allowed, reason = can_write_report(request.user, grant)
+    if not allowed:
+        raise PermissionDenied(reason)
+    form = CompletionReportForm(request.POST)
+    results = ConcreteResultFormSet(request.POST, prefix="results")
+    if all([form.is_valid(), results.is_valid()]):
+        submit = "submit" in request.POST
+        try:
+            with transaction.atomic():
+                services.completion_report_save(
+                    grant=grant,
+                    user=request.user,
+                    concrete_results=results.results(),
+                    **form.cleaned_data,
+                )
+                if submit:
+                    services.completion_report_submit(grant=grant, user=request.user)
+        except ApplicationError as error:
+            if error.status == 403:
+                raise PermissionDenied(error.message) from error
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            if submit:
+                messages.success(
+                    request, _("The completion report was submitted; the grant is completed.")
+                )
+                return redirect("grants:detail", pk=grant.pk)
+            messages.success(request, _("The completion report was saved."))
+            return redirect("results:report", pk=grant.pk)
+    return _report_page(request, grant, report, form, results)
+
+
+@login_required
+@require_POST
+def report_accept(request, pk):
+    grant, report = _report_of(request, pk)
+    form = CommentForm(request.POST, auto_id=ACCEPT_ID)
+    if not form.is_valid():
+        return _report_page(request, grant, report, accept_form=form)
+    try:
+        services.completion_report_accept(grant=grant, user=request.user, **form.cleaned_data)
+    except ApplicationError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("The completion report was accepted; the grant can now be closed.")
+        )
+    return redirect("results:report", pk=grant.pk)
+
+
+# --- The donor dashboard ------------------------------------------------------------------
+
+
+def _dashboard_partner(request):
+    """Whose dashboard: a donor's own partner; a fund manager chooses one (``?partner=``).
+    Returns the partner (or None while a fund manager has not chosen) and the form."""
+    user = request.user
+    if is_fund_manager(user):
+        form = DashboardPartnerForm(request.GET if "partner" in request.GET else None)
+        if form.is_bound and form.is_valid():
+            return form.cleaned_data["partner"], form
+        return None, form
+    if is_donor(user):
+        own = donor_partner_id(user)
+        if own is None:
+            raise Http404
+        return Partner.objects.get(pk=own), None
+    raise PermissionDenied(_("The donor dashboard is for donors and fund managers."))
+
+
+def _status_label(code):
+    return GrantStatus(code).label if code in GrantStatus.values else code
+
+
+def _region_label(code):
+    return Region(code).label if code in Region.values else code
+
+
+def _largest_first(rows: list[dict]) -> list[dict]:
+    """Bars read best longest first; the table and the CSV follow the chart's order."""
+    return sorted(rows, key=lambda row: (-row["approved_usd"], str(row["name"])))
+
+
+def dashboard_tables(partner, user) -> dict:
+    """Every table of the dashboard, as ``{"rows", "totals"}`` like the API's reports:
+    what the page draws and what its CSV downloads give."""
+    data = reports.donor_dashboard(partner=partner, user=user)
+    portfolio = data["portfolio"]
+
+    def with_totals(rows):
+        return {
+            "rows": rows,
+            "totals": {
+                "grants": sum(r["grants"] for r in rows),
+                "approved_usd": sum((r["approved_usd"] for r in rows), 0),
+            },
+        }
+
+    return {
+        "dashboard": data,
+        "contributions": {
+            "rows": data["contributions"],
+            "totals": {
+                "pledged_usd": data["pledged_usd"],
+                "received_usd": data["received_usd"],
+                "outstanding_usd": sum((c["outstanding_usd"] for c in data["contributions"]), 0),
+            },
+        },
+        "region": with_totals(
+            _largest_first(
+                [{**r, "name": _region_label(r["region"])} for r in portfolio["by_region"]]
+            )
+        ),
+        "sector": with_totals(_largest_first(portfolio["by_sector"])),
+        "status": with_totals(
+            [{**r, "name": _status_label(r["status"])} for r in portfolio["by_status"]]
+        ),
+        "outcomes": reports.capacity_outcomes_report(user=user),
+        "follow_up": reports.follow_up_report(user=user),
+    }
+
+
+# The dashboard's tables that download as CSV, and the name each file is given.
+CSV_TABLES = {
+    "contributions": "contributions",
+    "region": "portfolio-by-region",
+    "sector": "portfolio-by-sector",
+    "status": "portfolio-by-status",
+    "outcomes": "capacity-outcomes",
+    "follow_up": "follow-up",
+}
+
+
+@login_required
+def donor_dashboard(request):
+    partner, form = _dashboard_partner(request)
+    context = {"partner": partner, "partner_form": form}
+    if partner is not None:
+        tables = dashboard_tables(partner, request.user)
+        data = tables["dashboard"]
+        outcome_totals = tables["outcomes"]["totals"]
+        context.update(
+            tables=tables,
+            data=data,
+            fund=data["fund"],
+            partner_query=f"?partner={partner.pk}" if form is not None else "",
+            charts={
+                "region": bar_chart(
+                    "chart-region",
+                    [(r["name"], r["approved_usd"]) for r in tables["region"]["rows"]],
+                    money=True,
+                ),
+                "sector": bar_chart(
+                    "chart-sector",
+                    [(r["name"], r["approved_usd"]) for r in tables["sector"]["rows"]],
+                    money=True,
+                ),
+                "status": bar_chart(
+                    "chart-status",
+                    [(r["name"], r["approved_usd"]) for r in tables["status"]["rows"]],
+                    money=True,
+                ),
+                "outcomes": bar_chart(
+                    "chart-outcomes",
+                    [(label, outcome_totals[code]) for code, label in CapacityOutcome.choices],
+                ),
+                "contributions": bar_chart(
+                    "chart-contributions",
+                    [
+                        (_("Pledged"), data["pledged_usd"]),
+                        (_("Received"), data["received_usd"]),
+                    ],
+                    money=True,
+                ),
+            },
+            outcome_columns=CapacityOutcome.choices,
+            outcome_rows=[
+                {**row, "marks": [row[code] for code, _label in CapacityOutcome.choices]}
+                for row in tables["outcomes"]["rows"][:TABLE_LIMIT]
+            ],
+            follow_up_rows=tables["follow_up"]["rows"][:TABLE_LIMIT],
+            table_limit=TABLE_LIMIT,
+            outcome_totals=[outcome_totals[code] for code, _label in CapacityOutcome.choices],
+            stories=published_stories(request.user, 6),
+        )
+    return render(request, "results/dashboard.html", context)
+
+
+@login_required
+def dashboard_csv(request, table):
+    """One table of the dashboard as CSV: the rows, then a TOTAL line (as the API's
+    report CSVs)."""
+    if table not in CSV_TABLES:
+        raise Http404
+    partner, _form = _dashboard_partner(request)
+    if partner is None:
+        raise Http404
+    data = dashboard_tables(partner, request.user)[table]
+    response = HttpResponse(
+        ReportCSVRenderer().render(data), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"seetf-{partner.code}-{CSV_TABLES[table]}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def donor_home(user) -> dict:
+    """The donor's part of the home page: their money and share, and the outcomes."""
+    own = donor_partner_id(user)
+    if own is None:
+        return {"partner": None}
+    partner = Partner.objects.get(pk=own)
+    data = reports.donor_dashboard(partner=partner, user=user)
+    return {"partner": partner, "data": data}
+
+
+# --- The knowledge hub and the stories ------------------------------------------------------
+
+
+HUB_FILTERS = {
+    "search": gettext_lazy("Search"),
+    "region": gettext_lazy("Region"),
+    "sector": gettext_lazy("Sector"),
+    "country": gettext_lazy("Country"),
+    "outcome": gettext_lazy("Capacity outcome"),
+    "instrument": gettext_lazy("Instrument"),
+}
+
+
+def _with_names(stories):
+    """Stories with their grant, sectors, countries and outcomes, names included (the
+    pages show names, where the API's serializer needs only codes)."""
+    return (
+        stories.select_related("grant")
+        .defer("search_vector")
+        .prefetch_related("sectors", "countries", "outcomes")
+    )
+
+
+def published_stories(user, count: int) -> list:
+    stories = selectors.stories_visible_to(user).filter(published=True)
+    return list(_with_names(stories)[:count])
+
+
+def latest_stories(user, count: int = 3) -> list:
+    return published_stories(user, count)
+
+
+def hub(request):
+    """The knowledge hub: published results stories, searched and filtered like the
+    API's list (ResultsStoryFilter). Fund managers also see drafts, marked as such."""
+    stories = selectors.stories_visible_to(request.user)
+    filterset = ResultsStoryFilter(request.GET or None, queryset=stories)
+    form = filterset.form
+    for name, label in HUB_FILTERS.items():
+        form.fields[name].label = label
+    found = _with_names(filterset.qs)
+    page = Paginator(found, HUB_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "results/hub.html",
+        {
+            "filterset": filterset,
+            "filter_fields": [form[name] for name in HUB_FILTERS],
+            "page": page,
+            "searched": bool(
+                filterset.is_bound and form.is_valid() and form.cleaned_data["search"]
+            ),
+        },
+    )
+
+
+def story_detail(request, slug):
+    story = get_object_or_404(_with_names(selectors.stories_visible_to(request.user)), slug=slug)
+    grant_visible = (
+        request.user.is_authenticated
+        and grants_visible_to(request.user).filter(pk=story.grant_id).exists()
+    )
+    return render(request, "results/story.html", {"story": story, "grant_visible": grant_visible})

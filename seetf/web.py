@@ -1,0 +1,113 @@
+"""The web application's own pages: the home page of each role, signing in and out,
+changing one's password, and the error pages in the site's layout.
+
+Each app's web views build their part of the home page (``grants.views``,
+``results.views``); this module only puts the parts together for the roles the user
+holds (a user may hold several).
+"""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import requires_csrf_token
+
+from grants import views as grant_views
+from partners.roles import is_donor, is_fund_manager, is_task_team_leader
+from results import views as result_views
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    """One page per role: the fund manager's desk, the leader's grants, the donor's
+    summary; the public sees the knowledge hub's latest stories."""
+    user = request.user
+    context = {"sections": []}
+    if not user.is_authenticated:
+        context["latest_stories"] = result_views.latest_stories(user)
+        return render(request, "home_public.html", context)
+    if is_fund_manager(user):
+        context["manager"] = grant_views.manager_home(user)
+    if is_task_team_leader(user):
+        context["leader"] = grant_views.leader_home(user)
+    if is_donor(user):
+        context["donor"] = result_views.donor_home(user)
+    return render(request, "home.html", context)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login (its form passes the request to ``authenticate``, as django-axes
+    needs to count failures per username and address)."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """Logging out is a POST (a link could be followed by anything that fetches it)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, _("You are logged out."))
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password was changed."))
+        return response
+
+
+# --- Error pages ------------------------------------------------------------------------
+# The API keeps its JSON errors (API.md): a path under /api/ that matches no route gets
+# a JSON body, like every other API error; pages get the site's layout.
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+@requires_csrf_token
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return render(request, "404.html", status=404)
+
+
+@requires_csrf_token
+def permission_denied(request, exception=None):
+    reason = str(exception) if exception is not None else ""
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": reason or "Forbidden.", "code": "permission_denied"}, status=403
+        )
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+@requires_csrf_token
+def server_error(request):
+    """Rendered without the request's context: whatever failed (the database, a
+    context processor, the session) must not fail this page too."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    try:
+        return HttpResponseServerError(loader.get_template("500.html").render())
+    except Exception:  # noqa: BLE001 - the last resort must not raise
+        logger.exception("The 500 page could not be rendered.")
+        return HttpResponseServerError("<h1>Server error (500)</h1>", content_type="text/html")
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return render(request, "400.html", status=400)

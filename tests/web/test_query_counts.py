@@ -1,0 +1,102 @@
+"""The home pages and the grant page run a fixed number of queries, whatever the size
+of the portfolio (no query per grant, per exchange or per history row).
+
+Each count includes the three every logged-in page pays: the session, the user and the
+user's roles."""
+
+from datetime import date
+
+import pytest
+
+from grants import services as grant_services
+from grants.models import GrantStatus
+from partners.alerts import evaluate_fund_alerts
+from tests.factories import fund_with, make_contribution, make_receipt
+from tests.grants.factories import make_grant
+from tests.results.factories import finished_grant, make_story
+
+pytestmark = pytest.mark.django_db
+
+PAGES = {
+    # (who, page): queries
+    ("fund_manager", "home"): 11,
+    ("leader", "home"): 5,
+    ("donor", "home"): 13,
+    ("fund_manager", "grant"): 13,
+    ("fund_manager", "proposal"): 16,  # with the approval form and the fund's money
+    ("leader", "grant"): 12,
+    ("donor", "dashboard"): 21,
+    ("anonymous", "hub"): 7,
+    ("anonymous", "home"): 4,
+}
+
+
+def _portfolio(size, leader, fund_manager, donor_partner):
+    """``size`` grants at every stage, each with exchanges, history and stories."""
+    contribution = make_contribution(donor_partner, pledged_amount="900000.00")
+    make_receipt(contribution, "500000.00")
+    fund_with(str(1_000_000 * size))
+    for number in range(size):
+        for status in [GrantStatus.DRAFT, GrantStatus.SUBMITTED, GrantStatus.RETURNED]:
+            make_grant(leader, status, manager=fund_manager, title=f"{status} {number}")
+        make_grant(
+            leader,
+            GrantStatus.APPROVED,
+            manager=fund_manager,
+            planned_start=date(2020, 1, 1),
+            planned_end=date(2020, 2, 1),
+        )
+        finished_grant(leader, fund_manager, accept=False)
+        closed = finished_grant(leader, fund_manager, instruments=["workshop", "study_tour"])
+        make_story(fund_manager, closed, published=True, title=f"Story {number}")
+    evaluate_fund_alerts()
+    # A proposal waiting for a decision, with size planned exchanges.
+    proposal = make_grant(leader, GrantStatus.DRAFT)
+    for number in range(size):
+        grant_services.exchange_create(
+            grant=proposal,
+            user=leader,
+            instrument="study_tour",
+            title=f"Study tour {number}",
+            start_date=date(2026, 2, 1),
+            end_date=date(2026, 2, 2),
+        )
+    grant_services.grant_transition(grant=proposal, user=leader, action="submit")
+    # An approved grant, with size exchanges and disbursements.
+    grant = make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
+    for number in range(size):
+        grant_services.exchange_create(
+            grant=grant,
+            user=leader,
+            instrument="workshop",
+            title=f"Workshop {number}",
+            start_date=date(2026, 2, 1),
+            end_date=date(2026, 2, 2),
+            provider_countries=[],
+            recipient_countries=[],
+        )
+        grant_services.disbursement_record(
+            grant=grant, user=fund_manager, amount_usd=1000, disbursed_on=date(2026, 2, 1)
+        )
+    return grant, proposal
+
+
+@pytest.mark.parametrize("size", [1, 3])
+@pytest.mark.parametrize(("who", "page_name"), list(PAGES))
+def test_page_query_counts_are_pinned(
+    web, request, django_assert_num_queries, who, page_name, size, leader, fund_manager,
+    donor_partner,
+):  # fmt: skip
+    grant, proposal = _portfolio(size, leader, fund_manager, donor_partner)
+    user = None if who == "anonymous" else request.getfixturevalue(who)
+    url = {
+        "home": "/",
+        "grant": f"/grants/{grant.pk}/",
+        "proposal": f"/grants/{proposal.pk}/",
+        "dashboard": "/dashboard/",
+        "hub": "/hub/",
+    }[page_name]
+    client = web(user)
+    with django_assert_num_queries(PAGES[(who, page_name)]):
+        response = client.get(url)
+    assert response.status_code == 200
