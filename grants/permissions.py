@@ -55,3 +55,10 @@ def can_disburse(user, grant: Grant | None = None) -> tuple[bool, str]:
     if is_fund_manager(user):
         return True, ""
     return False, "Only fund managers see and record disbursements."
+
+
+def can_read_reminders(user) -> tuple[bool, str]:
+    """Fund managers see every reminder; a task team leader the ones sent to them."""
+    if is_fund_manager(user) or is_task_team_leader(user):
+        return True, ""
+    return False, "Only fund managers and task team leaders see reminders."

@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from partners.api.alerts import can_read_alerts
 from partners.forms import apply_service_errors
 from partners.models import Country, FundAlert
+from partners.permissions import can_read_alerts
 from partners.roles import is_fund_manager
 from results.models import CompletionReport
 from results.permissions import can_see_report

@@ -22,3 +22,9 @@ def can_record_money_in(user) -> tuple[bool, str]:
     if is_fund_manager(user):
         return True, ""
     return False, "Only fund managers may record contributions and receipts."
+
+
+def can_read_alerts(user) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers see funding alerts."

@@ -1,16 +1,11 @@
 import django_filters
 from rest_framework import serializers, viewsets
 
-from partners.roles import is_fund_manager, is_task_team_leader
+from partners.roles import is_fund_manager
 from seetf.common.api import RulePermission
 
 from ..models import Reminder, ReminderKind
-
-
-def can_read_reminders(user) -> tuple[bool, str]:
-    if is_fund_manager(user) or is_task_team_leader(user):
-        return True, ""
-    return False, "Only fund managers and task team leaders see reminders."
+from ..permissions import can_read_reminders
 
 
 class ReminderSerializer(serializers.ModelSerializer):

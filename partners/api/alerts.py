@@ -4,15 +4,9 @@ from rest_framework import serializers, viewsets
 from seetf.common.api import RulePermission
 
 from ..models import AlertKind, FundAlert
-from ..roles import is_fund_manager
+from ..permissions import can_read_alerts
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
-
-
-def can_read_alerts(user) -> tuple[bool, str]:
-    if is_fund_manager(user):
-        return True, ""
-    return False, "Only fund managers see funding alerts."
 
 
 class FundAlertSerializer(serializers.ModelSerializer):
