@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from seetf.common.admin import ReadOnlyAdmin
 
-from .models import Contribution, Country, Fund, Partner, PartnerMembership, Receipt, Sector
+from .models import (
+    Contribution,
+    Country,
+    Fund,
+    FundAlert,
+    Partner,
+    PartnerMembership,
+    Receipt,
+    Sector,
+)
 
 
 @admin.register(Country)
@@ -73,3 +82,9 @@ class ReceiptAdmin(ReadOnlyAdmin):
 @admin.register(Fund)
 class FundAdmin(ReadOnlyAdmin):
     list_display = ["received_usd", "committed_usd", "disbursed_usd", "available_usd", "updated_at"]
+
+
+@admin.register(FundAlert)
+class FundAlertAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "raised_at", "resolved_at", "available_usd", "pipeline_usd"]
+    list_filter = ["kind"]

@@ -5,10 +5,11 @@ from django.contrib import admin, messages
 from django.utils.safestring import mark_safe
 
 from grants.models import APPROVED_AND_LATER
+from seetf.common.admin import ReadOnlyAdmin
 from seetf.common.errors import ApplicationError
 
 from . import stories
-from .models import Outcome, ResultsStory
+from .models import CompletionReport, ConcreteResult, Outcome, ResultsStory
 
 STORY_FORM_FIELDS = ["grant", "title", "body", "sectors", "countries", "outcomes"]
 
@@ -123,3 +124,32 @@ class OutcomeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ConcreteResultInline(admin.TabularInline):
+    model = ConcreteResult
+    fields = ["kind", "description"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CompletionReport)
+class CompletionReportAdmin(ReadOnlyAdmin):
+    """Completion reports are written by leaders and accepted by fund managers through
+    the services (which move the grant's status): read-only here."""
+
+    list_display = ["grant", "rating", "follow_up_needed", "submitted_at", "accepted_at"]
+    list_filter = ["rating", "follow_up_needed"]
+    list_select_related = ["grant"]
+    inlines = [ConcreteResultInline]
+
+
+@admin.register(ConcreteResult)
+class ConcreteResultAdmin(ReadOnlyAdmin):
+    list_display = ["report", "kind", "description"]
+    list_filter = ["kind"]
+    list_select_related = ["report__grant"]
