@@ -4,9 +4,11 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from grants.models import CapacityOutcome
 from partners.reference_data import ensure_reference_data
 from partners.roles import Role
 from partners.services import user_create_or_update
+from results.models import Outcome
 from tests.factories import PartnerFactory
 
 REQUIRE_POSTGRES = os.environ.get("SEETF_REQUIRE_POSTGRES") == "1"
@@ -31,11 +33,14 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _reference_data(request):
     """Transactional tests empty every table when they end (countries, sectors, role
-    groups and the fund row that the migrations loaded included): put them back first."""
+    groups, the fund row and the capacity outcomes that the migrations loaded included):
+    put them back first."""
     marker = request.node.get_closest_marker("django_db")
     if marker and marker.kwargs.get("transaction"):
         request.getfixturevalue("transactional_db")
         ensure_reference_data()
+        for code, name in CapacityOutcome.choices:  # results.0003 seeds them
+            Outcome.objects.get_or_create(code=code, defaults={"name": name})
 
 
 @pytest.fixture
