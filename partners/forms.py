@@ -31,8 +31,12 @@ class MoneyInput(forms.NumberInput):
 class WebForm(forms.Form):
     """The web pages' forms: a required field's label is marked (site.css adds "*")."""
 
-    label_suffix = ""
     required_css_class = "required"
+
+    def __init__(self, *args, **kwargs):
+        # No ":" after labels (Form.__init__ would replace a class attribute).
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:

@@ -82,7 +82,7 @@ class ResultsStoryFilter(KnowledgeHubFilter):
     search = filters.CharFilter(
         method="filter_search",
         max_length=200,
-        help_text="Words in the title or body (PostgreSQL: web search syntax, best first).",
+        help_text="Words in the title or body; the best matches come first.",
     )
     published = filters.BooleanFilter(
         help_text="Drafts (false) or published stories (true); only fund managers see drafts."
@@ -136,7 +136,7 @@ class LessonFilter(KnowledgeHubFilter):
     search = filters.CharFilter(
         method="filter_search",
         max_length=200,
-        help_text="Words in the lessons (PostgreSQL: web search syntax, best first).",
+        help_text="Words in the lessons; the best matches come first.",
     )
 
     class Meta:
