@@ -231,10 +231,10 @@ def test_an_id_beyond_64_bits_in_a_filter_is_a_400(client):
 
 # transaction=True: the application commits for real, as it does in production (a request
 # that fails a constraint leaves no aborted outer transaction behind for the next one, and
-# on_commit work runs). serialized_rollback: the countries, sectors and role groups the
-# migrations load are there even after another transactional test has emptied the tables.
+# on_commit work runs). The countries, sectors and role groups the
+# migrations load are put back by tests/conftest.py after another transactional test.
 @pytest.mark.fuzz
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_api_conforms_to_its_schema(
     subtests, all_roles_token, grants_to_act_on, wsgi_connection_kept
 ):

@@ -29,9 +29,9 @@ pytestmark = [
         connection.vendor != "sqlite",
         reason="SQLite's locking only: PostgreSQL's row locks have their own tests",
     ),
-    # Real commits from several connections; serialized_rollback keeps the role groups and
-    # the fund's ledger row that the migrations create.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Real commits from several connections (tests/conftest.py puts back the role groups
+    # and the fund's ledger row that the migrations create).
+    pytest.mark.django_db(transaction=True),
 ]
 
 

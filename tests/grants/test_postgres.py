@@ -3,8 +3,8 @@ history table's append-only triggers.
 
 Each concurrent test starts 8 threads together (a Barrier); each thread has its own API
 client and so its own database connection, which it closes at the end. The tests commit
-for real (transaction=True); serialized_rollback restores the reference data (countries,
-sectors, the fund's row) that the flush after each test removes.
+for real (transaction=True); tests/conftest.py puts back the reference data (countries,
+sectors, role groups, the fund's row) that the flush after each such test removes.
 """
 
 import re
@@ -31,7 +31,7 @@ THREADS = 8
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

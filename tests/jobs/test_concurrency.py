@@ -26,7 +26,7 @@ from tests.grants.factories import make_grant
 from .conftest import DUE, on_day
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 THREADS = 4

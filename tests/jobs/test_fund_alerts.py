@@ -249,7 +249,7 @@ def test_an_approval_queues_one_check_however_many_movements_it_makes(
     assert [c.__name__ for c in callbacks] == ["_enqueue_fund_check"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_money_moving_checks_the_fund_after_each_commit(leader, managers, monkeypatch):
     """Real commits (no test transaction around them): each movement queues the check
     once its own transaction has committed, and the (eager) check raises and resolves."""
@@ -269,7 +269,7 @@ def test_money_moving_checks_the_fund_after_each_commit(leader, managers, monkey
     assert len(alerts()) == 1 and len(mail.outbox) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_movement_queues_nothing(
     leader, managers, monkeypatch, django_capture_on_commit_callbacks
 ):
@@ -311,7 +311,7 @@ def test_a_rolled_back_movement_queues_nothing(
     assert calls == [False]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_broker_that_is_down_does_not_fail_the_movement(leader, monkeypatch, caplog):
     def down(*args, **kwargs):
         raise ConnectionRefusedError(111, "broker down")

@@ -197,7 +197,7 @@ def test_a_run_out_of_time_stops_between_two_sends_leaving_the_rest_pending(
     assert len(mail.outbox) == 3
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_money_moving_while_the_server_is_down_succeeds_and_the_alert_waits(
     managers, settings, caplog
 ):
