@@ -157,7 +157,7 @@ def test_release_and_disburse_move_the_ledger():
     assert fund.available_usd == Decimal("450.00")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_ledger_lock_needs_a_transaction():
     with pytest.raises(RuntimeError, match="inside transaction.atomic"):
         services.fund_lock()

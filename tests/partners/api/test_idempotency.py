@@ -256,7 +256,7 @@ def _all_at_once(user, bodies_and_keys, url):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_eight_simultaneous_retries_record_once(make_user):
     fund_manager = make_user("fm", "fund_manager")
     pledge = make_contribution(currency="EUR", pledged_amount="1000.00", pledged_usd="1300.00")
@@ -275,7 +275,7 @@ def test_eight_simultaneous_retries_record_once(make_user):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_simultaneous_receipts_never_exceed_the_pledge(make_user):
     """Eight receipts of 300.00 against a pledge of 1,000.00, all at once: three fit."""
     fund_manager = make_user("fm", "fund_manager")
