@@ -48,3 +48,11 @@ schema: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db.sqlite3* staticfiles .pytest_cache .hypothesis
+
+# The benchmark (not part of `make test`; about a quarter of an hour): portfolios of 2,000
+# and 20,000 grants on PostgreSQL (BENCH_DATABASE_URL, default the local seetf_bench, which
+# it recreates), served by gunicorn and driven by wrk (installed if missing); prints a
+# table and writes bench/results/. See README "Performance".
+.PHONY: bench
+bench: install
+	bench/run

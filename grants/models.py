@@ -121,6 +121,12 @@ class Grant(TimeStampedModel):
             models.Index(fields=["task_team_leader", "status"]),
             models.Index(fields=["requested_usd"]),
             models.Index(fields=["completion_report_due"]),
+            # The list's default order, and the largest grants first, each with the id
+            # that breaks ties: page 1 and keyset cursors read the index, not a sort.
+            models.Index(fields=["-created_at", "-id"], name="grant_created_id_idx"),
+            models.Index(fields=["requested_usd", "id"], name="grant_requested_id_idx"),
+            # Two covering indexes on PostgreSQL are created by migration 0005 (not
+            # declared here: SQLite cannot build indexes with non-key columns).
         ]
         constraints = [
             models.CheckConstraint(

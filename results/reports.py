@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
 from grants.selectors import fund_summary, grants_visible_to
-from partners.models import MONEY, ZERO, Contribution
+from partners.models import MONEY, ZERO, Contribution, Sector
 from partners.roles import is_fund_manager
 
 from .models import OUTCOME_FIELDS
@@ -34,21 +34,21 @@ def reported_grants_visible_to(user, grants=None):
 
 def capacity_outcomes_report(*, user, grants=None) -> dict:
     """Annex D: a row per completed or closed grant with a boolean per capacity outcome;
-    totals count the grants achieving each outcome. Two queries."""
+    totals count the grants achieving each outcome. One query: the totals are counted
+    over the very rows returned, so they always agree with them."""
     grants = reported_grants_visible_to(user, grants)
-    fields = {name: f"completion_report__{name}" for name in OUTCOME_FIELDS}
+    keys = ("grant", "reference", "title", *OUTCOME_FIELDS)
+    # Tuples zipped with the keys: at thousands of rows, the cheapest way to the dicts.
     rows = [
-        {
-            "grant": row["id"],
-            "reference": row["reference"],
-            "title": row["title"],
-            **{name: row[path] for name, path in fields.items()},
-        }
-        for row in grants.order_by("reference", "id").values(
-            "id", "reference", "title", *fields.values()
+        dict(zip(keys, values, strict=True))
+        for values in grants.order_by("reference", "id").values_list(
+            "id", "reference", "title", *(f"completion_report__{name}" for name in OUTCOME_FIELDS)
         )
     ]
-    return {"rows": rows, "totals": _outcome_totals(grants)}
+    totals = {"grants": len(rows)}
+    for name in OUTCOME_FIELDS:
+        totals[name] = sum(1 for row in rows if row[name])
+    return {"rows": rows, "totals": totals}
 
 
 def _outcome_totals(grants) -> dict:
@@ -104,19 +104,43 @@ def follow_up_report(*, user, grants=None) -> dict:
     return {"rows": rows, "totals": totals}
 
 
-def _portfolio_by(grants, label: str, *fields: str) -> list[dict]:
-    """Grants and approved USD grouped by ``fields`` (the first is the key)."""
-    return [
-        {
-            label: row[fields[0]],
-            **({"name": row[fields[1]]} if len(fields) > 1 else {}),
-            "grants": row["grants"],
-            "approved_usd": (row["approved"] or ZERO).quantize(CENT),
+def _portfolio(grants) -> dict:
+    """Grants and approved USD by region, by sector and by status: one grouped query
+    (region, sector, status), rolled up three ways here, instead of three scans; then
+    the names of the few sectors found. Grouped without joining the sectors, the
+    database reads the portfolio from a covering index (grants 0005) alone."""
+    groups = list(
+        grants.order_by()
+        .values("region", "sector_id", "status")
+        # COUNT(*), not COUNT(id): the id is not in the index, and asking for it would
+        # send the database back to the table.
+        .annotate(grants=Count("*"), approved=Sum("approved_usd"))
+    )
+    names = dict(
+        Sector.objects.filter(code__in={row["sector_id"] for row in groups}).values_list(
+            "code", "name"
+        )
+    )
+    by = {"region": {}, "sector": {}, "status": {}}
+    for row in groups:
+        keys = {
+            "region": row["region"],
+            "sector": (row["sector_id"], names[row["sector_id"]]),
+            "status": row["status"],
         }
-        for row in grants.order_by(fields[0])
-        .values(*fields)
-        .annotate(grants=Count("pk"), approved=Sum("approved_usd"))
-    ]
+        for label, key in keys.items():
+            entry = by[label].setdefault(key, [0, ZERO])
+            entry[0] += row["grants"]
+            entry[1] += row["approved"] or ZERO
+
+    def rows(label):
+        out = []
+        for key, (count, approved) in sorted(by[label].items()):
+            row = {label: key[0], "name": key[1]} if label == "sector" else {label: key}
+            out.append({**row, "grants": count, "approved_usd": approved.quantize(CENT)})
+        return out
+
+    return {"by_region": rows("region"), "by_sector": rows("sector"), "by_status": rows("status")}
 
 
 def donor_dashboard(*, partner, user) -> dict:
@@ -151,10 +175,6 @@ def donor_dashboard(*, partner, user) -> dict:
         "received_usd": received,
         "share_of_fund_received_percent": share,
         "fund": fund,
-        "portfolio": {
-            "by_region": _portfolio_by(portfolio, "region", "region"),
-            "by_sector": _portfolio_by(portfolio, "sector", "sector_id", "sector__name"),
-            "by_status": _portfolio_by(portfolio, "status", "status"),
-        },
+        "portfolio": _portfolio(portfolio),
         "outcome_totals": outcomes,
     }

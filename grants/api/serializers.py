@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from partners.models import Country, Partner, Region, Sector
@@ -111,6 +112,66 @@ class GrantSerializer(serializers.ModelSerializer):
             "decided_at",
             "created_at",
         ]
+
+
+CENT = Decimal("0.01")
+
+
+def _money(value):
+    return None if value is None else f"{value.quantize(CENT):f}"
+
+
+def _day(value):
+    return value.isoformat() if value else None
+
+
+def grant_representation(row: dict, tz=None) -> dict:
+    """What ``GrantSerializer`` gives for a grant, from a row of
+    ``grants.selectors.grant_rows``: the same JSON, field for field and in the same
+    order (tests/perf compare them over a generated portfolio), built directly.
+
+    The grant list and detail are read far more often than anything is written: a
+    ModelSerializer walking model instances costs them several times what their queries
+    do. Writes still validate and answer through ``GrantSerializer``.
+    """
+    tz = tz or timezone.get_current_timezone()
+
+    def stamp(value):
+        # DRF's DateTimeField: in the current time zone, ISO 8601, UTC as "Z".
+        if not value:
+            return None
+        text = value.astimezone(tz).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return {
+        "id": row["id"],
+        "reference": row["reference"],
+        "title": row["title"],
+        "summary": row["summary"],
+        "task_team_leader": row["task_team_leader_id"],
+        "sector": row["sector_id"],
+        "region": row["region"],
+        "recipient_countries": row["recipient_countries"],
+        "provider_countries": row["provider_countries"],
+        "facilitating_partners": row["facilitating_partners"],
+        "requested_usd": _money(row["requested_usd"]),
+        "approved_usd": _money(row["approved_usd"]),
+        "disbursed_usd": _money(row["disbursed_usd"]),
+        "status": row["status"],
+        "development_goal": row["development_goal"],
+        "targeted_outcomes": list(row["targeted_outcomes"]),
+        "planned_start": _day(row["planned_start"]),
+        "planned_end": _day(row["planned_end"]),
+        "completion_report_due": _day(row["completion_report_due"]),
+        "submitted_at": stamp(row["submitted_at"]),
+        "decided_at": stamp(row["decided_at"]),
+        "created_at": stamp(row["created_at"]),
+    }
+
+
+def grant_representations(rows: list[dict]) -> list[dict]:
+    tz = timezone.get_current_timezone()
+    return [grant_representation(row, tz) for row in rows]
 
 
 class TransitionSerializer(serializers.Serializer):

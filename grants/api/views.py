@@ -1,4 +1,5 @@
 from django.db.models import Prefetch
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,9 +14,10 @@ from seetf.common.errors import ApplicationError
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
 from .. import selectors, services
-from ..filters import GrantFilter
+from ..filters import GrantFilter, GrantFilterBackend, GrantOrderingFilter
 from ..models import Disbursement, Exchange, Grant
 from ..permissions import can_create_grant, can_disburse
+from .pagination import GrantPagination
 from .serializers import (
     ApproveSerializer,
     DisbursementSerializer,
@@ -24,6 +26,8 @@ from .serializers import (
     GrantSerializer,
     HistorySerializer,
     TransitionSerializer,
+    grant_representation,
+    grant_representations,
 )
 
 REFUSALS = {
@@ -114,6 +118,8 @@ class GrantViewSet(
     serializer_class = GrantSerializer
     permission_classes = [RulePermission]
     filterset_class = GrantFilter
+    filter_backends = [GrantFilterBackend, GrantOrderingFilter]
+    pagination_class = GrantPagination
     write_rule = staticmethod(lambda user: (True, ""))
     ordering_fields = [
         "created_at",
@@ -138,6 +144,19 @@ class GrantViewSet(
 
     def get_object(self):
         return self.get_grant(self.kwargs["pk"])
+
+    def list(self, request, *args, **kwargs):
+        """Reads rows, not model instances (``grants.selectors.grant_rows``): the count,
+        the page and its relations, three queries whatever the page size or depth."""
+        grants = self.filter_queryset(self.visible_grants())
+        page = self.paginate_queryset(selectors.GrantRows(grants))
+        return self.get_paginated_response(grant_representations(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        rows = selectors.grant_rows(self.visible_grants().filter(pk=self.kwargs["pk"]))
+        if not rows:
+            raise Http404("No Grant matches the given query.")
+        return Response(grant_representation(rows[0]))
 
     def create(self, request, *args, **kwargs):
         allowed, reason = can_create_grant(request.user)

@@ -87,7 +87,7 @@ ENDPOINTS = {
         2,
         (_rows, int),
     ),
-    "fund": (_pledges_with_receipts, "/api/v1/fund/", 4, None),
+    "fund": (_pledges_with_receipts, "/api/v1/fund/", 2, None),
 }
 
 

@@ -1,0 +1,1 @@
+"""The benchmark: `make bench` (bench/run). Not part of the test suite."""

@@ -1,0 +1,642 @@
+"""The physical floor: a bare WSGI application (no Django, no DRF) serving the benchmark's
+API endpoints with their SQL run through psycopg2, returning the same JSON as seetf.
+
+It answers the same paths as the API (on its own port, under the same gunicorn
+settings), authenticates the same token, applies the same visibility rules, and builds
+the same bodies; bench/run checks that its JSON equals the API's before measuring. It
+serves only the requests the benchmark makes (anything else is a 404), and keeps one
+database connection per worker process. Its SQL is what the endpoints need, written by
+hand: one query for the user and their roles, then as few as the data takes.
+"""
+
+import base64
+import json
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import parse_qs, urlencode
+
+import psycopg2
+
+ROLES = ["fund_manager", "task_team_leader", "donor"]
+APPROVED_AND_LATER = ("approved", "completed", "closed", "cancelled")
+PIPELINE = ("submitted", "under_review")
+OUTCOMES = [
+    "raised_awareness",
+    "enhanced_knowledge_and_skills",
+    "improved_consensus_and_teamwork",
+    "strengthened_coalitions",
+    "enhanced_networks",
+    "increased_implementation_knowhow",
+]
+CENT = Decimal("0.01")
+GRANT_ORDERING = {
+    "created_at",
+    "submitted_at",
+    "decided_at",
+    "requested_usd",
+    "approved_usd",
+    "planned_start",
+    "planned_end",
+    "reference",
+    "title",
+    "status",
+}
+THRESHOLD = Decimal(os.environ.get("FUNDING_ALERT_THRESHOLD_USD", "250000.00"))
+
+_connection = None
+
+
+def _cursor():
+    global _connection
+    if _connection is None or _connection.closed:
+        url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/seetf_bench")
+        _connection = psycopg2.connect(url)
+        _connection.autocommit = True
+        with _connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+    return _connection.cursor()
+
+
+class Counted:
+    """A cursor that counts the statements it runs (the X-Bench-Queries header)."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.count = 0
+
+    def execute(self, sql, params=()):
+        self.count += 1
+        self.cursor.execute(sql, params)
+        return self.cursor
+
+    def one(self, sql, params=()):
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql, params=()):
+        return self.execute(sql, params).fetchall()
+
+
+# --- Representation, as DRF renders it ------------------------------------------------
+
+
+def money(value):
+    return None if value is None else f"{value.quantize(CENT):f}"
+
+
+def stamp(value):
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def day(value):
+    return None if value is None else value.isoformat()
+
+
+# --- Users ------------------------------------------------------------------------------
+
+
+class User:
+    def __init__(self, row):
+        self.id, self.superuser, roles, self.partner_id = row
+        self.roles = set(roles)
+
+    def visible(self):
+        """grants.selectors.grants_visible_to, as SQL on the alias g."""
+        if self.superuser:
+            return "TRUE", []
+        parts, params = [], []
+        if "fund_manager" in self.roles:
+            parts.append("g.status <> 'draft'")
+        if "task_team_leader" in self.roles:
+            parts.append("(g.task_team_leader_id = %s OR g.status IN %s)")
+            params += [self.id, APPROVED_AND_LATER]
+        if "donor" in self.roles:
+            parts.append("g.status IN %s")
+            params.append(APPROVED_AND_LATER)
+        return ("(" + " OR ".join(parts) + ")" if parts else "FALSE"), params
+
+
+def authenticate(db, environ):
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Token "):
+        return None
+    row = db.one(
+        """SELECT u.id, u.is_superuser,
+                  ARRAY(SELECT g.name FROM auth_user_groups ug
+                        JOIN auth_group g ON g.id = ug.group_id
+                        WHERE ug.user_id = u.id AND g.name = ANY(%s)),
+                  (SELECT m.partner_id FROM partners_partnermembership m WHERE m.user_id = u.id)
+           FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id
+           WHERE t.key = %s AND u.is_active""",
+        (ROLES, header[6:].strip()),
+    )
+    return User(row) if row else None
+
+
+# --- Links, as DRF builds them ----------------------------------------------------------
+
+
+def _url(environ, query: dict) -> str:
+    host = environ.get("HTTP_HOST") or environ["SERVER_NAME"]
+    items = sorted(query.items())
+    return f"http://{host}{environ['PATH_INFO']}" + (
+        "?" + urlencode(items, doseq=True) if items else ""
+    )
+
+
+def _replace(environ, query, key, value):
+    q = dict(query)
+    q[key] = [str(value)]
+    return _url(environ, q)
+
+
+def _remove(environ, query, key):
+    q = dict(query)
+    q.pop(key, None)
+    return _url(environ, q)
+
+
+# --- Grants ------------------------------------------------------------------------------
+
+SCALARS = """g.id, g.reference, g.title, g.summary, g.task_team_leader_id, g.sector_id,
+    g.region, g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
+    g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
+    g.submitted_at, g.decided_at, g.created_at"""
+
+
+def grants_sql(where: str, order: str, limit: str) -> str:
+    """One statement: the ids of the page (ordered and skipped narrow), the page's
+    rows, then each relation aggregated for the page's grants alone, joined back, in
+    the page's order."""
+    relation = (
+        "SELECT t.grant_id, array_agg({value} ORDER BY x.name) AS v FROM {through} t "
+        "JOIN {table} x ON x.{key} = t.{fk} WHERE t.grant_id IN (SELECT id FROM page) "
+        "GROUP BY t.grant_id"
+    )
+    rc = relation.format(
+        value="x.code",
+        through="grants_grant_recipient_countries",
+        table="partners_country",
+        key="code",
+        fk="country_id",
+    )
+    pc = relation.format(
+        value="x.code",
+        through="grants_grant_provider_countries",
+        table="partners_country",
+        key="code",
+        fk="country_id",
+    )
+    fp = relation.format(
+        value="x.id",
+        through="grants_grant_facilitating_partners",
+        table="partners_partner",
+        key="id",
+        fk="partner_id",
+    )
+    return f"""WITH ids AS (SELECT g.id FROM grants_grant g WHERE {where}
+                         ORDER BY {order} {limit}),
+        page AS (SELECT {SCALARS} FROM grants_grant g WHERE g.id IN (SELECT id FROM ids)),
+        rc AS ({rc}), pc AS ({pc}), fp AS ({fp})
+        SELECT g.id, g.reference, g.title, g.summary, g.task_team_leader_id, g.sector_id,
+               g.region, COALESCE(rc.v, '{{}}'), COALESCE(pc.v, '{{}}'), COALESCE(fp.v, '{{}}'),
+               g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
+               g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
+               g.submitted_at, g.decided_at, g.created_at
+        FROM page g LEFT JOIN rc ON rc.grant_id = g.id LEFT JOIN pc ON pc.grant_id = g.id
+             LEFT JOIN fp ON fp.grant_id = g.id
+        ORDER BY {order}"""
+
+
+def grant_json(r):
+    return {
+        "id": r[0],
+        "reference": r[1],
+        "title": r[2],
+        "summary": r[3],
+        "task_team_leader": r[4],
+        "sector": r[5],
+        "region": r[6],
+        "recipient_countries": r[7],
+        "provider_countries": r[8],
+        "facilitating_partners": r[9],
+        "requested_usd": money(r[10]),
+        "approved_usd": money(r[11]),
+        "disbursed_usd": money(r[12]),
+        "status": r[13],
+        "development_goal": r[14],
+        "targeted_outcomes": r[15],
+        "planned_start": day(r[16]),
+        "planned_end": day(r[17]),
+        "completion_report_due": day(r[18]),
+        "submitted_at": stamp(r[19]),
+        "decided_at": stamp(r[20]),
+        "created_at": stamp(r[21]),
+    }
+
+
+# Column index of each orderable field in the rows of grants_sql (for keyset cursors).
+ORDER_INDEX = {
+    "id": 0,
+    "reference": 1,
+    "title": 2,
+    "requested_usd": 10,
+    "approved_usd": 11,
+    "status": 13,
+    "planned_start": 16,
+    "planned_end": 17,
+    "submitted_at": 19,
+    "decided_at": 20,
+    "created_at": 21,
+}
+
+
+def _cursor_value(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def encode_cursor(ordering, row, reverse):
+    payload = {
+        "o": ordering,
+        "v": [_cursor_value(row[ORDER_INDEX[f.lstrip("-")]]) for f in ordering],
+        "r": 1 if reverse else 0,
+    }
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token):
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    return json.loads(raw)
+
+
+def _keyset(ordering, values, reverse):
+    """Rows after the position ``values`` in ``ordering`` (NULLS LAST), or before it."""
+    clauses, params = [], []
+    equal_sql, equal_params = [], []
+    for name, value in zip(ordering, values, strict=True):
+        desc = name.startswith("-") != reverse
+        nulls_last = not reverse
+        column = "g." + name.lstrip("-")
+        if value is None:
+            beyond = None if nulls_last else f"{column} IS NOT NULL"
+            beyond_params = []
+        else:
+            beyond = f"{column} {'<' if desc else '>'} %s"
+            beyond_params = [value]
+            if nulls_last:
+                beyond = f"({beyond} OR {column} IS NULL)"
+        if beyond:
+            clauses.append("(" + " AND ".join([*equal_sql, beyond]) + ")")
+            params += equal_params + beyond_params
+        if value is None:
+            equal_sql.append(f"{column} IS NULL")
+        else:
+            equal_sql.append(f"{column} = %s")
+            equal_params.append(value)
+    return ("(" + " OR ".join(clauses) + ")" if clauses else "FALSE"), params
+
+
+def _order_sql(ordering, reverse):
+    parts = []
+    for name in ordering:
+        desc = name.startswith("-") != reverse
+        parts.append(
+            f"g.{name.lstrip('-')} {'DESC' if desc else 'ASC'} "
+            f"{'NULLS FIRST' if reverse else 'NULLS LAST'}"
+        )
+    return ", ".join(parts)
+
+
+def grant_list(db, user, environ, query):
+    where, params = user.visible()
+    statuses = query.get("status")
+    if statuses:
+        where += " AND g.status IN %s"
+        params.append(tuple(statuses))
+    if query.get("region"):
+        where += " AND g.region = %s"
+        params.append(query["region"][0])
+    field = (query.get("ordering") or ["-created_at"])[0]
+    if field.lstrip("-") not in GRANT_ORDERING:
+        return 400, {"detail": "ordering not served by the floor"}
+    ordering = [field] if field != "-created_at" else ["-created_at"]
+    ordering.append("-id" if field.startswith("-") else "id")
+    size = min(500, int((query.get("page_size") or ["50"])[0]))
+    count = db.one(f"SELECT count(*) FROM grants_grant g WHERE {where}", params)[0]
+    if "cursor" in query:
+        token = query["cursor"][0]
+        reverse = False
+        if token:
+            cursor = decode_cursor(token)
+            if cursor["o"] != ordering:
+                return 404, {"detail": "Invalid cursor"}
+            reverse = bool(cursor["r"])
+            keyset, keyset_params = _keyset(ordering, cursor["v"], reverse)
+            where += f" AND {keyset}"
+            params += keyset_params
+        rows = db.all(
+            grants_sql(where, _order_sql(ordering, reverse), "LIMIT %s"), [*params, size + 1]
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        if reverse:
+            rows.reverse()
+        base = {k: v for k, v in query.items() if k != "page"}
+        has_next = (more and not reverse) or (reverse and bool(rows))
+        has_previous = (more and reverse) or (not reverse and bool(token) and bool(rows))
+        return 200, {
+            "count": count,
+            "next": _replace(environ, base, "cursor", encode_cursor(ordering, rows[-1], False))
+            if has_next
+            else None,
+            "previous": _replace(environ, base, "cursor", encode_cursor(ordering, rows[0], True))
+            if has_previous
+            else None,
+            "results": [grant_json(r) for r in rows],
+        }
+    page = int((query.get("page") or ["1"])[0])
+    pages = max(1, -(-count // size))
+    if page < 1 or page > pages:
+        return 404, {"detail": "Invalid page."}
+    order = _order_sql(ordering, False).replace(" NULLS LAST", "")
+    rows = db.all(
+        grants_sql(where, order, "LIMIT %s OFFSET %s"), [*params, size, (page - 1) * size]
+    )
+    previous = None
+    if page > 1:
+        previous = (
+            _remove(environ, query, "page")
+            if page == 2
+            else _replace(environ, query, "page", page - 1)
+        )
+    return 200, {
+        "count": count,
+        "next": _replace(environ, query, "page", page + 1) if page < pages else None,
+        "previous": previous,
+        "results": [grant_json(r) for r in rows],
+    }
+
+
+def grant_detail(db, user, pk):
+    where, params = user.visible()
+    row = db.one(grants_sql(f"g.id = %s AND {where}", "g.id", ""), [pk, *params])
+    if row is None:
+        return 404, {"detail": "No Grant matches the given query."}
+    return 200, grant_json(row)
+
+
+# --- The fund, the dashboard, the report ----------------------------------------------------
+
+
+def _fund(db):
+    received, committed, disbursed, pledged, pipeline = db.one(
+        """SELECT f.received_usd, f.committed_usd, f.disbursed_usd,
+                  (SELECT COALESCE(SUM(pledged_usd), 0) FROM partners_contribution),
+                  (SELECT COALESCE(SUM(requested_usd), 0) FROM grants_grant
+                   WHERE status IN %s)
+           FROM partners_fund f WHERE f.id = 1""",
+        (PIPELINE,),
+    )
+    return {
+        "pledged_usd": money(pledged),
+        "received_usd": money(received),
+        "committed_usd": money(committed),
+        "disbursed_usd": money(disbursed),
+        "available_usd": money(received - committed),
+        "pipeline_usd": money(pipeline),
+        "low_balance_threshold_usd": money(THRESHOLD),
+        "as_of": stamp(datetime.now(UTC)),
+    }, received
+
+
+def fund(db, user):
+    return 200, _fund(db)[0]
+
+
+def _contribution_status(pledged_amount, received_amount):
+    if received_amount == 0:
+        return "pledged"
+    return "partially_received" if received_amount < pledged_amount else "received"
+
+
+def _outcome_totals_sql(user, where, params):
+    """results.reports.reported_grants_visible_to + _outcome_totals."""
+    if "fund_manager" not in user.roles and not user.superuser:
+        where += " AND (r.accepted_at IS NOT NULL OR g.task_team_leader_id = %s)"
+        params = [*params, user.id]
+    sums = ", ".join(f"count(*) FILTER (WHERE r.{o})" for o in OUTCOMES)
+    return (
+        f"SELECT count(*), {sums} FROM grants_grant g JOIN results_completionreport r "
+        f"ON r.grant_id = g.id WHERE {where} AND g.status IN ('completed', 'closed')",
+        params,
+    )
+
+
+def donor_dashboard(db, user, query):
+    if "donor" not in user.roles or user.partner_id is None:
+        return 404, {"detail": "Not found."}
+    partner = db.one("SELECT id, code, name FROM partners_partner WHERE id = %s", [user.partner_id])
+    contributions = db.all(
+        """SELECT id, reference, currency, pledged_amount, pledged_usd, received_amount,
+                  received_usd FROM partners_contribution WHERE partner_id = %s
+           ORDER BY signed_on, id""",
+        [user.partner_id],
+    )
+    summary, fund_received = _fund(db)
+    rows = db.all(
+        """SELECT g.region, g.sector_id, s.name, g.status, count(*), SUM(g.approved_usd)
+           FROM grants_grant g JOIN partners_sector s ON s.code = g.sector_id
+           WHERE g.status IN %s GROUP BY g.region, g.sector_id, s.name, g.status""",
+        [APPROVED_AND_LATER],
+    )
+    where, params = user.visible()
+    sql, params = _outcome_totals_sql(user, where, params)
+    totals = db.one(sql, params)
+    by = {"region": {}, "sector": {}, "status": {}}
+    for region, sector, name, status, n, approved in rows:
+        for key, label in (("region", region), ("sector", (sector, name)), ("status", status)):
+            entry = by[key].setdefault(label, [0, Decimal("0")])
+            entry[0] += n
+            entry[1] += approved or 0
+    received = sum((c[6] for c in contributions), Decimal("0.00"))
+    pledged = sum((c[4] for c in contributions), Decimal("0.00"))
+    share = (received / fund_received * 100).quantize(CENT) if fund_received else Decimal("0.00")
+    items = []
+    for cid, reference, currency, p_amount, p_usd, r_amount, r_usd in contributions:
+        outstanding = (
+            Decimal("0.00")
+            if r_amount >= p_amount
+            else (p_usd * (p_amount - r_amount) / p_amount).quantize(CENT)
+        )
+        items.append(
+            {
+                "id": cid,
+                "reference": reference,
+                "currency": currency,
+                "pledged_amount": money(p_amount),
+                "pledged_usd": money(p_usd),
+                "received_usd": money(r_usd),
+                "outstanding_usd": money(outstanding),
+                "status": _contribution_status(p_amount, r_amount),
+            }
+        )
+    return 200, {
+        "partner": {"id": partner[0], "code": partner[1], "name": partner[2]},
+        "contributions": items,
+        "pledged_usd": money(pledged),
+        "received_usd": money(received),
+        "share_of_fund_received_percent": money(share),
+        "fund": summary,
+        "portfolio": {
+            "by_region": [
+                {"grants": n, "approved_usd": money(a), "region": k}
+                for k, (n, a) in sorted(by["region"].items())
+            ],
+            "by_sector": [
+                {"grants": n, "approved_usd": money(a), "sector": k[0], "name": k[1]}
+                for k, (n, a) in sorted(by["sector"].items())
+            ],
+            "by_status": [
+                {"grants": n, "approved_usd": money(a), "status": k}
+                for k, (n, a) in sorted(by["status"].items())
+            ],
+        },
+        "outcome_totals": {"grants": totals[0], **dict(zip(OUTCOMES, totals[1:], strict=True))},
+    }
+
+
+def capacity_outcomes(db, user):
+    where, params = user.visible()
+    if "fund_manager" not in user.roles and not user.superuser:
+        where += " AND (r.accepted_at IS NOT NULL OR g.task_team_leader_id = %s)"
+        params = [*params, user.id]
+    outcome_columns = ", ".join(f"r.{o}" for o in OUTCOMES)
+    rows = db.all(
+        f"SELECT g.id, g.reference, g.title, {outcome_columns} FROM grants_grant g "
+        f"JOIN results_completionreport r ON r.grant_id = g.id "
+        f"WHERE {where} AND g.status IN ('completed', 'closed') ORDER BY g.reference, g.id",
+        params,
+    )
+    keys = ("grant", "reference", "title", *OUTCOMES)
+    out = [dict(zip(keys, r, strict=True)) for r in rows]
+    totals = {"grants": len(rows)}
+    for i, name in enumerate(OUTCOMES, start=3):
+        totals[name] = sum(1 for r in rows if r[i])
+    return 200, {"rows": out, "totals": totals}
+
+
+def stories(db, user, environ, query):
+    """/results-stories/?search=: published stories (drafts too for fund managers),
+    ranked by PostgreSQL full-text search, paginated."""
+    text = (query.get("search") or [""])[0]
+    where = "TRUE" if ("fund_manager" in user.roles or user.superuser) else "s.published"
+    size = min(500, int((query.get("page_size") or ["50"])[0]))
+    tsquery = "websearch_to_tsquery('english'::regconfig, %s)"
+    count = db.one(
+        f"SELECT count(*) FROM results_resultsstory s WHERE {where} "
+        f"AND s.search_vector @@ {tsquery}",
+        [text],
+    )[0]
+    rows = db.all(
+        f"""SELECT s.id, s.slug, s.grant_id, g.reference, s.title, s.body, s.body_html,
+               ARRAY(SELECT t.sector_id FROM results_resultsstory_sectors t
+                     WHERE t.resultsstory_id = s.id ORDER BY t.sector_id),
+               ARRAY(SELECT c.code FROM results_resultsstory_countries t
+                     JOIN partners_country c ON c.code = t.country_id
+                     WHERE t.resultsstory_id = s.id ORDER BY c.name),
+               ARRAY(SELECT t.outcome_id FROM results_resultsstory_outcomes t
+                     WHERE t.resultsstory_id = s.id ORDER BY t.outcome_id),
+               s.published, s.published_at
+           FROM results_resultsstory s JOIN grants_grant g ON g.id = s.grant_id
+           WHERE {where} AND s.search_vector @@ {tsquery}
+           ORDER BY ts_rank(s.search_vector, {tsquery}) DESC,
+                    s.published_at DESC NULLS LAST, s.id DESC
+           LIMIT %s""",
+        [text, text, size],
+    )
+    keys = [
+        "id",
+        "slug",
+        "grant",
+        "grant_reference",
+        "title",
+        "body",
+        "body_html",
+        "sectors",
+        "countries",
+        "outcomes",
+        "published",
+        "published_at",
+    ]
+    results = []
+    for r in rows:
+        item = dict(zip(keys, r, strict=True))
+        item["published_at"] = stamp(item["published_at"])
+        results.append(item)
+    return 200, {
+        "count": count,
+        "next": _replace(environ, query, "page", 2) if count > size else None,
+        "previous": None,
+        "results": results,
+    }
+
+
+# --- WSGI ----------------------------------------------------------------------------------
+
+
+def route(db, environ):
+    path = environ["PATH_INFO"]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    user = authenticate(db, environ)
+    if user is None:
+        return 401, {"detail": "Authentication credentials were not provided."}
+    if path == "/api/v1/fund/":
+        return fund(db, user)
+    if path == "/api/v1/grants/":
+        return grant_list(db, user, environ, query)
+    if path.startswith("/api/v1/grants/") and path.count("/") == 5:
+        pk = path.split("/")[4]
+        if pk.isdigit():
+            return grant_detail(db, user, int(pk))
+    if path == "/api/v1/dashboards/donor/":
+        return donor_dashboard(db, user, query)
+    if path == "/api/v1/reports/capacity-outcomes/":
+        return capacity_outcomes(db, user)
+    if path == "/api/v1/results-stories/":
+        return stories(db, user, environ, query)
+    return 404, {"detail": "Not found."}
+
+
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
+
+
+def application(environ, start_response):
+    global _connection
+    try:
+        db = Counted(_cursor())
+        status, body = route(db, environ)
+    except psycopg2.Error:
+        _connection = None
+        raise
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    start_response(
+        f"{status} {REASONS.get(status, 'Error')}",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("X-Bench-Queries", str(db.count)),
+        ],
+    )
+    return [payload]

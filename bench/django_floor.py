@@ -1,0 +1,456 @@
+"""The benchmark's Django floor: minimal Django views (no DRF) returning each endpoint's
+JSON from ``.values()``, mounted under /bench/floor/ by bench/urls.py.
+
+Each answers one of the benchmark's endpoints with the API's JSON, from the models'
+.values(), with no DRF: authentication by token and the visibility rules written out,
+the JSON built by hand. What is left is the cost of Django itself (the request, the
+middleware, the ORM) and the queries.
+"""
+
+from datetime import UTC
+from decimal import Decimal
+from urllib.parse import parse_qs, urlencode
+
+from django.contrib.auth.models import Group
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    Func,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.http import JsonResponse
+from rest_framework.authtoken.models import Token
+
+from grants.api.pagination import _beyond, _keyset_order, encode_cursor
+from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant
+from partners.models import MONEY, Contribution, Fund, Partner
+from partners.roles import Role
+from results.models import OUTCOME_FIELDS, ResultsStory
+
+CENT = Decimal("0.01")
+GRANT_COLUMNS = (
+    "id",
+    "reference",
+    "title",
+    "summary",
+    "task_team_leader_id",
+    "sector_id",
+    "region",
+    "requested_usd",
+    "approved_usd",
+    "disbursed_usd",
+    "status",
+    "development_goal",
+    "targeted_outcomes",
+    "planned_start",
+    "planned_end",
+    "completion_report_due",
+    "submitted_at",
+    "decided_at",
+    "created_at",
+)
+
+
+def _money(value):
+    return None if value is None else f"{value.quantize(CENT):f}"
+
+
+def _stamp(value):
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _day(value):
+    return None if value is None else value.isoformat()
+
+
+def _json(data, status=200):
+    return JsonResponse(
+        data, status=status, safe=False, json_dumps_params={"separators": (",", ":")}
+    )
+
+
+class _User:
+    def __init__(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        row = (
+            Token.objects.filter(key=header[6:].strip(), user__is_active=True)
+            .values("user_id", "user__is_superuser")
+            .first()
+            if header.startswith("Token ")
+            else None
+        )
+        self.ok = row is not None
+        if self.ok:
+            self.id, self.superuser = row["user_id"], row["user__is_superuser"]
+            self.roles = set(
+                Group.objects.filter(user=self.id, name__in=Role.values).values_list(
+                    "name", flat=True
+                )
+            )
+
+    def visible(self) -> Q:
+        if self.superuser:
+            return Q()
+        condition = Q(pk__in=[])
+        if Role.FUND_MANAGER in self.roles:
+            condition |= ~Q(status="draft")
+        if Role.TASK_TEAM_LEADER in self.roles:
+            condition |= Q(task_team_leader_id=self.id) | Q(status__in=APPROVED_AND_LATER)
+        if Role.DONOR in self.roles:
+            condition |= Q(status__in=APPROVED_AND_LATER)
+        return condition
+
+
+def _authenticated(view):
+    def wrapper(request, *args, **kwargs):
+        user = _User(request)
+        if not user.ok:
+            return _json({"detail": "Authentication credentials were not provided."}, 401)
+        return view(request, user, *args, **kwargs)
+
+    return wrapper
+
+
+def _url(request, query: dict) -> str:
+    items = sorted(query.items())
+    return request.build_absolute_uri(request.path) + (
+        "?" + urlencode(items, doseq=True) if items else ""
+    )
+
+
+def _relations(ids) -> dict:
+    out = {
+        pk: {"recipient_countries": [], "provider_countries": [], "facilitating_partners": []}
+        for pk in ids
+    }
+    for name, value, order in (
+        ("recipient_countries", "country_id", "country__name"),
+        ("provider_countries", "country_id", "country__name"),
+        ("facilitating_partners", "partner_id", "partner__name"),
+    ):
+        through = getattr(Grant, name).through
+        for grant_id, code in (
+            through.objects.filter(grant_id__in=ids).order_by(order).values_list("grant_id", value)
+        ):
+            out[grant_id][name].append(code)
+    return out
+
+
+def _grants(rows) -> list:
+    related = _relations([r["id"] for r in rows])
+    return [
+        {
+            "id": r["id"],
+            "reference": r["reference"],
+            "title": r["title"],
+            "summary": r["summary"],
+            "task_team_leader": r["task_team_leader_id"],
+            "sector": r["sector_id"],
+            "region": r["region"],
+            **related[r["id"]],
+            "requested_usd": _money(r["requested_usd"]),
+            "approved_usd": _money(r["approved_usd"]),
+            "disbursed_usd": _money(r["disbursed_usd"]),
+            "status": r["status"],
+            "development_goal": r["development_goal"],
+            "targeted_outcomes": r["targeted_outcomes"],
+            "planned_start": _day(r["planned_start"]),
+            "planned_end": _day(r["planned_end"]),
+            "completion_report_due": _day(r["completion_report_due"]),
+            "submitted_at": _stamp(r["submitted_at"]),
+            "decided_at": _stamp(r["decided_at"]),
+            "created_at": _stamp(r["created_at"]),
+        }
+        for r in rows
+    ]
+
+
+@_authenticated
+def grant_list(request, user):
+    query = parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    grants = Grant.objects.filter(user.visible())
+    if query.get("status"):
+        grants = grants.filter(status__in=query["status"])
+    field = (query.get("ordering") or ["-created_at"])[0]
+    ordering = [field, "-id" if field.startswith("-") else "id"]
+    size = min(500, int((query.get("page_size") or ["50"])[0]))
+    count = grants.count()
+    if "cursor" in query:
+        from grants.api.pagination import decode_cursor
+
+        token = query["cursor"][0]
+        reverse = False
+        if token:
+            values, reverse = decode_cursor(token, ordering)
+            grants = grants.filter(_beyond(ordering, values, reverse))
+        rows = list(
+            grants.order_by(*_keyset_order(ordering, reverse)).values(*GRANT_COLUMNS)[: size + 1]
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        if reverse:
+            rows.reverse()
+        base = {k: v for k, v in query.items() if k != "page"}
+        nxt = prev = None
+        if rows and (reverse or more):
+            nxt = _url(request, {**base, "cursor": [encode_cursor(ordering, rows[-1], False)]})
+        if rows and ((reverse and more) or (not reverse and token)):
+            prev = _url(request, {**base, "cursor": [encode_cursor(ordering, rows[0], True)]})
+        return _json({"count": count, "next": nxt, "previous": prev, "results": _grants(rows)})
+    page = int((query.get("page") or ["1"])[0])
+    pages = max(1, -(-count // size))
+    if not 1 <= page <= pages:
+        return _json({"detail": "Invalid page."}, 404)
+    rows = list(grants.order_by(*ordering).values(*GRANT_COLUMNS)[(page - 1) * size : page * size])
+    previous = None
+    if page == 2:
+        previous = _url(request, {k: v for k, v in query.items() if k != "page"})
+    elif page > 2:
+        previous = _url(request, {**query, "page": [str(page - 1)]})
+    return _json(
+        {
+            "count": count,
+            "next": _url(request, {**query, "page": [str(page + 1)]}) if page < pages else None,
+            "previous": previous,
+            "results": _grants(rows),
+        }
+    )
+
+
+@_authenticated
+def grant_detail(request, user, pk):
+    rows = list(Grant.objects.filter(user.visible(), pk=pk).values(*GRANT_COLUMNS))
+    if not rows:
+        return _json({"detail": "No Grant matches the given query."}, 404)
+    return _json(_grants(rows)[0])
+
+
+def _sum(queryset, field):
+    total = queryset.order_by().values(
+        total=Func(F(field), function="SUM", output_field=DecimalField(**MONEY))
+    )
+    return Coalesce(Subquery(total), Value(Decimal("0")), output_field=DecimalField(**MONEY))
+
+
+def _fund():
+    from django.conf import settings
+    from django.utils import timezone
+
+    f = (
+        Fund.objects.filter(pk=1)
+        .annotate(
+            pledged=_sum(Contribution.objects.all(), "pledged_usd"),
+            pipeline=_sum(Grant.objects.filter(status__in=PIPELINE_STATUSES), "requested_usd"),
+        )
+        .values("received_usd", "committed_usd", "disbursed_usd", "pledged", "pipeline")
+        .get()
+    )
+    return {
+        "pledged_usd": _money(f["pledged"]),
+        "received_usd": _money(f["received_usd"]),
+        "committed_usd": _money(f["committed_usd"]),
+        "disbursed_usd": _money(f["disbursed_usd"]),
+        "available_usd": _money(f["received_usd"] - f["committed_usd"]),
+        "pipeline_usd": _money(f["pipeline"]),
+        "low_balance_threshold_usd": _money(settings.FUNDING_ALERT_THRESHOLD_USD),
+        "as_of": _stamp(timezone.now()),
+    }, f["received_usd"]
+
+
+@_authenticated
+def fund(request, user):
+    return _json(_fund()[0])
+
+
+def _reported(user, where: Q):
+    grants = Grant.objects.filter(
+        where, status__in=("completed", "closed"), completion_report__isnull=False
+    )
+    if Role.FUND_MANAGER not in user.roles and not user.superuser:
+        grants = grants.filter(
+            Q(completion_report__accepted_at__isnull=False) | Q(task_team_leader_id=user.id)
+        )
+    return grants
+
+
+@_authenticated
+def capacity_outcomes(request, user):
+    fields = [f"completion_report__{name}" for name in OUTCOME_FIELDS]
+    rows = []
+    totals = {"grants": 0, **dict.fromkeys(OUTCOME_FIELDS, 0)}
+    for r in (
+        _reported(user, user.visible())
+        .order_by("reference", "id")
+        .values_list("id", "reference", "title", *fields)
+    ):
+        row = {"grant": r[0], "reference": r[1], "title": r[2]}
+        for name, value in zip(OUTCOME_FIELDS, r[3:], strict=True):
+            row[name] = value
+            totals[name] += value
+        rows.append(row)
+    totals["grants"] = len(rows)
+    return _json({"rows": rows, "totals": totals})
+
+
+@_authenticated
+def donor_dashboard(request, user):
+    partner = Partner.objects.filter(members__user=user.id).values("id", "code", "name").first()
+    if Role.DONOR not in user.roles or partner is None:
+        return _json({"detail": "Not found."}, 404)
+    contributions = list(
+        Contribution.objects.filter(partner_id=partner["id"])
+        .order_by("signed_on", "id")
+        .values(
+            "id",
+            "reference",
+            "currency",
+            "pledged_amount",
+            "pledged_usd",
+            "received_amount",
+            "received_usd",
+        )
+    )
+    summary, fund_received = _fund()
+    by = {"region": {}, "sector": {}, "status": {}}
+    for g in (
+        Grant.objects.filter(status__in=APPROVED_AND_LATER)
+        .order_by()
+        .values("region", "sector_id", "sector__name", "status")
+        .annotate(n=Count("pk"), approved=Sum("approved_usd"))
+    ):
+        for key, label in (
+            ("region", g["region"]),
+            ("sector", (g["sector_id"], g["sector__name"])),
+            ("status", g["status"]),
+        ):
+            entry = by[key].setdefault(label, [0, Decimal("0")])
+            entry[0] += g["n"]
+            entry[1] += g["approved"] or 0
+    outcomes = _reported(user, user.visible()).aggregate(
+        grants=Count("pk"),
+        **{
+            name: Count("pk", filter=Q(**{f"completion_report__{name}": True}))
+            for name in OUTCOME_FIELDS
+        },
+    )
+    received = sum((c["received_usd"] for c in contributions), Decimal("0.00"))
+    pledged = sum((c["pledged_usd"] for c in contributions), Decimal("0.00"))
+    share = (received / fund_received * 100).quantize(CENT) if fund_received else Decimal("0")
+    items = []
+    for c in contributions:
+        p_amount, r_amount = c["pledged_amount"], c["received_amount"]
+        outstanding = (
+            Decimal("0.00")
+            if r_amount >= p_amount
+            else (c["pledged_usd"] * (p_amount - r_amount) / p_amount).quantize(CENT)
+        )
+        status = (
+            "pledged"
+            if r_amount == 0
+            else ("partially_received" if r_amount < p_amount else "received")
+        )
+        items.append(
+            {
+                "id": c["id"],
+                "reference": c["reference"],
+                "currency": c["currency"],
+                "pledged_amount": _money(p_amount),
+                "pledged_usd": _money(c["pledged_usd"]),
+                "received_usd": _money(c["received_usd"]),
+                "outstanding_usd": _money(outstanding),
+                "status": status,
+            }
+        )
+    return _json(
+        {
+            "partner": partner,
+            "contributions": items,
+            "pledged_usd": _money(pledged),
+            "received_usd": _money(received),
+            "share_of_fund_received_percent": _money(share),
+            "fund": summary,
+            "portfolio": {
+                "by_region": [
+                    {"grants": n, "approved_usd": _money(a), "region": k}
+                    for k, (n, a) in sorted(by["region"].items())
+                ],
+                "by_sector": [
+                    {"grants": n, "approved_usd": _money(a), "sector": k[0], "name": k[1]}
+                    for k, (n, a) in sorted(by["sector"].items())
+                ],
+                "by_status": [
+                    {"grants": n, "approved_usd": _money(a), "status": k}
+                    for k, (n, a) in sorted(by["status"].items())
+                ],
+            },
+            "outcome_totals": outcomes,
+        }
+    )
+
+
+@_authenticated
+def stories(request, user):
+    query = parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    text = (query.get("search") or [""])[0]
+    size = 50
+    found = ResultsStory.objects.all()
+    if Role.FUND_MANAGER not in user.roles and not user.superuser:
+        found = found.filter(published=True)
+    search = SearchQuery(text, search_type="websearch", config="english")
+    found = found.filter(search_vector=search)
+    count = found.count()
+    rows = list(
+        found.annotate(rank=SearchRank(F("search_vector"), search))
+        .order_by("-rank", F("published_at").desc(nulls_last=True), "-id")
+        .values(
+            "id",
+            "slug",
+            "grant_id",
+            "grant__reference",
+            "title",
+            "body",
+            "body_html",
+            "published",
+            "published_at",
+        )[:size]
+    )
+    ids = [r["id"] for r in rows]
+    related = {pk: {"sectors": [], "countries": [], "outcomes": []} for pk in ids}
+    for name, value, order in (
+        ("sectors", "sector_id", "sector_id"),
+        ("countries", "country_id", "country__name"),
+        ("outcomes", "outcome_id", "outcome_id"),
+    ):
+        through = getattr(ResultsStory, name).through
+        for story, code in (
+            through.objects.filter(resultsstory_id__in=ids)
+            .order_by(order)
+            .values_list("resultsstory_id", value)
+        ):
+            related[story][name].append(code)
+    results = [
+        {
+            "id": r["id"],
+            "slug": r["slug"],
+            "grant": r["grant_id"],
+            "grant_reference": r["grant__reference"],
+            "title": r["title"],
+            "body": r["body"],
+            "body_html": r["body_html"],
+            **related[r["id"]],
+            "published": r["published"],
+            "published_at": _stamp(r["published_at"]),
+        }
+        for r in rows
+    ]
+    nxt = _url(request, {**query, "page": ["2"]}) if count > size else None
+    return _json({"count": count, "next": nxt, "previous": None, "results": results})

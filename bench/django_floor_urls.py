@@ -1,0 +1,15 @@
+"""The Django floor's URLs: /bench/floor/<the API's path> (mounted by bench/urls.py only
+when SEETF_BENCH is on)."""
+
+from django.urls import path
+
+from . import django_floor as views
+
+urlpatterns = [
+    path("api/v1/fund/", views.fund),
+    path("api/v1/grants/", views.grant_list),
+    path("api/v1/grants/<int:pk>/", views.grant_detail),
+    path("api/v1/dashboards/donor/", views.donor_dashboard),
+    path("api/v1/reports/capacity-outcomes/", views.capacity_outcomes),
+    path("api/v1/results-stories/", views.stories),
+]

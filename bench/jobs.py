@@ -1,0 +1,76 @@
+"""One daily job over the benchmark's database, measured: `python bench/jobs.py reminders
+YYYY-MM-DD` or `python bench/jobs.py funding`. Prints one JSON line: seconds, queries,
+the process's peak resident memory and how much it grew during the job, and the job's
+own counts. Each job runs in a fresh process, so the peak is the job's."""
+
+import json
+import os
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from grants.reminders import run_reminders  # noqa: E402
+from partners.alerts import run_fund_check  # noqa: E402
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main():
+    job = sys.argv[1]
+    connection.ensure_connection()
+    before = rss_mib()
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(count):
+        if job == "reminders":
+            run = run_reminders(as_of=date.fromisoformat(sys.argv[2]))
+            result = (
+                f"as of {sys.argv[2]}: {run.claimed} claimed, {run.sent} sent, "
+                f"{run.withdrawn} withdrawn, {run.failed} failed"
+                if hasattr(run, "withdrawn")
+                else f"as of {sys.argv[2]}: {run.claimed} claimed, {run.sent} sent"
+            )
+        elif job == "funding":
+            check = run_fund_check()
+            result = (
+                f"raised {check.raised or 'none'}, resolved {check.resolved or 'none'}, "
+                f"{check.notified} e-mailed"
+            )
+        else:
+            raise SystemExit(f"Unknown job {job!r}")
+    seconds = time.perf_counter() - started
+    peak = rss_mib()
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 3),
+                "queries": queries,
+                "peak_rss_mib": round(peak, 1),
+                "rss_growth_mib": round(peak - before, 1),
+                "result": result,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,630 @@
+"""The benchmark (`make bench`, or `bench/run`): seetf under gunicorn, driven over HTTP.
+
+For each portfolio size (2,000 and 20,000 grants by default) it recreates the PostgreSQL
+database ``seetf_bench``, migrates, generates the portfolio (``generate_portfolio``),
+makes one user per role, serves the project under gunicorn (bench/settings.py: the
+production settings on plain HTTP, with the floors mounted) and the bare WSGI floor
+(bench/bare_wsgi.py) under the same gunicorn settings, checks that each floor returns
+the API's JSON, counts each endpoint's queries, then drives every endpoint and its
+floors with wrk at the same concurrency, one after the other. Then it times the daily
+jobs over the portfolio (bench/jobs.py). It prints a table and writes
+bench/results/<timestamp>.json, bench/results/latest.json and bench/results/latest.md.
+
+It takes about a quarter of an hour and is not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PASSWORD = "bench-password-not-secret-42"
+API_PORT, BARE_PORT = 8701, 8702
+AS_OF = date(2026, 6, 1)  # results.portfolio.DEFAULT_AS_OF
+FLOOR_PREFIX = "/bench/floor"
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+# --- Database and Django --------------------------------------------------------------------
+
+
+class Project:
+    def __init__(self, database_url: str, python: str):
+        self.database_url = database_url
+        self.python = python
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": database_url,
+            "PYTHONPATH": str(ROOT),
+            "DEBUG": "0",
+        }
+
+    def recreate_database(self) -> None:
+        import psycopg2
+
+        parts = urllib.parse.urlparse(self.database_url)
+        name = parts.path.lstrip("/")
+        admin = self.database_url.rsplit("/", 1)[0] + "/postgres"
+        conn = psycopg2.connect(admin)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [name],
+            )
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+
+    def sql(self, statement: str, params=()) -> list:
+        import psycopg2
+
+        conn = psycopg2.connect(self.database_url)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            rows = cursor.fetchall() if cursor.description else []
+        conn.close()
+        return rows
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [self.python, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
+
+
+class Server:
+    def __init__(self, app: str, port: int, env: dict, workers: int, python: str):
+        gunicorn = str(Path(python).parent / "gunicorn")
+        self.port = port
+        self.process = subprocess.Popen(
+            [
+                gunicorn,
+                app,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "sync",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/fund/", timeout=2)
+            except urllib.error.HTTPError:
+                return  # It answers (401 without a token).
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+            else:
+                return
+        self.stop()
+        raise SystemExit(f"gunicorn {app} did not start on port {port}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+def http_get(url: str, headers: dict) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers={**headers, "X-Bench-Queries": "1"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def token_for(username: str) -> str:
+    body = json.dumps({"username": username, "password": PASSWORD}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{API_PORT}/api/v1/auth/token/",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["token"]
+
+
+def session_for(username: str) -> str:
+    """Sign in through the login page (CSRF and all); the Cookie header of the session."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login = f"http://127.0.0.1:{API_PORT}/login/"
+    page = opener.open(login, timeout=30).read().decode()
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if not match:
+        raise SystemExit("No CSRF token on the login page.")
+    form = urllib.parse.urlencode(
+        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": match.group(1)}
+    ).encode()
+    opener.open(urllib.request.Request(login, data=form, headers={"Referer": login}), timeout=30)
+    cookies = {c.name: c.value for c in jar}
+    if "sessionid" not in cookies:
+        raise SystemExit(f"Could not sign in {username} through /login/.")
+    return "; ".join(f"{k}={v}" for k, v in sorted(cookies.items()))
+
+
+def normalised(body: bytes):
+    """JSON with the parts that legitimately differ between servers taken out: the
+    host and floor prefix of links, and the fund's ``as_of`` timestamp."""
+    data = json.loads(body)
+
+    def walk(value):
+        if isinstance(value, dict):
+            return {k: ("<as_of>" if k == "as_of" else walk(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str) and value.startswith("http://127.0.0.1:"):
+            path = "/" + value.split("/", 3)[3]
+            return path.removeprefix(FLOOR_PREFIX)
+        return value
+
+    return walk(data)
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+
+def wrk(url: str, headers: dict, seconds: float, connections: int, threads: int) -> dict:
+    duration = f"{max(1, round(seconds))}s"
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}", "--timeout", "10s"]
+    command += ["-s", str(ROOT / "bench" / "wrk_report.lua")]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    line = [x for x in output.splitlines() if x.startswith("{")][-1]
+    raw = json.loads(line)
+    seconds_run = raw["duration_us"] / 1e6
+    errors = sum(raw[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds_run, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p90_ms": round(raw["p90_us"] / 1000, 2),
+        "p95_ms": round(raw["p95_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "non_2xx": raw["status_errors"],
+        "socket_errors": errors,
+        "bytes_per_request": round(raw["bytes"] / max(1, raw["requests"])),
+    }
+
+
+def combine(runs: list[dict]) -> dict:
+    """Rounds of one variant as one measurement: requests and errors added, throughput
+    over the whole time, latency percentiles weighted by each round's requests (wrk
+    reports percentiles, not the latencies themselves)."""
+    total = sum(r["requests"] for r in runs) or 1
+    seconds = sum(r["requests"] / r["rps"] for r in runs if r["rps"])
+    out = {
+        "requests": total,
+        "rps": round(total / seconds, 1) if seconds else 0.0,
+        "non_2xx": sum(r["non_2xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "bytes_per_request": runs[0]["bytes_per_request"],
+        "rounds": runs,
+    }
+    for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms"):
+        out[key] = round(sum(r[key] * r["requests"] for r in runs) / total, 2)
+    out["max_ms"] = max(r["max_ms"] for r in runs)
+    return out
+
+
+# --- The endpoints --------------------------------------------------------------------------
+
+
+def endpoints(project: Project, auth: dict) -> list[dict]:
+    """What is measured, as whom, and where each floor answers it."""
+    leader_grant = project.sql(
+        "SELECT g.id FROM grants_grant g JOIN auth_user u ON u.id = g.task_team_leader_id "
+        "WHERE u.username = %s AND g.status = 'approved' ORDER BY g.id LIMIT 1",
+        [auth["leader_username"]],
+    )[0][0]
+    deep_filter = "status=closed&status=completed&ordering=-requested_usd"
+    deep_count = project.sql(
+        "SELECT count(*) FROM grants_grant WHERE status IN ('closed', 'completed')"
+    )[0][0]
+    last_page = max(1, -(-deep_count // 50))
+    deep_page = max(1, int(last_page * 0.8))
+    # The keyset cursor at the same position: after the last row of the page before.
+    offset = (deep_page - 1) * 50 - 1
+    cursor = ""
+    if offset >= 0:
+        import base64
+
+        value, pk = project.sql(
+            "SELECT requested_usd, id FROM grants_grant WHERE status IN ('closed', 'completed') "
+            "ORDER BY requested_usd DESC, id DESC LIMIT 1 OFFSET %s",
+            [offset],
+        )[0]
+        payload = {"o": ["-requested_usd", "-id"], "v": [str(value), pk], "r": 0}
+        cursor = (
+            base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
+            .decode()
+            .rstrip("=")
+        )
+    api = [
+        ("fund summary", "donor", "/api/v1/fund/"),
+        ("grant list, page 1", "fund_manager", "/api/v1/grants/"),
+        (
+            f"grant list, filtered, ordered, page {deep_page} of {last_page}",
+            "fund_manager",
+            f"/api/v1/grants/?{deep_filter}&page={deep_page}",
+        ),
+        (
+            "grant list, same page by keyset cursor",
+            "fund_manager",
+            f"/api/v1/grants/?{deep_filter}&cursor={cursor}",
+        ),
+        ("grant detail", "task_team_leader", f"/api/v1/grants/{leader_grant}/"),
+        ("donor dashboard", "donor", "/api/v1/dashboards/donor/"),
+        ("capacity-outcomes report", "fund_manager", "/api/v1/reports/capacity-outcomes/"),
+        ("knowledge hub search", "donor", "/api/v1/results-stories/?search=water"),
+    ]
+    items = [
+        {"name": name, "role": role, "path": path, "kind": "api", "floors": True}
+        for name, role, path in api
+    ]
+    for role in ("fund_manager", "task_team_leader", "donor"):
+        items.append(
+            {
+                "name": f"home page ({role})",
+                "role": role,
+                "path": "/",
+                "kind": "page",
+                "floors": False,
+            }
+        )
+    return items
+
+
+def headers_for(item: dict, auth: dict) -> dict:
+    if item["kind"] == "api":
+        return {"Authorization": f"Token {auth['tokens'][item['role']]}"}
+    return {"Cookie": auth["sessions"][item["role"]]}
+
+
+def variants(item: dict, django_floor: bool) -> list[tuple[str, str]]:
+    out = [("seetf", f"http://127.0.0.1:{API_PORT}{item['path']}")]
+    if item["floors"]:
+        if django_floor:
+            out.append(("django_floor", f"http://127.0.0.1:{API_PORT}{FLOOR_PREFIX}{item['path']}"))
+        out.append(("bare_wsgi", f"http://127.0.0.1:{BARE_PORT}{item['path']}"))
+    return out
+
+
+# --- The jobs ------------------------------------------------------------------------------------
+
+
+def run_job(project: Project, job: str, day: date | None = None) -> dict:
+    args = [project.python, str(ROOT / "bench" / "jobs.py"), job]
+    if day:
+        args.append(day.isoformat())
+    result = subprocess.run(args, cwd=ROOT, env=project.env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"bench/jobs.py {job} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- One size ------------------------------------------------------------------------------------
+
+
+def run_size(project: Project, grants: int, args) -> dict:
+    out = {"grants": grants, "load_before": load_average()}
+    log(f"{grants} grants: recreating the database")
+    project.recreate_database()
+    project.manage("migrate", "--noinput", "-v0")
+    project.manage("collectstatic", "--noinput", "-v0")  # production's manifest storage
+    started = time.perf_counter()
+    generated = project.manage("generate_portfolio", "--grants", str(grants), "--seed", "1")
+    out["generate_seconds"] = round(time.perf_counter() - started, 1)
+    out["generate_output"] = generated.strip()
+    log(f"generated in {out['generate_seconds']} s (load {load_average()})")
+    project.sql("VACUUM ANALYZE")  # as autovacuum would, in time, after a bulk load
+    leader = project.sql(
+        "SELECT u.username FROM auth_user u JOIN grants_grant g ON g.task_team_leader_id = u.id "
+        "WHERE g.status = 'approved' GROUP BY u.username ORDER BY count(*) DESC, u.username "
+        "LIMIT 1"
+    )[0][0]
+    project.manage(
+        "create_seetf_user",
+        "bench-fm",
+        "--role",
+        "fund_manager",
+        "--password",
+        PASSWORD,
+        "--email",
+        "bench-fm@example.org",
+        "--no-input",
+    )
+    project.manage(
+        "create_seetf_user",
+        leader,
+        "--role",
+        "task_team_leader",
+        "--password",
+        PASSWORD,
+        "--no-input",
+    )
+    project.manage(
+        "create_seetf_user",
+        "bench-donor",
+        "--role",
+        "donor",
+        "--partner",
+        "GBR",
+        "--password",
+        PASSWORD,
+        "--email",
+        "bench-donor@example.org",
+        "--no-input",
+    )
+    users = {"fund_manager": "bench-fm", "task_team_leader": leader, "donor": "bench-donor"}
+
+    env = project.env
+    api = Server("seetf.wsgi:application", API_PORT, env, args.workers, project.python)
+    bare = Server("bench.bare_wsgi:application", BARE_PORT, env, args.workers, project.python)
+    try:
+        auth = {
+            "leader_username": leader,
+            "tokens": {role: token_for(name) for role, name in users.items()},
+            "sessions": {role: session_for(name) for role, name in users.items()},
+        }
+        items = endpoints(project, auth)
+        if args.only:
+            items = [i for i in items if any(o in i["name"] for o in args.only)]
+        if args.skip:
+            items = [i for i in items if not any(o in i["name"] for o in args.skip)]
+        if args.no_pages:
+            items = [i for i in items if i["kind"] != "page"]
+        results = []
+        for item in items:
+            headers = headers_for(item, auth)
+            row = {k: item[k] for k in ("name", "role", "path", "kind")}
+            bodies = {}
+            for variant, url in variants(item, not args.no_django_floor):
+                status, response_headers, body = http_get(url, headers)
+                if status != 200:
+                    raise SystemExit(f"{variant} {url}: {status} {body[:500]!r}")
+                row.setdefault("queries", {})[variant] = int(
+                    response_headers.get("X-Bench-Queries", -1)
+                )
+                if item["kind"] == "api":
+                    bodies[variant] = normalised(body)
+                row.setdefault("bytes", {})[variant] = len(body)
+            if bodies:
+                row["same_json"] = {v: bodies[v] == bodies["seetf"] for v in bodies if v != "seetf"}
+                for v, same in row["same_json"].items():
+                    if not same:
+                        log(f"  WARNING: {v} JSON differs from seetf's for {item['name']}")
+            # Two rounds, in the order A B C then C B A: the load that other processes
+            # put on the machine drifts, and each variant then sees it alike.
+            order = variants(item, not args.no_django_floor)
+            rounds: dict[str, list] = {variant: [] for variant, _ in order}
+            for sequence in (order, order[::-1]):
+                for variant, url in sequence:
+                    wrk(url, headers, 1, args.connections, args.threads)  # warm-up
+                    rounds[variant].append(
+                        wrk(url, headers, args.duration / 2, args.connections, args.threads)
+                    )
+            row["load"] = {variant: combine(runs) for variant, runs in rounds.items()}
+            seetf, bare_run = row["load"]["seetf"], row["load"].get("bare_wsgi")
+            if bare_run:
+                row["share_of_bare_rps"] = round(seetf["rps"] / bare_run["rps"], 3)
+            log(
+                f"  {item['name']:<58} {seetf['rps']:>7.1f} rps  p50 {seetf['p50_ms']:>7.2f} "
+                f"p95 {seetf['p95_ms']:>7.2f} ms  {row['queries']['seetf']} queries"
+                + (f"  ({row['share_of_bare_rps']:.0%} of bare)" if bare_run else "")
+                + f"  load {load_average()[0]}"
+            )
+            results.append(row)
+        out["endpoints"] = results
+    finally:
+        api.stop()
+        bare.stop()
+    if not args.no_jobs:
+        log("jobs: reminders as of the portfolio's date, a month later, the funding check")
+        out["jobs"] = {
+            "reminders_daily": run_job(project, "reminders", AS_OF),
+            "reminders_month_later": run_job(project, "reminders", AS_OF + timedelta(days=30)),
+            "funding_check": run_job(project, "funding"),
+        }
+        for name, job in out["jobs"].items():
+            log(f"  {name}: {job}")
+    out["load_after"] = load_average()
+    return out
+
+
+# --- Reporting ---------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def fmt_load(run: dict | None) -> str:
+    if not run:
+        return "—"
+    return f"{run['rps']:.0f} / {run['p50_ms']:.1f} / {run['p95_ms']:.1f}"
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        f"Run {report['started']} on {m['cpu']}, {m['cores']} cores, {m['memory']}, "
+        f"{m['os']}, Python {m['python']}, {report['postgres']}; gunicorn "
+        f"{report['settings']['workers']} sync workers, wrk -t{report['settings']['threads']} "
+        f"-c{report['settings']['connections']} for {report['settings']['duration']} s per "
+        f"row and variant (two rounds of half, in the order A B C then C B A). Load average "
+        f"(1, 5, 15 min) before/after each size: "
+        + "; ".join(
+            f"{s['grants']}: {s['load_before']} / {s['load_after']}" for s in report["sizes"]
+        )
+        + ".",
+        "",
+        "Each cell: requests/s / p50 ms / p95 ms. Queries are per request (seetf / Django "
+        "floor / bare floor).",
+        "",
+        "| endpoint (role) | grants | seetf | queries | Django floor | bare WSGI floor "
+        "| seetf rps as share of bare |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in report["sizes"]:
+        for row in size.get("endpoints", []):
+            q = row["queries"]
+            queries = " / ".join(
+                str(q[v]) for v in ("seetf", "django_floor", "bare_wsgi") if v in q
+            )
+            share = f"{row['share_of_bare_rps']:.0%}" if "share_of_bare_rps" in row else "—"
+            lines.append(
+                f"| {row['name']} ({row['role']}) | {size['grants']:,} | "
+                f"{fmt_load(row['load']['seetf'])} | {queries} | "
+                f"{fmt_load(row['load'].get('django_floor'))} | "
+                f"{fmt_load(row['load'].get('bare_wsgi'))} | {share} |"
+            )
+    jobs = [(s["grants"], s["jobs"]) for s in report["sizes"] if s.get("jobs")]
+    if jobs:
+        lines += [
+            "",
+            "| job | grants | seconds | queries | peak RSS MiB (growth) | result |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for grants, runs in jobs:
+            for name, job in runs.items():
+                lines.append(
+                    f"| {name} | {grants:,} | {job['seconds']:.2f} | {job['queries']} | "
+                    f"{job['peak_rss_mib']:.0f} (+{job['rss_growth_mib']:.0f}) | "
+                    f"{job['result']} |"
+                )
+    gens = ", ".join(
+        f"{s['grants']:,} grants in {s['generate_seconds']} s" for s in report["sizes"]
+    )
+    lines += ["", f"Portfolio generation (generate_portfolio, PostgreSQL): {gens}."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="2000,20000", help="Portfolio sizes (grants).")
+    parser.add_argument("--duration", type=int, default=10, help="Seconds per measurement.")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers.")
+    parser.add_argument("--only", action="append", help="Endpoints whose name contains this.")
+    parser.add_argument("--skip", action="append", help="Not the endpoints named like this.")
+    parser.add_argument("--no-pages", action="store_true", help="The API only, no web pages.")
+    parser.add_argument("--no-jobs", action="store_true")
+    parser.add_argument("--no-django-floor", action="store_true")
+    parser.add_argument("--label", default="", help="A tag for the result file name.")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/seetf_bench"
+        ),
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (bench/run installs it with apt-get).")
+    python = str(ROOT / ".venv" / "bin" / "python")
+    if not Path(python).exists():
+        python = sys.executable
+    project = Project(args.database_url, python)
+    started = datetime.now(UTC)
+    postgres = project.sql("SHOW server_version")[0][0]
+    report = {
+        "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "postgres": f"PostgreSQL {postgres}",
+        "settings": {
+            "duration": args.duration,
+            "connections": args.connections,
+            "threads": args.threads,
+            "workers": args.workers,
+        },
+        "sizes": [],
+    }
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        report["sizes"].append(run_size(project, size, args))
+    report["seconds"] = round((datetime.now(UTC) - started).total_seconds())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%S")
+    label = f"-{args.label}" if args.label else ""
+    text = json.dumps(report, indent=1, default=str)
+    (RESULTS / f"{stamp}{label}.json").write_text(text)
+    table = markdown(report)
+    if not (args.only or args.skip or args.no_pages or args.label):
+        (RESULTS / "latest.json").write_text(text)
+        (RESULTS / "latest.md").write_text(table)
+    print()
+    print(table)
+    where = RESULTS.relative_to(ROOT) / f"{stamp}{label}.json"
+    log(f"done in {report['seconds']} s; results in {where}")
+
+
+if __name__ == "__main__":
+    main()

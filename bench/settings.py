@@ -1,0 +1,26 @@
+"""Settings for the benchmark: production settings, served over plain HTTP on loopback,
+with the benchmark's floor views mounted (bench/urls.py) and a per-request query count
+for the requests that ask for it. Used only by bench/run, never deployed."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-" + "x" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+
+from seetf.settings.production import *  # noqa: E402, F403
+from seetf.settings.production import DATABASES, LOGGING, MIDDLEWARE, env  # noqa: E402
+
+SEETF_BENCH = env.bool("SEETF_BENCH", default=True)
+ROOT_URLCONF = "bench.urls"
+# Persistent connections, as docker compose deploys (CONN_MAX_AGE=60) and as the bare
+# WSGI floor keeps its own: a connection per request would measure connecting.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# First, so that it counts every query of the request (sessions and auth included).
+MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
+# The jobs' e-mail is rendered and handed to a backend that drops it: the benchmark
+# measures the jobs, not a mail server.
+EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+LOGGING["root"]["level"] = "WARNING"

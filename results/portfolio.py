@@ -1,0 +1,1103 @@
+"""A deterministic, realistic synthetic portfolio, for benchmarks and scale tests.
+
+``generate_portfolio(grants=N, seed=S)`` writes, in bulk, what a fund that has run for
+about twelve years would hold: partners with pledges in their own currencies and the
+receipts paid in against them; task team leaders, fund managers and donor users;
+``N`` grants in every status of the workflow (most of them closed, as in a mature
+fund), requested amounts around USD 100,000, each with one to five exchanges, the
+history of every decision, disbursements, completion reports with their capacity
+outcomes, concrete results and lessons; results stories about some closed grants;
+the completion-report reminders already sent, and the funding alerts raised and
+resolved over the years.
+
+Everything comes from one ``random.Random(seed)`` and a fixed ``as_of`` date, never
+from the clock: the same seed and size give the same data, row for row (primary keys
+aside). The fund's ledger (``partners.Fund``) is set to the exact totals of what was
+written (received from the receipts, committed and disbursed from the grants) in the
+same transaction, and checked against ``fund_ledger_from_records()`` before commit;
+available money is never below zero.
+
+Rows are written with ``bulk_create`` and the many-to-many through tables directly,
+not through the services: the services' rules are what the data respects by
+construction (and the tests in tests/perf check it), not what is under test here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace as Row
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.contrib.postgres.search import SearchVector
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.utils.text import slugify
+
+from grants.models import (
+    CapacityOutcome,
+    Disbursement,
+    Exchange,
+    ExchangeStatus,
+    Grant,
+    GrantHistory,
+    GrantStatus,
+    Instrument,
+    ReferenceCounter,
+    Reminder,
+)
+from grants.reminders import reminders_for
+from grants.selectors import fund_ledger_from_records
+from partners.models import (
+    AlertKind,
+    Contribution,
+    Country,
+    Fund,
+    FundAlert,
+    Partner,
+    PartnerKind,
+    PartnerMembership,
+    Receipt,
+    Sector,
+)
+from partners.roles import Role
+
+from .markdown import render_markdown
+from .models import (
+    OUTCOME_FIELDS,
+    CompletionReport,
+    ConcreteResult,
+    ConcreteResultKind,
+    Rating,
+    ResultsStory,
+)
+
+# The portfolio's "today": dates are drawn relative to it, never to the clock.
+DEFAULT_AS_OF = date(2026, 6, 1)
+BATCH = 2000
+CENT = Decimal("0.01")
+S = GrantStatus
+
+# How a mature fund's grants are spread over the workflow (weights, not shares).
+STATUS_WEIGHTS = {
+    S.CLOSED: 52,
+    S.COMPLETED: 8,
+    S.APPROVED: 14,
+    S.CANCELLED: 3,
+    S.REJECTED: 9,
+    S.RETURNED: 1,
+    S.UNDER_REVIEW: 2,
+    S.SUBMITTED: 3,
+    S.DRAFT: 5,
+}
+APPROVED_LINE = {S.APPROVED, S.COMPLETED, S.CLOSED, S.CANCELLED}
+SUBMITTED_LINE = APPROVED_LINE | {S.SUBMITTED, S.UNDER_REVIEW, S.RETURNED, S.REJECTED}
+# Days before as_of a grant in each status was created (a range).
+CREATED_DAYS_AGO = {
+    S.DRAFT: (0, 180),
+    S.SUBMITTED: (12, 90),
+    S.UNDER_REVIEW: (20, 120),
+    S.RETURNED: (25, 200),
+    S.REJECTED: (60, 4000),
+    S.APPROVED: (80, 520),
+    S.CANCELLED: (250, 4000),
+    S.COMPLETED: (420, 1300),
+    S.CLOSED: (700, 4300),
+}
+
+# (code, currency, USD per unit, weight) of the fund's partners, by kind.
+PARTNERS = {
+    PartnerKind.TRADITIONAL_DONOR: [
+        ("DNK", "DKK", "0.1460", 6),
+        ("NOR", "NOK", "0.0940", 6),
+        ("GBR", "GBP", "1.2700", 9),
+        ("NLD", "EUR", "1.0900", 7),
+        ("ESP", "EUR", "1.0900", 5),
+        ("DEU", "EUR", "1.0900", 8),
+        ("JPN", "JPY", "0.0067", 6),
+        ("AUS", "AUD", "0.6600", 3),
+        ("CAN", "CAD", "0.7300", 3),
+        ("SWE", "SEK", "0.0950", 4),
+        ("CHE", "CHF", "1.1200", 3),
+        ("FIN", "EUR", "1.0900", 2),
+        ("USA", "USD", "1.0000", 5),
+    ],
+    PartnerKind.NEW_DEVELOPMENT_PARTNER: [
+        ("CHN", "CNY", "0.1400", 5),
+        ("IND", "INR", "0.0120", 3),
+        ("BRA", "BRL", "0.2000", 3),
+        ("MEX", "MXN", "0.0580", 2),
+        ("RUS", "RUB", "0.0110", 1),
+        ("ZAF", "ZAR", "0.0540", 1),
+        ("COL", "USD", "1.0000", 1),
+    ],
+    PartnerKind.MULTILATERAL: [("MDTF-IBRD", "USD", "1.0000", 4)],
+    PartnerKind.PRIVATE: [("SSLF", "USD", "1.0000", 1)],
+}
+NON_COUNTRY_NAMES = {
+    "MDTF-IBRD": "IBRD Knowledge Window (portfolio)",
+    "SSLF": "South-South Learning Foundation (portfolio)",
+}
+# A pledge stays well inside the API's bound of a billion units of its currency.
+MAX_PLEDGE_USD = Decimal("25000000")
+MAX_PLEDGE_UNITS = Decimal("800000000")
+
+# (topic, DAC purpose code): what the exchanges are about.
+TOPICS = [
+    ("conditional cash transfers", "16010"),
+    ("social registries", "16011"),
+    ("water utility reform", "14020"),
+    ("rural water supply", "14030"),
+    ("public financial management", "15111"),
+    ("national audit", "15118"),
+    ("decentralisation", "15112"),
+    ("education policy", "11110"),
+    ("vocational training", "11330"),
+    ("primary health care", "12220"),
+    ("nutrition programmes", "12240"),
+    ("disease surveillance", "12250"),
+    ("disaster risk management", "43060"),
+    ("urban development", "43030"),
+    ("road maintenance", "21020"),
+    ("public transport", "21012"),
+    ("e-government", "22040"),
+    ("solar energy", "23230"),
+    ("agricultural extension", "31120"),
+    ("irrigation", "31140"),
+    ("livestock services", "31163"),
+    ("trade facilitation", "33120"),
+    ("SME development", "32130"),
+    ("employment programmes", "16020"),
+    ("food security", "43071"),
+    ("forest management", "31220"),
+]
+INSTRUMENT_WEIGHTS = {
+    Instrument.STUDY_TOUR: 35,
+    Instrument.VIDEOCONFERENCE: 20,
+    Instrument.PEER_CONSULTATION: 15,
+    Instrument.WORKSHOP: 15,
+    Instrument.EXPERT_VISIT: 10,
+    Instrument.CONFERENCE: 5,
+}
+# How often each capacity outcome is achieved (Annex D's proportions, roughly).
+OUTCOME_ODDS = {
+    CapacityOutcome.RAISED_AWARENESS: 0.7,
+    CapacityOutcome.ENHANCED_KNOWLEDGE_AND_SKILLS: 0.75,
+    CapacityOutcome.IMPROVED_CONSENSUS_AND_TEAMWORK: 0.25,
+    CapacityOutcome.STRENGTHENED_COALITIONS: 0.1,
+    CapacityOutcome.ENHANCED_NETWORKS: 0.4,
+    CapacityOutcome.INCREASED_IMPLEMENTATION_KNOWHOW: 0.85,
+}
+RATING_WEIGHTS = {
+    Rating.HS: 10,
+    Rating.S: 45,
+    Rating.MS: 25,
+    Rating.MU: 12,
+    Rating.U: 6,
+    Rating.HU: 2,
+}
+LESSONS = [
+    "Officials learned most when they met the counterparts who run the programme day to day.",
+    "A short videoconference before the study tour focused the visit on the real questions.",
+    "Bringing the finance ministry along made the reform plan fundable.",
+    "The delegation should include the people who will implement, not only senior officials.",
+    "Translating the host's manuals before the visit saved days of explanation.",
+    "Peer consultations worked better than lectures: practitioners asked practitioners.",
+    "Follow-up funding was missing, so the pilot stalled after the exchange.",
+    "Site visits to rural offices showed the delivery problems that headquarters did not see.",
+    "A joint action plan signed at the end of the visit kept both sides committed.",
+    "Women made up a third of the delegation, which widened the range of questions asked.",
+    "The host's open-source software could be reused, which cut the cost of the reform.",
+    "Expert visits after the study tour helped adapt the model to local institutions.",
+    "Parliamentarians who joined the tour later championed the law that followed.",
+    "Exchanges timed with the budget cycle had a better chance of being financed.",
+    "Regional workshops spread the lessons to neighbouring countries at little cost.",
+    "The monitoring indicators agreed during the exchange were still used two years later.",
+]
+ACTIONS_OF_RESULT = {
+    ConcreteResultKind.ACTION_PLAN: "A national action plan on {topic} adopted by the ministry.",
+    ConcreteResultKind.PILOT_PROJECT: "A pilot of {topic} in two districts.",
+    ConcreteResultKind.POLICY_FRAMEWORK: "A draft policy framework for {topic}.",
+    ConcreteResultKind.INSTITUTIONAL_REFORM: "A reorganised unit in charge of {topic}.",
+    ConcreteResultKind.INVESTMENT: "A loan for {topic} prepared with a development bank.",
+    ConcreteResultKind.NETWORK: "A network of {topic} practitioners across the region.",
+    ConcreteResultKind.OTHER: "Training material on {topic} translated and distributed.",
+}
+
+
+@dataclass
+class PortfolioSummary:
+    grants: int = 0
+    by_status: dict = field(default_factory=dict)
+    partners: int = 0
+    contributions: int = 0
+    receipts: int = 0
+    exchanges: int = 0
+    disbursements: int = 0
+    history: int = 0
+    reports: int = 0
+    stories: int = 0
+    reminders: int = 0
+    alerts: int = 0
+    users: int = 0
+    ledger: dict = field(default_factory=dict)
+
+
+class PortfolioError(Exception):
+    """The database already holds a portfolio, or the one generated does not add up."""
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _at(day: date, rng: random.Random) -> datetime:
+    return datetime.combine(day, time(8 + rng.randrange(10), rng.randrange(60)), tzinfo=UTC)
+
+
+def _weighted(rng: random.Random, weights: dict):
+    keys = list(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+@contextlib.contextmanager
+def _explicit_timestamps(*models):
+    """Let bulk_create keep the created_at/updated_at values given (the portfolio's
+    history spans years): auto_now and auto_now_add are switched off for the duration.
+    For a management command and tests only, never inside a serving process."""
+    saved = []
+    for model in models:
+        for f in model._meta.concrete_fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                saved.append((f, f.auto_now, f.auto_now_add))
+                f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def _requested(rng: random.Random) -> Decimal:
+    """Around USD 100,000: a log-normal spread, 20,000 to 400,000, in hundreds."""
+    value = min(400000, max(20000, rng.lognormvariate(math.log(100000), 0.35)))
+    return Decimal(round(value / 100) * 100).quantize(CENT)
+
+
+def _split(total: Decimal, parts: int, rng: random.Random) -> list[Decimal]:
+    """``total`` in ``parts`` positive amounts (cents) that add up to it exactly."""
+    if parts <= 1 or total < Decimal("1.00") * parts:
+        return [total]
+    weights = [rng.uniform(0.5, 1.5) for _ in range(parts)]
+    scale = sum(weights)
+    amounts = [_money(total * Decimal(w / scale)) for w in weights[:-1]]
+    amounts.append(total - sum(amounts))
+    return amounts
+
+
+# --- Writing rows in bulk ------------------------------------------------------------------
+
+
+class _Writer:
+    """Inserts rows given as tuples or ``Row`` objects: ``COPY ... FROM STDIN`` on
+    PostgreSQL (the fastest way in), ``executemany`` elsewhere. Values are converted
+    here by type, not field by field through the ORM, which at a few hundred thousand
+    rows costs more than the database's own work."""
+
+    def __init__(self):
+        self.postgres = connection.vendor == "postgresql"
+
+    def next_id(self, model) -> int:
+        """The first free primary key: grants, exchanges and reports get theirs before
+        they are written, so their children can refer to them without a round trip."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {model._meta.db_table}")
+            return cursor.fetchone()[0] + 1
+
+    def write(self, model, rows, *, columns=None, with_id=True):
+        if not rows:
+            return
+        if columns is None:
+            columns = [
+                f.attname for f in model._meta.concrete_fields if with_id or not f.primary_key
+            ]
+            rows = [tuple(getattr(row, name) for name in columns) for row in rows]
+        table = connection.ops.quote_name(model._meta.db_table)
+        names = ", ".join(connection.ops.quote_name(c) for c in columns)
+        with connection.cursor() as cursor:
+            if self.postgres:
+                buffer = io.StringIO()
+                for row in rows:
+                    buffer.write("\t".join(map(_copy_text, row)))
+                    buffer.write("\n")
+                buffer.seek(0)
+                cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", buffer)
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                    [tuple(map(_sql_value, row)) for row in rows],
+                )
+
+    def reset_sequences(self, models):
+        """After explicit ids: the sequences go on after the largest."""
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
+                cursor.execute(sql)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value)
+    elif isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _sql_value(value):
+    """A value as the SQLite backend stores it."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return value
+
+
+# --- The plan of one grant (built in memory, then written in bulk) ------------------------
+
+
+@dataclass
+class GrantPlan:
+    grant: Row  # the Grant's column values, by attname
+    topic: str
+    recipients: list
+    providers: list
+    partner_ids: list
+    events: list  # (at, actor, action, from_status, to_status, comment)
+    exchanges: list
+    disbursements: list
+    report: Row | None = None
+    results: list = field(default_factory=list)
+
+
+class _Generator:
+    def __init__(self, *, grants: int, seed: int, as_of: date):
+        self.n = grants
+        self.seed = seed
+        self.as_of = as_of
+        self.rng = random.Random(seed)
+        self.summary = PortfolioSummary()
+
+    # --- reference data and people ---------------------------------------------------
+
+    def load_reference(self):
+        self.countries = {c.code: c for c in Country.objects.order_by("code")}
+        self.sectors = {s.code: s for s in Sector.objects.order_by("code")}
+        fallback = next(iter(self.sectors))
+        self.topics = [(t, code if code in self.sectors else fallback) for t, code in TOPICS]
+        developing = defaultdict(list)
+        providers = []
+        for c in self.countries.values():
+            if c.region == "OTH":
+                continue
+            if c.income_group in ("low", "lower_middle", "upper_middle"):
+                developing[c.region].append(c)
+            if c.income_group in ("upper_middle", "lower_middle"):
+                providers.append(c)
+        self.recipients_by_region = {r: cs for r, cs in sorted(developing.items()) if cs}
+        self.regions = list(self.recipients_by_region)
+        self.provider_pool = providers
+
+    def make_people(self):
+        users = get_user_model()
+        password = make_password(None)
+        tag = f"pf{self.seed}"
+        n_leaders = max(3, self.n // 40)
+        n_managers = max(2, min(8, self.n // 2500 + 2))
+        made = []
+        leaders = [
+            users(
+                username=f"{tag}-ttl-{i:04d}",
+                email=f"{tag}-ttl-{i:04d}@portfolio.example.org",
+                first_name="Leader",
+                last_name=f"{i:04d}",
+                password=password,
+            )
+            for i in range(1, n_leaders + 1)
+        ]
+        managers = [
+            users(
+                username=f"{tag}-fm-{i:02d}",
+                email=f"{tag}-fm-{i:02d}@portfolio.example.org",
+                first_name="Manager",
+                last_name=f"{i:02d}",
+                password=password,
+            )
+            for i in range(1, n_managers + 1)
+        ]
+        donors = [
+            users(
+                username=f"{tag}-donor-{p.code.lower()}",
+                email=f"{tag}-donor-{p.code.lower()}@portfolio.example.org",
+                password=password,
+            )
+            for p in self.partners
+            if p.country_id
+        ]
+        made = users.objects.bulk_create(leaders + managers + donors, batch_size=BATCH)
+        self.leaders = made[:n_leaders]
+        self.managers = made[n_leaders : n_leaders + n_managers]
+        donor_users = made[n_leaders + n_managers :]
+        groups = {g.name: g.pk for g in Group.objects.filter(name__in=Role.values)}
+        through = users.groups.through
+        through.objects.bulk_create(
+            [through(user_id=u.pk, group_id=groups[Role.TASK_TEAM_LEADER]) for u in self.leaders]
+            + [through(user_id=u.pk, group_id=groups[Role.FUND_MANAGER]) for u in self.managers]
+            + [through(user_id=u.pk, group_id=groups[Role.DONOR]) for u in donor_users],
+            batch_size=BATCH,
+        )
+        country_partners = [p for p in self.partners if p.country_id]
+        PartnerMembership.objects.bulk_create(
+            PartnerMembership(user_id=u.pk, partner_id=p.pk)
+            for u, p in zip(donor_users, country_partners, strict=True)
+        )
+        self.summary.users = len(made)
+
+    def make_partners(self):
+        rows = []
+        self.partner_terms = {}
+        for kind, entries in PARTNERS.items():
+            for code, currency, rate, weight in entries:
+                country = self.countries.get(code)
+                name = country.name if country else NON_COUNTRY_NAMES[code]
+                rows.append((code, name, kind, country, currency, Decimal(rate), weight))
+        joined = self.as_of - timedelta(days=4400)
+        self.partners = []
+        with _explicit_timestamps(Partner):
+            for code, name, kind, country, currency, rate, weight in rows:
+                partner = Partner.objects.filter(code=code).first()
+                if partner is None:
+                    stamp = _at(joined, self.rng)
+                    partner = Partner.objects.create(
+                        code=code,
+                        name=name,
+                        kind=kind,
+                        country=country,
+                        joined_on=joined + timedelta(days=self.rng.randrange(0, 900)),
+                        created_at=stamp,
+                        updated_at=stamp,
+                    )
+                self.partners.append(partner)
+                self.partner_terms[partner.pk] = (currency, rate, weight)
+        self.traditional = [p for p in self.partners if p.kind == PartnerKind.TRADITIONAL_DONOR]
+        self.summary.partners = len(self.partners)
+
+    # --- grants ----------------------------------------------------------------------
+
+    def statuses(self) -> list[str]:
+        """Every status at least once (the first nine grants), then by weight."""
+        first = list(STATUS_WEIGHTS)
+        rest = [_weighted(self.rng, STATUS_WEIGHTS) for _ in range(max(0, self.n - len(first)))]
+        return (first + rest)[: self.n]
+
+    def plan_grant(self, index: int, status: str) -> GrantPlan:
+        rng, as_of = self.rng, self.as_of
+        leader = self.leaders[index % len(self.leaders)]
+        region = rng.choice(self.regions)
+        recipients = rng.sample(
+            self.recipients_by_region[region],
+            k=min(len(self.recipients_by_region[region]), rng.choice((1, 1, 1, 2, 3))),
+        )
+        codes = {c.code for c in recipients}
+        providers = [c for c in rng.sample(self.provider_pool, k=4) if c.code not in codes]
+        providers = providers[: rng.choice((1, 1, 2))]
+        partner_ids = [rng.choice(self.traditional).pk] if rng.random() < 0.25 else []
+        topic, sector_code = rng.choice(self.topics)
+        requested = _requested(rng)
+        lo, hi = CREATED_DAYS_AGO[status]
+        created_day = as_of - timedelta(days=rng.randint(lo, hi))
+        created = _at(created_day, rng)
+        events = [(created, leader, "create", "", S.DRAFT, "")]
+        state = S.DRAFT
+        manager = rng.choice(self.managers)
+        submitted = decided = None
+        approved = None
+        released = Decimal("0.00")
+        disbursed = Decimal("0.00")
+
+        def move(at, actor, action, to, comment=""):
+            nonlocal state
+            events.append((at, actor, action, state, to, comment))
+            state = to
+
+        def later(at: datetime, lo: int, hi: int, cap: date | None = None) -> datetime:
+            day = at.date() + timedelta(days=rng.randint(lo, hi))
+            if cap is not None and day > cap:
+                day = max(at.date(), cap)
+            stamp = _at(day, rng)
+            return stamp if stamp > at else at + timedelta(minutes=1)
+
+        yesterday = as_of - timedelta(days=1)
+        if status in SUBMITTED_LINE:
+            submitted = later(created, 1, 10, cap=yesterday)
+            move(submitted, leader, "submit", S.SUBMITTED)
+            if status == S.RETURNED:
+                decided = later(submitted, 3, 20, cap=yesterday)
+                move(decided, manager, "return", S.RETURNED, "Please detail the exchange plan.")
+            elif status != S.SUBMITTED:
+                review = later(submitted, 1, 7, cap=yesterday)
+                move(review, manager, "start-review", S.UNDER_REVIEW)
+                if status == S.REJECTED:
+                    decided = later(review, 5, 30, cap=yesterday)
+                    move(decided, manager, "reject", S.REJECTED, "Outside the fund's scope.")
+                elif status in APPROVED_LINE:
+                    cap = as_of - timedelta(days=30) if status == S.APPROVED else yesterday
+                    decided = later(review, 5, 30, cap=cap)
+                    approved = requested
+                    if rng.random() < 0.3:
+                        approved = _money(requested * Decimal(rng.uniform(0.8, 0.99)) / 100) * 100
+                        approved = max(Decimal("1000.00"), approved)
+                    move(decided, manager, "approve", S.APPROVED)
+
+        # The planned period: after the decision (or the proposal), a few months long.
+        anchor = (decided or created).date()
+        planned_start = anchor + timedelta(days=rng.randint(15, 60))
+        planned_end = planned_start + timedelta(days=rng.randint(30, 330))
+        if status == S.APPROVED:
+            # Active grants: most end in the coming year, some ended a while ago (their
+            # reports are overdue), a few are due within the reminder's fortnight.
+            planned_end = max(
+                planned_start + timedelta(days=20), as_of + timedelta(days=rng.randint(-130, 400))
+            )
+        due = planned_end + timedelta(days=settings.COMPLETION_REPORT_DUE_DAYS)
+
+        report = None
+        results = []
+        if status in (S.COMPLETED, S.CLOSED) or (status == S.APPROVED and rng.random() < 0.2):
+            report, results = self.plan_report(topic, requested)
+        if status in (S.COMPLETED, S.CLOSED):
+            report_day = planned_end + timedelta(days=rng.randint(0, 90))
+            submitted_report = _at(min(report_day, yesterday), rng)
+            submitted_report = max(submitted_report, events[-1][0] + timedelta(hours=1))
+            report.submitted_at = submitted_report
+            move(submitted_report, leader, "complete", S.COMPLETED)
+            if status == S.CLOSED or rng.random() < 0.4:
+                accepted = later(submitted_report, 3, 40, cap=yesterday)
+                report.accepted_at = accepted
+                report.accepted_by_id = manager.pk
+                events.append((accepted, manager, "accept-report", S.COMPLETED, S.COMPLETED, ""))
+            if status == S.CLOSED:
+                closed = later(report.accepted_at, 1, 30, cap=yesterday)
+                disbursed = _money(approved * Decimal(rng.uniform(0.85, 1.0)))
+                released = approved - disbursed
+                move(closed, manager, "close", S.CLOSED)
+            else:
+                disbursed = _money(approved * Decimal(rng.uniform(0.7, 1.0)))
+        elif status == S.APPROVED:
+            started = planned_start <= as_of
+            disbursed = _money(approved * Decimal(rng.uniform(0.3, 0.9))) if started else CENT * 0
+        elif status == S.CANCELLED:
+            cancelled = later(decided, 30, 200, cap=yesterday)
+            disbursed = _money(approved * Decimal(rng.uniform(0, 0.5)))
+            released = approved - disbursed
+            move(cancelled, manager, "cancel", S.CANCELLED, "The recipient ministry withdrew.")
+        if report is not None:
+            stamp = report.submitted_at or later(decided, 30, 200, cap=yesterday)
+            report.created_at = report.updated_at = stamp
+            if report.accepted_at:
+                report.updated_at = report.accepted_at
+
+        host = providers[0] if providers else recipients[0]
+        title = f"{topic[0].upper()}{topic[1:]}: {recipients[0].name} learns from {host.name}"
+        outcomes = sorted(rng.sample(list(CapacityOutcome.values), k=rng.randint(1, 3)))
+        grant = Row(
+            id=self.next_ids["grant"] + index,
+            reference=None,
+            title=title[:200],
+            summary=(
+                f"Officials from {', '.join(c.name for c in recipients)} learn from "
+                f"{host.name}'s experience of {topic}, to prepare their own reform."
+            ),
+            task_team_leader_id=leader.pk,
+            sector_id=sector_code,
+            region=region,
+            requested_usd=requested,
+            approved_usd=approved,
+            disbursed_usd=disbursed,
+            released_usd=released,
+            status=status,
+            development_goal=f"Better {topic} services for the people of {recipients[0].name}.",
+            targeted_outcomes=outcomes,
+            planned_start=planned_start,
+            planned_end=planned_end,
+            completion_report_due=due,
+            submitted_at=submitted,
+            decided_at=decided,
+            created_at=created,
+            updated_at=events[-1][0],
+        )
+        plan = GrantPlan(
+            grant=grant,
+            topic=topic,
+            recipients=recipients,
+            providers=providers,
+            partner_ids=partner_ids,
+            events=events,
+            exchanges=self.plan_exchanges(
+                status, topic, recipients, providers, planned_start, planned_end, created
+            ),
+            disbursements=self.plan_disbursements(disbursed, decided, as_of),
+            report=report,
+            results=results,
+        )
+        return plan
+
+    def plan_exchanges(self, status, topic, recipients, providers, start, end, created):
+        rng, as_of = self.rng, self.as_of
+        exchanges = []
+        span = max(1, (end - start).days)
+        host = providers[0] if providers else recipients[0]
+        for k in range(rng.randint(1, 5)):
+            instrument = _weighted(rng, INSTRUMENT_WEIGHTS)
+            day = start + timedelta(days=rng.randrange(span))
+            length = 0 if instrument == Instrument.VIDEOCONFERENCE else rng.randint(2, 9)
+            if status in (S.COMPLETED, S.CLOSED):
+                state = ExchangeStatus.CANCELLED if rng.random() < 0.06 else ExchangeStatus.HELD
+            elif status == S.APPROVED:
+                state = (
+                    ExchangeStatus.HELD
+                    if day + timedelta(days=length) < as_of
+                    else (ExchangeStatus.PLANNED)
+                )
+            elif status in (S.CANCELLED, S.REJECTED):
+                state = ExchangeStatus.CANCELLED
+            else:
+                state = ExchangeStatus.PLANNED
+            participants = rng.randint(4, 60)
+            label = Instrument(instrument).label
+            exchanges.append(
+                Row(
+                    instrument=instrument,
+                    title=f"{label} on {topic} ({k + 1})",
+                    start_date=day,
+                    end_date=day + timedelta(days=length),
+                    location="" if instrument == Instrument.VIDEOCONFERENCE else host.name,
+                    participants=participants,
+                    women_participants=rng.randint(0, participants),
+                    status=state,
+                    created_at=created,
+                    updated_at=created,
+                )
+            )
+        return exchanges
+
+    def plan_disbursements(self, disbursed: Decimal, decided, as_of):
+        if not disbursed:
+            return []
+        rng = self.rng
+        parts = _split(disbursed, rng.randint(1, 3), rng)
+        first = decided.date() + timedelta(days=rng.randint(10, 40))
+        out = []
+        for i, amount in enumerate(parts):
+            day = min(first + timedelta(days=60 * i), as_of - timedelta(days=1))
+            out.append(
+                Row(
+                    amount_usd=amount,
+                    disbursed_on=day,
+                    purpose=("Advance", "Second tranche", "Final tranche")[min(i, 2)],
+                    created_at=_at(day, rng),
+                )
+            )
+        return out
+
+    def plan_report(self, topic, requested):
+        rng = self.rng
+        achieved = {o: rng.random() < odds for o, odds in OUTCOME_ODDS.items()}
+        follow_up = rng.random() < 0.25
+        report = Row(
+            submitted_at=None,
+            accepted_at=None,
+            accepted_by_id=None,
+            participants=rng.randint(8, 120),
+            rating=_weighted(rng, RATING_WEIGHTS),
+            lessons=" ".join(rng.sample(LESSONS, k=rng.randint(1, 3))),
+            follow_up_needed=follow_up,
+            follow_up_description=(
+                f"Finance a pilot of {topic} in a second province." if follow_up else ""
+            ),
+            **{name: achieved[name] for name in OUTCOME_FIELDS},
+        )
+        kinds = rng.sample(list(ACTIONS_OF_RESULT), k=rng.randint(1, 3))
+        results = [(kind, ACTIONS_OF_RESULT[kind].format(topic=topic)) for kind in kinds]
+        return report, results
+
+    # --- writing -------------------------------------------------------------------------
+
+    def write_grants(self, plans: list[GrantPlan]):
+        # References: SEETF-YYYY-NNNN in order of first submission within each year.
+        submitted = sorted(
+            (p for p in plans if p.grant.submitted_at),
+            key=lambda p: (p.grant.submitted_at, p.events[0][0]),
+        )
+        counters: dict[int, int] = defaultdict(int)
+        for p in submitted:
+            year = p.grant.submitted_at.year
+            counters[year] += 1
+            p.grant.reference = f"SEETF-{year}-{counters[year]:04d}"
+        for year, last in counters.items():
+            counter, _ = ReferenceCounter.objects.get_or_create(year=year)
+            if counter.last_number < last:
+                counter.last_number = last
+                counter.save(update_fields=["last_number"])
+
+        write = self.writer.write
+        write(Grant, [p.grant for p in plans])
+        for through_name, attr in (
+            ("recipient_countries", "recipients"),
+            ("provider_countries", "providers"),
+        ):
+            write(
+                getattr(Grant, through_name).through,
+                [(p.grant.id, c.code) for p in plans for c in getattr(p, attr)],
+                columns=["grant_id", "country_id"],
+            )
+        write(
+            Grant.facilitating_partners.through,
+            [(p.grant.id, pk) for p in plans for pk in p.partner_ids],
+            columns=["grant_id", "partner_id"],
+        )
+        write(
+            GrantHistory,
+            [
+                (p.grant.id, at, actor.pk, action, from_status, to_status, comment)
+                for p in plans
+                for at, actor, action, from_status, to_status, comment in p.events
+            ],
+            columns=["grant_id", "at", "actor_id", "action", "from_status", "to_status", "comment"],
+        )
+        exchanges = []
+        next_exchange = self.next_ids["exchange"]
+        for p in plans:
+            for e in p.exchanges:
+                e.id, e.grant_id = next_exchange, p.grant.id
+                next_exchange += 1
+                exchanges.append((e, p))
+        write(Exchange, [e for e, _ in exchanges])
+        for through_name, attr in (
+            ("provider_countries", "providers"),
+            ("recipient_countries", "recipients"),
+        ):
+            write(
+                getattr(Exchange, through_name).through,
+                [(e.id, getattr(p, attr)[0].code) for e, p in exchanges if getattr(p, attr)],
+                columns=["exchange_id", "country_id"],
+            )
+        disbursements = []
+        for p in plans:
+            for d in p.disbursements:
+                d.grant_id = p.grant.id
+                d.recorded_by_id = p.events[-1][1].pk
+                disbursements.append(d)
+        write(Disbursement, disbursements, with_id=False)
+        reports = []
+        next_report = self.next_ids["report"]
+        for p in plans:
+            if p.report is not None:
+                p.report.id, p.report.grant_id = next_report, p.grant.id
+                next_report += 1
+                reports.append(p)
+        write(CompletionReport, [p.report for p in reports])
+        write(
+            ConcreteResult,
+            [(p.report.id, kind, description) for p in reports for kind, description in p.results],
+            columns=["report_id", "kind", "description"],
+        )
+        self.writer.reset_sequences([Grant, Exchange, CompletionReport])
+        self.summary.exchanges = len(exchanges)
+        self.summary.disbursements = len(disbursements)
+        self.summary.reports = len(reports)
+        self.summary.history = sum(len(p.events) for p in plans)
+
+    def write_money_in(self, committed: Decimal):
+        """Pledges and receipts that cover what the grants committed, with a little
+        left available, spread over the partners by weight and paid in their currency."""
+        rng = self.rng
+        headroom = max(committed * Decimal("0.025"), Decimal("400000"))
+        target = _money(committed + headroom)
+        weights = {p.pk: self.partner_terms[p.pk][2] for p in self.partners}
+        total_weight = sum(weights.values())
+        contributions = []
+        first_year = self.as_of.year - 12
+        for partner in self.partners:
+            currency, rate, _ = self.partner_terms[partner.pk]
+            share = _money(target * weights[partner.pk] / total_weight)
+            cap = min(MAX_PLEDGE_USD, MAX_PLEDGE_UNITS * rate)
+            count = max(1, math.ceil(share / cap))
+            slices = _split(share, count, rng)
+            for i, received_usd in enumerate(slices):
+                last = i == count - 1
+                # The last pledge is partly paid in so far; the earlier ones fully.
+                fraction = Decimal(str(round(rng.uniform(0.55, 0.9), 2))) if last else 1
+                pledged_usd = _money(received_usd / fraction)
+                if currency == "USD":
+                    pledged_amount = pledged_usd
+                    received_amount = received_usd if not last else received_usd
+                else:
+                    pledged_amount = _money(pledged_usd / rate)
+                    received_amount = pledged_amount if not last else _money(received_usd / rate)
+                signed = date(
+                    first_year + (12 * i) // count, 1 + rng.randrange(12), 1 + rng.randrange(28)
+                )
+                signed = min(signed, self.as_of - timedelta(days=30))
+                stamp = _at(signed, rng)
+                contribution = Contribution(
+                    partner_id=partner.pk,
+                    reference=f"PF{self.seed}-{partner.code}-{i + 1:02d}",
+                    currency=currency,
+                    pledged_amount=pledged_amount,
+                    pledged_usd=pledged_usd,
+                    received_amount=received_amount,
+                    signed_on=signed,
+                    period_start=signed,
+                    period_end=signed + timedelta(days=365 * 3),
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+                installments = _split(received_amount, rng.randint(1, 4), rng)
+                usd_total = Decimal("0.00")
+                rows = []
+                for k, amount in enumerate(installments):
+                    if currency == "USD":
+                        usd = amount
+                    elif k == len(installments) - 1:
+                        usd = received_usd - usd_total if received_usd > usd_total else CENT
+                    else:
+                        usd = max(CENT, _money(amount * rate))
+                    usd_total += usd
+                    day = min(signed + timedelta(days=45 + 120 * k), self.as_of - timedelta(days=1))
+                    rows.append(
+                        Receipt(
+                            amount=amount, usd_amount=usd, received_on=day, created_at=_at(day, rng)
+                        )
+                    )
+                contribution.received_usd = usd_total
+                contributions.append((contribution, rows))
+        with _explicit_timestamps(Contribution, Receipt):
+            Contribution.objects.bulk_create([c for c, _ in contributions], batch_size=BATCH)
+            all_receipts = []
+            for c, rows in contributions:
+                for r in rows:
+                    r.contribution_id = c.pk
+                    all_receipts.append(r)
+            Receipt.objects.bulk_create(all_receipts, batch_size=BATCH)
+        self.summary.contributions = len(contributions)
+        self.summary.receipts = len(all_receipts)
+
+    def write_stories(self, plans: list[GrantPlan]):
+        rng = self.rng
+        closed = [p for p in plans if p.grant.status == S.CLOSED and p.report is not None]
+        count = min(len(closed), max(3, len(closed) // 30)) if closed else 0
+        chosen = rng.sample(closed, k=count) if count else []
+        chosen.sort(key=lambda p: p.report.accepted_at)
+        stories = []
+        author = self.managers[0]
+        for i, p in enumerate(chosen):
+            lessons = p.report.lessons
+            body = (
+                f"## What {p.recipients[0].name} wanted to learn\n\n"
+                f"{p.grant.summary}\n\n"
+                f"## What happened\n\n"
+                f"{len(p.exchanges)} exchange(s) brought **{p.report.participants}** officials "
+                f"together on {p.topic}.\n\n"
+                f"- {p.results[0][1]}\n\n"
+                f"## Lessons\n\n> {lessons}\n"
+            )
+            published = rng.random() < 0.85
+            at = p.report.accepted_at + timedelta(days=rng.randint(10, 60))
+            at = min(at, _at(self.as_of - timedelta(days=1), rng))
+            title = f"{p.topic[0].upper()}{p.topic[1:]} in {p.recipients[0].name}"
+            stories.append(
+                (
+                    ResultsStory(
+                        grant_id=p.grant.id,
+                        slug=f"{slugify(title)[:180]}-{self.seed}-{i + 1}",
+                        title=title,
+                        body=body,
+                        body_html=render_markdown(body),
+                        published=published,
+                        published_at=at if published else None,
+                        created_by_id=author.pk,
+                        created_at=at,
+                        updated_at=at,
+                    ),
+                    p,
+                )
+            )
+        with _explicit_timestamps(ResultsStory):
+            ResultsStory.objects.bulk_create([s for s, _ in stories], batch_size=BATCH)
+        for name, rows in (
+            ("sectors", lambda s, p: [("sector_id", p.grant.sector_id)]),
+            ("countries", lambda s, p: [("country_id", c.code) for c in p.recipients]),
+            (
+                "outcomes",
+                lambda s, p: [("outcome_id", o) for o in OUTCOME_FIELDS if getattr(p.report, o)],
+            ),
+        ):
+            through = getattr(ResultsStory, name).through
+            through.objects.bulk_create(
+                (
+                    through(resultsstory_id=s.pk, **{key: value})
+                    for s, p in stories
+                    for key, value in rows(s, p)
+                ),
+                batch_size=BATCH,
+            )
+        if connection.vendor == "postgresql" and stories:
+            ResultsStory.objects.filter(pk__in=[s.pk for s, _ in stories]).update(
+                search_vector=SearchVector("title", weight="A", config="english")
+                + SearchVector("body", weight="B", config="english")
+            )
+        self.summary.stories = len(stories)
+
+    def write_reminders(self, plans: list[GrantPlan]):
+        """The reminders the daily job sent before as_of (one run a day): the upcoming
+        one, each weekly overdue one, the escalation. Today's are left to the job."""
+        managers = [m for m in self.managers if m.email]
+        users = {u.pk: u for u in self.leaders}
+        rows = {}
+        horizon = self.as_of - timedelta(days=1)
+        for p in plans:
+            if p.grant.status != S.APPROVED:
+                continue
+            g = Grant(
+                id=p.grant.id,
+                completion_report_due=p.grant.completion_report_due,
+                task_team_leader=users[p.grant.task_team_leader_id],
+            )
+            due = g.completion_report_due
+            days = [due - timedelta(days=settings.REMINDER_UPCOMING_DAYS)]
+            day = due + timedelta(days=1)
+            while day <= horizon:
+                days.append(day)
+                day += timedelta(days=7)
+            days.append(due + timedelta(days=settings.REMINDER_ESCALATION_DAYS))
+            for day in days:
+                if day > horizon:
+                    continue
+                for r in reminders_for(g, day, managers):
+                    key = (g.pk, r.kind, r.sequence, r.recipient)
+                    if key not in rows:
+                        sent = datetime.combine(day, time(6, 0), tzinfo=UTC)
+                        r.created_at = sent
+                        r.sent_at = sent
+                        r.attempts = 1
+                        rows[key] = r
+        Reminder.objects.bulk_create(rows.values(), batch_size=BATCH)
+        self.summary.reminders = len(rows)
+
+    def write_alerts(self, threshold: Decimal):
+        """Funding alerts raised and resolved over the years (the fund ran low now and
+        then before a replenishment came in)."""
+        rng = self.rng
+        alerts = []
+        day = self.as_of - timedelta(days=4000)
+        while True:
+            day += timedelta(days=rng.randint(200, 500))
+            resolved = day + timedelta(days=rng.randint(10, 60))
+            if resolved >= self.as_of - timedelta(days=30):
+                break
+            kind = rng.choice([AlertKind.LOW_BALANCE, AlertKind.PIPELINE_EXCEEDS_BALANCE])
+            available = _money(threshold * Decimal(rng.uniform(0.2, 0.95)))
+            alerts.append(
+                FundAlert(
+                    kind=kind,
+                    raised_at=_at(day, rng),
+                    resolved_at=_at(resolved, rng),
+                    available_usd=available,
+                    threshold_usd=threshold,
+                    pipeline_usd=_money(available * Decimal(rng.uniform(1.1, 3))),
+                    notified_at=_at(day, rng),
+                )
+            )
+        FundAlert.objects.bulk_create(alerts)
+        self.summary.alerts = len(alerts)
+
+    def run(self) -> PortfolioSummary:
+        if Grant.objects.exists() or Contribution.objects.exists():
+            raise PortfolioError(
+                "The database already holds grants or contributions: generate a portfolio "
+                "into an empty database."
+            )
+        self.writer = _Writer()
+        self.next_ids = {
+            "grant": self.writer.next_id(Grant),
+            "exchange": self.writer.next_id(Exchange),
+            "report": self.writer.next_id(CompletionReport),
+        }
+        self.load_reference()
+        self.make_partners()
+        self.make_people()
+        plans = [self.plan_grant(i, status) for i, status in enumerate(self.statuses())]
+        committed = sum(
+            (p.grant.approved_usd - p.grant.released_usd for p in plans if p.grant.approved_usd),
+            Decimal("0.00"),
+        )
+        self.write_money_in(committed)
+        self.write_grants(plans)
+        self.write_stories(plans)
+        self.write_reminders(plans)
+        self.write_alerts(settings.FUNDING_ALERT_THRESHOLD_USD)
+        # The ledger: exactly what the records say, checked.
+        ledger = fund_ledger_from_records()
+        Fund.objects.update_or_create(pk=1, defaults=ledger)
+        fund = Fund.objects.get(pk=1)
+        recorded = {
+            "received_usd": fund.received_usd,
+            "committed_usd": fund.committed_usd,
+            "disbursed_usd": fund.disbursed_usd,
+        }
+        if fund.available_usd < 0 or fund_ledger_from_records() != recorded:
+            # Not an assert: it must hold under python -O as well (the transaction rolls back).
+            raise PortfolioError(f"The generated ledger is inconsistent: {recorded}")
+        counts = defaultdict(int)
+        for p in plans:
+            counts[p.grant.status] += 1
+        self.summary.grants = len(plans)
+        self.summary.by_status = {s: counts[s] for s in STATUS_WEIGHTS}
+        self.summary.ledger = {**ledger, "available_usd": fund.available_usd}
+        return self.summary
+
+
+def generate_portfolio(
+    *, grants: int, seed: int = 1, as_of: date = DEFAULT_AS_OF
+) -> PortfolioSummary:
+    """Write a portfolio of ``grants`` grants (see the module's docstring), in one
+    transaction, into a database that holds no grants or contributions yet."""
+    if grants < 1:
+        raise ValueError("A portfolio has at least one grant.")
+    with transaction.atomic():
+        return _Generator(grants=grants, seed=seed, as_of=as_of).run()

@@ -1,0 +1,65 @@
+"""Set-up for the scale tests: a generated portfolio (results.portfolio), users of each
+role, and clients that see them as a fresh request does."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from partners.models import Partner
+from partners.roles import Role
+from partners.services import user_create_or_update
+from results.portfolio import generate_portfolio
+
+
+@pytest.fixture(autouse=True)
+def _no_static_scan(settings):
+    """WhiteNoise with USE_FINDERS walks every static folder for each new client."""
+    settings.WHITENOISE_USE_FINDERS = False
+
+
+@pytest.fixture
+def portfolio(db):
+    """generate(n, seed=1) -> the summary; the portfolio is rolled back with the test."""
+
+    def generate(grants: int, seed: int = 1):
+        return generate_portfolio(grants=grants, seed=seed)
+
+    return generate
+
+
+@pytest.fixture
+def role_users(db):
+    """A fund manager, a donor of GBR (a partner of the generated portfolio) and, once a
+    portfolio exists, one of its task team leaders: made after generating it."""
+
+    def make():
+        from grants.models import Grant
+
+        leader = (
+            get_user_model()
+            .objects.filter(led_grants__status="approved")
+            .order_by("username")
+            .first()
+        )
+        assert leader is not None and Grant.objects.exists()
+        return {
+            "fund_manager": user_create_or_update(
+                username="perf-fm", roles=[Role.FUND_MANAGER], email="perf-fm@example.org"
+            ),
+            "donor": user_create_or_update(
+                username="perf-donor",
+                roles=[Role.DONOR],
+                partner=Partner.objects.get(code="GBR"),
+                email="perf-donor@example.org",
+            ),
+            "task_team_leader": leader,
+        }
+
+    return make
+
+
+def fresh_client(user) -> APIClient:
+    """A client for the user as a new request sees them (roles not cached)."""
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.get(pk=user.pk))
+    return client

@@ -1,0 +1,100 @@
+"""Every benchmarked endpoint runs the same number of queries at 20 and at 200 grants of
+a generated portfolio (the benchmark, bench/run, measures them at 2,000 and 20,000).
+
+Counted with force_authenticate: the token's query (one more under the benchmark) is
+not included.
+"""
+
+import pytest
+
+from grants.models import Grant, GrantStatus
+
+from .conftest import fresh_client
+
+pytestmark = pytest.mark.django_db
+SIZES = [20, 200]
+
+# (name, role, url, queries, what the queries are)
+ENDPOINTS = [
+    ("fund summary", "donor", "/api/v1/fund/", 2, "roles; the ledger with its sums"),
+    ("grant list", "fund_manager", "/api/v1/grants/", 4, "roles; count; page; relations"),
+    (
+        "grant list, filtered and ordered, page 2",
+        "fund_manager",
+        "/api/v1/grants/?status=closed&status=completed&ordering=-requested_usd&page=2&page_size=5",
+        4,
+        "roles; count; page; relations",
+    ),
+    (
+        "grant list by keyset cursor",
+        "fund_manager",
+        "/api/v1/grants/?status=closed&status=completed&ordering=-requested_usd&cursor=",
+        4,
+        "roles; count; page; relations",
+    ),
+    ("grant detail", "task_team_leader", "/api/v1/grants/{grant}/", 3, "roles; grant; relations"),
+    (
+        "donor dashboard",
+        "donor",
+        "/api/v1/dashboards/donor/",
+        7,
+        "roles; partner; contributions; fund; portfolio; sector names; outcome totals",
+    ),
+    (
+        "capacity-outcomes report",
+        "fund_manager",
+        "/api/v1/reports/capacity-outcomes/",
+        2,
+        "roles; the rows (the totals are counted over them)",
+    ),
+    (
+        "capacity-outcomes report as CSV",
+        "donor",
+        "/api/v1/reports/capacity-outcomes/?format=csv",
+        2,
+        "roles; the rows",
+    ),
+    (
+        "knowledge hub search",
+        "donor",
+        "/api/v1/results-stories/?search=reform",
+        6,
+        "roles; count; page; sectors, countries, outcomes",
+    ),
+]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_each_endpoint_runs_the_same_queries_at_any_size(
+    n, portfolio, role_users, django_assert_num_queries
+):
+    portfolio(n)
+    users = role_users()
+    grant = (
+        Grant.objects.filter(
+            task_team_leader=users["task_team_leader"], status=GrantStatus.APPROVED
+        )
+        .order_by("pk")
+        .first()
+    )
+    for name, role, url, queries, _what in ENDPOINTS:
+        client = fresh_client(users[role])
+        with django_assert_num_queries(queries, info=name):
+            response = client.get(url.format(grant=grant.pk))
+        assert response.status_code == 200, (name, response.content[:300])
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_a_deep_page_costs_what_the_first_does(n, portfolio, role_users, django_assert_num_queries):
+    """Following `next` cursors to the end: the same queries on every page."""
+    portfolio(n)
+    users = role_users()
+    url = "/api/v1/grants/?ordering=-requested_usd&page_size=7&cursor="
+    pages = 0
+    while url:
+        client = fresh_client(users["fund_manager"])
+        with django_assert_num_queries(4):
+            body = client.get(url).json()
+        url = body["next"]
+        pages += 1
+    assert pages == -(-body["count"] // 7)
