@@ -313,7 +313,7 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
     for role in ("fund_manager", "task_team_leader", "donor"):
         items.append(
             {
-                "name": f"home page ({role})",
+                "name": "home page",
                 "role": role,
                 "path": "/",
                 "kind": "page",
