@@ -80,10 +80,13 @@ class Project:
             cursor.execute(f'CREATE DATABASE "{name}"')
         conn.close()
 
-    def sql(self, statement: str, params=()) -> list:
+    def sql(self, statement: str, params=(), *, admin: bool = False) -> list:
+        """Run one statement on the benchmark's database (or, ``admin``, on the server's
+        ``postgres`` database, which exists before the benchmark's is created)."""
         import psycopg2
 
-        conn = psycopg2.connect(self.database_url)
+        url = self.database_url.rsplit("/", 1)[0] + "/postgres" if admin else self.database_url
+        conn = psycopg2.connect(url)
         conn.autocommit = True
         with conn.cursor() as cursor:
             cursor.execute(statement, params)
@@ -595,7 +598,7 @@ def main() -> None:
         python = sys.executable
     project = Project(args.database_url, python)
     started = datetime.now(UTC)
-    postgres = project.sql("SHOW server_version")[0][0]
+    postgres = project.sql("SHOW server_version", admin=True)[0][0]
     report = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
