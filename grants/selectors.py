@@ -101,6 +101,23 @@ def grants_visible_to(user):
     return Grant.objects.filter(condition)
 
 
+def visibility_key(user) -> str:
+    """A name for what ``grants_visible_to(user)`` and the report scoping built on it
+    (``results.reports.reported_grants_visible_to``) give this user: users with the same
+    key see the same grants and reports, so a cache may share them. Fund managers (who
+    are not also leaders) share one; a leader's own grants, and the reports a non-manager
+    may read, depend on who they are, so every other user has their own."""
+    if not user or not user.is_authenticated:
+        return "anonymous"
+    if user.is_superuser:
+        return "superuser"
+    roles = user_roles(user)
+    names = ",".join(sorted(roles))
+    if Role.FUND_MANAGER in roles and Role.TASK_TEAM_LEADER not in roles:
+        return f"roles:{names}"
+    return f"user:{user.pk}:{names}"
+
+
 # --- Grant lists and details, read as rows ---------------------------------------------------
 
 # The columns the grant list and detail show (GrantSerializer's fields, by attname).

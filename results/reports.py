@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
-from grants.selectors import fund_summary, grants_visible_to
+from grants.selectors import fund_summary, grants_visible_to, visibility_key
 from partners.models import MONEY, ZERO, Contribution, Sector
 from partners.roles import is_fund_manager
+from seetf.common.datacache import cached
 
 from .models import OUTCOME_FIELDS
 
@@ -35,7 +37,17 @@ def reported_grants_visible_to(user, grants=None):
 def capacity_outcomes_report(*, user, grants=None) -> dict:
     """Annex D: a row per completed or closed grant with a boolean per capacity outcome;
     totals count the grants achieving each outcome. One query: the totals are counted
-    over the very rows returned, so they always agree with them."""
+    over the very rows returned, so they always agree with them. The whole report (no
+    ``grants`` given) is cached until the data changes (``seetf.common.datacache``)."""
+    if grants is None:
+        return cached(
+            ("capacity-outcomes-report", visibility_key(user)),
+            lambda: _capacity_outcomes_report(user=user, grants=None),
+        )
+    return _capacity_outcomes_report(user=user, grants=grants)
+
+
+def _capacity_outcomes_report(*, user, grants) -> dict:
     grants = reported_grants_visible_to(user, grants)
     keys = ("grant", "reference", "title", *OUTCOME_FIELDS)
     # Tuples zipped with the keys: at thousands of rows, the cheapest way to the dicts.
@@ -64,7 +76,17 @@ def _outcome_totals(grants) -> dict:
 
 def follow_up_report(*, user, grants=None) -> dict:
     """Box 3 of the review: benefits faded where no one financed the follow-up. Completed
-    and closed grants whose report says follow-up is needed, with what is needed."""
+    and closed grants whose report says follow-up is needed, with what is needed. The
+    whole report (no ``grants`` given) is cached until the data changes."""
+    if grants is None:
+        return cached(
+            ("follow-up-report", visibility_key(user)),
+            lambda: _follow_up_report(user=user, grants=None),
+        )
+    return _follow_up_report(user=user, grants=grants)
+
+
+def _follow_up_report(*, user, grants) -> dict:
     grants = reported_grants_visible_to(user, grants).filter(
         completion_report__follow_up_needed=True
     )
@@ -147,8 +169,18 @@ def donor_dashboard(*, partner, user) -> dict:
     """What a partner contributed, its share of the fund, and what the fund finances.
 
     The portfolio is the whole fund's (a pooled fund finances grants with everyone's
-    money), over grants approved and later, as a donor sees them.
+    money), over grants approved and later, as a donor sees them. Cached until the data
+    changes (``seetf.common.datacache``); the fund's ``as_of`` is the time of asking,
+    since the cache only answers while nothing has changed.
     """
+    data = cached(
+        ("donor-dashboard", partner.pk, visibility_key(user)),
+        lambda: _donor_dashboard(partner=partner, user=user),
+    )
+    return {**data, "fund": {**data["fund"], "as_of": timezone.now()}}
+
+
+def _donor_dashboard(*, partner, user) -> dict:
     contributions = list(Contribution.objects.filter(partner=partner).order_by("signed_on", "id"))
     fund = fund_summary()
     received = sum((c.received_usd for c in contributions), ZERO)

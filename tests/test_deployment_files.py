@@ -145,6 +145,11 @@ def test_app_services_are_configured_for_the_compose_network(compose):
         assert database["USER"] == postgres["POSTGRES_USER"]
         assert database["PASSWORD"] == postgres["POSTGRES_PASSWORD"]
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
+        # One cache for every process, in its own Redis database, Django's own backend.
+        cache = environ.Env.cache_url_config(environment["CACHE_URL"])
+        assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert cache["LOCATION"] == "redis://redis:6379/1"
+        assert environment["CACHE_URL"] != environment["CELERY_BROKER_URL"]
         assert "localhost" in environment["ALLOWED_HOSTS"].split(",")
         # Plain HTTP on localhost: see the comment in docker-compose.yml and production.py.
         assert environment["SECURE_SSL_REDIRECT"] == "0"

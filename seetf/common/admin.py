@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import IdempotencyKey
+from .models import DataChange, IdempotencyKey
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,3 +21,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class IdempotencyKeyAdmin(ReadOnlyAdmin):
     list_display = ["key", "user", "response_status", "created_at"]
     search_fields = ["key"]
+
+
+@admin.register(DataChange)
+class DataChangeAdmin(ReadOnlyAdmin):
+    """The data version's change rows (seetf.common.datacache): written by triggers only."""
+
+    list_display = ["id", "weight"]

@@ -31,3 +31,24 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+class DataChange(models.Model):
+    """The version of the data that reports are computed from (``seetf.common.datacache``).
+
+    Database triggers on every table of the partners, grants and results apps add to it
+    whenever a statement writes one of them, whoever writes (the services, the admin, a
+    bulk update, raw SQL): the version is ``SUM(weight)``. On PostgreSQL each writing
+    statement inserts a row (inserts never wait on one another, so writers do not queue
+    on a counter, and a row appears to readers only when its transaction commits); the
+    daily job folds them into one. On SQLite, where one writer at a time holds the whole
+    database, the triggers add to a single row.
+    """
+
+    weight = models.BigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "data change"
+
+    def __str__(self):
+        return f"{self.pk}: +{self.weight}"

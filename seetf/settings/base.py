@@ -91,6 +91,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://seetf")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Per process: a few reports of some megabytes each at most.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 64)
+# Reports and dashboards cached until the data under them changes (seetf.common.datacache):
+# DATA_CACHE=0 switches it off; an entry lives DATA_CACHE_TIMEOUT seconds at most.
+DATA_CACHE = env.bool("DATA_CACHE", default=True)
+DATA_CACHE_ALIAS = "default"
+DATA_CACHE_TIMEOUT = env.int("DATA_CACHE_TIMEOUT", default=3600)
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -249,5 +257,9 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "partners.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=0),
+    },
+    "compact-data-version": {
+        "task": "seetf.common.tasks.compact_data_version",
+        "schedule": crontab(hour=3, minute=30),
     },
 }

@@ -5,12 +5,14 @@ from django.utils import timezone
 
 from grants.reminders import ReminderDeliveryError, run_reminders
 from partners.alerts import AlertDeliveryError, run_fund_check
+from seetf.common.datacache import compact_data_changes
 
 
 class Command(BaseCommand):
     help = (
         "Run the daily jobs once, as Celery beat does: completion-report reminders as of "
-        "--date (default today), then the funding-balance check."
+        "--date (default today), then the funding-balance check (and the cache's "
+        "housekeeping)."
     )
 
     def add_arguments(self, parser):
@@ -40,5 +42,7 @@ class Command(BaseCommand):
         except AlertDeliveryError as exc:
             failed = True
             self.stderr.write(f"An alert could not be e-mailed (it stays pending): {exc}")
+        # Housekeeping beat also does daily: the data version's change rows folded into one.
+        compact_data_changes()
         if failed:
             raise CommandError("Some e-mails failed; run again once the mail server is back.")
