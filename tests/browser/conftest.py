@@ -85,8 +85,15 @@ class Window:
             self.errors.append(f"{response.status} for {response.url}")
 
     def _request_failed(self, request):
-        if urlsplit(request.url).hostname in LOCAL_HOSTS:
-            self.errors.append(f"request failed: {request.url} ({request.failure})")
+        url = urlsplit(request.url)
+        if url.hostname not in LOCAL_HOSTS:
+            return
+        # Debian's chromium 156 abandons the favicon's fetch (net::ERR_ABORTED) when the
+        # page moves on before it lands: the browser's doing, not the site's.
+        # test_the_favicon_is_served checks that the icon itself is there.
+        if url.path.endswith("/favicon.svg") and request.failure == "net::ERR_ABORTED":
+            return
+        self.errors.append(f"request failed: {request.url} ({request.failure})")
 
     def check(self) -> None:
         assert not self.outside, f"requests left localhost: {self.outside}"

@@ -238,3 +238,16 @@ def test_the_watch_catches_requests_off_the_machine_and_console_errors(browser):
         window.check()
     window.outside.clear()
     window.errors.clear()  # this test's own provocations, not the page's
+
+
+def test_the_favicon_is_served(browser):
+    """Every page links /static/seetf/favicon.svg; the watch forgives the browser for
+    abandoning its fetch, so it is fetched here on its own."""
+    window = browser.window()
+    page = window.go("/hub/")
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    assert href.endswith("/favicon.svg")
+    response = window.context.request.get(href)
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in response.body()
