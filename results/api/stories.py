@@ -6,6 +6,9 @@
   team leaders and donors.
 """
 
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -25,7 +28,7 @@ from seetf.common.api import ErrorSerializer, RulePermission
 
 from .. import selectors, stories
 from ..filters import LessonFilter, ResultsStoryFilter
-from ..models import ResultsStory
+from ..models import OUTCOME_FIELDS, ResultsStory
 
 STORY_REFUSALS = {
     401: OpenApiResponse(description="No credentials."),
@@ -83,6 +86,44 @@ class ResultsStorySerializer(serializers.ModelSerializer):
     @extend_schema_field(OUTCOME_CODES)
     def get_outcomes(self, story) -> list[str]:
         return [outcome.code for outcome in story.outcomes.all()]
+
+
+def _stamp(value, tz):
+    """As DRF's DateTimeField gives it: in the current time zone, ISO 8601, UTC as "Z"."""
+    if not value:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def story_representation(row: dict, tz=None) -> dict:
+    """What ``ResultsStorySerializer`` gives for a story, from a row of
+    ``results.selectors.story_rows``: the same JSON, field for field and in the same
+    order (tests/perf compare them), built directly.
+
+    The knowledge hub is read, by anyone, far more often than a story is written: model
+    instances with three prefetched relations, walked by a ModelSerializer, cost its
+    list several times what its queries do. Writes still answer through the serializer.
+    """
+    return {
+        "id": row["id"],
+        "slug": row["slug"],
+        "grant": row["grant_id"],
+        "grant_reference": row["grant__reference"],
+        "title": row["title"],
+        "body": row["body"],
+        "body_html": row["body_html"],
+        "sectors": row["sectors"],
+        "countries": row["countries"],
+        "outcomes": row["outcomes"],
+        "published": row["published"],
+        "published_at": _stamp(row["published_at"], tz or timezone.get_current_timezone()),
+    }
+
+
+def story_representations(rows: list[dict]) -> list[dict]:
+    tz = timezone.get_current_timezone()
+    return [story_representation(row, tz) for row in rows]
 
 
 class ResultsStoryInputSerializer(serializers.Serializer):
@@ -161,6 +202,29 @@ class LessonSerializer(serializers.Serializer):
 
     def get_countries(self, report) -> list[str]:
         return [country.code for country in report.grant.recipient_countries.all()]
+
+
+def lesson_representations(rows: list[dict]) -> list[dict]:
+    """What ``LessonSerializer`` gives for each lesson, from the rows of
+    ``results.selectors.lesson_rows``: the same JSON, field for field and in the same
+    order (tests/perf compare them), built directly, as ``story_representation`` is."""
+    tz = timezone.get_current_timezone()
+    return [
+        {
+            "grant": row["grant_id"],
+            "reference": row["grant__reference"],
+            "title": row["grant__title"],
+            "sector": row["grant__sector_id"],
+            "region": row["grant__region"],
+            "countries": row["countries"],
+            "outcomes_achieved": [name for name in OUTCOME_FIELDS if row[name]],
+            "lessons": row["lessons"],
+            "follow_up_needed": row["follow_up_needed"],
+            "follow_up_description": row["follow_up_description"],
+            "accepted_at": _stamp(row["accepted_at"], tz),
+        }
+        for row in rows
+    ]
 
 
 # --- Views -------------------------------------------------------------------------------
@@ -258,6 +322,35 @@ class ResultsStoryViewSet(
     def get_queryset(self):
         return selectors.with_story_relations(selectors.stories_visible_to(self.request.user))
 
+    def _readable_stories(self):
+        """The stories this user may see, filtered as asked, in the list's order (best
+        match first with ``search``): what ``get_queryset`` gives, without the relations
+        that only the serializer (and so the writes) reads."""
+        stories = selectors.stories_visible_to(self.request.user)
+        return self.filter_queryset(stories.order_by(*selectors.STORY_ORDER))
+
+    # list and retrieve carry no docstring: drf-spectacular would make it the operation's
+    # description in the schema, in place of the class's.
+
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances (``results.selectors.story_rows``): the count, the
+        # page and its relations, three queries whatever the page size.
+        page = self.paginate_queryset(
+            selectors.Rows(self._readable_stories(), selectors.story_rows)
+        )
+        return self.get_paginated_response(story_representations(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        # Read as the list is, refused as ``get_object`` refuses: a story this user may
+        # not see, or not matching the filters given, or an id that is not one, is a 404.
+        try:
+            rows = selectors.story_rows(self._readable_stories().filter(pk=self.kwargs["pk"]))
+        except (TypeError, ValueError, ValidationError):
+            raise Http404 from None
+        if not rows:
+            raise Http404(f"No {ResultsStory._meta.object_name} matches the given query.")
+        return Response(story_representation(rows[0]))
+
     def _reload(self, story: ResultsStory) -> ResultsStory:
         return selectors.with_story_relations(ResultsStory.objects.filter(pk=story.pk)).get()
 
@@ -298,3 +391,14 @@ class LessonListView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.with_lesson_relations(selectors.lessons_visible_to(self.request.user))
+
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances (``results.selectors.lesson_rows``): the count, the
+        # page and its countries, as before, but no instances of reports, grants and
+        # countries for the serializer to walk. (No docstring: drf-spectacular would
+        # make it the operation's description.)
+        reports = selectors.lessons_visible_to(request.user).order_by(*selectors.LESSON_ORDER)
+        page = self.paginate_queryset(
+            selectors.Rows(self.filter_queryset(reports), selectors.lesson_rows)
+        )
+        return self.get_paginated_response(lesson_representations(page))

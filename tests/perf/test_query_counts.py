@@ -58,8 +58,8 @@ ENDPOINTS = [
         "knowledge hub search",
         "donor",
         "/api/v1/results-stories/?search=reform",
-        6,
-        "roles; count; page; sectors, countries, outcomes",
+        4,
+        "roles; count; page; relations",
     ),
 ]
 

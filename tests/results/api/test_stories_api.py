@@ -402,9 +402,10 @@ def _stories(fund_manager, grant, count):
         make_story(fund_manager, grant, title=f"Story {i}", published=True)
 
 
-# count, page (grant joined), sectors, countries, outcomes; + the user's roles.
-LIST_QUERIES = {"anonymous": 5, "fund_manager": 6}
-DETAIL_QUERIES = {"anonymous": 4, "fund_manager": 5}
+# count, page (grant joined), relations (sectors, countries and outcomes in one);
+# + the user's roles. The detail: the story, its relations; + the roles.
+LIST_QUERIES = {"anonymous": 3, "fund_manager": 4}
+DETAIL_QUERIES = {"anonymous": 2, "fund_manager": 3}
 
 
 @pytest.mark.parametrize("role", ["anonymous", "fund_manager"])
