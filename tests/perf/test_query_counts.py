@@ -6,6 +6,7 @@ not included.
 """
 
 import pytest
+from django.test import Client
 
 from grants.models import Grant, GrantStatus
 
@@ -98,3 +99,36 @@ def test_a_deep_page_costs_what_the_first_does(n, portfolio, role_users, django_
         url = body["next"]
         pages += 1
     assert pages == -(-body["count"] // 7)
+
+
+# Each role's home page, signed in with a session as a browser is: the session's and
+# the user's queries are counted too. (role, queries, what the queries are)
+HOME_PAGES = [
+    (
+        "fund_manager",
+        9,
+        "session; user; roles; review queue; overdue reports; reports to accept; grants to "
+        "close; the fund's money; open alerts",
+    ),
+    ("task_team_leader", 5, "session; user; roles; their grants; the returns among them"),
+    (
+        "donor",
+        10,
+        "session; user; roles; membership; partner; contributions; fund; outcome totals; "
+        "portfolio; sector names",
+    ),
+]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_each_home_page_runs_the_same_queries_at_any_size(
+    n, portfolio, role_users, django_assert_num_queries
+):
+    portfolio(n)
+    users = role_users()
+    for role, queries, _what in HOME_PAGES:
+        client = Client()
+        client.force_login(users[role])
+        with django_assert_num_queries(queries, info=f"home page ({role})"):
+            response = client.get("/")
+        assert response.status_code == 200, (role, response.content[:300])

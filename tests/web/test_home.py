@@ -4,13 +4,15 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from grants import services as grant_services
-from grants.models import GrantStatus
+from grants.models import Grant, GrantStatus
 from grants.selectors import fund_summary
 from partners.alerts import evaluate_fund_alerts
 from partners.models import AlertKind
 from partners.roles import Role
+from results.models import CompletionReport
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
 from tests.results.factories import finished_grant, make_story
@@ -87,6 +89,75 @@ def test_manager_home_lists_reports_to_accept_and_grants_to_close(
     assert waiting.reference in root.testid("reports-to-accept").text
     assert to_close.reference in root.testid("grants-to-close").text
     assert to_close.reference not in root.testid("reports-to-accept").find("ul").text
+
+
+def test_manager_home_rows_show_each_grants_leader_dates_and_amounts(
+    web, fund_manager, leader, funded
+):
+    """The lists are read as rows of the columns they show (not as grants with their
+    leader and report): each column is still there, as the grant's own page gives it."""
+    queued = make_grant(leader, GrantStatus.SUBMITTED, requested_usd=Decimal("123456.78"))
+    overdue = make_grant(
+        leader,
+        GrantStatus.APPROVED,
+        manager=fund_manager,
+        planned_start=date(2020, 1, 1),
+        planned_end=date(2020, 3, 31),
+    )
+    waiting = finished_grant(leader, fund_manager, accept=False)
+    to_close = finished_grant(leader, fund_manager, status=GrantStatus.COMPLETED)
+    root = page(web(fund_manager).get("/"))
+
+    row = root.testid("review-queue").find(data_testid="queue-row")
+    cells = [cell.text for cell in row.find_all("td")]
+    assert cells == [
+        f"{queued.reference} {queued.title}",
+        leader.username,
+        timezone.localtime(queued.submitted_at).date().isoformat(),
+        "123,456.78",
+        "Submitted",
+    ]
+    assert row.find("a").attrs["href"] == f"/grants/{queued.pk}/"
+    badge = row.testid("grant-status")
+    assert badge.attrs["data-status"] == "submitted"
+    assert badge.attrs["class"] == "badge badge--submitted"
+
+    row = root.testid("overdue-reports").find(data_testid="overdue-row")
+    cells = [cell.text for cell in row.find_all("td")]
+    assert cells[:3] == [
+        f"{overdue.reference} {overdue.title}",
+        leader.username,
+        overdue.completion_report_due.isoformat(),
+    ]
+    assert row.find("a").attrs["href"] == f"/grants/{overdue.pk}/"
+
+    item = root.testid("reports-to-accept").find("li")
+    submitted = timezone.localtime(waiting.completion_report.submitted_at).date()
+    assert item.text == f"{waiting.reference} {waiting.title} · submitted {submitted.isoformat()}"
+    assert item.find("a").attrs["href"] == f"/grants/{waiting.pk}/report/"
+
+    item = root.testid("grants-to-close").find("li")
+    assert item.text == f"{to_close.reference} {to_close.title}"
+    assert item.find("a").attrs["href"] == f"/grants/{to_close.pk}/"
+
+
+def test_reports_to_accept_are_the_submitted_ones_not_yet_accepted(
+    web, fund_manager, leader, funded
+):
+    """What results.services.completion_report_accept accepts: a completed grant whose
+    report was unsubmitted or removed behind the workflow's back is not offered for
+    acceptance (the list once showed it, with no submission date), nor for closing."""
+    waiting = finished_grant(leader, fund_manager, accept=False, title="Waiting")
+    unsubmitted = finished_grant(leader, fund_manager, accept=False, title="Unsubmitted")
+    CompletionReport.objects.filter(grant=unsubmitted).update(submitted_at=None)
+    no_report = finished_grant(leader, fund_manager, accept=False, title="No report")
+    CompletionReport.objects.filter(grant=no_report).delete()
+    assert Grant.objects.filter(status=GrantStatus.COMPLETED).count() == 3
+    root = page(web(fund_manager).get("/"))
+    section = root.testid("reports-to-accept")
+    links = [a.attrs["href"] for a in section.find("ul").find_all("a")]
+    assert links == [f"/grants/{waiting.pk}/report/"]
+    assert root.find(data_testid="grants-to-close") is None
 
 
 def test_leader_home_groups_my_grants_by_status_with_the_return_comment(

@@ -1,0 +1,49 @@
+"""On PostgreSQL the fund manager's home reads the first rows of its lists from indexes
+in the lists' order (grants 0006, results 0005), not by sorting every matching grant of
+a large fund: checked on the plans of the page's own queries, with sorting priced out,
+so that a query no index serves in its order would show a Sort (or fall back to another
+index) and fail.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from grants import views as grant_views
+from grants.models import GrantStatus
+from tests.grants.factories import make_grant
+from tests.results.factories import finished_grant
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def _plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        for setting in ("enable_sort", "enable_incremental_sort", "enable_seqscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_managers_lists_are_read_from_indexes_in_their_order(web, fund_manager, leader, funded):
+    make_grant(leader, GrantStatus.SUBMITTED)
+    make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
+    finished_grant(leader, fund_manager, accept=False)
+    client = web(fund_manager)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    limit = f"LIMIT {grant_views.HOME_LIMIT + 1}"
+    lists = [query["sql"] for query in queries.captured_queries if limit in query["sql"]]
+    review_queue, overdue, to_accept, _to_close = lists
+    for sql, index in [
+        (review_queue, "grant_review_queue_idx"),
+        (overdue, "grant_report_due_idx"),
+        (to_accept, "report_to_accept_idx"),
+    ]:
+        plan = _plan(sql)
+        assert index in plan, plan
+        assert "Sort" not in plan, plan
+    # The fund's pipeline total sums the requested amounts the review queue's index holds
+    # (an index-only scan once the table is vacuumed).
+    fund = next(q["sql"] for q in queries.captured_queries if '"partners_fund"' in q["sql"])
+    assert "grant_review_queue_idx" in _plan(fund)
