@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PASSWORD = "bench-password-not-secret-42"
-API_PORT, BARE_PORT = 8701, 8702
+API_PORT, BARE_PORT, UNCACHED_PORT = 8701, 8702, 8703
 AS_OF = date(2026, 6, 1)  # results.portfolio.DEFAULT_AS_OF
 FLOOR_PREFIX = "/bench/floor"
 
@@ -309,8 +309,18 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         ("capacity-outcomes report", "fund_manager", "/api/v1/reports/capacity-outcomes/"),
         ("knowledge hub search", "donor", "/api/v1/results-stories/?search=water"),
     ]
+    # Served from the data cache (seetf.common.datacache) once computed: measured with
+    # the cache on, and again on a second server with it off (DATA_CACHE=0).
+    cached = {"donor dashboard", "capacity-outcomes report"}
     items = [
-        {"name": name, "role": role, "path": path, "kind": "api", "floors": True}
+        {
+            "name": name,
+            "role": role,
+            "path": path,
+            "kind": "api",
+            "floors": True,
+            "cached": name in cached,
+        }
         for name, role, path in api
     ]
     for role in ("fund_manager", "task_team_leader", "donor"):
@@ -321,6 +331,7 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
                 "path": "/",
                 "kind": "page",
                 "floors": False,
+                "cached": False,
             }
         )
     return items
@@ -334,6 +345,8 @@ def headers_for(item: dict, auth: dict) -> dict:
 
 def variants(item: dict, django_floor: bool) -> list[tuple[str, str]]:
     out = [("seetf", f"http://127.0.0.1:{API_PORT}{item['path']}")]
+    if item.get("cached"):
+        out.append(("seetf_cache_off", f"http://127.0.0.1:{UNCACHED_PORT}{item['path']}"))
     if item["floors"]:
         if django_floor:
             out.append(("django_floor", f"http://127.0.0.1:{API_PORT}{FLOOR_PREFIX}{item['path']}"))
@@ -412,6 +425,13 @@ def run_size(project: Project, grants: int, args) -> dict:
     env = project.env
     api = Server("seetf.wsgi:application", API_PORT, env, args.workers, project.python)
     bare = Server("bench.bare_wsgi:application", BARE_PORT, env, args.workers, project.python)
+    uncached = Server(
+        "seetf.wsgi:application",
+        UNCACHED_PORT,
+        {**env, "DATA_CACHE": "0"},
+        args.workers,
+        project.python,
+    )
     try:
         auth = {
             "leader_username": leader,
@@ -431,12 +451,15 @@ def run_size(project: Project, grants: int, args) -> dict:
             row = {k: item[k] for k in ("name", "role", "path", "kind")}
             bodies = {}
             for variant, url in variants(item, not args.no_django_floor):
-                status, response_headers, body = http_get(url, headers)
-                if status != 200:
-                    raise SystemExit(f"{variant} {url}: {status} {body[:500]!r}")
-                row.setdefault("queries", {})[variant] = int(
-                    response_headers.get("X-Bench-Queries", -1)
-                )
+                # Several times: a cached report is computed once per gunicorn worker,
+                # then read; the fewest queries seen are what every other request runs.
+                counts = []
+                for _ in range(2 * args.workers):
+                    status, response_headers, body = http_get(url, headers)
+                    if status != 200:
+                        raise SystemExit(f"{variant} {url}: {status} {body[:500]!r}")
+                    counts.append(int(response_headers.get("X-Bench-Queries", -1)))
+                row.setdefault("queries", {})[variant] = min(counts)
                 if item["kind"] == "api":
                     bodies[variant] = normalised(body)
                 row.setdefault("bytes", {})[variant] = len(body)
@@ -470,6 +493,7 @@ def run_size(project: Project, grants: int, args) -> dict:
     finally:
         api.stop()
         bare.stop()
+        uncached.stop()
     if not args.no_jobs:
         log("jobs: reminders as of the portfolio's date, a month later, the funding check")
         out["jobs"] = {
@@ -533,9 +557,9 @@ def markdown(report: dict) -> str:
         "Each cell: requests/s / p50 ms / p95 ms. Queries are per request (seetf / Django "
         "floor / bare floor).",
         "",
-        "| endpoint (role) | grants | seetf | queries | Django floor | bare WSGI floor "
-        "| seetf rps as share of bare |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint (role) | grants | seetf | queries | seetf, cache off | Django floor "
+        "| bare WSGI floor | seetf rps as share of bare |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in report["sizes"]:
         for row in size.get("endpoints", []):
@@ -543,10 +567,12 @@ def markdown(report: dict) -> str:
             queries = " / ".join(
                 str(q[v]) for v in ("seetf", "django_floor", "bare_wsgi") if v in q
             )
+            off = row["load"].get("seetf_cache_off")
+            off_cell = f"{fmt_load(off)} ({q['seetf_cache_off']} queries)" if off else "—"
             share = f"{row['share_of_bare_rps']:.0%}" if "share_of_bare_rps" in row else "—"
             lines.append(
                 f"| {row['name']} ({row['role']}) | {size['grants']:,} | "
-                f"{fmt_load(row['load']['seetf'])} | {queries} | "
+                f"{fmt_load(row['load']['seetf'])} | {queries} | {off_cell} | "
                 f"{fmt_load(row['load'].get('django_floor'))} | "
                 f"{fmt_load(row['load'].get('bare_wsgi'))} | {share} |"
             )
