@@ -11,6 +11,7 @@ from django.utils import timezone
 from partners.models import MONEY, ZERO, Contribution, Country, Fund, Partner, Receipt
 from partners.roles import Role, user_roles
 from partners.selectors import fund_pledged_usd
+from seetf.common.pagination import Rows
 
 from .models import APPROVED_AND_LATER, Grant, GrantStatus
 
@@ -215,22 +216,8 @@ def grant_rows(queryset) -> list[dict]:
     return rows
 
 
-class GrantRows:
-    """A queryset of grants seen as rows (``grant_rows``), for Django's paginator: it
-    counts the queryset and reads only the slice of the page asked for."""
-
-    ordered = True
+class GrantRows(Rows):
+    """A queryset of grants seen as rows (``grant_rows``), for Django's paginator."""
 
     def __init__(self, queryset):
-        self.queryset = queryset
-
-    def count(self) -> int:
-        return self.queryset.count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, item):
-        if not isinstance(item, slice):
-            raise TypeError("GrantRows is read in slices (pages).")
-        return grant_rows(self.queryset[item])
+        super().__init__(queryset, grant_rows)

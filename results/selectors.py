@@ -150,29 +150,6 @@ def story_rows(stories) -> list[dict]:
     return rows
 
 
-class Rows:
-    """A queryset seen as rows, read by ``read`` (``story_rows``, ``lesson_rows``), for
-    Django's paginator: it counts the queryset and reads only the slice of the page
-    asked for."""
-
-    ordered = True
-
-    def __init__(self, queryset, read):
-        self.queryset = queryset
-        self.read = read
-
-    def count(self) -> int:
-        return self.queryset.count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, item):
-        if not isinstance(item, slice):
-            raise TypeError("Rows are read in slices (pages).")
-        return self.read(self.queryset[item])
-
-
 def lessons_visible_to(user):
     """The knowledge hub: the lessons of accepted completion reports of grants this user
     may see. Reports with no lessons written are left out."""

@@ -25,6 +25,7 @@ from grants.models import CapacityOutcome, Grant
 from grants.selectors import grants_visible_to
 from partners.models import Country, Region, Sector
 from seetf.common.api import ErrorSerializer, RulePermission
+from seetf.common.pagination import Rows
 
 from .. import selectors, stories
 from ..filters import LessonFilter, ResultsStoryFilter
@@ -335,9 +336,7 @@ class ResultsStoryViewSet(
     def list(self, request, *args, **kwargs):
         # Rows, not model instances (``results.selectors.story_rows``): the count, the
         # page and its relations, three queries whatever the page size.
-        page = self.paginate_queryset(
-            selectors.Rows(self._readable_stories(), selectors.story_rows)
-        )
+        page = self.paginate_queryset(Rows(self._readable_stories(), selectors.story_rows))
         return self.get_paginated_response(story_representations(page))
 
     def retrieve(self, request, *args, **kwargs):
@@ -398,7 +397,5 @@ class LessonListView(generics.ListAPIView):
         # countries for the serializer to walk. (No docstring: drf-spectacular would
         # make it the operation's description.)
         reports = selectors.lessons_visible_to(request.user).order_by(*selectors.LESSON_ORDER)
-        page = self.paginate_queryset(
-            selectors.Rows(self.filter_queryset(reports), selectors.lesson_rows)
-        )
+        page = self.paginate_queryset(Rows(self.filter_queryset(reports), selectors.lesson_rows))
         return self.get_paginated_response(lesson_representations(page))
