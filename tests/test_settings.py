@@ -155,6 +155,33 @@ def test_with_a_broker_celery_sends_tasks_to_it():
     assert conf == {"eager": False, "broker": "redis://redis.example.org:6379/0"}
 
 
+CACHE_CONF = (
+    "{'cache': settings.CACHES['default'], 'on': settings.DATA_CACHE, "
+    "'timeout': settings.DATA_CACHE_TIMEOUT}"
+)
+
+
+def test_by_default_the_report_cache_is_on_in_bounded_local_memory():
+    conf = read_settings(CACHE_CONF, SECRET_KEY=a_secret_key())
+    assert conf["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert conf["cache"]["OPTIONS"]["MAX_ENTRIES"] == 32
+    assert conf["on"] is True and conf["timeout"] == 3600
+
+
+def test_cache_url_selects_redis_and_data_cache_0_turns_the_report_cache_off():
+    conf = read_settings(
+        CACHE_CONF,
+        SECRET_KEY=a_secret_key(),
+        CACHE_URL="redis://redis.example.org:6379/1",
+        DATA_CACHE="0",
+        DATA_CACHE_TIMEOUT="600",
+    )
+    assert conf["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert conf["cache"]["LOCATION"] == "redis://redis.example.org:6379/1"
+    assert "MAX_ENTRIES" not in conf["cache"].get("OPTIONS", {})
+    assert conf["on"] is False and conf["timeout"] == 600
+
+
 EMAIL = (
     "{name: getattr(settings, name, None) for name in "
     "['EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', 'EMAIL_HOST_USER', 'EMAIL_USE_TLS']}"

@@ -92,8 +92,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://seetf")}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-    # Per process: a few reports of some megabytes each at most.
-    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 64)
+    # Per process (set CACHE_URL to a Redis to share one): 32 entries, reports of up to a
+    # few megabytes each at 20,000 grants.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 32)
 # Reports and dashboards cached until the data under them changes (seetf.common.datacache):
 # DATA_CACHE=0 switches it off; an entry lives DATA_CACHE_TIMEOUT seconds at most.
 DATA_CACHE = env.bool("DATA_CACHE", default=True)
