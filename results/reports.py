@@ -6,6 +6,7 @@ aggregates in the database.
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -177,7 +178,14 @@ def donor_dashboard(*, partner, user) -> dict:
         ("donor-dashboard", partner.pk, visibility_key(user)),
         lambda: _donor_dashboard(partner=partner, user=user),
     )
-    return {**data, "fund": {**data["fund"], "as_of": timezone.now()}}
+    # Read at the time of asking, not cached: the clock, and a setting that a restart
+    # may have changed without any data changing.
+    fund = {
+        **data["fund"],
+        "as_of": timezone.now(),
+        "low_balance_threshold_usd": settings.FUNDING_ALERT_THRESHOLD_USD,
+    }
+    return {**data, "fund": fund}
 
 
 def _donor_dashboard(*, partner, user) -> dict:

@@ -313,3 +313,33 @@ def test_with_redis_a_second_process_is_served_and_a_write_invalidates(
         assert _report(client_for(fund_manager)) == first
     CompletionReport.objects.filter(grant=closed).update(raised_awareness=False)
     assert _report(client_for(fund_manager))["totals"]["raised_awareness"] == 0
+
+
+def test_the_dashboard_reads_the_threshold_setting_at_each_request(
+    closed, donor, client_for, settings
+):
+    client = client_for(donor)
+    settings.FUNDING_ALERT_THRESHOLD_USD = Decimal("250000.00")
+    assert client.get("/api/v1/dashboards/donor/").json()["fund"]["low_balance_threshold_usd"] == (
+        "250000.00"
+    )
+    settings.FUNDING_ALERT_THRESHOLD_USD = Decimal("900000.00")
+    assert client.get("/api/v1/dashboards/donor/").json()["fund"]["low_balance_threshold_usd"] == (
+        "900000.00"
+    )
+
+
+def test_reports_are_cached_apart_per_time_zone(closed, fund_manager, client_for):
+    from django.utils import timezone
+
+    CompletionReport.objects.filter(grant=closed).update(
+        follow_up_needed=True, follow_up_description="A second study tour."
+    )
+    client = client_for(fund_manager)
+    url = "/api/v1/reports/follow-up/"
+    utc = client.get(url).json()
+    with timezone.override("America/Port-au-Prince"):
+        haiti = client.get(url).json()
+    assert utc["rows"] and haiti["rows"]
+    assert utc["rows"][0]["accepted_at"].endswith("Z")
+    assert haiti["rows"][0]["accepted_at"].endswith("-05:00")

@@ -42,7 +42,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from rest_framework.response import Response
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,8 @@ def compact_data_changes(using: str = DEFAULT_DB_ALIAS) -> int:
 
 
 def _key(parts: tuple) -> str:
-    text = repr((translation.get_language(), *parts))
+    # The language and time zone too: labels and rendered timestamps depend on them.
+    text = repr((translation.get_language(), timezone.get_current_timezone_name(), *parts))
     return KEY_PREFIX + hashlib.sha256(text.encode()).hexdigest()
 
 
