@@ -68,10 +68,19 @@ def tracked_tables() -> list[str]:
 
 # --- The triggers ----------------------------------------------------------------------------
 
+# What moves the version on by one: a new row on PostgreSQL, the one row on SQLite.
+_BUMP = {
+    "postgresql": f"INSERT INTO {TABLE} (weight) VALUES (1)",
+    "sqlite": (
+        f"INSERT INTO {TABLE} (id, weight) VALUES (1, 1) "
+        f"ON CONFLICT (id) DO UPDATE SET weight = weight + 1"
+    ),
+}
+
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO {TABLE} (weight) VALUES (1);
+    {_BUMP["postgresql"]};
     RETURN NULL;
 END
 $$;
@@ -86,13 +95,9 @@ def _pg_trigger(table: str, quote) -> str:
 
 
 def _sqlite_triggers(table: str, quote) -> list[str]:
-    bump = (
-        f"INSERT INTO {TABLE} (id, weight) VALUES (1, 1) "
-        f"ON CONFLICT (id) DO UPDATE SET weight = weight + 1;"
-    )
     return [
         f"CREATE TRIGGER IF NOT EXISTS {quote(f'{TRIGGER}_{event.lower()}_{table}')} "
-        f"AFTER {event} ON {quote(table)} BEGIN {bump} END"
+        f"AFTER {event} ON {quote(table)} BEGIN {_BUMP['sqlite']}; END"
         for event in ("INSERT", "UPDATE", "DELETE")
     ]
 
@@ -122,7 +127,7 @@ def install_triggers(using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Give every tracked table that lacks it the version trigger (idempotent, one query
     when nothing is missing). Returns the tables it was added to."""
     connection = connections[using]
-    if connection.vendor not in ("postgresql", "sqlite"):
+    if connection.vendor not in _BUMP:
         return []
     existing_tables = set(connection.introspection.table_names())
     if TABLE not in existing_tables:
@@ -149,19 +154,14 @@ def bump(using: str = DEFAULT_DB_ALIAS) -> None:
     """Move the version on by hand (after a migration: the code may have changed)."""
     connection = connections[using]
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                f"INSERT INTO {TABLE} (id, weight) VALUES (1, 1) "
-                f"ON CONFLICT (id) DO UPDATE SET weight = weight + 1"
-            )
-        else:
-            cursor.execute(f"INSERT INTO {TABLE} (weight) VALUES (1)")
+        cursor.execute(_BUMP[connection.vendor])
 
 
 def on_post_migrate(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     """After ``migrate`` (and a test database's flush): the triggers, and a new version."""
-    install_triggers(using)
-    if TABLE in connections[using].introspection.table_names():
+    connection = connections[using]
+    if connection.vendor in _BUMP and TABLE in connection.introspection.table_names():
+        install_triggers(using)
         bump(using)
 
 

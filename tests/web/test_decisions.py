@@ -9,6 +9,7 @@ import pytest
 from grants.models import GrantStatus
 from partners.models import Fund
 from tests.grants.factories import make_grant
+from tests.results.factories import finished_grant
 from tests.web.pages import field_errors, form_data, page
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +138,39 @@ def test_an_unknown_action_is_a_404(web, leader, fund_manager, funded):
 def test_actions_are_posts(web, leader, fund_manager, funded):
     grant = make_grant(leader, GrantStatus.SUBMITTED)
     assert web(fund_manager).get(f"/grants/{grant.pk}/actions/approve/").status_code == 405
+
+
+def test_each_decision_form_has_its_heading_note_and_button(web, leader, fund_manager, funded):
+    submitted = make_grant(leader, GrantStatus.SUBMITTED)
+    approved = make_grant(
+        leader, GrantStatus.APPROVED, manager=fund_manager, approved_usd=Decimal("80000.00")
+    )
+    completed = finished_grant(leader, fund_manager, status=GrantStatus.COMPLETED)
+    client = web(fund_manager)
+    forms = {}
+    for grant in (submitted, approved, completed):
+        root = page(client.get(f"/grants/{grant.pk}/"))
+        for name in ("start-review", "return", "reject", "cancel", "close"):
+            form = root.find(data_testid=f"{name}-form")
+            if form is not None:
+                assert form.attrs["id"] == name
+                assert form.attrs["action"] == f"/grants/{grant.pk}/actions/{name}/"
+                forms[name] = form
+    expected = {
+        "start-review": ("Start the review", "Start the review", "button button--secondary"),
+        "return": ("Return for revision", "Return to the leader", "button button--secondary"),
+        "reject": ("Reject", "Reject the proposal", "button button--danger"),
+        "cancel": ("Cancel the grant", "Cancel the grant", "button button--danger"),
+        "close": ("Close the grant", "Close the grant", "button"),
+    }
+    for name, (heading, label, classes) in expected.items():
+        form = forms[name]
+        assert form.find("h3").text == heading
+        button = form.find("button")
+        assert button.text == label
+        assert button.attrs["class"] == classes
+        assert form.find("textarea", name="comment") is not None
+    notes = {name: form.find("p") for name, form in forms.items()}
+    assert "80,000.00 USD not yet disbursed" in notes["cancel"].text
+    assert "Closing releases the" in notes["close"].text
+    assert all(notes[name] is None for name in ("start-review", "return", "reject"))
