@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from partners.forms import apply_service_errors
+from partners.forms import apply_service_errors, service_errors_on
 from partners.models import Country, FundAlert
 from partners.permissions import can_read_alerts
 from partners.roles import is_fund_manager
@@ -545,17 +545,11 @@ def grant_action(request, pk, action):
         return _refuse(request, error, grant)
     form = form_class(request.POST, auto_id=_auto_id(action))
     if form.is_valid():
-        try:
+        with service_errors_on(form):
             grant = services.grant_transition(
                 grant=grant, user=request.user, action=action, **form.cleaned_data
             )
-        except ApplicationError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from error
-            form.add_error(None, error.message)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+        if not form.errors:
             messages.success(request, ACTION_DONE[action] % {"ref": _ref(grant)})
             return redirect("grants:detail", pk=grant.pk)
     grant = _grant_for_page(request, pk)
@@ -572,17 +566,11 @@ def disbursement_create(request, pk):
         return _refuse(request, error, grant)
     form = DisbursementForm(request.POST)
     if form.is_valid():
-        try:
+        with service_errors_on(form):
             disbursement = services.disbursement_record(
                 grant=grant, user=request.user, **form.cleaned_data
             )
-        except ApplicationError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from error
-            form.add_error(None, error.message)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+        if not form.errors:
             messages.success(
                 request,
                 _("%(amount)s USD disbursed from %(ref)s.")
@@ -615,20 +603,14 @@ def exchange_form(request, pk, exchange_pk=None):
     initial = ExchangeForm.initial_for(exchange) if exchange else None
     form = ExchangeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors_on(form):
             if exchange is None:
                 services.exchange_create(grant=grant, user=request.user, **form.service_fields())
             else:
                 services.exchange_update(
                     exchange=exchange, user=request.user, **form.service_fields()
                 )
-        except ApplicationError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from error
-            form.add_error(None, error.message)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+        if not form.errors:
             messages.success(request, _("The exchange was saved."))
             return redirect(reverse("grants:detail", args=[grant.pk]) + "#exchanges")
     return render(

@@ -2,13 +2,15 @@
 app's web forms share. Forms parse what was typed; the rules (a receipt within the
 pledge, a known currency, a unique reference...) are the services'."""
 
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import MAX_AMOUNT, Country, Partner, PartnerKind
+from seetf.common.errors import ApplicationError
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -49,6 +51,22 @@ def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+@contextmanager
+def service_errors_on(form: forms.BaseForm):
+    """Call a service for a valid web form: a refusal for the user's role (403) is the 403
+    page; any other refusal (a wrong status, not enough money) goes at the top of the
+    form and each validation error next to its field. The form has errors afterwards
+    exactly when the service refused."""
+    try:
+        yield
+    except ApplicationError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        form.add_error(None, error.message)
+    except ValidationError as error:
+        apply_service_errors(form, error)
 
 
 class PartnerForm(WebForm):

@@ -8,7 +8,7 @@ through ``results.services``; a grant the user may not see is a 404.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -22,7 +22,7 @@ from grants.models import CapacityOutcome, Grant, GrantStatus
 from grants.permissions import can_decide_grant
 from grants.selectors import grants_visible_to
 from grants.views import visible_grant
-from partners.forms import apply_service_errors
+from partners.forms import service_errors_on
 from partners.models import Partner, Region
 from partners.roles import donor_partner_id, is_donor, is_fund_manager
 from seetf.common.api import ReportCSVRenderer
@@ -114,23 +114,16 @@ def completion_report(request, pk):
     results = ConcreteResultFormSet(request.POST, prefix="results")
     if all([form.is_valid(), results.is_valid()]):
         submit = "submit" in request.POST
-        try:
-            with transaction.atomic():
-                services.completion_report_save(
-                    grant=grant,
-                    user=request.user,
-                    concrete_results=results.results(),
-                    **form.cleaned_data,
-                )
-                if submit:
-                    services.completion_report_submit(grant=grant, user=request.user)
-        except ApplicationError as error:
-            if error.status == 403:
-                raise PermissionDenied(error.message) from error
-            form.add_error(None, error.message)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+        with service_errors_on(form), transaction.atomic():
+            services.completion_report_save(
+                grant=grant,
+                user=request.user,
+                concrete_results=results.results(),
+                **form.cleaned_data,
+            )
+            if submit:
+                services.completion_report_submit(grant=grant, user=request.user)
+        if not form.errors:
             if submit:
                 messages.success(
                     request, _("The completion report was submitted; the grant is completed.")
