@@ -4,7 +4,8 @@ Visibility (what a user may see at all) is decided by ``selectors.grants_visible
 these rules decide what a user who can see a grant may do with it (403 otherwise).
 """
 
-from partners.roles import is_fund_manager, is_task_team_leader
+from partners.roles import is_donor, is_fund_manager, is_task_team_leader
+from seetf.common.rules import Verdict
 
 from .models import Grant
 
@@ -36,13 +37,37 @@ def can_decide_grant(user, grant: Grant) -> tuple[bool, str]:
     return False, "Only fund managers decide on grants."
 
 
-def can_approve_grant(user, grant: Grant) -> tuple[bool, str]:
+def can_approve_grant(user, grant: Grant) -> tuple[bool, str] | Verdict:
+    """A fund manager decides, but never on a grant they lead (403 ``self_approval``)."""
     allowed, reason = can_decide_grant(user, grant)
     if not allowed:
         return allowed, reason
     if is_leader_of(user, grant):
-        return False, "A fund manager cannot approve a grant they lead."
+        return Verdict(False, "A fund manager cannot approve a grant they lead.", "self_approval")
     return True, ""
+
+
+def can_see_report(user, report, grant: Grant) -> bool:
+    """A grant's completion report (results): fund managers read all; a leader reads
+    their own at any stage; donors and other leaders read accepted ones (the lessons
+    the fund disseminates). Anyone else gets a 404, as if there were no report."""
+    if is_fund_manager(user) or is_leader_of(user, grant):
+        return True
+    accepted = report is not None and report.accepted_at is not None
+    return bool(accepted and (is_donor(user) or is_task_team_leader(user)))
+
+
+def can_write_report(user, grant: Grant) -> tuple[bool, str]:
+    """The completion report (results) is written and submitted by the grant's leader."""
+    if is_leader_of(user, grant):
+        return True, ""
+    return False, "Only the grant's task team leader writes its completion report."
+
+
+def can_accept_report(user, grant: Grant) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers accept completion reports."
 
 
 def can_record_exchange(user, grant: Grant) -> tuple[bool, str]:

@@ -13,6 +13,7 @@ from partners.roles import Role, user_roles
 from partners.selectors import fund_pledged_usd
 from seetf.common.pagination import Rows
 
+from . import workflow
 from .models import APPROVED_AND_LATER, Grant, GrantStatus
 
 CENT = Decimal("0.01")
@@ -221,3 +222,23 @@ class GrantRows(Rows):
 
     def __init__(self, queryset):
         super().__init__(queryset, grant_rows)
+
+
+def allowed_actions(user, grant: Grant) -> list[dict]:
+    """Every action of the workflow (``grants.workflow``), in its order, with whether
+    this user may take it on this grant now and, if not, why: the same rule, status and
+    guards, the same reason and code, as the action itself would answer with
+    (``services.grant_transition_check``). The grant page offers the allowed ones; the
+    API gives the list as a grant's ``allowed_actions``."""
+    rows = []
+    for action in workflow.WORKFLOW.values():
+        verdict = workflow.evaluate(action, user, grant)
+        rows.append(
+            {
+                "action": action.name,
+                "allowed": verdict.allowed,
+                "reason": verdict.reason,
+                "code": verdict.code,
+            }
+        )
+    return rows

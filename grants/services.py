@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from partners.models import Country, Partner, PartnerKind, Sector
 from partners.roles import is_fund_manager
-from partners.services import fund_commit, fund_disburse, fund_release
+from partners.services import fund_disburse
 from seetf.common.errors import ApplicationError
 
+from . import workflow
 from .models import (
     MAX_GRANT_USD,
     CapacityOutcome,
@@ -40,7 +41,6 @@ from .workflow import (
     EDITABLE_STATUSES,
     EXCHANGE_STATUSES_FOR_LEADER,
     EXCHANGE_STATUSES_FOR_MANAGER,
-    TRANSITIONS,
 )
 
 CENT = Decimal("0.01")
@@ -230,108 +230,59 @@ def next_grant_reference(year: int) -> str:
     return f"SEETF-{year}-{counter.last_number:04d}"
 
 
+def _refusal(verdict) -> ApplicationError:
+    return ApplicationError(verdict.reason, code=verdict.code, status=verdict.status)
+
+
+def _action(name: str) -> workflow.Action:
+    action = workflow.get(name)
+    if action is None:
+        raise _invalid_transition(f"Unknown action {name!r}.")
+    return action
+
+
 def grant_transition_check(*, grant: Grant, user, action: str) -> None:
-    """The refusals of ``grant_transition`` that do not depend on the request's body:
-    403 when the user's role may not take the action (``self_approval`` when a fund
-    manager approves a grant they lead), then 409 ``invalid_transition`` when the
-    grant's status does not allow it. The API runs it before reading the body, so a
-    user who may not act gets a 403, not a 400 about a form they may not use;
-    ``grant_transition`` runs it again under the grant's row lock."""
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise _invalid_transition(f"Unknown action {action!r}.")
-    allowed, reason = transition.rule(user, grant)
-    if not allowed:
-        code = "permission_denied"
-        if action == "approve" and is_fund_manager(user) and is_leader_of(user, grant):
-            code = "self_approval"
-        raise ApplicationError(reason, code=code, status=403)
-    if grant.status not in transition.sources:
-        raise _invalid_transition(
-            f"Cannot {action} a grant that is {grant.status}; "
-            f"it must be {' or '.join(sorted(transition.sources))}."
-        )
+    """The refusals of ``grant_transition`` that do not depend on the request's body,
+    as ``grants.workflow`` declares them: 403 when the user's rule refuses the action
+    (``self_approval`` when a fund manager approves a grant they lead), then 409
+    ``invalid_transition`` when the grant's status or a guard does not allow it. The API
+    runs it before reading the body, so a user who may not act gets a 403, not a 400
+    about a form they may not use; ``grant_transition`` runs it again under the grant's
+    row lock."""
+    verdict = workflow.evaluate(_action(action), user, grant)
+    if not verdict.allowed:
+        raise _refusal(verdict)
 
 
 @transaction.atomic
-def grant_transition(
-    *,
-    grant: Grant,
-    user,
-    action: str,
-    comment: str = "",
-    approved_usd: Decimal | None = None,
-) -> Grant:
-    """Apply one workflow action to a grant.
+def grant_transition(*, grant: Grant, user, action: str, comment: str = "", **inputs) -> Grant:
+    """Apply one workflow action to a grant: the one place any action is taken.
 
-    403 when the user's role may not take the action (``self_approval`` when a fund
-    manager approves a grant they lead); 409 ``invalid_transition`` when the grant's
-    status does not allow it. Approval commits money (409 ``insufficient_funds``
-    beyond what is available); cancelling and closing release what will not be spent.
+    Under the grant's row lock (two decisions on one grant cannot interleave): the
+    action's rule, status and guards (``grant_transition_check``), then its effect (which
+    may move money: approving commits it, 409 ``insufficient_funds`` beyond what is
+    available; cancelling and closing release what will not be spent), the save of the
+    fields it set, and the history row, all in one transaction.
     """
-    transition = TRANSITIONS.get(action)
-    if transition is None:
-        raise _invalid_transition(f"Unknown action {action!r}.")
-    # The row lock: two decisions on one grant cannot interleave.
+    step_action = _action(action)
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     grant_transition_check(grant=grant, user=user, action=action)
 
     from_status = grant.status
-    now = timezone.now()
-    grant.status = transition.target
-    fields = ["status", "updated_at"]
-
-    if action == "submit":
-        grant.submitted_at = now
-        fields.append("submitted_at")
-        if not grant.reference:
-            grant.reference = next_grant_reference(timezone.localdate(now).year)
-            fields.append("reference")
-    elif action == "approve":
-        if approved_usd is None:
-            raise ValidationError({"approved_usd": ["Give the amount approved."]})
-        if approved_usd <= 0:
-            raise ValidationError({"approved_usd": ["Must be greater than zero."]})
-        if approved_usd > grant.requested_usd:
-            raise ValidationError(
-                {
-                    "approved_usd": [
-                        f"Cannot approve more than the {grant.requested_usd:,.2f} USD requested."
-                    ]
-                }
-            )
-        fund_commit(amount_usd=approved_usd)
-        grant.approved_usd = approved_usd
-        grant.decided_at = now
-        fields += ["approved_usd", "decided_at"]
-    elif action in ("reject", "return"):
-        grant.decided_at = now
-        fields.append("decided_at")
-    elif action == "complete":
-        report = getattr(grant, "completion_report", None)
-        if report is None or report.submitted_at is None:
-            raise _invalid_transition("A grant is completed by submitting its completion report.")
-    elif action in ("cancel", "close"):
-        if action == "close":
-            report = getattr(grant, "completion_report", None)
-            if report is None or report.accepted_at is None:
-                raise _invalid_transition(
-                    "A grant is closed once its completion report has been accepted."
-                )
-        release = grant.undisbursed_usd
-        if release > 0:
-            fund_release(amount_usd=release)
-            grant.released_usd += release
-            fields.append("released_usd")
-
-    grant.save(update_fields=fields)
+    step = workflow.Step(grant=grant, user=user, now=timezone.now(), inputs=inputs)
+    if step_action.target is not None:
+        step.set(status=step_action.target)
+    if step_action.effect is not None:
+        step_action.effect(step)
+    if step.fields:
+        grant.save(update_fields=[*step.fields, "updated_at"])
     _record(grant, actor=user, action=action, from_status=from_status, comment=comment)
     return grant
 
 
 def grant_record_event(*, grant: Grant, user, action: str, comment: str = "") -> None:
-    """A history row for a decision that does not change the status (e.g. a report
-    accepted); the caller holds the grant's lock in its transaction."""
+    """A history row that is not a workflow action (e.g. a correction of an earlier
+    comment); the caller holds the grant's lock in its transaction."""
     _record(grant, actor=user, action=action, from_status=grant.status, comment=comment)
 
 

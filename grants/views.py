@@ -28,20 +28,15 @@ from partners.forms import apply_service_errors, service_errors_on
 from partners.models import Country, FundAlert
 from partners.permissions import can_read_alerts
 from partners.roles import is_fund_manager
-from results.models import CompletionReport
-from results.permissions import can_see_report
 from seetf.common.errors import ApplicationError
 
-from . import selectors, services
+from . import selectors, services, workflow
 from .filters import GrantFilter
 from .forms import (
-    ApproveForm,
-    CommentForm,
     DisbursementForm,
     ExchangeForm,
     PlannedExchangeFormSet,
     ProposalForm,
-    RequiredCommentForm,
 )
 from .models import (
     APPROVED_AND_LATER,
@@ -52,7 +47,7 @@ from .models import (
     GrantHistory,
     GrantStatus,
 )
-from .permissions import can_create_grant, can_disburse, is_leader_of
+from .permissions import can_create_grant, can_disburse, can_see_report, is_leader_of
 
 PAGE_SIZE = 25
 # How many rows each list of a home page shows before "see all".
@@ -71,41 +66,6 @@ LEADER_STATUS_ORDER = [
     GrantStatus.REJECTED,
     GrantStatus.CANCELLED,
 ]
-
-# The workflow actions taken from the grant page, with the form each one reads.
-# ("complete" is taken by submitting the completion report, on the report's page.)
-ACTION_FORMS = {
-    "submit": CommentForm,
-    "start-review": CommentForm,
-    "approve": ApproveForm,
-    "return": RequiredCommentForm,
-    "reject": RequiredCommentForm,
-    "cancel": RequiredCommentForm,
-    "close": CommentForm,
-}
-ACTION_DONE = {
-    "submit": gettext_lazy("The proposal %(ref)s was submitted to the fund managers."),
-    "start-review": gettext_lazy("The review of %(ref)s has started."),
-    "approve": gettext_lazy("%(ref)s was approved."),
-    "return": gettext_lazy("%(ref)s was returned to its task team leader."),
-    "reject": gettext_lazy("%(ref)s was rejected."),
-    "cancel": gettext_lazy("%(ref)s was cancelled; its undisbursed money was released."),
-    "close": gettext_lazy("%(ref)s was closed; its undisbursed money was released."),
-}
-# How the grant's history names each action.
-HISTORY_ACTIONS = {
-    "create": gettext_lazy("Drafted"),
-    "submit": gettext_lazy("Submitted"),
-    "start-review": gettext_lazy("Review started"),
-    "return": gettext_lazy("Returned for revision"),
-    "reject": gettext_lazy("Rejected"),
-    "approve": gettext_lazy("Approved"),
-    "cancel": gettext_lazy("Cancelled"),
-    "complete": gettext_lazy("Completion report submitted"),
-    "accept-report": gettext_lazy("Completion report accepted"),
-    "close": gettext_lazy("Closed"),
-}
-
 
 # --- Fetching what the user may see -----------------------------------------------------
 
@@ -362,7 +322,7 @@ def _save_proposal(request, form, exchanges, grant=None):
         form.add_error(None, error.message)
         return None
     if submit:
-        messages.success(request, ACTION_DONE["submit"] % {"ref": _ref(grant)})
+        messages.success(request, workflow.get("submit").done % {"ref": _ref(grant)})
     else:
         messages.success(request, _("The draft was saved."))
     return redirect("grants:detail", pk=grant.pk)
@@ -421,20 +381,34 @@ def proposal_edit(request, pk):
 # --- The grant page ------------------------------------------------------------------------
 
 
-def _allowed_actions(user, grant: Grant) -> tuple[list[str], str]:
-    """The workflow actions this user may take on the grant now, asked of the same
-    check the service applies; and why approving is refused to a fund manager who
-    leads the grant, if so."""
-    allowed, self_approval = [], ""
-    for action in ACTION_FORMS:
-        try:
-            services.grant_transition_check(grant=grant, user=user, action=action)
-        except ApplicationError as error:
-            if error.code == "self_approval" and grant.status in PIPELINE_STATUSES:
-                self_approval = error.message
+def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, str]:
+    """What the grant page offers this user, from ``selectors.allowed_actions``: a
+    form for each action they may take now that is taken from this page, described by
+    the workflow table; the verdict for every action; and why approving is refused to
+    a fund manager who leads the grant, if so."""
+    verdicts = {row["action"]: row for row in selectors.allowed_actions(user, grant)}
+    offered = []
+    for name, verdict in verdicts.items():
+        action = workflow.get(name)
+        if not verdict["allowed"] or action.form is None:
             continue
-        allowed.append(action)
-    return allowed, self_approval
+        initial = {"approved_usd": grant.requested_usd} if name == "approve" else None
+        offered.append(
+            {
+                "action": name,
+                "place": action.place,
+                "form": bound.get(name) or action.form(initial=initial, auto_id=_auto_id(name)),
+                "heading": action.heading,
+                "button": action.button_for(grant),
+                "note": action.note_for(grant),
+                "style": action.style,
+            }
+        )
+    approve = verdicts.get("approve")
+    self_approval = ""
+    if approve and approve["code"] == "self_approval" and grant.status in PIPELINE_STATUSES:
+        self_approval = approve["reason"]
+    return offered, verdicts, self_approval
 
 
 def _auto_id(action: str) -> str:
@@ -457,7 +431,7 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
     bound = bound or {}
     history = list(grant.history.select_related("actor").order_by("at", "id"))
     for row in history:
-        row.label = HISTORY_ACTIONS.get(row.action, row.action)
+        row.label = workflow.history_label(row.action)
     countries = Country.objects.only("code", "name")
     exchanges = list(
         grant.exchanges.prefetch_related(
@@ -465,18 +439,10 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
             Prefetch("recipient_countries", queryset=countries),
         )
     )
-    report = CompletionReport.objects.filter(grant=grant).first()
-    actions, self_approval = _allowed_actions(user, grant)
-    if "close" in actions and (report is None or report.accepted_at is None):
-        # Offered once the report is accepted (the service refuses it before, with a
-        # message; the page does not offer a button bound to be refused).
-        actions.remove("close")
-    forms = {}
-    for action in actions:
-        initial = {"approved_usd": grant.requested_usd} if action == "approve" else None
-        forms[action] = bound.get(action) or ACTION_FORMS[action](
-            initial=initial, auto_id=_auto_id(action)
-        )
+    # The report (results) through the grant's reverse one-to-one: grants never
+    # imports results. The workflow's guards read the same cached object.
+    report = getattr(grant, "completion_report", None)
+    offered, verdicts, self_approval = _decision_forms(user, grant, bound)
     sees_disbursements = can_disburse(user, grant)[0]
     can_disburse_now = sees_disbursements and _can(
         services.disbursement_check, grant=grant, user=user
@@ -488,8 +454,9 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
         "history": history,
         "exchanges": exchanges,
         "report": report,
-        "forms": forms,
-        "decisions": {action: form for action, form in forms.items() if action != "submit"},
+        "leader_actions": [o for o in offered if o["place"] == "leader"],
+        "decisions": [o for o in offered if o["place"] == "decisions"],
+        "can_accept_report": verdicts["accept-report"]["allowed"],
         "report_link": report_visible
         and grant.status in APPROVED_AND_LATER
         and (report is not None or is_leader_of(user, grant)),
@@ -497,7 +464,6 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
             OUTCOME_LABELS.get(code, code) for code in grant.targeted_outcomes or []
         ],
         "self_approval": self_approval,
-        "fund": selectors.fund_summary() if "approve" in forms else None,
         "can_edit": _can(services.grant_update_check, grant=grant, user=user),
         "can_record_exchange": _can(services.exchange_check, grant=grant, user=user),
         "disbursements": list(grant.disbursements.all()) if sees_disbursements else None,
@@ -535,22 +501,22 @@ def grant_detail(request, pk):
 def grant_action(request, pk, action):
     """One workflow action from the grant page: role and status are checked first (a
     403 page, or the reason on the grant page), then the form, then the service."""
-    form_class = ACTION_FORMS.get(action)
-    if form_class is None:
+    step = workflow.get(action)
+    if step is None or step.form is None:
         raise Http404
     grant = _grant_for_page(request, pk)
     try:
         services.grant_transition_check(grant=grant, user=request.user, action=action)
     except ApplicationError as error:
         return _refuse(request, error, grant)
-    form = form_class(request.POST, auto_id=_auto_id(action))
+    form = step.form(request.POST, auto_id=_auto_id(action))
     if form.is_valid():
         with service_errors_on(form):
             grant = services.grant_transition(
                 grant=grant, user=request.user, action=action, **form.cleaned_data
             )
         if not form.errors:
-            messages.success(request, ACTION_DONE[action] % {"ref": _ref(grant)})
+            messages.success(request, step.done % {"ref": _ref(grant)})
             return redirect("grants:detail", pk=grant.pk)
     grant = _grant_for_page(request, pk)
     return grant_page(request, grant, bound={action: form})

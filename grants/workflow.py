@@ -1,40 +1,429 @@
-"""The grant workflow, declared as data: which action moves a grant from which statuses
-to which, and whose rule allows it. ``services.grant_transition`` is the one place that
-applies it, for the API and the web pages alike."""
+"""The grant workflow, declared as one table.
 
-from collections.abc import Callable
-from dataclasses import dataclass
+Each :class:`Action` says everything about one step of a grant's life:
+
+- **who** may take it: ``rule(user, grant)``, returning a :class:`Verdict` (or the
+  ``(allowed, reason)`` pair the other rules of ``permissions`` return) — a 403;
+- **when**: the statuses it starts from (``sources``), then its ``guards``, each
+  ``guard(grant)`` returning ``None`` or the :class:`Verdict` refusing it — a 409;
+- **what it does**: the status it leads to (``target``; ``None`` for an event that
+  leaves the status as it is, such as a report accepted) and its ``effect(step)``, which
+  sets fields and moves money (and may raise a ``ValidationError`` about its inputs);
+- **how people see it**: the web ``form``, its heading, button, note and style on the
+  grant page, the label the history shows, the message once done; and the API's request
+  serializer, and whether a retry is replayed (``idempotent``: the actions that move
+  money take an ``Idempotency-Key``).
+
+``services.grant_transition`` is the one place that applies an action, for the API, the
+web pages, the importer and the tasks alike; ``selectors.allowed_actions`` says which
+actions a user may take on a grant now and why not the others; the grant page, the
+API's action endpoints and the history labels are derived from this table. A new action
+is one :func:`register` call and its effect function.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from partners.services import fund_commit, fund_release
+from seetf.common.rules import ALLOWED, Verdict, as_verdict
 
 from . import permissions
+from .forms import ApproveForm, CommentForm, RequiredCommentForm
 from .models import GrantStatus as S
 
 
+def _refused(reason, code: str = "invalid_transition") -> Verdict:
+    return Verdict(False, str(reason), code)
+
+
+@dataclass
+class Step:
+    """One action being applied, as an effect sees it: the grant (locked, its status
+    already set to the target), who acts, when, the inputs (the validated form or
+    request: ``comment``, ``approved_usd``...), and the fields the save must write."""
+
+    grant: object
+    user: object
+    now: object
+    inputs: dict
+    fields: list = field(default_factory=list)
+
+    def set(self, **values) -> None:
+        for name, value in values.items():
+            setattr(self.grant, name, value)
+            if name not in self.fields:
+                self.fields.append(name)
+
+
 @dataclass(frozen=True)
-class Transition:
-    action: str
-    sources: frozenset[str]
-    target: str
+class Action:
+    name: str
+    sources: frozenset
+    target: str | None
     rule: Callable
+    history_label: str
+    done: str
+    effect: Callable[[Step], None] | None = None
+    guards: tuple = ()
+    # The refusal when the status is not one of the sources ("{status}" is the grant's);
+    # by default it names the sources.
+    status_message: str = ""
+    # The grant page: the form (None: taken elsewhere, e.g. on the report's page), where
+    # it sits ("decisions": the fund managers' panel; "leader": the leader's toolbar),
+    # its heading, button (a string, or a function of the grant), note (a function of
+    # the grant, or None) and button style ("", "secondary", "danger").
+    form: type | None = None
+    place: str = "decisions"
+    heading: str = ""
+    button: object = ""
+    note: Callable | None = None
+    style: str = ""
+    # The API: ``POST /api/v1/grants/{id}/<name>/`` with this request serializer (a
+    # dotted path, read when the API is built); None: no endpoint of its own.
+    request: str | None = None
+    idempotent: bool = False
+
+    def button_for(self, grant) -> str:
+        return str(self.button(grant) if callable(self.button) else self.button)
+
+    def note_for(self, grant) -> str:
+        return str(self.note(grant)) if self.note else ""
 
 
-def _t(action, sources, target, rule):
-    return Transition(action, frozenset(sources), target, rule)
+WORKFLOW: dict[str, Action] = {}
 
 
-TRANSITIONS: dict[str, Transition] = {
-    t.action: t
-    for t in [
-        _t("submit", [S.DRAFT, S.RETURNED], S.SUBMITTED, permissions.can_submit_grant),
-        _t("start-review", [S.SUBMITTED], S.UNDER_REVIEW, permissions.can_decide_grant),
-        _t("return", [S.SUBMITTED, S.UNDER_REVIEW], S.RETURNED, permissions.can_decide_grant),
-        _t("reject", [S.SUBMITTED, S.UNDER_REVIEW], S.REJECTED, permissions.can_decide_grant),
-        _t("approve", [S.SUBMITTED, S.UNDER_REVIEW], S.APPROVED, permissions.can_approve_grant),
-        _t("cancel", [S.APPROVED], S.CANCELLED, permissions.can_decide_grant),
-        # The leader submits the completion report (results app): approved -> completed.
-        _t("complete", [S.APPROVED], S.COMPLETED, permissions.can_edit_grant),
-        _t("close", [S.COMPLETED], S.CLOSED, permissions.can_decide_grant),
-    ]
-}
+def register(action: Action) -> Action:
+    if action.name in WORKFLOW:
+        raise ValueError(f"The workflow already has an action {action.name!r}.")
+    WORKFLOW[action.name] = action
+    return action
+
+
+@contextmanager
+def registered(action: Action) -> Iterator[Action]:
+    """An action added for a while (tests), then taken out again."""
+    register(action)
+    try:
+        yield action
+    finally:
+        WORKFLOW.pop(action.name, None)
+
+
+def get(name: str) -> Action | None:
+    return WORKFLOW.get(name)
+
+
+# --- Checks -----------------------------------------------------------------------------
+
+
+def status_verdict(action: Action, grant) -> Verdict:
+    if grant.status in action.sources:
+        return ALLOWED
+    if action.status_message:
+        return _refused(action.status_message.format(status=grant.status))
+    return _refused(
+        f"Cannot {action.name} a grant that is {grant.status}; "
+        f"it must be {' or '.join(sorted(action.sources))}."
+    )
+
+
+def evaluate(action: Action, user, grant) -> Verdict:
+    """Whether this user may take this action on this grant now: the rule (who), the
+    status, then each guard; the first refusal, with its reason and code."""
+    verdict = as_verdict(action.rule(user, grant))
+    if not verdict.allowed:
+        return verdict
+    verdict = status_verdict(action, grant)
+    if not verdict.allowed:
+        return verdict
+    for guard in action.guards:
+        refusal = guard(grant)
+        if refusal is not None and not refusal.allowed:
+            return as_verdict(refusal, code="invalid_transition")
+    return ALLOWED
+
+
+# --- Guards: preconditions on the grant and its completion report -------------------------
+# The report is read through the grant's reverse one-to-one (results.CompletionReport,
+# related_name "completion_report"): results builds on grants, never the other way.
+
+
+def _report(grant):
+    return getattr(grant, "completion_report", None)
+
+
+def report_written(grant) -> Verdict | None:
+    if _report(grant) is None:
+        return _refused("Write the completion report first.")
+    return None
+
+
+def report_submitted(grant) -> Verdict | None:
+    report = _report(grant)
+    if report is None or report.submitted_at is None:
+        return _refused("Only a submitted report of a completed grant can be accepted.")
+    return None
+
+
+def report_not_yet_accepted(grant) -> Verdict | None:
+    report = _report(grant)
+    if report is not None and report.accepted_at is not None:
+        return _refused("This report was accepted already.")
+    return None
+
+
+def report_accepted(grant) -> Verdict | None:
+    report = _report(grant)
+    if report is None or report.accepted_at is None:
+        return _refused("A grant is closed once its completion report has been accepted.")
+    return None
+
+
+# --- Effects -------------------------------------------------------------------------------
+
+
+def submitted(step: Step) -> None:
+    step.set(submitted_at=step.now)
+    if not step.grant.reference:
+        from .services import next_grant_reference
+
+        step.set(reference=next_grant_reference(timezone.localdate(step.now).year))
+
+
+def approved(step: Step) -> None:
+    """Commit the approved amount from the fund's available money (409
+    ``insufficient_funds`` beyond it, under the fund's lock)."""
+    grant, amount = step.grant, step.inputs.get("approved_usd")
+    if amount is None:
+        raise ValidationError({"approved_usd": ["Give the amount approved."]})
+    if amount <= 0:
+        raise ValidationError({"approved_usd": ["Must be greater than zero."]})
+    if amount > grant.requested_usd:
+        raise ValidationError(
+            {
+                "approved_usd": [
+                    f"Cannot approve more than the {grant.requested_usd:,.2f} USD requested."
+                ]
+            }
+        )
+    fund_commit(amount_usd=amount)
+    step.set(approved_usd=amount, decided_at=step.now)
+
+
+def decided(step: Step) -> None:
+    step.set(decided_at=step.now)
+
+
+def released(step: Step) -> None:
+    """What will not be disbursed goes back to the fund's available money."""
+    release = step.grant.undisbursed_usd
+    if release > 0:
+        fund_release(amount_usd=release)
+        step.set(released_usd=step.grant.released_usd + release)
+
+
+def report_submitted_now(step: Step) -> None:
+    report = _report(step.grant)
+    report.submitted_at = step.now
+    report.save(update_fields=["submitted_at", "updated_at"])
+
+
+def report_accepted_now(step: Step) -> None:
+    report = _report(step.grant)
+    report.accepted_at = step.now
+    report.accepted_by = step.user
+    report.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+
+
+# --- The table -----------------------------------------------------------------------------
+
+
+def _usd(amount) -> str:
+    return number_format(amount, 2, force_grouping=True)
+
+
+def _available_note(grant):
+    from .selectors import fund_summary
+
+    return format_html(
+        str(
+            _(
+                "The fund has <strong>{available} USD</strong> available; "
+                "{requested} USD was requested."
+            )
+        ),
+        available=_usd(fund_summary()["available_usd"]),
+        requested=_usd(grant.requested_usd),
+    )
+
+
+def _cancel_note(grant):
+    return _("Cancelling releases the %(amount)s USD not yet disbursed back to the fund.") % {
+        "amount": _usd(grant.undisbursed_usd)
+    }
+
+
+def _close_note(grant):
+    return _("Closing releases the %(amount)s USD not disbursed back to the fund.") % {
+        "amount": _usd(grant.undisbursed_usd)
+    }
+
+
+def _submit_button(grant):
+    if grant.status == S.RETURNED:
+        return _("Resubmit to the fund")
+    return _("Submit to the fund")
+
+
+PIPELINE = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
+TRANSITION_REQUEST = "grants.api.serializers.TransitionSerializer"
+
+for _action in [
+    Action(
+        "submit",
+        frozenset({S.DRAFT, S.RETURNED}),
+        S.SUBMITTED,
+        permissions.can_submit_grant,
+        history_label=_("Submitted"),
+        done=_("The proposal %(ref)s was submitted to the fund managers."),
+        effect=submitted,
+        form=CommentForm,
+        place="leader",
+        heading=_("Submit"),
+        button=_submit_button,
+        request=TRANSITION_REQUEST,
+    ),
+    Action(
+        "start-review",
+        PIPELINE - {S.UNDER_REVIEW},
+        S.UNDER_REVIEW,
+        permissions.can_decide_grant,
+        history_label=_("Review started"),
+        done=_("The review of %(ref)s has started."),
+        form=CommentForm,
+        heading=_("Start the review"),
+        button=_("Start the review"),
+        style="secondary",
+        request=TRANSITION_REQUEST,
+    ),
+    Action(
+        "approve",
+        PIPELINE,
+        S.APPROVED,
+        permissions.can_approve_grant,
+        history_label=_("Approved"),
+        done=_("%(ref)s was approved."),
+        effect=approved,
+        form=ApproveForm,
+        heading=_("Approve"),
+        button=_("Approve"),
+        note=_available_note,
+        request="grants.api.serializers.ApproveSerializer",
+        idempotent=True,
+    ),
+    Action(
+        "return",
+        PIPELINE,
+        S.RETURNED,
+        permissions.can_decide_grant,
+        history_label=_("Returned for revision"),
+        done=_("%(ref)s was returned to its task team leader."),
+        effect=decided,
+        form=RequiredCommentForm,
+        heading=_("Return for revision"),
+        button=_("Return to the leader"),
+        style="secondary",
+        request=TRANSITION_REQUEST,
+    ),
+    Action(
+        "reject",
+        PIPELINE,
+        S.REJECTED,
+        permissions.can_decide_grant,
+        history_label=_("Rejected"),
+        done=_("%(ref)s was rejected."),
+        effect=decided,
+        form=RequiredCommentForm,
+        heading=_("Reject"),
+        button=_("Reject the proposal"),
+        style="danger",
+        request=TRANSITION_REQUEST,
+    ),
+    Action(
+        "cancel",
+        frozenset({S.APPROVED}),
+        S.CANCELLED,
+        permissions.can_decide_grant,
+        history_label=_("Cancelled"),
+        done=_("%(ref)s was cancelled; its undisbursed money was released."),
+        effect=released,
+        form=RequiredCommentForm,
+        heading=_("Cancel the grant"),
+        button=_("Cancel the grant"),
+        note=_cancel_note,
+        style="danger",
+        request=TRANSITION_REQUEST,
+        idempotent=True,
+    ),
+    # The leader submits the completion report (results app): approved -> completed.
+    Action(
+        "complete",
+        frozenset({S.APPROVED}),
+        S.COMPLETED,
+        permissions.can_write_report,
+        history_label=_("Completion report submitted"),
+        done=_("The completion report was submitted; the grant is completed."),
+        effect=report_submitted_now,
+        guards=(report_written,),
+        status_message="A report is submitted while the grant is approved; this one is {status}.",
+    ),
+    # A fund manager accepts the submitted report; the status stays completed.
+    Action(
+        "accept-report",
+        frozenset({S.COMPLETED}),
+        None,
+        permissions.can_accept_report,
+        history_label=_("Completion report accepted"),
+        done=_("The completion report was accepted; the grant can now be closed."),
+        effect=report_accepted_now,
+        guards=(report_submitted, report_not_yet_accepted),
+        status_message="Only a submitted report of a completed grant can be accepted.",
+    ),
+    Action(
+        "close",
+        frozenset({S.COMPLETED}),
+        S.CLOSED,
+        permissions.can_decide_grant,
+        history_label=_("Closed"),
+        done=_("%(ref)s was closed; its undisbursed money was released."),
+        effect=released,
+        guards=(report_accepted,),
+        form=CommentForm,
+        heading=_("Close the grant"),
+        button=_("Close the grant"),
+        note=_close_note,
+        request=TRANSITION_REQUEST,
+        idempotent=True,
+    ),
+]:
+    register(_action)
+
+# How the history names the rows that are not workflow actions.
+HISTORY_LABELS = {"create": _("Drafted")}
+
+
+def history_label(action: str) -> str:
+    known = WORKFLOW.get(action)
+    return str(known.history_label if known else HISTORY_LABELS.get(action, action))
+
 
 # Statuses in which the leader may still edit the proposal itself.
 EDITABLE_STATUSES = frozenset({S.DRAFT, S.RETURNED})

@@ -1,28 +1,4 @@
-"""Who may read and write completion reports (API.md roles), as named rules."""
-
-from grants.permissions import is_leader_of
-from partners.roles import is_donor, is_fund_manager, is_task_team_leader
-
-from .models import CompletionReport
-
-
-def can_see_report(user, report: CompletionReport | None, grant) -> bool:
-    """Fund managers read all; a leader reads their own at any stage; donors and other
-    leaders read accepted ones (the lessons the fund disseminates). Anyone else gets a
-    404, as if there were no report."""
-    if is_fund_manager(user) or is_leader_of(user, grant):
-        return True
-    accepted = report is not None and report.accepted_at is not None
-    return bool(accepted and (is_donor(user) or is_task_team_leader(user)))
-
-
-def can_write_report(user, grant) -> tuple[bool, str]:
-    if is_leader_of(user, grant):
-        return True, ""
-    return False, "Only the grant's task team leader writes its completion report."
-
-
-def can_accept_report(user, grant) -> tuple[bool, str]:
-    if is_fund_manager(user):
-        return True, ""
-    return False, "Only fund managers accept completion reports."
+"""Who may read and write results (API.md roles), as named rules. Who reads, writes,
+submits and accepts a completion report is part of the grant workflow, in
+``grants.permissions`` (``can_see_report``, ``can_write_report``, ``can_accept_report``).
+"""

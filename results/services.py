@@ -2,14 +2,13 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from grants.models import CapacityOutcome, Grant, GrantStatus
-from grants.services import grant_record_event, grant_transition
+from grants.permissions import can_write_report
+from grants.services import grant_transition, grant_transition_check
 from seetf.common.errors import ApplicationError
 
 from .models import OUTCOME_FIELDS, CompletionReport, ConcreteResult
-from .permissions import can_accept_report, can_write_report
 
 REPORT_FIELDS = {
     "outcomes_achieved",
@@ -48,21 +47,13 @@ def completion_report_save_check(*, grant: Grant, user) -> None:
 
 
 def completion_report_submit_check(*, grant: Grant, user) -> None:
-    _forbid(can_write_report(user, grant))
-    if grant.status != GrantStatus.APPROVED:
-        raise ApplicationError(
-            f"A report is submitted while the grant is approved; this one is {grant.status}.",
-            code="invalid_transition",
-        )
+    """Submitting the report is the workflow's ``complete`` action (grants.workflow)."""
+    grant_transition_check(grant=grant, user=user, action="complete")
 
 
 def completion_report_accept_check(*, grant: Grant, user) -> None:
-    _forbid(can_accept_report(user, grant))
-    if grant.status != GrantStatus.COMPLETED:
-        raise ApplicationError(
-            "Only a submitted report of a completed grant can be accepted.",
-            code="invalid_transition",
-        )
+    """Accepting the report is the workflow's ``accept-report`` action."""
+    grant_transition_check(grant=grant, user=user, action="accept-report")
 
 
 @transaction.atomic
@@ -99,12 +90,11 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
 
 @transaction.atomic
 def completion_report_submit(*, grant: Grant, user, comment: str = "") -> CompletionReport:
-    """The leader submits the report: the grant moves from approved to completed."""
+    """The leader submits the report: the workflow's ``complete`` action moves the grant
+    from approved to completed once the report says what it must."""
     grant = _locked_grant(grant)
     completion_report_submit_check(grant=grant, user=user)
-    report = CompletionReport.objects.filter(grant=grant).first()
-    if report is None:
-        raise ApplicationError("Write the completion report first.", code="invalid_transition")
+    report = grant.completion_report
     missing = {}
     if not report.rating:
         missing["rating"] = ["Rate the grant's results before submitting."]
@@ -112,27 +102,13 @@ def completion_report_submit(*, grant: Grant, user, comment: str = "") -> Comple
         missing["follow_up_description"] = ["Say what follow-up is needed."]
     if missing:
         raise ValidationError(missing)
-    report.submitted_at = timezone.now()
-    report.save(update_fields=["submitted_at", "updated_at"])
     grant_transition(grant=grant, user=user, action="complete", comment=comment)
-    return report
+    return CompletionReport.objects.get(grant=grant)
 
 
 @transaction.atomic
 def completion_report_accept(*, grant: Grant, user, comment: str = "") -> CompletionReport:
-    """A fund manager accepts a submitted report; the grant may then be closed."""
-    grant = _locked_grant(grant)
-    completion_report_accept_check(grant=grant, user=user)
-    report = CompletionReport.objects.filter(grant=grant).first()
-    if report is None or report.submitted_at is None:
-        raise ApplicationError(
-            "Only a submitted report of a completed grant can be accepted.",
-            code="invalid_transition",
-        )
-    if report.accepted_at is not None:
-        raise ApplicationError("This report was accepted already.", code="invalid_transition")
-    report.accepted_at = timezone.now()
-    report.accepted_by = user
-    report.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
-    grant_record_event(grant=grant, user=user, action="accept-report", comment=comment)
-    return report
+    """A fund manager accepts a submitted report (the workflow's ``accept-report``);
+    the grant may then be closed."""
+    grant_transition(grant=grant, user=user, action="accept-report", comment=comment)
+    return CompletionReport.objects.get(grant=grant)

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 
 from grants.forms import CommentForm
 from grants.models import CapacityOutcome, Grant, GrantStatus
-from grants.permissions import can_decide_grant
-from grants.selectors import grants_visible_to
+from grants.permissions import can_see_report, can_write_report, is_leader_of
+from grants.selectors import allowed_actions, grants_visible_to
 from grants.views import visible_grant
 from partners.forms import service_errors_on
 from partners.models import Partner, Region
@@ -33,7 +33,6 @@ from .charts import bar_chart
 from .filters import ResultsStoryFilter
 from .forms import CompletionReportForm, ConcreteResultFormSet, DashboardPartnerForm
 from .models import CompletionReport
-from .permissions import can_accept_report, can_see_report, can_write_report
 
 HUB_PAGE_SIZE = 12
 ACCEPT_ID = "id_accept_%s"
@@ -52,13 +51,20 @@ def _report_of(request, pk):
     )
     if not can_see_report(request.user, report, grant):
         raise Http404
+    # The workflow's guards read the report through the grant: give them this one.
+    Grant.completion_report.related.set_cached_value(grant, report)
     return grant, report
 
 
 def _report_page(request, grant, report, form=None, results=None, accept_form=None):
     user = request.user
-    # The form is offered while the service would take it: the leader, grant approved.
-    writable = can_write_report(user, grant)[0] and grant.status == GrantStatus.APPROVED
+    # Each form is offered while the service would take it (grants.workflow's table).
+    verdicts = {row["action"]: row["allowed"] for row in allowed_actions(user, grant)}
+    try:
+        services.completion_report_save_check(grant=grant, user=user)
+        writable = True
+    except ApplicationError:
+        writable = False
     if writable and form is None:
         form = CompletionReportForm(initial=CompletionReportForm.initial_for(report))
         initial = [
@@ -66,19 +72,8 @@ def _report_page(request, grant, report, form=None, results=None, accept_form=No
             for r in (report.concrete_results.all() if report else [])
         ]
         results = ConcreteResultFormSet(initial=initial, prefix="results")
-    acceptable = (
-        can_accept_report(user, grant)[0]
-        and grant.status == GrantStatus.COMPLETED
-        and report is not None
-        and report.submitted_at is not None
-        and report.accepted_at is None
-    )
-    closable = (
-        can_decide_grant(user, grant)[0]
-        and grant.status == GrantStatus.COMPLETED
-        and report is not None
-        and report.accepted_at is not None
-    )
+    acceptable = verdicts["accept-report"]
+    closable = verdicts["close"]
     return render(
         request,
         "results/report.html",
@@ -94,7 +89,7 @@ def _report_page(request, grant, report, form=None, results=None, accept_form=No
             "accept_form": (accept_form or CommentForm(auto_id=ACCEPT_ID)) if acceptable else None,
             # The close form posts to the grant's own action (grants.views.grant_action).
             "close_form": CommentForm(auto_id="id_close_%s") if closable else None,
-            "is_leader": can_write_report(user, grant)[0],
+            "is_leader": is_leader_of(user, grant),
         },
     )
 

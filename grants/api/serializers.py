@@ -187,6 +187,26 @@ class ApproveSerializer(TransitionSerializer):
     )
 
 
+class AllowedActionSerializer(serializers.Serializer):
+    """One workflow action on a grant for the requesting user (grants.workflow)."""
+
+    action = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Why not, as the action would answer; or empty.")
+    code = serializers.CharField(
+        help_text="The refusal's code (permission_denied, self_approval, invalid_transition)."
+    )
+
+
+class GrantDetailSerializer(GrantSerializer):
+    """A grant's detail: the grant, and what the requesting user may do with it now."""
+
+    allowed_actions = AllowedActionSerializer(many=True, read_only=True)
+
+    class Meta(GrantSerializer.Meta):
+        fields = [*GrantSerializer.Meta.fields, "allowed_actions"]
+
+
 class HistorySerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
 

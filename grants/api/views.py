@@ -1,5 +1,6 @@
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils.module_loading import import_string
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,19 +14,18 @@ from seetf.common.api import ErrorSerializer, RulePermission
 from seetf.common.errors import ApplicationError
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
-from .. import selectors, services
+from .. import selectors, services, workflow
 from ..filters import GrantFilter, GrantFilterBackend, GrantOrderingFilter
 from ..models import Disbursement, Exchange, Grant
 from ..permissions import can_create_grant, can_disburse
 from .pagination import GrantPagination
 from .serializers import (
-    ApproveSerializer,
     DisbursementSerializer,
     ExchangeSerializer,
     FundSummarySerializer,
+    GrantDetailSerializer,
     GrantSerializer,
     HistorySerializer,
-    TransitionSerializer,
     grant_representation,
     grant_representations,
 )
@@ -59,6 +59,15 @@ class VisibleGrantsMixin:
         return get_object_or_404(self.visible_grants(), pk=pk)
 
 
+ALLOWED_ACTIONS_FIELDS = (
+    "id",
+    "status",
+    "task_team_leader_id",
+    "completion_report__submitted_at",
+    "completion_report__accepted_at",
+)
+
+
 def _with_relations(queryset):
     countries = Country.objects.only("code")
     return queryset.select_related(None).prefetch_related(
@@ -68,8 +77,11 @@ def _with_relations(queryset):
     )
 
 
-def _transition(name: str, request_serializer=TransitionSerializer, money: bool = False):
-    """An action endpoint `POST /grants/{id}/<name>/` applying one workflow step."""
+def _transition(step: workflow.Action):
+    """The endpoint `POST /grants/{id}/<action>/` of one workflow action, as the table
+    declares it: its request serializer, and an Idempotency-Key where it moves money."""
+    name = step.name
+    request_serializer = import_string(step.request)
 
     def handler(self, request, pk=None):
         grant = self.get_grant(pk)
@@ -85,11 +97,11 @@ def _transition(name: str, request_serializer=TransitionSerializer, money: bool 
             )
             return Response(GrantSerializer(self._reload(updated)).data)
 
-        return idempotent(request, apply) if money else apply()
+        return idempotent(request, apply) if step.idempotent else apply()
 
-    handler.__name__ = "return_" if name == "return" else name.replace("-", "_")
+    handler.__name__ = _method_name(name)
     handler.__doc__ = f"Workflow action `{name}`; see the transition table in the API description."
-    parameters = [IDEMPOTENCY_PARAMETER] if money else []
+    parameters = [IDEMPOTENCY_PARAMETER] if step.idempotent else []
     handler = action(detail=True, methods=["post"], url_path=name, url_name=name)(handler)
     # extend_schema on top of @action, or @action's own schema hides the refusals.
     return extend_schema(
@@ -97,6 +109,10 @@ def _transition(name: str, request_serializer=TransitionSerializer, money: bool 
         responses={200: GrantSerializer, **REFUSALS},
         parameters=parameters,
     )(handler)
+
+
+def _method_name(action_name: str) -> str:
+    return "return_" if action_name == "return" else action_name.replace("-", "_")
 
 
 @extend_schema_view(
@@ -152,11 +168,25 @@ class GrantViewSet(
         page = self.paginate_queryset(selectors.GrantRows(grants))
         return self.get_paginated_response(grant_representations(page))
 
+    @extend_schema(responses={200: GrantDetailSerializer, 404: REFUSALS[404]})
     def retrieve(self, request, *args, **kwargs):
+        """A grant, with ``allowed_actions``: each workflow action, whether the requesting
+        user may take it now and, if not, why (the reason and code the action answers)."""
         rows = selectors.grant_rows(self.visible_grants().filter(pk=self.kwargs["pk"]))
         if not rows:
             raise Http404("No Grant matches the given query.")
-        return Response(grant_representation(rows[0]))
+        # What the workflow's rules and guards read: the status, the leader, the report.
+        grant = (
+            Grant.objects.select_related("completion_report")
+            .only(*ALLOWED_ACTIONS_FIELDS)
+            .get(pk=rows[0]["id"])
+        )
+        return Response(
+            {
+                **grant_representation(rows[0]),
+                "allowed_actions": selectors.allowed_actions(request.user, grant),
+            }
+        )
 
     def create(self, request, *args, **kwargs):
         allowed, reason = can_create_grant(request.user)
@@ -176,13 +206,9 @@ class GrantViewSet(
         grant = services.grant_update(grant=grant, user=request.user, **serializer.validated_data)
         return Response(GrantSerializer(self._reload(grant)).data)
 
-    submit = _transition("submit")
-    start_review = _transition("start-review")
-    return_ = _transition("return")
-    reject = _transition("reject")
-    approve = _transition("approve", ApproveSerializer, money=True)
-    cancel = _transition("cancel", money=True)
-    close = _transition("close", money=True)
+    # One endpoint per workflow action that declares a request (grants.workflow), added
+    # below the class: ``submit``, ``start-review``, ``return``, ``reject``, ``approve``,
+    # ``cancel``, ``close``.
 
     @extend_schema(responses={200: HistorySerializer(many=True), 404: REFUSALS[404]})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
@@ -191,6 +217,11 @@ class GrantViewSet(
         grant = self.get_grant(pk)
         rows = grant.history.select_related("actor").order_by("at", "id")
         return Response(HistorySerializer(rows, many=True).data)
+
+
+for _step in workflow.WORKFLOW.values():
+    if _step.request is not None:
+        setattr(GrantViewSet, _method_name(_step.name), _transition(_step))
 
 
 class GrantChildViewSet(VisibleGrantsMixin, viewsets.GenericViewSet):

@@ -4,11 +4,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from grants.api.views import REFUSALS, VisibleGrantsMixin
+from grants.permissions import can_see_report
 from seetf.common.api import RulePermission
 
 from .. import services
 from ..models import CompletionReport
-from ..permissions import can_see_report
 from .serializers import CommentSerializer, CompletionReportSerializer
 
 

@@ -216,7 +216,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"CapacityOutcomeEnum": "grants.models.CapacityOutcome"},
+    "ENUM_NAME_OVERRIDES": {
+        "CapacityOutcomeEnum": "grants.models.CapacityOutcome",
+        "GrantStatusEnum": "grants.models.GrantStatus",
+    },
 }
 
 # --- The fund -------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def test_a_grant_from_draft_to_published_story(people, browser):
     assert available_before == Decimal("150000.00")
     fm.go(f"/grants/{pk}/")
     approve = fm.page.get_by_test_id("approve-form")
-    assert "150,000.00 USD available" in fm.text("approve-available")
+    assert "150,000.00 USD available" in fm.text("approve-note")
     approve.get_by_label(label("Amount approved (USD)")).fill("180000.00")
     fm.click(approve.get_by_role("button", name="Approve"))
     approve = fm.page.get_by_test_id("approve-form")

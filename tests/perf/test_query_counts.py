@@ -33,7 +33,13 @@ ENDPOINTS = [
         4,
         "roles; count; page; relations",
     ),
-    ("grant detail", "task_team_leader", "/api/v1/grants/{grant}/", 3, "roles; grant; relations"),
+    (
+        "grant detail",
+        "task_team_leader",
+        "/api/v1/grants/{grant}/",
+        4,
+        "roles; grant; relations; grant and report for allowed_actions",
+    ),
     (
         "donor dashboard",
         "donor",

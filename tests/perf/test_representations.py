@@ -9,6 +9,7 @@ import pytest
 from grants.api.serializers import GrantSerializer
 from grants.api.views import _with_relations
 from grants.models import Grant
+from grants.selectors import allowed_actions
 from results.api.reports import CapacityOutcomesReportSerializer
 from results.reports import capacity_outcomes_report
 
@@ -29,7 +30,10 @@ def test_the_grant_list_and_detail_give_what_the_serializer_gives(portfolio, rol
         expected = [GrantSerializer(grants[pk]).data for pk in ids]
         assert json.dumps(body["results"]) == json.dumps(expected)
         detail = client.get(f"/api/v1/grants/{ids[-1]}/").json()
+        # The detail is the grant, then what this user may do with it now.
+        allowed = detail.pop("allowed_actions")
         assert json.dumps(detail) == json.dumps(expected[-1])
+        assert allowed == allowed_actions(users[role], grants[ids[-1]])
 
 
 def test_the_capacity_outcomes_report_gives_what_its_serializer_gives(portfolio, role_users):

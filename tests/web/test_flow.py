@@ -114,7 +114,7 @@ def test_a_grant_from_draft_to_closed_through_the_pages(
 
     # The approval form shows the money available.
     detail = page(fm.get(f"/grants/{grant.pk}/"))
-    assert "150,000.00 USD" in detail.testid("approve-available").text
+    assert "150,000.00 USD" in detail.testid("approve-note").text
     assert field_value(detail.testid("approve-form"), "approved_usd") == "200000.00"
 
     # Approving more than is available is refused with the reason; nothing changes.

@@ -195,6 +195,7 @@ def test_a_grant_and_its_history_have_the_fields_of_the_contract(
         "submitted_at",
         "decided_at",
         "created_at",
+        "allowed_actions",
     }
     assert body["sector"] == "16010"
     assert body["recipient_countries"] == ["HND"]

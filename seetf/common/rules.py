@@ -1,0 +1,32 @@
+"""What a rule answers: allowed or not, why, and the API's code for the refusal.
+
+The rules of ``*/permissions.py`` answer who may do what (a refusal is a 403); the
+guards of ``grants.workflow`` answer whether the state of things allows it (a 409).
+"""
+
+from typing import NamedTuple
+
+PERMISSION_CODES = frozenset({"permission_denied", "self_approval"})
+
+
+class Verdict(NamedTuple):
+    allowed: bool
+    reason: str = ""
+    code: str = ""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of a refusal: 403 for who, 409 for the state of things."""
+        return 403 if self.code in PERMISSION_CODES else 409
+
+
+ALLOWED = Verdict(True)
+
+
+def as_verdict(answer, *, code: str = "permission_denied") -> Verdict:
+    """A rule's answer as a Verdict: the ``(allowed, reason)`` pairs most rules return
+    refuse with ``code`` (``permission_denied`` unless said otherwise)."""
+    if isinstance(answer, Verdict):
+        return answer if answer.allowed or answer.code else answer._replace(code=code)
+    allowed, reason = answer
+    return ALLOWED if allowed else Verdict(False, str(reason), code)
