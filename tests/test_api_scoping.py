@@ -19,7 +19,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, mixins
 
 from grants import services as grant_services
-from grants.api.views import FundSummaryView
+from grants.api.views import FundSummaryView, GrantViewSet
 from grants.models import Exchange, Grant, GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.alerts import run_fund_check
@@ -99,32 +99,45 @@ def test_a_view_that_declares_no_scope_fails_when_its_class_is_made(base):
         type("Forgotten", (base,), {"__module__": __name__})
 
 
+NOTHING = staticmethod(lambda user: Grant.objects.none())
+
+
 def test_a_view_may_not_read_around_its_scope():
-    scope = staticmethod(lambda user: Grant.objects.none())
     with pytest.raises(ImproperlyConfigured, match=r"overrides get_queryset\(\)"):
 
         class OwnQueryset(ScopedViewSet):
+            scope = NOTHING
+
+            def get_queryset(self):
+                return Grant.objects.all()
+
+    with pytest.raises(ImproperlyConfigured, match=r"GrantsOfAll overrides get_queryset\(\)"):
+
+        class GrantsOfAll(GrantViewSet):
             def get_queryset(self):
                 return Grant.objects.all()
 
     with pytest.raises(ImproperlyConfigured, match=r"overrides scoped\(\)"):
 
         class OwnScoped(ScopedViewSet):
+            scope = NOTHING
+
             def scoped(self):
                 return Grant.objects.all()
 
     with pytest.raises(ImproperlyConfigured, match="sets a queryset that reads rows"):
 
         class WithQueryset(ScopedViewSet):
+            scope = NOTHING
             queryset = Grant.objects.all()
 
     with pytest.raises(ImproperlyConfigured, match=r"overrides get_queryset\(\)"):
         # DRF's own get_queryset first in the MRO would read ``queryset``, unscoped.
-        type("Behind", (generics.ListAPIView, ScopedViewMixin), {"scope": scope})
+        type("Behind", (generics.ListAPIView, ScopedViewMixin), {"scope": NOTHING})
 
     # A model for the schema reads nothing, and refine() is where a view narrows.
     class Declared(ScopedViewSet):
-        scope = staticmethod(lambda user: Grant.objects.none())
+        scope = NOTHING
         queryset = Grant.objects.none()
 
         def refine(self, grants):
@@ -138,7 +151,7 @@ def test_an_abstract_base_may_leave_the_scope_to_its_subclasses():
         pass
 
     class Concrete(Base):
-        scope = staticmethod(lambda user: Grant.objects.none())
+        scope = NOTHING
 
     with pytest.raises(ImproperlyConfigured, match="declares no scope"):
 

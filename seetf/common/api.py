@@ -40,9 +40,9 @@ class ScopedViewMixin:
         for method in ScopedViewMixin._owned:
             if getattr(cls, method) is not getattr(ScopedViewMixin, method):
                 raise ImproperlyConfigured(
-                    f"{name} overrides {method}(): ScopedViewMixin owns it, so that every "
-                    "read starts from the declared scope. Narrow or join in "
-                    "refine(queryset) instead."
+                    f"{name} overrides {method}() (or lists a base that defines it before "
+                    "ScopedViewMixin): ScopedViewMixin owns it, so that every read starts "
+                    "from the declared scope. Narrow or join in refine(queryset) instead."
                 )
         queryset = getattr(cls, "queryset", None)
         if queryset is not None and not queryset.query.is_empty():
@@ -63,7 +63,8 @@ class ScopedViewMixin:
 
     def scoped(self):
         """The rows this request's user may see: the declared scope, unrefined."""
-        return self.scope(self.request.user)
+        # From the class: a scope declared without staticmethod() is not made a method.
+        return type(self).scope(self.request.user)
 
     def get_queryset(self):
         queryset = self.scoped()
