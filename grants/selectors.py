@@ -9,12 +9,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from partners.models import MONEY, ZERO, Contribution, Country, Fund, Partner, Receipt
-from partners.roles import Role, user_roles
+from partners.roles import Role, is_fund_manager, user_roles
 from partners.selectors import fund_pledged_usd
 from seetf.common.pagination import Rows
 
 from . import workflow
-from .models import APPROVED_AND_LATER, Grant, GrantStatus
+from .models import APPROVED_AND_LATER, Disbursement, Exchange, Grant, GrantStatus, Reminder
 
 CENT = Decimal("0.01")
 
@@ -101,6 +101,26 @@ def grants_visible_to(user):
     if Role.DONOR in roles:
         condition |= Q(status__in=APPROVED_AND_LATER)
     return Grant.objects.filter(condition)
+
+
+def exchanges_visible_to(user):
+    """The exchanges of the grants this user may see."""
+    return Exchange.objects.filter(grant__in=grants_visible_to(user))
+
+
+def disbursements_visible_to(user):
+    """The disbursements of the grants this user may see (the API's rule then admits
+    fund managers only)."""
+    return Disbursement.objects.filter(grant__in=grants_visible_to(user))
+
+
+def reminders_visible_to(user):
+    """Fund managers see every reminder; anyone else the ones sent to them."""
+    if not user or not user.is_authenticated:
+        return Reminder.objects.none()
+    if is_fund_manager(user):
+        return Reminder.objects.all()
+    return Reminder.objects.filter(recipient_user=user)
 
 
 def visibility_key(user) -> str:

@@ -5,7 +5,17 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import MONEY, ZERO, Contribution, Partner, outstanding_usd_expression
+from .models import (
+    MONEY,
+    ZERO,
+    Contribution,
+    Country,
+    FundAlert,
+    Partner,
+    Receipt,
+    Sector,
+    outstanding_usd_expression,
+)
 
 CENT = Decimal("0.01")
 
@@ -65,3 +75,34 @@ def contributions_report(*, partners=None) -> dict:
 
 def fund_pledged_usd() -> Decimal:
     return _money(Contribution.objects.aggregate(total=Sum("pledged_usd"))["total"])
+
+
+# --- Scopes: the rows each user may see (seetf.common.api.ScopedViewMixin) ----------------
+# Reference data and money in are the same for everyone a view's read rule admits
+# (API.md roles); they are still declared scopes, so that no view reads them unscoped.
+
+
+def countries_visible_to(user):
+    return Country.objects.all()
+
+
+def sectors_visible_to(user):
+    return Sector.objects.all()
+
+
+def partners_visible_to(user):
+    return Partner.objects.all()
+
+
+def contributions_visible_to(user):
+    return Contribution.objects.all()
+
+
+def receipts_visible_to(user):
+    return Receipt.objects.all()
+
+
+def alerts_visible_to(user):
+    """Funding alerts concern the whole fund: all of them (the read rule admits fund
+    managers only)."""
+    return FundAlert.objects.all()

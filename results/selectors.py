@@ -158,6 +158,14 @@ def lessons_visible_to(user):
     ).exclude(lessons="")
 
 
+def completion_reports_visible_to(user):
+    """The completion reports of the grants this user may see: where the API starts a
+    report's lookup. Whether the user may read that report is then the object rule
+    ``results.permissions.can_see_report``, which also decides for a grant that has no
+    report yet."""
+    return CompletionReport.objects.filter(grant__in=grants_visible_to(user))
+
+
 def with_lesson_relations(reports):
     """The report with its grant joined, and one query for the recipient countries."""
     return (

@@ -1,11 +1,11 @@
 import django_filters
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 
-from partners.roles import is_fund_manager
-from seetf.common.api import RulePermission
+from seetf.common.api import RulePermission, ScopedReadOnlyViewSet
 
 from ..models import Reminder, ReminderKind
 from ..permissions import can_read_reminders
+from ..selectors import reminders_visible_to
 
 
 class ReminderSerializer(serializers.ModelSerializer):
@@ -27,24 +27,14 @@ class ReminderFilter(django_filters.FilterSet):
         fields = ["grant", "kind", "sent"]
 
 
-class ReminderViewSet(viewsets.ReadOnlyModelViewSet):
+class ReminderViewSet(ScopedReadOnlyViewSet):
     """Completion-report reminders: fund managers see all, a task team leader the ones
     sent to them. `sent_at` is empty while a reminder waits to be (re)sent."""
 
+    scope = staticmethod(reminders_visible_to)
     serializer_class = ReminderSerializer
     permission_classes = [RulePermission]
     read_rule = staticmethod(can_read_reminders)
     filterset_class = ReminderFilter
     ordering_fields = ["created_at", "sent_at", "due_date"]
     ordering = ["-created_at", "-id"]
-
-    queryset = Reminder.objects.all()
-
-    def get_queryset(self):
-        reminders = Reminder.objects.all()
-        if getattr(self, "swagger_fake_view", False):
-            return reminders
-        user = self.request.user
-        if not is_fund_manager(user):
-            reminders = reminders.filter(recipient_user=user)
-        return reminders

@@ -2,7 +2,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.module_loading import import_string
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -10,13 +10,13 @@ from rest_framework.views import APIView
 
 from partners.models import Country
 from partners.permissions import can_read_reference_data
-from seetf.common.api import ErrorSerializer, RulePermission
+from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewSet
 from seetf.common.errors import ApplicationError
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
 from .. import selectors, services, workflow
 from ..filters import GrantFilter, GrantFilterBackend, GrantOrderingFilter
-from ..models import Disbursement, Exchange, Grant
+from ..models import Grant
 from ..permissions import can_create_grant, can_disburse
 from .pagination import GrantPagination
 from .serializers import (
@@ -49,8 +49,9 @@ class FundSummaryView(APIView):
 
 
 class VisibleGrantsMixin:
-    """Owns scoping: every grant endpoint starts from ``grants_visible_to(user)``, so a
-    grant a user may not see is a 404 everywhere, never a 403."""
+    """The grant a URL names, from ``grants_visible_to(user)``: a grant a user may not
+    see is a 404 everywhere, never a 403. (The rows a view reads come from its declared
+    scope, ``seetf.common.api.ScopedViewMixin``.)"""
 
     def visible_grants(self):
         return selectors.grants_visible_to(self.request.user)
@@ -125,12 +126,13 @@ class GrantViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ScopedViewSet,
 ):
     """Grants. Task team leaders create proposals (drafts, private to them) and edit them
     while draft or returned; fund managers decide. Status moves only through the
     action endpoints: submit, start-review, return, reject, approve, cancel, close."""
 
+    scope = staticmethod(selectors.grants_visible_to)
     serializer_class = GrantSerializer
     permission_classes = [RulePermission]
     filterset_class = GrantFilter
@@ -152,8 +154,12 @@ class GrantViewSet(
     ordering = ["-created_at", "-id"]
     lookup_value_regex = r"\d+"
 
-    def get_queryset(self):
-        return _with_relations(self.visible_grants())
+    def visible_grants(self):
+        # The grants of this viewset are its scope: the list, detail and actions read it.
+        return self.scoped()
+
+    def refine(self, grants):
+        return _with_relations(grants)
 
     def _reload(self, grant: Grant) -> Grant:
         return _with_relations(Grant.objects.filter(pk=grant.pk)).get()
@@ -177,7 +183,8 @@ class GrantViewSet(
             raise Http404("No Grant matches the given query.")
         # What the workflow's rules and guards read: the status, the leader, the report.
         grant = (
-            Grant.objects.select_related("completion_report")
+            self.visible_grants()
+            .select_related("completion_report")
             .only(*ALLOWED_ACTIONS_FIELDS)
             .get(pk=rows[0]["id"])
         )
@@ -224,9 +231,10 @@ for _step in workflow.WORKFLOW.values():
         setattr(GrantViewSet, _method_name(_step.name), _transition(_step))
 
 
-class GrantChildViewSet(VisibleGrantsMixin, viewsets.GenericViewSet):
+class GrantChildViewSet(VisibleGrantsMixin, ScopedViewSet, abstract=True):
     """Base of the resources nested under a grant: the grant must be visible (404)
-    before any rule of the resource is applied (403)."""
+    before any rule of the resource is applied (403). A subclass's scope gives the
+    resource's rows of every grant the user sees; ``refine`` narrows it to the URL's."""
 
     permission_classes = [RulePermission]
     write_rule = staticmethod(lambda user: (True, ""))
@@ -266,15 +274,14 @@ class ExchangeViewSet(
     """A grant's exchanges. Its leader plans them while the proposal is a draft or
     returned; once approved, the leader and fund managers record them."""
 
+    scope = staticmethod(selectors.exchanges_visible_to)
     serializer_class = ExchangeSerializer
     ordering_fields = ["start_date", "id"]
     ordering = ["start_date", "id"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Exchange.objects.none()
+    def refine(self, exchanges):
         countries = Country.objects.only("code")
-        return self.grant.exchanges.prefetch_related(
+        return exchanges.filter(grant=self.grant).prefetch_related(
             Prefetch("provider_countries", queryset=countries),
             Prefetch("recipient_countries", queryset=countries),
         )
@@ -315,15 +322,14 @@ class DisbursementViewSet(
     """Money paid out of a grant; fund managers only, on approved or completed grants.
     Beyond what is left of the approved amount: 409 `over_disbursement`."""
 
+    scope = staticmethod(selectors.disbursements_visible_to)
     serializer_class = DisbursementSerializer
     grant_rule = staticmethod(can_disburse)
     ordering_fields = ["disbursed_on", "id"]
     ordering = ["disbursed_on", "id"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Disbursement.objects.none()
-        return self.grant.disbursements.all()
+    def refine(self, disbursements):
+        return disbursements.filter(grant=self.grant)
 
     def create(self, request, *args, **kwargs):
         grant = self.grant

@@ -1,10 +1,11 @@
 import django_filters
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 
-from seetf.common.api import RulePermission
+from seetf.common.api import RulePermission, ScopedReadOnlyViewSet
 
 from ..models import AlertKind, FundAlert
 from ..permissions import can_read_alerts
+from ..selectors import alerts_visible_to
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -36,11 +37,11 @@ class FundAlertFilter(django_filters.FilterSet):
         fields = ["kind", "open"]
 
 
-class FundAlertViewSet(viewsets.ReadOnlyModelViewSet):
+class FundAlertViewSet(ScopedReadOnlyViewSet):
     """Funding-balance alerts (fund managers): raised when available money falls below
     the threshold or the pipeline exceeds it, resolved when the condition clears."""
 
-    queryset = FundAlert.objects.all()
+    scope = staticmethod(alerts_visible_to)
     serializer_class = FundAlertSerializer
     permission_classes = [RulePermission]
     read_rule = staticmethod(can_read_alerts)

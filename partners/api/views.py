@@ -6,15 +6,21 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from seetf.common.api import REPORT_FORMAT_PARAMETER, ReportCSVRenderer, RulePermission
+from seetf.common.api import (
+    REPORT_FORMAT_PARAMETER,
+    ReportCSVRenderer,
+    RulePermission,
+    ScopedAPIView,
+    ScopedReadOnlyViewSet,
+    ScopedViewSet,
+)
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
 from .. import permissions as rules
@@ -26,7 +32,7 @@ from ..filters import (
     PartnerFilter,
     SectorFilter,
 )
-from ..models import Contribution, Country, Partner, PartnerKind, Receipt, Sector
+from ..models import Contribution, Country, PartnerKind, Sector
 from .serializers import (
     ContributionInputSerializer,
     ContributionOutputSerializer,
@@ -39,10 +45,11 @@ from .serializers import (
 )
 
 
-class CountryViewSet(viewsets.ReadOnlyModelViewSet):
+class CountryViewSet(ScopedReadOnlyViewSet):
     """Every country of ISO 3166-1 with its World Bank region and income group."""
 
-    queryset = Country.objects.all()
+    scope = staticmethod(selectors.countries_visible_to)
+    queryset = Country.objects.none()  # For the schema: the path names the country's code.
     serializer_class = CountrySerializer
     permission_classes = [RulePermission]
     read_rule = staticmethod(rules.can_read_reference_data)
@@ -52,10 +59,11 @@ class CountryViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[A-Za-z]{3}"
 
 
-class SectorViewSet(viewsets.ReadOnlyModelViewSet):
+class SectorViewSet(ScopedReadOnlyViewSet):
     """OECD DAC 5-digit purpose codes, as used by IATI."""
 
-    queryset = Sector.objects.all()
+    scope = staticmethod(selectors.sectors_visible_to)
+    queryset = Sector.objects.none()  # For the schema: the path names the sector's code.
     serializer_class = SectorSerializer
     permission_classes = [RulePermission]
     read_rule = staticmethod(rules.can_read_reference_data)
@@ -70,12 +78,12 @@ class PartnerViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ScopedViewSet,
 ):
     """The fund's partners. Fund managers create and edit them; partners are not deleted
     (their contributions stay on record)."""
 
-    queryset = Partner.objects.all()
+    scope = staticmethod(selectors.partners_visible_to)
     serializer_class = PartnerSerializer
     permission_classes = [RulePermission]
     read_rule = staticmethod(rules.can_read_reference_data)
@@ -98,13 +106,13 @@ class ContributionViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ScopedViewSet,
 ):
     """Pledges. `received_usd`, `outstanding_usd` and `status` follow from the receipts.
     Fund managers record and amend pledges; a pledge cannot go below what was received.
     Contributions are not deleted."""
 
-    queryset = Contribution.objects.all()
+    scope = staticmethod(selectors.contributions_visible_to)
     permission_classes = [RulePermission]
     read_rule = staticmethod(rules.can_read_reference_data)
     write_rule = staticmethod(rules.can_record_money_in)
@@ -153,12 +161,13 @@ class ReceiptViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    ScopedViewSet,
 ):
     """Money actually paid in against a contribution. Receipts are immutable: a mistake
     is corrected by amending the pledge and recording what was really received.
     A receipt beyond what is outstanding on the pledge: 400 on `amount`."""
 
+    scope = staticmethod(selectors.receipts_visible_to)
     serializer_class = ReceiptSerializer
     permission_classes = [RulePermission]
     read_rule = staticmethod(rules.can_read_reference_data)
@@ -167,12 +176,11 @@ class ReceiptViewSet(
     ordering = ["received_on", "id"]
 
     def get_contribution(self) -> Contribution:
-        return get_object_or_404(Contribution, pk=self.kwargs["contribution_pk"])
+        contributions = selectors.contributions_visible_to(self.request.user)
+        return get_object_or_404(contributions, pk=self.kwargs["contribution_pk"])
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Receipt.objects.none()
-        return self.get_contribution().receipts.all()
+    def refine(self, receipts):
+        return receipts.filter(contribution=self.get_contribution())
 
     def create(self, request, *args, **kwargs):
         contribution = self.get_contribution()
@@ -188,10 +196,11 @@ class ReceiptViewSet(
         return idempotent(request, record)
 
 
-class ContributionReportView(APIView):
+class ContributionReportView(ScopedAPIView):
     """Annex C: a row per partner with pledged, received and outstanding USD, and totals.
     Filter by `kind` or `partner` (ids, repeatable); `?format=csv` for a spreadsheet."""
 
+    scope = staticmethod(selectors.partners_visible_to)
     permission_classes = [RulePermission]
     read_rule = staticmethod(rules.can_read_reference_data)
     renderer_classes = [JSONRenderer, ReportCSVRenderer]
@@ -206,7 +215,7 @@ class ContributionReportView(APIView):
         ],
     )
     def get(self, request):
-        filterset = ContributionReportFilter(request.query_params, queryset=Partner.objects.all())
+        filterset = ContributionReportFilter(request.query_params, queryset=self.get_queryset())
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         report = selectors.contributions_report(partners=filterset.qs)

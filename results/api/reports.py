@@ -5,16 +5,20 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from grants.api.serializers import FundSummarySerializer
 from grants.filters import GrantFilter
-from grants.models import CapacityOutcome, Grant
+from grants.models import CapacityOutcome
 from grants.selectors import grants_visible_to, visibility_key
-from partners.models import Partner
 from partners.permissions import can_read_reference_data
 from partners.roles import is_donor, is_fund_manager
-from seetf.common.api import REPORT_FORMAT_PARAMETER, ReportCSVRenderer, RulePermission
+from partners.selectors import partners_visible_to
+from seetf.common.api import (
+    REPORT_FORMAT_PARAMETER,
+    ReportCSVRenderer,
+    RulePermission,
+    ScopedAPIView,
+)
 from seetf.common.datacache import cached_response, query_key
 from seetf.common.errors import ApplicationError
 
@@ -75,19 +79,19 @@ class FollowUpReportSerializer(serializers.Serializer):
     totals = FollowUpTotalsSerializer()
 
 
-class ReportView(APIView):
+class ReportView(ScopedAPIView):
     """A report over grants, filterable like the grant list, as JSON or `?format=csv`."""
 
+    scope = staticmethod(grants_visible_to)
     permission_classes = [RulePermission]
     read_rule = staticmethod(can_read_reference_data)
     renderer_classes = [JSONRenderer, ReportCSVRenderer]
     # Declared for the schema: the filters are applied by filtered_grants().
     filter_backends = [DjangoFilterBackend]
     filterset_class = GrantFilter
-    queryset = Grant.objects.none()
 
     def filtered_grants(self, request):
-        filterset = GrantFilter(request.query_params, queryset=grants_visible_to(request.user))
+        filterset = GrantFilter(request.query_params, queryset=self.get_queryset())
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         return filterset.qs
@@ -195,11 +199,12 @@ class DonorDashboardSerializer(serializers.Serializer):
     outcome_totals = CapacityOutcomeTotals()
 
 
-class DonorDashboardView(APIView):
+class DonorDashboardView(ScopedAPIView):
     """A partner's dashboard: its contributions and share of the fund, the portfolio the
     fund finances by region, sector and status, and the capacity outcomes achieved.
     A donor sees their own partner's; a fund manager names one with `?partner=ID`."""
 
+    scope = staticmethod(partners_visible_to)
     permission_classes = [RulePermission]
     read_rule = staticmethod(can_read_reference_data)
 
@@ -215,10 +220,10 @@ class DonorDashboardView(APIView):
         if is_fund_manager(user):
             if requested is None:
                 raise ValidationError({"partner": ["Fund managers name a partner: ?partner=ID."]})
-            partner = get_object_or_404(Partner, pk=int(requested))
+            partner = get_object_or_404(self.get_queryset(), pk=int(requested))
         elif is_donor(user):
             # The donor's own partner, through their membership, in one query.
-            partner = Partner.objects.filter(members__user=user).first()
+            partner = self.get_queryset().filter(members__user=user).first()
             if partner is None or (requested is not None and int(requested) != partner.pk):
                 raise NotFound()
         else:

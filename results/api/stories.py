@@ -17,14 +17,14 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import generics, mixins, permissions, serializers, status, viewsets
+from rest_framework import generics, mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from grants.models import CapacityOutcome, Grant
 from grants.selectors import grants_visible_to
 from partners.models import Country, Region, Sector
-from seetf.common.api import ErrorSerializer, RulePermission
+from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewMixin, ScopedViewSet
 from seetf.common.pagination import Rows
 
 from .. import selectors, stories
@@ -305,13 +305,14 @@ def _story_action(name: str, service):
 class ResultsStoryViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    ScopedViewSet,
 ):
     """Results stories: what grants achieved, told for everyone. Anyone reads published
     stories (no credentials needed); fund managers also see drafts, write them
     (POST, PATCH) and publish or unpublish them. With `search`, results come best
     match first."""
 
+    scope = staticmethod(selectors.stories_visible_to)
     serializer_class = ResultsStorySerializer
     permission_classes = [StoryPermission]
     write_rule = staticmethod(stories.can_write_stories)
@@ -320,14 +321,14 @@ class ResultsStoryViewSet(
     schema = PublicReadSchema()
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_queryset(self):
-        return selectors.with_story_relations(selectors.stories_visible_to(self.request.user))
+    def refine(self, stories):
+        return selectors.with_story_relations(stories)
 
     def _readable_stories(self):
         """The stories this user may see, filtered as asked, in the list's order (best
         match first with ``search``): what ``get_queryset`` gives, without the relations
         that only the serializer (and so the writes) reads."""
-        stories = selectors.stories_visible_to(self.request.user)
+        stories = self.scoped()
         return self.filter_queryset(stories.order_by(*selectors.STORY_ORDER))
 
     # list and retrieve carry no docstring: drf-spectacular would make it the operation's
@@ -375,11 +376,12 @@ class ResultsStoryViewSet(
     unpublish = _story_action("unpublish", stories.story_unpublish)
 
 
-class LessonListView(generics.ListAPIView):
+class LessonListView(ScopedViewMixin, generics.ListAPIView):
     """The knowledge hub: lessons learned, from accepted completion reports, newest
     first (best match first with `search`). For fund managers, task team leaders and
     donors."""
 
+    scope = staticmethod(selectors.lessons_visible_to)
     serializer_class = LessonSerializer
     permission_classes = [RulePermission]
     read_rule = staticmethod(stories.can_read_lessons)
@@ -388,14 +390,14 @@ class LessonListView(generics.ListAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = LessonFilter
 
-    def get_queryset(self):
-        return selectors.with_lesson_relations(selectors.lessons_visible_to(self.request.user))
+    def refine(self, reports):
+        return selectors.with_lesson_relations(reports)
 
     def list(self, request, *args, **kwargs):
         # Rows, not model instances (``results.selectors.lesson_rows``): the count, the
         # page and its countries, as before, but no instances of reports, grants and
         # countries for the serializer to walk. (No docstring: drf-spectacular would
         # make it the operation's description.)
-        reports = selectors.lessons_visible_to(request.user).order_by(*selectors.LESSON_ORDER)
+        reports = self.scoped().order_by(*selectors.LESSON_ORDER)
         page = self.paginate_queryset(Rows(self.filter_queryset(reports), selectors.lesson_rows))
         return self.get_paginated_response(lesson_representations(page))

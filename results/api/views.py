@@ -1,28 +1,30 @@
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from grants.api.views import REFUSALS, VisibleGrantsMixin
 from grants.permissions import can_see_report
-from seetf.common.api import RulePermission
+from seetf.common.api import RulePermission, ScopedAPIView
 
-from .. import services
+from .. import selectors, services
 from ..models import CompletionReport
 from .serializers import CommentSerializer, CompletionReportSerializer
 
 
-class CompletionReportMixin(VisibleGrantsMixin):
+class CompletionReportMixin(VisibleGrantsMixin, ScopedAPIView):
+    """A grant's completion report: the grant must be visible (404) before the report's
+    own rules apply."""
+
+    scope = staticmethod(selectors.completion_reports_visible_to)
     permission_classes = [RulePermission]
     write_rule = staticmethod(lambda user: (True, ""))
 
+    def refine(self, reports):
+        return reports.prefetch_related("concrete_results")
+
     def visible_report(self, grant_pk, *, must_exist=True):
         grant = self.get_grant(grant_pk)
-        report = (
-            CompletionReport.objects.filter(grant=grant)
-            .prefetch_related("concrete_results")
-            .first()
-        )
+        report = self.get_queryset().filter(grant=grant).first()
         if not can_see_report(self.request.user, report, grant):
             raise Http404
         if report is None and must_exist:
@@ -30,7 +32,7 @@ class CompletionReportMixin(VisibleGrantsMixin):
         return grant, report
 
 
-class CompletionReportView(CompletionReportMixin, APIView):
+class CompletionReportView(CompletionReportMixin):
     """A grant's completion report. Fund managers read all, the leader reads and writes
     their own (PUT, while the grant is approved), donors read accepted reports."""
 
@@ -55,7 +57,7 @@ class CompletionReportView(CompletionReportMixin, APIView):
         return Response(CompletionReportSerializer(report).data)
 
 
-class CompletionReportSubmitView(CompletionReportMixin, APIView):
+class CompletionReportSubmitView(CompletionReportMixin):
     """The leader submits the report: the grant moves from approved to completed."""
 
     @extend_schema(
@@ -72,7 +74,7 @@ class CompletionReportSubmitView(CompletionReportMixin, APIView):
         return Response(CompletionReportSerializer(report).data)
 
 
-class CompletionReportAcceptView(CompletionReportMixin, APIView):
+class CompletionReportAcceptView(CompletionReportMixin):
     """A fund manager accepts a submitted report; the grant can then be closed."""
 
     @extend_schema(

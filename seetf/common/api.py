@@ -1,14 +1,95 @@
-"""Building blocks every API view uses: rule-based permissions and the CSV renderer."""
+"""Building blocks every API view uses: scoped views, rule-based permissions and the CSV
+renderer."""
 
 import csv
 import io
 
+from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import permissions, renderers, serializers
+from rest_framework import mixins, permissions, renderers, serializers, viewsets
+from rest_framework.views import APIView
 
 REPORT_FORMAT_PARAMETER = OpenApiParameter(
     "format", str, enum=["json", "csv"], description="`csv` for a spreadsheet download."
 )
+
+
+class ScopedViewMixin:
+    """Owns ``get_queryset``, so that no API view can forget to scope what it reads.
+
+    A view declares ``scope = staticmethod(selector)``: a function of the user that gives
+    the rows that user may see (``grants.selectors.grants_visible_to``, or a named
+    "everything" selector for reference data). ``get_queryset()`` is that scope for the
+    request's user, passed through ``refine(queryset)``, where a view narrows it (a
+    nested resource to its parent in the URL) and joins what it serializes.
+    ``scoped()`` is the scope alone, for views that read rows rather than instances.
+
+    Checked when a class is made, so that a mistake fails at import: a concrete view
+    must have a scope, and no view may override ``get_queryset`` or ``scoped``, nor
+    set a ``queryset`` that reads rows (``Model.objects.none()`` may name the model for
+    the schema, which names a path's ``{pk}`` after it). An intermediate base without a
+    scope says so: ``class GrantChildViewSet(ScopedViewSet, abstract=True)``.
+    """
+
+    scope = None
+    _owned = ("get_queryset", "scoped")
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        for method in ScopedViewMixin._owned:
+            if getattr(cls, method) is not getattr(ScopedViewMixin, method):
+                raise ImproperlyConfigured(
+                    f"{name} overrides {method}() (or lists a base that defines it before "
+                    "ScopedViewMixin): ScopedViewMixin owns it, so that every read starts "
+                    "from the declared scope. Narrow or join in refine(queryset) instead."
+                )
+        queryset = getattr(cls, "queryset", None)
+        if queryset is not None and not queryset.query.is_empty():
+            raise ImproperlyConfigured(
+                f"{name} sets a queryset that reads rows: declare scope = "
+                "staticmethod(<selector>) instead (a queryset may only name the model "
+                "for the schema: Model.objects.none())."
+            )
+        if abstract:
+            return
+        if not callable(cls.scope):
+            raise ImproperlyConfigured(
+                f"{name} declares no scope: set scope = staticmethod(<selector>), a "
+                "function of the user giving the rows they may see (e.g. "
+                "grants.selectors.grants_visible_to), or mark an intermediate base "
+                "with abstract=True."
+            )
+
+    def scoped(self):
+        """The rows this request's user may see: the declared scope, unrefined."""
+        # From the class: a scope declared without staticmethod() is not made a method.
+        return type(self).scope(self.request.user)
+
+    def get_queryset(self):
+        queryset = self.scoped()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset  # Schema generation: no URL arguments to refine with.
+        return self.refine(queryset)
+
+    def refine(self, queryset):
+        """The scope narrowed or joined for this view; as it is by default."""
+        return queryset
+
+
+class ScopedViewSet(ScopedViewMixin, viewsets.GenericViewSet, abstract=True):
+    """The base of every API viewset: a ``GenericViewSet`` reading through its scope."""
+
+
+class ScopedReadOnlyViewSet(
+    mixins.RetrieveModelMixin, mixins.ListModelMixin, ScopedViewSet, abstract=True
+):
+    """A ``ReadOnlyModelViewSet`` reading through its scope."""
+
+
+class ScopedAPIView(ScopedViewMixin, APIView, abstract=True):
+    """The base of plain API views that read rows (reports, a grant's completion
+    report): their handlers start from ``get_queryset()`` or ``scoped()``."""
 
 
 class RulePermission(permissions.BasePermission):
