@@ -24,13 +24,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from partners.forms import apply_service_errors, service_errors_on
 from partners.models import Country, FundAlert
 from partners.permissions import can_read_alerts
 from partners.roles import is_fund_manager
 from results.models import CompletionReport
 from results.permissions import can_see_report
 from seetf.common.errors import ApplicationError
+from seetf.common.forms import apply_service_errors, service_errors_on
 
 from . import selectors, services
 from .filters import GrantFilter

@@ -22,11 +22,11 @@ from grants.models import CapacityOutcome, Grant, GrantStatus
 from grants.permissions import can_decide_grant
 from grants.selectors import grants_visible_to
 from grants.views import visible_grant
-from partners.forms import service_errors_on
 from partners.models import Partner, Region
 from partners.roles import donor_partner_id, is_donor, is_fund_manager
 from seetf.common.api import ReportCSVRenderer
 from seetf.common.errors import ApplicationError
+from seetf.common.forms import service_errors_on
 
 from . import reports, selectors, services
 from .charts import bar_chart
