@@ -104,7 +104,7 @@ def grants_visible_to(user):
 
 def visibility_key(user) -> str:
     """A name for what ``grants_visible_to(user)`` and the report scoping built on it
-    (``results.reports.reported_grants_visible_to``) give this user: users with the same
+    (``results.selectors.reported_grants_visible_to``) give this user: users with the same
     key see the same grants and reports, so a cache may share them. Fund managers (who
     are not also leaders) share one; a leader's own grants, and the reports a non-manager
     may read, depend on who they are, so every other user has their own."""

@@ -195,7 +195,7 @@ def load_review_stories() -> dict:
     """A published results story for each of the six exchanges the review's boxes
     describe, written in the project's own words from the review's facts (idempotent)."""
     from .models import ResultsStory
-    from .stories import story_create, story_publish
+    from .services import story_create, story_publish
 
     leader, manager = _system_users()
     created = {"stories": 0}

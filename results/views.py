@@ -2,7 +2,7 @@
 (with its charts, tables and CSV downloads), the public knowledge hub and each results
 story's page.
 
-Reads go through ``results.reports`` and ``results.selectors`` (the API's own), writes
+Reads go through ``results.selectors`` (the API's own), writes
 through ``results.services``; a grant the user may not see is a 404.
 """
 
@@ -28,7 +28,7 @@ from seetf.common.api import ReportCSVRenderer
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import service_errors_on
 
-from . import reports, selectors, services
+from . import selectors, services
 from .charts import bar_chart
 from .filters import ResultsStoryFilter
 from .forms import CompletionReportForm, ConcreteResultFormSet, DashboardPartnerForm
@@ -190,7 +190,7 @@ def _largest_first(rows: list[dict]) -> list[dict]:
 def dashboard_tables(partner, user) -> dict:
     """Every table of the dashboard, as ``{"rows", "totals"}`` like the API's reports:
     what the page draws and what its CSV downloads give."""
-    data = reports.donor_dashboard(partner=partner, user=user)
+    data = selectors.donor_dashboard(partner=partner, user=user)
     portfolio = data["portfolio"]
 
     def with_totals(rows):
@@ -221,8 +221,8 @@ def dashboard_tables(partner, user) -> dict:
         "status": with_totals(
             [{**r, "name": _status_label(r["status"])} for r in portfolio["by_status"]]
         ),
-        "outcomes": reports.capacity_outcomes_report(user=user),
-        "follow_up": reports.follow_up_report(user=user),
+        "outcomes": selectors.capacity_outcomes_report(user=user),
+        "follow_up": selectors.follow_up_report(user=user),
     }
 
 
@@ -316,7 +316,7 @@ def donor_home(user) -> dict:
     if own is None:
         return {"partner": None}
     partner = Partner.objects.get(pk=own)
-    data = reports.donor_dashboard(partner=partner, user=user)
+    data = selectors.donor_dashboard(partner=partner, user=user)
     return {"partner": partner, "data": data}
 
 
