@@ -37,8 +37,8 @@ from django.utils import timezone
 
 from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
 from grants.selectors import fund_summary, grants_visible_to, visibility_key
-from partners.models import MONEY, ZERO, Contribution, Country, Sector
-from partners.roles import is_fund_manager
+from partners.models import MONEY, ZERO, Contribution, Country, Partner, Sector
+from partners.roles import donor_partner_id, is_fund_manager
 from seetf.common.datacache import cached
 
 from .models import OUTCOME_FIELDS, CompletionReport, ResultsStory
@@ -79,6 +79,28 @@ def with_story_relations(stories):
         )
         .order_by(*STORY_ORDER)
     )
+
+
+def stories_with_names(stories):
+    """Stories with their grant, sectors, countries and outcomes, names included (the
+    pages show names, where the API's serializer needs only codes)."""
+    return (
+        stories.select_related("grant")
+        .defer("search_vector")
+        .prefetch_related("sectors", "countries", "outcomes")
+    )
+
+
+def published_stories(user, count: int) -> list:
+    """The ``count`` latest published stories, with names, for the pages that show a
+    few (the public home page, the donor dashboard)."""
+    stories = stories_visible_to(user).filter(published=True)
+    return list(stories_with_names(stories)[:count])
+
+
+def latest_stories(user, count: int = 3) -> list:
+    """The public home page's stories."""
+    return published_stories(user, count)
 
 
 def search_stories(stories, text: str):
@@ -457,3 +479,13 @@ def _donor_dashboard(*, partner, user) -> dict:
         "portfolio": _portfolio(portfolio),
         "outcome_totals": outcomes,
     }
+
+
+def donor_home(user) -> dict:
+    """The donor's part of the home page: their money and share, and the outcomes."""
+    own = donor_partner_id(user)
+    if own is None:
+        return {"partner": None}
+    partner = Partner.objects.get(pk=own)
+    data = donor_dashboard(partner=partner, user=user)
+    return {"partner": partner, "data": data}
