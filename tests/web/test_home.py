@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from grants import services as grant_services
+from grants.alerts import evaluate_fund_alerts
 from grants.models import Grant, GrantStatus
 from grants.selectors import fund_summary
-from partners.alerts import evaluate_fund_alerts
 from partners.models import AlertKind
 from partners.roles import Role
 from results.models import CompletionReport
