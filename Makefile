@@ -29,8 +29,10 @@ run: migrate
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, and the import contracts of pyproject.toml (layers, no cycles).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Real Celery processes (set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0).
 worker: install

@@ -432,7 +432,7 @@ def _contribution_status(pledged_amount, received_amount):
 
 
 def _outcome_totals_sql(user, where, params):
-    """results.reports.reported_grants_visible_to + _outcome_totals."""
+    """results.selectors.reported_grants_visible_to + _outcome_totals."""
     if "fund_manager" not in user.roles and not user.superuser:
         where += " AND (r.accepted_at IS NOT NULL OR g.task_team_leader_id = %s)"
         params = [*params, user.id]

@@ -20,8 +20,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from grants.alerts import run_fund_check  # noqa: E402
 from grants.reminders import run_reminders  # noqa: E402
-from partners.alerts import run_fund_check  # noqa: E402
 
 
 def rss_mib() -> float:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PASSWORD = "bench-password-not-secret-42"
 API_PORT, BARE_PORT, UNCACHED_PORT = 8701, 8702, 8703
-AS_OF = date(2026, 6, 1)  # results.portfolio.DEFAULT_AS_OF
+AS_OF = date(2026, 6, 1)  # bench.portfolio.DEFAULT_AS_OF
 FLOOR_PREFIX = "/bench/floor"
 
 

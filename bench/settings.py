@@ -14,6 +14,8 @@ from seetf.settings.production import *  # noqa: E402, F403
 from seetf.settings.production import DATABASES, LOGGING, MIDDLEWARE, env  # noqa: E402
 
 SEETF_BENCH = env.bool("SEETF_BENCH", default=True)
+# The benchmark's app: `generate_portfolio`, which bench/run calls with these settings.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
 ROOT_URLCONF = "bench.urls"
 # Persistent connections, as docker compose deploys (CONN_MAX_AGE=60) and as the bare
 # WSGI floor keeps its own: a connection per request would measure connecting.

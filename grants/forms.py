@@ -1,15 +1,15 @@
 """The web forms of grants: they parse and check what a person typed (types, required
 fields, choices from the reference data); the rules of the fund stay in the services,
 whose ValidationErrors are shown next to the fields by
-``partners.forms.apply_service_errors``."""
+``seetf.common.forms.apply_service_errors``."""
 
 from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partners.forms import DateInput, MoneyInput, WebForm
 from partners.models import Country, Partner, PartnerKind, Region, Sector
+from seetf.common.forms import DateInput, MoneyInput, WebForm
 
 from .models import MAX_GRANT_USD, CapacityOutcome, ExchangeStatus, Instrument
 

@@ -1,20 +1,34 @@
-"""Reads for grants that are more than a filter: the fund summary, scoping, reports."""
+"""Reads for grants that are more than a filter: the fund summary, scoping, reports, each
+role's part of the home page, and grants read as rows."""
 
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import DecimalField, F, Func, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, F, Func, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from partners.models import MONEY, ZERO, Contribution, Country, Fund, Partner, Receipt
+from partners.models import MONEY, ZERO, Contribution, Country, Fund, FundAlert, Partner, Receipt
+from partners.permissions import can_read_alerts
 from partners.roles import Role, is_fund_manager, user_roles
 from partners.selectors import fund_pledged_usd
 from seetf.common.pagination import Rows
 
 from . import workflow
-from .models import APPROVED_AND_LATER, Disbursement, Exchange, Grant, GrantStatus, Reminder
+from .models import (
+    APPROVED_AND_LATER,
+    PIPELINE_STATUSES,
+    Disbursement,
+    Exchange,
+    Grant,
+    GrantHistory,
+    GrantStatus,
+    Reminder,
+)
+from .permissions import can_create_grant
 
 CENT = Decimal("0.01")
 
@@ -123,9 +137,18 @@ def reminders_visible_to(user):
     return Reminder.objects.filter(recipient_user=user)
 
 
+def visible_grant_or_404(user, pk, queryset=None) -> Grant:
+    """The grant ``pk`` if this user may see it (read from ``queryset``, for its joins and
+    prefetches, when given); else Http404, never a 403: no leak of its existence."""
+    grants = grants_visible_to(user)
+    if queryset is not None:
+        grants = queryset.filter(pk__in=grants.values("pk"))
+    return get_object_or_404(grants, pk=pk)
+
+
 def visibility_key(user) -> str:
     """A name for what ``grants_visible_to(user)`` and the report scoping built on it
-    (``results.reports.reported_grants_visible_to``) give this user: users with the same
+    (``results.selectors.reported_grants_visible_to``) give this user: users with the same
     key see the same grants and reports, so a cache may share them. Fund managers (who
     are not also leaders) share one; a leader's own grants, and the reports a non-manager
     may read, depend on who they are, so every other user has their own."""
@@ -150,6 +173,145 @@ def overdue_reports(grants, today):
     most overdue without reading the closed ones.
     """
     return grants.filter(status=GrantStatus.APPROVED, completion_report_due__lt=today)
+
+
+# --- Each role's part of the home page ----------------------------------------------------
+
+# How many rows each list of a home page shows before "see all".
+HOME_LIMIT = 25
+
+# The order a leader's grants are listed in: what needs them first.
+LEADER_STATUS_ORDER = [
+    GrantStatus.RETURNED,
+    GrantStatus.DRAFT,
+    GrantStatus.SUBMITTED,
+    GrantStatus.UNDER_REVIEW,
+    GrantStatus.APPROVED,
+    GrantStatus.COMPLETED,
+    GrantStatus.CLOSED,
+    GrantStatus.REJECTED,
+    GrantStatus.CANCELLED,
+]
+
+
+def _first(queryset, limit=None) -> tuple[list, bool]:
+    """The first rows of a list a home page shows, and whether there are more (one
+    query: a fund with thousands of grants still gets a short page)."""
+    limit = limit or HOME_LIMIT
+    rows = list(queryset[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def _leader_name():
+    """The task team leader's name as the pages show it (``get_username()``), read in
+    the same query as the grant."""
+    return F(f"task_team_leader__{get_user_model().USERNAME_FIELD}")
+
+
+def manager_home(user) -> dict:
+    """The fund manager's desk: the fund's money, open alerts, the review queue,
+    overdue completion reports, and reports waiting to be accepted or grants to close.
+
+    Each list is read as rows (``values``) of the columns it shows, not as grants with
+    their leader, sector and report: building some 360 model instances, and reading
+    every column of each, cost more than the queries. On PostgreSQL the review queue
+    and the overdue reports are read from partial indexes in their order (grants 0006),
+    26 entries each, instead of sorting every matching grant of a large fund; the two
+    lists of completed grants join narrow index entries (grants 0005, results 0004 and
+    0005), not whole rows.
+    """
+    grants = grants_visible_to(user)
+    today = timezone.localdate()
+    leader = _leader_name()
+    review_queue, more_to_review = _first(
+        grants.filter(status__in=PIPELINE_STATUSES)
+        .order_by("submitted_at", "id")
+        .values(
+            "id", "reference", "title", "submitted_at", "requested_usd", "status", leader=leader
+        )
+    )
+    for grant in review_queue:
+        # includes/status_badge.html reads this from a Grant; a row gives it too.
+        grant["get_status_display"] = GrantStatus(grant["status"]).label
+    overdue, more_overdue = _first(
+        overdue_reports(grants, today)
+        .order_by("completion_report_due", "id")
+        .values("id", "reference", "title", "completion_report_due", leader=leader)
+    )
+    for grant in overdue:
+        grant["days_overdue"] = (today - grant["completion_report_due"]).days
+    completed = grants.filter(status=GrantStatus.COMPLETED)
+    # A report waits for a fund manager once submitted and until accepted: what
+    # results.services.completion_report_accept accepts.
+    to_accept, more_to_accept = _first(
+        completed.filter(
+            completion_report__submitted_at__isnull=False,
+            completion_report__accepted_at__isnull=True,
+        )
+        .order_by("completion_report__submitted_at", "id")
+        .values(
+            "id", "reference", "title", report_submitted_at=F("completion_report__submitted_at")
+        )
+    )
+    to_close, more_to_close = _first(
+        completed.filter(completion_report__accepted_at__isnull=False)
+        .order_by("completion_report__accepted_at", "id")
+        .values("id", "reference", "title")
+    )
+    return {
+        "fund": fund_summary(),
+        "alerts": list(FundAlert.objects.filter(resolved_at__isnull=True))
+        if can_read_alerts(user)[0]
+        else [],
+        "review_queue": review_queue,
+        "more_to_review": more_to_review,
+        "overdue_reports": overdue,
+        "more_overdue": more_overdue,
+        "reports_to_accept": to_accept,
+        "more_to_accept": more_to_accept,
+        "grants_to_close": to_close,
+        "more_to_close": more_to_close,
+        "limit": HOME_LIMIT,
+        "today": today,
+    }
+
+
+# What the leader's part of the home page shows of each grant (home.html): the other
+# columns (the summary, the goal, the outcomes) are not read. A field the page comes to
+# show must be added here, or each grant reads it in a query of its own.
+LEADER_HOME_FIELDS = ("id", "reference", "title", "status", "completion_report_due")
+
+
+def leader_home(user) -> dict:
+    """The leader's grants by status (returned ones first, with the fund managers'
+    comments), and the completion reports they owe."""
+    returns = GrantHistory.objects.filter(action="return").order_by("-at", "-id")
+    mine = list(
+        grants_visible_to(user)
+        .filter(task_team_leader=user)
+        .only(*LEADER_HOME_FIELDS)
+        .prefetch_related(Prefetch("history", queryset=returns, to_attr="returns"))
+        .order_by("-updated_at", "-id")
+    )
+    by_status = {status: [] for status in LEADER_STATUS_ORDER}
+    for grant in mine:
+        by_status.setdefault(grant.status, []).append(grant)
+    groups = [
+        {"status": status, "label": GrantStatus(status).label, "grants": grants}
+        for status, grants in by_status.items()
+        if grants
+    ]
+    reports_due = sorted(
+        (g for g in mine if g.status == GrantStatus.APPROVED),
+        key=lambda g: (g.completion_report_due, g.pk),
+    )
+    return {
+        "groups": groups,
+        "count": len(mine),
+        "reports_due": reports_due,
+        "today": timezone.localdate(),
+        "can_propose": can_create_grant(user)[0],
+    }
 
 
 # --- Grant lists and details, read as rows ---------------------------------------------------

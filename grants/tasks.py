@@ -1,14 +1,19 @@
-"""Celery entry points for grants: thin wrappers around grants.reminders."""
+"""Celery entry points for grants: thin wrappers around grants.reminders and
+grants.alerts (the funding-balance check, also queued after every money movement)."""
 
+import logging
 from datetime import date
 from smtplib import SMTPException
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from .alerts import AlertDeliveryError, run_fund_check
 from .reminders import ReminderDeliveryError, run_reminders
+
+logger = logging.getLogger(__name__)
 
 
 # Retried with backoff because a mail server or the database may be briefly down
@@ -36,3 +41,47 @@ def send_completion_report_reminders(as_of: str | None = None):
     day = date.fromisoformat(as_of) if as_of else timezone.localdate()
     run = run_reminders(as_of=day)
     return {"claimed": run.claimed, "sent": run.sent}
+
+
+# Retried because a mail server or the database may be briefly unavailable: the check
+# is idempotent (one open alert per kind), so a retry never raises an alert twice.
+# Named as it was when it lived in partners/tasks.py: the beat schedule, workers and any
+# message queued before an upgrade know it by that name.
+@shared_task(
+    name="partners.tasks.check_fund_balance",
+    autoretry_for=(AlertDeliveryError, SMTPException, OSError, OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+    acks_late=True,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def check_fund_balance():
+    check = run_fund_check()
+    return {"raised": check.raised, "resolved": check.resolved, "notified": check.notified}
+
+
+def _enqueue_fund_check() -> None:
+    try:
+        check_fund_balance.delay()
+    except Exception:  # noqa: BLE001
+        # With a broker: it could not be queued. Without one (eager, in-process): it ran
+        # and failed, e.g. on the mail server, leaving its alert pending.
+        logger.exception("The funding-balance check could not be queued or run now")
+
+
+def check_fund_balance_after_commit(**_signal) -> None:
+    """Queue a funding check once the current transaction commits (never inside it),
+    once per transaction however many movements it makes. The receiver of
+    ``partners.signals.fund_moved`` (connected in ``GrantsConfig.ready``).
+
+    A broker that is down must not fail the request that moved the money: the daily
+    check catches up, so the error is logged.
+    """
+    connection = transaction.get_connection()
+    # Django drops the callbacks of a savepoint that rolls back, so this only skips a
+    # check that is still going to run.
+    if any(callback is _enqueue_fund_check for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_enqueue_fund_check)

@@ -1,5 +1,6 @@
 """The web pages of grants: the list, the proposal form, the grant page with its
-decisions, exchanges and disbursements, and each role's part of the home page.
+decisions, exchanges and disbursements. (Each role's part of the home page is read by
+``selectors.manager_home`` and ``selectors.leader_home``.)
 
 Every page starts from ``selectors.grants_visible_to(user)`` (a grant the user may not
 see is a 404) and every change goes through the services the API uses, which decide
@@ -9,12 +10,11 @@ put next to the field it names, keeping what was typed.
 """
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.forms import CheckboxSelectMultiple
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,11 +24,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from partners.forms import apply_service_errors, service_errors_on
-from partners.models import Country, FundAlert
-from partners.permissions import can_read_alerts
+from partners.models import Country
 from partners.roles import is_fund_manager
 from seetf.common.errors import ApplicationError
+from seetf.common.forms import apply_service_errors, service_errors_on
 
 from . import selectors, services, workflow
 from .filters import GrantFilter
@@ -44,38 +43,13 @@ from .models import (
     CapacityOutcome,
     Exchange,
     Grant,
-    GrantHistory,
     GrantStatus,
 )
 from .permissions import can_create_grant, can_disburse, can_see_report, is_leader_of
 
 PAGE_SIZE = 25
-# How many rows each list of a home page shows before "see all".
-HOME_LIMIT = 25
 OUTCOME_LABELS = dict(CapacityOutcome.choices)
 
-# The order a leader's grants are listed in: what needs them first.
-LEADER_STATUS_ORDER = [
-    GrantStatus.RETURNED,
-    GrantStatus.DRAFT,
-    GrantStatus.SUBMITTED,
-    GrantStatus.UNDER_REVIEW,
-    GrantStatus.APPROVED,
-    GrantStatus.COMPLETED,
-    GrantStatus.CLOSED,
-    GrantStatus.REJECTED,
-    GrantStatus.CANCELLED,
-]
-
-# --- Fetching what the user may see -----------------------------------------------------
-
-
-def visible_grant(request, pk: int, queryset=None) -> Grant:
-    """The grant if this user may see it; else 404 (never 403: no existence leak)."""
-    grants = selectors.grants_visible_to(request.user)
-    if queryset is not None:
-        grants = queryset.filter(pk__in=grants.values("pk"))
-    return get_object_or_404(grants, pk=pk)
 
 
 def _refuse(request, error: ApplicationError, grant: Grant):
@@ -89,129 +63,6 @@ def _refuse(request, error: ApplicationError, grant: Grant):
 
 def _ref(grant: Grant) -> str:
     return grant.reference or grant.title
-
-
-# --- Home page parts --------------------------------------------------------------------
-
-
-def _first(queryset, limit=None) -> tuple[list, bool]:
-    """The first rows of a list a home page shows, and whether there are more (one
-    query: a fund with thousands of grants still gets a short page)."""
-    limit = limit or HOME_LIMIT
-    rows = list(queryset[: limit + 1])
-    return rows[:limit], len(rows) > limit
-
-
-def _leader_name():
-    """The task team leader's name as the pages show it (``get_username()``), read in
-    the same query as the grant."""
-    return F(f"task_team_leader__{get_user_model().USERNAME_FIELD}")
-
-
-def manager_home(user) -> dict:
-    """The fund manager's desk: the fund's money, open alerts, the review queue,
-    overdue completion reports, and reports waiting to be accepted or grants to close.
-
-    Each list is read as rows (``values``) of the columns it shows, not as grants with
-    their leader, sector and report: building some 360 model instances, and reading
-    every column of each, cost more than the queries. On PostgreSQL the review queue
-    and the overdue reports are read from partial indexes in their order (grants 0006),
-    26 entries each, instead of sorting every matching grant of a large fund; the two
-    lists of completed grants join narrow index entries (grants 0005, results 0004 and
-    0005), not whole rows.
-    """
-    grants = selectors.grants_visible_to(user)
-    today = timezone.localdate()
-    leader = _leader_name()
-    review_queue, more_to_review = _first(
-        grants.filter(status__in=PIPELINE_STATUSES)
-        .order_by("submitted_at", "id")
-        .values(
-            "id", "reference", "title", "submitted_at", "requested_usd", "status", leader=leader
-        )
-    )
-    for grant in review_queue:
-        # includes/status_badge.html reads this from a Grant; a row gives it too.
-        grant["get_status_display"] = GrantStatus(grant["status"]).label
-    overdue, more_overdue = _first(
-        selectors.overdue_reports(grants, today)
-        .order_by("completion_report_due", "id")
-        .values("id", "reference", "title", "completion_report_due", leader=leader)
-    )
-    for grant in overdue:
-        grant["days_overdue"] = (today - grant["completion_report_due"]).days
-    completed = grants.filter(status=GrantStatus.COMPLETED)
-    # A report waits for a fund manager once submitted and until accepted: what
-    # results.services.completion_report_accept accepts.
-    to_accept, more_to_accept = _first(
-        completed.filter(
-            completion_report__submitted_at__isnull=False,
-            completion_report__accepted_at__isnull=True,
-        )
-        .order_by("completion_report__submitted_at", "id")
-        .values(
-            "id", "reference", "title", report_submitted_at=F("completion_report__submitted_at")
-        )
-    )
-    to_close, more_to_close = _first(
-        completed.filter(completion_report__accepted_at__isnull=False)
-        .order_by("completion_report__accepted_at", "id")
-        .values("id", "reference", "title")
-    )
-    return {
-        "fund": selectors.fund_summary(),
-        "alerts": list(FundAlert.objects.filter(resolved_at__isnull=True))
-        if can_read_alerts(user)[0]
-        else [],
-        "review_queue": review_queue,
-        "more_to_review": more_to_review,
-        "overdue_reports": overdue,
-        "more_overdue": more_overdue,
-        "reports_to_accept": to_accept,
-        "more_to_accept": more_to_accept,
-        "grants_to_close": to_close,
-        "more_to_close": more_to_close,
-        "limit": HOME_LIMIT,
-        "today": today,
-    }
-
-
-# What the leader's part of the home page shows of each grant (home.html): the other
-# columns (the summary, the goal, the outcomes) are not read. A field the page comes to
-# show must be added here, or each grant reads it in a query of its own.
-LEADER_HOME_FIELDS = ("id", "reference", "title", "status", "completion_report_due")
-
-
-def leader_home(user) -> dict:
-    """The leader's grants by status (returned ones first, with the fund managers'
-    comments), and the completion reports they owe."""
-    returns = GrantHistory.objects.filter(action="return").order_by("-at", "-id")
-    mine = list(
-        selectors.grants_visible_to(user)
-        .filter(task_team_leader=user)
-        .only(*LEADER_HOME_FIELDS)
-        .prefetch_related(Prefetch("history", queryset=returns, to_attr="returns"))
-        .order_by("-updated_at", "-id")
-    )
-    by_status = {status: [] for status in LEADER_STATUS_ORDER}
-    for grant in mine:
-        by_status.setdefault(grant.status, []).append(grant)
-    groups = [
-        {"status": status, "label": GrantStatus(status).label, "grants": grants}
-        for status, grants in by_status.items()
-        if grants
-    ]
-    reports_due = sorted(
-        (g for g in mine if g.status == GrantStatus.APPROVED),
-        key=lambda g: (g.completion_report_due, g.pk),
-    )
-    return {
-        "groups": groups,
-        "count": len(mine),
-        "reports_due": reports_due,
-        "today": timezone.localdate(),
-        "can_propose": can_create_grant(user)[0],
-    }
 
 
 # --- The list ---------------------------------------------------------------------------
@@ -344,8 +195,8 @@ def proposal_create(request):
 
 @login_required
 def proposal_edit(request, pk):
-    grant = visible_grant(
-        request,
+    grant = selectors.visible_grant_or_404(
+        request.user,
         pk,
         Grant.objects.prefetch_related(
             "recipient_countries", "provider_countries", "facilitating_partners"
@@ -400,7 +251,7 @@ def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, 
                 "form": bound.get(name) or action.form(initial=initial, auto_id=_auto_id(name)),
                 "heading": action.heading,
                 "button": action.button_for(grant),
-                "note": action.note_for(grant),
+                "note": action.note_for(grant, selectors.fund_summary),
                 "style": action.style,
             }
         )
@@ -480,8 +331,8 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
 
 
 def _grant_for_page(request, pk) -> Grant:
-    return visible_grant(
-        request,
+    return selectors.visible_grant_or_404(
+        request.user,
         pk,
         Grant.objects.select_related("sector", "task_team_leader").prefetch_related(
             Prefetch("recipient_countries", queryset=Country.objects.only("code", "name")),
@@ -554,7 +405,7 @@ def disbursement_create(request, pk):
 def exchange_form(request, pk, exchange_pk=None):
     """Record a new exchange or change one (the leader, and fund managers once the
     grant is approved)."""
-    grant = visible_grant(request, pk)
+    grant = selectors.visible_grant_or_404(request.user, pk)
     exchange = None
     if exchange_pk is not None:
         exchange = get_object_or_404(

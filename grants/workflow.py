@@ -37,6 +37,7 @@ from seetf.common.rules import ALLOWED, Verdict, as_verdict
 from . import permissions
 from .forms import ApproveForm, CommentForm, RequiredCommentForm
 from .models import GrantStatus as S
+from .references import next_grant_reference
 
 
 def _refused(reason, code: str = "invalid_transition") -> Verdict:
@@ -78,7 +79,8 @@ class Action:
     # The grant page: the form (None: taken elsewhere, e.g. on the report's page), where
     # it sits ("decisions": the fund managers' panel; "leader": the leader's toolbar),
     # its heading, button (a string, or a function of the grant), note (a function of
-    # the grant, or None) and button style ("", "secondary", "danger").
+    # the grant and of a function giving the fund's money; or None) and button style
+    # ("", "secondary", "danger").
     form: type | None = None
     place: str = "decisions"
     heading: str = ""
@@ -93,8 +95,10 @@ class Action:
     def button_for(self, grant) -> str:
         return str(self.button(grant) if callable(self.button) else self.button)
 
-    def note_for(self, grant) -> str:
-        return str(self.note(grant)) if self.note else ""
+    def note_for(self, grant, fund_summary) -> str:
+        """The note under the heading; ``fund_summary`` gives the fund's money when the
+        note needs it (``grants.selectors.fund_summary``, read only then)."""
+        return str(self.note(grant, fund_summary)) if self.note else ""
 
 
 WORKFLOW: dict[str, Action] = {}
@@ -193,8 +197,6 @@ def report_accepted(grant) -> Verdict | None:
 def submitted(step: Step) -> None:
     step.set(submitted_at=step.now)
     if not step.grant.reference:
-        from .services import next_grant_reference
-
         step.set(reference=next_grant_reference(timezone.localdate(step.now).year))
 
 
@@ -250,9 +252,7 @@ def _usd(amount) -> str:
     return number_format(amount, 2, force_grouping=True)
 
 
-def _available_note(grant):
-    from .selectors import fund_summary
-
+def _available_note(grant, fund_summary):
     return format_html(
         str(
             _(
@@ -265,13 +265,13 @@ def _available_note(grant):
     )
 
 
-def _cancel_note(grant):
+def _cancel_note(grant, fund_summary):
     return _("Cancelling releases the %(amount)s USD not yet disbursed back to the fund.") % {
         "amount": _usd(grant.undisbursed_usd)
     }
 
 
-def _close_note(grant):
+def _close_note(grant, fund_summary):
     return _("Closing releases the %(amount)s USD not disbursed back to the fund.") % {
         "amount": _usd(grant.undisbursed_usd)
     }

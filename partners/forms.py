@@ -1,72 +1,15 @@
-"""The web forms of partners and money in, and the widgets and error handling every
-app's web forms share. Forms parse what was typed; the rules (a receipt within the
-pledge, a known currency, a unique reference...) are the services'."""
+"""The web forms of partners and money in. Forms parse what was typed; the rules (a
+receipt within the pledge, a known currency, a unique reference...) are the services'."""
 
-from contextlib import contextmanager
 from decimal import Decimal
 
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import MAX_AMOUNT, Country, Partner, PartnerKind
-from seetf.common.errors import ApplicationError
+from seetf.common.forms import DateInput, MoneyInput, WebForm
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
-
-
-class DateInput(forms.DateInput):
-    """The browser's date picker; the value is sent as YYYY-MM-DD."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
-class MoneyInput(forms.NumberInput):
-    def __init__(self, attrs=None):
-        defaults = {"step": "0.01", "min": "0", "inputmode": "decimal"}
-        super().__init__(attrs={**defaults, **(attrs or {})})
-
-
-class WebForm(forms.Form):
-    """The web pages' forms: a required field's label is marked (site.css adds "*")."""
-
-    required_css_class = "required"
-
-    def __init__(self, *args, **kwargs):
-        # No ":" after labels (Form.__init__ would replace a class attribute).
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-
-def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: each message next to its field when
-    the form has that field, otherwise at the top of the form."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            for message in messages:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
-
-
-@contextmanager
-def service_errors_on(form: forms.BaseForm):
-    """Call a service for a valid web form: a refusal for the user's role (403) is the 403
-    page; any other refusal (a wrong status, not enough money) goes at the top of the
-    form and each validation error next to its field. The form has errors afterwards
-    exactly when the service refused."""
-    try:
-        yield
-    except ApplicationError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from error
-        form.add_error(None, error.message)
-    except ValidationError as error:
-        apply_service_errors(form, error)
 
 
 class PartnerForm(WebForm):

@@ -15,6 +15,7 @@ from seetf.common.errors import ApplicationError
 
 from .models import MAX_AMOUNT, Contribution, Country, Fund, Partner, PartnerMembership, Receipt
 from .roles import Role
+from .signals import fund_moved
 
 CENT = Decimal("0.01")
 
@@ -67,10 +68,9 @@ def fund_lock() -> Fund:
 
 def _fund_add(**deltas: Decimal) -> Fund:
     Fund.objects.filter(pk=1).update(**{name: F(name) + value for name, value in deltas.items()})
-    # Money moved: check the balance alerts once this transaction has committed.
-    from .tasks import check_fund_balance_after_commit  # tasks import the fund's selectors
-
-    check_fund_balance_after_commit()
+    # Money moved: the funding-balance check (grants, above this app) queues itself for
+    # after this transaction commits.
+    fund_moved.send(sender=Fund)
     return Fund.objects.get(pk=1)
 
 

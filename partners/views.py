@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from seetf.common.forms import apply_service_errors
+
 from . import permissions as rules
 from . import selectors, services
 from .filters import ContributionFilter
-from .forms import ContributionForm, PartnerForm, ReceiptForm, apply_service_errors
+from .forms import ContributionForm, PartnerForm, ReceiptForm
 from .models import Contribution, Partner
 
 PAGE_SIZE = 50

@@ -8,7 +8,8 @@ from grants.models import APPROVED_AND_LATER
 from seetf.common.admin import ReadOnlyAdmin
 from seetf.common.errors import ApplicationError
 
-from . import stories
+from . import permissions as rules
+from . import services
 from .models import CompletionReport, ConcreteResult, Outcome, ResultsStory
 
 STORY_FORM_FIELDS = ["grant", "title", "body", "sectors", "countries", "outcomes"]
@@ -22,7 +23,7 @@ class ResultsStoryAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         # The services' own rules, shown on the form's fields instead of failing on save.
-        stories.validate_story(
+        services.validate_story(
             grant=cleaned.get("grant"),
             title=cleaned.get("title") or "",
             body=cleaned.get("body") or "",
@@ -54,11 +55,11 @@ class ResultsStoryAdmin(admin.ModelAdmin):
     actions = ["publish", "unpublish"]
 
     def has_add_permission(self, request):
-        return super().has_add_permission(request) and stories.can_write_stories(request.user)[0]
+        return super().has_add_permission(request) and rules.can_write_stories(request.user)[0]
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and stories.can_write_stories(request.user)[0]
+        return allowed and rules.can_write_stories(request.user)[0]
 
     def has_delete_permission(self, request, obj=None):
         # Stories are unpublished, not deleted, so links to them stay explainable.
@@ -79,9 +80,9 @@ class ResultsStoryAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in STORY_FORM_FIELDS}
         if change:
-            story = stories.story_update(story=obj, user=request.user, **fields)
+            story = services.story_update(story=obj, user=request.user, **fields)
         else:
-            story = stories.story_create(user=request.user, **fields)
+            story = services.story_create(user=request.user, **fields)
         obj.pk = story.pk
         obj.refresh_from_db()
 
@@ -103,11 +104,11 @@ class ResultsStoryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected stories", permissions=["change"])
     def publish(self, request, queryset):
-        self._apply(request, queryset, stories.story_publish, "published")
+        self._apply(request, queryset, services.story_publish, "published")
 
     @admin.action(description="Unpublish the selected stories", permissions=["change"])
     def unpublish(self, request, queryset):
-        self._apply(request, queryset, stories.story_unpublish, "unpublished")
+        self._apply(request, queryset, services.story_unpublish, "unpublished")
 
 
 @admin.register(Outcome)

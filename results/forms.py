@@ -5,8 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from grants.models import CapacityOutcome
-from partners.forms import WebForm
 from partners.models import Partner
+from seetf.common.forms import WebForm
 
 from .models import ConcreteResultKind, Rating
 

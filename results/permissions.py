@@ -1,4 +1,28 @@
-"""Who may read and write results (API.md roles), as named rules. Who reads, writes,
-submits and accepts a completion report is part of the grant workflow, in
-``grants.permissions`` (``can_see_report``, ``can_write_report``, ``can_accept_report``).
-"""
+"""Who may read and write results stories and lessons (API.md roles), as named rules.
+Who reads, writes, submits and accepts a completion report is part of the grant
+workflow, in ``grants.permissions`` (``can_see_report``, ``can_write_report``,
+``can_accept_report``)."""
+
+from partners.roles import is_fund_manager, user_roles
+
+# --- Results stories and lessons ---------------------------------------------------------
+
+
+def can_see_story_drafts(user) -> bool:
+    """Fund managers (and superusers) see drafts; everyone else, anonymous users
+    included, sees published stories only, and a draft is a 404 to them."""
+    return bool(user and user.is_authenticated and is_fund_manager(user))
+
+
+def can_write_stories(user) -> tuple[bool, str]:
+    if user and user.is_authenticated and is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers write and publish results stories."
+
+
+def can_read_lessons(user) -> tuple[bool, str]:
+    """The knowledge hub's lessons come from completion reports, which API.md keeps from
+    anonymous users and from users without a role."""
+    if user.is_superuser or user_roles(user):
+        return True, ""
+    return False, "Only fund managers, task team leaders and donors read lessons."

@@ -26,7 +26,7 @@ from grants.models import (
     GrantHistory,
     GrantStatus,
 )
-from grants.services import next_grant_reference
+from grants.references import next_grant_reference
 from partners.models import Country, Sector
 from partners.reference_data import read_csv
 from partners.roles import Role
@@ -195,7 +195,7 @@ def load_review_stories() -> dict:
     """A published results story for each of the six exchanges the review's boxes
     describe, written in the project's own words from the review's facts (idempotent)."""
     from .models import ResultsStory
-    from .stories import story_create, story_publish
+    from .services import story_create, story_publish
 
     leader, manager = _system_users()
     created = {"stories": 0}

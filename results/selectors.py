@@ -1,24 +1,48 @@
-"""Reads for results stories and the knowledge hub's lessons: scoping and text search.
+"""Reads for results that are more than a filter: scoping and text search of results
+stories and the knowledge hub's lessons, and the reports and dashboards over results
+(Annex D, the follow-up pipeline, the donor view).
 
 Visibility is decided here, once: every list, detail and action starts from
-``stories_visible_to`` or ``lessons_visible_to``.
+``stories_visible_to`` or ``lessons_visible_to``, and every report from
+``reported_grants_visible_to``.
 
 Text search is PostgreSQL full-text search where the database is PostgreSQL (English
 stemming, ``websearch`` syntax: quoted phrases, ``or``, ``-word``; results ranked,
 best first) and a case-insensitive match of every word on SQLite, the development
 database, where title matches come first.
+
+Each report runs a fixed, small number of queries whatever the size of the portfolio,
+and aggregates in the database.
 """
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Prefetch, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from grants.models import Grant
-from grants.selectors import grants_visible_to
-from partners.models import Country, Sector
+from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
+from grants.selectors import fund_summary, grants_visible_to, visibility_key
+from partners.models import MONEY, ZERO, Contribution, Country, Partner, Sector
+from partners.roles import donor_partner_id, is_fund_manager
+from seetf.common.datacache import cached
 
 from .models import OUTCOME_FIELDS, CompletionReport, ResultsStory
-from .stories import can_see_story_drafts
+from .permissions import can_see_story_drafts
 
 SEARCH_CONFIG = "english"
 STORY_ORDER = (F("published_at").desc(nulls_last=True), "-id")
@@ -55,6 +79,28 @@ def with_story_relations(stories):
         )
         .order_by(*STORY_ORDER)
     )
+
+
+def stories_with_names(stories):
+    """Stories with their grant, sectors, countries and outcomes, names included (the
+    pages show names, where the API's serializer needs only codes)."""
+    return (
+        stories.select_related("grant")
+        .defer("search_vector")
+        .prefetch_related("sectors", "countries", "outcomes")
+    )
+
+
+def published_stories(user, count: int) -> list:
+    """The ``count`` latest published stories, with names, for the pages that show a
+    few (the public home page, the donor dashboard)."""
+    stories = stories_visible_to(user).filter(published=True)
+    return list(stories_with_names(stories)[:count])
+
+
+def latest_stories(user, count: int = 3) -> list:
+    """The public home page's stories."""
+    return published_stories(user, count)
 
 
 def search_stories(stories, text: str):
@@ -238,3 +284,216 @@ def lesson_rows(reports) -> list[dict]:
     for row in rows:
         row["countries"] = countries[row["grant_id"]]
     return rows
+
+
+# --- Reports and dashboards ------------------------------------------------------------
+
+CENT = Decimal("0.01")
+REPORTED_STATUSES = (GrantStatus.COMPLETED, GrantStatus.CLOSED)
+
+
+def reported_grants_visible_to(user, grants=None):
+    """Completed and closed grants whose completion report this user may read: fund
+    managers all; others accepted reports (and a leader their own)."""
+    grants = grants_visible_to(user) if grants is None else grants
+    grants = grants.filter(status__in=REPORTED_STATUSES, completion_report__isnull=False)
+    if not is_fund_manager(user):
+        grants = grants.filter(
+            Q(completion_report__accepted_at__isnull=False) | Q(task_team_leader=user)
+        )
+    return grants
+
+
+def capacity_outcomes_report(*, user, grants=None) -> dict:
+    """Annex D: a row per completed or closed grant with a boolean per capacity outcome;
+    totals count the grants achieving each outcome. One query: the totals are counted
+    over the very rows returned, so they always agree with them. The whole report (no
+    ``grants`` given) is cached until the data changes (``seetf.common.datacache``)."""
+    if grants is None:
+        return cached(
+            ("capacity-outcomes-report", visibility_key(user)),
+            lambda: _capacity_outcomes_report(user=user, grants=None),
+        )
+    return _capacity_outcomes_report(user=user, grants=grants)
+
+
+def _capacity_outcomes_report(*, user, grants) -> dict:
+    grants = reported_grants_visible_to(user, grants)
+    keys = ("grant", "reference", "title", *OUTCOME_FIELDS)
+    # Tuples zipped with the keys: at thousands of rows, the cheapest way to the dicts.
+    rows = [
+        dict(zip(keys, values, strict=True))
+        for values in grants.order_by("reference", "id").values_list(
+            "id", "reference", "title", *(f"completion_report__{name}" for name in OUTCOME_FIELDS)
+        )
+    ]
+    totals = {"grants": len(rows)}
+    for name in OUTCOME_FIELDS:
+        totals[name] = sum(1 for row in rows if row[name])
+    return {"rows": rows, "totals": totals}
+
+
+def _outcome_totals(grants) -> dict:
+    """How many of these grants achieved each outcome (one query)."""
+    return grants.aggregate(
+        grants=Count("pk"),
+        **{
+            name: Count("pk", filter=Q(**{f"completion_report__{name}": True}))
+            for name in OUTCOME_FIELDS
+        },
+    )
+
+
+def follow_up_report(*, user, grants=None) -> dict:
+    """Box 3 of the review: benefits faded where no one financed the follow-up. Completed
+    and closed grants whose report says follow-up is needed, with what is needed. The
+    whole report (no ``grants`` given) is cached until the data changes."""
+    if grants is None:
+        return cached(
+            ("follow-up-report", visibility_key(user)),
+            lambda: _follow_up_report(user=user, grants=None),
+        )
+    return _follow_up_report(user=user, grants=grants)
+
+
+def _follow_up_report(*, user, grants) -> dict:
+    grants = reported_grants_visible_to(user, grants).filter(
+        completion_report__follow_up_needed=True
+    )
+    rows = list(
+        grants.order_by("reference", "id").values(
+            "id",
+            "reference",
+            "title",
+            "status",
+            "region",
+            "sector_id",
+            "approved_usd",
+            "completion_report__follow_up_description",
+            "completion_report__rating",
+            "completion_report__accepted_at",
+        )
+    )
+    rows = [
+        {
+            "grant": r["id"],
+            "reference": r["reference"],
+            "title": r["title"],
+            "status": r["status"],
+            "region": r["region"],
+            "sector": r["sector_id"],
+            "approved_usd": r["approved_usd"],
+            "rating": r["completion_report__rating"],
+            "follow_up_description": r["completion_report__follow_up_description"],
+            "accepted_at": r["completion_report__accepted_at"],
+        }
+        for r in rows
+    ]
+    totals = grants.aggregate(
+        grants=Count("pk"),
+        approved_usd=Coalesce(Sum("approved_usd"), Value(ZERO), output_field=DecimalField(**MONEY)),
+    )
+    return {"rows": rows, "totals": totals}
+
+
+def _portfolio(grants) -> dict:
+    """Grants and approved USD by region, by sector and by status: one grouped query
+    (region, sector, status), rolled up three ways here, instead of three scans; then
+    the names of the few sectors found. Grouped without joining the sectors, the
+    database reads the portfolio from a covering index (grants 0005) alone."""
+    groups = list(
+        grants.order_by()
+        .values("region", "sector_id", "status")
+        # COUNT(*), not COUNT(id): the id is not in the index, and asking for it would
+        # send the database back to the table.
+        .annotate(grants=Count("*"), approved=Sum("approved_usd"))
+    )
+    names = dict(
+        Sector.objects.filter(code__in={row["sector_id"] for row in groups}).values_list(
+            "code", "name"
+        )
+    )
+    by = {"region": {}, "sector": {}, "status": {}}
+    for row in groups:
+        keys = {
+            "region": row["region"],
+            "sector": (row["sector_id"], names[row["sector_id"]]),
+            "status": row["status"],
+        }
+        for label, key in keys.items():
+            entry = by[label].setdefault(key, [0, ZERO])
+            entry[0] += row["grants"]
+            entry[1] += row["approved"] or ZERO
+
+    def rows(label):
+        out = []
+        for key, (count, approved) in sorted(by[label].items()):
+            row = {label: key[0], "name": key[1]} if label == "sector" else {label: key}
+            out.append({**row, "grants": count, "approved_usd": approved.quantize(CENT)})
+        return out
+
+    return {"by_region": rows("region"), "by_sector": rows("sector"), "by_status": rows("status")}
+
+
+def donor_dashboard(*, partner, user) -> dict:
+    """What a partner contributed, its share of the fund, and what the fund finances.
+
+    The portfolio is the whole fund's (a pooled fund finances grants with everyone's
+    money), over grants approved and later, as a donor sees them. Cached until the data
+    changes (``seetf.common.datacache``); the fund's ``as_of`` is the time of asking,
+    since the cache only answers while nothing has changed.
+    """
+    data = cached(
+        ("donor-dashboard", partner.pk, visibility_key(user)),
+        lambda: _donor_dashboard(partner=partner, user=user),
+    )
+    # Read at the time of asking, not cached: the clock, and a setting that a restart
+    # may have changed without any data changing.
+    fund = {
+        **data["fund"],
+        "as_of": timezone.now(),
+        "low_balance_threshold_usd": settings.FUNDING_ALERT_THRESHOLD_USD,
+    }
+    return {**data, "fund": fund}
+
+
+def _donor_dashboard(*, partner, user) -> dict:
+    contributions = list(Contribution.objects.filter(partner=partner).order_by("signed_on", "id"))
+    fund = fund_summary()
+    received = sum((c.received_usd for c in contributions), ZERO)
+    pledged = sum((c.pledged_usd for c in contributions), ZERO)
+    share = (received / fund["received_usd"] * 100).quantize(CENT) if fund["received_usd"] else ZERO
+    portfolio = Grant.objects.filter(status__in=APPROVED_AND_LATER)
+    outcomes = _outcome_totals(reported_grants_visible_to(user))
+    return {
+        "partner": {"id": partner.id, "code": partner.code, "name": partner.name},
+        "contributions": [
+            {
+                "id": c.id,
+                "reference": c.reference,
+                "currency": c.currency,
+                "pledged_amount": c.pledged_amount,
+                "pledged_usd": c.pledged_usd,
+                "received_usd": c.received_usd,
+                "outstanding_usd": c.outstanding_usd,
+                "status": c.status,
+            }
+            for c in contributions
+        ],
+        "pledged_usd": pledged,
+        "received_usd": received,
+        "share_of_fund_received_percent": share,
+        "fund": fund,
+        "portfolio": _portfolio(portfolio),
+        "outcome_totals": outcomes,
+    }
+
+
+def donor_home(user) -> dict:
+    """The donor's part of the home page: their money and share, and the outcomes."""
+    own = donor_partner_id(user)
+    if own is None:
+        return {"partner": None}
+    partner = Partner.objects.get(pk=own)
+    data = donor_dashboard(partner=partner, user=user)
+    return {"partner": partner, "data": data}

@@ -1,14 +1,28 @@
-"""Writes for results: completion reports."""
+"""Writes for results: completion reports and results stories.
 
+A story is written in Markdown; each write renders and sanitizes it into ``body_html``
+(``results.markdown``) and, on PostgreSQL, refreshes its full-text search vector, in the
+same transaction, so a story is never read with stale HTML or a stale index.
+"""
+
+from collections.abc import Iterable
+
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
 
-from grants.models import CapacityOutcome, Grant, GrantStatus
+from grants.models import APPROVED_AND_LATER, CapacityOutcome, Grant, GrantStatus
 from grants.permissions import can_write_report
 from grants.services import grant_transition, grant_transition_check
+from partners.models import Country, Sector
 from seetf.common.errors import ApplicationError
 
-from .models import OUTCOME_FIELDS, CompletionReport, ConcreteResult
+from .markdown import render_markdown
+from .models import OUTCOME_FIELDS, CompletionReport, ConcreteResult, Outcome, ResultsStory
+from .permissions import can_write_stories
 
 REPORT_FIELDS = {
     "outcomes_achieved",
@@ -112,3 +126,193 @@ def completion_report_accept(*, grant: Grant, user, comment: str = "") -> Comple
     the grant may then be closed."""
     grant_transition(grant=grant, user=user, action="accept-report", comment=comment)
     return CompletionReport.objects.get(grant=grant)
+
+
+# --- Results stories ---------------------------------------------------------------------
+
+TITLE_MAX = 200
+BODY_MAX = 50000
+STORY_FIELDS = {"grant", "title", "body", "sectors", "countries", "outcomes"}
+# A slug leaves room for a "-NNN" suffix within the column.
+SLUG_BASE_MAX = 200
+SLUG_ATTEMPTS = 5
+
+
+def validate_story(*, grant: Grant | None, title: str, body: str, outcomes=()) -> None:
+    """The rules a story's content must meet, as a ValidationError keyed by field.
+
+    The grant must be approved or later: a published story names its grant, and only
+    such grants are visible beyond fund managers and their leader.
+    """
+    errors: dict[str, list[str]] = {}
+    if grant is None:
+        errors["grant"] = ["A story tells the results of a grant: name it."]
+    elif grant.status not in APPROVED_AND_LATER:
+        errors["grant"] = [
+            f"Stories are written about approved grants and later; this one is {grant.status}."
+        ]
+    if not (title or "").strip():
+        errors["title"] = ["Give the story a title."]
+    elif len(title) > TITLE_MAX:
+        errors["title"] = [f"At most {TITLE_MAX} characters."]
+    if not (body or "").strip():
+        errors["body"] = ["Write the story."]
+    elif len(body) > BODY_MAX:
+        errors["body"] = [f"At most {BODY_MAX} characters."]
+    unknown = sorted(set(_outcome_codes(outcomes)) - set(CapacityOutcome.values))
+    if unknown:
+        errors["outcomes"] = [f"Unknown outcome(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _outcome_codes(outcomes) -> list[str]:
+    return [o.code if isinstance(o, Outcome) else str(o) for o in outcomes or ()]
+
+
+def _free_slug(title: str, *, exclude_pk=None) -> str:
+    """The title's slug, with the lowest free "-N" suffix if it is taken."""
+    base = slugify(title)[:SLUG_BASE_MAX].strip("-") or "story"
+    taken = ResultsStory.objects.filter(Q(slug=base) | Q(slug__startswith=f"{base}-"))
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    taken = set(taken.values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _insert_with_free_slug(story: ResultsStory) -> None:
+    """Save a new story under a free slug. Two stories with the same title created at
+    once can pick the same slug; the loser's insert fails on the unique index inside
+    its savepoint and it tries the next free one."""
+    for attempt in range(SLUG_ATTEMPTS):
+        story.slug = _free_slug(story.title)
+        try:
+            with transaction.atomic():
+                story.save(force_insert=True)
+            return
+        except IntegrityError:
+            slug_taken = ResultsStory.objects.filter(slug=story.slug).exists()
+            if not slug_taken or attempt == SLUG_ATTEMPTS - 1:
+                raise
+            story.pk = None
+
+
+def _set_relations(story: ResultsStory, *, sectors=None, countries=None, outcomes=None):
+    if sectors is not None:
+        story.sectors.set(list(sectors))
+    if countries is not None:
+        story.countries.set(list(countries))
+    if outcomes is not None:
+        story.outcomes.set(_outcome_codes(outcomes))
+
+
+def _index_for_search(story: ResultsStory) -> None:
+    """Refresh the stored search vector (PostgreSQL only): title weight A, body B."""
+    if connection.vendor != "postgresql":
+        return
+    ResultsStory.objects.filter(pk=story.pk).update(
+        search_vector=SearchVector("title", weight="A", config="english")
+        + SearchVector("body", weight="B", config="english")
+    )
+
+
+def _locked(story: ResultsStory) -> ResultsStory:
+    return ResultsStory.objects.select_for_update().get(pk=story.pk)
+
+
+@transaction.atomic
+def story_create(
+    *,
+    user,
+    grant: Grant,
+    title: str,
+    body: str,
+    sectors: Iterable[Sector] | None = None,
+    countries: Iterable[Country] | None = None,
+    outcomes: Iterable[str | Outcome] | None = None,
+) -> ResultsStory:
+    """A fund manager writes a draft story about an approved (usually closed) grant.
+
+    Left out (None), the sectors, countries and outcomes come from the grant: its
+    sector, its recipient countries and the outcomes its completion report achieved.
+    The slug comes from the title, made unique with a "-N" suffix, and never changes.
+    """
+    _forbid(can_write_stories(user))
+    validate_story(grant=grant, title=title, body=body, outcomes=outcomes)
+    if sectors is None:
+        sectors = [grant.sector_id]
+    if countries is None:
+        countries = list(grant.recipient_countries.all())
+    if outcomes is None:
+        report = CompletionReport.objects.filter(grant=grant).first()
+        outcomes = report.outcomes_achieved if report else []
+    story = ResultsStory(
+        grant=grant,
+        title=title.strip(),
+        body=body,
+        body_html=render_markdown(body),
+        created_by=user,
+    )
+    _insert_with_free_slug(story)
+    _set_relations(story, sectors=sectors, countries=countries, outcomes=outcomes)
+    _index_for_search(story)
+    return story
+
+
+@transaction.atomic
+def story_update(*, story: ResultsStory, user, **fields) -> ResultsStory:
+    """A fund manager edits a story, published or not; the body is rendered again.
+    Relations given replace the old ones; those left out are kept."""
+    unknown = set(fields) - STORY_FIELDS
+    if unknown:
+        raise ValueError(f"story_update() cannot set {', '.join(sorted(unknown))}")
+    _forbid(can_write_stories(user))
+    story = _locked(story)
+    grant = fields.get("grant", story.grant)
+    title = fields.get("title", story.title)
+    body = fields.get("body", story.body)
+    validate_story(grant=grant, title=title, body=body, outcomes=fields.get("outcomes"))
+    story.grant = grant
+    story.title = title.strip()
+    story.body = body
+    story.body_html = render_markdown(body)
+    story.save(update_fields=["grant", "title", "body", "body_html", "updated_at"])
+    _set_relations(
+        story,
+        sectors=fields.get("sectors"),
+        countries=fields.get("countries"),
+        outcomes=fields.get("outcomes"),
+    )
+    _index_for_search(story)
+    return story
+
+
+@transaction.atomic
+def story_publish(*, story: ResultsStory, user) -> ResultsStory:
+    """A fund manager publishes a draft: from then on anyone may read it."""
+    _forbid(can_write_stories(user))
+    story = _locked(story)
+    if story.published:
+        raise ApplicationError("This story is published already.", code="invalid_transition")
+    story.published = True
+    story.published_at = timezone.now()
+    story.save(update_fields=["published", "published_at", "updated_at"])
+    return story
+
+
+@transaction.atomic
+def story_unpublish(*, story: ResultsStory, user) -> ResultsStory:
+    """A fund manager takes a story back to draft: only fund managers see it again."""
+    _forbid(can_write_stories(user))
+    story = _locked(story)
+    if not story.published:
+        raise ApplicationError("This story is not published.", code="invalid_transition")
+    story.published = False
+    story.published_at = None
+    story.save(update_fields=["published", "published_at", "updated_at"])
+    return story

@@ -2,8 +2,8 @@
 (with its charts, tables and CSV downloads), the public knowledge hub and each results
 story's page.
 
-Reads go through ``results.reports`` and ``results.selectors`` (the API's own), writes
-through ``results.services``; a grant the user may not see is a 404.
+Reads go through ``results.selectors`` (the API's own, and the donor's part of the home
+page), writes through ``results.services``; a grant the user may not see is a 404.
 """
 
 from django.contrib import messages
@@ -20,15 +20,14 @@ from django.views.decorators.http import require_POST
 from grants.forms import CommentForm
 from grants.models import CapacityOutcome, Grant, GrantStatus
 from grants.permissions import can_see_report, can_write_report, is_leader_of
-from grants.selectors import allowed_actions, grants_visible_to
-from grants.views import visible_grant
-from partners.forms import service_errors_on
+from grants.selectors import allowed_actions, grants_visible_to, visible_grant_or_404
 from partners.models import Partner, Region
 from partners.roles import donor_partner_id, is_donor, is_fund_manager
 from seetf.common.api import ReportCSVRenderer
 from seetf.common.errors import ApplicationError
+from seetf.common.forms import service_errors_on
 
-from . import reports, selectors, services
+from . import selectors, services
 from .charts import bar_chart
 from .filters import ResultsStoryFilter
 from .forms import CompletionReportForm, ConcreteResultFormSet, DashboardPartnerForm
@@ -45,7 +44,9 @@ TABLE_LIMIT = 100
 
 def _report_of(request, pk):
     """The grant (404 unless visible) and its report (404 unless this user may read it)."""
-    grant = visible_grant(request, pk, Grant.objects.select_related("sector", "task_team_leader"))
+    grant = visible_grant_or_404(
+        request.user, pk, Grant.objects.select_related("sector", "task_team_leader")
+    )
     report = (
         CompletionReport.objects.filter(grant=grant).prefetch_related("concrete_results").first()
     )
@@ -185,7 +186,7 @@ def _largest_first(rows: list[dict]) -> list[dict]:
 def dashboard_tables(partner, user) -> dict:
     """Every table of the dashboard, as ``{"rows", "totals"}`` like the API's reports:
     what the page draws and what its CSV downloads give."""
-    data = reports.donor_dashboard(partner=partner, user=user)
+    data = selectors.donor_dashboard(partner=partner, user=user)
     portfolio = data["portfolio"]
 
     def with_totals(rows):
@@ -216,8 +217,8 @@ def dashboard_tables(partner, user) -> dict:
         "status": with_totals(
             [{**r, "name": _status_label(r["status"])} for r in portfolio["by_status"]]
         ),
-        "outcomes": reports.capacity_outcomes_report(user=user),
-        "follow_up": reports.follow_up_report(user=user),
+        "outcomes": selectors.capacity_outcomes_report(user=user),
+        "follow_up": selectors.follow_up_report(user=user),
     }
 
 
@@ -282,7 +283,7 @@ def donor_dashboard(request):
             follow_up_rows=tables["follow_up"]["rows"][:TABLE_LIMIT],
             table_limit=TABLE_LIMIT,
             outcome_totals=[outcome_totals[code] for code, _label in CapacityOutcome.choices],
-            stories=published_stories(request.user, 6),
+            stories=selectors.published_stories(request.user, 6),
         )
     return render(request, "results/dashboard.html", context)
 
@@ -305,16 +306,6 @@ def dashboard_csv(request, table):
     return response
 
 
-def donor_home(user) -> dict:
-    """The donor's part of the home page: their money and share, and the outcomes."""
-    own = donor_partner_id(user)
-    if own is None:
-        return {"partner": None}
-    partner = Partner.objects.get(pk=own)
-    data = reports.donor_dashboard(partner=partner, user=user)
-    return {"partner": partner, "data": data}
-
-
 # --- The knowledge hub and the stories ------------------------------------------------------
 
 
@@ -328,25 +319,6 @@ HUB_FILTERS = {
 }
 
 
-def _with_names(stories):
-    """Stories with their grant, sectors, countries and outcomes, names included (the
-    pages show names, where the API's serializer needs only codes)."""
-    return (
-        stories.select_related("grant")
-        .defer("search_vector")
-        .prefetch_related("sectors", "countries", "outcomes")
-    )
-
-
-def published_stories(user, count: int) -> list:
-    stories = selectors.stories_visible_to(user).filter(published=True)
-    return list(_with_names(stories)[:count])
-
-
-def latest_stories(user, count: int = 3) -> list:
-    return published_stories(user, count)
-
-
 def hub(request):
     """The knowledge hub: published results stories, searched and filtered like the
     API's list (ResultsStoryFilter). Fund managers also see drafts, marked as such."""
@@ -355,7 +327,7 @@ def hub(request):
     form = filterset.form
     for name, label in HUB_FILTERS.items():
         form.fields[name].label = label
-    found = _with_names(filterset.qs)
+    found = selectors.stories_with_names(filterset.qs)
     page = Paginator(found, HUB_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -372,7 +344,9 @@ def hub(request):
 
 
 def story_detail(request, slug):
-    story = get_object_or_404(_with_names(selectors.stories_visible_to(request.user)), slug=slug)
+    story = get_object_or_404(
+        selectors.stories_with_names(selectors.stories_visible_to(request.user)), slug=slug
+    )
     grant_visible = (
         request.user.is_authenticated
         and grants_visible_to(request.user).filter(pk=story.grant_id).exists()

@@ -1,8 +1,8 @@
 """The web application's own pages: the home page of each role, signing in and out,
 changing one's password, and the error pages in the site's layout.
 
-Each app's web views build their part of the home page (``grants.views``,
-``results.views``); this module only puts the parts together for the roles the user
+Each app's selectors read their part of the home page (``grants.selectors``,
+``results.selectors``); this module only puts the parts together for the roles the user
 holds (a user may hold several).
 """
 
@@ -17,9 +17,9 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 
-from grants import views as grant_views
+from grants import selectors as grant_selectors
 from partners.roles import is_donor, is_fund_manager, is_task_team_leader
-from results import views as result_views
+from results import selectors as result_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +30,14 @@ def home(request):
     user = request.user
     context = {"sections": []}
     if not user.is_authenticated:
-        context["latest_stories"] = result_views.latest_stories(user)
+        context["latest_stories"] = result_selectors.latest_stories(user)
         return render(request, "home_public.html", context)
     if is_fund_manager(user):
-        context["manager"] = grant_views.manager_home(user)
+        context["manager"] = grant_selectors.manager_home(user)
     if is_task_team_leader(user):
-        context["leader"] = grant_views.leader_home(user)
+        context["leader"] = grant_selectors.leader_home(user)
     if is_donor(user):
-        context["donor"] = result_views.donor_home(user)
+        context["donor"] = result_selectors.donor_home(user)
     return render(request, "home.html", context)
 
 

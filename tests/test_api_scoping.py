@@ -19,10 +19,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, mixins
 
 from grants import services as grant_services
+from grants.alerts import run_fund_check
 from grants.api.views import FundSummaryView, GrantViewSet
 from grants.models import Exchange, Grant, GrantStatus, Reminder
 from grants.reminders import run_reminders
-from partners.alerts import run_fund_check
 from partners.api.views import (
     ContributionReportView,
     CountryViewSet,

@@ -22,7 +22,7 @@ from seetf.common.api import (
 from seetf.common.datacache import cached_response, query_key
 from seetf.common.errors import ApplicationError
 
-from .. import reports
+from .. import selectors
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -116,7 +116,7 @@ class CapacityOutcomesReportView(ReportView):
             self,
             request,
             ("capacity-outcomes", visibility_key(request.user), query_key(request)),
-            lambda: reports.capacity_outcomes_report(
+            lambda: selectors.capacity_outcomes_report(
                 user=request.user, grants=self.filtered_grants(request)
             ),
         )
@@ -135,7 +135,7 @@ class FollowUpReportView(ReportView):
         def build():
             grants = self.filtered_grants(request)
             return FollowUpReportSerializer(
-                reports.follow_up_report(user=request.user, grants=grants)
+                selectors.follow_up_report(user=request.user, grants=grants)
             ).data
 
         return cached_response(
@@ -233,5 +233,5 @@ class DonorDashboardView(ScopedAPIView):
                 status=403,
             )
         return Response(
-            DonorDashboardSerializer(reports.donor_dashboard(partner=partner, user=user)).data
+            DonorDashboardSerializer(selectors.donor_dashboard(partner=partner, user=user)).data
         )

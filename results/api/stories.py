@@ -27,7 +27,8 @@ from partners.models import Country, Region, Sector
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewMixin, ScopedViewSet
 from seetf.common.pagination import Rows
 
-from .. import selectors, stories
+from .. import permissions as rules
+from .. import selectors, services
 from ..filters import LessonFilter, ResultsStoryFilter
 from ..models import OUTCOME_FIELDS, ResultsStory
 
@@ -135,9 +136,9 @@ class ResultsStoryInputSerializer(serializers.Serializer):
     grant = serializers.PrimaryKeyRelatedField(
         queryset=Grant.objects.none(), help_text="An approved (or later) grant's id."
     )
-    title = serializers.CharField(max_length=stories.TITLE_MAX, validators=[_no_lone_surrogates])
+    title = serializers.CharField(max_length=services.TITLE_MAX, validators=[_no_lone_surrogates])
     body = serializers.CharField(
-        max_length=stories.BODY_MAX,
+        max_length=services.BODY_MAX,
         trim_whitespace=False,
         validators=[_no_lone_surrogates],
         help_text="Markdown: headings, lists, emphasis, links, quotes, code, tables.",
@@ -315,7 +316,7 @@ class ResultsStoryViewSet(
     scope = staticmethod(selectors.stories_visible_to)
     serializer_class = ResultsStorySerializer
     permission_classes = [StoryPermission]
-    write_rule = staticmethod(stories.can_write_stories)
+    write_rule = staticmethod(rules.can_write_stories)
     filter_backends = [DjangoFilterBackend]
     filterset_class = ResultsStoryFilter
     schema = PublicReadSchema()
@@ -362,18 +363,18 @@ class ResultsStoryViewSet(
         return serializer.validated_data
 
     def create(self, request, *args, **kwargs):
-        story = stories.story_create(user=request.user, **self._input())
+        story = services.story_create(user=request.user, **self._input())
         return Response(
             ResultsStorySerializer(self._reload(story)).data, status=status.HTTP_201_CREATED
         )
 
     def partial_update(self, request, *args, **kwargs):
         story = self.get_object()
-        story = stories.story_update(story=story, user=request.user, **self._input(partial=True))
+        story = services.story_update(story=story, user=request.user, **self._input(partial=True))
         return Response(ResultsStorySerializer(self._reload(story)).data)
 
-    publish = _story_action("publish", stories.story_publish)
-    unpublish = _story_action("unpublish", stories.story_unpublish)
+    publish = _story_action("publish", services.story_publish)
+    unpublish = _story_action("unpublish", services.story_unpublish)
 
 
 class LessonListView(ScopedViewMixin, generics.ListAPIView):
@@ -384,7 +385,7 @@ class LessonListView(ScopedViewMixin, generics.ListAPIView):
     scope = staticmethod(selectors.lessons_visible_to)
     serializer_class = LessonSerializer
     permission_classes = [RulePermission]
-    read_rule = staticmethod(stories.can_read_lessons)
+    read_rule = staticmethod(rules.can_read_lessons)
     # Nothing is written here: let other methods through to DRF's 405.
     write_rule = staticmethod(lambda user: (True, ""))
     filter_backends = [DjangoFilterBackend]

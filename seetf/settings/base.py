@@ -255,6 +255,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
     "funding-balance-check": {
+        # grants/tasks.py, under the name it had in partners (see there).
         "task": "partners.tasks.check_fund_balance",
         "schedule": crontab(hour=6, minute=15),
     },

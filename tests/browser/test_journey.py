@@ -22,7 +22,7 @@ import pytest
 from grants.models import Grant
 from partners.roles import Role
 from partners.services import user_create_or_update
-from results import stories
+from results import services as result_services
 from tests.browser.conftest import PASSWORD, label
 from tests.factories import make_contribution, make_country_partner, make_receipt
 from tests.results.factories import finished_grant, make_story
@@ -284,7 +284,7 @@ def test_a_grant_from_draft_to_published_story(people, browser):
 
     # --- The fund manager publishes a results story about it ---------------------------
     # No page writes stories (the API and the admin do): made through the services.
-    story = stories.story_create(
+    story = result_services.story_create(
         user=manager,
         grant=Grant.objects.get(pk=pk),
         title=STORY_TITLE,
@@ -293,7 +293,7 @@ def test_a_grant_from_draft_to_published_story(people, browser):
             "proxy means test: its **targeting** now reaches the poorest households."
         ),
     )
-    stories.story_publish(story=story, user=manager)
+    result_services.story_publish(story=story, user=manager)
 
     # --- An anonymous visitor finds the story by searching the hub ----------------------
     visitor = browser.window()

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
 from grants.reminders import ReminderDeliveryError, run_reminders
-from partners.alerts import run_fund_check
 from partners.models import AlertKind, FundAlert
 from partners.roles import Role
 from tests.factories import fund_with

@@ -15,9 +15,9 @@ from django.core import mail
 from django.db import connection, transaction
 from django.db.models import F
 
+from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
 from grants.reminders import run_reminders
-from partners.alerts import run_fund_check
 from partners.models import AlertKind, Fund, FundAlert
 from partners.services import fund_lock
 from tests.factories import fund_with
@@ -59,7 +59,7 @@ def at_once(n, job):
 def _no_check_after_commit(monkeypatch):
     """The tests commit for real, so each money movement would queue (and, eagerly, run)
     the check: here only the checks the test runs itself."""
-    from partners import tasks
+    from grants import tasks
 
     monkeypatch.setattr(tasks.check_fund_balance, "delay", lambda *a, **k: None)
 

@@ -11,9 +11,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from grants import services as grant_services
+from grants import tasks as grant_tasks
+from grants.alerts import run_fund_check
 from grants.models import GrantStatus
-from partners import tasks as partner_tasks
-from partners.alerts import run_fund_check
 from partners.models import AlertKind, FundAlert
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
@@ -211,13 +211,13 @@ def test_inactive_managers_and_managers_without_an_address_are_not_e_mailed(mana
 def _record_enqueues(monkeypatch):
     """Record each time the check is queued, and whether a transaction was still open."""
     calls = []
-    real_delay = partner_tasks.check_fund_balance.delay
+    real_delay = grant_tasks.check_fund_balance.delay
 
     def delay(*args, **kwargs):
         calls.append(connection.in_atomic_block)
         return real_delay(*args, **kwargs)
 
-    monkeypatch.setattr(partner_tasks.check_fund_balance, "delay", delay)
+    monkeypatch.setattr(grant_tasks.check_fund_balance, "delay", delay)
     return calls
 
 
@@ -316,7 +316,7 @@ def test_a_broker_that_is_down_does_not_fail_the_movement(leader, monkeypatch, c
     def down(*args, **kwargs):
         raise ConnectionRefusedError(111, "broker down")
 
-    monkeypatch.setattr(partner_tasks.check_fund_balance, "delay", down)
+    monkeypatch.setattr(grant_tasks.check_fund_balance, "delay", down)
     fund_with("100000.00")
     assert "funding-balance check could not be queued" in caplog.text
     from partners.models import Fund

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
+from grants.alerts import AlertDeliveryError, run_fund_check
 from grants.models import Reminder
 from grants.reminders import ReminderDeliveryError, run_reminders
-from partners.alerts import AlertDeliveryError, run_fund_check
 from partners.models import FundAlert
 from results import services as results_services
 from tests.factories import fund_with
@@ -121,7 +121,7 @@ def test_an_alert_that_cannot_be_e_mailed_stays_pending_and_goes_once_later(
 ):
     fund_with("100000.00")
     break_mail(settings, backend)
-    with caplog.at_level(logging.WARNING, logger="partners.alerts"):
+    with caplog.at_level(logging.WARNING, logger="grants.alerts"):
         with pytest.raises(AlertDeliveryError):
             run_fund_check()
         with pytest.raises(AlertDeliveryError):

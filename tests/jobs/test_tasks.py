@@ -11,12 +11,11 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.db import InterfaceError, OperationalError
 
+from grants.alerts import AlertDeliveryError
 from grants.models import Reminder
 from grants.reminders import ReminderDeliveryError
-from grants.tasks import send_completion_report_reminders
-from partners.alerts import AlertDeliveryError
+from grants.tasks import check_fund_balance, send_completion_report_reminders
 from partners.models import FundAlert
-from partners.tasks import check_fund_balance
 from seetf.celery import app
 from tests.factories import fund_with
 from tests.jobs import mail_backends

@@ -200,7 +200,7 @@ def workers(django_db_setup, django_db_blocker, tmp_path_factory):
 def worker(workers, monkeypatch):
     """The workers, with no mail spooled, the mail server up, and the test's own money
     movements not checking the fund in-process (the workers are to do it)."""
-    from partners import tasks
+    from grants import tasks
 
     monkeypatch.setattr(tasks.check_fund_balance, "delay", lambda *a, **k: None)
     workers.clear_mail()

@@ -1,14 +1,14 @@
-"""Set-up for the scale tests: a generated portfolio (results.portfolio), users of each
+"""Set-up for the scale tests: a generated portfolio (bench.portfolio), users of each
 role, and clients that see them as a fresh request does."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from bench.portfolio import generate_portfolio
 from partners.models import Partner
 from partners.roles import Role
 from partners.services import user_create_or_update
-from results.portfolio import generate_portfolio
 
 
 @pytest.fixture(autouse=True)

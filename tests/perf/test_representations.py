@@ -11,7 +11,7 @@ from grants.api.views import _with_relations
 from grants.models import Grant
 from grants.selectors import allowed_actions
 from results.api.reports import CapacityOutcomesReportSerializer
-from results.reports import capacity_outcomes_report
+from results.selectors import capacity_outcomes_report
 
 from .conftest import fresh_client
 

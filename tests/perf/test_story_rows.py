@@ -31,7 +31,7 @@ from results.api.stories import (
     story_representations,
 )
 from results.models import CompletionReport, ResultsStory
-from results.stories import story_unpublish
+from results.services import story_unpublish
 from tests.results.factories import make_story
 
 from .conftest import fresh_client

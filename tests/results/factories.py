@@ -6,8 +6,7 @@ from datetime import date
 from grants import services as grant_services
 from grants.models import Grant, GrantStatus
 from partners.models import Country, Sector
-from results import services as report_services
-from results import stories
+from results import services as result_services
 from tests.grants.factories import REPORT, make_grant
 
 
@@ -44,10 +43,10 @@ def finished_grant(
     report = {**REPORT, "lessons": lessons}
     if outcomes is not None:
         report["outcomes_achieved"] = list(outcomes)
-    report_services.completion_report_save(grant=grant, user=leader, **report)
-    report_services.completion_report_submit(grant=grant, user=leader)
+    result_services.completion_report_save(grant=grant, user=leader, **report)
+    result_services.completion_report_submit(grant=grant, user=leader)
     if accept:
-        report_services.completion_report_accept(grant=grant, user=manager)
+        result_services.completion_report_accept(grant=grant, user=manager)
         if status == GrantStatus.CLOSED:
             grant = grant_services.grant_transition(grant=grant, user=manager, action="close")
     grant.refresh_from_db()
@@ -63,7 +62,9 @@ def make_story(
     body="Officials **learned** from their peers.",
     **fields,
 ):
-    story = stories.story_create(user=manager, grant=grant, title=title, body=body, **fields)
+    story = result_services.story_create(
+        user=manager, grant=grant, title=title, body=body, **fields
+    )
     if published:
-        story = stories.story_publish(story=story, user=manager)
+        story = result_services.story_publish(story=story, user=manager)
     return story

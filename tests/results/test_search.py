@@ -4,7 +4,7 @@ indexed) and the SQLite fallback (every word, title matches first)."""
 import pytest
 from django.db import connection
 
-from results import stories
+from results import services as result_services
 from results.models import ResultsStory
 
 from .factories import finished_grant, make_story
@@ -93,7 +93,7 @@ def test_the_stored_vector_follows_every_write(anon, fund_manager, closed_grant)
     )
     assert ResultsStory.objects.get(pk=story.pk).search_vector is not None
     assert _titles(anon.get(STORIES, {"search": "cattle"})) == ["Livestock"]
-    stories.story_update(story=story, user=fund_manager, title="Fisheries", body="Boats.")
+    result_services.story_update(story=story, user=fund_manager, title="Fisheries", body="Boats.")
     assert _titles(anon.get(STORIES, {"search": "cattle"})) == []
     assert _titles(anon.get(STORIES, {"search": "boats"})) == ["Fisheries"]
 

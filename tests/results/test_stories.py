@@ -6,7 +6,7 @@ from django.db import IntegrityError
 
 from grants.models import CapacityOutcome, GrantStatus
 from partners.models import Country, Sector
-from results import stories
+from results import services as result_services
 from results.models import Outcome, ResultsStory
 from seetf.common.errors import ApplicationError
 from tests.grants.factories import REPORT, make_grant
@@ -23,7 +23,7 @@ def test_the_six_outcomes_are_seeded():
 def test_a_fund_manager_writes_a_draft_with_rendered_html_and_the_grant_facts(
     fund_manager, closed_grant
 ):
-    story = stories.story_create(
+    story = result_services.story_create(
         user=fund_manager,
         grant=closed_grant,
         title="  Cash transfers reach the poorest  ",
@@ -67,7 +67,7 @@ def test_slugs_are_unique_with_a_suffix_and_never_change(fund_manager, closed_gr
     ]
     assert other.slug == "dairy-reform-in-uganda"
     assert symbols.slug == "story"
-    updated = stories.story_update(story=first, user=fund_manager, title="Another title")
+    updated = result_services.story_update(story=first, user=fund_manager, title="Another title")
     assert updated.slug == "dairy-reform"
 
 
@@ -75,7 +75,7 @@ def test_an_update_renders_the_body_again_and_replaces_only_the_relations_given(
     fund_manager, closed_grant
 ):
     story = make_story(fund_manager, closed_grant, outcomes=["raised_awareness"])
-    stories.story_update(
+    result_services.story_update(
         story=story,
         user=fund_manager,
         body="- one\n- <img src=x onerror=alert(1)>two",
@@ -104,7 +104,7 @@ def test_invalid_content_is_refused_by_field_and_nothing_is_written(
 ):
     data = {"title": "A title", "body": "A body.", **fields}
     with pytest.raises(ValidationError) as refused:
-        stories.story_create(user=fund_manager, grant=closed_grant, **data)
+        result_services.story_create(user=fund_manager, grant=closed_grant, **data)
     assert set(refused.value.message_dict) == errors
     assert not ResultsStory.objects.exists()
 
@@ -120,7 +120,7 @@ def test_a_story_needs_an_approved_grant_or_later(funded, leader, fund_manager, 
 def test_an_update_is_validated_too(fund_manager, closed_grant):
     story = make_story(fund_manager, closed_grant, title="Kept")
     with pytest.raises(ValidationError) as refused:
-        stories.story_update(story=story, user=fund_manager, title="")
+        result_services.story_update(story=story, user=fund_manager, title="")
     assert set(refused.value.message_dict) == {"title"}
     story.refresh_from_db()
     assert story.title == "Kept"
@@ -128,16 +128,16 @@ def test_an_update_is_validated_too(fund_manager, closed_grant):
 
 def test_publishing_and_unpublishing(fund_manager, closed_grant):
     story = make_story(fund_manager, closed_grant)
-    published = stories.story_publish(story=story, user=fund_manager)
+    published = result_services.story_publish(story=story, user=fund_manager)
     assert published.published is True and published.published_at is not None
     with pytest.raises(ApplicationError) as twice:
-        stories.story_publish(story=story, user=fund_manager)
+        result_services.story_publish(story=story, user=fund_manager)
     assert (twice.value.code, twice.value.status) == ("invalid_transition", 409)
 
-    draft = stories.story_unpublish(story=story, user=fund_manager)
+    draft = result_services.story_unpublish(story=story, user=fund_manager)
     assert draft.published is False and draft.published_at is None
     with pytest.raises(ApplicationError) as again:
-        stories.story_unpublish(story=story, user=fund_manager)
+        result_services.story_unpublish(story=story, user=fund_manager)
     assert (again.value.code, again.value.status) == ("invalid_transition", 409)
 
 
@@ -147,8 +147,8 @@ def test_only_fund_managers_write(request, fund_manager, closed_grant, role):
     story = make_story(fund_manager, closed_grant)
     attempts = [
         lambda: make_story(user, closed_grant),
-        lambda: stories.story_update(story=story, user=user, title="Changed"),
-        lambda: stories.story_publish(story=story, user=user),
+        lambda: result_services.story_update(story=story, user=user, title="Changed"),
+        lambda: result_services.story_publish(story=story, user=user),
     ]
     for attempt in attempts:
         with pytest.raises(ApplicationError) as refused:

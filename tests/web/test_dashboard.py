@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from grants.models import GrantStatus
-from results import reports
+from results import selectors
 from tests.factories import PartnerFactory, fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
 from tests.results.factories import finished_grant, make_story
@@ -46,7 +46,7 @@ def portfolio(donor_partner, leader, fund_manager):
 def test_the_donor_sees_their_money_share_and_what_the_fund_finances(
     web, donor, donor_partner, portfolio
 ):
-    data = reports.donor_dashboard(partner=donor_partner, user=donor)
+    data = selectors.donor_dashboard(partner=donor_partner, user=donor)
     root = page(web(donor).get("/dashboard/"))
     assert root.testid("dashboard-partner").text == donor_partner.name
     assert money(root.testid("donor-pledged").text) == Decimal("2000000.00")

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from grants import services as grant_services
+from grants.alerts import evaluate_fund_alerts
 from grants.models import Grant, GrantStatus
 from grants.selectors import fund_summary
-from partners.alerts import evaluate_fund_alerts
 from partners.models import AlertKind
 from partners.roles import Role
 from results.models import CompletionReport
@@ -229,9 +229,9 @@ def test_pages_other_than_home_and_the_hub_need_a_login(web):
 def test_the_managers_lists_are_short_with_a_way_to_see_all(
     web, fund_manager, leader, funded, monkeypatch
 ):
-    from grants import views as grant_views
+    from grants import selectors as grant_selectors
 
-    monkeypatch.setattr(grant_views, "HOME_LIMIT", 2)
+    monkeypatch.setattr(grant_selectors, "HOME_LIMIT", 2)
     for _ in range(3):
         make_grant(leader, GrantStatus.SUBMITTED)
     root = page(web(fund_manager).get("/"))

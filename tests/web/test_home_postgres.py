@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from grants import views as grant_views
+from grants import selectors as grant_selectors
 from grants.models import GrantStatus
 from tests.grants.factories import make_grant
 from tests.results.factories import finished_grant
@@ -32,7 +32,7 @@ def test_the_managers_lists_are_read_from_indexes_in_their_order(web, fund_manag
     client = web(fund_manager)
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/").status_code == 200
-    limit = f"LIMIT {grant_views.HOME_LIMIT + 1}"
+    limit = f"LIMIT {grant_selectors.HOME_LIMIT + 1}"
     lists = [query["sql"] for query in queries.captured_queries if limit in query["sql"]]
     review_queue, overdue, to_accept, _to_close = lists
     for sql, index in [

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from django.contrib.staticfiles import finders
 
+from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
-from partners.alerts import evaluate_fund_alerts
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
 from tests.results.factories import finished_grant, make_story

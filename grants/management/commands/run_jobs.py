@@ -3,8 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from grants.alerts import AlertDeliveryError, run_fund_check
 from grants.reminders import ReminderDeliveryError, run_reminders
-from partners.alerts import AlertDeliveryError, run_fund_check
 from seetf.common.datacache import compact_data_changes
 
 

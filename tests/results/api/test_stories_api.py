@@ -334,9 +334,9 @@ def test_each_filter(api_as, portfolio, params, expected):
 
 def test_region_also_matches_the_story_countries(api_as, portfolio, fund_manager):
     from partners.models import Country
-    from results import stories
+    from results import services as result_services
 
-    stories.story_update(
+    result_services.story_update(
         story=portfolio["vietnam"], user=fund_manager, countries=[Country.objects.get(code="IND")]
     )
     assert set(_ids(api_as("anonymous").get(URL, {"region": "SAR"}))) == {portfolio["vietnam"].id}

@@ -3,7 +3,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from results.portfolio import DEFAULT_AS_OF, PortfolioError, generate_portfolio
+from bench.portfolio import DEFAULT_AS_OF, PortfolioError, generate_portfolio
 
 
 class Command(BaseCommand):

@@ -71,9 +71,8 @@ from partners.models import (
     Sector,
 )
 from partners.roles import Role
-
-from .markdown import render_markdown
-from .models import (
+from results.markdown import render_markdown
+from results.models import (
     OUTCOME_FIELDS,
     CompletionReport,
     ConcreteResult,

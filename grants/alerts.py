@@ -1,4 +1,4 @@
-"""The funding-balance check (a plain function; partners/tasks.py wraps it).
+"""The funding-balance check (a plain function; grants/tasks.py wraps it).
 
 Two conditions: `low_balance` when available money is below FUNDING_ALERT_THRESHOLD_USD,
 and `pipeline_exceeds_balance` when the requests awaiting a decision exceed it. An alert
@@ -6,6 +6,11 @@ is raised when its condition starts to hold and resolved when it clears: one ale
 crossing, however often the check runs (at most one open alert per kind, a partial
 unique index). Fund managers are e-mailed once per alert, inside the transaction that
 marks it notified, so a failed send leaves it to the next attempt.
+
+It lives in grants, not beside the alerts' model in partners: the pipeline is the
+grants' (``selectors.fund_summary``), and partners, below grants, may not read it. Every
+movement of the fund's ledger sends ``partners.signals.fund_moved``, on which this app
+queues the check (``GrantsConfig.ready``).
 """
 
 import logging
@@ -17,11 +22,12 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from partners.models import AlertKind, FundAlert
+from partners.roles import Role
+from partners.services import fund_lock
 from seetf.common.mail import send_templated_mail
 
-from .models import AlertKind, FundAlert
-from .roles import Role
-from .services import fund_lock
+from .selectors import fund_summary
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +53,6 @@ def _conditions(summary: dict) -> dict[str, bool]:
 
 def evaluate_fund_alerts(*, now: datetime | None = None) -> FundCheck:
     """Raise and resolve alerts to match the fund as it is now."""
-    from grants.selectors import fund_summary  # grants builds on partners, not the reverse
-
     now = now or timezone.now()
     check = FundCheck()
     with transaction.atomic():
