@@ -153,9 +153,8 @@ def _check_page(url, response) -> None:
 
 
 @pytest.mark.parametrize("role", ["fund_manager", "leader", "donor", "anonymous"])
-def test_every_page_is_self_contained_and_accessible(web, request, world, role, donor_partner):
-    user = None if role == "anonymous" else request.getfixturevalue(role)
-    client = web(user)
+def test_every_page_is_self_contained_and_accessible(web, world, role, donor_partner):
+    client = web(role)
     for url in _urls(world, role, donor_partner):
         _check_page(url, client.get(url))
 
