@@ -3,6 +3,7 @@
 import pytest
 
 from grants.models import GrantStatus
+from results.models import CompletionReport
 from tests.results.factories import finished_grant
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,14 @@ def test_anonymous_users_get_401_and_users_without_a_role_403(client_for, hub):
 
 
 def test_writing_is_not_offered(client_for, hub):
-    assert client_for("fund_manager").post(URL, {}).status_code == 405
+    """Lessons are read from accepted completion reports (a list, no detail route): no
+    method writes them."""
+    client = client_for("fund_manager")
+    before = list(CompletionReport.objects.values())
+    body = {"grant": CompletionReport.objects.first().grant_id, "lessons": "Rewritten."}
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)(URL, body).status_code == 405, method
+    assert list(CompletionReport.objects.values()) == before
 
 
 def test_a_lesson_has_the_documented_shape(client_for, hub):

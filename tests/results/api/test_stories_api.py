@@ -176,8 +176,10 @@ def test_other_roles_writing_get_403_or_404_for_a_draft_and_change_nothing(
 
 def test_put_and_delete_are_not_offered(client_for, published):
     client = client_for("fund_manager")
-    assert client.put(f"{URL}{published.id}/", {}).status_code == 405
+    before = list(ResultsStory.objects.values())
+    assert client.put(f"{URL}{published.id}/", {"title": "Replaced"}).status_code == 405
     assert client.delete(f"{URL}{published.id}/").status_code == 405
+    assert list(ResultsStory.objects.values()) == before
 
 
 @pytest.mark.parametrize(
