@@ -27,6 +27,23 @@ from tests.grants.factories import REPORT, make_grant
 #   anonymous     no credentials
 ROLES = ["leader", "other_leader", "fund_manager", "fm_leader", "donor", "anonymous"]
 
+# Which grants each role sees, from API.md ("What each role may do"), not from the code
+# under test: drafts only by their leader; fund managers every grant once submitted; other
+# leaders and donors a grant once approved, and after (completed, closed, or cancelled,
+# which only an approved grant can be).
+GRANT_VISIBLE = {
+    "leader": set(GrantStatus.values),
+    "fm_leader": set(GrantStatus.values),
+    "fund_manager": set(GrantStatus.values) - {GrantStatus.DRAFT},
+    "other_leader": {
+        GrantStatus.APPROVED,
+        GrantStatus.COMPLETED,
+        GrantStatus.CLOSED,
+        GrantStatus.CANCELLED,
+    },
+}
+GRANT_VISIBLE["donor"] = GRANT_VISIBLE["other_leader"]
+
 FUND_USD = Decimal("5000000.00")
 
 
