@@ -184,7 +184,8 @@ def fresh_client(user_for):
 
 @pytest.fixture
 def anon():
-    return APIClient()
+    """An API client without credentials (client_for("anonymous"))."""
+    return api_client()
 
 
 @pytest.fixture

@@ -227,7 +227,7 @@ def _all_at_once(user, bodies_and_keys, url):
 
     def post(index, body, key):
         try:
-            client = api_client(read_afresh(user))  # an object of the thread's own
+            client = api_client(read_afresh(user))  # the thread's own user object
             barrier.wait()
             response = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
             results[index] = (
