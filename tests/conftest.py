@@ -1,8 +1,10 @@
 import os
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from grants.models import CapacityOutcome
@@ -54,6 +56,42 @@ def _reference_data(request):
             Outcome.objects.get_or_create(code=code, defaults={"name": name})
 
 
+# --- Users and clients ------------------------------------------------------------------
+#
+# One user per role, each a fixture; ``user_for``, ``client_for``, ``fresh_client`` and
+# ``web`` take a user, None (anonymous) or a role name from USERS, so a test parametrized
+# by role and one that holds its users both use the same four.
+
+# The role names a test may ask for, and the fixture of the user each one names.
+USERS = {
+    "fund_manager": "fund_manager",
+    "leader": "leader",  # a task team leader: the leader of the grants a test makes
+    "task_team_leader": "leader",  # the same user, by API.md's name for the role
+    "other_leader": "leader2",  # a task team leader who does not lead the test's grants
+    "fm_leader": "fm_leader",  # a fund manager who also leads grants (both roles)
+    "donor": "donor",  # a donor user of ``donor_partner``
+    "no_role": "no_role_user",  # signed in, no role
+    "superuser": "superuser",
+}
+ANONYMOUS = "anonymous"
+
+
+def read_afresh(user):
+    """The user as a new request sees them: read again from the database, so nothing
+    cached on the test's object (the roles ``partners.roles`` keeps on it) saves a query,
+    and a thread gets an object of its own. None stays None."""
+    return None if user is None else get_user_model().objects.get(pk=user.pk)
+
+
+def api_client(user=None, **client_options) -> APIClient:
+    """An API client authenticated as ``user`` (None: anonymous). A plain function for
+    what a fixture cannot reach: threads, module-scoped set-up."""
+    client = APIClient(**client_options)
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
 @pytest.fixture
 def make_user(db):
     def make(username, *roles, partner=None, password="a-long-test-password"):
@@ -89,6 +127,11 @@ def leader2(make_user):
 
 
 @pytest.fixture
+def fm_leader(make_user):
+    return make_user("fmttl", Role.FUND_MANAGER, Role.TASK_TEAM_LEADER)
+
+
+@pytest.fixture
 def donor_partner(db):
     return PartnerFactory(code="DNKX", name="Denmark (test)")
 
@@ -104,18 +147,57 @@ def no_role_user(django_user_model):
 
 
 @pytest.fixture
-def anon():
-    return APIClient()
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser(
+        "root", "root@example.org", "a-long-test-password"
+    )
 
 
 @pytest.fixture
-def client_for():
-    """An API client authenticated as the given user (None: anonymous)."""
+def user_for(request):
+    """user_for(who): the user of a role name in USERS (the same object as its fixture),
+    None for "anonymous"; a user or None is returned as it is."""
 
-    def make(user):
-        client = APIClient()
+    def get(who):
+        if not isinstance(who, str):
+            return who
+        if who == ANONYMOUS:
+            return None
+        return request.getfixturevalue(USERS[who])
+
+    return get
+
+
+@pytest.fixture
+def client_for(user_for):
+    """client_for(who, **options): an API client authenticated as the user (a user, None
+    for anonymous, or a role name), the user object as the test holds it."""
+    return lambda who, **options: api_client(user_for(who), **options)
+
+
+@pytest.fixture
+def fresh_client(user_for):
+    """fresh_client(who, **options): client_for, with the user read afresh as a real
+    request's would be (see read_afresh): for counting a request's queries."""
+    return lambda who, **options: api_client(read_afresh(user_for(who)), **options)
+
+
+@pytest.fixture
+def anon():
+    """An API client without credentials (client_for("anonymous"))."""
+    return api_client()
+
+
+@pytest.fixture
+def web(user_for):
+    """web(who=None, **options): a browser-like test client (django.test.Client) logged
+    in as the user (a user, None for anonymous, or a role name)."""
+
+    def make(who=None, **options):
+        client = Client(**options)
+        user = user_for(who)
         if user is not None:
-            client.force_authenticate(user)
+            client.force_login(user)
         return client
 
     return make

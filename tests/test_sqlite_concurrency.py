@@ -17,9 +17,9 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
-from rest_framework.test import APIClient
 
 from partners.models import Contribution, Fund
+from tests.conftest import api_client
 from tests.factories import PartnerFactory, make_contribution
 
 THREADS = 8
@@ -43,9 +43,8 @@ def post_at_once(user_pk: int, requests: list[tuple[str, dict]]) -> list[dict]:
 
     def post(index: int, url: str, body: dict) -> None:
         try:
-            client = APIClient()
             # Its own user object: nothing is shared between threads but the database.
-            client.force_authenticate(get_user_model().objects.get(pk=user_pk))
+            client = api_client(get_user_model().objects.get(pk=user_pk))
             barrier.wait(timeout=30)
             response = client.post(url, body, format="json")
             outcomes[index] = {"status": response.status_code, "body": response.content.decode()}

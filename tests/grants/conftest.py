@@ -1,12 +1,12 @@
-"""Shared set-up for the grants tests: every role's user by name, a funded fund, and a
-snapshot of what a refused request must leave unchanged."""
+"""Shared set-up for the grants tests: the role names the workflow tables walk (their users
+and clients: tests/conftest.py), a funded fund, module-scoped worlds for the big matrices,
+and a snapshot of what a refused request must leave unchanged."""
 
 from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from rest_framework.test import APIClient
 
 from grants.models import Disbursement, Exchange, Grant, GrantHistory, GrantStatus
 from partners.models import Fund
@@ -14,6 +14,7 @@ from partners.roles import Role
 from partners.services import user_create_or_update
 from results import services as results_services
 from results.models import CompletionReport
+from tests.conftest import api_client
 from tests.factories import PartnerFactory, fund_with
 from tests.grants.factories import REPORT, make_grant
 
@@ -26,6 +27,23 @@ from tests.grants.factories import REPORT, make_grant
 #   anonymous     no credentials
 ROLES = ["leader", "other_leader", "fund_manager", "fm_leader", "donor", "anonymous"]
 
+# Which grants each role sees, from API.md ("What each role may do"), not from the code
+# under test: drafts only by their leader; fund managers every grant once submitted; other
+# leaders and donors a grant once approved, and after (completed, closed, or cancelled,
+# which only an approved grant can be).
+GRANT_VISIBLE = {
+    "leader": set(GrantStatus.values),
+    "fm_leader": set(GrantStatus.values),
+    "fund_manager": set(GrantStatus.values) - {GrantStatus.DRAFT},
+    "other_leader": {
+        GrantStatus.APPROVED,
+        GrantStatus.COMPLETED,
+        GrantStatus.CLOSED,
+        GrantStatus.CANCELLED,
+    },
+}
+GRANT_VISIBLE["donor"] = GRANT_VISIBLE["other_leader"]
+
 FUND_USD = Decimal("5000000.00")
 
 
@@ -34,30 +52,6 @@ def _no_static_scan(settings):
     """Every new test client loads the middleware, and WhiteNoise with USE_FINDERS walks
     every static folder (~80 ms) each time; no grants test serves a static file."""
     settings.WHITENOISE_USE_FINDERS = False
-
-
-@pytest.fixture
-def fm_leader(make_user):
-    return make_user("fmttl", Role.FUND_MANAGER, Role.TASK_TEAM_LEADER)
-
-
-@pytest.fixture
-def user_for(request):
-    """The user of a role name in ROLES (None for anonymous)."""
-    fixtures = {
-        "leader": "leader",
-        "other_leader": "leader2",
-        "fund_manager": "fund_manager",
-        "fm_leader": "fm_leader",
-        "donor": "donor",
-    }
-
-    def get(role):
-        if role == "anonymous":
-            return None
-        return request.getfixturevalue(fixtures[role])
-
-    return get
 
 
 @pytest.fixture
@@ -172,12 +166,7 @@ def world(django_db_setup, django_db_blocker):
 
 def clients_for(users: dict) -> dict:
     """One client per role: a client loads the middleware once, on its first request."""
-    result = {}
-    for role, user in users.items():
-        result[role] = APIClient()
-        if user is not None:
-            result[role].force_authenticate(user)
-    return result
+    return {role: api_client(user) for role, user in users.items()}
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from grants import services
 from grants.models import Disbursement, Grant, GrantHistory, GrantStatus, ReferenceCounter
@@ -22,6 +21,7 @@ from grants.selectors import fund_ledger_from_records
 from partners.models import Fund
 from partners.roles import Role
 from seetf.common.models import IdempotencyKey
+from tests.conftest import api_client
 from tests.factories import fund_with
 from tests.grants.factories import make_grant
 
@@ -44,8 +44,7 @@ def run_together(user_of, request_of) -> list:
 
     def work(i):
         try:
-            client = APIClient()
-            client.force_authenticate(user_of(i))
+            client = api_client(user_of(i))
             barrier.wait(timeout=30)
             responses[i] = request_of(i, client)
         except BaseException as exc:  # reported by the main thread
@@ -70,7 +69,7 @@ def outcome(responses) -> list:
     )
 
 
-def test_concurrent_approvals_never_over_commit_the_fund(make_user, fund_manager):
+def test_concurrent_approvals_never_over_commit_the_fund(client_for, make_user, fund_manager):
     fund_with("500000.00")
     leaders = [make_user(f"ttl-{i}", Role.TASK_TEAM_LEADER) for i in range(THREADS)]
     grants = [make_grant(leaders[i], S.SUBMITTED) for i in range(THREADS)]  # 100,000 each
@@ -99,9 +98,7 @@ def test_concurrent_approvals_never_over_commit_the_fund(make_user, fund_manager
         "committed_usd": D("500000.00"),
         "disbursed_usd": D("0.00"),
     }
-    summary = APIClient()
-    summary.force_authenticate(fund_manager)
-    body = summary.get("/api/v1/fund/").json()
+    body = client_for(fund_manager).get("/api/v1/fund/").json()
     assert body["available_usd"] == "0.00"
     assert body["pipeline_usd"] == "300000.00"
 

@@ -46,6 +46,31 @@ def days(start: date, end: date):
 
 
 @pytest.fixture
+def time_runs_out_on_send(monkeypatch):
+    """time_runs_out_on_send(n): the n-th reminder send of the test raises Celery's
+    SoftTimeLimitExceeded, as the task's soft time limit would interrupt it; the others
+    go out. Returns the list of reminder ids sent for, in order."""
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from grants import reminders
+
+    def arrange(n: int) -> list:
+        real_send, calls = reminders._send, []
+
+        def send(reminder, as_of):
+            calls.append(reminder.pk)
+            if len(calls) == n:
+                raise SoftTimeLimitExceeded()
+            return real_send(reminder, as_of)
+
+        monkeypatch.setattr(reminders, "_send", send)
+        return calls
+
+    return arrange
+
+
+@pytest.fixture
 def funded(db):
     fund_with(str(FUND_USD))
 

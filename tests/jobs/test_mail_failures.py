@@ -165,7 +165,7 @@ def test_run_jobs_with_the_server_down_fails_loudly_and_sends_later(
 
 
 def test_a_run_out_of_time_stops_between_two_sends_leaving_the_rest_pending(
-    approved_grant, managers, monkeypatch
+    approved_grant, managers, monkeypatch, time_runs_out_on_send
 ):
     """The task's soft time limit interrupts a send: the job stops there (the Celery task
     retries it) instead of counting it as a failed send and going on until the hard limit
@@ -174,15 +174,8 @@ def test_a_run_out_of_time_stops_between_two_sends_leaving_the_rest_pending(
 
     from grants import reminders
 
-    real_send, calls = reminders._send, []
-
-    def send(reminder, as_of):
-        calls.append(reminder.pk)
-        if len(calls) == 2:
-            raise SoftTimeLimitExceeded()
-        return real_send(reminder, as_of)
-
-    monkeypatch.setattr(reminders, "_send", send)
+    real_send = reminders._send
+    calls = time_runs_out_on_send(2)
     day = DUE + timedelta(days=30)  # an overdue reminder and two escalations
     with on_day(day), pytest.raises(SoftTimeLimitExceeded):
         run_reminders(as_of=day)

@@ -46,10 +46,20 @@ def test_the_tasks_retry_with_backoff_ack_late_and_have_time_limits(task, delive
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-def test_a_reminder_run_out_of_time_is_retried():
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    assert issubclass(SoftTimeLimitExceeded, send_completion_report_reminders.autoretry_for)
+@pytest.mark.django_db
+def test_a_reminder_run_out_of_time_is_retried_and_the_retry_sends_the_rest(
+    approved_grant, managers, time_runs_out_on_send, eager_retries
+):
+    calls = time_runs_out_on_send(2)
+    day = DUE + timedelta(days=30)  # an overdue reminder and two escalations
+    with on_day(day):
+        result = send_completion_report_reminders.apply(
+            kwargs={"as_of": day.isoformat()}, throw=False
+        )
+    assert result.state == "SUCCESS"
+    assert result.get() == {"claimed": 0, "sent": 2}  # the retry: the two left pending
+    assert len(calls) == 4  # one sent, one interrupted; then both of those left
+    assert len(mail.outbox) == Reminder.objects.filter(sent_at__isnull=False).count() == 3
 
 
 def test_the_beat_schedule_runs_both_jobs_daily():

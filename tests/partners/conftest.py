@@ -1,10 +1,9 @@
-"""Shared set-up for the partners tests: a small world of partners and money, every role's
-user, and a snapshot of what the database holds of money in (to show a refused request
-changed nothing)."""
+"""Shared set-up for the partners tests: a small world of partners and money, the role
+names the permission tables walk (their users and clients: tests/conftest.py), and a
+snapshot of what the database holds of money in (to show a refused request changed
+nothing)."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from partners.models import Contribution, Fund, Partner, PartnerKind, Receipt
 from seetf.common.models import IdempotencyKey
@@ -12,45 +11,6 @@ from tests.factories import PartnerFactory, make_contribution, make_receipt
 
 ROLES = ["fund_manager", "task_team_leader", "donor", "no_role", "superuser", "anonymous"]
 WRITERS = ["fund_manager", "superuser"]
-
-
-@pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_superuser(
-        "root", "root@example.org", "a-long-test-password"
-    )
-
-
-@pytest.fixture
-def user_for(request):
-    """The user of a role name in ROLES (None for anonymous)."""
-    fixtures = {
-        "fund_manager": "fund_manager",
-        "task_team_leader": "leader",
-        "donor": "donor",
-        "no_role": "no_role_user",
-        "superuser": "superuser",
-    }
-
-    def get(role):
-        if role == "anonymous":
-            return None
-        return request.getfixturevalue(fixtures[role])
-
-    return get
-
-
-@pytest.fixture
-def fresh_client():
-    """A client for the user as a new request sees them: re-read from the database, so
-    nothing cached on the Python object (the user's roles) saves a query."""
-
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(get_user_model().objects.get(pk=user.pk))
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
-"""Set-up for the scale tests: a generated portfolio (bench.portfolio), users of each
-role, and clients that see them as a fresh request does."""
+"""Set-up for the scale tests: a generated portfolio (bench.portfolio) and users of each
+role in it (their clients: tests/conftest.py)."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from bench.portfolio import generate_portfolio
 from partners.models import Partner
@@ -56,10 +55,3 @@ def role_users(db):
         }
 
     return make
-
-
-def fresh_client(user) -> APIClient:
-    """A client for the user as a new request sees them (roles not cached)."""
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.get(pk=user.pk))
-    return client

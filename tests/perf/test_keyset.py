@@ -6,8 +6,6 @@ import json
 
 import pytest
 
-from .conftest import fresh_client
-
 pytestmark = pytest.mark.django_db
 
 
@@ -23,7 +21,9 @@ def walk(client, url, key="next"):
 @pytest.mark.parametrize(
     "ordering", ["-created_at", "-requested_usd", "requested_usd", "title", "planned_end"]
 )
-def test_cursors_walk_the_pages_grants_in_the_same_order(ordering, portfolio, role_users):
+def test_cursors_walk_the_pages_grants_in_the_same_order(
+    fresh_client, ordering, portfolio, role_users
+):
     portfolio(90)
     client = fresh_client(role_users()["fund_manager"])
     query = f"/api/v1/grants/?status=closed&status=approved&ordering={ordering}&page_size=8"
@@ -41,7 +41,7 @@ def test_cursors_walk_the_pages_grants_in_the_same_order(ordering, portfolio, ro
     assert back == by_page
 
 
-def test_nullable_orderings_put_grants_without_a_value_last(portfolio, role_users):
+def test_nullable_orderings_put_grants_without_a_value_last(fresh_client, portfolio, role_users):
     portfolio(90)
     client = fresh_client(role_users()["fund_manager"])
     ids, _ = walk(client, "/api/v1/grants/?ordering=-decided_at&page_size=7&cursor=")
@@ -54,7 +54,7 @@ def test_nullable_orderings_put_grants_without_a_value_last(portfolio, role_user
     assert decided[:undecided] == sorted(decided[:undecided], reverse=True)
 
 
-def test_a_cursor_for_another_ordering_or_malformed_is_a_404(portfolio, role_users):
+def test_a_cursor_for_another_ordering_or_malformed_is_a_404(fresh_client, portfolio, role_users):
     portfolio(40)
     client = fresh_client(role_users()["fund_manager"])
     body = client.get("/api/v1/grants/?ordering=title&page_size=5&cursor=").json()
@@ -76,7 +76,7 @@ def encode(payload) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def test_the_page_number_mode_is_unchanged(portfolio, role_users):
+def test_the_page_number_mode_is_unchanged(fresh_client, portfolio, role_users):
     """No cursor: `?page=` as before, with `next`/`previous` page links."""
     portfolio(40)
     client = fresh_client(role_users()["fund_manager"])

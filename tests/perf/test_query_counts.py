@@ -6,11 +6,8 @@ not included.
 """
 
 import pytest
-from django.test import Client
 
 from grants.models import Grant, GrantStatus
-
-from .conftest import fresh_client
 
 pytestmark = pytest.mark.django_db
 SIZES = [20, 200]
@@ -73,7 +70,7 @@ ENDPOINTS = [
 
 @pytest.mark.parametrize("n", SIZES)
 def test_each_endpoint_runs_the_same_queries_at_any_size(
-    n, portfolio, role_users, django_assert_num_queries
+    fresh_client, n, portfolio, role_users, django_assert_num_queries
 ):
     portfolio(n)
     users = role_users()
@@ -92,7 +89,9 @@ def test_each_endpoint_runs_the_same_queries_at_any_size(
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_a_deep_page_costs_what_the_first_does(n, portfolio, role_users, django_assert_num_queries):
+def test_a_deep_page_costs_what_the_first_does(
+    fresh_client, n, portfolio, role_users, django_assert_num_queries
+):
     """Following `next` cursors to the end: the same queries on every page."""
     portfolio(n)
     users = role_users()
@@ -128,13 +127,12 @@ HOME_PAGES = [
 
 @pytest.mark.parametrize("n", SIZES)
 def test_each_home_page_runs_the_same_queries_at_any_size(
-    n, portfolio, role_users, django_assert_num_queries
+    web, n, portfolio, role_users, django_assert_num_queries
 ):
     portfolio(n)
     users = role_users()
     for role, queries, _what in HOME_PAGES:
-        client = Client()
-        client.force_login(users[role])
+        client = web(users[role])
         with django_assert_num_queries(queries, info=f"home page ({role})"):
             response = client.get("/")
         assert response.status_code == 200, (role, response.content[:300])

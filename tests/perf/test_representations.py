@@ -13,12 +13,12 @@ from grants.selectors import allowed_actions
 from results.api.reports import CapacityOutcomesReportSerializer
 from results.selectors import capacity_outcomes_report
 
-from .conftest import fresh_client
-
 pytestmark = pytest.mark.django_db
 
 
-def test_the_grant_list_and_detail_give_what_the_serializer_gives(portfolio, role_users):
+def test_the_grant_list_and_detail_give_what_the_serializer_gives(
+    fresh_client, portfolio, role_users
+):
     portfolio(120)
     users = role_users()
     for role in ("fund_manager", "task_team_leader", "donor"):
@@ -36,7 +36,9 @@ def test_the_grant_list_and_detail_give_what_the_serializer_gives(portfolio, rol
         assert allowed == allowed_actions(users[role], grants[ids[-1]])
 
 
-def test_the_capacity_outcomes_report_gives_what_its_serializer_gives(portfolio, role_users):
+def test_the_capacity_outcomes_report_gives_what_its_serializer_gives(
+    fresh_client, portfolio, role_users
+):
     portfolio(120)
     users = role_users()
     for role in ("fund_manager", "donor"):

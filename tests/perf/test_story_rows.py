@@ -18,7 +18,6 @@ from contextlib import contextmanager
 import pytest
 from django.utils import timezone
 from rest_framework import mixins
-from rest_framework.test import APIClient
 
 from grants.models import Grant, GrantStatus
 from results import selectors
@@ -32,9 +31,8 @@ from results.api.stories import (
 )
 from results.models import CompletionReport, ResultsStory
 from results.services import story_unpublish
+from tests.conftest import api_client, read_afresh
 from tests.results.factories import make_story
-
-from .conftest import fresh_client
 
 pytestmark = pytest.mark.django_db
 
@@ -137,9 +135,10 @@ def hub(portfolio, role_users):
 
 
 def _clients(users):
+    """An anonymous client, and one for each user read afresh as a request's would be."""
     return {
-        "anonymous": APIClient(),
-        **{role: fresh_client(user) for role, user in users.items()},
+        "anonymous": api_client(),
+        **{role: api_client(read_afresh(user)) for role, user in users.items()},
     }
 
 

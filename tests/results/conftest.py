@@ -1,5 +1,5 @@
-"""Shared set-up for the results tests: a funded fund, a closed grant, and API clients
-for every role a request can come from."""
+"""Shared set-up for the results tests: a funded fund, a closed grant, and the role names
+the readers' tests walk (users and clients: tests/conftest.py)."""
 
 import pytest
 
@@ -19,27 +19,3 @@ def funded(db):
 @pytest.fixture
 def closed_grant(funded, leader, fund_manager):
     return finished_grant(leader, fund_manager)
-
-
-@pytest.fixture
-def user_for(request):
-    """The user of a role name (None for anonymous)."""
-    fixtures = {
-        "fund_manager": "fund_manager",
-        "leader": "leader",
-        "donor": "donor",
-        "no_role": "no_role_user",
-    }
-
-    def get(role):
-        if role == "anonymous":
-            return None
-        return request.getfixturevalue(fixtures[role])
-
-    return get
-
-
-@pytest.fixture
-def api_as(client_for, user_for):
-    """An API client for a role name."""
-    return lambda role: client_for(user_for(role))

@@ -11,22 +11,8 @@ pytestmark = pytest.mark.django_db
 STORIES = "/admin/results/resultsstory/"
 
 
-@pytest.fixture
-def root(django_user_model):
-    return django_user_model.objects.create_superuser("root", "root@example.org", "pw-long-one")
-
-
-@pytest.fixture
-def admin_client_as(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
-def test_adding_a_story_in_the_admin_renders_and_sanitizes_it(admin_client_as, root, closed_grant):
-    client = admin_client_as(root)
+def test_adding_a_story_in_the_admin_renders_and_sanitizes_it(web, superuser, closed_grant):
+    client = web(superuser)
     assert client.get(f"{STORIES}add/").status_code == 200
     response = client.post(
         f"{STORIES}add/",
@@ -41,7 +27,7 @@ def test_adding_a_story_in_the_admin_renders_and_sanitizes_it(admin_client_as, r
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     story = ResultsStory.objects.get()
-    assert (story.slug, story.created_by) == ("from-the-admin", root)
+    assert (story.slug, story.created_by) == ("from-the-admin", superuser)
     assert story.body_html == "<p><strong>Bold</strong></p>\n"
     assert [o.code for o in story.outcomes.all()] == ["enhanced_networks"]
     page = client.get(f"{STORIES}{story.pk}/change/")
@@ -49,8 +35,8 @@ def test_adding_a_story_in_the_admin_renders_and_sanitizes_it(admin_client_as, r
     assert b"<p><strong>Bold</strong></p>" in page.content
 
 
-def test_the_admin_shows_the_service_rules_on_the_form(admin_client_as, root, closed_grant):
-    response = admin_client_as(root).post(
+def test_the_admin_shows_the_service_rules_on_the_form(web, superuser, closed_grant):
+    response = web(superuser).post(
         f"{STORIES}add/", {"grant": closed_grant.id, "title": "   ", "body": "x"}
     )
     assert response.status_code == 200
@@ -58,9 +44,9 @@ def test_the_admin_shows_the_service_rules_on_the_form(admin_client_as, root, cl
     assert not ResultsStory.objects.exists()
 
 
-def test_publishing_from_the_admin(admin_client_as, root, fund_manager, closed_grant):
+def test_publishing_from_the_admin(web, superuser, fund_manager, closed_grant):
     draft = make_story(fund_manager, closed_grant)
-    client = admin_client_as(root)
+    client = web(superuser)
     response = client.post(STORIES, {"action": "publish", "_selected_action": [draft.pk]})
     assert response.status_code == 302
     draft.refresh_from_db()
@@ -70,8 +56,8 @@ def test_publishing_from_the_admin(admin_client_as, root, fund_manager, closed_g
     assert not draft.published
 
 
-def test_outcomes_are_read_only_in_the_admin(admin_client_as, root):
-    client = admin_client_as(root)
+def test_outcomes_are_read_only_in_the_admin(web, superuser):
+    client = web(superuser)
     assert client.get("/admin/results/outcome/").status_code == 200
     assert client.get("/admin/results/outcome/add/").status_code == 403
     page = client.get("/admin/results/outcome/enhanced_networks/change/")

@@ -127,10 +127,6 @@ def assert_harmless(html: str) -> None:
     assert_allow_listed(html)
 
 
-def test_there_are_enough_payloads():
-    assert len(set(XSS_PAYLOADS)) >= 20
-
-
 @pytest.mark.parametrize("payload", XSS_PAYLOADS)
 def test_no_xss_payload_survives_rendering(payload):
     assert_harmless(render_markdown(payload))

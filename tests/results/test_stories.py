@@ -141,9 +141,9 @@ def test_publishing_and_unpublishing(fund_manager, closed_grant):
     assert (again.value.code, again.value.status) == ("invalid_transition", 409)
 
 
-@pytest.mark.parametrize("role", ["leader", "donor", "no_role_user"])
-def test_only_fund_managers_write(request, fund_manager, closed_grant, role):
-    user = request.getfixturevalue(role)
+@pytest.mark.parametrize("role", ["leader", "donor", "no_role"])
+def test_only_fund_managers_write(user_for, fund_manager, closed_grant, role):
+    user = user_for(role)
     story = make_story(fund_manager, closed_grant)
     attempts = [
         lambda: make_story(user, closed_grant),
@@ -159,9 +159,8 @@ def test_only_fund_managers_write(request, fund_manager, closed_grant, role):
     assert ResultsStory.objects.count() == 1
 
 
-def test_a_superuser_may_write(django_user_model, closed_grant):
-    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-long-one")
-    assert make_story(root, closed_grant, published=True).published
+def test_a_superuser_may_write(superuser, closed_grant):
+    assert make_story(superuser, closed_grant, published=True).published
 
 
 def test_the_database_refuses_a_published_story_without_a_date(fund_manager, closed_grant):

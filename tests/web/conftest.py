@@ -1,8 +1,7 @@
-"""Shared set-up for the web pages' tests: a logged-in test client per user, and a fund
-with money in it."""
+"""Shared set-up for the web pages' tests: no static-file scan, and a fund with money in it
+(the logged-in test client, ``web``: tests/conftest.py)."""
 
 import pytest
-from django.test import Client
 
 from tests.factories import fund_with
 
@@ -12,19 +11,6 @@ def _no_static_scan(settings):
     """WhiteNoise with USE_FINDERS walks every static folder for each new client (slow);
     the test that serves the stylesheet turns it back on."""
     settings.WHITENOISE_USE_FINDERS = False
-
-
-@pytest.fixture
-def web():
-    """A browser-like test client logged in as the user (None: anonymous)."""
-
-    def make(user=None):
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.template import loader
-from django.test import Client
 
 from grants import selectors as grant_selectors
 from grants.models import Grant, GrantStatus
@@ -224,13 +223,12 @@ def test_a_receipt_beyond_the_pledge_is_refused_next_to_the_amount(web, fund_man
     assert contribution.receipts.count() == 0
 
 
-def test_the_500_page_is_in_the_layout(leader, monkeypatch):
+def test_the_500_page_is_in_the_layout(web, leader, monkeypatch):
     def broken(user):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(grant_selectors, "grants_visible_to", broken)
-    client = Client(raise_request_exception=False)
-    client.force_login(leader)
+    client = web(leader, raise_request_exception=False)
     response = client.get("/grants/")
     assert response.status_code == 500
     root = page(response)
@@ -250,9 +248,8 @@ def test_a_money_figure_of_a_fund_is_never_a_float(web, fund_manager):
     assert root.testid("fund-received").text == "0.10"
 
 
-def test_a_form_sent_without_its_csrf_token_gets_a_page_that_explains(leader):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(leader)
+def test_a_form_sent_without_its_csrf_token_gets_a_page_that_explains(web, leader):
+    client = web(leader, enforce_csrf_checks=True)
     response = client.post("/grants/new/", {"title": "x"})
     assert response.status_code == 403
     root = page(response)

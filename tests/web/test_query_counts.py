@@ -85,11 +85,10 @@ def _portfolio(size, leader, fund_manager, donor_partner):
 @pytest.mark.parametrize("size", [1, 3])
 @pytest.mark.parametrize(("who", "page_name"), list(PAGES))
 def test_page_query_counts_are_pinned(
-    web, request, django_assert_num_queries, who, page_name, size, leader, fund_manager,
+    web, django_assert_num_queries, who, page_name, size, leader, fund_manager,
     donor_partner,
 ):  # fmt: skip
     grant, proposal = _portfolio(size, leader, fund_manager, donor_partner)
-    user = None if who == "anonymous" else request.getfixturevalue(who)
     url = {
         "home": "/",
         "grant": f"/grants/{grant.pk}/",
@@ -97,7 +96,7 @@ def test_page_query_counts_are_pinned(
         "dashboard": "/dashboard/",
         "hub": "/hub/",
     }[page_name]
-    client = web(user)
+    client = web(who)
     with django_assert_num_queries(PAGES[(who, page_name)]):
         response = client.get(url)
     assert response.status_code == 200

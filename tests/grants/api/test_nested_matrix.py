@@ -9,19 +9,12 @@ status that does not allow it. Runs on the module's shared ``world``.
 
 import pytest
 
-from grants.models import APPROVED_AND_LATER, Disbursement, Exchange, GrantStatus
-from tests.grants.conftest import ROLES, grant_state
+from grants.models import Disbursement, Exchange, GrantStatus
+from tests.grants.conftest import GRANT_VISIBLE, ROLES, grant_state
 
 S = GrantStatus
 ALL_STATUSES = list(S.values)
 
-GRANT_VISIBLE = {
-    "leader": set(ALL_STATUSES),
-    "fm_leader": set(ALL_STATUSES),
-    "fund_manager": set(ALL_STATUSES) - {S.DRAFT},
-    "other_leader": set(APPROVED_AND_LATER),
-    "donor": set(APPROVED_AND_LATER),
-}
 LEADER_EXCHANGE_STATUSES = {S.DRAFT, S.RETURNED, S.APPROVED}
 MANAGER_EXCHANGE_STATUSES = {S.APPROVED}
 EXCHANGE_STATUSES = {

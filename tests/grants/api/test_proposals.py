@@ -131,11 +131,11 @@ def test_the_leader_edits_the_proposal_but_not_server_owned_fields(
     ],
 )
 def test_no_one_else_edits_a_grant(
-    role, status, expected, funded, leader, leader2, fund_manager, user_for, client_for
+    role, status, expected, funded, leader, leader2, fund_manager, client_for
 ):
     grant = make_grant(leader, status, manager=fund_manager)
     before = grant_state(grant.pk)
-    client = client_for(user_for(role))
+    client = client_for(role)
     for body in ({"title": "Hijacked"}, server_owned(leader2), {"requested_usd": "0"}):
         response = client.patch(f"/api/v1/grants/{grant.pk}/", body, format="json")
         assert response.status_code == expected, response.content
@@ -150,8 +150,8 @@ def test_no_one_else_edits_a_grant(
     ("role", "expected"),
     [("fund_manager", 403), ("donor", 403), ("anonymous", 401)],
 )
-def test_only_task_team_leaders_create_grants(role, expected, funded, user_for, client_for, leader):
-    response = client_for(user_for(role)).post(
+def test_only_task_team_leaders_create_grants(role, expected, funded, client_for, leader):
+    response = client_for(role).post(
         "/api/v1/grants/", {**payload(), **server_owned(leader)}, format="json"
     )
     assert response.status_code == expected

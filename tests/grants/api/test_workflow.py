@@ -96,14 +96,12 @@ def test_an_unknown_or_internal_action_is_not_an_endpoint(
 
 
 @pytest.mark.parametrize("role", ["leader", "other_leader", "donor"])
-def test_the_role_is_checked_before_the_body(
-    role, funded, leader, fund_manager, user_for, client_for
-):
+def test_the_role_is_checked_before_the_body(role, funded, leader, fund_manager, client_for):
     """A user who may not approve gets 403, whatever they send: not a 400 telling them
     how to fill in a form they may not use."""
     grant = make_grant(leader, S.APPROVED, manager=fund_manager)
     before = grant_state(grant.pk)
-    response = client_for(user_for(role)).post(
+    response = client_for(role).post(
         f"/api/v1/grants/{grant.pk}/approve/", {"approved_usd": "not money"}, format="json"
     )
     assert response.status_code == 403
@@ -130,12 +128,12 @@ def test_a_no_role_user_sees_no_grant(funded, leader, fund_manager, no_role_user
     ids=["fm-submits", "donor-accepts", "leader-accepts", "fm-writes"],
 )
 def test_report_endpoints_check_the_role_before_the_body(
-    role, status, path, body, funded, leader, fund_manager, user_for, client_for
+    role, status, path, body, funded, leader, fund_manager, client_for
 ):
     grant = make_grant(leader, status, manager=fund_manager)
     before = grant_state(grant.pk)
     url = f"/api/v1/grants/{grant.pk}/completion-report/{path}"
-    client = client_for(user_for(role))
+    client = client_for(role)
     response = (
         client.put(url, body, format="json") if not path else client.post(url, body, format="json")
     )
@@ -210,11 +208,10 @@ def test_a_grant_and_its_history_have_the_fields_of_the_contract(
     assert [row["at"] for row in history] == sorted(row["at"] for row in history)
 
 
-def test_a_superuser_sees_and_decides_everything(funded, leader, django_user_model, client_for):
-    root = django_user_model.objects.create_superuser("root", "root@example.org", "a-long-pass")
+def test_a_superuser_sees_and_decides_everything(funded, leader, superuser, client_for):
     draft = make_grant(leader)
     submitted = make_grant(leader, S.SUBMITTED)
-    client = client_for(root)
+    client = client_for(superuser)
     listed = {row["id"] for row in client.get("/api/v1/grants/").json()["results"]}
     assert listed == {draft.pk, submitted.pk}
     response = client.post(

@@ -13,8 +13,9 @@ from decimal import Decimal
 
 import pytest
 
-from grants.models import APPROVED_AND_LATER, GrantHistory, GrantStatus
-from tests.grants.conftest import ROLES, grant_state
+from grants.api.views import GrantViewSet
+from grants.models import GrantHistory, GrantStatus
+from tests.grants.conftest import GRANT_VISIBLE, ROLES, grant_state
 
 S = GrantStatus
 ALL_STATUSES = list(S.values)
@@ -37,15 +38,6 @@ MOVES = {
     "report-accept": ({S.COMPLETED}, S.COMPLETED, FUND_MANAGERS, "accept-report"),
 }
 REPORT_ACTIONS = {"report-submit", "report-accept"}
-
-# Which grants each role sees (API.md roles): drafts only by their leader.
-GRANT_VISIBLE = {
-    "leader": set(ALL_STATUSES),
-    "fm_leader": set(ALL_STATUSES),
-    "fund_manager": set(ALL_STATUSES) - {S.DRAFT},
-    "other_leader": set(APPROVED_AND_LATER),
-    "donor": set(APPROVED_AND_LATER),
-}
 
 # The completion report each status has in these tests: written (not submitted) while
 # approved, submitted once completed, accepted once closed; none before approval or
@@ -167,17 +159,11 @@ def test_workflow_action(action, status, role, world, clients):
 
 
 def test_the_table_covers_every_action_status_and_role():
-    assert set(MOVES) == {
-        "submit",
-        "start-review",
-        "return",
-        "reject",
-        "approve",
-        "cancel",
-        "close",
-        "report-submit",
-        "report-accept",
-    }
+    """MOVES has a row for each workflow action the API offers on a grant (its POST
+    actions, and the completion report's submit and accept), and the statuses walked are
+    the contract's."""
+    offered = {a.url_path for a in GrantViewSet.get_extra_actions() if "post" in a.mapping}
+    assert set(MOVES) == offered | {"report-submit", "report-accept"}
     assert set(ALL_STATUSES) == {
         "draft",
         "submitted",
@@ -189,7 +175,6 @@ def test_the_table_covers_every_action_status_and_role():
         "closed",
         "cancelled",
     }
-    assert len(CASES) == 9 * 9 * 6
     # Every action is allowed somewhere and refused somewhere.
     outcomes = {a: {expected(a, s, r)[0] for s in ALL_STATUSES for r in ROLES} for a in MOVES}
     assert all({200, 401, 403, 404, 409} <= seen for seen in outcomes.values())

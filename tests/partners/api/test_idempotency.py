@@ -8,13 +8,12 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from partners.models import Contribution, Fund, Receipt
 from seetf.common.models import IdempotencyKey
+from tests.conftest import api_client, read_afresh
 from tests.factories import make_contribution
 
 RECEIPT = {"amount": "250.00", "usd_amount": "330.00", "received_on": "2011-06-01"}
@@ -228,8 +227,7 @@ def _all_at_once(user, bodies_and_keys, url):
 
     def post(index, body, key):
         try:
-            client = APIClient()
-            client.force_authenticate(get_user_model().objects.get(pk=user.pk))
+            client = api_client(read_afresh(user))  # the thread's own user object
             barrier.wait()
             response = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
             results[index] = (

@@ -105,10 +105,10 @@ def assert_unauthenticated(response):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(READS))
-def test_reading(endpoint, role, world, user_for, client_for):
+def test_reading(endpoint, role, world, client_for):
     template, check = READS[endpoint]
 
-    response = client_for(user_for(role)).get(_url(template, world))
+    response = client_for(role).get(_url(template, world))
 
     if role == "anonymous":
         assert_unauthenticated(response)
@@ -237,9 +237,9 @@ WRITES = {
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", sorted(WRITES))
-def test_writing(action, role, world, user_for, client_for, unchanged):
+def test_writing(action, role, world, client_for, unchanged):
     method, template, payload, success, check = WRITES[action]
-    client = client_for(user_for(role))  # before any snapshot: a donor brings a partner
+    client = client_for(role)  # before any snapshot: a donor brings a partner
 
     if role in WRITERS:
         response = getattr(client, method)(_url(template, world), payload(world), format="json")
@@ -263,17 +263,15 @@ def test_writing(action, role, world, user_for, client_for, unchanged):
         ("no_role", "Only fund managers may record partners."),
     ],
 )
-def test_the_403_says_why(role, reason, world, user_for, client_for):
-    response = client_for(user_for(role)).post(
-        "/api/v1/partners/", _partner_payload(world), format="json"
-    )
+def test_the_403_says_why(role, reason, world, client_for):
+    response = client_for(role).post("/api/v1/partners/", _partner_payload(world), format="json")
 
     assert response.json() == {"detail": reason, "code": "permission_denied"}
 
 
 @pytest.mark.parametrize("role", ["task_team_leader", "donor"])
-def test_money_in_refusal_names_the_rule(role, world, user_for, client_for):
-    response = client_for(user_for(role)).post(
+def test_money_in_refusal_names_the_rule(role, world, client_for):
+    response = client_for(role).post(
         _url("/api/v1/contributions/{usd}/receipts/", world),
         {"amount": "1.00", "received_on": "2011-05-01"},
         format="json",
@@ -314,8 +312,8 @@ NOT_FOUND_READS = {
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("what", sorted(NOT_FOUND_READS))
-def test_reading_what_does_not_exist(what, role, world, user_for, client_for):
-    response = client_for(user_for(role)).get(_url(NOT_FOUND_READS[what], world))
+def test_reading_what_does_not_exist(what, role, world, client_for):
+    response = client_for(role).get(_url(NOT_FOUND_READS[what], world))
 
     if role == "anonymous":
         assert_unauthenticated(response)
@@ -344,9 +342,9 @@ NOT_FOUND_WRITES = {
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("what", sorted(NOT_FOUND_WRITES))
-def test_writing_to_what_does_not_exist(what, role, world, user_for, client_for):
+def test_writing_to_what_does_not_exist(what, role, world, client_for):
     method, url, payload = NOT_FOUND_WRITES[what]
-    client = client_for(user_for(role))
+    client = client_for(role)
     before = database_state()
 
     response = getattr(client, method)(url, payload, format="json")

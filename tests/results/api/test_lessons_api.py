@@ -3,6 +3,7 @@
 import pytest
 
 from grants.models import GrantStatus
+from results.models import CompletionReport
 from tests.results.factories import finished_grant
 
 pytestmark = pytest.mark.django_db
@@ -71,27 +72,34 @@ def _grants(response):
 
 
 @pytest.mark.parametrize("role", ["fund_manager", "leader", "donor"])
-def test_roles_read_the_lessons_of_accepted_reports_only(api_as, hub, role):
-    assert _grants(api_as(role).get(URL)) == [
+def test_roles_read_the_lessons_of_accepted_reports_only(client_for, hub, role):
+    assert _grants(client_for(role).get(URL)) == [
         hub["vietnam"].id,
         hub["kenya"].id,
         hub["honduras"].id,
     ]
 
 
-def test_anonymous_users_get_401_and_users_without_a_role_403(api_as, hub):
-    assert api_as("anonymous").get(URL).status_code == 401
-    refused = api_as("no_role").get(URL)
+def test_anonymous_users_get_401_and_users_without_a_role_403(client_for, hub):
+    assert client_for("anonymous").get(URL).status_code == 401
+    refused = client_for("no_role").get(URL)
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
 
 
-def test_writing_is_not_offered(api_as, hub):
-    assert api_as("fund_manager").post(URL, {}).status_code == 405
+def test_writing_is_not_offered(client_for, hub):
+    """Lessons are read from accepted completion reports (a list, no detail route): no
+    method writes them."""
+    client = client_for("fund_manager")
+    before = list(CompletionReport.objects.values())
+    body = {"grant": CompletionReport.objects.first().grant_id, "lessons": "Rewritten."}
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)(URL, body).status_code == 405, method
+    assert list(CompletionReport.objects.values()) == before
 
 
-def test_a_lesson_has_the_documented_shape(api_as, hub):
+def test_a_lesson_has_the_documented_shape(client_for, hub):
     kenya = hub["kenya"]
-    row = api_as("donor").get(URL, {"grant": kenya.id}).json()["results"][0]
+    row = client_for("donor").get(URL, {"grant": kenya.id}).json()["results"][0]
     assert set(row) == FIELDS
     assert row["grant"] == kenya.id
     assert row["reference"] == kenya.reference
@@ -128,8 +136,8 @@ def test_a_lesson_has_the_documented_shape(api_as, hub):
         ({"sector": "16010", "outcome": "enhanced_networks"}, set()),
     ],
 )
-def test_each_filter(api_as, hub, params, expected):
-    grants = _grants(api_as("fund_manager").get(URL, params))
+def test_each_filter(client_for, hub, params, expected):
+    grants = _grants(client_for("fund_manager").get(URL, params))
     assert len(grants) == len(set(grants)), "a lesson was listed twice"
     assert set(grants) == {hub[name].id for name in expected}
 
@@ -138,8 +146,8 @@ def test_each_filter(api_as, hub, params, expected):
     "params",
     [{"sector": "1"}, {"country": "ZZZ"}, {"region": "X"}, {"outcome": "x"}, {"grant": "x"}],
 )
-def test_invalid_filter_values_are_400(api_as, params):
-    response = api_as("donor").get(URL, params)
+def test_invalid_filter_values_are_400(client_for, params):
+    response = client_for("donor").get(URL, params)
     assert response.status_code == 400
     assert set(response.json()) == set(params)
 
@@ -150,26 +158,16 @@ LESSON_QUERIES = 4
 
 @pytest.mark.parametrize("count", [3, 30])
 def test_the_list_runs_a_fixed_number_of_queries(
-    client_for,
-    funded,
-    leader,
-    fund_manager,
-    donor,
-    count,
-    django_user_model,
-    django_assert_num_queries,
+    fresh_client, funded, leader, fund_manager, donor, count, django_assert_num_queries
 ):
     for i in range(count):
         finished_grant(leader, fund_manager, title=f"Grant {i}")
 
-    def fresh_client():  # the donor read afresh, as a real request's user would be
-        return client_for(django_user_model.objects.get(pk=donor.pk))
-
-    client = fresh_client()
+    client = fresh_client(donor)
     with django_assert_num_queries(LESSON_QUERIES):
         response = client.get(URL, {"page_size": 100})
     assert response.json()["count"] == count
-    client = fresh_client()
+    client = fresh_client(donor)
     params = {"page_size": 100, "search": "peer", "country": "HND", "region": "LCR"}
     with django_assert_num_queries(LESSON_QUERIES + 1):  # + checking the country code
         response = client.get(URL, params)
