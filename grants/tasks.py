@@ -45,10 +45,7 @@ def send_completion_report_reminders(as_of: str | None = None):
 
 # Retried because a mail server or the database may be briefly unavailable: the check
 # is idempotent (one open alert per kind), so a retry never raises an alert twice.
-# Named as it was when it lived in partners/tasks.py: the beat schedule, workers and any
-# message queued before an upgrade know it by that name.
 @shared_task(
-    name="partners.tasks.check_fund_balance",
     autoretry_for=(AlertDeliveryError, SMTPException, OSError, OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=600,

@@ -256,7 +256,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "funding-balance-check": {
         # grants/tasks.py, under the name it had in partners (see there).
-        "task": "partners.tasks.check_fund_balance",
+        "task": "grants.tasks.check_fund_balance",
         "schedule": crontab(hour=6, minute=15),
     },
     "purge-idempotency-keys": {

@@ -67,7 +67,7 @@ def test_the_beat_schedule_runs_both_jobs_daily():
     by_task = {entry["task"]: entry["schedule"] for entry in schedule.values()}
     for name in (
         "grants.tasks.send_completion_report_reminders",
-        "partners.tasks.check_fund_balance",
+        "grants.tasks.check_fund_balance",
     ):
         assert name in app.tasks, name
         entry = by_task[name]

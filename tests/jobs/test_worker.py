@@ -37,7 +37,7 @@ pytestmark = [
 
 BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 REMINDERS = "grants.tasks.send_completion_report_reminders"
-FUND_CHECK = "partners.tasks.check_fund_balance"
+FUND_CHECK = "grants.tasks.check_fund_balance"
 SITE_URL = "https://seetf.example.org"
 WORKERS = 2
 START_TIMEOUT = 40
