@@ -23,11 +23,14 @@ from .serializers import (
     DisbursementSerializer,
     ExchangeSerializer,
     FundSummarySerializer,
+    GrantRows,
     GrantSerializer,
     HistorySerializer,
     TransitionSerializer,
     grant_representation,
     grant_representations,
+    grant_rows,
+    represent_grant,
 )
 
 REFUSALS = {
@@ -83,7 +86,7 @@ def _transition(name: str, request_serializer=TransitionSerializer, money: bool 
             updated = services.grant_transition(
                 grant=grant, user=request.user, action=name, **serializer.validated_data
             )
-            return Response(GrantSerializer(self._reload(updated)).data)
+            return Response(represent_grant(updated))
 
         return idempotent(request, apply) if money else apply()
 
@@ -139,21 +142,18 @@ class GrantViewSet(
     def get_queryset(self):
         return _with_relations(self.visible_grants())
 
-    def _reload(self, grant: Grant) -> Grant:
-        return _with_relations(Grant.objects.filter(pk=grant.pk)).get()
-
     def get_object(self):
         return self.get_grant(self.kwargs["pk"])
 
     def list(self, request, *args, **kwargs):
-        """Reads rows, not model instances (``grants.selectors.grant_rows``): the count,
+        """Reads rows, not model instances (``grant_rows``, beside the serializer): the count,
         the page and its relations, three queries whatever the page size or depth."""
         grants = self.filter_queryset(self.visible_grants())
-        page = self.paginate_queryset(selectors.GrantRows(grants))
+        page = self.paginate_queryset(GrantRows(grants))
         return self.get_paginated_response(grant_representations(page))
 
     def retrieve(self, request, *args, **kwargs):
-        rows = selectors.grant_rows(self.visible_grants().filter(pk=self.kwargs["pk"]))
+        rows = grant_rows(self.visible_grants().filter(pk=self.kwargs["pk"]))
         if not rows:
             raise Http404("No Grant matches the given query.")
         return Response(grant_representation(rows[0]))
@@ -165,7 +165,7 @@ class GrantViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         grant = services.grant_create(leader=request.user, **serializer.validated_data)
-        return Response(GrantSerializer(self._reload(grant)).data, status=status.HTTP_201_CREATED)
+        return Response(represent_grant(grant), status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
@@ -174,7 +174,7 @@ class GrantViewSet(
         serializer = self.get_serializer(grant, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         grant = services.grant_update(grant=grant, user=request.user, **serializer.validated_data)
-        return Response(GrantSerializer(self._reload(grant)).data)
+        return Response(represent_grant(grant))
 
     submit = _transition("submit")
     start_review = _transition("start-review")
