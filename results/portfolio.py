@@ -71,6 +71,7 @@ from partners.models import (
     Sector,
 )
 from partners.roles import Role
+from seetf.common.money import CENT
 
 from .markdown import render_markdown
 from .models import (
@@ -85,7 +86,6 @@ from .models import (
 # The portfolio's "today": dates are drawn relative to it, never to the clock.
 DEFAULT_AS_OF = date(2026, 6, 1)
 BATCH = 2000
-CENT = Decimal("0.01")
 S = GrantStatus
 
 # How a mature fund's grants are spread over the workflow (weights, not shares).

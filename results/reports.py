@@ -4,8 +4,6 @@ Each runs a fixed, small number of queries whatever the size of the portfolio, a
 aggregates in the database.
 """
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -13,13 +11,13 @@ from django.utils import timezone
 
 from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
 from grants.selectors import fund_summary, grants_visible_to, visibility_key
-from partners.models import MONEY, ZERO, Contribution, Sector
+from partners.models import Contribution, Sector
 from partners.roles import is_fund_manager
 from seetf.common.datacache import cached
+from seetf.common.money import CENT, MONEY, ZERO, to_cents
 
 from .models import OUTCOME_FIELDS
 
-CENT = Decimal("0.01")
 REPORTED_STATUSES = (GrantStatus.COMPLETED, GrantStatus.CLOSED)
 
 
@@ -160,7 +158,7 @@ def _portfolio(grants) -> dict:
         out = []
         for key, (count, approved) in sorted(by[label].items()):
             row = {label: key[0], "name": key[1]} if label == "sector" else {label: key}
-            out.append({**row, "grants": count, "approved_usd": approved.quantize(CENT)})
+            out.append({**row, "grants": count, "approved_usd": to_cents(approved)})
         return out
 
     return {"by_region": rows("region"), "by_sector": rows("sector"), "by_status": rows("status")}

@@ -6,8 +6,6 @@ from seetf.common.api import RulePermission
 from ..models import AlertKind, FundAlert
 from ..permissions import can_read_alerts
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
-
 
 class FundAlertSerializer(serializers.ModelSerializer):
     class Meta:

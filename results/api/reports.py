@@ -17,10 +17,9 @@ from partners.roles import is_donor, is_fund_manager
 from seetf.common.api import REPORT_FORMAT_PARAMETER, ReportCSVRenderer, RulePermission
 from seetf.common.datacache import cached_response, query_key
 from seetf.common.errors import ApplicationError
+from seetf.common.money import MONEY
 
 from .. import reports
-
-MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
 def _outcome_fields():
