@@ -146,8 +146,10 @@ class GrantViewSet(
         return self.get_grant(self.kwargs["pk"])
 
     def list(self, request, *args, **kwargs):
-        """Reads rows, not model instances (``grant_rows``, beside the serializer): the count,
+        """Reads rows, not model instances (``grants.selectors.grant_rows``): the count,
         the page and its relations, three queries whatever the page size or depth."""
+        # The docstring is the list's description in the published schema, kept as it
+        # is; the rows are now read by ``grant_rows`` of .serializers (GRANT_ROWS).
         grants = self.filter_queryset(self.visible_grants())
         page = self.paginate_queryset(GrantRows(grants))
         return self.get_paginated_response(grant_representations(page))
