@@ -29,9 +29,10 @@ from rest_framework.authtoken.models import Token
 
 from grants.api.pagination import _beyond, _keyset_order, encode_cursor
 from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant
-from partners.models import MONEY, Contribution, Fund, Partner
+from partners.models import Contribution, Fund, Partner
 from partners.roles import Role
 from results.models import OUTCOME_FIELDS, ResultsStory
+from seetf.common.money import MONEY
 
 CENT = Decimal("0.01")
 GRANT_COLUMNS = (

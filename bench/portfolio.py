@@ -80,11 +80,11 @@ from results.models import (
     Rating,
     ResultsStory,
 )
+from seetf.common.money import CENT
 
 # The portfolio's "today": dates are drawn relative to it, never to the clock.
 DEFAULT_AS_OF = date(2026, 6, 1)
 BATCH = 2000
-CENT = Decimal("0.01")
 S = GrantStatus
 
 # How a mature fund's grants are spread over the workflow (weights, not shares).

@@ -194,12 +194,19 @@ def session_for(username: str) -> str:
 
 def normalised(body: bytes):
     """JSON with the parts that legitimately differ between servers taken out: the
-    host and floor prefix of links, and the fund's ``as_of`` timestamp."""
+    host and floor prefix of links, the fund's ``as_of`` timestamp, and a grant
+    detail's ``allowed_actions`` (the workflow's answer for the user: the floors restate
+    the grant's representation, not the workflow, so the detail's cost above its floor
+    includes that answer)."""
     data = json.loads(body)
 
     def walk(value):
         if isinstance(value, dict):
-            return {k: ("<as_of>" if k == "as_of" else walk(v)) for k, v in value.items()}
+            return {
+                k: ("<as_of>" if k == "as_of" else walk(v))
+                for k, v in value.items()
+                if k != "allowed_actions"
+            }
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, str) and value.startswith("http://127.0.0.1:"):

@@ -3,17 +3,16 @@ fields, choices from the reference data); the rules of the fund stay in the serv
 whose ValidationErrors are shown next to the fields by
 ``seetf.common.forms.apply_service_errors``."""
 
-from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Country, Partner, PartnerKind, Region, Sector
 from seetf.common.forms import DateInput, MoneyInput, WebForm
+from seetf.common.money import CENT, MONEY
 
 from .models import MAX_GRANT_USD, CapacityOutcome, ExchangeStatus, Instrument
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
 COMMENT_MAX = 5000
 PARTICIPANTS_MAX = 100000
 
@@ -80,7 +79,7 @@ class ProposalForm(WebForm):
     requested_usd = forms.DecimalField(
         label=_("Requested amount (USD)"),
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_GRANT_USD,
         widget=MoneyInput(),
     )
@@ -219,7 +218,7 @@ class ApproveForm(CommentForm):
     approved_usd = forms.DecimalField(
         label=_("Amount approved (USD)"),
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_GRANT_USD,
         widget=MoneyInput(),
     )
@@ -229,7 +228,7 @@ class DisbursementForm(WebForm):
     amount_usd = forms.DecimalField(
         label=_("Amount (USD)"),
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_GRANT_USD,
         widget=MoneyInput(),
     )

@@ -8,8 +8,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from partners.models import MONEY, ZERO, Country, Partner, Region, Sector
+from partners.models import Country, Partner, Region, Sector
 from seetf.common.models import TimeStampedModel
+from seetf.common.money import MONEY, ZERO
 
 # The largest grant a proposal may request (API validation: beyond it is a 400).
 MAX_GRANT_USD = Decimal("10000000.00")

@@ -1,21 +1,18 @@
 """Reads for grants that are more than a filter: the fund summary, scoping, reports, each
 role's part of the home page, and grants read as rows."""
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import DecimalField, F, Func, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from partners.models import MONEY, ZERO, Contribution, Country, Fund, FundAlert, Partner, Receipt
+from partners.models import Contribution, Fund, FundAlert, Receipt
 from partners.permissions import can_read_alerts
 from partners.roles import Role, is_fund_manager, user_roles
 from partners.selectors import fund_pledged_usd
-from seetf.common.pagination import Rows
+from seetf.common.money import MONEY, ZERO, to_cents
 
 from . import workflow
 from .models import (
@@ -29,8 +26,6 @@ from .models import (
     Reminder,
 )
 from .permissions import can_create_grant
-
-CENT = Decimal("0.01")
 
 
 def _total(queryset, field: str):
@@ -68,12 +63,12 @@ def fund_summary() -> dict:
             "pipeline": pipeline,
         }
     return {
-        "pledged_usd": (row["pledged"] or ZERO).quantize(CENT),
+        "pledged_usd": to_cents(row["pledged"]),
         "received_usd": row["received_usd"],
         "committed_usd": row["committed_usd"],
         "disbursed_usd": row["disbursed_usd"],
         "available_usd": row["received_usd"] - row["committed_usd"],
-        "pipeline_usd": (row["pipeline"] or ZERO).quantize(CENT),
+        "pipeline_usd": to_cents(row["pipeline"]),
         "low_balance_threshold_usd": settings.FUNDING_ALERT_THRESHOLD_USD,
         "as_of": timezone.now(),
     }
@@ -82,14 +77,14 @@ def fund_summary() -> dict:
 def fund_ledger_from_records() -> dict:
     """The ledger's totals recomputed from receipts and grants: what ``fund_summary``
     must always agree with (used by tests and by `check_fund`)."""
-    received = Receipt.objects.aggregate(total=Sum("usd_amount"))["total"] or ZERO
+    received = Receipt.objects.aggregate(total=Sum("usd_amount"))["total"]
     grant_totals = Grant.objects.committed().aggregate(
         committed=Sum(F("approved_usd") - F("released_usd")), disbursed=Sum("disbursed_usd")
     )
     return {
-        "received_usd": received.quantize(CENT),
-        "committed_usd": (grant_totals["committed"] or ZERO).quantize(CENT),
-        "disbursed_usd": (grant_totals["disbursed"] or ZERO).quantize(CENT),
+        "received_usd": to_cents(received),
+        "committed_usd": to_cents(grant_totals["committed"]),
+        "disbursed_usd": to_cents(grant_totals["disbursed"]),
     }
 
 
@@ -312,98 +307,6 @@ def leader_home(user) -> dict:
         "today": timezone.localdate(),
         "can_propose": can_create_grant(user)[0],
     }
-
-
-# --- Grant lists and details, read as rows ---------------------------------------------------
-
-# The columns the grant list and detail show (GrantSerializer's fields, by attname).
-GRANT_ROW_COLUMNS = (
-    "id",
-    "reference",
-    "title",
-    "summary",
-    "task_team_leader_id",
-    "sector_id",
-    "region",
-    "requested_usd",
-    "approved_usd",
-    "disbursed_usd",
-    "status",
-    "development_goal",
-    "targeted_outcomes",
-    "planned_start",
-    "planned_end",
-    "completion_report_due",
-    "submitted_at",
-    "decided_at",
-    "created_at",
-)
-RELATIONS = ("recipient_countries", "provider_countries", "facilitating_partners")
-
-
-def _relations_sql(count: int) -> str:
-    """One statement for the three relations of ``count`` grants: (grant id, relation,
-    code or id, name), ordered by name as the API has always listed them."""
-    q = connection.ops.quote_name
-    marks = ", ".join(["%s"] * count)
-    parts = []
-    for kind, name in enumerate(RELATIONS):
-        through = getattr(Grant, name).through._meta.db_table
-        if name == "facilitating_partners":
-            target, key = Partner._meta.db_table, "id"
-            code = f"CAST(r.{q('partner_id')} AS TEXT)"
-            join = f"r.{q('partner_id')}"
-        else:
-            target, key, code = Country._meta.db_table, "code", f"r.{q('country_id')}"
-            join = f"r.{q('country_id')}"
-        parts.append(
-            f"SELECT r.{q('grant_id')}, {kind}, {code}, t.{q('name')} FROM {q(through)} r "
-            f"JOIN {q(target)} t ON t.{q(key)} = {join} WHERE r.{q('grant_id')} IN ({marks})"
-        )
-    return " UNION ALL ".join(parts) + " ORDER BY 4"
-
-
-def grant_relations(grant_ids: list[int]) -> dict[int, dict[str, list]]:
-    """The recipient and provider countries (ISO3 codes) and facilitating partners (ids)
-    of these grants, in one query whatever their number: each list in the order the API
-    has always given it (by country name, by partner name). Written as SQL: built with
-    the ORM (a union of three querysets) it cost more to compose than to run."""
-    related = {pk: {name: [] for name in RELATIONS} for pk in grant_ids}
-    if not grant_ids:
-        return related
-    with connection.cursor() as cursor:
-        cursor.execute(_relations_sql(len(grant_ids)), list(grant_ids) * len(RELATIONS))
-        for grant_id, kind, code, _name in cursor.fetchall():
-            name = RELATIONS[kind]
-            related[grant_id][name].append(int(code) if kind == 2 else code)
-    return related
-
-
-def grant_rows(queryset) -> list[dict]:
-    """The grants of ``queryset`` (filtered, ordered, sliced as the caller wants) as
-    plain rows with their relations: two queries, and no model instances, which at a
-    page of 50 grants cost more than the queries themselves.
-
-    A page (a sliced queryset) is found by its ids first, in a subquery: the database
-    orders and skips narrow (id, sort key) rows, then reads the wide rows of the page
-    alone. Ordering whole rows, summaries included, spilled deep pages to disk.
-    """
-    query = queryset.query
-    if query.low_mark or query.high_mark is not None:
-        page = queryset.values("pk")
-        queryset = Grant.objects.filter(pk__in=page).order_by(*query.order_by)
-    rows = list(queryset.values(*GRANT_ROW_COLUMNS))
-    related = grant_relations([row["id"] for row in rows])
-    for row in rows:
-        row.update(related[row["id"]])
-    return rows
-
-
-class GrantRows(Rows):
-    """A queryset of grants seen as rows (``grant_rows``), for Django's paginator."""
-
-    def __init__(self, queryset):
-        super().__init__(queryset, grant_rows)
 
 
 def allowed_actions(user, grant: Grant) -> list[dict]:

@@ -18,6 +18,7 @@ from partners.models import Country, Partner, PartnerKind, Sector
 from partners.roles import is_fund_manager
 from partners.services import fund_disburse
 from seetf.common.errors import ApplicationError
+from seetf.common.money import is_whole_cents
 
 from . import workflow
 from .models import (
@@ -42,7 +43,6 @@ from .workflow import (
     EXCHANGE_STATUSES_FOR_MANAGER,
 )
 
-CENT = Decimal("0.01")
 PROPOSAL_FIELDS = {
     "title",
     "summary",
@@ -93,7 +93,7 @@ def _validate_proposal(data: dict) -> None:
             errors["requested_usd"] = ["Must be greater than zero."]
         elif requested > MAX_GRANT_USD:
             errors["requested_usd"] = [f"Must be at most {MAX_GRANT_USD:,}."]
-        elif requested != requested.quantize(CENT):
+        elif not is_whole_cents(requested):
             errors["requested_usd"] = ["Use at most two decimal places."]
     start, end = data.get("planned_start"), data.get("planned_end")
     if start and end and end < start:

@@ -1,15 +1,13 @@
 """The web forms of partners and money in. Forms parse what was typed; the rules (a
 receipt within the pledge, a known currency, a unique reference...) are the services'."""
 
-from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import MAX_AMOUNT, Country, Partner, PartnerKind
 from seetf.common.forms import DateInput, MoneyInput, WebForm
-
-MONEY = {"max_digits": 16, "decimal_places": 2}
+from seetf.common.money import CENT, MONEY
 
 
 class PartnerForm(WebForm):
@@ -50,14 +48,14 @@ class ContributionForm(WebForm):
     pledged_amount = forms.DecimalField(
         label=_("Amount pledged (in the currency)"),
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_AMOUNT,
         widget=MoneyInput(),
     )
     pledged_usd = forms.DecimalField(
         label=_("USD value of the pledge"),
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_AMOUNT,
         required=False,
         widget=MoneyInput(),
@@ -94,14 +92,14 @@ class ReceiptForm(WebForm):
     amount = forms.DecimalField(
         label=_("Amount received (in the pledge's currency)"),
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_AMOUNT,
         widget=MoneyInput(),
     )
     usd_amount = forms.DecimalField(
         label=_("USD credited"),
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_AMOUNT,
         required=False,
         widget=MoneyInput(),

@@ -8,9 +8,8 @@ from django.db import models
 from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
 
 from seetf.common.models import TimeStampedModel
+from seetf.common.money import CENT, MONEY, ZERO, to_cents
 
-ZERO = Decimal("0.00")
-MONEY = {"max_digits": 16, "decimal_places": 2}
 # The largest amount any single money field accepts: a billion USD (or currency units)
 # is already far beyond any pledge or grant of a knowledge-exchange trust fund.
 MAX_AMOUNT = Decimal("1000000000.00")
@@ -154,8 +153,8 @@ class Contribution(TimeStampedModel):
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="contributions")
     reference = models.CharField(max_length=64, unique=True)
     currency = models.CharField(max_length=3, help_text="ISO 4217 code.")
-    pledged_amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
-    pledged_usd = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    pledged_amount = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
+    pledged_usd = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
     received_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
     received_usd = models.DecimalField(**MONEY, default=ZERO, editable=False)
     signed_on = models.DateField(null=True, blank=True)
@@ -211,7 +210,7 @@ class Contribution(TimeStampedModel):
         if self.received_amount >= self.pledged_amount:
             return ZERO
         value = self.pledged_usd * self.outstanding_amount / self.pledged_amount
-        return value.quantize(Decimal("0.01"))
+        return to_cents(value)
 
 
 class Receipt(models.Model):

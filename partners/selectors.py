@@ -5,9 +5,9 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from seetf.common.money import MONEY, ZERO, to_cents
+
 from .models import (
-    MONEY,
-    ZERO,
     Contribution,
     Country,
     FundAlert,
@@ -16,12 +16,6 @@ from .models import (
     Sector,
     outstanding_usd_expression,
 )
-
-CENT = Decimal("0.01")
-
-
-def _money(value) -> Decimal:
-    return (value if value is not None else ZERO).quantize(CENT)
 
 
 def _contribution_sum(expression):
@@ -60,9 +54,9 @@ def contributions_report(*, partners=None) -> dict:
             "partner": r["name"],
             "code": r["code"],
             "kind": r["kind"],
-            "pledged_usd": _money(r["pledged_total"]),
-            "received_usd": _money(r["received_total"]),
-            "outstanding_usd": _money(r["outstanding_total"]),
+            "pledged_usd": to_cents(r["pledged_total"]),
+            "received_usd": to_cents(r["received_total"]),
+            "outstanding_usd": to_cents(r["outstanding_total"]),
         }
         for r in rows_qs
     ]
@@ -74,7 +68,7 @@ def contributions_report(*, partners=None) -> dict:
 
 
 def fund_pledged_usd() -> Decimal:
-    return _money(Contribution.objects.aggregate(total=Sum("pledged_usd"))["total"])
+    return to_cents(Contribution.objects.aggregate(total=Sum("pledged_usd"))["total"])
 
 
 # --- Scopes: the rows each user may see (seetf.common.api.ScopedViewMixin) ----------------

@@ -12,13 +12,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from seetf.common.errors import ApplicationError
+from seetf.common.money import is_whole_cents
 
 from .models import MAX_AMOUNT, Contribution, Country, Fund, Partner, PartnerMembership, Receipt
 from .roles import Role
 from .signals import fund_moved
-
-CENT = Decimal("0.01")
-
 
 # --- Validation shared by the services ------------------------------------------------
 
@@ -35,7 +33,7 @@ def _validate_amount(field: str, value: Decimal) -> Decimal:
         raise ValidationError({field: ["Must be greater than zero."]})
     if value > MAX_AMOUNT:
         raise ValidationError({field: [f"Must be at most {MAX_AMOUNT:,}."]})
-    if value != value.quantize(CENT):
+    if not is_whole_cents(value):
         raise ValidationError({field: ["Use at most two decimal places."]})
     return value
 

@@ -15,7 +15,6 @@ Each report runs a fixed, small number of queries whatever the size of the portf
 and aggregates in the database.
 """
 
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
@@ -37,9 +36,10 @@ from django.utils import timezone
 
 from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
 from grants.selectors import fund_summary, grants_visible_to, visibility_key
-from partners.models import MONEY, ZERO, Contribution, Country, Partner, Sector
+from partners.models import Contribution, Country, Partner, Sector
 from partners.roles import donor_partner_id, is_fund_manager
 from seetf.common.datacache import cached
+from seetf.common.money import CENT, MONEY, ZERO, to_cents
 
 from .models import OUTCOME_FIELDS, CompletionReport, ResultsStory
 from .permissions import can_see_story_drafts
@@ -127,75 +127,6 @@ def search_stories(stories, text: str):
     ).order_by("-title_match", *STORY_ORDER)
 
 
-# --- Stories read as rows ---------------------------------------------------------------
-
-# The columns a story shows (ResultsStorySerializer's fields but the relations).
-STORY_ROW_COLUMNS = (
-    "id",
-    "slug",
-    "grant_id",
-    "grant__reference",
-    "title",
-    "body",
-    "body_html",
-    "published",
-    "published_at",
-)
-STORY_RELATIONS = ("sectors", "countries", "outcomes")
-
-
-def _story_relations_sql(count: int) -> str:
-    """One statement for the three relations of ``count`` stories: (story id, relation,
-    code, sort key). The sort key is what the prefetches of ``with_story_relations``
-    order by, their models' orderings: a sector's and an outcome's code, a country's
-    name (then its code, should two names tie)."""
-    q = connection.ops.quote_name
-    marks = ", ".join(["%s"] * count)
-    parts = []
-    for kind, name in enumerate(STORY_RELATIONS):
-        field = ResultsStory._meta.get_field(name)
-        through = q(field.remote_field.through._meta.db_table)
-        story, code = f"r.{q(field.m2m_column_name())}", f"r.{q(field.m2m_reverse_name())}"
-        if name == "countries":
-            sort_key = f"t.{q('name')}"
-            join = f" JOIN {q(Country._meta.db_table)} t ON t.{q('code')} = {code}"
-        else:
-            sort_key, join = code, ""
-        parts.append(
-            f"SELECT {story}, {kind}, {code}, {sort_key} FROM {through} r{join} "
-            f"WHERE {story} IN ({marks})"
-        )
-    return " UNION ALL ".join(parts) + " ORDER BY 4, 3"
-
-
-def story_relations(story_ids: list[int]) -> dict[int, dict[str, list[str]]]:
-    """The sectors (DAC codes), countries (ISO3 codes) and outcomes (codes) of these
-    stories, in one query whatever their number, each list in the order the story
-    serializer has always given it. Written as SQL, as ``grants.selectors.
-    grant_relations`` is: a union of three querysets cost more to compose than to run."""
-    related = {pk: {name: [] for name in STORY_RELATIONS} for pk in story_ids}
-    if not story_ids:
-        return related
-    with connection.cursor() as cursor:
-        cursor.execute(_story_relations_sql(len(story_ids)), list(story_ids) * 3)
-        for story_id, kind, code, _sort_key in cursor.fetchall():
-            related[story_id][STORY_RELATIONS[kind]].append(code)
-    return related
-
-
-def story_rows(stories) -> list[dict]:
-    """The stories of ``stories`` (filtered, ordered, sliced as the caller wants) as
-    plain rows with their grant's reference and their relations: two queries, and no
-    model instances. Building a story instance, its three prefetched managers and their
-    related instances, then walking them with the serializer, cost the knowledge hub
-    several times what its queries did."""
-    rows = list(stories.values(*STORY_ROW_COLUMNS))
-    related = story_relations([row["id"] for row in rows])
-    for row in rows:
-        row.update(related[row["id"]])
-    return rows
-
-
 def lessons_visible_to(user):
     """The knowledge hub: the lessons of accepted completion reports of grants this user
     may see. Reports with no lessons written are left out."""
@@ -240,55 +171,8 @@ def search_lessons(reports, text: str):
     return reports
 
 
-# --- Lessons read as rows ---------------------------------------------------------------
-
-# The columns a lesson shows (LessonSerializer's fields but the countries).
-LESSON_ROW_COLUMNS = (
-    "grant_id",
-    "grant__reference",
-    "grant__title",
-    "grant__sector_id",
-    "grant__region",
-    *OUTCOME_FIELDS,
-    "lessons",
-    "follow_up_needed",
-    "follow_up_description",
-    "accepted_at",
-)
-
-
-def lesson_countries(grant_ids: list[int]) -> dict[int, list[str]]:
-    """The recipient countries (ISO3 codes) of these grants, in one query, by name as
-    the prefetch of ``with_lesson_relations`` gives them (then by code, should two
-    names tie)."""
-    countries = {pk: [] for pk in grant_ids}
-    if not grant_ids:
-        return countries
-    pairs = (
-        Grant.recipient_countries.through.objects.filter(grant_id__in=grant_ids)
-        .order_by("country__name", "country_id")
-        .values_list("grant_id", "country_id")
-    )
-    for grant_id, code in pairs:
-        countries[grant_id].append(code)
-    return countries
-
-
-def lesson_rows(reports) -> list[dict]:
-    """The lessons of ``reports`` (filtered, ordered, sliced as the caller wants) as
-    plain rows with their grant's facts and recipient countries: two queries, no model
-    instances, and only the columns shown (not every column of the report and of its
-    grant, as ``select_related`` reads)."""
-    rows = list(reports.values(*LESSON_ROW_COLUMNS))
-    countries = lesson_countries([row["grant_id"] for row in rows])
-    for row in rows:
-        row["countries"] = countries[row["grant_id"]]
-    return rows
-
-
 # --- Reports and dashboards ------------------------------------------------------------
 
-CENT = Decimal("0.01")
 REPORTED_STATUSES = (GrantStatus.COMPLETED, GrantStatus.CLOSED)
 
 
@@ -429,7 +313,7 @@ def _portfolio(grants) -> dict:
         out = []
         for key, (count, approved) in sorted(by[label].items()):
             row = {label: key[0], "name": key[1]} if label == "sector" else {label: key}
-            out.append({**row, "grants": count, "approved_usd": approved.quantize(CENT)})
+            out.append({**row, "grants": count, "approved_usd": to_cents(approved)})
         return out
 
     return {"by_region": rows("region"), "by_sector": rows("sector"), "by_status": rows("status")}

@@ -28,7 +28,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from seetf.common.pagination import PageNumberPagination
 
 from ..models import Grant
-from ..selectors import grant_rows
+from .serializers import grant_rows
 
 INVALID_CURSOR = "Invalid cursor."
 
@@ -127,7 +127,7 @@ class GrantPagination(PageNumberPagination):
     cursor_query_param = "cursor"
 
     def paginate_queryset(self, queryset, request, view=None):
-        """``queryset`` is a ``grants.selectors.GrantRows``: pages are lists of rows."""
+        """``queryset`` is a ``GrantRows`` (grants.api.serializers): pages are lists of rows."""
         self.cursor_mode = self.cursor_query_param in request.query_params
         if not self.cursor_mode:
             return super().paginate_queryset(queryset, request, view)

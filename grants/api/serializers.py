@@ -1,9 +1,9 @@
-from decimal import Decimal
-
-from django.utils import timezone
 from rest_framework import serializers
 
 from partners.models import Country, Partner, Region, Sector
+from seetf.common.money import CENT, MONEY
+from seetf.common.pagination import Rows
+from seetf.common.rows import RowRepresentation
 
 from ..models import (
     MAX_GRANT_USD,
@@ -16,9 +16,6 @@ from ..models import (
     GrantStatus,
     Instrument,
 )
-
-MONEY = {"max_digits": 16, "decimal_places": 2}
-PARTNER_MAX = Decimal("1000000000.00")
 
 
 class FundSummarySerializer(serializers.Serializer):
@@ -64,9 +61,7 @@ class GrantSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Partner ids of traditional donors in a triangular exchange.",
     )
-    requested_usd = serializers.DecimalField(
-        **MONEY, min_value=Decimal("0.01"), max_value=MAX_GRANT_USD
-    )
+    requested_usd = serializers.DecimalField(**MONEY, min_value=CENT, max_value=MAX_GRANT_USD)
     targeted_outcomes = serializers.ListField(
         child=serializers.ChoiceField(choices=CapacityOutcome.choices),
         required=False,
@@ -114,64 +109,39 @@ class GrantSerializer(serializers.ModelSerializer):
         ]
 
 
-CENT = Decimal("0.01")
+# The grant list and detail, and every write's answer, from rows (seetf.common.rows):
+# GrantSerializer's JSON, field for field, with its columns and conversions taken from
+# its declaration. The list and detail are read far more often than anything is
+# written: a ModelSerializer walking model instances costs them several times what
+# their queries do. Writes still validate through GrantSerializer.
+GRANT_ROWS = RowRepresentation(GrantSerializer, page_by_ids=True)
 
 
-def _money(value):
-    return None if value is None else f"{value.quantize(CENT):f}"
-
-
-def _day(value):
-    return value.isoformat() if value else None
-
-
-def grant_representation(row: dict, tz=None) -> dict:
-    """What ``GrantSerializer`` gives for a grant, from a row of
-    ``grants.selectors.grant_rows``: the same JSON, field for field and in the same
-    order (tests/perf compare them over a generated portfolio), built directly.
-
-    The grant list and detail are read far more often than anything is written: a
-    ModelSerializer walking model instances costs them several times what their queries
-    do. Writes still validate and answer through ``GrantSerializer``.
-    """
-    tz = tz or timezone.get_current_timezone()
-
-    def stamp(value):
-        # DRF's DateTimeField: in the current time zone, ISO 8601, UTC as "Z".
-        if not value:
-            return None
-        text = value.astimezone(tz).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-    return {
-        "id": row["id"],
-        "reference": row["reference"],
-        "title": row["title"],
-        "summary": row["summary"],
-        "task_team_leader": row["task_team_leader_id"],
-        "sector": row["sector_id"],
-        "region": row["region"],
-        "recipient_countries": row["recipient_countries"],
-        "provider_countries": row["provider_countries"],
-        "facilitating_partners": row["facilitating_partners"],
-        "requested_usd": _money(row["requested_usd"]),
-        "approved_usd": _money(row["approved_usd"]),
-        "disbursed_usd": _money(row["disbursed_usd"]),
-        "status": row["status"],
-        "development_goal": row["development_goal"],
-        "targeted_outcomes": list(row["targeted_outcomes"]),
-        "planned_start": _day(row["planned_start"]),
-        "planned_end": _day(row["planned_end"]),
-        "completion_report_due": _day(row["completion_report_due"]),
-        "submitted_at": stamp(row["submitted_at"]),
-        "decided_at": stamp(row["decided_at"]),
-        "created_at": stamp(row["created_at"]),
-    }
+def grant_rows(queryset) -> list[dict]:
+    """The grants of ``queryset`` (filtered, ordered, sliced as the caller wants) as rows,
+    their relations included: two queries, and no model instances."""
+    return GRANT_ROWS.read(queryset)
 
 
 def grant_representations(rows: list[dict]) -> list[dict]:
-    tz = timezone.get_current_timezone()
-    return [grant_representation(row, tz) for row in rows]
+    """What ``GrantSerializer`` gives for each row of ``grant_rows``."""
+    return GRANT_ROWS.represent(rows)
+
+
+def grant_representation(row: dict) -> dict:
+    return GRANT_ROWS.represent_one(row)
+
+
+def represent_grant(grant: Grant) -> dict:
+    """The grant as the list and detail give it, read afresh: what a write answers."""
+    return GRANT_ROWS.represent_pk(grant.pk)
+
+
+class GrantRows(Rows):
+    """A queryset of grants seen as rows (``grant_rows``), for Django's paginator."""
+
+    def __init__(self, queryset):
+        super().__init__(queryset, grant_rows)
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -181,7 +151,7 @@ class TransitionSerializer(serializers.Serializer):
 class ApproveSerializer(TransitionSerializer):
     approved_usd = serializers.DecimalField(
         **MONEY,
-        min_value=Decimal("0.01"),
+        min_value=CENT,
         max_value=MAX_GRANT_USD,
         help_text="At most the amount requested and the fund's available money.",
     )
@@ -242,9 +212,7 @@ class ExchangeSerializer(serializers.ModelSerializer):
 
 
 class DisbursementSerializer(serializers.ModelSerializer):
-    amount_usd = serializers.DecimalField(
-        **MONEY, min_value=Decimal("0.01"), max_value=MAX_GRANT_USD
-    )
+    amount_usd = serializers.DecimalField(**MONEY, min_value=CENT, max_value=MAX_GRANT_USD)
 
     class Meta:
         model = Disbursement

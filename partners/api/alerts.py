@@ -7,8 +7,6 @@ from ..models import AlertKind, FundAlert
 from ..permissions import can_read_alerts
 from ..selectors import alerts_visible_to
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
-
 
 class FundAlertSerializer(serializers.ModelSerializer):
     class Meta:

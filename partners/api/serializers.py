@@ -1,6 +1,6 @@
-from decimal import Decimal
-
 from rest_framework import serializers
+
+from seetf.common.money import CENT, MONEY
 
 from ..models import (
     MAX_AMOUNT,
@@ -13,8 +13,7 @@ from ..models import (
     Sector,
 )
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
-AMOUNT = {**MONEY, "min_value": Decimal("0.01"), "max_value": MAX_AMOUNT}
+AMOUNT = {**MONEY, "min_value": CENT, "max_value": MAX_AMOUNT}
 
 
 class CountrySerializer(serializers.ModelSerializer):

@@ -21,10 +21,9 @@ from seetf.common.api import (
 )
 from seetf.common.datacache import cached_response, query_key
 from seetf.common.errors import ApplicationError
+from seetf.common.money import MONEY
 
 from .. import selectors
-
-MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
 def _outcome_fields():

@@ -8,7 +8,6 @@
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -26,11 +25,12 @@ from grants.selectors import grants_visible_to
 from partners.models import Country, Region, Sector
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewMixin, ScopedViewSet
 from seetf.common.pagination import Rows
+from seetf.common.rows import Computed, Related, RowRepresentation
 
 from .. import permissions as rules
 from .. import selectors, services
 from ..filters import LessonFilter, ResultsStoryFilter
-from ..models import OUTCOME_FIELDS, ResultsStory
+from ..models import OUTCOME_FIELDS, CompletionReport, ResultsStory
 
 STORY_REFUSALS = {
     401: OpenApiResponse(description="No credentials."),
@@ -90,42 +90,15 @@ class ResultsStorySerializer(serializers.ModelSerializer):
         return [outcome.code for outcome in story.outcomes.all()]
 
 
-def _stamp(value, tz):
-    """As DRF's DateTimeField gives it: in the current time zone, ISO 8601, UTC as "Z"."""
-    if not value:
-        return None
-    text = value.astimezone(tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def story_representation(row: dict, tz=None) -> dict:
-    """What ``ResultsStorySerializer`` gives for a story, from a row of
-    ``results.selectors.story_rows``: the same JSON, field for field and in the same
-    order (tests/perf compare them), built directly.
-
-    The knowledge hub is read, by anyone, far more often than a story is written: model
-    instances with three prefetched relations, walked by a ModelSerializer, cost its
-    list several times what its queries do. Writes still answer through the serializer.
-    """
-    return {
-        "id": row["id"],
-        "slug": row["slug"],
-        "grant": row["grant_id"],
-        "grant_reference": row["grant__reference"],
-        "title": row["title"],
-        "body": row["body"],
-        "body_html": row["body_html"],
-        "sectors": row["sectors"],
-        "countries": row["countries"],
-        "outcomes": row["outcomes"],
-        "published": row["published"],
-        "published_at": _stamp(row["published_at"], tz or timezone.get_current_timezone()),
-    }
-
-
-def story_representations(rows: list[dict]) -> list[dict]:
-    tz = timezone.get_current_timezone()
-    return [story_representation(row, tz) for row in rows]
+# The knowledge hub's stories, from rows (seetf.common.rows): ResultsStorySerializer's
+# JSON, with its columns and conversions taken from its declaration. The hub is read, by
+# anyone, far more often than a story is written: model instances with three prefetched
+# relations, walked by a ModelSerializer, cost its list several times what its queries
+# do. The sectors, countries and outcomes of a page are read in one statement.
+STORY_ROWS = RowRepresentation(
+    ResultsStorySerializer,
+    declared={"outcomes": Related("outcomes")},  # get_outcomes: the outcomes' codes
+)
 
 
 class ResultsStoryInputSerializer(serializers.Serializer):
@@ -206,27 +179,19 @@ class LessonSerializer(serializers.Serializer):
         return [country.code for country in report.grant.recipient_countries.all()]
 
 
-def lesson_representations(rows: list[dict]) -> list[dict]:
-    """What ``LessonSerializer`` gives for each lesson, from the rows of
-    ``results.selectors.lesson_rows``: the same JSON, field for field and in the same
-    order (tests/perf compare them), built directly, as ``story_representation`` is."""
-    tz = timezone.get_current_timezone()
-    return [
-        {
-            "grant": row["grant_id"],
-            "reference": row["grant__reference"],
-            "title": row["grant__title"],
-            "sector": row["grant__sector_id"],
-            "region": row["grant__region"],
-            "countries": row["countries"],
-            "outcomes_achieved": [name for name in OUTCOME_FIELDS if row[name]],
-            "lessons": row["lessons"],
-            "follow_up_needed": row["follow_up_needed"],
-            "follow_up_description": row["follow_up_description"],
-            "accepted_at": _stamp(row["accepted_at"], tz),
-        }
-        for row in rows
-    ]
+# The lessons, from rows, as the stories are: LessonSerializer's JSON, its grant's facts
+# read by the join of ``.values()``, not by instances of reports, grants and countries.
+LESSON_ROWS = RowRepresentation(
+    LessonSerializer,
+    model=CompletionReport,
+    declared={
+        "countries": Related("grant.recipient_countries"),  # get_countries
+        # CompletionReport.outcomes_achieved, from the six boolean columns.
+        "outcomes_achieved": Computed(
+            tuple(OUTCOME_FIELDS), lambda row: [name for name in OUTCOME_FIELDS if row[name]]
+        ),
+    },
+)
 
 
 # --- Views -------------------------------------------------------------------------------
@@ -274,7 +239,7 @@ def _story_action(name: str, service):
 
     def handler(self, request, pk=None):
         story = service(story=self.get_object(), user=request.user)
-        return Response(ResultsStorySerializer(self._reload(story)).data)
+        return Response(STORY_ROWS.represent_pk(story.pk))
 
     handler.__name__ = name
     handler.__doc__ = f"Fund managers {name} a story; doing it twice is a 409 `invalid_transition`."
@@ -336,24 +301,21 @@ class ResultsStoryViewSet(
     # description in the schema, in place of the class's.
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``results.selectors.story_rows``): the count, the
-        # page and its relations, three queries whatever the page size.
-        page = self.paginate_queryset(Rows(self._readable_stories(), selectors.story_rows))
-        return self.get_paginated_response(story_representations(page))
+        # Rows, not model instances (``STORY_ROWS``): the count, the page and its
+        # relations, three queries whatever the page size.
+        page = self.paginate_queryset(Rows(self._readable_stories(), STORY_ROWS.read))
+        return self.get_paginated_response(STORY_ROWS.represent(page))
 
     def retrieve(self, request, *args, **kwargs):
         # Read as the list is, refused as ``get_object`` refuses: a story this user may
         # not see, or not matching the filters given, or an id that is not one, is a 404.
         try:
-            rows = selectors.story_rows(self._readable_stories().filter(pk=self.kwargs["pk"]))
+            rows = STORY_ROWS.read(self._readable_stories().filter(pk=self.kwargs["pk"]))
         except (TypeError, ValueError, ValidationError):
             raise Http404 from None
         if not rows:
             raise Http404(f"No {ResultsStory._meta.object_name} matches the given query.")
-        return Response(story_representation(rows[0]))
-
-    def _reload(self, story: ResultsStory) -> ResultsStory:
-        return selectors.with_story_relations(ResultsStory.objects.filter(pk=story.pk)).get()
+        return Response(STORY_ROWS.represent_one(rows[0]))
 
     def _input(self, **kwargs) -> dict:
         serializer = ResultsStoryInputSerializer(
@@ -364,14 +326,12 @@ class ResultsStoryViewSet(
 
     def create(self, request, *args, **kwargs):
         story = services.story_create(user=request.user, **self._input())
-        return Response(
-            ResultsStorySerializer(self._reload(story)).data, status=status.HTTP_201_CREATED
-        )
+        return Response(STORY_ROWS.represent_pk(story.pk), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         story = self.get_object()
         story = services.story_update(story=story, user=request.user, **self._input(partial=True))
-        return Response(ResultsStorySerializer(self._reload(story)).data)
+        return Response(STORY_ROWS.represent_pk(story.pk))
 
     publish = _story_action("publish", services.story_publish)
     unpublish = _story_action("unpublish", services.story_unpublish)
@@ -395,10 +355,10 @@ class LessonListView(ScopedViewMixin, generics.ListAPIView):
         return selectors.with_lesson_relations(reports)
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``results.selectors.lesson_rows``): the count, the
-        # page and its countries, as before, but no instances of reports, grants and
-        # countries for the serializer to walk. (No docstring: drf-spectacular would
-        # make it the operation's description.)
+        # Rows, not model instances (``LESSON_ROWS``): the count, the page and its
+        # countries, as before, but no instances of reports, grants and countries for the
+        # serializer to walk. (No docstring: drf-spectacular would make it the
+        # operation's description.)
         reports = self.scoped().order_by(*selectors.LESSON_ORDER)
-        page = self.paginate_queryset(Rows(self.filter_queryset(reports), selectors.lesson_rows))
-        return self.get_paginated_response(lesson_representations(page))
+        page = self.paginate_queryset(Rows(self.filter_queryset(reports), LESSON_ROWS.read))
+        return self.get_paginated_response(LESSON_ROWS.represent(page))

@@ -11,8 +11,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 class Rows:
     """A queryset seen as rows, for Django's paginator: it counts the queryset and reads
-    only the slice of the page asked for, with ``read`` (e.g. ``grants.selectors.
-    grant_rows``, ``results.selectors.story_rows``: plain rows, not model instances)."""
+    only the slice of the page asked for, with ``read`` (e.g. ``grants.api.serializers.
+    grant_rows``, ``RowRepresentation.read`` of seetf.common.rows: plain rows, not model
+    instances)."""
 
     ordered = True
 

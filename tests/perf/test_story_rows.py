@@ -1,5 +1,5 @@
 """The knowledge hub's fast paths give exactly what the serializers gave: results stories
-and lessons read as rows (``results.selectors.story_rows``, ``lesson_rows``) against
+and lessons read as rows (``results.api.stories.STORY_ROWS``, ``LESSON_ROWS``) against
 model instances walked by ``ResultsStorySerializer`` and ``LessonSerializer``.
 
 Over a generated portfolio and stories written to cover what it lacks: drafts, a story
@@ -22,12 +22,12 @@ from rest_framework import mixins
 from grants.models import Grant, GrantStatus
 from results import selectors
 from results.api.stories import (
+    LESSON_ROWS,
+    STORY_ROWS,
     LessonListView,
     LessonSerializer,
     ResultsStorySerializer,
     ResultsStoryViewSet,
-    lesson_representations,
-    story_representations,
 )
 from results.models import CompletionReport, ResultsStory
 from results.services import story_unpublish
@@ -204,7 +204,7 @@ def test_story_rows_are_what_the_serializer_gives_every_story(hub):
     expected = [
         ResultsStorySerializer(story).data for story in selectors.with_story_relations(stories)
     ]
-    got = story_representations(selectors.story_rows(stories))
+    got = STORY_ROWS.represent(STORY_ROWS.read(stories))
     assert json.dumps(got) == json.dumps(expected)
     assert len(got) == ResultsStory.objects.count() > 10
 
@@ -237,7 +237,7 @@ def test_lesson_rows_are_what_the_serializer_gives_every_lesson(hub):
     expected = [
         LessonSerializer(report).data for report in selectors.with_lesson_relations(reports)
     ]
-    got = lesson_representations(selectors.lesson_rows(reports))
+    got = LESSON_ROWS.represent(LESSON_ROWS.read(reports))
     assert json.dumps(got) == json.dumps(expected)
     assert len(got) > 20
     assert any(len(row["countries"]) > 1 for row in got)

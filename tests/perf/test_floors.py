@@ -1,0 +1,125 @@
+"""The benchmark's floors answer with the API's JSON, for the same rows.
+
+``bench/django_floor.py`` (Django views, no DRF) and ``bench/bare_wsgi.py`` (no Django,
+SQL through psycopg2) deliberately restate each endpoint's SQL and JSON without calling
+the project: a floor that called it would measure it. bench/run compares their bodies
+with the API's before it measures; this pins it in the suite, so that a change to a
+representation that a floor does not follow fails here and not halfway through a
+benchmark. Links and the fund's ``as_of`` are left out, as bench/run leaves them out.
+"""
+
+import os
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+from django.urls import include, path
+from rest_framework.authtoken.models import Token
+
+from bench import bare_wsgi
+from bench.run import FLOOR_PREFIX, normalised
+from grants.models import Grant, GrantStatus
+from results.models import ResultsStory
+from seetf.urls import urlpatterns as project_urlpatterns
+
+# The Django floor mounted as bench/urls.py mounts it under the bench settings.
+urlpatterns = [path(FLOOR_PREFIX.strip("/") + "/", include("bench.django_floor_urls"))]
+urlpatterns += project_urlpatterns
+HOST = "127.0.0.1:8701"  # bench/run normalises links of this form
+
+
+def _requests(users) -> list[tuple[str, str]]:
+    """(role, path) of every request bench/run measures, on this portfolio."""
+    leader = users["task_team_leader"]
+    detail = Grant.objects.filter(task_team_leader=leader, status=GrantStatus.APPROVED)
+    deep = "status=closed&status=completed&ordering=-requested_usd"
+    return [
+        ("donor", "/api/v1/fund/"),
+        ("fund_manager", "/api/v1/grants/"),
+        ("fund_manager", f"/api/v1/grants/?{deep}&page=2&page_size=20"),
+        ("fund_manager", f"/api/v1/grants/?{deep}&cursor="),
+        ("task_team_leader", f"/api/v1/grants/{detail.order_by('pk').first().pk}/"),
+        ("donor", "/api/v1/dashboards/donor/"),
+        ("fund_manager", "/api/v1/reports/capacity-outcomes/"),
+    ]
+
+
+def _search_word() -> str:
+    title = ResultsStory.objects.filter(published=True).order_by("pk").first().title
+    return max(re.findall(r"[A-Za-z]+", title), key=len)
+
+
+def _api(client, token, url):
+    response = client.get(url, HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST=HOST)
+    assert response.status_code == 200, (url, response.content[:300])
+    return response
+
+
+def _bare(token, url):
+    parts = urlsplit(url)
+    environ = {
+        "PATH_INFO": parts.path,
+        "QUERY_STRING": parts.query,
+        "HTTP_AUTHORIZATION": f"Token {token}",
+        "HTTP_HOST": HOST,
+        "SERVER_NAME": "127.0.0.1",
+    }
+    statuses = []
+    body = b"".join(bare_wsgi.application(environ, lambda status, headers: statuses.append(status)))
+    assert statuses == ["200 OK"], (url, body[:300])
+    return body
+
+
+def _next_pages(client, tokens, requests):
+    """The requests, and the page after the first cursor page (a cursor made by the API)."""
+    out = list(requests)
+    for role, url in requests:
+        if url.endswith("cursor="):
+            following = _api(client, tokens[role], url).json()["next"]
+            out.append((role, following.removeprefix(f"http://{HOST}")))
+    return out
+
+
+@pytest.fixture
+def bench_world(portfolio, role_users):
+    portfolio(200)
+    users = role_users()
+    tokens = {role: Token.objects.create(user=user).key for role, user in users.items()}
+    return users, tokens
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_the_django_floor_gives_the_apis_json(client, bench_world):
+    users, tokens = bench_world
+    requests = _next_pages(client, tokens, _requests(users))
+    if connection.vendor == "postgresql":  # the floor searches as PostgreSQL does
+        requests.append(("donor", f"/api/v1/results-stories/?search={_search_word()}"))
+    for role, url in requests:
+        api = normalised(_api(client, tokens[role], url).content)
+        floor = normalised(_api(client, tokens[role], FLOOR_PREFIX + url).content)
+        assert floor == api, url
+        assert api.get("results", api) or api.get("rows"), url  # not two empty answers
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_bare_wsgi_floor_gives_the_apis_json(client, bench_world, monkeypatch):
+    users, tokens = bench_world
+    db = connection.settings_dict
+    url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    monkeypatch.setitem(os.environ, "DATABASE_URL", url)
+    monkeypatch.setattr(bare_wsgi, "_connection", None)
+    requests = _next_pages(client, tokens, _requests(users))
+    requests.append(("donor", f"/api/v1/results-stories/?search={_search_word()}"))
+    try:
+        for role, path_ in requests:
+            api = normalised(_api(client, tokens[role], path_).content)
+            assert normalised(_bare(tokens[role], path_)) == api, path_
+    finally:
+        if bare_wsgi._connection is not None:
+            bare_wsgi._connection.close()
