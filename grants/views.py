@@ -39,7 +39,6 @@ from .forms import (
 )
 from .models import (
     APPROVED_AND_LATER,
-    PIPELINE_STATUSES,
     CapacityOutcome,
     Exchange,
     Grant,
@@ -235,15 +234,18 @@ def proposal_edit(request, pk):
 def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, str]:
     """What the grant page offers this user, from ``selectors.allowed_actions``: a
     form for each action they may take now that is taken from this page, described by
-    the workflow table; the verdict for every action; and why approving is refused to
-    a fund manager who leads the grant, if so."""
+    the workflow table; the verdict for every action; and the reason of a refusal
+    worth telling a decider (``self_approval``: a fund manager may not approve a grant
+    they lead), when the grant is where that action would otherwise be taken."""
     verdicts = {row["action"]: row for row in selectors.allowed_actions(user, grant)}
-    offered = []
+    offered, notice = [], ""
     for name, verdict in verdicts.items():
         action = workflow.get(name)
+        if verdict["code"] == "self_approval" and grant.status in action.sources:
+            notice = verdict["reason"]
         if not verdict["allowed"] or action.form is None:
             continue
-        initial = {"approved_usd": grant.requested_usd} if name == "approve" else None
+        initial = action.initial(grant) if action.initial else None
         offered.append(
             {
                 "action": name,
@@ -255,11 +257,7 @@ def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, 
                 "style": action.style,
             }
         )
-    approve = verdicts.get("approve")
-    self_approval = ""
-    if approve and approve["code"] == "self_approval" and grant.status in PIPELINE_STATUSES:
-        self_approval = approve["reason"]
-    return offered, verdicts, self_approval
+    return offered, verdicts, notice
 
 
 def _auto_id(action: str) -> str:

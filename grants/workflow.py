@@ -87,6 +87,8 @@ class Action:
     button: object = ""
     note: Callable | None = None
     style: str = ""
+    # The form's first values, a function of the grant (approve offers the requested sum).
+    initial: Callable | None = None
     # The API: ``POST /api/v1/grants/{id}/<name>/`` with this request serializer (a
     # dotted path, read when the API is built); None: no endpoint of its own.
     request: str | None = None
@@ -326,6 +328,7 @@ for _action in [
         heading=_("Approve"),
         button=_("Approve"),
         note=_available_note,
+        initial=lambda grant: {"approved_usd": grant.requested_usd},
         request="grants.api.serializers.ApproveSerializer",
         idempotent=True,
     ),

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from partners.models import Country, Partner, Region, Sector
 from seetf.common.money import CENT, MONEY
 from seetf.common.pagination import Rows
-from seetf.common.rows import RowRepresentation
+from seetf.common.rows import Computed, RowRepresentation
 
 from ..models import (
     MAX_GRANT_USD,
@@ -16,6 +16,7 @@ from ..models import (
     GrantStatus,
     Instrument,
 )
+from ..selectors import WORKFLOW_COLUMNS
 
 
 class FundSummarySerializer(serializers.Serializer):
@@ -175,6 +176,15 @@ class GrantDetailSerializer(GrantSerializer):
 
     class Meta(GrantSerializer.Meta):
         fields = [*GrantSerializer.Meta.fields, "allowed_actions"]
+
+
+# The detail's rows: the grant's, and the columns its ``allowed_actions`` are worked out
+# from (``grants.selectors.workflow_grant``), read in the same query; the view fills in
+# the list for the requesting user.
+GRANT_DETAIL_ROWS = RowRepresentation(
+    GrantDetailSerializer,
+    declared={"allowed_actions": Computed(WORKFLOW_COLUMNS, lambda row: None)},
+)
 
 
 class HistorySerializer(serializers.ModelSerializer):

@@ -20,6 +20,7 @@ from ..models import Grant
 from ..permissions import can_create_grant, can_disburse
 from .pagination import GrantPagination
 from .serializers import (
+    GRANT_DETAIL_ROWS,
     DisbursementSerializer,
     ExchangeSerializer,
     FundSummarySerializer,
@@ -27,9 +28,7 @@ from .serializers import (
     GrantRows,
     GrantSerializer,
     HistorySerializer,
-    grant_representation,
     grant_representations,
-    grant_rows,
     represent_grant,
 )
 
@@ -61,15 +60,6 @@ class VisibleGrantsMixin:
 
     def get_grant(self, pk) -> Grant:
         return get_object_or_404(self.visible_grants(), pk=pk)
-
-
-ALLOWED_ACTIONS_FIELDS = (
-    "id",
-    "status",
-    "task_team_leader_id",
-    "completion_report__submitted_at",
-    "completion_report__accepted_at",
-)
 
 
 def _with_relations(queryset):
@@ -180,22 +170,14 @@ class GrantViewSet(
     def retrieve(self, request, *args, **kwargs):
         """A grant, with ``allowed_actions``: each workflow action, whether the requesting
         user may take it now and, if not, why (the reason and code the action answers)."""
-        rows = grant_rows(self.visible_grants().filter(pk=self.kwargs["pk"]))
+        rows = GRANT_DETAIL_ROWS.read(self.visible_grants().filter(pk=self.kwargs["pk"]))
         if not rows:
             raise Http404("No Grant matches the given query.")
-        # What the workflow's rules and guards read: the status, the leader, the report.
-        grant = (
-            self.visible_grants()
-            .select_related("completion_report")
-            .only(*ALLOWED_ACTIONS_FIELDS)
-            .get(pk=rows[0]["id"])
+        row = rows[0]
+        row["allowed_actions"] = selectors.allowed_actions(
+            request.user, selectors.workflow_grant(row)
         )
-        return Response(
-            {
-                **grant_representation(rows[0]),
-                "allowed_actions": selectors.allowed_actions(request.user, grant),
-            }
-        )
+        return Response(GRANT_DETAIL_ROWS.represent_one(row))
 
     def create(self, request, *args, **kwargs):
         allowed, reason = can_create_grant(request.user)

@@ -10,9 +10,11 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework import serializers
 
 from grants.api import serializers as grant_serializers
-from grants.api.serializers import ExchangeSerializer, GrantSerializer
+from grants.api import views as grant_views
+from grants.api.serializers import ExchangeSerializer, GrantDetailSerializer, GrantSerializer
 from grants.api.views import _with_relations
 from grants.models import Exchange, Grant
+from grants.selectors import WORKFLOW_COLUMNS
 from results import selectors as results_selectors
 from results.api.stories import ResultsStorySerializer
 from results.models import ResultsStory
@@ -48,6 +50,16 @@ class WiderGrantSerializer(GrantSerializer):
         ]
 
 
+class WiderGrantDetailSerializer(WiderGrantSerializer):
+    """The detail's serializer over the wider grant, as GrantDetailSerializer is over
+    GrantSerializer: what a field added to GrantSerializer itself gives the detail."""
+
+    allowed_actions = GrantDetailSerializer._declared_fields["allowed_actions"]
+
+    class Meta(WiderGrantSerializer.Meta):
+        fields = [*WiderGrantSerializer.Meta.fields, "allowed_actions"]
+
+
 class WiderStorySerializer(ResultsStorySerializer):
     class Meta(ResultsStorySerializer.Meta):
         fields = [*ResultsStorySerializer.Meta.fields, "updated_at", "created_at"]
@@ -78,13 +90,18 @@ def test_a_field_added_to_the_grant_serializer_is_in_the_api(portfolio, role_use
     monkeypatch.setattr(
         grant_serializers, "GRANT_ROWS", RowRepresentation(WiderGrantSerializer, page_by_ids=True)
     )
+    detail_rows = RowRepresentation(
+        WiderGrantDetailSerializer,
+        declared={"allowed_actions": Computed(WORKFLOW_COLUMNS, lambda row: None)},
+    )
+    monkeypatch.setattr(grant_views, "GRANT_DETAIL_ROWS", detail_rows)
     body = client.get("/api/v1/grants/?page_size=500").json()
     ids = [row["id"] for row in body["results"]]
     grants = {g.pk: g for g in _with_relations(Grant.objects.filter(pk__in=ids))}
     expected = [WiderGrantSerializer(grants[pk]).data for pk in ids]
     assert json.dumps(body["results"]) == json.dumps(expected)
     detail = client.get(f"/api/v1/grants/{ids[0]}/").json()
-    detail.pop("allowed_actions")  # the detail's own addition (tests/web/test_workflow_table)
+    assert detail.pop("allowed_actions")  # the detail's own addition (test_workflow_table)
     assert json.dumps(detail) == json.dumps(expected[0])
     assert "sector_name" in detail and "donors" in detail
 

@@ -34,8 +34,8 @@ ENDPOINTS = [
         "grant detail",
         "task_team_leader",
         "/api/v1/grants/{grant}/",
-        4,
-        "roles; grant; relations; grant and report for allowed_actions",
+        3,
+        "roles; grant, with its report's state for allowed_actions; relations",
     ),
     (
         "donor dashboard",

@@ -29,11 +29,24 @@ def test_the_grant_list_and_detail_give_what_the_serializer_gives(
         grants = {g.pk: g for g in _with_relations(Grant.objects.filter(pk__in=ids))}
         expected = [GrantSerializer(grants[pk]).data for pk in ids]
         assert json.dumps(body["results"]) == json.dumps(expected)
-        detail = client.get(f"/api/v1/grants/{ids[-1]}/").json()
-        # The detail is the grant, then what this user may do with it now.
-        allowed = detail.pop("allowed_actions")
-        assert json.dumps(detail) == json.dumps(expected[-1])
-        assert allowed == allowed_actions(users[role], grants[ids[-1]])
+        # The detail is the grant, then what this user may do with it now (worked out
+        # from the row): for a grant of each status and report stage, what
+        # ``allowed_actions`` answers on the whole grant.
+        stages = {}
+        for pk, row in zip(ids, expected, strict=True):
+            report = getattr(grants[pk], "completion_report", None)
+            stage = (
+                row["status"],
+                report and bool(report.submitted_at),
+                report and bool(report.accepted_at),
+            )
+            stages.setdefault(stage, (pk, row))
+        assert len(stages) >= 5
+        for pk, row in stages.values():
+            detail = client.get(f"/api/v1/grants/{pk}/").json()
+            allowed = detail.pop("allowed_actions")
+            assert json.dumps(detail) == json.dumps(row)
+            assert allowed == allowed_actions(users[role], grants[pk])
 
 
 def test_the_capacity_outcomes_report_gives_what_its_serializer_gives(
