@@ -40,9 +40,11 @@ def operators_endpoint(view):
     """GET and HEAD only (405 otherwise, not a CSRF refusal: nothing is posted), and
     never stored by a cache, whatever the answer."""
 
+    safe_only = require_safe(view)
+
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        response = require_safe(view)(request, *args, **kwargs)
+        response = safe_only(request, *args, **kwargs)
         patch_cache_control(response, no_store=True)
         return response
 

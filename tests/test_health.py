@@ -5,8 +5,12 @@ beyond ok or not (no hosts, versions or exception texts)."""
 
 import json
 import os
+import secrets
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -16,7 +20,6 @@ from django.test import override_settings
 from django.urls import reverse
 
 from seetf import health
-from tests.test_settings import a_secret_key, read_settings
 
 BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 # What a failing dependency's exception says, that the answer must not repeat.
@@ -187,11 +190,27 @@ def test_signed_in_or_locked_out_the_answer_is_the_same(anon, web, fund_manager,
 
 
 def test_the_production_settings_let_probes_in_over_plain_http(anon):
-    exempt = read_settings(
-        "settings.SECURE_REDIRECT_EXEMPT",
-        "seetf.settings.production",
-        SECRET_KEY=a_secret_key(),
+    # Settings are read once per process: the production ones in a process of their own.
+    read = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, django; django.setup(); from django.conf import settings; "
+            "print(json.dumps(settings.SECURE_REDIRECT_EXEMPT))",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "seetf.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
+    assert read.returncode == 0, read.stderr
+    exempt = json.loads(read.stdout.strip().splitlines()[-1])
+    assert exempt
     with override_settings(SECURE_SSL_REDIRECT=True, SECURE_REDIRECT_EXEMPT=exempt):
         assert anon.get("/readyz").status_code == 200
         assert anon.get("/healthz").status_code == 200
