@@ -16,7 +16,7 @@ from grants.models import GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.models import Country, FundAlert, Sector
 from tests.factories import fund_with, make_contribution, make_receipt
-from tests.grants.factories import make_grant
+from tests.grants.factories import make_exchange, make_grant
 from tests.results.factories import make_story
 
 WRITES = ("POST", "PUT", "PATCH")
@@ -44,14 +44,7 @@ def one_of_each(fund_manager, leader) -> dict:
     contribution = make_contribution(pledged_amount="500000.00")
     receipt = make_receipt(contribution, "500000.00")
     grant = make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
-    exchange = grant_services.exchange_create(
-        grant=grant,
-        user=fund_manager,
-        instrument="workshop",
-        title="A workshop",
-        start_date=date(2026, 2, 1),
-        end_date=date(2026, 2, 5),
-    )
+    exchange = make_exchange(grant, fund_manager)
     disbursement = grant_services.disbursement_record(
         grant=grant, user=fund_manager, amount_usd=Decimal("1000.00"), disbursed_on=date(2026, 2, 1)
     )
