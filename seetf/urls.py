@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from partners.api.views import ObtainTokenView
-from seetf import web
+from seetf import health, web
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
@@ -13,6 +13,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # For operators (seetf/health.py): outside the API, no login.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -42,7 +42,7 @@ from seetf.common.api import (
     ScopedViewSet,
 )
 from tests.factories import fund_with
-from tests.grants.factories import make_grant
+from tests.grants.factories import make_exchange, make_grant
 from tests.results.factories import finished_grant, make_story
 
 # The API routes that read no rows, and why they need no scope.
@@ -230,14 +230,7 @@ def portfolio(make_user, fund_manager, leader, leader2, donor):
             disbursed_on=date(2026, 2, 1),
         )
     for user, grant in planned:
-        grant_services.exchange_create(
-            grant=grant,
-            user=user,
-            instrument="workshop",
-            title="A workshop",
-            start_date=date(2026, 2, 1),
-            end_date=date(2026, 2, 5),
-        )
+        make_exchange(grant, user)
     # make_grant plans the end for 2026-06-30: its report was due 60 days later.
     run_reminders(as_of=date(2026, 10, 1))
     finished_grant(leader2, fund_manager, accept=False)

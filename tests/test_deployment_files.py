@@ -103,13 +103,46 @@ def test_web_migrates_collects_static_files_and_serves_the_wsgi_app_on_8000(comp
     assert any(str(port).endswith("8000:8000") for port in web["ports"])
 
 
-def test_web_health_check_fetches_the_schema_with_python(compose):
+WEB_READYZ = "http://127.0.0.1:8000/readyz"
+
+
+def test_web_health_check_fetches_readyz_with_python(compose):
     test = healthcheck_of(compose["services"]["web"])
     assert test[:3] == ["CMD", "python", "-c"]
     code = test[3]
     compile(code, "healthcheck", "exec")  # valid Python, as the folded YAML gives it
     assert "urllib.request" in code
-    assert "http://127.0.0.1:8000/api/schema/" in code
+    assert WEB_READYZ in code
+    assert "127.0.0.1" in environment_of(compose["services"]["web"])["ALLOWED_HOSTS"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_web_health_check_passes_when_ready_and_fails_when_not(compose, live_server, monkeypatch):
+    """The health check's own code, run as docker runs it, against a live server: exit 0
+    while /readyz answers 200, non-zero once a dependency is down (503)."""
+    from django.db import OperationalError
+
+    from seetf import health
+
+    code = healthcheck_of(compose["services"]["web"])[3].replace(
+        WEB_READYZ, f"{live_server.url}/readyz"
+    )
+
+    def run_check():
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+        )
+
+    ready = run_check()
+    assert ready.returncode == 0, ready.stderr
+
+    def database_down():
+        raise OperationalError("down")
+
+    monkeypatch.setattr(health, "check_database", database_down)
+    down = run_check()
+    assert down.returncode != 0
+    assert "503" in down.stderr
 
 
 def test_worker_and_beat_run_the_project_celery_app(compose):

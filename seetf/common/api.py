@@ -61,6 +61,14 @@ class ScopedViewMixin:
                 "with abstract=True."
             )
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in permissions.SAFE_METHODS:
+            # The body parsed now, once the request is admitted, even where the action
+            # reads none (publish): malformed JSON is a 400 on every write, and nothing
+            # is done with it.
+            request.data  # noqa: B018
+
     def scoped(self):
         """The rows this request's user may see: the declared scope, unrefined."""
         # From the class: a scope declared without staticmethod() is not made a method.

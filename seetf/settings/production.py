@@ -14,6 +14,9 @@ if DEBUG:  # noqa: F405
     raise environ.ImproperlyConfigured("DEBUG must be off in production.")  # noqa: F405
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes call the health endpoints over plain HTTP from inside the network (docker
+# compose's health check, a load balancer): a redirect to HTTPS would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=True)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES

@@ -66,3 +66,12 @@ def make_grant(leader, status=GrantStatus.DRAFT, *, manager=None, approved_usd=N
             grant = services.grant_transition(grant=grant, user=actor, action=action, **kwargs)
     grant.refresh_from_db()
     return grant
+
+
+def make_exchange(grant, user, *, instrument="workshop", title="A workshop", **fields):
+    """An exchange of the grant recorded by ``user`` (its leader while draft or returned,
+    a fund manager once approved), held 1-5 February 2026 unless told otherwise."""
+    fields = {"start_date": date(2026, 2, 1), "end_date": date(2026, 2, 5), **fields}
+    return services.exchange_create(
+        grant=grant, user=user, instrument=instrument, title=title, **fields
+    )

@@ -1,0 +1,92 @@
+"""Every operation of the API, read from its own OpenAPI schema, with its path filled in
+with objects that exist: for tests that must hold for the whole API (the JSON depth limit,
+``Cache-Control: no-store``), so that an endpoint added later is walked too."""
+
+import functools
+import re
+from datetime import date
+from decimal import Decimal
+
+from django.apps import apps
+from drf_spectacular.generators import SchemaGenerator
+
+from grants import services as grant_services
+from grants.alerts import run_fund_check
+from grants.models import GrantStatus, Reminder
+from grants.reminders import run_reminders
+from partners.models import Country, FundAlert, Sector
+from tests.factories import fund_with, make_contribution, make_receipt
+from tests.grants.factories import make_exchange, make_grant
+from tests.results.factories import make_story
+
+WRITES = ("POST", "PUT", "PATCH")
+
+
+@functools.cache
+def operations() -> tuple[tuple[str, str], ...]:
+    """``(METHOD, path template)`` of every operation the schema documents."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return tuple(
+        (method.upper(), path)
+        for path, operations_of_path in schema["paths"].items()
+        for method in operations_of_path
+        if method in ("get", "post", "put", "patch", "delete")
+    )
+
+
+def one_of_each(fund_manager, leader) -> dict:
+    """An object behind every path parameter, keyed by the collection that names it
+    (``grants`` for ``/grants/{id}/`` and ``/grants/{grant_pk}/...``), nested ones
+    belonging to their parent: an approved grant with an exchange and a disbursement, a
+    contribution with a receipt, a story, a reminder and an alert."""
+    fund_with("100.00")
+    run_fund_check()  # below the threshold: a low-balance alert
+    contribution = make_contribution(pledged_amount="500000.00")
+    receipt = make_receipt(contribution, "500000.00")
+    grant = make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
+    exchange = make_exchange(grant, fund_manager)
+    disbursement = grant_services.disbursement_record(
+        grant=grant, user=fund_manager, amount_usd=Decimal("1000.00"), disbursed_on=date(2026, 2, 1)
+    )
+    run_reminders(as_of=date(2026, 10, 1))  # its report was due 60 days after 2026-06-30
+    return {
+        "grants": grant,
+        "exchanges": exchange,
+        "disbursements": disbursement,
+        "contributions": contribution,
+        "receipts": receipt,
+        "partners": contribution.partner,
+        "results-stories": make_story(fund_manager, grant, published=True),
+        "reminders": Reminder.objects.first(),
+        "alerts": FundAlert.objects.first(),
+        "countries": Country.objects.get(code="HND"),
+        "sectors": Sector.objects.get(code="16010"),
+    }
+
+
+def concrete(path: str, objects: dict) -> str:
+    """The path with each ``{parameter}`` replaced by the object of the collection
+    before it (its ``code`` for ``{code}``, else its id)."""
+
+    def fill(match):
+        collection, parameter = match.group(1), match.group(2)
+        assert objects.get(collection) is not None, (
+            f"{path}: say in tests/api_walk.py one_of_each which object {{{parameter}}} of "
+            f"{collection} names"
+        )
+        obj = objects[collection]
+        return f"{collection}/{obj.code if parameter == 'code' else obj.pk}"
+
+    # ``grants/{grant_pk}`` and ``grants/{id}``: the parameter names its collection.
+    return re.sub(r"([\w-]+)/\{(\w+)\}", fill, path)
+
+
+def snapshot() -> dict:
+    """Every row of the project's tables (and of users and tokens), to show that a
+    request wrote nothing."""
+    labels = {"partners", "grants", "results", "common", "auth", "authtoken", "axes"}
+    return {
+        model._meta.label: sorted(map(repr, model.objects.values_list()))
+        for model in apps.get_models()
+        if model._meta.app_label in labels
+    }
