@@ -239,8 +239,12 @@ LOGGING = {
 }
 
 # --- Jobs -------------------------------------------------------------------------------
-# The address of the site, for links in e-mails.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address of the site, for links in e-mails. Without SITE_URL: where `make run` serves
+# (it exports its HOST and PORT), so `make run PORT=8101` sends links to port 8101. A
+# wildcard address (0.0.0.0, ::) is not one a browser should be sent to: 127.0.0.1 instead.
+_host = env("HOST", default="127.0.0.1")
+_host = "127.0.0.1" if _host in ("0.0.0.0", "::", "[::]", "") else _host
+SITE_URL = env("SITE_URL", default=f"http://{_host}:{env('PORT', default='8000')}").rstrip("/")
 # An `upcoming` completion-report reminder goes this many days before the due date.
 REMINDER_UPCOMING_DAYS = env.int("REMINDER_UPCOMING_DAYS", default=14)
 # Fund managers are told when a report is this many days overdue.
