@@ -52,6 +52,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # DEBUG only: the site's own 404 and 500 pages (seetf/common/errorpages.py); after
+    # CommonMiddleware, so that APPEND_SLASH still redirects.
+    "seetf.common.errorpages.SiteErrorPagesMiddleware",
     # Last, as django-axes requires: turns a locked-out login into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -237,9 +240,18 @@ SEETF_DEMO = env.bool("SEETF_DEMO", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_in_one_line": {"()": "seetf.common.errorpages.RefusalsInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's own handlers off (its DEBUG console handler printed every django.*
+        # record a second time, beside the root's; ADMINS is not set, so its mail handler
+        # sent nothing): django.* goes to the root's handler, at LOG_LEVEL.
+        "django": {"handlers": [], "level": "NOTSET", "propagate": True},
+        # A 4xx (401, 403, 404, 405...) in one line, without a traceback; a 500 keeps it.
+        "django.request": {"filters": ["refusals_in_one_line"]},
+    },
 }
 
 # --- Jobs -------------------------------------------------------------------------------
