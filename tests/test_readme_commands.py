@@ -222,6 +222,8 @@ def states(tmp_path_factory) -> dict[str, Path]:
             shutil.copytree(migrated, state, symlinks=True)
         returncode, output = run(command, state, environment(home))
         assert returncode == 0, output
+        # Loading the review moves money: the in-process funding check runs, quietly.
+        assert "Warning" not in output and "No hostname" not in output, output
     return {"migrated": migrated, "after make run": root / "after make run", "home": home}
 
 

@@ -165,9 +165,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 # No broker configured: tasks run in-process, at once (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
-    # No task reaches it (they run at once), but with no URL at all kombu warns "No hostname
-    # was supplied" at every task: its in-memory transport says there is no broker.
-    CELERY_BROKER_URL = "memory://"
+    # No task reaches it (they run at once), but without a host in the URL kombu warns "No
+    # hostname was supplied" at every task: its in-memory transport says there is no broker.
+    CELERY_BROKER_URL = "memory://localhost"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
