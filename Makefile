@@ -19,8 +19,11 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 # The embedded demo: SQLite, eager Celery, console e-mail, review data, demo users.
+# HOST and PORT go to the settings too: the e-mails' links (SITE_URL) point where it serves.
 run: export DEBUG ?= 1
 run: export SEETF_DEMO ?= 1
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
 run: migrate
 	$(PY) manage.py load_review_2011
 	$(PY) manage.py create_demo_users
@@ -34,7 +37,9 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-# Real Celery processes (set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0).
+# Real Celery processes (set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0), on the local
+# settings as `manage.py` (Celery on its own starts with the production settings).
+worker beat: export DJANGO_SETTINGS_MODULE ?= seetf.settings.local
 worker: install
 	$(VENV)/bin/celery -A seetf worker --loglevel=INFO
 

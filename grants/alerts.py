@@ -129,10 +129,6 @@ def run_fund_check(*, now: datetime | None = None) -> FundCheck:
     """The whole job: evaluate, then notify. Raises AlertDeliveryError on a failed send."""
     check = evaluate_fund_alerts(now=now)
     check.notified = notify_fund_managers()
-    logger.info(
-        "Fund check: raised %s, resolved %s, notified %s",
-        check.raised,
-        check.resolved,
-        check.notified,
-    )
+    # Not logged here: each caller says what the run did once, in its own way (`run_jobs`
+    # prints it; Celery logs the task's return value).
     return check

@@ -203,14 +203,8 @@ def run_reminders(*, as_of: date) -> ReminderRun:
     claimed = claim_reminders(as_of=as_of)
     run = send_pending_reminders(as_of=as_of)
     run.claimed = claimed
-    logger.info(
-        "Reminders as of %s: %s claimed, %s sent, %s failed, %s withdrawn",
-        as_of,
-        claimed,
-        run.sent,
-        run.failed,
-        run.withdrawn,
-    )
+    # Not logged here: each caller says what the run did once, in its own way (`run_jobs`
+    # prints it; Celery logs the task's return value).
     if run.failed:
         raise ReminderDeliveryError("; ".join(run.errors[:5]))
     return run

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pycountry
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -292,7 +292,9 @@ def user_create_or_update(
 ):
     """Create or update a user with exactly these roles (and their donor partner).
 
-    A donor must belong to a partner; only donors do.
+    A donor must belong to a partner; only donors do. A password must pass the
+    validators of AUTH_PASSWORD_VALIDATORS (checked against this user's name and e-mail);
+    without one, a new user gets an unusable password and an existing user keeps theirs.
     """
     unknown = sorted(set(roles) - set(Role.values))
     if unknown:
@@ -304,10 +306,14 @@ def user_create_or_update(
     if partner is not None and Role.DONOR not in roles:
         raise ValidationError({"partner": ["Only donors belong to a partner."]})
     User = get_user_model()
-    user, _ = User.objects.get_or_create(username=username)
+    user = User.objects.filter(username=username).first() or User(username=username)
     if email is not None:
         user.email = email
     if password is not None:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
         user.set_password(password)
     elif not user.password:
         # A new user given no password: mark it unusable (not an empty hash) so that

@@ -4,7 +4,10 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seetf.settings.local")
+# Production unless told otherwise, as seetf.wsgi: a worker started without
+# DJANGO_SETTINGS_MODULE must not get the local settings' DEBUG and local-only key
+# (`make worker` and `make beat` pass seetf.settings.local).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seetf.settings.production")
 
 app = Celery("seetf")
 app.config_from_object("django.conf:settings", namespace="CELERY")

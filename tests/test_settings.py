@@ -99,13 +99,126 @@ def test_production_refuses_debug():
     assert "DEBUG must be off in production" in result.stderr
 
 
-@pytest.mark.parametrize("settings", ["seetf.settings.local", "seetf.settings.production"])
-def test_debug_is_off_unless_asked_for(settings):
+def test_debug_is_off_in_production_by_default():
+    settings = "seetf.settings.production"
     assert read_settings("settings.DEBUG", settings, SECRET_KEY=a_secret_key()) is False
 
 
 def test_debug_on_when_asked_for_locally_without_a_secret_key():
     assert read_settings("settings.DEBUG", DEBUG="1") is True
+
+
+def test_locally_with_no_environment_at_all_the_embedded_default_runs():
+    """What `manage.py` gets on a fresh clone: DEBUG, a local-only key, SQLite, tasks in
+    process, e-mail on the console (README "Two commands")."""
+    conf = read_settings(
+        "{'debug': settings.DEBUG, 'key': settings.SECRET_KEY, "
+        "'engine': settings.DATABASES['default']['ENGINE'], "
+        "'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'email': settings.EMAIL_BACKEND}"
+    )
+    assert conf == {
+        "debug": True,
+        "key": "django-insecure-local-only",
+        "engine": "django.db.backends.sqlite3",
+        "eager": True,
+        "email": "django.core.mail.backends.console.EmailBackend",
+    }
+
+
+def test_locally_debug_0_needs_a_secret_key_as_production_does():
+    result = run(["manage.py", "check"], "seetf.settings.local", DEBUG="0")
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
+
+
+def test_debug_0_in_the_env_file_wins_over_the_local_default(tmp_path):
+    """A `.env` beside manage.py is read before the local default DEBUG=1 is applied."""
+    (tmp_path / ".env").write_text("DEBUG=0\n")
+    code = (
+        "import environ, django; environ.Env.read_env = (lambda real: lambda path=None, **kw: "
+        f"real({str(tmp_path / '.env')!r}, **kw))(environ.Env.read_env); "
+        "django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    )
+    result = run(["-c", code], "seetf.settings.local", SECRET_KEY=a_secret_key())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "entry_point",
+    ["import seetf.wsgi", "import seetf.asgi", "import seetf.celery, django; django.setup()"],
+)
+def test_the_servers_and_celery_default_to_production_and_refuse_without_a_secret_key(
+    entry_point,
+):
+    """gunicorn (seetf.wsgi), an ASGI server and a Celery worker started with no
+    DJANGO_SETTINGS_MODULE get the production settings, never the local defaults."""
+    result = subprocess.run(
+        [sys.executable, "-c", entry_point],
+        cwd=BASE_DIR,
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set SECRET_KEY" in result.stderr
+
+
+# --- SITE_URL -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "site_url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PORT": "8101"}, "http://127.0.0.1:8101"),
+        ({"HOST": "localhost", "PORT": "8101"}, "http://localhost:8101"),
+        ({"HOST": "0.0.0.0", "PORT": "8080"}, "http://127.0.0.1:8080"),
+        ({"PORT": "8101", "SITE_URL": "https://seetf.example.org/"}, "https://seetf.example.org"),
+    ],
+)
+def test_site_url_follows_where_the_site_is_served(environ, site_url):
+    assert read_settings("settings.SITE_URL", **environ) == site_url
+
+
+@pytest.mark.parametrize(("arguments", "port"), [([], "8000"), (["PORT=8101"], "8101")])
+def test_make_run_passes_its_host_and_port_to_the_settings(tmp_path, arguments, port):
+    """`make run PORT=8101`: runserver serves on 8101 and its settings see PORT=8101 (so
+    SITE_URL, above). A stand-in python records each command's arguments and environment."""
+    record = tmp_path / "calls.jsonl"
+    fake_python = tmp_path / "python"
+    fake_python.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(record)!r}, 'a') as out:\n"
+        "    keys = ('HOST', 'PORT', 'DEBUG', 'SEETF_DEMO')\n"
+        "    env = {k: os.environ.get(k) for k in keys}\n"
+        "    out.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n')\n"
+    )
+    fake_python.chmod(0o755)
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            ".venv/.installed",
+            "run",
+            *arguments,
+            f"PY={fake_python}",
+        ],
+        cwd=BASE_DIR,
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    serve = calls[-1]
+    assert serve["argv"] == ["manage.py", "runserver", f"127.0.0.1:{port}"]
+    assert serve["env"] == {"HOST": "127.0.0.1", "PORT": port, "DEBUG": "1", "SEETF_DEMO": "1"}
+    assert read_settings("settings.SITE_URL", **serve["env"]) == f"http://127.0.0.1:{port}"
 
 
 # --- Database -------------------------------------------------------------------------------

@@ -54,6 +54,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # DEBUG only: the site's own 404 and 500 pages (seetf/common/errorpages.py); after
+    # CommonMiddleware, so that APPEND_SLASH still redirects.
+    "seetf.common.errorpages.SiteErrorPagesMiddleware",
     # Last, as django-axes requires: turns a locked-out login into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -163,6 +166,10 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 # No broker configured: tasks run in-process, at once (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # No task reaches it (they run at once), but without a host in the URL kombu warns "No
+    # hostname was supplied" at every task: its in-memory transport says there is no broker.
+    CELERY_BROKER_URL = "memory://localhost"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
@@ -235,14 +242,27 @@ SEETF_DEMO = env.bool("SEETF_DEMO", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_in_one_line": {"()": "seetf.common.errorpages.RefusalsInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's own handlers off (its DEBUG console handler printed every django.*
+        # record a second time, beside the root's; ADMINS is not set, so its mail handler
+        # sent nothing): django.* goes to the root's handler, at LOG_LEVEL.
+        "django": {"handlers": [], "level": "NOTSET", "propagate": True},
+        # A 4xx (401, 403, 404, 405...) in one line, without a traceback; a 500 keeps it.
+        "django.request": {"filters": ["refusals_in_one_line"]},
+    },
 }
 
 # --- Jobs -------------------------------------------------------------------------------
-# The address of the site, for links in e-mails.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address of the site, for links in e-mails. Without SITE_URL: where `make run` serves
+# (it exports its HOST and PORT), so `make run PORT=8101` sends links to port 8101. A
+# wildcard address (0.0.0.0, ::) is not one a browser should be sent to: 127.0.0.1 instead.
+_host = env("HOST", default="127.0.0.1")
+_host = "127.0.0.1" if _host in ("0.0.0.0", "::", "[::]", "") else _host
+SITE_URL = env("SITE_URL", default=f"http://{_host}:{env('PORT', default='8000')}").rstrip("/")
 # An `upcoming` completion-report reminder goes this many days before the due date.
 REMINDER_UPCOMING_DAYS = env.int("REMINDER_UPCOMING_DAYS", default=14)
 # Fund managers are told when a report is this many days overdue.

@@ -2,6 +2,7 @@
 beat runs it: the right reminders on the right days, none twice, escalations only when
 due, nothing for grants that owe no report."""
 
+import logging
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -284,6 +285,20 @@ def test_run_jobs_takes_the_date_and_says_what_it_did(approved_grant, capsys):
     call_command("run_jobs", date=day.isoformat())
     assert f"Reminders as of {day}: 0 new, 0 sent." in capsys.readouterr().out
     assert Reminder.objects.count() == 1
+
+
+def test_run_jobs_says_each_result_once(approved_grant, capsys, caplog):
+    """On the console, the command's own lines: the jobs log nothing more at INFO (they
+    used to log the same results again in other words)."""
+    day = DUE + timedelta(days=1)
+    with caplog.at_level(logging.INFO):
+        call_command("run_jobs", date=day.isoformat())
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        f"Reminders as of {day}: 1 new, 1 sent.",
+        "Fund check: raised none, resolved none, 0 e-mailed.",
+    ]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
 
 
 def test_run_jobs_without_a_date_runs_as_of_today(approved_grant, capsys):

@@ -17,6 +17,7 @@ from partners.roles import user_roles
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
+PW = "a-long-test-password"
 
 
 def run(*args):
@@ -74,7 +75,8 @@ def test_a_repeated_role_is_held_once(dnkx):
         "donor",
         "--partner",
         "DNKX",
-        "--no-input",
+        "--password",
+        PW,
     )
 
     assert roles_of("bob") == {"donor"}
@@ -86,7 +88,7 @@ def dnkx(donor_partner):
 
 
 def test_a_donor_belongs_to_the_partner_given(dnkx):
-    out = run("create_seetf_user", "dora", "--role", "donor", "--partner", "dnkx", "--no-input")
+    out = run("create_seetf_user", "dora", "--role", "donor", "--partner", "dnkx", "--password", PW)
 
     dora = User.objects.get(username="dora")
     assert dora.partner_membership.partner == dnkx
@@ -129,7 +131,7 @@ def test_updating_changes_the_password_and_email_when_given():
 
 
 def test_a_donor_who_stops_being_one_leaves_the_partner(dnkx):
-    run("create_seetf_user", "dora", "--role", "donor", "--partner", "DNKX", "--no-input")
+    run("create_seetf_user", "dora", "--role", "donor", "--partner", "DNKX", "--password", PW)
 
     run("create_seetf_user", "dora", "--role", "task_team_leader", "--no-input")
 
@@ -137,25 +139,106 @@ def test_a_donor_who_stops_being_one_leaves_the_partner(dnkx):
     assert not PartnerMembership.objects.filter(user__username="dora").exists()
 
 
-def test_a_new_user_without_a_password_cannot_log_in():
-    run("create_seetf_user", "eve", "--role", "task_team_leader", "--no-input")
+@pytest.mark.parametrize("no_input", [[], ["--no-input"]], ids=["no terminal", "--no-input"])
+def test_a_new_user_is_refused_when_no_password_can_be_had(monkeypatch, no_input):
+    """No --password, and no terminal to type one at (or --no-input): refused, nothing
+    created (it used to create a user who could never log in, with a GetPassWarning)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("piped-password-123\n"))
+    prompted = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: prompted.append(prompt) or "x")
 
-    eve = User.objects.get(username="eve")
-    assert not eve.has_usable_password()
-    assert not eve.check_password("")
+    with pytest.raises(CommandError, match="eve is a new user and needs a password"):
+        run("create_seetf_user", "eve", "--role", "task_team_leader", *no_input)
+
+    assert prompted == []
+    assert not User.objects.filter(username="eve").exists()
 
 
-def test_the_password_is_prompted_for_when_not_given(monkeypatch):
-    monkeypatch.setattr("getpass.getpass", lambda prompt: "typed-at-the-prompt")
+def test_an_existing_user_updated_without_a_password_is_not_prompted(monkeypatch):
+    run("create_seetf_user", "eve", "--role", "task_team_leader", "--password", PW)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("prompted"))
+
+    run("create_seetf_user", "eve", "--role", "fund_manager")
+
+    assert roles_of("eve") == {"fund_manager"}
+    assert User.objects.get(username="eve").check_password(PW)
+
+
+def a_terminal(monkeypatch, *typed):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    answers = iter(typed)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+
+
+def test_the_password_is_prompted_for_twice_at_a_terminal(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO())
+    a_terminal(monkeypatch, "typed-at-the-prompt", "typed-at-the-prompt")
 
     run("create_seetf_user", "frank", "--role", "fund_manager")
 
     assert User.objects.get(username="frank").check_password("typed-at-the-prompt")
 
 
+def test_two_different_passwords_at_the_prompt_are_refused(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO())
+    a_terminal(monkeypatch, "typed-at-the-prompt", "typed-at-the-prompx")
+
+    with pytest.raises(CommandError, match="The two passwords differ"):
+        run("create_seetf_user", "frank", "--role", "fund_manager")
+
+    assert not User.objects.filter(username="frank").exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "messages"),
+    [
+        (
+            "abc",
+            [
+                "This password is too short. It must contain at least 8 characters.",
+                "This password is too common.",
+            ],
+        ),
+        ("password", ["This password is too common."]),
+        ("8362519470", ["This password is entirely numeric."]),
+        ("henrietta.h", ["The password is too similar to the username."]),
+    ],
+)
+def test_a_weak_password_is_refused_with_the_validators_messages(password, messages):
+    with pytest.raises(CommandError) as refused:
+        run("create_seetf_user", "henrietta", "--role", "fund_manager", "--password", password)
+
+    assert str(refused.value).splitlines() == messages
+    assert not User.objects.filter(username="henrietta").exists()
+
+
+def test_a_weak_new_password_for_an_existing_user_changes_nothing(dnkx):
+    run("create_seetf_user", "carol", "--role", "fund_manager", "--password", PW)
+
+    with pytest.raises(CommandError, match="too short"):
+        run(
+            "create_seetf_user",
+            "carol",
+            "--role",
+            "donor",
+            "--partner",
+            "DNKX",
+            "--email",
+            "new@example.org",
+            "--password",
+            "abc",
+        )
+
+    carol = User.objects.get(username="carol")
+    assert carol.check_password(PW)
+    assert roles_of("carol") == {"fund_manager"}
+    assert carol.email == ""
+    assert not PartnerMembership.objects.filter(user=carol).exists()
+
+
 def test_a_donor_needs_a_partner():
     with pytest.raises(CommandError, match="A donor belongs to a partner"):
-        run("create_seetf_user", "gina", "--role", "donor", "--no-input")
+        run("create_seetf_user", "gina", "--role", "donor", "--password", PW)
 
     assert not User.objects.filter(username="gina").exists()
 
@@ -163,7 +246,14 @@ def test_a_donor_needs_a_partner():
 def test_only_donors_belong_to_a_partner(dnkx):
     with pytest.raises(CommandError, match="Only donors belong to a partner"):
         run(
-            "create_seetf_user", "gina", "--role", "fund_manager", "--partner", "DNKX", "--no-input"
+            "create_seetf_user",
+            "gina",
+            "--role",
+            "fund_manager",
+            "--partner",
+            "DNKX",
+            "--password",
+            PW,
         )
 
     assert not User.objects.filter(username="gina").exists()
@@ -171,14 +261,14 @@ def test_only_donors_belong_to_a_partner(dnkx):
 
 def test_an_unknown_partner_is_an_error():
     with pytest.raises(CommandError, match="No partner with code 'NOPE'"):
-        run("create_seetf_user", "gina", "--role", "donor", "--partner", "NOPE", "--no-input")
+        run("create_seetf_user", "gina", "--role", "donor", "--partner", "NOPE", "--password", PW)
 
     assert not User.objects.filter(username="gina").exists()
 
 
 def test_an_unknown_role_is_an_error():
     with pytest.raises(CommandError, match="invalid choice: 'admin'"):
-        run("create_seetf_user", "gina", "--role", "admin", "--no-input")
+        run("create_seetf_user", "gina", "--role", "admin", "--password", PW)
 
     assert not User.objects.filter(username="gina").exists()
 
