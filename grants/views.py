@@ -50,7 +50,6 @@ PAGE_SIZE = 25
 OUTCOME_LABELS = dict(CapacityOutcome.choices)
 
 
-
 def _refuse(request, error: ApplicationError, grant: Grant):
     """A refusal for the role is the 403 page; one for the state of things goes back to
     the grant page with the reason."""

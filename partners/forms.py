@@ -1,7 +1,6 @@
 """The web forms of partners and money in. Forms parse what was typed; the rules (a
 receipt within the pledge, a known currency, a unique reference...) are the services'."""
 
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 

@@ -226,4 +226,12 @@ class DisbursementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Disbursement
-        fields = ["id", "amount_usd", "disbursed_on", "purpose"]
+        fields = ["id", "amount_usd", "disbursed_on", "purpose", "reverses", "reason"]
+        read_only_fields = ["reverses", "reason"]
+        extra_kwargs = {
+            "reverses": {
+                "help_text": "The disbursement this entry reverses (its amount is the "
+                "negative of that one's); null for money paid out."
+            },
+            "reason": {"help_text": "Why the disbursement it reverses was reversed."},
+        }

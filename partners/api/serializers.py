@@ -4,6 +4,7 @@ from seetf.common.money import CENT, MONEY
 
 from ..models import (
     MAX_AMOUNT,
+    REASON_MAX_LENGTH,
     Contribution,
     ContributionStatus,
     Country,
@@ -89,7 +90,23 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Receipt
-        fields = ["id", "amount", "usd_amount", "received_on"]
+        fields = ["id", "amount", "usd_amount", "received_on", "reverses", "reason"]
+        read_only_fields = ["reverses", "reason"]
+        extra_kwargs = {
+            "reverses": {
+                "help_text": "The receipt this entry reverses (its amounts are the negative "
+                "of that receipt's); null for money paid in."
+            },
+            "reason": {"help_text": "Why the receipt it reverses was reversed; empty otherwise."},
+        }
+
+
+class ReversalInputSerializer(serializers.Serializer):
+    """The request that reverses a receipt or a disbursement."""
+
+    reason = serializers.CharField(
+        max_length=REASON_MAX_LENGTH, help_text="Why the entry is reversed (required)."
+    )
 
 
 class ContributionReportRowSerializer(serializers.Serializer):
