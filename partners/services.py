@@ -270,21 +270,21 @@ def contribution_update(*, contribution: Contribution, **fields) -> Contribution
             raise ValidationError({"pledged_usd": ["For a USD pledge it equals pledged_amount."]})
         contribution.pledged_usd = contribution.pledged_amount
     _validate_amount("pledged_usd", contribution.pledged_usd)
-    if contribution.pledged_usd < contribution.received_usd:
-        raise ValidationError(
-            {
-                "pledged_usd": [
-                    f"{contribution.received_usd:,.2f} USD was credited already; the "
-                    "pledge's USD value cannot be smaller."
-                ]
-            }
-        )
     if contribution.pledged_amount < contribution.received_amount:
         raise ValidationError(
             {
                 "pledged_amount": [
                     f"{contribution.received_amount:,.2f} {contribution.currency} was received "
                     "already; the pledge cannot be smaller."
+                ]
+            }
+        )
+    if contribution.pledged_usd < contribution.received_usd:
+        raise ValidationError(
+            {
+                "pledged_usd": [
+                    f"{contribution.received_usd:,.2f} USD was credited already; the "
+                    "pledge's USD value cannot be smaller."
                 ]
             }
         )
