@@ -40,9 +40,11 @@ def _flush_past_append_only_triggers():
     the append-only tables' triggers refuse (seetf.common.appendonly): the flush drops
     them first and puts them back after, in its own transaction. (PostgreSQL's flush is
     a TRUNCATE, which row triggers do not see.)"""
-    from django.db.backends.sqlite3.operations import DatabaseOperations
-
-    original = DatabaseOperations.sql_flush
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
+    original = operations.sql_flush
 
     def sql_flush(self, style, tables, **kwargs):
         statements = original(self, style, tables, **kwargs)
@@ -58,7 +60,7 @@ def _flush_past_append_only_triggers():
         return [*drops, *statements, *(sql for _, sql in triggers)]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        patch.setattr(operations, "sql_flush", sql_flush)
         yield
 
 
