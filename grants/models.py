@@ -9,10 +9,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from partners.models import (
-    REASON_MAX_LENGTH,
     Country,
     Partner,
     Region,
+    ReversibleEntry,
     Sector,
     reversal_sign_constraint,
 )
@@ -260,7 +260,7 @@ class Exchange(TimeStampedModel):
         return self.title
 
 
-class Disbursement(models.Model):
+class Disbursement(ReversibleEntry):
     """Money paid out of a grant's commitment. Append-only: the database refuses UPDATE
     and DELETE (triggers, migration 0007); a mistake is corrected by a reversing entry,
     a new disbursement with the negative amount that ``reverses`` the original."""
@@ -275,17 +275,6 @@ class Disbursement(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    reverses = models.OneToOneField(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="reversal",
-        help_text="The disbursement this entry reverses (an entry is reversed at most once).",
-    )
-    reason = models.CharField(
-        max_length=REASON_MAX_LENGTH, blank=True, help_text="Why it was reversed."
-    )
 
     class Meta:
         ordering = ["disbursed_on", "id"]

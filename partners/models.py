@@ -235,7 +235,30 @@ def reversal_sign_constraint(*amounts: str, name: str) -> models.CheckConstraint
     return models.CheckConstraint(condition=original | reversal, name=name)
 
 
-class Receipt(models.Model):
+class ReversibleEntry(models.Model):
+    """A money record corrected only by a reversing entry: a new row of the same kind,
+    with the negative amounts, that names it in ``reverses`` and says why."""
+
+    reverses = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+        help_text="The entry this one reverses (its amounts are the negative of that "
+        "entry's); null for an original entry. An entry is reversed at most once.",
+    )
+    reason = models.CharField(
+        max_length=REASON_MAX_LENGTH,
+        blank=True,
+        help_text="Why the entry it reverses was reversed; empty for an original entry.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Receipt(ReversibleEntry):
     """Money actually paid in against a contribution. Append-only: the database refuses
     UPDATE and DELETE (triggers, migration 0004); a mistake is corrected by a reversing
     entry, a new receipt with the negative amounts that ``reverses`` the original."""
@@ -252,17 +275,6 @@ class Receipt(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    reverses = models.OneToOneField(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="reversal",
-        help_text="The receipt this entry reverses (an entry is reversed at most once).",
-    )
-    reason = models.CharField(
-        max_length=REASON_MAX_LENGTH, blank=True, help_text="Why it was reversed."
-    )
 
     class Meta:
         ordering = ["received_on", "id"]

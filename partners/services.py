@@ -88,15 +88,22 @@ def fund_credit(*, amount_usd: Decimal) -> Fund:
     return _fund_add(received_usd=amount_usd)
 
 
-def fund_commit(*, amount_usd: Decimal) -> Fund:
-    """Commit money to a grant; refuses (409 ``insufficient_funds``) beyond what is available."""
+def _lock_available(amount_usd: Decimal, refused: str) -> Fund:
+    """Lock the ledger; 409 ``insufficient_funds`` when ``amount_usd`` is beyond the
+    available money (``refused`` says what could not be done with it)."""
     fund = fund_lock()
     if amount_usd > fund.available_usd:
         raise ApplicationError(
             f"The fund has {fund.available_usd:,.2f} USD available; "
-            f"{amount_usd:,.2f} USD cannot be committed.",
+            f"{amount_usd:,.2f} USD {refused}.",
             code="insufficient_funds",
         )
+    return fund
+
+
+def fund_commit(*, amount_usd: Decimal) -> Fund:
+    """Commit money to a grant; refuses (409 ``insufficient_funds``) beyond what is available."""
+    _lock_available(amount_usd, "cannot be committed")
     return _fund_add(committed_usd=amount_usd)
 
 
@@ -104,13 +111,7 @@ def fund_debit(*, amount_usd: Decimal) -> Fund:
     """Money received taken back (a reversed receipt); refuses (409
     ``insufficient_funds``) beyond what is available: money committed to grants stays
     covered by money received."""
-    fund = fund_lock()
-    if amount_usd > fund.available_usd:
-        raise ApplicationError(
-            f"The fund has {fund.available_usd:,.2f} USD available; taking back "
-            f"{amount_usd:,.2f} USD received would leave committed money uncovered.",
-            code="insufficient_funds",
-        )
+    _lock_available(amount_usd, "received cannot be taken back: committed money would be uncovered")
     return _fund_add(received_usd=-amount_usd)
 
 

@@ -25,12 +25,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='disbursement',
             name='reason',
-            field=models.CharField(blank=True, help_text='Why it was reversed.', max_length=500),
+            field=models.CharField(blank=True, help_text='Why the entry it reverses was reversed; empty for an original entry.', max_length=500),
         ),
         migrations.AddField(
             model_name='disbursement',
             name='reverses',
-            field=models.OneToOneField(blank=True, help_text='The disbursement this entry reverses (an entry is reversed at most once).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversal', to='grants.disbursement'),
+            field=models.OneToOneField(blank=True, help_text="The entry this one reverses (its amounts are the negative of that entry's); null for an original entry. An entry is reversed at most once.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversal', to='grants.disbursement'),
         ),
         migrations.AlterField(
             model_name='disbursement',

@@ -15,6 +15,8 @@ from ..models import (
 )
 
 AMOUNT = {**MONEY, "min_value": CENT, "max_value": MAX_AMOUNT}
+# What a receipt's or a disbursement's answer says of reversing entries (server-owned).
+REVERSAL_FIELDS = ["reverses", "reason"]
 
 
 class CountrySerializer(serializers.ModelSerializer):
@@ -90,15 +92,8 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Receipt
-        fields = ["id", "amount", "usd_amount", "received_on", "reverses", "reason"]
-        read_only_fields = ["reverses", "reason"]
-        extra_kwargs = {
-            "reverses": {
-                "help_text": "The receipt this entry reverses (its amounts are the negative "
-                "of that receipt's); null for money paid in."
-            },
-            "reason": {"help_text": "Why the receipt it reverses was reversed; empty otherwise."},
-        }
+        fields = ["id", "amount", "usd_amount", "received_on", *REVERSAL_FIELDS]
+        read_only_fields = REVERSAL_FIELDS
 
 
 class ReversalInputSerializer(serializers.Serializer):

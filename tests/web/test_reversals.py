@@ -82,7 +82,7 @@ def test_a_refused_reversal_says_why(web, fund_manager, leader, receipt):
 
     root = page(client.post(action, form_data(root, "receipt-reverse-form", reason="typo")))
 
-    assert "would leave committed money uncovered" in root.testid("receipt-reverse-form").text
+    assert "committed money would be uncovered" in root.testid("receipt-reverse-form").text
     assert not Receipt.objects.filter(reverses=receipt).exists()
 
 
