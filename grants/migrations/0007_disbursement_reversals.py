@@ -41,5 +41,7 @@ class Migration(migrations.Migration):
             model_name='disbursement',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('reverses__isnull', True), ('reason', ''), ('amount_usd__gt', 0)), models.Q(('reverses__isnull', False), models.Q(('reason', ''), _negated=True), ('amount_usd__lt', 0)), _connector='OR'), name='disbursement_sign_follows_reverses'),
         ),
-        appendonly.operations('grants_disbursement'),
+        appendonly.operations(
+            'grants_disbursement', parent='grant_id', amounts=('amount_usd',)
+        ),
     ]

@@ -68,5 +68,7 @@ class Migration(migrations.Migration):
             model_name='receipt',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('reverses__isnull', True), ('reason', ''), ('amount__gt', 0), ('usd_amount__gt', 0)), models.Q(('reverses__isnull', False), models.Q(('reason', ''), _negated=True), ('amount__lt', 0), ('usd_amount__lt', 0)), _connector='OR'), name='receipt_sign_follows_reverses'),
         ),
-        appendonly.operations('partners_receipt'),
+        appendonly.operations(
+            'partners_receipt', parent='contribution_id', amounts=('amount', 'usd_amount')
+        ),
     ]

@@ -179,3 +179,35 @@ def test_a_flush_empties_the_tables_and_keeps_the_triggers():
     receipt = make_receipt(make_contribution(pledged_amount="10.00"), "10.00")
 
     refused_by_the_database("DELETE FROM partners_receipt WHERE id = %s", [receipt.pk])
+
+
+def test_a_reversal_must_mirror_an_original_of_its_parent(receipt, disbursement):
+    other = make_receipt(
+        make_contribution(currency="DKK", pledged_amount="100.00", pledged_usd="15.00"),
+        "10.00",
+        usd_amount="1.50",
+    )
+    negative = {"amount": -receipt.amount, "usd_amount": -receipt.usd_amount, "reason": "typo"}
+    refused = {
+        "a different amount": _receipt(receipt, reverses=receipt, **{**negative, "amount": -1}),
+        "a different USD amount": _receipt(
+            receipt, reverses=receipt, **{**negative, "usd_amount": Decimal("-0.01")}
+        ),
+        "another contribution's receipt": _receipt(receipt, reverses=other, **negative),
+    }
+    for what, insert in refused.items():
+        with pytest.raises(IntegrityError, match="reverse an original entry"), transaction.atomic():
+            insert()
+        assert not Receipt.objects.filter(reverses__isnull=False).exists(), what
+
+    reversal = _receipt(receipt, reverses=receipt, **negative)()
+    with pytest.raises(IntegrityError, match="reverse an original entry"), transaction.atomic():
+        _receipt(receipt, reverses=reversal, amount=receipt.amount, usd_amount=receipt.usd_amount)()
+    with pytest.raises(IntegrityError, match="reverse an original entry"), transaction.atomic():
+        Disbursement.objects.create(
+            grant=disbursement.grant,
+            amount_usd=Decimal("-99.99"),
+            disbursed_on=date(2011, 5, 2),
+            reverses=disbursement,
+            reason="typo",
+        )
