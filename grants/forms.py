@@ -3,6 +3,7 @@ fields, choices from the reference data); the rules of the fund stay in the serv
 whose ValidationErrors are shown next to the fields by
 ``seetf.common.forms.apply_service_errors``."""
 
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 

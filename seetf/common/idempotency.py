@@ -67,7 +67,11 @@ def idempotent(request, handler) -> Response:
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise exceptions.ValidationError(
-            {HEADER: [f"Give a non-empty key of at most {MAX_KEY_LENGTH} printable characters."]}
+            {
+                HEADER: [
+                    f"Give a non-empty key of at most {MAX_KEY_LENGTH} printable characters."
+                ]
+            }
         )
     fingerprint = _fingerprint(request)
     user = request.user
