@@ -729,6 +729,8 @@ class _Generator:
                     disbursed_on=day,
                     purpose=("Advance", "Second tranche", "Final tranche")[min(i, 2)],
                     created_at=_at(day, rng),
+                    reverses_id=None,  # money paid out, not a reversing entry
+                    reason="",
                 )
             )
         return out

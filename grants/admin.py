@@ -56,7 +56,7 @@ class ExchangeAdmin(ReadOnlyAdmin):
 
 @admin.register(Disbursement)
 class DisbursementAdmin(ReadOnlyAdmin):
-    list_display = ["grant", "disbursed_on", "amount_usd", "recorded_by"]
+    list_display = ["grant", "disbursed_on", "amount_usd", "recorded_by", "reverses", "reason"]
     list_select_related = ["grant", "recorded_by"]
 
 

@@ -8,7 +8,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from partners.models import Country, Partner, Region, Sector
+from partners.models import (
+    Country,
+    Partner,
+    Region,
+    ReversibleEntry,
+    Sector,
+    reversal_sign_constraint,
+)
 from seetf.common.models import TimeStampedModel
 from seetf.common.money import MONEY, ZERO
 
@@ -253,24 +260,26 @@ class Exchange(TimeStampedModel):
         return self.title
 
 
-class Disbursement(models.Model):
-    """Money paid out of a grant's commitment; immutable once recorded."""
+class Disbursement(ReversibleEntry):
+    """Money paid out of a grant's commitment. Append-only: the database refuses UPDATE
+    and DELETE (triggers, migration 0007); a mistake is corrected by a reversing entry,
+    a new disbursement with the negative amount that ``reverses`` the original."""
 
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="disbursements")
     amount_usd = models.DecimalField(**MONEY)
     disbursed_on = models.DateField()
     purpose = models.CharField(max_length=500, blank=True)
+    # PROTECT, not SET_NULL: who paid money out stays on record (and the table refuses
+    # the UPDATE that SET_NULL would be).
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["disbursed_on", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(amount_usd__gt=0), name="disbursement_amount_positive"
-            ),
+            reversal_sign_constraint("amount_usd", name="disbursement_sign_follows_reverses"),
         ]
 
     def __str__(self):

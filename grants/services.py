@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from partners.models import Country, Partner, PartnerKind, Sector
 from partners.roles import is_fund_manager
-from partners.services import fund_disburse
+from partners.services import fund_disburse, fund_undisburse, reversal_check, validate_reason
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
 
@@ -386,7 +386,10 @@ def disbursement_record(
     *, grant: Grant, user, amount_usd: Decimal, disbursed_on: date, purpose: str = ""
 ) -> Disbursement:
     """Pay out of an approved (or completed) grant; never beyond its undisbursed
-    commitment (409 ``over_disbursement``), checked under the grant's row lock."""
+    commitment (409 ``over_disbursement``), checked under the grant's row lock.
+
+    Locks, in the order every money movement on a grant takes them: the grant's row,
+    then the fund's ledger row (``fund_disburse``)."""
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     disbursement_check(grant=grant, user=user)
     if amount_usd <= 0:
@@ -406,3 +409,39 @@ def disbursement_record(
     Grant.objects.filter(pk=grant.pk).update(disbursed_usd=F("disbursed_usd") + amount_usd)
     fund_disburse(amount_usd=amount_usd)
     return disbursement
+
+
+@transaction.atomic
+def disbursement_reverse(*, disbursement: Disbursement, user, reason: str) -> Disbursement:
+    """Correct a disbursement: a reversing entry with its exact negative amount, dated
+    today, recorded by ``user`` with a required ``reason``; it lowers the grant's
+    ``disbursed_usd`` and the fund's disbursed money in the same transaction. The
+    commitment stays: the money is again the grant's to disburse.
+
+    Refused as ``disbursement_record`` is (403 unless a fund manager, 409
+    ``invalid_transition`` unless the grant is approved or completed: a closed or
+    cancelled grant released what it did not spend), and for a reversal or an entry
+    reversed already (409 ``invalid_transition``; the database's unique ``reverses``
+    holds it too).
+
+    Locks in ``disbursement_record``'s order: the grant's row, then the fund's ledger
+    row; the disbursement is read again under the first.
+    """
+    grant = Grant.objects.select_for_update().get(pk=disbursement.grant_id)
+    disbursement_check(grant=grant, user=user)
+    reason = validate_reason(reason)
+    disbursement = Disbursement.objects.get(pk=disbursement.pk)
+    reversal_check(disbursement, name="disbursement")
+    reversal = Disbursement.objects.create(
+        grant=grant,
+        amount_usd=-disbursement.amount_usd,
+        disbursed_on=timezone.localdate(),
+        recorded_by=user,
+        reverses=disbursement,
+        reason=reason,
+    )
+    Grant.objects.filter(pk=grant.pk).update(
+        disbursed_usd=F("disbursed_usd") - disbursement.amount_usd
+    )
+    fund_undisburse(amount_usd=disbursement.amount_usd)
+    return reversal

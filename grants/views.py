@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from partners.forms import ReversalForm, mark_reversals
 from partners.models import Country
 from partners.roles import is_fund_manager
 from seetf.common.errors import ApplicationError
@@ -48,7 +49,6 @@ from .permissions import can_create_grant, can_disburse, can_see_report, is_lead
 
 PAGE_SIZE = 25
 OUTCOME_LABELS = dict(CapacityOutcome.choices)
-
 
 
 def _refuse(request, error: ApplicationError, grant: Grant):
@@ -315,7 +315,14 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
         "self_approval": self_approval,
         "can_edit": _can(services.grant_update_check, grant=grant, user=user),
         "can_record_exchange": _can(services.exchange_check, grant=grant, user=user),
-        "disbursements": list(grant.disbursements.all()) if sees_disbursements else None,
+        "disbursements": mark_reversals(
+            list(grant.disbursements.select_related("recorded_by")),
+            can_reverse=can_disburse_now,
+            url_for=lambda d: reverse("grants:disbursement-reverse", args=[grant.pk, d.pk]),
+            bound=bound.get("reverse"),
+        )
+        if sees_disbursements
+        else None,
         "disbursement_form": bound.get("disburse")
         or (
             DisbursementForm(initial={"disbursed_on": timezone.localdate()})
@@ -394,6 +401,33 @@ def disbursement_create(request, pk):
             return redirect(reverse("grants:detail", args=[grant.pk]) + "#disbursements")
     grant = _grant_for_page(request, pk)
     return grant_page(request, grant, bound={"disburse": form})
+
+
+@login_required
+@require_POST
+def disbursement_reverse(request, pk, disbursement_pk):
+    """Correct a disbursement by a reversing entry (its commitment stays)."""
+    grant = _grant_for_page(request, pk)
+    try:
+        services.disbursement_check(grant=grant, user=request.user)
+    except ApplicationError as error:
+        return _refuse(request, error, grant)
+    disbursement = get_object_or_404(grant.disbursements, pk=disbursement_pk)
+    form = ReversalForm(request.POST, auto_id=f"id_reverse_{disbursement.pk}_%s")
+    if form.is_valid():
+        with service_errors_on(form):
+            services.disbursement_reverse(
+                disbursement=disbursement, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        if not form.errors:
+            messages.success(
+                request,
+                _("The disbursement of %(amount)s USD from %(ref)s was reversed.")
+                % {"amount": f"{disbursement.amount_usd:,.2f}", "ref": _ref(grant)},
+            )
+            return redirect(reverse("grants:detail", args=[grant.pk]) + "#disbursements")
+    grant = _grant_for_page(request, pk)
+    return grant_page(request, grant, bound={"reverse": (disbursement.pk, form)})
 
 
 # --- Exchanges ---------------------------------------------------------------------------

@@ -17,6 +17,11 @@ urlpatterns = [
         name="action",
     ),
     path("<int:pk>/disbursements/", views.disbursement_create, name="disburse"),
+    path(
+        "<int:pk>/disbursements/<int:disbursement_pk>/reverse/",
+        views.disbursement_reverse,
+        name="disbursement-reverse",
+    ),
     path("<int:pk>/exchanges/new/", views.exchange_form, name="exchange-create"),
     path("<int:pk>/exchanges/<int:exchange_pk>/", views.exchange_form, name="exchange-edit"),
 ]

@@ -46,7 +46,15 @@ class PartnerMembershipAdmin(admin.ModelAdmin):
 
 class ReceiptInline(admin.TabularInline):
     model = Receipt
-    fields = ["received_on", "amount", "usd_amount", "recorded_by", "created_at"]
+    fields = [
+        "received_on",
+        "amount",
+        "usd_amount",
+        "recorded_by",
+        "created_at",
+        "reverses",
+        "reason",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -74,7 +82,15 @@ class ContributionAdmin(ReadOnlyAdmin):
 
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyAdmin):
-    list_display = ["contribution", "received_on", "amount", "usd_amount", "recorded_by"]
+    list_display = [
+        "contribution",
+        "received_on",
+        "amount",
+        "usd_amount",
+        "recorded_by",
+        "reverses",
+        "reason",
+    ]
     list_select_related = ["contribution", "recorded_by"]
     date_hierarchy = "received_on"
 

@@ -1,11 +1,10 @@
 """The web forms of partners and money in. Forms parse what was typed; the rules (a
 receipt within the pledge, a known currency, a unique reference...) are the services'."""
 
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import MAX_AMOUNT, Country, Partner, PartnerKind
+from partners.models import MAX_AMOUNT, REASON_MAX_LENGTH, Country, Partner, PartnerKind
 from seetf.common.forms import DateInput, MoneyInput, WebForm
 from seetf.common.money import CENT, MONEY
 
@@ -106,3 +105,35 @@ class ReceiptForm(WebForm):
         help_text=_("For money in another currency; a USD receipt is its own value."),
     )
     received_on = forms.DateField(label=_("Received on"), widget=DateInput())
+
+
+class ReversalForm(WebForm):
+    """Reverse a receipt or a disbursement: the reason is required (the services check
+    it again, and everything else)."""
+
+    reason = forms.CharField(
+        label=_("Reason for reversing"), max_length=REASON_MAX_LENGTH, strip=True
+    )
+
+
+def mark_reversals(entries: list, *, can_reverse: bool, url_for, bound=None) -> list:
+    """Mark the receipts or disbursements of a page for its table: ``original`` on a
+    reversing entry (the entry it reverses), ``is_reversed`` on a reversed one, and on
+    each that may still be reversed (for a user who may) its ``reversal_form`` and
+    ``reverse_url``. ``bound`` is ``(entry_id, form)``: a submitted form to show again
+    with its errors. Reads nothing more than the entries given."""
+    by_id = {entry.pk: entry for entry in entries}
+    reversed_ids = {entry.reverses_id for entry in entries if entry.reverses_id}
+    bound_id, bound_form = bound or (None, None)
+    for entry in entries:
+        entry.original = by_id.get(entry.reverses_id)
+        entry.is_reversed = entry.pk in reversed_ids
+        entry.reversal_form = None
+        if can_reverse and entry.reverses_id is None and not entry.is_reversed:
+            entry.reverse_url = url_for(entry)
+            entry.reversal_form = (
+                bound_form
+                if entry.pk == bound_id
+                else ReversalForm(auto_id=f"id_reverse_{entry.pk}_%s")
+            )
+    return entries

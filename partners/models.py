@@ -181,6 +181,12 @@ class Contribution(TimeStampedModel):
                 condition=Q(received_amount__lte=F("pledged_amount")),
                 name="contribution_received_within_pledge",
             ),
+            # The USD credited stays within the pledge's USD value (a receipt in another
+            # currency cannot credit more than the pledge is worth).
+            models.CheckConstraint(
+                condition=Q(received_usd__lte=F("pledged_usd")),
+                name="contribution_received_usd_within_pledge",
+            ),
             models.CheckConstraint(
                 condition=Q(period_end__isnull=True)
                 | Q(period_start__isnull=True)
@@ -213,8 +219,49 @@ class Contribution(TimeStampedModel):
         return to_cents(value)
 
 
-class Receipt(models.Model):
-    """Money actually paid in against a contribution; immutable once recorded."""
+# The longest reason a reversing entry may give.
+REASON_MAX_LENGTH = 500
+
+
+def reversal_sign_constraint(*amounts: str, name: str) -> models.CheckConstraint:
+    """An entry's amounts are positive, except a reversing entry's (one that names the
+    entry it ``reverses``), which are negative and give a reason. That they are exactly
+    the negative of the original is the reversing service's check."""
+    original = Q(reverses__isnull=True) & Q(reason="")
+    reversal = Q(reverses__isnull=False) & ~Q(reason="")
+    for amount in amounts:
+        original &= Q(**{f"{amount}__gt": 0})
+        reversal &= Q(**{f"{amount}__lt": 0})
+    return models.CheckConstraint(condition=original | reversal, name=name)
+
+
+class ReversibleEntry(models.Model):
+    """A money record corrected only by a reversing entry: a new row of the same kind,
+    with the negative amounts, that names it in ``reverses`` and says why."""
+
+    reverses = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+        help_text="The entry this one reverses (its amounts are the negative of that "
+        "entry's); null for an original entry. An entry is reversed at most once.",
+    )
+    reason = models.CharField(
+        max_length=REASON_MAX_LENGTH,
+        blank=True,
+        help_text="Why the entry it reverses was reversed; empty for an original entry.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Receipt(ReversibleEntry):
+    """Money actually paid in against a contribution. Append-only: the database refuses
+    UPDATE and DELETE (triggers, migration 0004); a mistake is corrected by a reversing
+    entry, a new receipt with the negative amounts that ``reverses`` the original."""
 
     contribution = models.ForeignKey(
         Contribution, on_delete=models.PROTECT, related_name="receipts"
@@ -222,18 +269,17 @@ class Receipt(models.Model):
     amount = models.DecimalField(**MONEY, help_text="In the contribution's currency.")
     usd_amount = models.DecimalField(**MONEY, help_text="The USD credited to the fund.")
     received_on = models.DateField()
+    # PROTECT, not SET_NULL: who recorded money stays on record (and the table refuses
+    # the UPDATE that SET_NULL would be).
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["received_on", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="receipt_amount_positive"),
-            models.CheckConstraint(
-                condition=Q(usd_amount__gt=0), name="receipt_usd_amount_positive"
-            ),
+            reversal_sign_constraint("amount", "usd_amount", name="receipt_sign_follows_reverses"),
         ]
 
     def __str__(self):
@@ -307,7 +353,8 @@ class FundAlert(models.Model):
         indexes = [models.Index(fields=["resolved_at", "kind"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind"], condition=Q(resolved_at__isnull=True),
+                fields=["kind"],
+                condition=Q(resolved_at__isnull=True),
                 name="fund_alert_one_open_per_kind",
             ),
         ]

@@ -14,7 +14,17 @@ from django.utils import timezone
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
 
-from .models import MAX_AMOUNT, Contribution, Country, Fund, Partner, PartnerMembership, Receipt
+from .models import (
+    MAX_AMOUNT,
+    REASON_MAX_LENGTH,
+    Contribution,
+    Country,
+    Fund,
+    Partner,
+    PartnerMembership,
+    Receipt,
+)
+from .permissions import can_record_money_in
 from .roles import Role
 from .signals import fund_moved
 
@@ -78,16 +88,31 @@ def fund_credit(*, amount_usd: Decimal) -> Fund:
     return _fund_add(received_usd=amount_usd)
 
 
-def fund_commit(*, amount_usd: Decimal) -> Fund:
-    """Commit money to a grant; refuses (409 ``insufficient_funds``) beyond what is available."""
+def _lock_available(amount_usd: Decimal, refused: str) -> Fund:
+    """Lock the ledger; 409 ``insufficient_funds`` when ``amount_usd`` is beyond the
+    available money (``refused`` says what could not be done with it)."""
     fund = fund_lock()
     if amount_usd > fund.available_usd:
         raise ApplicationError(
             f"The fund has {fund.available_usd:,.2f} USD available; "
-            f"{amount_usd:,.2f} USD cannot be committed.",
+            f"{amount_usd:,.2f} USD {refused}.",
             code="insufficient_funds",
         )
+    return fund
+
+
+def fund_commit(*, amount_usd: Decimal) -> Fund:
+    """Commit money to a grant; refuses (409 ``insufficient_funds``) beyond what is available."""
+    _lock_available(amount_usd, "cannot be committed")
     return _fund_add(committed_usd=amount_usd)
+
+
+def fund_debit(*, amount_usd: Decimal) -> Fund:
+    """Money received taken back (a reversed receipt); refuses (409
+    ``insufficient_funds``) beyond what is available: money committed to grants stays
+    covered by money received."""
+    _lock_available(amount_usd, "received cannot be taken back: committed money would be uncovered")
+    return _fund_add(received_usd=-amount_usd)
 
 
 def fund_release(*, amount_usd: Decimal) -> Fund:
@@ -100,6 +125,38 @@ def fund_disburse(*, amount_usd: Decimal) -> Fund:
     """Money paid out of committed money."""
     fund_lock()
     return _fund_add(disbursed_usd=amount_usd)
+
+
+def fund_undisburse(*, amount_usd: Decimal) -> Fund:
+    """A disbursement reversed: the money counts as not paid out; it stays committed to
+    its grant."""
+    fund_lock()
+    return _fund_add(disbursed_usd=-amount_usd)
+
+
+# --- Reversing entries ----------------------------------------------------------------------
+
+
+def validate_reason(reason: str) -> str:
+    """A reversing entry says why (400 on ``reason``)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why this entry is reversed."]})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": [f"Use at most {REASON_MAX_LENGTH} characters."]})
+    return reason
+
+
+def reversal_check(entry, *, name: str) -> None:
+    """409 ``invalid_transition`` when ``entry`` (a receipt or a disbursement, read under
+    its parent's row lock) is a reversal itself or was reversed already."""
+    if entry.reverses_id is not None:
+        raise ApplicationError(
+            f"This {name} reverses {name} {entry.reverses_id}; a reversal cannot be reversed.",
+            code="invalid_transition",
+        )
+    if type(entry).objects.filter(reverses=entry).exists():
+        raise ApplicationError(f"This {name} was reversed already.", code="invalid_transition")
 
 
 # --- Partners -------------------------------------------------------------------------------
@@ -223,6 +280,15 @@ def contribution_update(*, contribution: Contribution, **fields) -> Contribution
                 ]
             }
         )
+    if contribution.pledged_usd < contribution.received_usd:
+        raise ValidationError(
+            {
+                "pledged_usd": [
+                    f"{contribution.received_usd:,.2f} USD was credited already; the "
+                    "pledge's USD value cannot be smaller."
+                ]
+            }
+        )
     _validate_period(contribution.period_start, contribution.period_end)
     contribution.save()
     return contribution
@@ -239,8 +305,14 @@ def receipt_record(
 ) -> Receipt:
     """Record money paid in against a pledge, and credit the fund.
 
-    The contribution's row lock makes two receipts for one pledge wait for each other,
-    so together they can never exceed the pledge (the database checks it as well).
+    Over all its receipts a contribution never receives more than its pledge, in its
+    currency (400 on ``amount``) nor in USD: the USD credited stays within the pledge's
+    USD value (400 on ``usd_amount``, naming that value and what is left); amending the
+    pledge is the way to change either. The database checks both as well.
+
+    Locks, in the order every money movement takes them: the contribution's row (two
+    receipts for one pledge wait for each other, so together they cannot pass it), then
+    the fund's ledger row (``fund_credit``).
     """
     _validate_amount("amount", amount)
     _validate_recorded_date("received_on", received_on)
@@ -264,6 +336,16 @@ def receipt_record(
                 ]
             }
         )
+    usd_left = contribution.pledged_usd - contribution.received_usd
+    if usd_amount > usd_left:
+        raise ValidationError(
+            {
+                "usd_amount": [
+                    f"The pledge is worth {contribution.pledged_usd:,.2f} USD and "
+                    f"{usd_left:,.2f} USD of it is left to credit; amend the pledge first."
+                ]
+            }
+        )
     receipt = Receipt.objects.create(
         contribution=contribution,
         amount=amount,
@@ -276,6 +358,49 @@ def receipt_record(
     )
     fund_credit(amount_usd=usd_amount)
     return receipt
+
+
+def receipt_reverse_check(*, user) -> None:
+    """403 unless the user may record money in (fund managers)."""
+    allowed, reason = can_record_money_in(user)
+    if not allowed:
+        raise ApplicationError(reason, code="permission_denied", status=403)
+
+
+@transaction.atomic
+def receipt_reverse(*, receipt: Receipt, user, reason: str) -> Receipt:
+    """Correct a receipt: a reversing entry with its exact negative amounts, dated today,
+    recorded by ``user`` with a required ``reason``; it lowers the contribution's
+    received amounts and the fund's received money in the same transaction.
+
+    Refused: by anyone but a fund manager (403); a reversal, or a receipt reversed
+    already (409 ``invalid_transition``; the database's unique ``reverses`` holds it
+    too); when the fund's available money would go below zero (409
+    ``insufficient_funds``: what is committed to grants stays covered).
+
+    Locks in the order ``receipt_record`` takes them: the contribution's row, then the
+    fund's ledger row; the receipt is read again under the first.
+    """
+    receipt_reverse_check(user=user)
+    reason = validate_reason(reason)
+    contribution = Contribution.objects.select_for_update().get(pk=receipt.contribution_id)
+    receipt = Receipt.objects.get(pk=receipt.pk)
+    reversal_check(receipt, name="receipt")
+    fund_debit(amount_usd=receipt.usd_amount)
+    reversal = Receipt.objects.create(
+        contribution=contribution,
+        amount=-receipt.amount,
+        usd_amount=-receipt.usd_amount,
+        received_on=timezone.localdate(),
+        recorded_by=user,
+        reverses=receipt,
+        reason=reason,
+    )
+    Contribution.objects.filter(pk=contribution.pk).update(
+        received_amount=F("received_amount") - receipt.amount,
+        received_usd=F("received_usd") - receipt.usd_amount,
+    )
+    return reversal
 
 
 # --- Users ------------------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from seetf.common.forms import apply_service_errors
+from seetf.common.forms import apply_service_errors, service_errors_on
 
 from . import permissions as rules
 from . import selectors, services
 from .filters import ContributionFilter
-from .forms import ContributionForm, PartnerForm, ReceiptForm
+from .forms import ContributionForm, PartnerForm, ReceiptForm, ReversalForm, mark_reversals
 from .models import Contribution, Partner
 
 PAGE_SIZE = 50
@@ -115,18 +115,25 @@ def contribution_list(request):
 
 
 @login_required
-def contribution_detail(request, pk, receipt_form=None):
+def contribution_detail(request, pk, receipt_form=None, reversal=None):
+    """A pledge and its receipts; ``reversal`` is ``(receipt_id, form)`` to show again."""
     _require(rules.can_read_reference_data(request.user))
     contribution = get_object_or_404(Contribution.objects.select_related("partner"), pk=pk)
     can_record = rules.can_record_money_in(request.user)[0]
     if can_record and receipt_form is None:
         receipt_form = ReceiptForm(initial={"received_on": timezone.localdate()})
+    receipts = mark_reversals(
+        list(contribution.receipts.select_related("recorded_by")),
+        can_reverse=can_record,
+        url_for=lambda r: reverse("partners:receipt-reverse", args=[contribution.pk, r.pk]),
+        bound=reversal,
+    )
     return render(
         request,
         "partners/contribution_detail.html",
         {
             "contribution": contribution,
-            "receipts": list(contribution.receipts.select_related("recorded_by")),
+            "receipts": receipts,
             "receipt_form": receipt_form if can_record else None,
             "can_record": can_record,
         },
@@ -193,3 +200,31 @@ def receipt_create(request, pk):
                 reverse("partners:contribution-detail", args=[contribution.pk]) + "#receipts"
             )
     return contribution_detail(request, pk, receipt_form=form)
+
+
+@login_required
+@require_POST
+def receipt_reverse(request, pk, receipt_pk):
+    """Correct a receipt by a reversing entry (it takes the money back from the fund)."""
+    _require(rules.can_record_money_in(request.user))
+    contribution = get_object_or_404(Contribution, pk=pk)
+    receipt = get_object_or_404(contribution.receipts, pk=receipt_pk)
+    form = ReversalForm(request.POST, auto_id=f"id_reverse_{receipt.pk}_%s")
+    if form.is_valid():
+        with service_errors_on(form):
+            reversal = services.receipt_reverse(
+                receipt=receipt, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        if not form.errors:
+            messages.success(
+                request,
+                _("The receipt of %(date)s was reversed; %(usd)s USD taken back from the fund.")
+                % {
+                    "date": f"{receipt.received_on:%Y-%m-%d}",
+                    "usd": f"{-reversal.usd_amount:,.2f}",
+                },
+            )
+            return redirect(
+                reverse("partners:contribution-detail", args=[contribution.pk]) + "#receipts"
+            )
+    return contribution_detail(request, pk, reversal=(receipt.pk, form))

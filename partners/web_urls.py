@@ -16,4 +16,9 @@ urlpatterns = [
     path("contributions/<int:pk>/", views.contribution_detail, name="contribution-detail"),
     path("contributions/<int:pk>/edit/", views.contribution_form, name="contribution-edit"),
     path("contributions/<int:pk>/receipts/", views.receipt_create, name="receipt-create"),
+    path(
+        "contributions/<int:pk>/receipts/<int:receipt_pk>/reverse/",
+        views.receipt_reverse,
+        name="receipt-reverse",
+    ),
 ]

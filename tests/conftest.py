@@ -12,6 +12,7 @@ from partners.reference_data import ensure_reference_data
 from partners.roles import Role
 from partners.services import user_create_or_update
 from results.models import Outcome
+from seetf.common import appendonly
 from tests.factories import PartnerFactory
 
 REQUIRE_POSTGRES = os.environ.get("SEETF_REQUIRE_POSTGRES") == "1"
@@ -31,6 +32,36 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(
                 pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
             )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_append_only_triggers():
+    """Django's flush after a transactional test empties SQLite tables with DELETE, which
+    the append-only tables' triggers refuse (seetf.common.appendonly): the flush drops
+    them first and puts them back after, in its own transaction. (PostgreSQL's flush is
+    a TRUNCATE, which row triggers do not see.)"""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
+    original = operations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if not statements:
+            return statements
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+                [f"{appendonly.PREFIX}%"],
+            )
+            triggers = cursor.fetchall()
+        drops = [f"DROP TRIGGER {self.quote_name(name)}" for name, _ in triggers]
+        return [*drops, *statements, *(sql for _, sql in triggers)]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(operations, "sql_flush", sql_flush)
+        yield
 
 
 @pytest.fixture(autouse=True)

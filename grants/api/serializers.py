@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from partners.api.serializers import REVERSAL_FIELDS
 from partners.models import Country, Partner, Region, Sector
 from seetf.common.money import CENT, MONEY
 from seetf.common.pagination import Rows
@@ -226,4 +227,5 @@ class DisbursementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Disbursement
-        fields = ["id", "amount_usd", "disbursed_on", "purpose"]
+        fields = ["id", "amount_usd", "disbursed_on", "purpose", *REVERSAL_FIELDS]
+        read_only_fields = REVERSAL_FIELDS

@@ -14,6 +14,7 @@ exchange = views.ExchangeViewSet.as_view(
 )
 disbursements = views.DisbursementViewSet.as_view({"get": "list", "post": "create"})
 disbursement = views.DisbursementViewSet.as_view({"get": "retrieve"})
+disbursement_reverse = views.DisbursementViewSet.as_view({"post": "reverse_entry"})
 
 urlpatterns = [
     path("fund/", views.FundSummaryView.as_view(), name="fund-summary"),
@@ -22,4 +23,9 @@ urlpatterns = [
     path("grants/<int:grant_pk>/exchanges/<int:pk>/", exchange, name="exchange-detail"),
     path("grants/<int:grant_pk>/disbursements/", disbursements, name="disbursement-list"),
     path("grants/<int:grant_pk>/disbursements/<int:pk>/", disbursement, name="disbursement-detail"),
+    path(
+        "grants/<int:grant_pk>/disbursements/<int:pk>/reverse/",
+        disbursement_reverse,
+        name="disbursement-reverse",
+    ),
 ]

@@ -8,6 +8,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from partners.api.serializers import ReversalInputSerializer
 from partners.models import Country
 from partners.permissions import can_read_reference_data
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewSet
@@ -295,7 +296,7 @@ class ExchangeViewSet(
     create=extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: DisbursementSerializer, **REFUSALS},
-    )
+    ),
 )
 class DisbursementViewSet(
     GrantChildViewSet,
@@ -330,3 +331,29 @@ class DisbursementViewSet(
             )
 
         return idempotent(request, record)
+
+    @extend_schema(
+        summary="Reverse a disbursement",
+        description="Correct a disbursement with a reversing entry: a new disbursement "
+        "with its negative amount that references it (`reverses`), dated today, with the "
+        "reason. It lowers the grant's `disbursed_usd` and the fund's disbursed money; the "
+        "commitment stays. Fund managers only, on approved or completed grants; an entry "
+        "is reversed at most once and a reversal is not reversed (409 "
+        "`invalid_transition`). Honours `Idempotency-Key`.",
+        request=ReversalInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: DisbursementSerializer, **REFUSALS},
+    )
+    def reverse_entry(self, request, *args, **kwargs):
+        disbursement = self.get_object()
+
+        def reverse():
+            services.disbursement_check(grant=self.grant, user=request.user)
+            serializer = ReversalInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            reversal = services.disbursement_reverse(
+                disbursement=disbursement, user=request.user, **serializer.validated_data
+            )
+            return Response(DisbursementSerializer(reversal).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, reverse)

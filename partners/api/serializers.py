@@ -4,6 +4,7 @@ from seetf.common.money import CENT, MONEY
 
 from ..models import (
     MAX_AMOUNT,
+    REASON_MAX_LENGTH,
     Contribution,
     ContributionStatus,
     Country,
@@ -14,6 +15,8 @@ from ..models import (
 )
 
 AMOUNT = {**MONEY, "min_value": CENT, "max_value": MAX_AMOUNT}
+# What a receipt's or a disbursement's answer says of reversing entries (server-owned).
+REVERSAL_FIELDS = ["reverses", "reason"]
 
 
 class CountrySerializer(serializers.ModelSerializer):
@@ -89,7 +92,16 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Receipt
-        fields = ["id", "amount", "usd_amount", "received_on"]
+        fields = ["id", "amount", "usd_amount", "received_on", *REVERSAL_FIELDS]
+        read_only_fields = REVERSAL_FIELDS
+
+
+class ReversalInputSerializer(serializers.Serializer):
+    """The request that reverses a receipt or a disbursement."""
+
+    reason = serializers.CharField(
+        max_length=REASON_MAX_LENGTH, help_text="Why the entry is reversed (required)."
+    )
 
 
 class ContributionReportRowSerializer(serializers.Serializer):

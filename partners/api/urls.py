@@ -13,11 +13,17 @@ router.register("alerts", FundAlertViewSet, basename="alert")
 
 receipts = views.ReceiptViewSet.as_view({"get": "list", "post": "create"})
 receipt = views.ReceiptViewSet.as_view({"get": "retrieve"})
+receipt_reverse = views.ReceiptViewSet.as_view({"post": "reverse_entry"})
 
 urlpatterns = [
     *router.urls,
     path("contributions/<int:contribution_pk>/receipts/", receipts, name="receipt-list"),
     path("contributions/<int:contribution_pk>/receipts/<int:pk>/", receipt, name="receipt-detail"),
+    path(
+        "contributions/<int:contribution_pk>/receipts/<int:pk>/reverse/",
+        receipt_reverse,
+        name="receipt-reverse",
+    ),
     path(
         "reports/contributions/",
         views.ContributionReportView.as_view(),

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from seetf.common.api import (
     REPORT_FORMAT_PARAMETER,
+    ErrorSerializer,
     ReportCSVRenderer,
     RulePermission,
     ScopedAPIView,
@@ -42,6 +43,7 @@ from .serializers import (
     CountrySerializer,
     PartnerSerializer,
     ReceiptSerializer,
+    ReversalInputSerializer,
     SectorSerializer,
     TokenResponseSerializer,
 )
@@ -158,6 +160,17 @@ class ContributionViewSet(
         return serializer.validated_data
 
 
+REVERSAL_REFUSALS = {
+    403: OpenApiResponse(ErrorSerializer, description="Only fund managers reverse entries."),
+    404: OpenApiResponse(description="No such entry here, or not visible to this user."),
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="`invalid_transition`: reversed already, or a reversal itself; "
+        "`insufficient_funds`: the fund's available money would go below zero.",
+    ),
+}
+
+
 @extend_schema_view(create=extend_schema(parameters=[IDEMPOTENCY_PARAMETER]))
 class ReceiptViewSet(
     mixins.ListModelMixin,
@@ -196,6 +209,31 @@ class ReceiptViewSet(
             return Response(ReceiptSerializer(receipt).data, status=status.HTTP_201_CREATED)
 
         return idempotent(request, record)
+
+    @extend_schema(
+        summary="Reverse a receipt",
+        description="Correct a receipt with a reversing entry: a new receipt with its "
+        "negative amounts that references it (`reverses`), dated today, with the reason. "
+        "It lowers the contribution's received money and the fund's. Fund managers only; "
+        "an entry is reversed at most once and a reversal is not reversed (409 "
+        "`invalid_transition`); 409 `insufficient_funds` if the fund's available money "
+        "would go below zero. Honours `Idempotency-Key`.",
+        request=ReversalInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: ReceiptSerializer, **REVERSAL_REFUSALS},
+    )
+    def reverse_entry(self, request, *args, **kwargs):
+        receipt = self.get_object()
+
+        def reverse():
+            serializer = ReversalInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            reversal = services.receipt_reverse(
+                receipt=receipt, user=request.user, **serializer.validated_data
+            )
+            return Response(ReceiptSerializer(reversal).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, reverse)
 
 
 class ContributionReportView(ScopedAPIView):

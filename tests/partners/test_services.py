@@ -300,12 +300,15 @@ def test_amending_a_pledge():
         services.contribution_update(contribution=pledge, pledged_amount=Decimal("399.99"))
     with pytest.raises(ValidationError) as currency:
         services.contribution_update(contribution=pledge, currency="GBP")
+    with pytest.raises(ValidationError) as below_usd:
+        services.contribution_update(contribution=pledge, pledged_usd=Decimal("539.99"))
     amended = services.contribution_update(
-        contribution=pledge, pledged_amount=Decimal("400.00"), pledged_usd=Decimal("520.00")
+        contribution=pledge, pledged_amount=Decimal("400.00"), pledged_usd=Decimal("540.00")
     )
 
     assert set(below.value.message_dict) == {"pledged_amount"}
     assert set(currency.value.message_dict) == {"currency"}
+    assert set(below_usd.value.message_dict) == {"pledged_usd"}
     assert (amended.status, amended.outstanding_usd) == ("received", Decimal("0.00"))
 
 

@@ -123,7 +123,7 @@ def test_record_a_disbursement(status, role, world, clients):
             assert response.json()["code"] == code
         assert grant_state(grant_id) == before
         return
-    assert response.json() == {"id": response.json()["id"], **body}
+    assert response.json() == {"id": response.json()["id"], **body, "reverses": None, "reason": ""}
     disbursement = Disbursement.objects.get(pk=response.json()["id"])
     assert (disbursement.grant_id, disbursement.recorded_by_id) == (
         grant_id,

@@ -27,7 +27,9 @@ PLEDGES = {
         "ESP",
         "EUR",
         "750000.00",
-        "1012500.00",
+        # The rate moved after signing: the pledge was amended to the USD received (the
+        # USD credited never passes the pledge's USD value).
+        "1021250.00",
         [("500000.00", "690000.00"), ("250000.00", "331250.00")],
     ),
     "GBR-1": ("GBR", "GBP", "200000.00", "321987.65", []),
@@ -39,7 +41,7 @@ PLEDGES = {
 # What each contribution shows: received_usd, outstanding_usd, status.
 EXPECTED_CONTRIBUTIONS = {
     "DNK-1": ("181234.56", "360000.00", "partially_received"),  # 540000 x 2/3 still to come
-    "ESP-1": ("1021250.00", "0.00", "received"),  # the rate moved: more USD than pledged
+    "ESP-1": ("1021250.00", "0.00", "received"),  # the amended pledge, all received
     "GBR-1": ("0.00", "321987.65", "pledged"),
     "CHN-1": ("300000.00", "0.00", "received"),
     "CHN-2": ("34722.22", "69444.45", "partially_received"),  # 104166.67 x 0.6666667
@@ -76,7 +78,7 @@ EXPECTED_ROWS = [
         "partner": "Spain",
         "code": "ESP",
         "kind": DONOR,
-        "pledged_usd": "1012500.00",
+        "pledged_usd": "1021250.00",
         "received_usd": "1021250.00",
         "outstanding_usd": "0.00",
     },
@@ -90,7 +92,7 @@ EXPECTED_ROWS = [
     },
 ]
 EXPECTED_TOTALS = {
-    "pledged_usd": "3778654.32",
+    "pledged_usd": "3787404.32",
     "received_usd": "2237206.78",
     "outstanding_usd": "1551432.10",
 }
@@ -153,7 +155,7 @@ def test_the_fund_summary(portfolio, client_for, donor):
     body = client_for(donor).get("/api/v1/fund/").json()
 
     assert {key: body[key] for key in body if key != "as_of"} == {
-        "pledged_usd": "3778654.32",
+        "pledged_usd": "3787404.32",
         "received_usd": "2237206.78",
         "committed_usd": "1000000.00",
         "disbursed_usd": "250000.00",
@@ -275,7 +277,7 @@ def test_the_report_as_csv(portfolio, client_for, donor):
         ["Denmark (test)", "DNKX", "traditional_donor", "0.00", "0.00", "0.00"]
     ]
     assert [dict(zip(header, r, strict=True)) for r in rows if r[1] != "DNKX"] == EXPECTED_ROWS
-    assert total == ["TOTAL", "", "", "3778654.32", "2237206.78", "1551432.10"]
+    assert total == ["TOTAL", "", "", "3787404.32", "2237206.78", "1551432.10"]
 
 
 def test_the_csv_report_filters_too(portfolio, client_for, fund_manager):
@@ -285,7 +287,7 @@ def test_the_csv_report_filters_too(portfolio, client_for, fund_manager):
 
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
     assert [line[1] for line in lines[1:-1]] == ["DNK", "ESP", "GBR"]
-    assert lines[-1] == ["TOTAL", "", "", "1874487.65", "1202484.56", "681987.65"]
+    assert lines[-1] == ["TOTAL", "", "", "1883237.65", "1202484.56", "681987.65"]
 
 
 def test_the_report_agrees_with_the_contribution_list(portfolio, client_for, fund_manager):

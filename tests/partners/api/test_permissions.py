@@ -69,6 +69,8 @@ READS = {
                 "amount": "400.00",
                 "usd_amount": "540.00",
                 "received_on": "2011-01-01",
+                "reverses": None,
+                "reason": "",
             }
         ),
     ),
@@ -232,6 +234,18 @@ WRITES = {
             and body["usd_amount"] == "100.00"
         ),
     ),
+    "reverse receipt": (
+        "post",
+        "/api/v1/contributions/{eur}/receipts/{receipt}/reverse/",
+        lambda w: {"reason": "Recorded against the wrong pledge."},
+        201,
+        lambda body, w: (
+            (body["reverses"], body["amount"], body["usd_amount"])
+            == (w["receipt"].pk, "-400.00", "-540.00")
+            and Fund.objects.get().received_usd == Decimal("0.00")
+            and Contribution.objects.get(pk=w["eur"].pk).received_usd == Decimal("0.00")
+        ),
+    ),
 }
 
 
@@ -336,6 +350,11 @@ NOT_FOUND_WRITES = {
         "post",
         f"/api/v1/contributions/{MISSING}/receipts/",
         {"amount": "1.00", "usd_amount": "1.00", "received_on": "2011-01-01"},
+    ),
+    "reverse a missing receipt": (
+        "post",
+        f"/api/v1/contributions/{MISSING}/receipts/{MISSING}/reverse/",
+        {"reason": "typo"},
     ),
 }
 

@@ -206,13 +206,27 @@ def test_a_period_end_alone_is_checked_against_the_stored_start(world, manager_c
 def test_a_pledge_can_be_amended_down_to_what_was_received(world, manager_client):
     response = manager_client.patch(
         f"/api/v1/contributions/{world['eur'].pk}/",
-        {"pledged_amount": "400.00", "pledged_usd": "520.00"},
+        {"pledged_amount": "400.00", "pledged_usd": "540.00"},
         format="json",
     )
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "received"
     assert response.json()["outstanding_usd"] == "0.00"
+
+
+def test_a_pledges_usd_value_cannot_be_amended_below_the_usd_credited(
+    world, manager_client, unchanged
+):
+    with unchanged():
+        response = manager_client.patch(
+            f"/api/v1/contributions/{world['eur'].pk}/",
+            {"pledged_amount": "400.00", "pledged_usd": "539.99"},
+            format="json",
+        )
+
+    assert_field_error(response, "pledged_usd")
+    assert "540.00 USD was credited" in response.json()["pledged_usd"][0]
 
 
 # --- Receipts --------------------------------------------------------------------------------
@@ -273,17 +287,17 @@ def test_a_usd_receipt_with_another_usd_amount_is_refused(world, manager_client,
 def test_a_receipt_of_exactly_the_outstanding_completes_the_pledge(world, manager_client):
     response = manager_client.post(
         f"/api/v1/contributions/{world['eur'].pk}/receipts/",
-        {"amount": "600.00", "usd_amount": 810, "received_on": "2011-06-01"},
+        {"amount": "600.00", "usd_amount": 760, "received_on": "2011-06-01"},
         format="json",
     )
 
     assert response.status_code == 201, response.content
-    assert response.json()["usd_amount"] == "810.00"
+    assert response.json()["usd_amount"] == "760.00"
     eur = Contribution.objects.get(pk=world["eur"].pk)
     assert (eur.status, eur.received_amount, eur.received_usd) == (
         "received",
         Decimal("1000.00"),
-        Decimal("1350.00"),
+        Decimal("1300.00"),  # all the pledge's USD value
     )
 
 
