@@ -1,5 +1,5 @@
 """The web pages of results: the completion report, the donor's contribution dashboard
-(with its charts, tables and CSV downloads), the public knowledge hub and each results
+(with its charts, tables and CSV and XLSX downloads), the public knowledge hub and each results
 story's page.
 
 Reads go through ``results.selectors`` (the API's own, and the donor's part of the home
@@ -23,7 +23,7 @@ from grants.permissions import can_see_report, can_write_report, is_leader_of
 from grants.selectors import allowed_actions, grants_visible_to, visible_grant_or_404
 from partners.models import Partner, Region
 from partners.roles import donor_partner_id, is_donor, is_fund_manager
-from seetf.common.api import ReportCSVRenderer
+from seetf.common import spreadsheets
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import service_errors_on
 
@@ -222,7 +222,7 @@ def dashboard_tables(partner, user) -> dict:
     }
 
 
-# The dashboard's tables that download as CSV, and the name each file is given.
+# The dashboard's tables that download as CSV and XLSX, and the name each file is given.
 CSV_TABLES = {
     "contributions": "contributions",
     "region": "portfolio-by-region",
@@ -288,22 +288,39 @@ def donor_dashboard(request):
     return render(request, "results/dashboard.html", context)
 
 
-@login_required
-def dashboard_csv(request, table):
-    """One table of the dashboard as CSV: the rows, then a TOTAL line (as the API's
-    report CSVs)."""
+def _dashboard_table(request, table):
+    """One table of the dashboard (404 for an unknown one, or no partner chosen) and the
+    file name it downloads as, without its extension."""
     if table not in CSV_TABLES:
         raise Http404
     partner, _form = _dashboard_partner(request)
     if partner is None:
         raise Http404
-    data = dashboard_tables(partner, request.user)[table]
-    response = HttpResponse(
-        ReportCSVRenderer().render(data), content_type="text/csv; charset=utf-8"
-    )
-    filename = f"seetf-{partner.code}-{CSV_TABLES[table]}.csv"
+    return dashboard_tables(partner, request.user)[
+        table
+    ], f"seetf-{partner.code}-{CSV_TABLES[table]}"
+
+
+def _download(content, content_type, filename):
+    response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def dashboard_csv(request, table):
+    """One table of the dashboard as CSV: the rows, then a TOTAL line (as the API's
+    report CSVs)."""
+    data, name = _dashboard_table(request, table)
+    return _download(spreadsheets.report_csv(data), "text/csv; charset=utf-8", f"{name}.csv")
+
+
+@login_required
+def dashboard_xlsx(request, table):
+    """One table of the dashboard as an Excel workbook (as the API's `?format=xlsx`)."""
+    data, name = _dashboard_table(request, table)
+    content = spreadsheets.report_xlsx(data, title=CSV_TABLES[table])
+    return _download(content, spreadsheets.XLSX_MEDIA_TYPE, f"{name}.xlsx")
 
 
 # --- The knowledge hub and the stories ------------------------------------------------------

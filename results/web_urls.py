@@ -12,6 +12,7 @@ urlpatterns = [
     path("grants/<int:pk>/report/accept/", views.report_accept, name="report-accept"),
     path("dashboard/", views.donor_dashboard, name="dashboard"),
     path("dashboard/<slug:table>.csv", views.dashboard_csv, name="dashboard-csv"),
+    path("dashboard/<slug:table>.xlsx", views.dashboard_xlsx, name="dashboard-xlsx"),
     path("hub/", views.hub, name="hub"),
     path("stories/<slug:slug>/", views.story_detail, name="story"),
 ]

@@ -16,8 +16,8 @@ from rest_framework.response import Response
 
 from seetf.common.api import (
     REPORT_FORMAT_PARAMETER,
+    REPORT_RENDERERS,
     ErrorSerializer,
-    ReportCSVRenderer,
     RulePermission,
     ScopedAPIView,
     ScopedReadOnlyViewSet,
@@ -238,12 +238,15 @@ class ReceiptViewSet(
 
 class ContributionReportView(ScopedAPIView):
     """Annex C: a row per partner with pledged, received and outstanding USD, and totals.
-    Filter by `kind` or `partner` (ids, repeatable); `?format=csv` for a spreadsheet."""
+    Filter by `kind` or `partner` (ids, repeatable); `?format=csv` or `?format=xlsx` for a
+    spreadsheet."""
 
     scope = staticmethod(selectors.partners_visible_to)
     permission_classes = [RulePermission]
     read_rule = staticmethod(rules.can_read_reference_data)
-    renderer_classes = [JSONRenderer, ReportCSVRenderer]
+    renderer_classes = REPORT_RENDERERS
+    report_name = "contributions"
+    report_serializer = ContributionReportSerializer
     filterset_class = ContributionReportFilter
 
     @extend_schema(

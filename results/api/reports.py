@@ -3,7 +3,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from grants.api.serializers import FundSummarySerializer
@@ -15,7 +14,7 @@ from partners.roles import is_donor, is_fund_manager
 from partners.selectors import partners_visible_to
 from seetf.common.api import (
     REPORT_FORMAT_PARAMETER,
-    ReportCSVRenderer,
+    REPORT_RENDERERS,
     RulePermission,
     ScopedAPIView,
 )
@@ -79,12 +78,13 @@ class FollowUpReportSerializer(serializers.Serializer):
 
 
 class ReportView(ScopedAPIView):
-    """A report over grants, filterable like the grant list, as JSON or `?format=csv`."""
+    """A report over grants, filterable like the grant list, as JSON, `?format=csv` or
+    `?format=xlsx`."""
 
     scope = staticmethod(grants_visible_to)
     permission_classes = [RulePermission]
     read_rule = staticmethod(can_read_reference_data)
-    renderer_classes = [JSONRenderer, ReportCSVRenderer]
+    renderer_classes = REPORT_RENDERERS
     # Declared for the schema: the filters are applied by filtered_grants().
     filter_backends = [DjangoFilterBackend]
     filterset_class = GrantFilter
@@ -99,6 +99,9 @@ class ReportView(ScopedAPIView):
 class CapacityOutcomesReportView(ReportView):
     """Annex D: a row per completed or closed grant (whose report you may read), a
     boolean per intermediate capacity outcome, and totals counting each outcome."""
+
+    report_name = "capacity-outcomes"
+    report_serializer = CapacityOutcomesReportSerializer
 
     @extend_schema(
         responses={200: CapacityOutcomesReportSerializer},
@@ -124,6 +127,9 @@ class CapacityOutcomesReportView(ReportView):
 class FollowUpReportView(ReportView):
     """The follow-up pipeline: completed and closed grants whose completion report says
     follow-up is needed, and what is needed."""
+
+    report_name = "follow-up"
+    report_serializer = FollowUpReportSerializer
 
     @extend_schema(
         responses={200: FollowUpReportSerializer},

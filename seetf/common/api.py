@@ -1,16 +1,20 @@
-"""Building blocks every API view uses: scoped views, rule-based permissions and the CSV
-renderer."""
-
-import csv
-import io
+"""Building blocks every API view uses: scoped views, rule-based permissions and the
+report renderers (CSV and XLSX)."""
 
 from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, permissions, renderers, serializers, viewsets
 from rest_framework.views import APIView
 
+from . import spreadsheets
+
 REPORT_FORMAT_PARAMETER = OpenApiParameter(
-    "format", str, enum=["json", "csv"], description="`csv` for a spreadsheet download."
+    "format",
+    str,
+    enum=["json", "csv", "xlsx"],
+    description="`csv` for a CSV download, `xlsx` for an Excel workbook (typed cells, a "
+    "bold header, a TOTAL row). Text cells beginning with `=`, `+`, `-` (unless a number), "
+    "`@`, a tab or a carriage return start with a single quote (formula injection).",
 )
 
 
@@ -124,49 +128,53 @@ class RulePermission(permissions.BasePermission):
         return allowed
 
 
-class ReportCSVRenderer(renderers.BaseRenderer):
-    """Renders a report ``{"rows": [...], "totals": {...}}`` as CSV: a header, the rows,
-    then a ``TOTAL`` line with the totals under their columns."""
+class _ReportRenderer(renderers.BaseRenderer):
+    """A report ``{"rows": [...], "totals": {...}}`` as a spreadsheet download
+    (``seetf.common.spreadsheets``: one layout and one formula-injection rule for CSV
+    and XLSX). The view may name ``report_name`` (the file's name, ``seetf-<name>.<ext>``)
+    and ``report_serializer`` (whose field declarations type the XLSX cells)."""
+
+    def _attach(self, renderer_context):
+        context = renderer_context or {}
+        response, view = context.get("response"), context.get("view")
+        name = getattr(view, "report_name", None)
+        if response is not None and name and response.status_code < 400:
+            response["Content-Disposition"] = f'attachment; filename="seetf-{name}.{self.format}"'
+        return view
+
+
+class ReportCSVRenderer(_ReportRenderer):
+    """CSV: a header, the rows, then a ``TOTAL`` line with the totals under their
+    columns; an error body (e.g. 401) one row with a column per key."""
 
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if not isinstance(data, dict) or "rows" not in data:
-            # An error body (e.g. 401) on a CSV request: one column per key.
-            data = {"rows": [data] if isinstance(data, dict) else [], "totals": {}}
-        rows = data.get("rows") or []
-        totals = data.get("totals") or {}
-        columns: list[str] = []
-        for row in rows:
-            for key in row:
-                if key not in columns:
-                    columns.append(key)
-        for key in totals:
-            if key not in columns:
-                columns.append(key)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
-        if totals:
-            total_row = [_cell(totals.get(c)) if c in totals else "" for c in columns]
-            if columns and columns[0] not in totals:
-                total_row[0] = "TOTAL"
-            writer.writerow(total_row)
-        return out.getvalue().encode(self.charset)
+        self._attach(renderer_context)
+        return spreadsheets.report_csv(data)
 
 
-def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, (list, tuple)):
-        return ";".join(str(v) for v in value)
-    return value
+class ReportXLSXRenderer(_ReportRenderer):
+    """Excel: the CSV's table with typed cells, a bold header, panes frozen under it."""
+
+    media_type = spreadsheets.XLSX_MEDIA_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        view = self._attach(renderer_context)
+        return spreadsheets.report_xlsx(
+            data,
+            title=getattr(view, "report_name", None) or "report",
+            fields=spreadsheets.report_fields(getattr(view, "report_serializer", None)),
+        )
+
+
+# The renderers of every report: JSON, `?format=csv`, `?format=xlsx`.
+REPORT_RENDERERS = [renderers.JSONRenderer, ReportCSVRenderer, ReportXLSXRenderer]
 
 
 class ErrorSerializer(serializers.Serializer):
