@@ -29,6 +29,7 @@ from partners.models import Country
 from partners.roles import is_fund_manager
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import apply_service_errors, service_errors_on
+from seetf.common.idempotency import once_per_form
 
 from . import selectors, services, workflow
 from .filters import GrantFilter
@@ -354,6 +355,7 @@ def grant_detail(request, pk):
 
 @login_required
 @require_POST
+@once_per_form
 def grant_action(request, pk, action):
     """One workflow action from the grant page: role and status are checked first (a
     403 page, or the reason on the grant page), then the form, then the service."""
@@ -380,6 +382,7 @@ def grant_action(request, pk, action):
 
 @login_required
 @require_POST
+@once_per_form
 def disbursement_create(request, pk):
     grant = _grant_for_page(request, pk)
     try:
@@ -405,6 +408,7 @@ def disbursement_create(request, pk):
 
 @login_required
 @require_POST
+@once_per_form
 def disbursement_reverse(request, pk, disbursement_pk):
     """Correct a disbursement by a reversing entry (its commitment stays)."""
     grant = _grant_for_page(request, pk)

@@ -2,8 +2,10 @@
 receipt within the pledge, a known currency, a unique reference...) are the services'."""
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
+from partners import services
 from partners.models import MAX_AMOUNT, REASON_MAX_LENGTH, Country, Partner, PartnerKind
 from seetf.common.forms import DateInput, MoneyInput, WebForm
 from seetf.common.money import CENT, MONEY
@@ -137,3 +139,13 @@ def mark_reversals(entries: list, *, can_reverse: bool, url_for, bound=None) -> 
                 else ReversalForm(auto_id=f"id_reverse_{entry.pk}_%s")
             )
     return entries
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's password change (old password, new one twice, the validators), saved
+    through ``services.user_password_change``, which also ends the user's API tokens."""
+
+    def save(self, commit=True):
+        return services.user_password_change(
+            user=self.user, password=self.cleaned_data["new_password1"]
+        )

@@ -1,5 +1,6 @@
 """Writes for partners, contributions, receipts, users, and the fund's ledger."""
 
+import logging
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
@@ -27,6 +29,8 @@ from .models import (
 from .permissions import can_record_money_in
 from .roles import Role
 from .signals import fund_moved
+
+logger = logging.getLogger(__name__)
 
 # --- Validation shared by the services ------------------------------------------------
 
@@ -420,6 +424,8 @@ def user_create_or_update(
     A donor must belong to a partner; only donors do. A password must pass the
     validators of AUTH_PASSWORD_VALIDATORS (checked against this user's name and e-mail);
     without one, a new user gets an unusable password and an existing user keeps theirs.
+    A new password, or a change of roles or donor partner, ends the user's API tokens
+    (``user_tokens_revoke``): a token speaks for the user as they were when it was issued.
     """
     unknown = sorted(set(roles) - set(Role.values))
     if unknown:
@@ -431,23 +437,73 @@ def user_create_or_update(
     if partner is not None and Role.DONOR not in roles:
         raise ValidationError({"partner": ["Only donors belong to a partner."]})
     User = get_user_model()
-    user = User.objects.filter(username=username).first() or User(username=username)
-    if email is not None:
-        user.email = email
-    if password is not None:
-        try:
-            password_validation.validate_password(password, user)
-        except ValidationError as exc:
-            raise ValidationError({"password": exc.messages}) from exc
-        user.set_password(password)
-    elif not user.password:
-        # A new user given no password: mark it unusable (not an empty hash) so that
-        # has_usable_password() tells the truth; an existing user keeps theirs.
-        user.set_unusable_password()
-    user.save()
-    user.groups.set(Group.objects.filter(name__in=roles))
-    if partner is not None:
-        PartnerMembership.objects.update_or_create(user=user, defaults={"partner": partner})
-    else:
-        PartnerMembership.objects.filter(user=user).delete()
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username=username).first() or User(
+            username=username
+        )
+        if user.pk is None:
+            before = None
+        else:
+            before = (
+                set(user.groups.filter(name__in=Role.values).values_list("name", flat=True)),
+                PartnerMembership.objects.filter(user=user)
+                .values_list("partner", flat=True)
+                .first(),
+            )
+        if email is not None:
+            user.email = email
+        if password is not None:
+            _password_set(user, password)
+        elif not user.password:
+            # A new user given no password: mark it unusable (not an empty hash) so that
+            # has_usable_password() tells the truth; an existing user keeps theirs.
+            user.set_unusable_password()
+        user.save()
+        user.groups.set(Group.objects.filter(name__in=roles))
+        if partner is not None:
+            PartnerMembership.objects.update_or_create(user=user, defaults={"partner": partner})
+        else:
+            PartnerMembership.objects.filter(user=user).delete()
+        after = (set(roles), partner.pk if partner is not None else None)
+        if before is not None and (password is not None or before != after):
+            user_tokens_revoke(
+                user=user, why="password changed" if password is not None else "roles changed"
+            )
     return user
+
+
+def _password_set(user, password: str) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+
+
+def user_password_change(*, user, password: str):
+    """Give a user a new password (it must pass AUTH_PASSWORD_VALIDATORS) and end their API
+    tokens: the web's password change, as ``user_create_or_update`` does for the command."""
+    with transaction.atomic():
+        _password_set(user, password)
+        user.save(update_fields=["password"])
+        user_tokens_revoke(user=user, why="password changed")
+    return user
+
+
+def user_tokens_revoke(*, user, why: str) -> int:
+    """Delete every API token of the user (a later request with one gets 401); returns how
+    many. The one place tokens are ended: on a new password, new roles (rotation: the
+    user asks ``POST /api/v1/auth/token/`` for a new one) and ``token_revoke``."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    if deleted:
+        logger.info("API token of user %s (id %s) revoked: %s", user.username, user.pk, why)
+    return deleted
+
+
+def token_revoke(*, token: Token) -> None:
+    """End the API token a request was sent with (``POST /api/v1/auth/token/revoke/``).
+    A token is its user's only one (DRF's ``Token`` is one per user), so this ends the
+    user's API access until they ask for a new token; their web sessions stay."""
+    deleted, _ = Token.objects.filter(key=token.key).delete()
+    if deleted:
+        logger.info("API token of user %s (id %s) revoked by its holder", token.user, token.user_id)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from seetf.common.forms import apply_service_errors, service_errors_on
+from seetf.common.idempotency import once_per_form
 
 from . import permissions as rules
 from . import selectors, services
@@ -174,6 +175,7 @@ def contribution_form(request, pk=None):
 
 @login_required
 @require_POST
+@once_per_form
 def receipt_create(request, pk):
     """Record money paid in against a pledge (it credits the fund)."""
     _require(rules.can_record_money_in(request.user))
@@ -204,6 +206,7 @@ def receipt_create(request, pk):
 
 @login_required
 @require_POST
+@once_per_form
 def receipt_reverse(request, pk, receipt_pk):
     """Correct a receipt by a reversing entry (it takes the money back from the fund)."""
     _require(rules.can_record_money_in(request.user))

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from partners.api.views import ObtainTokenView
+from partners.api.views import ObtainTokenView, RevokeTokenView
 from seetf import health, web
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("auth/token/revoke/", RevokeTokenView.as_view(), name="auth-token-revoke"),
     path("", include("partners.api.urls")),
     path("", include("grants.api.urls")),
     path("", include("results.api.urls")),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 
 from grants import selectors as grant_selectors
+from partners.forms import PasswordChangeForm
 from partners.roles import is_donor, is_fund_manager, is_task_team_leader
 from results import selectors as result_selectors
 
@@ -59,6 +60,10 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, its form saving through the service that also ends the
+    user's API tokens (``partners.services.user_password_change``)."""
+
+    form_class = PasswordChangeForm
     template_name = "registration/password_change_form.html"
     success_url = reverse_lazy("home")
 

@@ -27,6 +27,7 @@ from partners.api.views import (
     ContributionReportView,
     CountryViewSet,
     ObtainTokenView,
+    RevokeTokenView,
     SectorViewSet,
 )
 from partners.models import Contribution, Country, FundAlert
@@ -48,6 +49,7 @@ from tests.results.factories import finished_grant, make_story
 # The API routes that read no rows, and why they need no scope.
 EXEMPT = {
     ObtainTokenView: "exchanges credentials for a token: reads only the user logging in",
+    RevokeTokenView: "deletes the token the request was sent with: reads no other row",
     FundSummaryView: "the fund's totals, the same for everyone its read rule admits: no rows",
     SpectacularAPIView: "the OpenAPI schema: describes the API, reads no data",
     SpectacularSwaggerView: "the browsable docs page for the schema: reads no data",
@@ -179,7 +181,13 @@ def test_every_api_route_is_a_scoped_view_or_a_listed_exemption():
     # The walk reaches router routes, nested routes and plain views alike.
     names = {entry.name for _, entry, _ in routes}
     assert {"grant-list", "reminder-list", "exchange-list", "lesson-list"} <= names
-    assert {"completion-report", "report-contributions", "auth-token", "schema"} <= names
+    assert {
+        "completion-report",
+        "report-contributions",
+        "auth-token",
+        "auth-token-revoke",
+        "schema",
+    } <= names
     assert len([cls for cls in classes if is_scoped(cls)]) >= 15
 
 

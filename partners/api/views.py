@@ -7,12 +7,14 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from seetf.common.api import (
     REPORT_FORMAT_PARAMETER,
@@ -298,6 +300,45 @@ class ObtainTokenView(ObtainAuthToken):
                     detail="Too many failed logins for this username; try again later.",
                 ) from None
             raise
+
+
+class NoTokenToRevoke(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = (
+        "This request carries no API token to revoke: send it as `Authorization: Token <key>`."
+    )
+    default_code = "no_token"
+
+
+class RevokeTokenView(APIView):
+    """End the API token this request is sent with: 204, and that token then gets 401.
+
+    Signed in some other way (a web session), there is no token to revoke: 400
+    `no_token`, nothing changed. Without credentials: 401."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # As every scoped view does: a malformed body is a 400 before anything is done.
+        request.data  # noqa: B018
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Revoked: this token now gets 401."),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="`no_token`: the request carries no token (a web session).",
+            ),
+            401: OpenApiResponse(
+                ErrorSerializer, description="No credentials, or a token already revoked."
+            ),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        if not isinstance(request.auth, Token):
+            raise NoTokenToRevoke()
+        services.token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _lockout_seconds(request) -> int | None:

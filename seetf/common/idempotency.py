@@ -5,13 +5,18 @@ more; the same key with another body gets 409 `duplicate`. Keys are per user and
 for ``IDEMPOTENCY_KEY_TTL_HOURS`` (at least 24 hours).
 """
 
+import functools
 import hashlib
 import json
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
@@ -55,6 +60,19 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
     return response
 
 
+def _claim(user, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """The key's new row, or None when another request holds it (then replay its answer).
+    A savepoint: if another request holds this key, the insert waits for it (the unique
+    index) and then fails here."""
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                user=user, key=key, fingerprint=fingerprint, response_status=0, response_body={}
+            )
+    except IntegrityError:
+        return None
+
+
 def idempotent(request, handler) -> Response:
     """Run ``handler()`` (which returns a DRF Response) at most once per key.
 
@@ -79,19 +97,7 @@ def idempotent(request, handler) -> Response:
 
     with transaction.atomic():
         IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=expired_before).delete()
-        try:
-            # A savepoint: if another request holds this key, the insert waits for it
-            # (the unique index) and then fails here, and we replay its response.
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    user=user,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response_status=0,
-                    response_body={},
-                )
-        except IntegrityError:
-            record = None
+        record = _claim(user, key, fingerprint)
         if record is not None:
             response = handler()
             if not 200 <= response.status_code < 300:
@@ -110,3 +116,61 @@ def purge_expired_idempotency_keys() -> int:
     expired_before = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=expired_before).delete()
     return deleted
+
+
+# --- The web's money forms --------------------------------------------------------------
+# Each money form carries a one-time token (the hidden field FORM_FIELD, made per rendered
+# form by the ``once_token`` template tag), kept in the same store as an Idempotency-Key,
+# under "form:<token>" for its user: a repeated post of the same form (a double click, a
+# re-post after "back") gets the first answer again, its redirect and its messages, and
+# writes nothing more. A post without a token, or with one the site did not make, is a
+# fresh key and runs once; the same token never writes twice.
+
+FORM_FIELD = "once"
+FORM_TOKEN_MAX_LENGTH = 64
+
+
+def form_once_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def once_per_form(view):
+    """Decorate a web view that records money: it runs at most once per form token.
+
+    Only an accepted form (a redirect) is kept, with the messages the view added; a form
+    shown again with its errors keeps nothing, so it may be corrected and posted again."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        token = request.POST.get(FORM_FIELD, "").strip()
+        if not token or len(token) > FORM_TOKEN_MAX_LENGTH or not token.isprintable():
+            return view(request, *args, **kwargs)
+        key = f"form:{token}"
+        fingerprint = hashlib.sha256(f"WEB {request.path}".encode()).hexdigest()
+        storage = messages.get_messages(request)
+        with transaction.atomic():
+            record = _claim(request.user, key, fingerprint)
+            if record is not None:
+                queued = len(storage._queued_messages)
+                response = view(request, *args, **kwargs)
+                if not 300 <= response.status_code < 400:
+                    transaction.set_rollback(True)
+                    return response
+                record.response_status = response.status_code
+                record.response_body = {
+                    "location": response["Location"],
+                    "messages": [
+                        [message.level, str(message.message)]
+                        for message in storage._queued_messages[queued:]
+                    ],
+                }
+                record.save(update_fields=["response_status", "response_body"])
+                return response
+        record = IdempotencyKey.objects.get(user=request.user, key=key)
+        if record.fingerprint != fingerprint or not record.response_status:
+            raise BadRequest("This form's one-time token was already used for another form.")
+        for level, text in record.response_body["messages"]:
+            messages.add_message(request, level, text)
+        return HttpResponseRedirect(record.response_body["location"])
+
+    return wrapper

@@ -6,6 +6,9 @@ from decimal import Decimal
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.html import format_html
+
+from seetf.common.idempotency import FORM_FIELD, form_once_token
 
 register = template.Library()
 
@@ -39,3 +42,10 @@ def page_url(context, page_number) -> str:
 @register.filter
 def startswith(value, prefix) -> bool:
     return str(value or "").startswith(str(prefix or ""))
+
+
+@register.simple_tag
+def once_token():
+    """The hidden one-time token of a money form (``seetf.common.idempotency.
+    once_per_form``): a new one each time the form is rendered."""
+    return format_html('<input type="hidden" name="{}" value="{}">', FORM_FIELD, form_once_token())
