@@ -19,6 +19,7 @@ from partners.roles import is_fund_manager
 from partners.services import fund_disburse, fund_undisburse, reversal_check, validate_reason
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
+from seetf.common.rules import require
 
 from . import workflow
 from .models import (
@@ -58,12 +59,6 @@ PROPOSAL_FIELDS = {
     "planned_end",
 }
 M2M_FIELDS = {"recipient_countries", "provider_countries", "facilitating_partners"}
-
-
-def _forbid(allowed_reason: tuple[bool, str], code: str = "permission_denied") -> None:
-    allowed, reason = allowed_reason
-    if not allowed:
-        raise ApplicationError(reason, code=code, status=403)
 
 
 def _invalid_transition(message: str):
@@ -140,7 +135,7 @@ def grant_create(
     targeted_outcomes: list[str] = (),
 ) -> Grant:
     """A task team leader drafts a proposal; it stays private to them until submitted."""
-    _forbid(can_create_grant(leader))
+    require(can_create_grant(leader))
     data = {
         "title": title,
         "summary": summary,
@@ -172,7 +167,7 @@ def grant_update_check(*, grant: Grant, user) -> None:
     draft or returned. The API runs it before reading the request's body (a user who
     may not edit gets 403, not a 400 about the form); ``grant_update`` runs it again
     under the row lock."""
-    _forbid(can_edit_grant(user, grant))
+    require(can_edit_grant(user, grant))
     if grant.status not in EDITABLE_STATUSES:
         raise _invalid_transition(
             f"A grant is edited only while draft or returned; this one is {grant.status}."
@@ -213,10 +208,6 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
 # --- The workflow ---------------------------------------------------------------------
 
 
-def _refusal(verdict) -> ApplicationError:
-    return ApplicationError(verdict.reason, code=verdict.code, status=verdict.status)
-
-
 def _action(name: str) -> workflow.Action:
     action = workflow.get(name)
     if action is None:
@@ -232,9 +223,7 @@ def grant_transition_check(*, grant: Grant, user, action: str) -> None:
     runs it before reading the body, so a user who may not act gets a 403, not a 400
     about a form they may not use; ``grant_transition`` runs it again under the grant's
     row lock."""
-    verdict = workflow.evaluate(_action(action), user, grant)
-    if not verdict.allowed:
-        raise _refusal(verdict)
+    require(workflow.evaluate(_action(action), user, grant))
 
 
 @transaction.atomic
@@ -277,7 +266,7 @@ def exchange_check(*, grant: Grant, user) -> None:
     status lets them record exchanges (the leader: draft, returned, approved; a fund
     manager: approved). Run by the API before reading the body, and again under the
     grant's row lock by ``exchange_create`` and ``exchange_update``."""
-    _forbid(can_record_exchange(user, grant))
+    require(can_record_exchange(user, grant))
     statuses = (EXCHANGE_STATUSES_FOR_LEADER if is_leader_of(user, grant) else set()) | (
         EXCHANGE_STATUSES_FOR_MANAGER if is_fund_manager(user) else set()
     )
@@ -374,7 +363,7 @@ def disbursement_check(*, grant: Grant, user) -> None:
     """403 unless a fund manager; 409 ``invalid_transition`` unless the grant is approved
     or completed. Run by the API before reading the body, and again under the grant's
     row lock by ``disbursement_record``."""
-    _forbid(can_disburse(user, grant))
+    require(can_disburse(user, grant))
     if grant.status not in DISBURSABLE_STATUSES:
         raise _invalid_transition(
             f"Money is disbursed only on approved or completed grants; this one is {grant.status}."

@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
+from seetf.common.rules import require
 
 from .models import (
     MAX_AMOUNT,
@@ -366,9 +367,7 @@ def receipt_record(
 
 def receipt_reverse_check(*, user) -> None:
     """403 unless the user may record money in (fund managers)."""
-    allowed, reason = can_record_money_in(user)
-    if not allowed:
-        raise ApplicationError(reason, code="permission_denied", status=403)
+    require(can_record_money_in(user))
 
 
 @transaction.atomic

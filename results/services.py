@@ -19,6 +19,7 @@ from grants.permissions import can_write_report
 from grants.services import grant_transition, grant_transition_check
 from partners.models import Country, Sector
 from seetf.common.errors import ApplicationError
+from seetf.common.rules import require
 
 from .markdown import render_markdown
 from .models import OUTCOME_FIELDS, CompletionReport, ConcreteResult, Outcome, ResultsStory
@@ -35,12 +36,6 @@ REPORT_FIELDS = {
 }
 
 
-def _forbid(allowed_reason):
-    allowed, reason = allowed_reason
-    if not allowed:
-        raise ApplicationError(reason, code="permission_denied", status=403)
-
-
 def _locked_grant(grant: Grant) -> Grant:
     return Grant.objects.select_for_update().get(pk=grant.pk)
 
@@ -52,7 +47,7 @@ def _locked_grant(grant: Grant) -> Grant:
 
 
 def completion_report_save_check(*, grant: Grant, user) -> None:
-    _forbid(can_write_report(user, grant))
+    require(can_write_report(user, grant))
     if grant.status != GrantStatus.APPROVED:
         raise ApplicationError(
             f"The report is written while the grant is approved; this one is {grant.status}.",
@@ -242,7 +237,7 @@ def story_create(
     sector, its recipient countries and the outcomes its completion report achieved.
     The slug comes from the title, made unique with a "-N" suffix, and never changes.
     """
-    _forbid(can_write_stories(user))
+    require(can_write_stories(user))
     validate_story(grant=grant, title=title, body=body, outcomes=outcomes)
     if sectors is None:
         sectors = [grant.sector_id]
@@ -271,7 +266,7 @@ def story_update(*, story: ResultsStory, user, **fields) -> ResultsStory:
     unknown = set(fields) - STORY_FIELDS
     if unknown:
         raise ValueError(f"story_update() cannot set {', '.join(sorted(unknown))}")
-    _forbid(can_write_stories(user))
+    require(can_write_stories(user))
     story = _locked(story)
     grant = fields.get("grant", story.grant)
     title = fields.get("title", story.title)
@@ -295,7 +290,7 @@ def story_update(*, story: ResultsStory, user, **fields) -> ResultsStory:
 @transaction.atomic
 def story_publish(*, story: ResultsStory, user) -> ResultsStory:
     """A fund manager publishes a draft: from then on anyone may read it."""
-    _forbid(can_write_stories(user))
+    require(can_write_stories(user))
     story = _locked(story)
     if story.published:
         raise ApplicationError("This story is published already.", code="invalid_transition")
@@ -308,7 +303,7 @@ def story_publish(*, story: ResultsStory, user) -> ResultsStory:
 @transaction.atomic
 def story_unpublish(*, story: ResultsStory, user) -> ResultsStory:
     """A fund manager takes a story back to draft: only fund managers see it again."""
-    _forbid(can_write_stories(user))
+    require(can_write_stories(user))
     story = _locked(story)
     if not story.published:
         raise ApplicationError("This story is not published.", code="invalid_transition")

@@ -12,8 +12,8 @@ from partners.api.serializers import ReversalInputSerializer
 from partners.models import Country
 from partners.permissions import can_read_reference_data
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewSet
-from seetf.common.errors import ApplicationError
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from seetf.common.rules import require
 
 from .. import selectors, services, workflow
 from ..filters import GrantFilter, GrantFilterBackend, GrantOrderingFilter
@@ -181,9 +181,7 @@ class GrantViewSet(
         return Response(GRANT_DETAIL_ROWS.represent_one(row))
 
     def create(self, request, *args, **kwargs):
-        allowed, reason = can_create_grant(request.user)
-        if not allowed:
-            raise ApplicationError(reason, code="permission_denied", status=403)
+        require(can_create_grant(request.user))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         grant = services.grant_create(leader=request.user, **serializer.validated_data)

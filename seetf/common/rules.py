@@ -6,6 +6,8 @@ guards of ``grants.workflow`` answer whether the state of things allows it (a 40
 
 from typing import NamedTuple
 
+from .errors import ApplicationError
+
 PERMISSION_CODES = frozenset({"permission_denied", "self_approval"})
 
 
@@ -30,3 +32,12 @@ def as_verdict(answer, *, code: str = "permission_denied") -> Verdict:
         return answer if answer.allowed or answer.code else answer._replace(code=code)
     allowed, reason = answer
     return ALLOWED if allowed else Verdict(False, str(reason), code)
+
+
+def require(answer, *, code: str = "permission_denied") -> None:
+    """Raise the refusal of a rule's answer (a Verdict or an ``(allowed, reason)`` pair)
+    as the ApplicationError the API and the pages answer with: a 403 for who, a 409 for
+    the state of things; nothing when it is allowed."""
+    verdict = as_verdict(answer, code=code)
+    if not verdict.allowed:
+        raise ApplicationError(verdict.reason, code=verdict.code, status=verdict.status)
