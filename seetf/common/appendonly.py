@@ -40,8 +40,17 @@ def _mirrors_an_original(table: str, parent: str, amounts: tuple[str, ...]) -> s
 MIRROR_MESSAGE = "a reversing entry must reverse an original entry of its parent exactly"
 
 
-def _statements(vendor: str, table: str, parent: str, amounts: tuple[str, ...]) -> list[str]:
-    mirrors = _mirrors_an_original(table, parent, amounts)
+def _statements(
+    vendor: str, table: str, parent: str | None, amounts: tuple[str, ...]
+) -> list[str]:
+    statements = _all_statements(vendor, table, parent or "", amounts)
+    if parent is None:  # a log with no reversing entries: only UPDATE and DELETE refused
+        return [s for s in statements if "_mirror" not in s]
+    return statements
+
+
+def _all_statements(vendor: str, table: str, parent: str, amounts: tuple[str, ...]) -> list[str]:
+    mirrors = _mirrors_an_original(table, parent, amounts) if parent else "TRUE"
     if vendor == "postgresql":
         function = _pg_function(table)
         return [
@@ -83,7 +92,7 @@ $$ LANGUAGE plpgsql""",
     return []
 
 
-def create(schema_editor, table: str, parent: str, amounts: tuple[str, ...]) -> None:
+def create(schema_editor, table: str, parent: str | None, amounts: tuple[str, ...]) -> None:
     for statement in _statements(schema_editor.connection.vendor, table, parent, amounts):
         # params=None: sent as written (with params=() Django reads RAISE's `%` as one).
         schema_editor.execute(statement, params=None)
@@ -100,10 +109,11 @@ def drop(schema_editor, table: str) -> None:
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()", params=None)
 
 
-def operations(table: str, *, parent: str, amounts: tuple[str, ...]):
+def operations(table: str, *, parent: str | None = None, amounts: tuple[str, ...] = ()):
     """The migration operation that makes ``table`` append-only and checks its reversing
     entries against their originals (and undoes it). ``parent`` is the column of the
-    row an entry belongs to (``contribution_id``), ``amounts`` its money columns."""
+    row an entry belongs to (``contribution_id``), ``amounts`` its money columns. With no
+    ``parent`` (a log such as the audit log) only UPDATE and DELETE are refused."""
     from django.db import migrations
 
     return migrations.RunPython(

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "seetf.common",
+    "audit",
     "partners",
     "grants",
     "results",
@@ -52,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The request's client address for the audit entries its services write.
+    "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # DEBUG only: the site's own 404 and 500 pages (seetf/common/errorpages.py); after
@@ -131,6 +134,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Behind a TLS proxy: the header that carries the client's address (for example
+# HTTP_X_FORWARDED_FOR) and how many trusted proxies append to it. Unset: REMOTE_ADDR.
+# Read by audit.context.client_address (the audit log's addresses).
+SEETF_TRUSTED_PROXY_HEADER = env.str("SEETF_TRUSTED_PROXY_HEADER", default="")
+SEETF_TRUSTED_PROXY_COUNT = env.int("SEETF_TRUSTED_PROXY_COUNT", default=1)
 
 # --- I18N -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
