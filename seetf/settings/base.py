@@ -37,9 +37,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "seetf.common",
     "audit",
     "partners",
+    "accounts",
     "grants",
     "results",
 ]
@@ -53,9 +57,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session gave its second factor.
+    "django_otp.middleware.OTPMiddleware",
     # The request's client address for the audit entries its services write.
     "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (they say why): a session unused for SEETF_SESSION_IDLE_MINUTES is
+    # ended, and no page is served before the second factor (accounts/middleware.py).
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # DEBUG only: the site's own 404 and 500 pages (seetf/common/errorpages.py); after
     # CommonMiddleware, so that APPEND_SLASH still redirects.
@@ -111,7 +121,10 @@ DATA_CACHE_TIMEOUT = env.int("DATA_CACHE_TIMEOUT", default=3600)
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    # First: refuses a login while its username and address are locked out.
+    # First: refuses any login from an address with too many failures, whatever the
+    # usernames (SEETF_ADDRESS_FAILURE_LIMIT, counted on the login log).
+    "accounts.backends.AddressLimitBackend",
+    # Then: refuses a login while its username and address are locked out.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -134,6 +147,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client's address as the audit log takes it: the trusted proxy header's when one is
+# configured (below), else REMOTE_ADDR; so behind a TLS proxy each client is its own.
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.axes_client_ip"
+# Across usernames: this many failed logins from one address within AXES_COOLOFF_TIME
+# and every login from it is refused (429) until they are older (0: no such limit).
+SEETF_ADDRESS_FAILURE_LIMIT = env.int("SEETF_ADDRESS_FAILURE_LIMIT", default=20)
+
+# Two factors (accounts/policy.py): the roles that must sign in to the web with a TOTP
+# code besides their password (superusers too); anyone else may choose to.
+SEETF_TWO_FACTOR_ROLES = env.list(
+    "SEETF_TWO_FACTOR_ROLES", default=["fund_manager", "window_manager"]
+)
+# Wrong codes in one session before it is ended (the password again, which axes counts);
+# each device also throttles wrong codes itself (django-otp: 1, 2, 4, 8... seconds).
+SEETF_OTP_FAILURE_LIMIT = env.int("SEETF_OTP_FAILURE_LIMIT", default=5)
+# The name authenticator apps show for the account.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="SEETF")
+# API tokens live this long (then 401; POST /api/v1/auth/token/ gives a new one).
+SEETF_TOKEN_LIFETIME_HOURS = env.int("SEETF_TOKEN_LIFETIME_HOURS", default=24 * 30)
+# Sessions: at most SESSION_COOKIE_AGE from the last activity (14 days), and ended after
+# SEETF_SESSION_IDLE_MINUTES without a request (0: no idle timeout).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+SEETF_SESSION_IDLE_MINUTES = env.int("SEETF_SESSION_IDLE_MINUTES", default=30)
 
 # Behind a TLS proxy: the header that carries the client's address (for example
 # HTTP_X_FORWARDED_FOR) and how many trusted proxies append to it. Unset: REMOTE_ADDR.
@@ -191,8 +227,10 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes "no credentials" a 401.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Tokens expire after SEETF_TOKEN_LIFETIME_HOURS; a session counts once its second
+        # factor is given (accounts/authentication.py).
+        "accounts.authentication.ExpiringTokenAuthentication",
+        "accounts.authentication.TwoFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
