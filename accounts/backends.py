@@ -8,7 +8,6 @@ not failed so often within the cool-off."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
@@ -27,10 +26,13 @@ def address_locked(address: str | None) -> bool:
     return address_failures(address=address, since=since) >= limit
 
 
-class AddressLimitBackend(BaseBackend):
+class AddressLimitBackend:
     """First of AUTHENTICATION_BACKENDS: refuses (PermissionDenied, so no backend after it
     checks the password) a login from an address over its limit. It marks the request
-    locked out as django-axes does, so the page and the token endpoint answer 429."""
+    locked out as django-axes does, so the page and the token endpoint answer 429.
+
+    It authenticates nobody and has no ``get_user`` (not a BaseBackend), so that a login
+    is never recorded in the session as this backend's."""
 
     def authenticate(self, request, **credentials):
         if request is not None and address_locked(client_address(request)):

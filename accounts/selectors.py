@@ -17,4 +17,4 @@ def logins_visible_to(user):
 def tokens_visible_to(user):
     if not user or not user.is_authenticated:
         return Token.objects.none()
-    return Token.objects.filter(user=user)
+    return Token.objects.filter(user=user).order_by("created")

@@ -1,6 +1,7 @@
 """The web pages of signing in with a second factor, of one's own account, and the login
 log for fund managers. Writes go through ``accounts.services``."""
 
+from base64 import b32encode
 from io import BytesIO
 
 import django_otp
@@ -155,7 +156,7 @@ def two_factor_setup(request):
         "accounts/two_factor_setup.html",
         {
             "form": form,
-            "secret": _grouped(device.key_b32()),
+            "secret": _grouped(b32encode(device.bin_key).decode()),
             "next": _next(request),
             "required": needs_second_factor(request, request.user),
         },

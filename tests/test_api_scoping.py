@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, mixins
 
+from accounts.api.views import ObtainTokenView, RevokeTokenView
 from grants import services as grant_services
 from grants.alerts import run_fund_check
 from grants.api.views import FundSummaryView, GrantViewSet
@@ -26,8 +27,6 @@ from grants.reminders import run_reminders
 from partners.api.views import (
     ContributionReportView,
     CountryViewSet,
-    ObtainTokenView,
-    RevokeTokenView,
     SectorViewSet,
 )
 from partners.models import Contribution, Country, FundAlert
