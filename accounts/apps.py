@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Signing in"
 
     def ready(self):
-        from . import signals  # noqa: F401 - the login log's receivers
+        from . import schema, signals  # noqa: F401 - the schema's scheme, the log's receivers
