@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from . import services
-from .policy import needs_second_factor
+from .policy import SESSION_HAS_DEVICE, needs_second_factor, two_factor_required
 from .signals import SESSION_LAST_ACTIVITY
 
 # How often, at most, the last activity is written to the session (seconds).
@@ -68,7 +68,11 @@ class TwoFactorMiddleware:
         ):
             if services.two_factor_enrolled(request.user):
                 target = reverse("accounts:two-factor")
-            else:
+            elif two_factor_required(request.user):
                 target = reverse("accounts:two-factor-setup")
+            else:
+                # Had one of their own accord, and it was reset since: none needed now.
+                request.session[SESSION_HAS_DEVICE] = False
+                return self.get_response(request)
             return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -276,3 +276,13 @@ def test_not_ones_own(web, fund_manager):
 
     assert response.status_code == 403
     assert TOTPDevice.objects.filter(user=fund_manager).exists()
+
+
+def test_a_voluntary_second_factor_reset_leaves_a_password_only_sign_in(web, leader):
+    second_factor_device(leader)
+    client = signed_in("ttl")
+    assert client.get("/").status_code == 302
+
+    TOTPDevice.objects.filter(user=leader).delete()  # what a reset does
+
+    assert client.get("/").status_code == 200
