@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.test import override_settings
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -159,3 +160,24 @@ def test_each_user_lists_their_own_token_by_its_beginning_only(who, user_for, le
 
 def test_anonymous_lists_nothing(anon):
     assert anon.get(LIST_URL).status_code == 401
+
+
+def test_right_after_a_wrong_code_the_device_makes_it_wait_429(fund_manager):
+    second_factor_device(fund_manager)
+    obtain("fm", otp="000000")
+
+    response = obtain("fm", otp=current_code(fund_manager))
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert not Token.objects.exists()
+
+
+def test_a_recovery_code_gives_a_token_once(fund_manager):
+    second_factor_device(fund_manager)
+    StaticDevice.objects.create(user=fund_manager, name="recovery codes").token_set.create(
+        token="abcd2345"
+    )
+
+    assert obtain("fm", otp="abcd2345").status_code == 200
+    assert obtain("fm", otp="abcd2345").status_code == 400

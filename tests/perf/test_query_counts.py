@@ -112,7 +112,8 @@ HOME_PAGES = [
     (
         "fund_manager",
         10,
-        "session; user; the authenticator that verified the session; roles; review queue; overdue reports; reports to accept; grants to "
+        "session; user; the authenticator that verified the session; roles; review queue; "
+        "overdue reports; reports to accept; grants to "
         "close; the fund's money; open alerts",
     ),
     ("task_team_leader", 5, "session; user; roles; their grants; the returns among them"),
