@@ -3,6 +3,7 @@ log for fund managers. Writes go through ``accounts.services``."""
 
 from base64 import b32encode
 from io import BytesIO
+from urllib.parse import urlencode
 
 import django_otp
 import qrcode
@@ -54,6 +55,11 @@ def _next(request) -> str:
     return settings.LOGIN_REDIRECT_URL
 
 
+def _to(name: str, request):
+    """Redirect to a second-factor page, keeping where the user was going."""
+    return redirect(f"{reverse(name)}?{urlencode({'next': _next(request)})}")
+
+
 def _log(request, outcome: str) -> None:
     services.login_record(
         username=request.user.get_username(),
@@ -85,7 +91,9 @@ def two_factor(request):
     if not needs_second_factor(request, request.user):
         return redirect(_next(request))
     if not services.two_factor_enrolled(request.user):
-        return redirect(f"{reverse('accounts:two-factor-setup')}?next={_next(request)}")
+        return redirect(
+            f"{reverse('accounts:two-factor-setup')}?{urlencode({'next': _next(request)})}"
+        )
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -134,7 +142,7 @@ def two_factor_setup(request):
     """Set up an authenticator app: the secret as text and as a QR code, confirmed with a
     code the app shows; then the ten recovery codes, shown this once."""
     if not _may_set_up(request):
-        return redirect(f"{reverse('accounts:two-factor')}?next={_next(request)}")
+        return _to("accounts:two-factor", request)
     device = services.two_factor_setup(user=request.user)
     form = SetupCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
