@@ -90,9 +90,7 @@ def reporting_org_element(parent, org: ReportingOrg):
 
 
 def value(parent, amount: Decimal, on: date, currency: str | None = None):
-    sub(parent, "value", {"currency": currency, "value-date": on.isoformat()}).text = money(
-        amount
-    )
+    sub(parent, "value", {"currency": currency, "value-date": on.isoformat()}).text = money(amount)
 
 
 def transaction(
@@ -255,7 +253,9 @@ def grant_activity(grant: GrantFacts, org: ReportingOrg) -> etree._Element:
         )
 
     for story in grant.stories:
-        link = sub(activity, "document-link", format=codes.FORMAT_HTML, url=story_url(story["slug"]))
+        link = sub(
+            activity, "document-link", format=codes.FORMAT_HTML, url=story_url(story["slug"])
+        )
         narrative(link, "title", story["title"])
         sub(link, "category", code=codes.DOCUMENT_RESULTS)
         sub(link, "language", code=org.language)
@@ -345,7 +345,9 @@ def fund_activity(
         "grant is a child activity of this one.",
         {"type": codes.DESCRIPTION_GENERAL},
     )
-    funders = sorted({c["partner_id"] for c in contributions}, key=lambda p: fund.partners[p]["name"])
+    funders = sorted(
+        {c["partner_id"] for c in contributions}, key=lambda p: fund.partners[p]["name"]
+    )
     for partner_id in funders:
         partner = fund.partners[partner_id]
         participating(
@@ -360,12 +362,23 @@ def fund_activity(
     sub(activity, "activity-status", code=codes.STATUS_IMPLEMENTATION)
     starts = [contribution_date(c) for c in contributions]
     planned_start = min(starts) if starts else on
-    sub(activity, "activity-date", {"type": codes.PLANNED_START, "iso-date": planned_start.isoformat()})
+    sub(
+        activity,
+        "activity-date",
+        {"type": codes.PLANNED_START, "iso-date": planned_start.isoformat()},
+    )
     originals = [r["received_on"] for r in receipts if r["reverses_id"] is None]
     if originals:
-        sub(activity, "activity-date", {"type": codes.ACTUAL_START, "iso-date": min(originals).isoformat()})
+        sub(
+            activity,
+            "activity-date",
+            {"type": codes.ACTUAL_START, "iso-date": min(originals).isoformat()},
+        )
     region = sub(
-        activity, "recipient-region", code=codes.REGION_UNSPECIFIED, vocabulary=codes.REGION_VOCABULARY_DAC
+        activity,
+        "recipient-region",
+        code=codes.REGION_UNSPECIFIED,
+        vocabulary=codes.REGION_VOCABULARY_DAC,
     )
     narrative(region, None, "Developing countries, unspecified")
     sub(activity, "sector", vocabulary=codes.SECTOR_VOCABULARY_DAC, code=codes.FUND_SECTOR)
@@ -396,7 +409,9 @@ def fund_activity(
     for receipt in receipts:
         contribution = by_id[receipt["contribution_id"]]
         if receipt["reverses_id"]:
-            description = f"Reversal of a receipt of {contribution['reference']}: {receipt['reason']}"
+            description = (
+                f"Reversal of a receipt of {contribution['reference']}: {receipt['reason']}"
+            )
         else:
             description = f"Received against {contribution['reference']}"
         transaction(
@@ -433,7 +448,9 @@ class _Sink:
         return data
 
 
-def activity_chunks(*, grants=None, batch_size: int = BATCH_SIZE, on: date | None = None) -> Iterator[bytes]:
+def activity_chunks(
+    *, grants=None, batch_size: int = BATCH_SIZE, on: date | None = None
+) -> Iterator[bytes]:
     """The activity file, a batch of grants per chunk, then the fund's activity."""
     org = reporting_org()
     on = on or today()

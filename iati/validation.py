@@ -190,9 +190,7 @@ def _values(element, path: str) -> list[str]:
     result = _xpath(path)(element)
     if not isinstance(result, list):
         return [str(result)]
-    return [
-        (item.text or "") if isinstance(item, etree._Element) else str(item) for item in result
-    ]
+    return [(item.text or "") if isinstance(item, etree._Element) else str(item) for item in result]
 
 
 def _date(text: str) -> date | None:

@@ -2,8 +2,6 @@ from django.contrib import admin
 
 from seetf.common.admin import ReadOnlyAdmin
 
-from .services import contribution_update
-
 from .models import (
     Contribution,
     Country,
@@ -14,6 +12,7 @@ from .models import (
     Receipt,
     Sector,
 )
+from .services import contribution_update
 
 
 @admin.register(Country)

@@ -303,9 +303,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- IATI publishing (iati/; README "Publishing to IATI") --------------------------------
 # The fund as IATI's reporting organisation: its organisation identifier (every activity
-# identifier starts with it; the default is the World Bank's, the SEETF's trustee), OrganisationType code, name, the files' default language
-# and currency, and the month its fiscal year starts (budgets and expenditure are given
-# per fiscal year; 7: July to June, the World Bank's).
+# identifier starts with it; the default is the World Bank's, the SEETF's trustee), its
+# OrganisationType code, name, the files' default language and currency, and the month
+# its fiscal year starts (budgets and expenditure are given per fiscal year; 7: July to
+# June, the World Bank's).
 IATI_REPORTING_ORG_REF = env("IATI_REPORTING_ORG_REF", default="XM-DAC-44000")
 # The fund's own activity is `<IATI_REPORTING_ORG_REF>-<IATI_FUND_ACTIVITY_CODE>`.
 IATI_FUND_ACTIVITY_CODE = env("IATI_FUND_ACTIVITY_CODE", default="SEETF")

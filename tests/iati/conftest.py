@@ -2,6 +2,7 @@
 test settings' IATI_SCHEMA_DIR, or the environment's): never copied into the project.
 Missing, every IATI test fails, saying where it looked (no silent skip)."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,10 @@ def file_bytes(kind: str) -> bytes:
 
 
 def official_xsd(folder: Path, kind: str) -> etree.XMLSchema:
-    name = {"activities": "iati-activities-schema.xsd", "organisation": "iati-organisations-schema.xsd"}
+    name = {
+        "activities": "iati-activities-schema.xsd",
+        "organisation": "iati-organisations-schema.xsd",
+    }
     return etree.XMLSchema(etree.parse(str(folder / "2.03" / name[kind])))
 
 
@@ -47,18 +51,14 @@ def activities(xml: bytes) -> dict:
 
 
 def transactions(activity, kind: str) -> list:
-    return [t for t in activity.iter("transaction") if t.find("transaction-type").get("code") == kind]
+    return [
+        t for t in activity.iter("transaction") if t.find("transaction-type").get("code") == kind
+    ]
 
 
-def value_sum(items) -> "Decimal":
-    from decimal import Decimal
-
+def value_sum(items) -> Decimal:
     return sum((Decimal(t.findtext("value")) for t in items), Decimal("0.00"))
 
 
-def usd_sum(items) -> "Decimal":
-    from decimal import Decimal
-
-    return sum(
-        (Decimal(t.find("seetf:usd-value", NS).text) for t in items), Decimal("0.00")
-    )
+def usd_sum(items) -> Decimal:
+    return sum((Decimal(t.find("seetf:usd-value", NS).text) for t in items), Decimal("0.00"))

@@ -16,7 +16,10 @@ from .conftest import activities, file_bytes, official_xsd, transactions, usd_su
 
 def assert_valid(folder, kind: str, xml: bytes) -> None:
     findings = validate(BytesIO(xml))
-    by_layer = {layer: [str(f) for f in findings if f.layer == layer] for layer in ("schema", "codelist", "ruleset")}
+    by_layer = {
+        layer: [str(f) for f in findings if f.layer == layer]
+        for layer in ("schema", "codelist", "ruleset")
+    }
     assert by_layer == {"schema": [], "codelist": [], "ruleset": []}
     schema = official_xsd(folder, kind)
     assert schema.validate(etree.fromstring(xml)), schema.error_log
@@ -38,7 +41,9 @@ def assert_sums(xml: bytes) -> int:
         "reference", "approved_usd", "released_usd", "disbursed_usd"
     )
     committed = disbursed = Decimal("0.00")
-    children = {r.get("ref") for r in fund_activity.iter("related-activity") if r.get("type") == "2"}
+    children = {
+        r.get("ref") for r in fund_activity.iter("related-activity") if r.get("type") == "2"
+    }
     for grant in grants:
         identifier = org.grant_activity_id(grant["reference"])
         activity = found.pop(identifier)

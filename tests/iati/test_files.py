@@ -16,8 +16,8 @@ from iati.checks import all_problems
 from iati.conf import reporting_org
 from partners.models import Fund
 from partners.services import receipt_reverse
-from tests.factories import make_contribution, make_receipt
 from results import services as result_services
+from tests.factories import make_contribution, make_receipt
 from tests.grants.factories import REPORT, make_grant
 from tests.results.factories import make_story
 
@@ -82,11 +82,17 @@ def test_each_movement_of_a_grant_is_a_transaction(fund_manager, leader, leader2
     make_receipt(contribution, "900000.00", received_on=date(2025, 1, 5))
     approved = make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
     first = grant_services.disbursement_record(
-        grant=approved, user=fund_manager, amount_usd=Decimal("30000.00"), disbursed_on=date(2026, 2, 1)
+        grant=approved,
+        user=fund_manager,
+        amount_usd=Decimal("30000.00"),
+        disbursed_on=date(2026, 2, 1),
     )
     grant_services.disbursement_reverse(disbursement=first, user=fund_manager, reason="Wrong grant")
     grant_services.disbursement_record(
-        grant=approved, user=fund_manager, amount_usd=Decimal("20000.00"), disbursed_on=date(2026, 2, 3)
+        grant=approved,
+        user=fund_manager,
+        amount_usd=Decimal("20000.00"),
+        disbursed_on=date(2026, 2, 3),
     )
     cancelled = make_grant(leader, GrantStatus.CANCELLED, manager=fund_manager)
     closed = make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
@@ -151,8 +157,12 @@ def test_each_movement_of_a_grant_is_a_transaction(fund_manager, leader, leader2
 
 
 def test_a_reversed_receipt_is_negative_incoming_funds(fund_manager):
-    contribution = make_contribution(currency="DKK", pledged_amount="1000000.00", pledged_usd="150000.00")
-    receipt = make_receipt(contribution, "400000.00", usd_amount="60000.00", received_on=date(2025, 3, 1))
+    contribution = make_contribution(
+        currency="DKK", pledged_amount="1000000.00", pledged_usd="150000.00"
+    )
+    receipt = make_receipt(
+        contribution, "400000.00", usd_amount="60000.00", received_on=date(2025, 3, 1)
+    )
     make_receipt(contribution, "100000.00", usd_amount="15000.00", received_on=date(2025, 4, 1))
     receipt_reverse(receipt=receipt, user=fund_manager, reason="Paid to the wrong fund")
     found = activities(file_bytes("activities"))

@@ -12,7 +12,13 @@ def test_a_partner_has_an_iati_identifier_and_type_in_the_api(client_for):
     client = client_for("fund_manager")
     response = client.post(
         "/api/v1/partners/",
-        {"code": "NOR", "name": "Norway", "kind": "traditional_donor", "iati_org_ref": "XM-DAC-8", "iati_org_type": "10"},
+        {
+            "code": "NOR",
+            "name": "Norway",
+            "kind": "traditional_donor",
+            "iati_org_ref": "XM-DAC-8",
+            "iati_org_type": "10",
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -49,7 +55,13 @@ def test_the_partner_pages_edit_and_show_them(web):
     client = web("fund_manager")
     response = client.post(
         "/partners/new/",
-        {"code": "NOR", "name": "Norway", "kind": "traditional_donor", "iati_org_ref": "XM-DAC-8", "iati_org_type": "10"},
+        {
+            "code": "NOR",
+            "name": "Norway",
+            "kind": "traditional_donor",
+            "iati_org_ref": "XM-DAC-8",
+            "iati_org_type": "10",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     partner = Partner.objects.get(code="NOR")
