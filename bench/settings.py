@@ -26,3 +26,7 @@ MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
 # measures the jobs, not a mail server.
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 LOGGING["root"]["level"] = "WARNING"
+# The IATI export checks codes against the official codelists, as a deployment would:
+# the repository's sibling ../shared/iati unless IATI_SCHEMA_DIR says otherwise.
+_iati = BASE_DIR.parent / "shared" / "iati"  # noqa: F405
+IATI_SCHEMA_DIR = env("IATI_SCHEMA_DIR", default=str(_iati) if _iati.is_dir() else "")

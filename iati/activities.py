@@ -57,6 +57,7 @@ from .data import (
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 USD_VALUE = f"{{{codes.NAMESPACE}}}usd-value"
+_SubElement = etree.SubElement
 # Characters XML 1.0 cannot carry.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -74,8 +75,16 @@ def stamp(at: datetime) -> str:
 
 
 def sub(parent, tag: str, attrib: dict | None = None, **extra) -> etree._Element:
-    attributes = {k: str(v) for k, v in {**(attrib or {}), **extra}.items() if v is not None}
-    return etree.SubElement(parent, tag, attributes)
+    """A child element; attributes whose value is None are left out."""
+    if extra:
+        attrib = {**attrib, **extra} if attrib else extra
+    if not attrib:
+        return _SubElement(parent, tag)
+    return _SubElement(
+        parent,
+        tag,
+        {k: v if type(v) is str else str(v) for k, v in attrib.items() if v is not None},
+    )
 
 
 def narrative(parent, tag: str | None, value: str, attrib: dict | None = None):
