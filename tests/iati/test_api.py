@@ -186,3 +186,17 @@ def test_the_publishing_page_is_for_fund_managers(web, portfolio, who, status):
 def test_the_fund_manager_finds_it_in_the_menu(web, fund_manager, leader):
     assert 'href="/publishing/"' in web("fund_manager").get("/").content.decode()
     assert 'href="/publishing/"' not in web("task_team_leader").get("/").content.decode()
+
+
+def test_the_checks_read_a_batch_of_grants_in_a_fixed_number_of_queries(
+    fresh_client, fund_manager, leader, django_assert_num_queries
+):
+    make_receipt(make_contribution(pledged_amount="5000000.00"), "5000000.00")
+    for count in (3, 12):
+        while Grant.objects.count() < count:
+            make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
+        client = fresh_client("fund_manager")
+        # The user's roles; the grants and their 8 related tables; the next (empty)
+        # batch; the fund's partners, pledges and receipts.
+        with django_assert_num_queries(14):
+            assert client.get("/api/v1/iati/checks/").json() == []
