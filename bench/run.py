@@ -575,13 +575,16 @@ def markdown(report: dict) -> str:
         )
         + ".",
         "",
-        "Each cell: requests/s / p50 ms / p95 ms. Queries are per request (seetf / Django "
-        "floor / bare floor).",
-        "",
-        "| endpoint (role) | grants | seetf | queries | seetf, cache off | Django floor "
-        "| bare WSGI floor | seetf rps as share of bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if any(size.get("endpoints") for size in report["sizes"]):
+        lines += [
+            "Each cell: requests/s / p50 ms / p95 ms. Queries are per request (seetf / "
+            "Django floor / bare floor).",
+            "",
+            "| endpoint (role) | grants | seetf | queries | seetf, cache off | Django floor "
+            "| bare WSGI floor | seetf rps as share of bare |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for size in report["sizes"]:
         for row in size.get("endpoints", []):
             q = row["queries"]
