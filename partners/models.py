@@ -91,9 +91,10 @@ class IatiOrgType(models.TextChoices):
 
 
 # An IATI organisation identifier: a registration agency's prefix, a hyphen, the
-# organisation's number with that agency; none of the characters IATI forbids.
+# organisation's number with that agency; none of the characters IATI forbids. (Empty is
+# allowed by blank=True: validators do not run on an empty value.)
 IATI_REF_VALIDATOR = RegexValidator(
-    r"^[A-Za-z]{2}-[A-Za-z0-9]+-[^\s/&|?]+$|^$",
+    r"^[A-Za-z]{2}-[A-Za-z0-9]+-[^\s/&|?]+$",
     "An IATI organisation identifier such as XM-DAC-3 or GB-GOV-1: an agency prefix, "
     "then the organisation's number, without spaces, /, &, | or ?.",
 )
@@ -209,7 +210,7 @@ class Contribution(TimeStampedModel):
         blank=True,
         validators=[
             RegexValidator(
-                r"^[^\s/&|?]*$", "An IATI activity identifier has no spaces, /, &, | or ?."
+                r"^[^\s/&|?]+$", "An IATI activity identifier has no spaces, /, &, | or ?."
             )
         ],
         help_text="The donor's own IATI activity that this money comes from, so that it can "
