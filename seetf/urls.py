@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("partners.api.urls")),
     path("", include("grants.api.urls")),
     path("", include("results.api.urls")),
+    path("", include("iati.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("grants/", include("grants.web_urls")),
     path("", include("partners.web_urls")),
     path("", include("results.web_urls")),
+    path("", include("iati.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "accounts",
     "grants",
     "results",
+    "iati",
 ]
 
 MIDDLEWARE = [
@@ -337,3 +338,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# --- IATI publishing (iati/; README "Publishing to IATI") --------------------------------
+# The fund as IATI's reporting organisation: its organisation identifier (every activity
+# identifier starts with it; the default is the World Bank's, the SEETF's trustee), its
+# OrganisationType code, name, the files' default language and currency, and the month
+# its fiscal year starts (budgets and expenditure are given per fiscal year; 7: July to
+# June, the World Bank's).
+IATI_REPORTING_ORG_REF = env("IATI_REPORTING_ORG_REF", default="XM-DAC-44000")
+# The fund's own activity is `<IATI_REPORTING_ORG_REF>-<IATI_FUND_ACTIVITY_CODE>`.
+IATI_FUND_ACTIVITY_CODE = env("IATI_FUND_ACTIVITY_CODE", default="SEETF")
+IATI_REPORTING_ORG_TYPE = env("IATI_REPORTING_ORG_TYPE", default="40")
+IATI_REPORTING_ORG_NAME = env(
+    "IATI_REPORTING_ORG_NAME", default="South-South Experience Exchange Trust Fund"
+)
+IATI_DEFAULT_LANGUAGE = env("IATI_DEFAULT_LANGUAGE", default="en")
+IATI_DEFAULT_CURRENCY = env("IATI_DEFAULT_CURRENCY", default="USD")
+IATI_FISCAL_YEAR_FIRST_MONTH = env.int("IATI_FISCAL_YEAR_FIRST_MONTH", default=7)
+# The official IATI 2.03 schemas, codelists and standard ruleset (the folder holding
+# 2.03/, codelists/ and rulesets/), for `iati_validate` and the codelist checks. Not set:
+# the validator says so and stops; the files are still published.
+IATI_SCHEMA_DIR = env("IATI_SCHEMA_DIR", default="")
+# Where the published files are kept between data changes (one file per data version).
+IATI_CACHE_DIR = env("IATI_CACHE_DIR", default=str(BASE_DIR / "var" / "iati"))
