@@ -108,7 +108,7 @@ def percentile(values: list[int], fraction: Fraction) -> Decimal | None:
     if not values:
         return None
     ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
+    position = Fraction(fraction) * (len(ordered) - 1)
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     exact = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
