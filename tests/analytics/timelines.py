@@ -2,13 +2,19 @@
 travelled with time-machine), in the fund's time zone Europe/Copenhagen, so that every
 figure of the cycle-times report is known in advance:
 
-| grant | timeline (local dates) |
-|---|---|
-| A, returned twice | submitted 2 March 2026, returned 5 March, resubmitted 9 March, returned 12 March, resubmitted 16 March, review 18 March, approved 23 March; disbursed 1 April; exchange held from 4 May; report submitted 10 July (planned end 30 June), accepted 20 July; closed 31 July |
-| B, never decided | submitted 10 March, review from 12 March, still under review |
-| C, cancelled after one disbursement | submitted 20 March, approved 2 April (across the change to summer time), disbursed 10 April, cancelled 15 April |
-| D, across the daylight-saving change | submitted 28 March 23:30 (CET, 22:30 UTC), approved 30 March 00:30 (CEST, 22:30 UTC on 29 March): 24 hours, two days in Copenhagen, one in UTC |
-| E, report late | submitted 15 December 2025, approved 25 December, disbursed 30 December, exchange held from 11 January 2026, report submitted 28 October 2026 (120 days after the planned end), accepted 2 November |
+- A, returned twice: submitted 2 March 2026, returned 5 March, resubmitted 9 March,
+  returned 12 March, resubmitted 16 March, review 18 March, approved 23 March; disbursed
+  1 April; exchange held from 4 May; report submitted 10 July (planned end 30 June),
+  accepted 20 July; closed 31 July.
+- B, never decided: submitted 10 March, review from 12 March, still under review.
+- C, cancelled after one disbursement: submitted 20 March, approved 2 April (across the
+  change to summer time), disbursed 10 April, cancelled 15 April.
+- D, across the daylight-saving change: submitted 28 March 23:30 (CET, 22:30 UTC),
+  approved 30 March 00:30 (CEST, 22:30 UTC on 29 March): 24 hours, two days in
+  Copenhagen, one in UTC.
+- E, report late: submitted 15 December 2025, approved 25 December, disbursed 30
+  December, exchange held from 11 January 2026, report submitted 28 October 2026 (120
+  days after the planned end), accepted 2 November.
 """
 
 from datetime import date, datetime
