@@ -78,12 +78,10 @@ def test_every_signed_in_role_reads_over_the_grants_it_may_see(world, client_for
     body = client.get(REPORTS[0]).json()
     assert body["totals"]["grants"] == CYCLE_GRANTS[role]
     flows = client.get(REPORTS[2]).json()
-    assert [(row["provider"], row["recipient"], row["women_participants"]) for row in flows["rows"]] == [
-        ("MEX", "HND", 6)
-    ]
-    indicators = {
-        row["indicator"]: row["value"] for row in client.get(REPORTS[1]).json()["rows"]
-    }
+    assert [
+        (row["provider"], row["recipient"], row["women_participants"]) for row in flows["rows"]
+    ] == [("MEX", "HND", 6)]
+    indicators = {row["indicator"]: row["value"] for row in client.get(REPORTS[1]).json()["rows"]}
     assert indicators["grants_approved"] == "1"
     assert indicators["women_participant_share"] == "60.0"
 
