@@ -214,24 +214,43 @@ def exchange_flows(grants, by: str = "country") -> dict:
     Queries: the exchanges held; their providers and recipients; the grants' (for an
     exchange that names none on a side), each with the countries' names and regions:
     five, whatever the size."""
-    held = list(
-        Exchange.objects.filter(grant__in=grants.values("pk"), status=ExchangeStatus.HELD)
-        .order_by()
-        .values_list("id", "grant_id", "participants", "women_participants")
+    return flows_of(_flow_data(grants), by)
+
+
+def exchange_flows_both(grants) -> dict:
+    """The flows by country and by region from the same five queries."""
+    data = _flow_data(grants)
+    return {by: flows_of(data, by) for by in FLOW_BY}
+
+
+def _flow_data(grants) -> dict:
+    held = Exchange.objects.filter(grant__in=grants.values("pk"), status=ExchangeStatus.HELD)
+    exchanges = list(
+        held.order_by().values_list("id", "grant_id", "participants", "women_participants")
     )
-    held_ids = Exchange.objects.filter(
-        grant__in=grants.values("pk"), status=ExchangeStatus.HELD
-    ).values("pk")
-    countries: dict[str, tuple[str, str]] = {}
-    providers = _countries_of(Exchange.provider_countries.through, "exchange", held_ids, countries)
-    recipients = _countries_of(
-        Exchange.recipient_countries.through, "exchange", held_ids, countries
-    )
+    held_ids = held.values("pk")
     grant_ids = grants.values("pk")
-    grant_providers = _countries_of(Grant.provider_countries.through, "grant", grant_ids, countries)
-    grant_recipients = _countries_of(
-        Grant.recipient_countries.through, "grant", grant_ids, countries
-    )
+    countries: dict[str, tuple[str, str]] = {}
+    return {
+        "held": exchanges,
+        "providers": _countries_of(
+            Exchange.provider_countries.through, "exchange", held_ids, countries
+        ),
+        "recipients": _countries_of(
+            Exchange.recipient_countries.through, "exchange", held_ids, countries
+        ),
+        "grant_providers": _countries_of(
+            Grant.provider_countries.through, "grant", grant_ids, countries
+        ),
+        "grant_recipients": _countries_of(
+            Grant.recipient_countries.through, "grant", grant_ids, countries
+        ),
+        "countries": countries,
+    }
+
+
+def flows_of(data: dict, by: str) -> dict:
+    countries = data["countries"]
     region_names = dict(Region.choices)
 
     def place(code):
@@ -242,9 +261,11 @@ def exchange_flows(grants, by: str = "country") -> dict:
 
     pairs: dict[tuple, dict] = {}
     total = {"exchanges": 0, "grants": set(), "participants": 0, "women_participants": 0}
-    for exchange_id, grant_id, participants, women in held:
-        sources = providers.get(exchange_id) or grant_providers.get(grant_id, [])
-        targets = recipients.get(exchange_id) or grant_recipients.get(grant_id, [])
+    for exchange_id, grant_id, participants, women in data["held"]:
+        sources = data["providers"].get(exchange_id) or data["grant_providers"].get(grant_id, [])
+        targets = data["recipients"].get(exchange_id) or data["grant_recipients"].get(
+            grant_id, []
+        )
         seen = set()
         for source in sources:
             for target in targets:
@@ -281,6 +302,12 @@ def exchange_flows(grants, by: str = "country") -> dict:
         row["grants"] = len(row["grants"])
     total["grants"] = len(total["grants"])
     return {"rows": rows, "totals": total}
+
+
+def public_grants():
+    """What the public sees of the portfolio on the hub's map: the grants approved and
+    later, as the fund publishes them in its IATI file (their countries and exchanges)."""
+    return Grant.objects.filter(status__in=APPROVED_AND_LATER)
 
 
 def region_matrix(flows_by_region: dict) -> dict:
