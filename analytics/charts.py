@@ -8,7 +8,7 @@ from decimal import Decimal
 WIDTH = 640
 HEIGHT = 260
 LEFT = 48
-RIGHT = 16
+RIGHT = 40
 TOP = 16
 BOTTOM = 40
 
@@ -53,10 +53,11 @@ class LineChart:
 
 
 def _nice_top(value: float) -> int:
-    for step in (5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
-        if value <= step * 5:
-            return step * (int(value // step) + 1)
-    return int(value) + 1
+    """The top of the y axis: four equal whole steps above the largest value."""
+    for quarter in (1, 2, 5, 10, 15, 20, 25, 50, 75, 100, 150, 200, 250, 500, 1000):
+        if value <= quarter * 4:
+            return quarter * 4
+    return int(value // 4 + 1) * 4
 
 
 def line_chart(
