@@ -30,7 +30,8 @@ class Series:
     @property
     def path(self) -> str:
         return "".join(
-            f"{'M' if index == 0 else 'L'}{p.x:.1f} {p.y:.1f}" for index, p in enumerate(self.points)
+            f"{'M' if index == 0 else 'L'}{p.x:.1f} {p.y:.1f}"
+            for index, p in enumerate(self.points)
         )
 
 

@@ -46,7 +46,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from django.conf import settings
-from django.db.models import Exists, Min, OuterRef, Subquery
+from django.db.models import Exists, F, Min, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -197,8 +197,8 @@ def grant_times(grants, extra_fields: Iterable[str] = ()) -> dict[int, GrantTime
             "first_disbursed_on",
             "first_exchange_on",
             *extra_fields,
-            report_submitted_at=Min("completion_report__submitted_at"),
-            report_accepted_at=Min("completion_report__accepted_at"),
+            report_submitted_at=F("completion_report__submitted_at"),
+            report_accepted_at=F("completion_report__accepted_at"),
         )
     )
     times = {row["id"]: GrantTimes(id=row["id"], row=row) for row in rows}
@@ -458,9 +458,9 @@ def overdue_against_standards(grants, *, today: date | None = None) -> list[dict
             "approved_at",
             "disbursed",
             "exchanged",
-            leader=Min(username),
-            report_submitted_at=Min("completion_report__submitted_at"),
-            report_accepted_at=Min("completion_report__accepted_at"),
+            leader=F(username),
+            report_submitted_at=F("completion_report__submitted_at"),
+            report_accepted_at=F("completion_report__accepted_at"),
         )
     )
     found = []

@@ -263,9 +263,7 @@ def flows_of(data: dict, by: str) -> dict:
     total = {"exchanges": 0, "grants": set(), "participants": 0, "women_participants": 0}
     for exchange_id, grant_id, participants, women in data["held"]:
         sources = data["providers"].get(exchange_id) or data["grant_providers"].get(grant_id, [])
-        targets = data["recipients"].get(exchange_id) or data["grant_recipients"].get(
-            grant_id, []
-        )
+        targets = data["recipients"].get(exchange_id) or data["grant_recipients"].get(grant_id, [])
         seen = set()
         for source in sources:
             for target in targets:
