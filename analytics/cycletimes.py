@@ -95,11 +95,11 @@ def service_standards() -> dict[str, int]:
     }
 
 
-def local_date(moment: datetime | None) -> date | None:
-    """A time's date in the fund's time zone."""
+def local_date(moment: datetime | None, zone=None) -> date | None:
+    """A time's date in the fund's time zone (``zone``, or TIME_ZONE's)."""
     if moment is None:
         return None
-    return timezone.localtime(moment, timezone.get_default_timezone()).date()
+    return moment.astimezone(zone or timezone.get_default_timezone()).date()
 
 
 def percentile(values: list[int], fraction: Fraction) -> Decimal | None:
@@ -138,10 +138,19 @@ class GrantTimes:
     waits: dict = field(default_factory=lambda: {name: 0 for name in WAITS})
     waited: set = field(default_factory=set)
 
+    _steps: dict | None = None
+
     def steps(self) -> dict[str, int | None]:
+        """Each step's days, or None where it has not finished (computed once)."""
+        if self._steps is None:
+            self._steps = self._compute_steps()
+        return self._steps
+
+    def _compute_steps(self) -> dict[str, int | None]:
         row = self.row
-        report_submitted = local_date(row["report_submitted_at"])
-        report_accepted = local_date(row["report_accepted_at"])
+        zone = timezone.get_default_timezone()
+        report_submitted = local_date(row["report_submitted_at"], zone)
+        report_accepted = local_date(row["report_accepted_at"], zone)
 
         def days(start, end):
             return None if start is None or end is None else (end - start).days
@@ -208,11 +217,12 @@ def grant_times(grants, extra_fields: Iterable[str] = ()) -> dict[int, GrantTime
         .values_list("grant_id", "at", "to_status")
     )
     current, previous = None, None
+    zone = timezone.get_default_timezone()
     for grant_id, at, to_status in history.iterator(chunk_size=5000):
         entry = times.get(grant_id)
         if entry is None:
             continue
-        day = local_date(at)
+        day = at.astimezone(zone).date()
         if current is not entry:
             current, previous = entry, None
         if previous is not None:

@@ -229,7 +229,13 @@ def _flow_data(grants) -> dict:
         held.order_by().values_list("id", "grant_id", "participants", "women_participants")
     )
     held_ids = held.values("pk")
-    grant_ids = grants.values("pk")
+    # A grant's countries stand in for an exchange that names none on a side: read only
+    # for those grants.
+    grant_ids = (
+        held.filter(Q(provider_countries__isnull=True) | Q(recipient_countries__isnull=True))
+        .order_by()
+        .values("grant_id")
+    )
     countries: dict[str, tuple[str, str]] = {}
     return {
         "held": exchanges,
@@ -271,9 +277,9 @@ def flows_of(data: dict, by: str) -> dict:
                 if (a[0], b[0]) in seen:
                     continue
                 seen.add((a[0], b[0]))
-                entry = pairs.setdefault(
-                    (a[0], b[0]),
-                    {
+                entry = pairs.get((a[0], b[0]))
+                if entry is None:
+                    entry = pairs[(a[0], b[0])] = {
                         "provider": a[0],
                         "provider_name": a[1],
                         "recipient": b[0],
@@ -282,8 +288,7 @@ def flows_of(data: dict, by: str) -> dict:
                         "grants": set(),
                         "participants": 0,
                         "women_participants": 0,
-                    },
-                )
+                    }
                 entry["exchanges"] += 1
                 entry["grants"].add(grant_id)
                 entry["participants"] += participants
