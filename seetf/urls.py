@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("grants.api.urls")),
     path("", include("results.api.urls")),
     path("", include("iati.urls")),
+    path("", include("analytics.api")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("", include("partners.web_urls")),
     path("", include("results.web_urls")),
     path("", include("iati.web_urls")),
+    path("", include("analytics.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "grants",
     "results",
     "iati",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,19 @@ FUNDING_ALERT_THRESHOLD_USD = Decimal(env("FUNDING_ALERT_THRESHOLD_USD", default
 COMPLETION_REPORT_DUE_DAYS = env.int("COMPLETION_REPORT_DUE_DAYS", default=60)
 # Idempotency keys are kept at least this long (API.md: at least 24 hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+# Service standards (analytics): how many days each step of a grant should take at most,
+# in calendar days of TIME_ZONE. The fund manager's home lists the grants overdue against
+# them and the cycle-times report gives the share within them. A step left out has none.
+SEETF_SERVICE_STANDARDS = {
+    "submit_to_decision": env.int("SERVICE_STANDARD_DECISION_DAYS", default=20),
+    "decision_to_first_disbursement": env.int("SERVICE_STANDARD_DISBURSEMENT_DAYS", default=30),
+    "decision_to_first_exchange": env.int("SERVICE_STANDARD_EXCHANGE_DAYS", default=120),
+    "end_to_report": COMPLETION_REPORT_DUE_DAYS,
+    "report_to_acceptance": env.int("SERVICE_STANDARD_ACCEPTANCE_DAYS", default=20),
+}
+# The cycle-times report's size bands (?group_by=size_band): upper bounds in USD of the
+# approved (else requested) amount.
+SEETF_SIZE_BANDS_USD = (50000, 100000, 250000)
 # Demo mode: `make run` sets it, and only then are demo users created.
 SEETF_DEMO = env.bool("SEETF_DEMO", default=False)
 
