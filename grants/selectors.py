@@ -326,9 +326,11 @@ def manager_home(user) -> dict:
     )
     return {
         "fund": fund_summary(),
-        "alerts": list(FundAlert.objects.filter(resolved_at__isnull=True))
+        "alerts": list(FundAlert.objects.filter(resolved_at__isnull=True).select_related("window"))
         if can_read_alerts(user)[0]
         else [],
+        # The open windows' balances (one query).
+        "windows": list(Window.objects.filter(status="open").order_by("code")),
         "review_queue": review_queue,
         "more_to_review": more_to_review,
         "overdue_reports": overdue,
@@ -340,6 +342,36 @@ def manager_home(user) -> dict:
         "limit": HOME_LIMIT,
         "today": today,
     }
+
+
+def window_manager_home(user) -> dict:
+    """A window manager's desk: the windows where they approve, with their limit and the
+    window's balances, and the proposals of those windows waiting for a decision."""
+    limits = {
+        a.window_id: a.limit_usd
+        for a in WindowApprover.objects.filter(user=user).select_related("window")
+    }
+    windows = list(Window.objects.filter(pk__in=limits).order_by("code"))
+    for window in windows:
+        window.my_limit = limits[window.pk]
+    queue, more = _first(
+        grants_visible_to(user)
+        .filter(status__in=PIPELINE_STATUSES, window__in=limits)
+        .order_by("submitted_at", "id")
+        .values(
+            "id",
+            "reference",
+            "title",
+            "submitted_at",
+            "requested_usd",
+            "status",
+            window_code=F("window__code"),
+            leader=_leader_name(),
+        )
+    )
+    for grant in queue:
+        grant["get_status_display"] = GrantStatus(grant["status"]).label
+    return {"windows": windows, "review_queue": queue, "more_to_review": more}
 
 
 # What the leader's part of the home page shows of each grant (home.html): the other

@@ -20,13 +20,13 @@ pytestmark = pytest.mark.django_db
 PAGES = {
     # (who, page): queries. The fund's money is one query (grants.selectors.fund_summary)
     # and the dashboard's portfolio two (grouped once, then the sectors' names).
-    ("fund_manager", "home"): 9,
+    ("fund_manager", "home"): 10,  # and the open funding windows, one query
     ("leader", "home"): 5,
-    ("donor", "home"): 10,
+    ("donor", "home"): 11,  # the funding windows: one query
     ("fund_manager", "grant"): 13,
     ("fund_manager", "proposal"): 14,  # with the approval form and the fund's money
     ("leader", "grant"): 12,
-    ("donor", "dashboard"): 17,
+    ("donor", "dashboard"): 18,  # the funding windows: one query
     ("anonymous", "hub"): 7,
     ("anonymous", "home"): 4,
 }
