@@ -528,7 +528,17 @@ def donor_dashboard(db, user, query):
                 "available_usd": money(allocated - committed),
                 "grants": financed,
             }
-            for code, name, kind, region, status, allocated, committed, disbursed, financed in db.all(
+            for (
+                code,
+                name,
+                kind,
+                region,
+                status,
+                allocated,
+                committed,
+                disbursed,
+                financed,
+            ) in db.all(
                 """SELECT w.code, w.name, w.kind, w.region, w.status, w.allocated_usd,
                           w.committed_usd, w.disbursed_usd,
                           (SELECT COUNT(*) FROM grants_grant g

@@ -1073,10 +1073,24 @@ class _Generator:
         themes = sorted({code for _, code in self.topics[::2]})
         specs = [
             ("REG-1", WindowKind.REGIONAL, self.regions[0], [], "400000.00", True),
-            ("REG-2", WindowKind.REGIONAL, self.regions[1 % len(self.regions)], [], "400000.00", True),
+            (
+                "REG-2",
+                WindowKind.REGIONAL,
+                self.regions[1 % len(self.regions)],
+                [],
+                "400000.00",
+                True,
+            ),
             ("THEME", WindowKind.THEMATIC, "", themes, "400000.00", True),
             ("SMALL", WindowKind.SMALL_GRANTS, "", [], "90000.00", True),
-            ("REG-OLD", WindowKind.REGIONAL, self.regions[2 % len(self.regions)], [], "400000.00", False),
+            (
+                "REG-OLD",
+                WindowKind.REGIONAL,
+                self.regions[2 % len(self.regions)],
+                [],
+                "400000.00",
+                False,
+            ),
         ]
         users = get_user_model()
         managers = users.objects.bulk_create(
@@ -1106,8 +1120,9 @@ class _Generator:
                     region=region,
                     max_grant_usd=Decimal(maximum),
                     opens_on=opens,
-                    closes_on=self.as_of + timedelta(days=365) if is_open else self.as_of
-                    - timedelta(days=200),
+                    closes_on=self.as_of + timedelta(days=365)
+                    if is_open
+                    else self.as_of - timedelta(days=200),
                     created_at=stamp,
                     updated_at=stamp,
                 )

@@ -3,11 +3,10 @@ receipt within the pledge, a known currency, a unique reference...) are the serv
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from partners import services
-from django.contrib.auth import get_user_model
-
 from partners.models import (
     MAX_AMOUNT,
     REASON_MAX_LENGTH,
@@ -185,7 +184,10 @@ class WindowForm(WebForm):
         help_text=_("When any are chosen, a grant's sector must be one of them."),
     )
     max_grant_usd = forms.DecimalField(
-        label=_("Largest grant (USD)"), **MONEY, min_value=CENT, max_value=MAX_AMOUNT,
+        label=_("Largest grant (USD)"),
+        **MONEY,
+        min_value=CENT,
+        max_value=MAX_AMOUNT,
         widget=MoneyInput(),
     )
     opens_on = forms.DateField(label=_("Takes proposals from"), widget=DateInput())
@@ -214,7 +216,10 @@ class ApproverForm(WebForm):
         to_field_name="username",
     )
     limit_usd = forms.DecimalField(
-        label=_("Approves up to (USD)"), **MONEY, min_value=CENT, max_value=MAX_AMOUNT,
+        label=_("Approves up to (USD)"),
+        **MONEY,
+        min_value=CENT,
+        max_value=MAX_AMOUNT,
         widget=MoneyInput(),
     )
 
@@ -232,7 +237,10 @@ class WindowMoneyForm(WebForm):
     """Allocate money to a window, or release its unused money."""
 
     amount_usd = forms.DecimalField(
-        label=_("Amount (USD)"), **MONEY, min_value=CENT, max_value=MAX_AMOUNT,
+        label=_("Amount (USD)"),
+        **MONEY,
+        min_value=CENT,
+        max_value=MAX_AMOUNT,
         widget=MoneyInput(),
     )
     reason = forms.CharField(

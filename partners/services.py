@@ -14,7 +14,6 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record, created, diff, snapshot
-
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
 from seetf.common.rules import require
@@ -195,7 +194,9 @@ def fund_release(
         actor=by,
         action="window.grant_return",
         obj=window,
-        changes={"allocated_usd": [str(window.allocated_usd), str(window.allocated_usd - amount_usd)]},
+        changes={
+            "allocated_usd": [str(window.allocated_usd), str(window.allocated_usd - amount_usd)]
+        },
         reason=movement.reason,
     )
     return _fund_add(committed_usd=-amount_usd)
@@ -874,7 +875,9 @@ def window_close(*, window: Window, user, reason: str = "") -> WindowMovement:
     fund_lock()
     window = window_lock(window.pk)
     if window.status != WindowStatus.OPEN:
-        raise ApplicationError(f"The window {window.code} is closed already.", code="invalid_transition")
+        raise ApplicationError(
+            f"The window {window.code} is closed already.", code="invalid_transition"
+        )
     amount = window.available_usd
     movement = _movement(
         window, kind=WindowMovementKind.CLOSE, amount_usd=amount, user=user, reason=reason

@@ -248,7 +248,9 @@ def receipt_reverse(request, pk, receipt_pk):
 
 
 def _visible_window(user, pk) -> Window:
-    return get_object_or_404(selectors.windows_with_details(selectors.windows_visible_to(user)), pk=pk)
+    return get_object_or_404(
+        selectors.windows_with_details(selectors.windows_visible_to(user)), pk=pk
+    )
 
 
 @login_required
@@ -278,7 +280,9 @@ def window_detail(request, pk, forms=None):
     context = {
         "window": window,
         "approvers": list(window.approver_limits.all()),
-        "movements": list(window.movements.select_related("recorded_by").order_by("-created_at", "-id")),
+        "movements": list(
+            window.movements.select_related("recorded_by").order_by("-created_at", "-id")
+        ),
         "can_manage": can_manage,
         "is_open": window.status == WindowStatus.OPEN,
     }

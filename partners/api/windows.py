@@ -89,7 +89,9 @@ class WindowSerializer(serializers.ModelSerializer):
         opens = attrs.get("opens_on", getattr(self.instance, "opens_on", None))
         closes = attrs.get("closes_on", getattr(self.instance, "closes_on", None))
         if opens and closes and closes < opens:
-            raise serializers.ValidationError({"closes_on": ["A window cannot close before it opens."]})
+            raise serializers.ValidationError(
+                {"closes_on": ["A window cannot close before it opens."]}
+            )
         return attrs
 
 

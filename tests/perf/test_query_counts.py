@@ -104,9 +104,13 @@ def test_each_endpoint_runs_the_same_queries_at_any_size(
         .order_by("pk")
         .first()
     )
-    window_grant = Grant.objects.filter(
-        window__isnull=False, status__in=[GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW]
-    ).order_by("pk").first()
+    window_grant = (
+        Grant.objects.filter(
+            window__isnull=False, status__in=[GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW]
+        )
+        .order_by("pk")
+        .first()
+    )
     assert window_grant is not None, "the generated portfolio has pipeline grants in windows"
     users["window_manager"] = window_grant.window.approvers.get()
     for name, role, url, queries, _what in ENDPOINTS:

@@ -199,9 +199,12 @@ def test_allocate_release_close_move_money_between_fund_and_window(client_for, w
     assert manager.post(f"/api/v1/windows/{window.pk}/close/").json()["code"] == (
         "invalid_transition"
     )
-    assert manager.post(
-        f"/api/v1/windows/{window.pk}/allocate/", {"amount_usd": "1.00"}, format="json"
-    ).json()["code"] == "invalid_transition"
+    assert (
+        manager.post(
+            f"/api/v1/windows/{window.pk}/allocate/", {"amount_usd": "1.00"}, format="json"
+        ).json()["code"]
+        == "invalid_transition"
+    )
 
     kinds = list(
         WindowMovement.objects.filter(window=window).values_list("kind", "amount_usd", "reason")
@@ -275,9 +278,12 @@ def test_approving_in_a_window_commits_its_money_and_releases_go_back(
     window.refresh_from_db()
     assert window.disbursed_usd == D("20000.00")
     ledger_is_exact()
-    assert manager.post(
-        f"/api/v1/grants/{grant.pk}/cancel/", {"comment": "Stopped."}, format="json"
-    ).status_code == 200
+    assert (
+        manager.post(
+            f"/api/v1/grants/{grant.pk}/cancel/", {"comment": "Stopped."}, format="json"
+        ).status_code
+        == 200
+    )
     window.refresh_from_db()
     # The 100,000 not disbursed went back to the window, still open.
     assert (window.committed_usd, window.available_usd) == (D("20000.00"), D("280000.00"))
@@ -303,8 +309,12 @@ def test_a_release_after_the_window_closed_goes_back_to_the_fund(
 
 def test_approving_beyond_the_windows_money_is_409(client_for, window, leader, make_user):
     grants = [
-        make_grant(make_user(f"l{i}", "task_team_leader"), S.SUBMITTED, window=window,
-                   requested_usd=D("200000.00"))
+        make_grant(
+            make_user(f"l{i}", "task_team_leader"),
+            S.SUBMITTED,
+            window=window,
+            requested_usd=D("200000.00"),
+        )
         for i in range(2)
     ]
     manager = client_for("fund_manager")
@@ -400,9 +410,12 @@ def test_approval_checks_the_window_again(client_for, window, leader, fund_manag
     assert "region AFR" in response.json()["window"][0]
     assert Fund.objects.values().get() == before
     # Returning it is still possible: the leader may move it to another window.
-    assert client_for(fund_manager).post(
-        f"/api/v1/grants/{grant.pk}/return/", {"comment": "Wrong window"}, format="json"
-    ).status_code == 200
+    assert (
+        client_for(fund_manager)
+        .post(f"/api/v1/grants/{grant.pk}/return/", {"comment": "Wrong window"}, format="json")
+        .status_code
+        == 200
+    )
     response = client_for("leader").patch(
         f"/api/v1/grants/{grant.pk}/", {"window": None}, format="json"
     )
@@ -504,9 +517,9 @@ def test_the_grant_list_filters_by_window(client_for, window, leader):
     make_grant(leader, S.SUBMITTED)
     ids = [
         g["id"]
-        for g in client_for("fund_manager").get(f"/api/v1/grants/?window={window.pk}").json()[
-            "results"
-        ]
+        for g in client_for("fund_manager")
+        .get(f"/api/v1/grants/?window={window.pk}")
+        .json()["results"]
     ]
     assert ids == [inside.pk]
 
@@ -516,7 +529,12 @@ def test_create_seetf_user_gives_the_window_manager_role(db):
     from django.core.management import call_command
 
     call_command(
-        "create_seetf_user", "wmcmd", "--role", "window_manager", "--password", "Kongens Nytorv 1849"
+        "create_seetf_user",
+        "wmcmd",
+        "--role",
+        "window_manager",
+        "--password",
+        "Kongens Nytorv 1849",
     )
     user = get_user_model().objects.get(username="wmcmd")
     assert set(user.groups.values_list("name", flat=True)) == {"window_manager"}

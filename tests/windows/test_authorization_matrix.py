@@ -21,7 +21,7 @@ from results import services as results_services
 from tests.conftest import api_client
 from tests.factories import fund_with
 from tests.grants.conftest import grant_state, make_role_users, module_transaction
-from tests.grants.factories import REPORT, make_grant
+from tests.grants.factories import make_grant
 from tests.windows.factories import make_window
 
 S = GrantStatus

@@ -59,17 +59,21 @@ class Model:
 
     @property
     def fund_available(self):
-        windows_available = sum(a - c for a, c in zip(self.allocated, self.window_committed))
+        windows_available = sum(
+            a - c for a, c in zip(self.allocated, self.window_committed, strict=True)
+        )
         return self.received - self.committed - windows_available
 
     def window_available(self, i):
         return self.allocated[i] - self.window_committed[i]
 
 
-def _try(call) -> bool:
+def _try(call, **kwargs) -> bool:
+    """Whether ``call(**kwargs)`` was accepted (a refusal writes nothing: its savepoint
+    rolls back)."""
     try:
         with transaction.atomic():
-            call()
+            call(**kwargs)
     except (ApplicationError, ValidationError):
         return False
     return True
@@ -103,15 +107,13 @@ def run(sequence, manager, leader):
         kind, *args = step
         if kind == "receipt":
             (amount,) = args
-            assert _try(lambda: make_receipt(contribution, amount))
+            assert _try(make_receipt, contribution=contribution, amount=amount)
             model.received += amount
         elif kind == "allocate":
             i, amount = args
             fits = model.open[i] and amount <= model.fund_available
             done = _try(
-                lambda: services.window_allocate(
-                    window=the_windows[i], user=manager, amount_usd=amount
-                )
+                services.window_allocate, window=the_windows[i], user=manager, amount_usd=amount
             )
             assert done == fits, step
             if done:
@@ -120,16 +122,14 @@ def run(sequence, manager, leader):
             i, amount = args
             fits = amount <= model.window_available(i)
             done = _try(
-                lambda: services.window_release(
-                    window=the_windows[i], user=manager, amount_usd=amount
-                )
+                services.window_release, window=the_windows[i], user=manager, amount_usd=amount
             )
             assert done == fits, step
             if done:
                 model.allocated[i] -= amount
         elif kind == "close_window":
             (i,) = args
-            done = _try(lambda: services.window_close(window=the_windows[i], user=manager))
+            done = _try(services.window_close, window=the_windows[i], user=manager)
             assert done == model.open[i], step
             if done:
                 model.allocated[i] = model.window_committed[i]
@@ -140,15 +140,21 @@ def run(sequence, manager, leader):
             if where is not None and not model.open[where]:
                 # A closed window takes no proposals.
                 assert not _try(
-                    lambda: make_grant(leader, S.SUBMITTED, window=window, requested_usd=amount)
+                    make_grant,
+                    leader=leader,
+                    status=S.SUBMITTED,
+                    window=window,
+                    requested_usd=amount,
                 )
                 continue
             grant = make_grant(leader, S.SUBMITTED, window=window, requested_usd=amount)
             available = model.fund_available if where is None else model.window_available(where)
             done = _try(
-                lambda: grant_services.grant_transition(
-                    grant=grant, user=manager, action="approve", approved_usd=amount
-                )
+                grant_services.grant_transition,
+                grant=grant,
+                user=manager,
+                action="approve",
+                approved_usd=amount,
             )
             assert done == (amount <= available), step
             if done:
@@ -163,14 +169,16 @@ def run(sequence, manager, leader):
             if kind == "disburse":
                 (amount,) = rest
                 _try(
-                    lambda: grant_services.disbursement_record(
-                        grant=grant, user=manager, amount_usd=amount, disbursed_on=date(2026, 2, 1)
-                    )
+                    grant_services.disbursement_record,
+                    grant=grant,
+                    user=manager,
+                    amount_usd=amount,
+                    disbursed_on=date(2026, 2, 1),
                 )
             else:
                 release = grant.undisbursed_usd if grant.status == S.APPROVED else D(0)
 
-                def finish():
+                def finish(grant, kind):
                     if kind == "cancel":
                         grant_services.grant_transition(
                             grant=grant, user=manager, action="cancel", comment="Stopped."
@@ -181,7 +189,7 @@ def run(sequence, manager, leader):
                     results_services.completion_report_accept(grant=grant, user=manager)
                     grant_services.grant_transition(grant=grant, user=manager, action="close")
 
-                if _try(finish):
+                if _try(finish, grant=grant, kind=kind):
                     model.committed -= release
                     if where is not None:
                         model.window_committed[where] -= release

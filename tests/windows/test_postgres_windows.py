@@ -58,9 +58,7 @@ def approve(grant, amount):
 def test_concurrent_approvals_in_one_window_never_over_commit_it(make_user, fund_manager):
     fund_with("2000000.00")
     approver = make_user("wm", Role.WINDOW_MANAGER)
-    window = make_window(
-        fund_manager, allocate="500000.00", approvers=[(approver, "150000.00")]
-    )
+    window = make_window(fund_manager, allocate="500000.00", approvers=[(approver, "150000.00")])
     leaders = [make_user(f"ttl-{i}", Role.TASK_TEAM_LEADER) for i in range(THREADS)]
     grants = [make_grant(leaders[i], S.SUBMITTED, window=window) for i in range(THREADS)]
 
