@@ -108,6 +108,7 @@ class WindowCloseSerializer(serializers.Serializer):
     )
 
 
+BAD_INPUT = OpenApiResponse(description='Bad input, and nothing written: `{"field": ["message"]}`.')
 REFUSALS = {
     403: OpenApiResponse(ErrorSerializer, description="Only fund managers move windows' money."),
     404: OpenApiResponse(description="No such window."),
@@ -125,9 +126,9 @@ def _inputs(validated: dict) -> dict:
 
 
 @extend_schema_view(
-    create=extend_schema(responses={201: WindowSerializer, 400: None, 403: REFUSALS[403]}),
-    update=extend_schema(responses={200: WindowSerializer, **REFUSALS}),
-    partial_update=extend_schema(responses={200: WindowSerializer, **REFUSALS}),
+    create=extend_schema(responses={201: WindowSerializer, 400: BAD_INPUT, 403: REFUSALS[403]}),
+    update=extend_schema(responses={200: WindowSerializer, 400: BAD_INPUT, **REFUSALS}),
+    partial_update=extend_schema(responses={200: WindowSerializer, 400: BAD_INPUT, **REFUSALS}),
 )
 class WindowViewSet(
     mixins.ListModelMixin,
@@ -192,7 +193,7 @@ class WindowViewSet(
         "window). Honours `Idempotency-Key`.",
         request=WindowMoneySerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={200: WindowSerializer, 400: None, **REFUSALS},
+        responses={200: WindowSerializer, 400: BAD_INPUT, **REFUSALS},
     )
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
@@ -204,7 +205,7 @@ class WindowViewSet(
         "(409 `over_release` beyond it). Honours `Idempotency-Key`.",
         request=WindowMoneySerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={200: WindowSerializer, 400: None, **REFUSALS},
+        responses={200: WindowSerializer, 400: BAD_INPUT, **REFUSALS},
     )
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
@@ -217,7 +218,7 @@ class WindowViewSet(
         "already). Honours `Idempotency-Key`.",
         request=WindowCloseSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={200: WindowSerializer, 400: None, **REFUSALS},
+        responses={200: WindowSerializer, 400: BAD_INPUT, **REFUSALS},
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
