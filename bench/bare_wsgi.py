@@ -164,7 +164,7 @@ def _remove(environ, query, key):
 SCALARS = """g.id, g.reference, g.title, g.summary, g.task_team_leader_id, g.sector_id,
     g.region, g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
     g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
-    g.submitted_at, g.decided_at, g.created_at"""
+    g.submitted_at, g.decided_at, g.created_at, g.window_id"""
 
 
 def grants_sql(where: str, order: str, limit: str) -> str:
@@ -205,7 +205,7 @@ def grants_sql(where: str, order: str, limit: str) -> str:
                g.region, COALESCE(rc.v, '{{}}'), COALESCE(pc.v, '{{}}'), COALESCE(fp.v, '{{}}'),
                g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
                g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
-               g.submitted_at, g.decided_at, g.created_at
+               g.submitted_at, g.decided_at, g.created_at, g.window_id
         FROM page g LEFT JOIN rc ON rc.grant_id = g.id LEFT JOIN pc ON pc.grant_id = g.id
              LEFT JOIN fp ON fp.grant_id = g.id
         ORDER BY {order}"""
@@ -223,6 +223,7 @@ def grant_json(r):
         "recipient_countries": r[7],
         "provider_countries": r[8],
         "facilitating_partners": r[9],
+        "window": r[22],
         "requested_usd": money(r[10]),
         "approved_usd": money(r[11]),
         "disbursed_usd": money(r[12]),
@@ -401,8 +402,8 @@ def grant_detail(db, user, pk):
 
 
 def _fund(db):
-    received, committed, disbursed, pledged, pipeline = db.one(
-        """SELECT f.received_usd, f.committed_usd, f.disbursed_usd,
+    received, committed, disbursed, allocated, pledged, pipeline = db.one(
+        """SELECT f.received_usd, f.committed_usd, f.disbursed_usd, f.allocated_usd,
                   (SELECT COALESCE(SUM(pledged_usd), 0) FROM partners_contribution),
                   (SELECT COALESCE(SUM(requested_usd), 0) FROM grants_grant
                    WHERE status IN %s)
@@ -414,7 +415,8 @@ def _fund(db):
         "received_usd": money(received),
         "committed_usd": money(committed),
         "disbursed_usd": money(disbursed),
-        "available_usd": money(received - committed),
+        "allocated_usd": money(allocated),
+        "available_usd": money(received - committed - allocated),
         "pipeline_usd": money(pipeline),
         "low_balance_threshold_usd": money(THRESHOLD),
         "as_of": stamp(datetime.now(UTC)),
@@ -513,6 +515,38 @@ def donor_dashboard(db, user, query):
                 for k, (n, a) in sorted(by["status"].items())
             ],
         },
+        "windows": [
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "region": region,
+                "status": status,
+                "allocated_usd": money(allocated),
+                "committed_usd": money(committed),
+                "disbursed_usd": money(disbursed),
+                "available_usd": money(allocated - committed),
+                "grants": financed,
+            }
+            for (
+                code,
+                name,
+                kind,
+                region,
+                status,
+                allocated,
+                committed,
+                disbursed,
+                financed,
+            ) in db.all(
+                """SELECT w.code, w.name, w.kind, w.region, w.status, w.allocated_usd,
+                          w.committed_usd, w.disbursed_usd,
+                          (SELECT COUNT(*) FROM grants_grant g
+                           WHERE g.window_id = w.id AND g.status IN %s)
+                   FROM partners_window w ORDER BY w.code""",
+                (APPROVED_AND_LATER,),
+            )
+        ],
         "outcome_totals": {"grants": totals[0], **dict(zip(OUTCOMES, totals[1:], strict=True))},
     }
 

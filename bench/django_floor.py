@@ -43,6 +43,7 @@ GRANT_COLUMNS = (
     "task_team_leader_id",
     "sector_id",
     "region",
+    "window_id",
     "requested_usd",
     "approved_usd",
     "disbursed_usd",
@@ -158,6 +159,7 @@ def _grants(rows) -> list:
             "sector": r["sector_id"],
             "region": r["region"],
             **related[r["id"]],
+            "window": r["window_id"],
             "requested_usd": _money(r["requested_usd"]),
             "approved_usd": _money(r["approved_usd"]),
             "disbursed_usd": _money(r["disbursed_usd"]),
@@ -252,7 +254,9 @@ def _fund():
             pledged=_sum(Contribution.objects.all(), "pledged_usd"),
             pipeline=_sum(Grant.objects.filter(status__in=PIPELINE_STATUSES), "requested_usd"),
         )
-        .values("received_usd", "committed_usd", "disbursed_usd", "pledged", "pipeline")
+        .values(
+            "received_usd", "committed_usd", "disbursed_usd", "allocated_usd", "pledged", "pipeline"
+        )
         .get()
     )
     return {
@@ -260,7 +264,8 @@ def _fund():
         "received_usd": _money(f["received_usd"]),
         "committed_usd": _money(f["committed_usd"]),
         "disbursed_usd": _money(f["disbursed_usd"]),
-        "available_usd": _money(f["received_usd"] - f["committed_usd"]),
+        "allocated_usd": _money(f["allocated_usd"]),
+        "available_usd": _money(f["received_usd"] - f["committed_usd"] - f["allocated_usd"]),
         "pipeline_usd": _money(f["pipeline"]),
         "low_balance_threshold_usd": _money(settings.FUNDING_ALERT_THRESHOLD_USD),
         "as_of": _stamp(timezone.now()),
@@ -393,9 +398,49 @@ def donor_dashboard(request, user):
                     for k, (n, a) in sorted(by["status"].items())
                 ],
             },
+            "windows": _windows(),
             "outcome_totals": outcomes,
         }
     )
+
+
+def _windows():
+    from django.db.models import Count, Q
+
+    from partners.models import Window
+
+    rows = (
+        Window.objects.annotate(
+            financed=Count("grants", filter=Q(grants__status__in=APPROVED_AND_LATER))
+        )
+        .order_by("code")
+        .values_list(
+            "code",
+            "name",
+            "kind",
+            "region",
+            "status",
+            "allocated_usd",
+            "committed_usd",
+            "disbursed_usd",
+            "financed",
+        )
+    )
+    return [
+        {
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "region": region,
+            "status": status,
+            "allocated_usd": _money(allocated),
+            "committed_usd": _money(committed),
+            "disbursed_usd": _money(disbursed),
+            "available_usd": _money(allocated - committed),
+            "grants": financed,
+        }
+        for code, name, kind, region, status, allocated, committed, disbursed, financed in rows
+    ]
 
 
 @_authenticated

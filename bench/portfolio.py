@@ -7,6 +7,7 @@ receipts paid in against them; task team leaders, fund managers and donor users;
 fund), requested amounts around USD 100,000, each with one to five exchanges, the
 history of every decision, disbursements, completion reports with their capacity
 outcomes, concrete results and lessons; results stories about some closed grants;
+funding windows with their approvers and movements, about a fifth of the grants in them;
 the completion-report reminders already sent, and the funding alerts raised and
 resolved over the years.
 
@@ -41,7 +42,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.postgres.search import SearchVector
 from django.core.management.color import no_style
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils.text import slugify
 
 from grants.models import (
@@ -57,7 +58,7 @@ from grants.models import (
     Reminder,
 )
 from grants.reminders import reminders_for
-from grants.selectors import fund_ledger_from_records
+from grants.selectors import fund_ledger_from_records, windows_ledger_from_records
 from partners.models import (
     AlertKind,
     Contribution,
@@ -69,6 +70,12 @@ from partners.models import (
     PartnerMembership,
     Receipt,
     Sector,
+    Window,
+    WindowApprover,
+    WindowKind,
+    WindowMovement,
+    WindowMovementKind,
+    WindowStatus,
 )
 from partners.roles import Role
 from results.markdown import render_markdown
@@ -249,6 +256,8 @@ class PortfolioSummary:
     reminders: int = 0
     alerts: int = 0
     users: int = 0
+    windows: int = 0
+    window_grants: int = 0
     ledger: dict = field(default_factory=dict)
 
 
@@ -1047,6 +1056,154 @@ class _Generator:
         FundAlert.objects.bulk_create(alerts)
         self.summary.alerts = len(alerts)
 
+    # --- funding windows -------------------------------------------------------------
+
+    def make_windows(self, plans: list[GrantPlan]):
+        """Five funding windows (two regional, a thematic one, small grants, and one
+        closed regional window), each with a window manager approving up to 150,000,
+        and about a fifth of the grants that fit one placed in it. Drawn from a random
+        generator of their own, so that the rest of the portfolio is the same with or
+        without them. Each window's figures are its grants' (committed, disbursed) and
+        its movements' (allocated: an allocation of what it committed and some money
+        left; the closed one returned what was left at its closing)."""
+        rng = random.Random(self.seed * 7919 + 17)
+        tag = f"pf{self.seed}"
+        opens = self.as_of - timedelta(days=1500)
+        # The thematic window finances the sectors of half the topics.
+        themes = sorted({code for _, code in self.topics[::2]})
+        specs = [
+            ("REG-1", WindowKind.REGIONAL, self.regions[0], [], "400000.00", True),
+            (
+                "REG-2",
+                WindowKind.REGIONAL,
+                self.regions[1 % len(self.regions)],
+                [],
+                "400000.00",
+                True,
+            ),
+            ("THEME", WindowKind.THEMATIC, "", themes, "400000.00", True),
+            ("SMALL", WindowKind.SMALL_GRANTS, "", [], "90000.00", True),
+            (
+                "REG-OLD",
+                WindowKind.REGIONAL,
+                self.regions[2 % len(self.regions)],
+                [],
+                "400000.00",
+                False,
+            ),
+        ]
+        users = get_user_model()
+        managers = users.objects.bulk_create(
+            [
+                users(
+                    username=f"{tag}-wm-{code.lower()}",
+                    email=f"{tag}-wm-{code.lower()}@portfolio.example.org",
+                    password=make_password(None),
+                )
+                for code, *_ in specs
+            ]
+        )
+        group = Group.objects.get(name=Role.WINDOW_MANAGER)
+        users.groups.through.objects.bulk_create(
+            users.groups.through(user_id=u.pk, group_id=group.pk) for u in managers
+        )
+        self.windows = []
+        with _explicit_timestamps(Window):
+            for (code, kind, region, sectors, maximum, is_open), manager in zip(
+                specs, managers, strict=True
+            ):
+                stamp = _at(opens, rng)
+                window = Window.objects.create(
+                    code=f"{code}",
+                    name=f"{kind.label} window {code}",
+                    kind=kind,
+                    region=region,
+                    max_grant_usd=Decimal(maximum),
+                    opens_on=opens,
+                    closes_on=self.as_of + timedelta(days=365)
+                    if is_open
+                    else self.as_of - timedelta(days=200),
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+                window.sectors.set(sectors)
+                WindowApprover.objects.create(
+                    window=window, user=manager, limit_usd=Decimal("150000.00")
+                )
+                self.windows.append(window)
+        placed = 0
+        for plan in plans:
+            grant = plan.grant
+            grant.window_id = None
+            # A fifth of the grants, and more of those awaiting a decision (the
+            # window's approvers' queue).
+            share = 0.6 if grant.status in (S.SUBMITTED, S.UNDER_REVIEW) else 0.2
+            if grant.submitted_at is None or rng.random() >= share:
+                continue
+            day = grant.submitted_at.date()
+            fits = [
+                w
+                for w in self.windows
+                if w.opens_on <= day <= w.closes_on
+                and (not w.region or w.region == grant.region)
+                and (w.kind != WindowKind.THEMATIC or grant.sector_id in themes)
+                and grant.requested_usd <= w.max_grant_usd
+                and (w.closes_on >= self.as_of or grant.status not in (S.SUBMITTED, S.UNDER_REVIEW))
+            ]
+            if fits:
+                grant.window_id = rng.choice(fits).pk
+                placed += 1
+        self.window_rng = rng
+        self.summary.windows = len(self.windows)
+        self.summary.window_grants = placed
+
+    def write_window_money(self, room: Decimal) -> Decimal:
+        """The windows' movements, once their grants are written; returns what they
+        hold uncommitted (the fund's allocated money), at most ``room``."""
+        rng = self.window_rng
+        figures = windows_ledger_from_records()
+        left = [Decimal(rng.randint(2, 6) * 10000) for _ in self.windows]
+        scale = min(Decimal(1), room / max(sum(left), CENT))
+        movements, allocated = [], Decimal("0.00")
+        for window, extra in zip(self.windows, left, strict=True):
+            extra = _money(extra * scale)
+            committed = figures[window.pk]["committed_usd"]
+            stamp = datetime.combine(window.opens_on, time(9), tzinfo=UTC)
+            movements.append(
+                WindowMovement(
+                    window=window,
+                    kind=WindowMovementKind.ALLOCATION,
+                    amount_usd=max(committed + extra, CENT),
+                    reason="Initial allocation",
+                    created_at=stamp,
+                )
+            )
+            if window.closes_on < self.as_of:
+                movements.append(
+                    WindowMovement(
+                        window=window,
+                        kind=WindowMovementKind.CLOSE,
+                        amount_usd=max(committed + extra, CENT) - committed,
+                        reason="The call closed",
+                        created_at=datetime.combine(window.closes_on, time(18), tzinfo=UTC),
+                    )
+                )
+                status = WindowStatus.CLOSED
+            else:
+                allocated += max(committed + extra, CENT) - committed
+                status = WindowStatus.OPEN
+            Window.objects.filter(pk=window.pk).update(
+                status=status,
+                allocated_usd=max(committed + extra, CENT)
+                if status == WindowStatus.OPEN
+                else committed,
+                committed_usd=committed,
+                disbursed_usd=figures[window.pk]["disbursed_usd"],
+            )
+        with _explicit_timestamps(WindowMovement):
+            WindowMovement.objects.bulk_create(movements)
+        return allocated
+
     def run(self) -> PortfolioSummary:
         if Grant.objects.exists() or Contribution.objects.exists():
             raise PortfolioError(
@@ -1063,6 +1220,7 @@ class _Generator:
         self.make_partners()
         self.make_people()
         plans = [self.plan_grant(i, status) for i, status in enumerate(self.statuses())]
+        self.make_windows(plans)
         committed = sum(
             (p.grant.approved_usd - p.grant.released_usd for p in plans if p.grant.approved_usd),
             Decimal("0.00"),
@@ -1072,6 +1230,9 @@ class _Generator:
         self.write_stories(plans)
         self.write_reminders(plans)
         self.write_alerts(settings.FUNDING_ALERT_THRESHOLD_USD)
+        # The windows hold part of what is left (half of it at most).
+        received = Receipt.objects.aggregate(total=models.Sum("usd_amount"))["total"]
+        self.write_window_money(_money((received - committed) / 2))
         # The ledger: exactly what the records say, checked.
         ledger = fund_ledger_from_records()
         Fund.objects.update_or_create(pk=1, defaults=ledger)
@@ -1080,8 +1241,20 @@ class _Generator:
             "received_usd": fund.received_usd,
             "committed_usd": fund.committed_usd,
             "disbursed_usd": fund.disbursed_usd,
+            "allocated_usd": fund.allocated_usd,
         }
-        if fund.available_usd < 0 or fund_ledger_from_records() != recorded:
+        windows_exact = all(
+            figures
+            == {
+                "allocated_usd": w.allocated_usd,
+                "committed_usd": w.committed_usd,
+                "disbursed_usd": w.disbursed_usd,
+                "available_usd": w.available_usd,
+            }
+            for w in Window.objects.all()
+            for figures in [windows_ledger_from_records()[w.pk]]
+        )
+        if fund.available_usd < 0 or fund_ledger_from_records() != recorded or not windows_exact:
             # Not an assert: it must hold under python -O as well (the transaction rolls back).
             raise PortfolioError(f"The generated ledger is inconsistent: {recorded}")
         counts = defaultdict(int)

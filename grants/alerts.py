@@ -1,7 +1,9 @@
 """The funding-balance check (a plain function; grants/tasks.py wraps it).
 
 Two conditions: `low_balance` when available money is below FUNDING_ALERT_THRESHOLD_USD,
-and `pipeline_exceeds_balance` when the requests awaiting a decision exceed it. An alert
+and `pipeline_exceeds_balance` when the requests awaiting a decision exceed it; and for
+each open funding window, `low_balance` (with the window) when its available money is
+below WINDOW_ALERT_THRESHOLD_USD. An alert
 is raised when its condition starts to hold and resolved when it clears: one alert per
 crossing, however often the check runs (at most one open alert per kind, a partial
 unique index). Fund managers are e-mailed once per alert, inside the transaction that
@@ -22,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from partners.models import AlertKind, FundAlert
+from partners.models import AlertKind, FundAlert, Window, WindowStatus
 from partners.roles import Role
 from partners.services import fund_lock
 from seetf.common.mail import send_templated_mail
@@ -63,28 +65,41 @@ def evaluate_fund_alerts(*, now: datetime | None = None) -> FundCheck:
         fund_lock()
         summary = fund_summary()
         open_alerts = {
-            alert.kind: alert
+            (alert.kind, alert.window_id): alert
             for alert in FundAlert.objects.select_for_update().filter(resolved_at__isnull=True)
         }
-        for kind, holds in _conditions(summary).items():
-            alert = open_alerts.get(kind)
+        wanted = {
+            (kind, None): (holds, summary["available_usd"], summary["low_balance_threshold_usd"])
+            for kind, holds in _conditions(summary).items()
+        }
+        # Each funding window's own low balance (open windows; a closed one holds nothing
+        # and its alert, if any, is resolved). The fund's lock is held: the windows'
+        # figures cannot move while they are read.
+        threshold = settings.WINDOW_ALERT_THRESHOLD_USD
+        for window in Window.objects.all():
+            holds = window.status == WindowStatus.OPEN and window.available_usd < threshold
+            wanted[AlertKind.LOW_BALANCE, window.pk] = (holds, window.available_usd, threshold)
+        for (kind, window_id), (holds, available, alert_threshold) in wanted.items():
+            alert = open_alerts.get((kind, window_id))
+            name = kind if window_id is None else f"{kind}:window {window_id}"
             if holds and alert is None:
                 try:
                     with transaction.atomic():
                         FundAlert.objects.create(
                             kind=kind,
+                            window_id=window_id,
                             raised_at=now,
-                            available_usd=summary["available_usd"],
-                            threshold_usd=summary["low_balance_threshold_usd"],
+                            available_usd=available,
+                            threshold_usd=alert_threshold,
                             pipeline_usd=summary["pipeline_usd"],
                         )
-                    check.raised.append(kind)
+                    check.raised.append(name)
                 except IntegrityError:
                     pass  # Another check raised it at the same moment: one alert.
             elif not holds and alert is not None:
                 alert.resolved_at = now
                 alert.save(update_fields=["resolved_at"])
-                check.resolved.append(kind)
+                check.resolved.append(name)
     return check
 
 

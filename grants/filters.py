@@ -39,6 +39,9 @@ class GrantFilter(django_filters.FilterSet):
         help_text="Grants with (true) or without (false) facilitating partners.",
     )
     task_team_leader = django_filters.NumberFilter(field_name="task_team_leader_id")
+    window = django_filters.NumberFilter(
+        field_name="window_id", help_text="A funding window's id: the grants it finances."
+    )
     min_usd = django_filters.NumberFilter(field_name="requested_usd", lookup_expr="gte")
     max_usd = django_filters.NumberFilter(field_name="requested_usd", lookup_expr="lte")
     search = django_filters.CharFilter(
@@ -56,6 +59,7 @@ class GrantFilter(django_filters.FilterSet):
             "facilitating_partner",
             "triangular",
             "task_team_leader",
+            "window",
             "min_usd",
             "max_usd",
             "search",

@@ -7,7 +7,7 @@ whose ValidationErrors are shown next to the fields by
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Country, Partner, PartnerKind, Region, Sector
+from partners.models import Country, Partner, PartnerKind, Region, Sector, Window, WindowStatus
 from seetf.common.forms import DateInput, MoneyInput, WebForm
 from seetf.common.money import CENT, MONEY
 
@@ -83,6 +83,13 @@ class ProposalForm(WebForm):
         max_value=MAX_GRANT_USD,
         widget=MoneyInput(),
     )
+    window = forms.ModelChoiceField(
+        label=_("Funding window"),
+        queryset=Window.objects.filter(status=WindowStatus.OPEN).order_by("code"),
+        required=False,
+        empty_label=_("None: the fund itself"),
+        help_text=_("A window's proposals must fit its region, sectors, dates and largest grant."),
+    )
 
     @classmethod
     def initial_for(cls, grant) -> dict:
@@ -99,6 +106,7 @@ class ProposalForm(WebForm):
             "planned_start": grant.planned_start,
             "planned_end": grant.planned_end,
             "requested_usd": grant.requested_usd,
+            "window": grant.window_id,
         }
 
     def service_fields(self) -> dict:

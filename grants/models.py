@@ -14,6 +14,7 @@ from partners.models import (
     Region,
     ReversibleEntry,
     Sector,
+    Window,
     reversal_sign_constraint,
 )
 from seetf.common.models import TimeStampedModel
@@ -97,6 +98,14 @@ class Grant(TimeStampedModel):
         related_name="facilitated_grants",
         blank=True,
         help_text="Traditional donors that co-finance or share knowledge (triangular).",
+    )
+    window = models.ForeignKey(
+        Window,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants",
+        help_text="The funding window the grant is financed from; null: the fund itself.",
     )
     requested_usd = models.DecimalField(**MONEY)
     approved_usd = models.DecimalField(**MONEY, null=True, blank=True, editable=False)

@@ -4,7 +4,10 @@ Visibility (what a user may see at all) is decided by ``selectors.grants_visible
 these rules decide what a user who can see a grant may do with it (403 otherwise).
 """
 
-from partners.roles import is_donor, is_fund_manager, is_task_team_leader
+from decimal import Decimal
+
+from partners.roles import is_donor, is_fund_manager, is_task_team_leader, is_window_manager
+from partners.selectors import approver_limits
 from seetf.common.rules import Verdict
 
 from .models import Grant
@@ -37,13 +40,43 @@ def can_decide_grant(user, grant: Grant) -> tuple[bool, str]:
     return False, "Only fund managers decide on grants."
 
 
+def delegated_limit(user, grant: Grant) -> Decimal | None:
+    """The most this user may approve of this grant as one of its window's approvers
+    (a window manager named on the window); None when they are not one. Fund managers
+    decide in every window without a limit: see ``approval_limit``."""
+    if grant.window_id is None or not is_window_manager(user):
+        return None
+    return approver_limits(user).get(grant.window_id)
+
+
+def approval_limit(user, grant: Grant) -> Decimal | None:
+    """The limit on what this user may approve of the grant: None for a fund manager
+    (the available money is the only bound), else their delegated limit."""
+    if is_fund_manager(user):
+        return None
+    return delegated_limit(user, grant)
+
+
+def can_review_grant(user, grant: Grant) -> tuple[bool, str]:
+    """Start review, return, reject: fund managers, and on a grant of a funding window
+    the window's approvers (window managers named on it)."""
+    if is_fund_manager(user) or delegated_limit(user, grant) is not None:
+        return True, ""
+    if grant.window_id is not None:
+        return False, "Only fund managers and the window's approvers decide on this grant."
+    return False, "Only fund managers decide on grants."
+
+
 def can_approve_grant(user, grant: Grant) -> tuple[bool, str] | Verdict:
-    """A fund manager decides, but never on a grant they lead (403 ``self_approval``)."""
-    allowed, reason = can_decide_grant(user, grant)
+    """A fund manager, or an approver of the grant's window, decides, but never on a
+    grant they lead (403 ``self_approval``). An approver approves up to their limit (403
+    ``over_delegated_limit``, checked with the amount by the workflow's effect)."""
+    allowed, reason = can_review_grant(user, grant)
     if not allowed:
         return allowed, reason
     if is_leader_of(user, grant):
-        return Verdict(False, "A fund manager cannot approve a grant they lead.", "self_approval")
+        who = "A fund manager" if is_fund_manager(user) else "A window's approver"
+        return Verdict(False, f"{who} cannot approve a grant they lead.", "self_approval")
     return True, ""
 
 

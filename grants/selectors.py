@@ -3,12 +3,21 @@ role's part of the home page, and grants read as rows."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import DecimalField, F, Func, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Case, DecimalField, F, Func, Prefetch, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from partners.models import Contribution, Fund, FundAlert, Receipt
+from partners.models import (
+    WINDOW_MOVEMENT_SIGN,
+    Contribution,
+    Fund,
+    FundAlert,
+    Receipt,
+    Window,
+    WindowApprover,
+    WindowMovement,
+)
 from partners.permissions import can_read_alerts
 from partners.roles import Role, is_fund_manager, user_roles
 from partners.selectors import fund_pledged_usd
@@ -49,7 +58,14 @@ def fund_summary() -> dict:
             pledged=_total(Contribution.objects.all(), "pledged_usd"),
             pipeline=_total(Grant.objects.in_pipeline(), "requested_usd"),
         )
-        .values("received_usd", "committed_usd", "disbursed_usd", "pledged", "pipeline")
+        .values(
+            "received_usd",
+            "committed_usd",
+            "disbursed_usd",
+            "allocated_usd",
+            "pledged",
+            "pipeline",
+        )
         .first()
     )
     if row is None:  # No ledger row yet: no money has moved.
@@ -59,6 +75,7 @@ def fund_summary() -> dict:
             "received_usd": fund.received_usd,
             "committed_usd": fund.committed_usd,
             "disbursed_usd": fund.disbursed_usd,
+            "allocated_usd": fund.allocated_usd,
             "pledged": fund_pledged_usd(),
             "pipeline": pipeline,
         }
@@ -67,7 +84,9 @@ def fund_summary() -> dict:
         "received_usd": row["received_usd"],
         "committed_usd": row["committed_usd"],
         "disbursed_usd": row["disbursed_usd"],
-        "available_usd": row["received_usd"] - row["committed_usd"],
+        "allocated_usd": row["allocated_usd"],
+        # API.md: available = received - committed - allocated.
+        "available_usd": row["received_usd"] - row["committed_usd"] - row["allocated_usd"],
         "pipeline_usd": to_cents(row["pipeline"]),
         "low_balance_threshold_usd": settings.FUNDING_ALERT_THRESHOLD_USD,
         "as_of": timezone.now(),
@@ -75,17 +94,61 @@ def fund_summary() -> dict:
 
 
 def fund_ledger_from_records() -> dict:
-    """The ledger's totals recomputed from receipts and grants: what ``fund_summary``
-    must always agree with (used by tests and by `check_fund`)."""
+    """The ledger's totals recomputed from receipts, grants and the windows' movements:
+    what ``fund_summary`` must always agree with (used by tests and by `check_fund`).
+    allocated = what the windows' movements put in them, less what their grants
+    committed (``windows_ledger_from_records``)."""
     received = Receipt.objects.aggregate(total=Sum("usd_amount"))["total"]
     grant_totals = Grant.objects.committed().aggregate(
         committed=Sum(F("approved_usd") - F("released_usd")), disbursed=Sum("disbursed_usd")
     )
+    windows = windows_ledger_from_records()
     return {
         "received_usd": to_cents(received),
         "committed_usd": to_cents(grant_totals["committed"]),
         "disbursed_usd": to_cents(grant_totals["disbursed"]),
+        "allocated_usd": sum((w["available_usd"] for w in windows.values()), ZERO),
     }
+
+
+def windows_ledger_from_records() -> dict[int, dict]:
+    """Each window's figures recomputed from the records: allocated from its movements
+    (``WindowMovement``, signed by kind), committed and disbursed from its grants; what
+    each window's row must always agree with."""
+    signed = Case(
+        *(
+            When(kind=kind, then=F("amount_usd") * sign)
+            for kind, sign in WINDOW_MOVEMENT_SIGN.items()
+        ),
+        output_field=DecimalField(**MONEY),
+    )
+    allocated = dict(
+        WindowMovement.objects.order_by()
+        .values("window")
+        .annotate(total=Sum(signed))
+        .values_list("window", "total")
+    )
+    grants = {
+        row["window"]: row
+        for row in Grant.objects.committed()
+        .filter(window__isnull=False)
+        .order_by()
+        .values("window")
+        .annotate(
+            committed=Sum(F("approved_usd") - F("released_usd")), disbursed=Sum("disbursed_usd")
+        )
+    }
+    out = {}
+    for window_id in Window.objects.values_list("pk", flat=True):
+        row = grants.get(window_id, {})
+        figures = {
+            "allocated_usd": to_cents(allocated.get(window_id)),
+            "committed_usd": to_cents(row.get("committed")),
+            "disbursed_usd": to_cents(row.get("disbursed")),
+        }
+        figures["available_usd"] = figures["allocated_usd"] - figures["committed_usd"]
+        out[window_id] = figures
+    return out
 
 
 def grants_visible_to(user):
@@ -94,6 +157,9 @@ def grants_visible_to(user):
     - fund managers: every grant that is not a draft;
     - task team leaders: their own grants at any status, and others' once approved;
     - donors: approved grants and later.
+
+    - window managers: the grants that are not drafts of the funding windows where
+      they are an approver.
 
     Drafts are private to their leader. A user with several roles sees the union.
     """
@@ -109,6 +175,11 @@ def grants_visible_to(user):
         condition |= Q(task_team_leader=user) | Q(status__in=APPROVED_AND_LATER)
     if Role.DONOR in roles:
         condition |= Q(status__in=APPROVED_AND_LATER)
+    if Role.WINDOW_MANAGER in roles and Role.FUND_MANAGER not in roles:
+        # A subquery, not a join: no duplicates and no extra query.
+        condition |= ~Q(status=GrantStatus.DRAFT) & Q(
+            window__in=WindowApprover.objects.filter(user=user).values("window")
+        )
     return Grant.objects.filter(condition)
 
 
@@ -255,9 +326,11 @@ def manager_home(user) -> dict:
     )
     return {
         "fund": fund_summary(),
-        "alerts": list(FundAlert.objects.filter(resolved_at__isnull=True))
+        "alerts": list(FundAlert.objects.filter(resolved_at__isnull=True).select_related("window"))
         if can_read_alerts(user)[0]
         else [],
+        # The open windows' balances (one query).
+        "windows": list(Window.objects.filter(status="open").order_by("code")),
         "review_queue": review_queue,
         "more_to_review": more_to_review,
         "overdue_reports": overdue,
@@ -269,6 +342,36 @@ def manager_home(user) -> dict:
         "limit": HOME_LIMIT,
         "today": today,
     }
+
+
+def window_manager_home(user) -> dict:
+    """A window manager's desk: the windows where they approve, with their limit and the
+    window's balances, and the proposals of those windows waiting for a decision."""
+    limits = {
+        a.window_id: a.limit_usd
+        for a in WindowApprover.objects.filter(user=user).select_related("window")
+    }
+    windows = list(Window.objects.filter(pk__in=limits).order_by("code"))
+    for window in windows:
+        window.my_limit = limits[window.pk]
+    queue, more = _first(
+        grants_visible_to(user)
+        .filter(status__in=PIPELINE_STATUSES, window__in=limits)
+        .order_by("submitted_at", "id")
+        .values(
+            "id",
+            "reference",
+            "title",
+            "submitted_at",
+            "requested_usd",
+            "status",
+            window_code=F("window__code"),
+            leader=_leader_name(),
+        )
+    )
+    for grant in queue:
+        grant["get_status_display"] = GrantStatus(grant["status"]).label
+    return {"windows": windows, "review_queue": queue, "more_to_review": more}
 
 
 # What the leader's part of the home page shows of each grant (home.html): the other
@@ -322,9 +425,19 @@ WORKFLOW_COLUMNS = (
 
 def workflow_grant(row: dict) -> Grant:
     """The grant as the workflow reads it, built from a row of the grant detail (its
-    ``id``, ``status``, ``task_team_leader_id`` and ``WORKFLOW_COLUMNS``): no query."""
+    ``id``, ``status``, ``task_team_leader_id``, its window, region, sector and amount
+    requested, and ``WORKFLOW_COLUMNS``): no query."""
     grant = Grant(
-        id=row["id"], status=row["status"], task_team_leader_id=row["task_team_leader_id"]
+        id=row["id"],
+        status=row["status"],
+        task_team_leader_id=row["task_team_leader_id"],
+        # What the funding window's rules and guards read (the window itself, its
+        # sectors and the recipients' regions are read only for a grant in a window
+        # whose action is otherwise allowed).
+        window_id=row["window_id"],
+        region=row["region"],
+        sector_id=row["sector_id"],
+        requested_usd=row["requested_usd"],
     )
     report = None
     if row["completion_report__id"] is not None:

@@ -14,9 +14,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from partners.models import Country, Partner, PartnerKind, Sector
+from partners.models import Country, Partner, PartnerKind, Sector, Window
 from partners.roles import is_fund_manager
-from partners.services import fund_disburse, fund_undisburse, reversal_check, validate_reason
+from partners.services import (
+    fund_disburse,
+    fund_undisburse,
+    reversal_check,
+    validate_reason,
+    window_refusal,
+)
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
 from seetf.common.rules import require
@@ -57,6 +63,7 @@ PROPOSAL_FIELDS = {
     "targeted_outcomes",
     "planned_start",
     "planned_end",
+    "window",
 }
 M2M_FIELDS = {"recipient_countries", "provider_countries", "facilitating_partners"}
 
@@ -113,6 +120,21 @@ def _validate_proposal(data: dict) -> None:
         errors["facilitating_partners"] = [
             f"Facilitating partners are traditional donors; not: {', '.join(not_donors)}."
         ]
+    window = data.get("window")
+    if window is not None and not errors:
+        # The window's rules as at submission, but for its opening date: a draft may be
+        # prepared before the window takes proposals (the submission checks the dates).
+        today = timezone.localdate()
+        refusal = window_refusal(
+            window,
+            region=data.get("region"),
+            sector_id=getattr(data.get("sector"), "pk", None),
+            recipient_regions={c.code: c.region for c in recipients or []},
+            requested_usd=requested,
+            on=max(today, window.opens_on),
+        )
+        if refusal:
+            errors["window"] = [refusal]
     if errors:
         raise ValidationError(errors)
 
@@ -133,8 +155,10 @@ def grant_create(
     facilitating_partners: list[Partner] = (),
     development_goal: str = "",
     targeted_outcomes: list[str] = (),
+    window: Window | None = None,
 ) -> Grant:
-    """A task team leader drafts a proposal; it stays private to them until submitted."""
+    """A task team leader drafts a proposal; it stays private to them until submitted.
+    A proposal that names a funding window must fit it (400 on ``window``)."""
     require(can_create_grant(leader))
     data = {
         "title": title,
@@ -149,6 +173,7 @@ def grant_create(
         "targeted_outcomes": list(targeted_outcomes),
         "planned_start": planned_start,
         "planned_end": planned_end,
+        "window": window,
     }
     _validate_proposal(data)
     m2m = {name: data.pop(name) for name in M2M_FIELDS}
@@ -183,6 +208,9 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     grant_update_check(grant=grant, user=user)
     merged = {
+        "window": grant.window,
+        "region": grant.region,
+        "sector": grant.sector,
         "requested_usd": grant.requested_usd,
         "planned_start": grant.planned_start,
         "planned_end": grant.planned_end,
@@ -396,7 +424,7 @@ def disbursement_record(
         recorded_by=user,
     )
     Grant.objects.filter(pk=grant.pk).update(disbursed_usd=F("disbursed_usd") + amount_usd)
-    fund_disburse(amount_usd=amount_usd)
+    fund_disburse(amount_usd=amount_usd, window_id=grant.window_id)
     return disbursement
 
 
@@ -432,5 +460,5 @@ def disbursement_reverse(*, disbursement: Disbursement, user, reason: str) -> Di
     Grant.objects.filter(pk=grant.pk).update(
         disbursed_usd=F("disbursed_usd") - disbursement.amount_usd
     )
-    fund_undisburse(amount_usd=disbursement.amount_usd)
+    fund_undisburse(amount_usd=disbursement.amount_usd, window_id=grant.window_id)
     return reversal

@@ -46,7 +46,14 @@ from .models import (
     Grant,
     GrantStatus,
 )
-from .permissions import can_create_grant, can_disburse, can_see_report, is_leader_of
+from .permissions import (
+    approval_limit,
+    can_create_grant,
+    can_disburse,
+    can_see_report,
+    delegated_limit,
+    is_leader_of,
+)
 
 PAGE_SIZE = 25
 OUTCOME_LABELS = dict(CapacityOutcome.choices)
@@ -242,7 +249,10 @@ def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, 
     offered, notice = [], ""
     for name, verdict in verdicts.items():
         action = workflow.get(name)
-        if verdict["code"] == "self_approval" and grant.status in action.sources:
+        # A grant that does not fit its funding window: the decider (and the leader,
+        # about submitting) is told which rule it breaks.
+        worth_telling = verdict["code"] in ("self_approval", "window_ineligible")
+        if worth_telling and grant.status in action.sources:
             notice = verdict["reason"]
         if not verdict["allowed"] or action.form is None:
             continue
@@ -331,7 +341,9 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
             else None
         ),
         "last_return": returns[-1] if returns else None,
-        "is_manager": is_fund_manager(user),
+        # The decisions panel: fund managers, and the approvers of the grant's window.
+        "is_manager": is_fund_manager(user) or delegated_limit(user, grant) is not None,
+        "delegated_limit": approval_limit(user, grant),
     }
     return render(request, "grants/grant_detail.html", context)
 
@@ -340,7 +352,7 @@ def _grant_for_page(request, pk) -> Grant:
     return selectors.visible_grant_or_404(
         request.user,
         pk,
-        Grant.objects.select_related("sector", "task_team_leader").prefetch_related(
+        Grant.objects.select_related("sector", "task_team_leader", "window").prefetch_related(
             Prefetch("recipient_countries", queryset=Country.objects.only("code", "name")),
             Prefetch("provider_countries", queryset=Country.objects.only("code", "name")),
             "facilitating_partners",
@@ -367,6 +379,11 @@ def grant_action(request, pk, action):
         services.grant_transition_check(grant=grant, user=request.user, action=action)
     except ApplicationError as error:
         return _refuse(request, error, grant)
+    except ValidationError as error:
+        # A grant that does not fit its funding window (a guard's 400 on ``window``).
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("grants:detail", pk=grant.pk)
     form = step.form(request.POST, auto_id=_auto_id(action))
     if form.is_valid():
         with service_errors_on(form):

@@ -31,7 +31,8 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from partners.services import fund_commit, fund_release
+from partners.services import fund_commit, fund_release, window_refusal
+from seetf.common.errors import ApplicationError
 from seetf.common.rules import ALLOWED, Verdict, as_verdict
 
 from . import permissions
@@ -193,6 +194,38 @@ def report_accepted(grant) -> Verdict | None:
     return None
 
 
+# --- Guards: a grant in a funding window fits it (a 400 on ``window``) -------------------
+
+
+def _window_fit(grant, *, on) -> Verdict | None:
+    if grant.window_id is None:
+        return None
+    refusal = window_refusal(
+        grant.window,
+        region=grant.region,
+        sector_id=grant.sector_id,
+        recipient_regions=dict(grant.recipient_countries.values_list("code", "region")),
+        requested_usd=grant.requested_usd,
+        on=on,
+    )
+    if refusal:
+        return Verdict(False, refusal, "window_ineligible", field="window")
+    return None
+
+
+def fits_window_when_submitted(grant) -> Verdict | None:
+    """Submitted while its window takes proposals (open, today within its dates), in its
+    region and sectors, within its maximum."""
+    return _window_fit(grant, on=timezone.localdate())
+
+
+def fits_window_when_approved(grant) -> Verdict | None:
+    """Approved while its window is open (not closed: a proposal submitted in time may
+    be decided after the call's closing date), in its region and sectors, within its
+    maximum."""
+    return _window_fit(grant, on=None)
+
+
 # --- Effects -------------------------------------------------------------------------------
 
 
@@ -218,7 +251,17 @@ def approved(step: Step) -> None:
                 ]
             }
         )
-    fund_commit(amount_usd=amount)
+    limit = permissions.approval_limit(step.user, grant)
+    if limit is not None and amount > limit:
+        raise ApplicationError(
+            f"Your delegated limit in this window is {limit:,.2f} USD; "
+            f"{amount:,.2f} USD is beyond it (a fund manager may approve it).",
+            code="over_delegated_limit",
+            status=403,
+        )
+    # A grant of a funding window commits the window's money (under the fund's lock,
+    # then the window's).
+    fund_commit(amount_usd=amount, window_id=grant.window_id)
     step.set(approved_usd=amount, decided_at=step.now)
 
 
@@ -227,10 +270,16 @@ def decided(step: Step) -> None:
 
 
 def released(step: Step) -> None:
-    """What will not be disbursed goes back to the fund's available money."""
+    """What will not be disbursed goes back to the fund's available money (to its
+    window's, for a grant of an open funding window)."""
     release = step.grant.undisbursed_usd
     if release > 0:
-        fund_release(amount_usd=release)
+        fund_release(
+            amount_usd=release,
+            window_id=step.grant.window_id,
+            by=step.user,
+            reason=f"{step.grant.reference}: {step.grant.status}",
+        )
         step.set(released_usd=step.grant.released_usd + release)
 
 
@@ -255,6 +304,19 @@ def _usd(amount) -> str:
 
 
 def _available_note(grant, fund_summary):
+    if grant.window_id is not None:
+        window = grant.window
+        return format_html(
+            str(
+                _(
+                    "The window {code} has <strong>{available} USD</strong> available; "
+                    "{requested} USD was requested."
+                )
+            ),
+            code=window.code,
+            available=_usd(window.available_usd),
+            requested=_usd(grant.requested_usd),
+        )
     return format_html(
         str(
             _(
@@ -297,6 +359,7 @@ for _action in [
         history_label=_("Submitted"),
         done=_("The proposal %(ref)s was submitted to the fund managers."),
         effect=submitted,
+        guards=(fits_window_when_submitted,),
         form=CommentForm,
         place="leader",
         heading=_("Submit"),
@@ -307,7 +370,7 @@ for _action in [
         "start-review",
         PIPELINE - {S.UNDER_REVIEW},
         S.UNDER_REVIEW,
-        permissions.can_decide_grant,
+        permissions.can_review_grant,
         history_label=_("Review started"),
         done=_("The review of %(ref)s has started."),
         form=CommentForm,
@@ -324,6 +387,7 @@ for _action in [
         history_label=_("Approved"),
         done=_("%(ref)s was approved."),
         effect=approved,
+        guards=(fits_window_when_approved,),
         form=ApproveForm,
         heading=_("Approve"),
         button=_("Approve"),
@@ -336,7 +400,7 @@ for _action in [
         "return",
         PIPELINE,
         S.RETURNED,
-        permissions.can_decide_grant,
+        permissions.can_review_grant,
         history_label=_("Returned for revision"),
         done=_("%(ref)s was returned to its task team leader."),
         effect=decided,
@@ -350,7 +414,7 @@ for _action in [
         "reject",
         PIPELINE,
         S.REJECTED,
-        permissions.can_decide_grant,
+        permissions.can_review_grant,
         history_label=_("Rejected"),
         done=_("%(ref)s was rejected."),
         effect=decided,

@@ -11,6 +11,9 @@ from .models import (
     PartnerMembership,
     Receipt,
     Sector,
+    Window,
+    WindowApprover,
+    WindowMovement,
 )
 from .services import contribution_update
 
@@ -122,10 +125,74 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
 @admin.register(Fund)
 class FundAdmin(ReadOnlyAdmin):
-    list_display = ["received_usd", "committed_usd", "disbursed_usd", "available_usd", "updated_at"]
+    list_display = [
+        "received_usd",
+        "committed_usd",
+        "disbursed_usd",
+        "allocated_usd",
+        "available_usd",
+        "updated_at",
+    ]
 
 
 @admin.register(FundAlert)
 class FundAlertAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "raised_at", "resolved_at", "available_usd", "pipeline_usd"]
+    list_display = ["kind", "window", "raised_at", "resolved_at", "available_usd", "pipeline_usd"]
     list_filter = ["kind"]
+
+
+class WindowApproverInline(admin.TabularInline):
+    model = WindowApprover
+    fields = ["user", "limit_usd"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class WindowMovementInline(admin.TabularInline):
+    model = WindowMovement
+    fields = ["created_at", "kind", "amount_usd", "recorded_by", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Window)
+class WindowAdmin(ReadOnlyAdmin):
+    """Funding windows, read-only here: fund managers create and edit them, name their
+    approvers and move their money on the window's page (/windows/) or through the API,
+    which go through the services (locked, checked, audited)."""
+
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "region",
+        "status",
+        "allocated_usd",
+        "committed_usd",
+        "disbursed_usd",
+        "available_usd",
+    ]
+    list_filter = ["kind", "status", "region"]
+    search_fields = ["code", "name"]
+    inlines = [WindowApproverInline, WindowMovementInline]
+
+
+@admin.register(WindowApprover)
+class WindowApproverAdmin(ReadOnlyAdmin):
+    list_display = ["window", "user", "limit_usd"]
+    list_select_related = ["window", "user"]
+
+
+@admin.register(WindowMovement)
+class WindowMovementAdmin(ReadOnlyAdmin):
+    list_display = ["window", "kind", "amount_usd", "recorded_by", "created_at", "reason"]
+    list_filter = ["kind"]
+    list_select_related = ["window", "recorded_by"]

@@ -3,6 +3,7 @@ receipt within the pledge, a known currency, a unique reference...) are the serv
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from partners import services
@@ -13,7 +14,11 @@ from partners.models import (
     IatiOrgType,
     Partner,
     PartnerKind,
+    Region,
+    Sector,
+    WindowKind,
 )
+from partners.roles import Role
 from seetf.common.forms import DateInput, MoneyInput, WebForm
 from seetf.common.money import CENT, MONEY
 
@@ -176,3 +181,95 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         return services.user_password_change(
             user=self.user, password=self.cleaned_data["new_password1"]
         )
+
+
+# --- Funding windows -------------------------------------------------------------------------
+
+
+class WindowForm(WebForm):
+    code = forms.CharField(
+        label=_("Code"), max_length=16, help_text=_("2-16 capitals, digits, - or _.")
+    )
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", "---------"), *WindowKind.choices])
+    region = forms.ChoiceField(
+        label=_("Region"),
+        choices=[("", _("Any region")), *Region.choices],
+        required=False,
+        help_text=_("When set, a grant's region and recipient countries must be in it."),
+    )
+    sectors = forms.ModelMultipleChoiceField(
+        label=_("Sectors"),
+        queryset=Sector.objects.order_by("code"),
+        required=False,
+        help_text=_("When any are chosen, a grant's sector must be one of them."),
+    )
+    max_grant_usd = forms.DecimalField(
+        label=_("Largest grant (USD)"),
+        **MONEY,
+        min_value=CENT,
+        max_value=MAX_AMOUNT,
+        widget=MoneyInput(),
+    )
+    opens_on = forms.DateField(label=_("Takes proposals from"), widget=DateInput())
+    closes_on = forms.DateField(label=_("Takes proposals until"), widget=DateInput())
+
+    @classmethod
+    def initial_for(cls, window) -> dict:
+        return {
+            "code": window.code,
+            "name": window.name,
+            "kind": window.kind,
+            "region": window.region,
+            "sectors": list(window.sectors.values_list("pk", flat=True)),
+            "max_grant_usd": window.max_grant_usd,
+            "opens_on": window.opens_on,
+            "closes_on": window.closes_on,
+        }
+
+
+class ApproverForm(WebForm):
+    """Name an approver of a window (a window manager) with their limit, or change it."""
+
+    user = forms.ModelChoiceField(
+        label=_("Window manager"),
+        queryset=get_user_model().objects.none(),
+        to_field_name="username",
+    )
+    limit_usd = forms.DecimalField(
+        label=_("Approves up to (USD)"),
+        **MONEY,
+        min_value=CENT,
+        max_value=MAX_AMOUNT,
+        widget=MoneyInput(),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(groups__name=Role.WINDOW_MANAGER, is_active=True)
+            .order_by("username")
+            .distinct()
+        )
+
+
+class WindowMoneyForm(WebForm):
+    """Allocate money to a window, or release its unused money."""
+
+    amount_usd = forms.DecimalField(
+        label=_("Amount (USD)"),
+        **MONEY,
+        min_value=CENT,
+        max_value=MAX_AMOUNT,
+        widget=MoneyInput(),
+    )
+    reason = forms.CharField(
+        label=_("Why"), max_length=REASON_MAX_LENGTH, required=False, strip=True
+    )
+
+
+class WindowCloseForm(WebForm):
+    reason = forms.CharField(
+        label=_("Why"), max_length=REASON_MAX_LENGTH, required=False, strip=True
+    )

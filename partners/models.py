@@ -355,6 +355,12 @@ class Fund(models.Model):
     received_usd = models.DecimalField(**MONEY, default=ZERO)
     committed_usd = models.DecimalField(**MONEY, default=ZERO)
     disbursed_usd = models.DecimalField(**MONEY, default=ZERO)
+    allocated_usd = models.DecimalField(
+        **MONEY,
+        default=ZERO,
+        help_text="Money set aside in funding windows and not yet committed there: the "
+        "sum of the windows' available money.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -363,11 +369,13 @@ class Fund(models.Model):
             models.CheckConstraint(
                 condition=Q(received_usd__gte=0)
                 & Q(committed_usd__gte=0)
-                & Q(disbursed_usd__gte=0),
+                & Q(disbursed_usd__gte=0)
+                & Q(allocated_usd__gte=0),
                 name="fund_amounts_not_negative",
             ),
+            # available = received - committed - allocated >= 0.
             models.CheckConstraint(
-                condition=Q(committed_usd__lte=F("received_usd")),
+                condition=Q(received_usd__gte=F("committed_usd") + F("allocated_usd")),
                 name="fund_available_not_negative",
             ),
             models.CheckConstraint(
@@ -381,7 +389,7 @@ class Fund(models.Model):
 
     @property
     def available_usd(self) -> Decimal:
-        return self.received_usd - self.committed_usd
+        return self.received_usd - self.committed_usd - self.allocated_usd
 
 
 class AlertKind(models.TextChoices):
@@ -395,6 +403,14 @@ class FundAlert(models.Model):
     often the check runs, one crossing raises one alert and one e-mail."""
 
     kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    window = models.ForeignKey(
+        "Window",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        help_text="The funding window whose money it is about; null: the fund's.",
+    )
     raised_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     available_usd = models.DecimalField(**MONEY)
@@ -410,10 +426,186 @@ class FundAlert(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind"],
-                condition=Q(resolved_at__isnull=True),
+                condition=Q(resolved_at__isnull=True, window__isnull=True),
                 name="fund_alert_one_open_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "window"],
+                condition=Q(resolved_at__isnull=True, window__isnull=False),
+                name="fund_alert_one_open_per_kind_and_window",
             ),
         ]
 
     def __str__(self):
         return f"{self.kind} raised {self.raised_at:%Y-%m-%d}"
+
+
+# --- Funding windows ------------------------------------------------------------------------
+
+
+class WindowKind(models.TextChoices):
+    REGIONAL = "regional", "Regional"
+    THEMATIC = "thematic", "Thematic"
+    SMALL_GRANTS = "small_grants", "Small grants"
+
+
+class WindowStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Window(TimeStampedModel):
+    """A funding window: money of the fund set aside for a region, a theme or small
+    grants, with its own eligibility rules and its own approvers.
+
+    Its ledger figures are running totals kept on the row, as the fund's are, by the
+    services of ``partners.services`` under the fund's row lock and then this row's:
+
+    - ``allocated_usd``: money moved in (allocations) less money moved out (releases,
+      the closing's return, and releases of its grants once it is closed);
+    - ``committed_usd``: approved amounts of its grants not cancelled, less what closing
+      or cancelling them released (counted in the fund's committed money too);
+    - ``disbursed_usd``: what its grants paid out;
+    - available = allocated - committed, never below zero (a CHECK), and zero once the
+      window is closed (a CHECK): the fund's ``allocated_usd`` is the sum of the
+      windows' available money.
+    """
+
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9_-]{2,16}$", "Use 2-16 capitals, digits, - or _.")],
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=WindowKind.choices)
+    region = models.CharField(
+        max_length=3,
+        choices=Region.choices,
+        blank=True,
+        help_text="When set, a grant's region and recipient countries must be in it.",
+    )
+    sectors = models.ManyToManyField(
+        Sector,
+        related_name="windows",
+        blank=True,
+        help_text="When any are set, a grant's sector must be one of them.",
+    )
+    max_grant_usd = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
+    opens_on = models.DateField()
+    closes_on = models.DateField()
+    status = models.CharField(
+        max_length=8, choices=WindowStatus.choices, default=WindowStatus.OPEN, editable=False
+    )
+    allocated_usd = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    committed_usd = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    disbursed_usd = models.DecimalField(**MONEY, default=ZERO, editable=False)
+    approvers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="WindowApprover",
+        related_name="approver_windows",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(allocated_usd__gte=0)
+                & Q(committed_usd__gte=0)
+                & Q(disbursed_usd__gte=0),
+                name="window_amounts_not_negative",
+            ),
+            # available = allocated - committed >= 0.
+            models.CheckConstraint(
+                condition=Q(committed_usd__lte=F("allocated_usd")),
+                name="window_available_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed_usd__lte=F("committed_usd")),
+                name="window_disbursed_within_committed",
+            ),
+            # A closed window holds no money of its own: closing returned it to the fund.
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(allocated_usd=F("committed_usd")),
+                name="window_closed_holds_nothing",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_grant_usd__gt=0), name="window_max_grant_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_on__gte=F("opens_on")), name="window_dates_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def available_usd(self) -> Decimal:
+        return self.allocated_usd - self.committed_usd
+
+
+class WindowApprover(models.Model):
+    """A window manager who decides on the window's grants, approving up to a limit."""
+
+    window = models.ForeignKey(Window, on_delete=models.CASCADE, related_name="approver_limits")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="window_limits"
+    )
+    limit_usd = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
+
+    class Meta:
+        ordering = ["window", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["window", "user"], name="window_approver_once"),
+            models.CheckConstraint(
+                condition=Q(limit_usd__gt=0), name="window_approver_limit_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.window.code} up to {self.limit_usd}"
+
+
+class WindowMovementKind(models.TextChoices):
+    ALLOCATION = "allocation", "Allocated from the fund"
+    RELEASE = "release", "Released to the fund"
+    CLOSE = "close", "Returned to the fund at closing"
+    GRANT_RETURN = "grant_return", "A grant's release returned to the fund (window closed)"
+
+
+# The sign each kind of movement gives the window's allocated money.
+WINDOW_MOVEMENT_SIGN = {
+    WindowMovementKind.ALLOCATION: 1,
+    WindowMovementKind.RELEASE: -1,
+    WindowMovementKind.CLOSE: -1,
+    WindowMovementKind.GRANT_RETURN: -1,
+}
+
+
+class WindowMovement(models.Model):
+    """Money moved between the fund and a window: who, when, why, how much. Append-only
+    (the database refuses UPDATE and DELETE, migration 0005): a window's allocated money
+    is the sum of its movements, signed by kind (``WINDOW_MOVEMENT_SIGN``)."""
+
+    window = models.ForeignKey(Window, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=16, choices=WindowMovementKind.choices)
+    amount_usd = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Closing an empty window records a movement of zero.
+            models.CheckConstraint(
+                condition=Q(amount_usd__gt=0) | Q(kind="close", amount_usd=0),
+                name="window_movement_amount_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.window.code} {self.kind} {self.amount_usd}"

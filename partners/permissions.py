@@ -28,3 +28,18 @@ def can_read_alerts(user) -> tuple[bool, str]:
     if is_fund_manager(user):
         return True, ""
     return False, "Only fund managers see funding alerts."
+
+
+def can_manage_windows(user) -> tuple[bool, str]:
+    """Funding windows: fund managers create and edit them, name their approvers, and
+    move money into and out of them."""
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers manage funding windows."
+
+
+def can_read_windows(user) -> tuple[bool, str]:
+    """Every signed-in user with a role reads the windows and their balances."""
+    if user.is_superuser or user_roles(user):
+        return True, ""
+    return False, "Only signed-in users of the fund read its funding windows."

@@ -1,4 +1,4 @@
-"""The three roles of API.md, held as Django groups (a user may hold several)."""
+"""The roles of API.md, held as Django groups (a user may hold several)."""
 
 from django.db import models
 
@@ -7,6 +7,9 @@ class Role(models.TextChoices):
     FUND_MANAGER = "fund_manager", "Fund manager"
     TASK_TEAM_LEADER = "task_team_leader", "Task team leader"
     DONOR = "donor", "Donor"
+    # Decides on the grants of the funding windows where they are an approver, up to
+    # their limit there (partners.models.WindowApprover).
+    WINDOW_MANAGER = "window_manager", "Window manager"
 
 
 def user_roles(user) -> frozenset[str]:
@@ -37,6 +40,10 @@ def is_task_team_leader(user) -> bool:
 
 def is_donor(user) -> bool:
     return has_role(user, Role.DONOR)
+
+
+def is_window_manager(user) -> bool:
+    return has_role(user, Role.WINDOW_MANAGER)
 
 
 def donor_partner_id(user) -> int | None:

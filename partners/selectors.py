@@ -2,20 +2,25 @@
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Prefetch, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from seetf.common.money import MONEY, ZERO, to_cents
 
 from .models import (
+    WINDOW_MOVEMENT_SIGN,
     Contribution,
     Country,
     FundAlert,
     Partner,
     Receipt,
     Sector,
+    Window,
+    WindowApprover,
+    WindowMovement,
     outstanding_usd_expression,
 )
+from .permissions import can_read_windows
 
 
 def _contribution_sum(expression):
@@ -100,3 +105,51 @@ def alerts_visible_to(user):
     """Funding alerts concern the whole fund: all of them (the read rule admits fund
     managers only)."""
     return FundAlert.objects.all()
+
+
+# --- Funding windows ---------------------------------------------------------------------
+
+
+def windows_visible_to(user):
+    """Every signed-in user of the fund reads every window and its balances (API.md);
+    no one else any."""
+    if not user or not user.is_authenticated or not can_read_windows(user)[0]:
+        return Window.objects.none()
+    return Window.objects.all()
+
+
+def windows_with_details(queryset):
+    """Windows with their sectors and approvers (and the approvers' usernames): three
+    queries whatever the number of windows."""
+    return queryset.prefetch_related(
+        Prefetch("sectors", queryset=Sector.objects.only("code")),
+        Prefetch(
+            "approver_limits",
+            queryset=WindowApprover.objects.select_related("user").order_by("user__username"),
+        ),
+    )
+
+
+def approver_limits(user) -> dict[int, Decimal]:
+    """{window id: limit} of the windows where the user is an approver, read once per
+    user object (one query), as ``partners.roles.user_roles`` keeps the roles."""
+    if not user or not user.is_authenticated:
+        return {}
+    cached = getattr(user, "_seetf_window_limits", None)
+    if cached is None:
+        cached = dict(
+            WindowApprover.objects.filter(user=user).values_list("window_id", "limit_usd")
+        )
+        user._seetf_window_limits = cached
+    return cached
+
+
+def window_ledger_from_records(window_id: int) -> dict:
+    """A window's allocated money recomputed from its movements (the commitments and
+    disbursements of its grants are the grants', recomputed in grants.selectors)."""
+    allocated = ZERO
+    for kind, amount in WindowMovement.objects.filter(window_id=window_id).values_list(
+        "kind", "amount_usd"
+    ):
+        allocated += WINDOW_MOVEMENT_SIGN[kind] * amount
+    return {"allocated_usd": to_cents(allocated)}

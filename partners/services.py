@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from audit.services import audit_record, created, diff, snapshot
 from seetf.common.errors import ApplicationError
 from seetf.common.money import is_whole_cents
 from seetf.common.rules import require
@@ -26,8 +27,14 @@ from .models import (
     Partner,
     PartnerMembership,
     Receipt,
+    Sector,
+    Window,
+    WindowApprover,
+    WindowMovement,
+    WindowMovementKind,
+    WindowStatus,
 )
-from .permissions import can_record_money_in
+from .permissions import can_manage_windows, can_record_money_in
 from .roles import Role
 from .signals import fund_moved
 
@@ -71,12 +78,23 @@ def fund_lock() -> Fund:
     """Lock the fund's ledger row until the transaction ends and return it.
 
     Every money movement takes this lock first, so two approvals (or an approval and
-    a receipt) can never read the same available balance and both act on it.
+    a receipt) can never read the same available balance and both act on it. A
+    movement of a funding window's money then locks the window's row
+    (``window_lock``): always the fund first, then the window, so no two movements
+    ever wait on each other in a circle.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("fund_lock() must run inside transaction.atomic().")
     fund, _ = Fund.objects.select_for_update().get_or_create(pk=1)
     return fund
+
+
+def window_lock(window_id: int) -> Window:
+    """Lock a funding window's row (after the fund's: ``fund_lock`` first) and return
+    it as it is now."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("window_lock() must run inside transaction.atomic().")
+    return Window.objects.select_for_update().get(pk=window_id)
 
 
 def _fund_add(**deltas: Decimal) -> Fund:
@@ -85,6 +103,12 @@ def _fund_add(**deltas: Decimal) -> Fund:
     # after this transaction commits.
     fund_moved.send(sender=Fund)
     return Fund.objects.get(pk=1)
+
+
+def _window_add(window_id: int, **deltas: Decimal) -> None:
+    Window.objects.filter(pk=window_id).update(
+        **{name: F(name) + value for name, value in deltas.items()}, updated_at=timezone.now()
+    )
 
 
 def fund_credit(*, amount_usd: Decimal) -> Fund:
@@ -106,10 +130,32 @@ def _lock_available(amount_usd: Decimal, refused: str) -> Fund:
     return fund
 
 
-def fund_commit(*, amount_usd: Decimal) -> Fund:
-    """Commit money to a grant; refuses (409 ``insufficient_funds``) beyond what is available."""
-    _lock_available(amount_usd, "cannot be committed")
-    return _fund_add(committed_usd=amount_usd)
+def _lock_window_available(window_id: int, amount_usd: Decimal, refused: str, code: str):
+    """Lock the fund, then the window; 409 ``code`` when ``amount_usd`` is beyond the
+    window's available money."""
+    fund_lock()
+    window = window_lock(window_id)
+    if amount_usd > window.available_usd:
+        raise ApplicationError(
+            f"The window {window.code} has {window.available_usd:,.2f} USD available; "
+            f"{amount_usd:,.2f} USD {refused}.",
+            code=code,
+        )
+    return window
+
+
+def fund_commit(*, amount_usd: Decimal, window_id: int | None = None) -> Fund:
+    """Commit money to a grant; refuses (409 ``insufficient_funds``) beyond what is
+    available: the fund's, or for a grant in a funding window the window's. A window's
+    commitment is the fund's too, taken from the money allocated to the window: the
+    fund's committed money rises and its allocated money falls by the amount, so the
+    fund's available money (received - committed - allocated) does not move."""
+    if window_id is None:
+        _lock_available(amount_usd, "cannot be committed")
+        return _fund_add(committed_usd=amount_usd)
+    _lock_window_available(window_id, amount_usd, "cannot be committed", "insufficient_funds")
+    _window_add(window_id, committed_usd=amount_usd)
+    return _fund_add(committed_usd=amount_usd, allocated_usd=-amount_usd)
 
 
 def fund_debit(*, amount_usd: Decimal) -> Fund:
@@ -120,22 +166,58 @@ def fund_debit(*, amount_usd: Decimal) -> Fund:
     return _fund_add(received_usd=-amount_usd)
 
 
-def fund_release(*, amount_usd: Decimal) -> Fund:
-    """Give back committed money that will not be spent (a cancelled or closed grant)."""
+def fund_release(
+    *, amount_usd: Decimal, window_id: int | None = None, by=None, reason: str = ""
+) -> Fund:
+    """Give back committed money that will not be spent (a cancelled or closed grant).
+
+    A grant in a funding window gives it back to the window while the window is open
+    (the fund's allocated money rises with it); once the window is closed, to the
+    fund's available money, through the window: its allocated money falls as well, in
+    a ``grant_return`` movement recorded by ``by`` with ``reason``."""
     fund_lock()
+    if window_id is None:
+        return _fund_add(committed_usd=-amount_usd)
+    window = window_lock(window_id)
+    if window.status == WindowStatus.OPEN:
+        _window_add(window_id, committed_usd=-amount_usd)
+        return _fund_add(committed_usd=-amount_usd, allocated_usd=amount_usd)
+    _window_add(window_id, committed_usd=-amount_usd, allocated_usd=-amount_usd)
+    movement = WindowMovement.objects.create(
+        window=window,
+        kind=WindowMovementKind.GRANT_RETURN,
+        amount_usd=amount_usd,
+        reason=reason[:REASON_MAX_LENGTH],
+        recorded_by=by,
+    )
+    audit_record(
+        actor=by,
+        action="window.grant_return",
+        obj=window,
+        changes={
+            "allocated_usd": [str(window.allocated_usd), str(window.allocated_usd - amount_usd)]
+        },
+        reason=movement.reason,
+    )
     return _fund_add(committed_usd=-amount_usd)
 
 
-def fund_disburse(*, amount_usd: Decimal) -> Fund:
-    """Money paid out of committed money."""
+def fund_disburse(*, amount_usd: Decimal, window_id: int | None = None) -> Fund:
+    """Money paid out of committed money (and out of the window's, for its grants)."""
     fund_lock()
+    if window_id is not None:
+        window_lock(window_id)
+        _window_add(window_id, disbursed_usd=amount_usd)
     return _fund_add(disbursed_usd=amount_usd)
 
 
-def fund_undisburse(*, amount_usd: Decimal) -> Fund:
+def fund_undisburse(*, amount_usd: Decimal, window_id: int | None = None) -> Fund:
     """A disbursement reversed: the money counts as not paid out; it stays committed to
     its grant."""
     fund_lock()
+    if window_id is not None:
+        window_lock(window_id)
+        _window_add(window_id, disbursed_usd=-amount_usd)
     return _fund_add(disbursed_usd=-amount_usd)
 
 
@@ -529,3 +611,311 @@ def token_revoke(*, token: Token) -> None:
     deleted, _ = Token.objects.filter(key=token.key).delete()
     if deleted:
         logger.info("API token of user %s (id %s) revoked by its holder", token.user, token.user_id)
+
+
+# --- Funding windows ---------------------------------------------------------------------
+
+WINDOW_FIELDS = {
+    "code",
+    "name",
+    "kind",
+    "region",
+    "sectors",
+    "max_grant_usd",
+    "opens_on",
+    "closes_on",
+}
+
+
+def window_refusal(
+    window: Window,
+    *,
+    region: str,
+    sector_id: str | None,
+    recipient_regions: dict[str, str],
+    requested_usd: Decimal | None,
+    on: date | None = None,
+    sector_ids: set[str] | None = None,
+) -> str:
+    """Why a grant does not fit a funding window, naming the rule; empty when it fits.
+
+    The window must be open (its status; and, when ``on`` is given, that day within its
+    dates: a grant is submitted while the window takes proposals); its region, when set,
+    must be the grant's and each recipient country's (``recipient_regions``: code ->
+    region); its sectors, when any (``sector_ids``, read when not given), must include
+    the grant's; and the amount requested be at most its ``max_grant_usd``. One rule for
+    the proposal's validation and the workflow's guards at submission and approval.
+    """
+    if window.status != WindowStatus.OPEN:
+        return f"The window {window.code} is closed."
+    if on is not None and on < window.opens_on:
+        return f"The window {window.code} opens on {window.opens_on:%Y-%m-%d}."
+    if on is not None and on > window.closes_on:
+        return f"The window {window.code} closed on {window.closes_on:%Y-%m-%d}."
+    if window.region:
+        if region != window.region:
+            return (
+                f"The window {window.code} finances grants in region {window.region}; "
+                f"this grant's region is {region}."
+            )
+        outside = sorted(code for code, r in recipient_regions.items() if r != window.region)
+        if outside:
+            return (
+                f"The window {window.code} finances recipients in region {window.region}; "
+                f"not: {', '.join(outside)}."
+            )
+    if sector_ids is None:
+        sector_ids = set(window.sectors.values_list("code", flat=True))
+    if sector_ids and sector_id not in sector_ids:
+        return (
+            f"The window {window.code} finances the sectors {', '.join(sorted(sector_ids))}; "
+            f"not {sector_id}."
+        )
+    if requested_usd is not None and requested_usd > window.max_grant_usd:
+        return (
+            f"The window {window.code} finances grants of at most "
+            f"{window.max_grant_usd:,.2f} USD; {requested_usd:,.2f} USD was requested."
+        )
+    return ""
+
+
+def _validate_window(fields: dict, *, current: Window | None = None) -> None:
+    errors: dict[str, list[str]] = {}
+    code = fields.get("code")
+    if code is not None:
+        clash = Window.objects.filter(code=code)
+        if current is not None:
+            clash = clash.exclude(pk=current.pk)
+        if clash.exists():
+            errors["code"] = ["A window with this code exists."]
+    maximum = fields.get("max_grant_usd")
+    if maximum is not None:
+        try:
+            _validate_amount("max_grant_usd", maximum)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    opens, closes = fields.get("opens_on"), fields.get("closes_on")
+    if opens and closes and closes < opens:
+        errors["closes_on"] = ["A window cannot close before it opens."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _approvers_set(window: Window, approvers, *, user) -> None:
+    """Name the window's approvers and their limits (a permission change: audited)."""
+    User = get_user_model()
+    wanted: dict[int, Decimal] = {}
+    errors = []
+    for entry in approvers:
+        who, limit = entry["user"], entry["limit_usd"]
+        approver = who if isinstance(who, User) else User.objects.filter(username=who).first()
+        if approver is None:
+            errors.append(f"No user {who!r}.")
+            continue
+        roles = set(approver.groups.values_list("name", flat=True))
+        if Role.WINDOW_MANAGER not in roles:
+            errors.append(f"{approver.get_username()} does not hold the window_manager role.")
+            continue
+        if approver.pk in wanted:
+            errors.append(f"{approver.get_username()} is named twice.")
+            continue
+        try:
+            _validate_amount("limit_usd", limit)
+        except ValidationError:
+            errors.append(f"The limit of {approver.get_username()} must be a positive amount.")
+            continue
+        wanted[approver.pk] = limit
+    if errors:
+        raise ValidationError({"approvers": errors})
+    before = {
+        str(a.user_id): str(a.limit_usd) for a in WindowApprover.objects.filter(window=window)
+    }
+    WindowApprover.objects.filter(window=window).exclude(user_id__in=wanted).delete()
+    for user_id, limit in wanted.items():
+        WindowApprover.objects.update_or_create(
+            window=window, user_id=user_id, defaults={"limit_usd": limit}
+        )
+    after = {str(k): str(v) for k, v in wanted.items()}
+    if before != after:
+        audit_record(
+            actor=user,
+            action="window.approvers",
+            obj=window,
+            changes={"approvers": [before, after]},
+        )
+
+
+@transaction.atomic
+def window_create(
+    *,
+    user,
+    code: str,
+    name: str,
+    kind: str,
+    max_grant_usd: Decimal,
+    opens_on: date,
+    closes_on: date,
+    region: str = "",
+    sectors: list[Sector] = (),
+    approvers: list[dict] = (),
+) -> Window:
+    """A fund manager opens a funding window (with no money yet: allocate to it)."""
+    require(can_manage_windows(user))
+    fields = {
+        "code": code,
+        "name": name,
+        "kind": kind,
+        "region": region or "",
+        "max_grant_usd": max_grant_usd,
+        "opens_on": opens_on,
+        "closes_on": closes_on,
+    }
+    _validate_window(fields)
+    window = Window(**fields)
+    window.full_clean(exclude=["code"])
+    window.save()
+    window.sectors.set(sectors)
+    audit_record(
+        actor=user,
+        action="window.create",
+        obj=window,
+        changes=created(window, [*sorted(WINDOW_FIELDS)]),
+    )
+    _approvers_set(window, approvers, user=user)
+    return window
+
+
+@transaction.atomic
+def window_update(*, window: Window, user, approvers: list[dict] | None = None, **fields) -> Window:
+    """A fund manager edits a window's rules and names its approvers and their limits
+    (``approvers``: the whole list, ``[{user, limit_usd}]``; None leaves them). Its money
+    moves only by ``window_allocate``, ``window_release`` and ``window_close``."""
+    require(can_manage_windows(user))
+    unknown = set(fields) - WINDOW_FIELDS
+    if unknown:
+        raise ValueError(f"window_update() cannot set {', '.join(sorted(unknown))}")
+    fund_lock()
+    window = window_lock(window.pk)
+    before = snapshot(window, sorted(WINDOW_FIELDS))
+    merged = {
+        "opens_on": window.opens_on,
+        "closes_on": window.closes_on,
+        **fields,
+    }
+    _validate_window(merged, current=window)
+    scalar = {k: v for k, v in fields.items() if k != "sectors"}
+    if "region" in scalar:
+        scalar["region"] = scalar["region"] or ""
+    for name, value in scalar.items():
+        setattr(window, name, value)
+    window.full_clean(exclude=["code"])
+    window.save(update_fields=[*scalar, "updated_at"])
+    if "sectors" in fields:
+        window.sectors.set(fields["sectors"])
+    changes = diff(before, snapshot(window, sorted(WINDOW_FIELDS)))
+    if changes:
+        audit_record(actor=user, action="window.update", obj=window, changes=changes)
+    if approvers is not None:
+        _approvers_set(window, approvers, user=user)
+    return window
+
+
+def _movement(window: Window, *, kind: str, amount_usd: Decimal, user, reason: str):
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": [f"Use at most {REASON_MAX_LENGTH} characters."]})
+    movement = WindowMovement.objects.create(
+        window=window, kind=kind, amount_usd=amount_usd, reason=reason, recorded_by=user
+    )
+    sign = -1 if kind != WindowMovementKind.ALLOCATION else 1
+    audit_record(
+        actor=user,
+        action=f"window.{kind}",
+        obj=window,
+        changes={
+            "allocated_usd": [
+                str(window.allocated_usd),
+                str(window.allocated_usd + sign * amount_usd),
+            ]
+        },
+        reason=reason,
+    )
+    return movement
+
+
+def window_money_check(*, user) -> None:
+    """403 unless the user may move a window's money (fund managers)."""
+    require(can_manage_windows(user))
+
+
+@transaction.atomic
+def window_allocate(
+    *, window: Window, user, amount_usd: Decimal, reason: str = ""
+) -> WindowMovement:
+    """Move money from the fund's available money into an open window (409
+    ``insufficient_funds`` beyond the fund's available; 409 ``invalid_transition`` for
+    a closed window). Locks: the fund's row, then the window's."""
+    window_money_check(user=user)
+    _validate_amount("amount_usd", amount_usd)
+    _lock_available(amount_usd, "cannot be allocated")
+    window = window_lock(window.pk)
+    if window.status != WindowStatus.OPEN:
+        raise ApplicationError(
+            f"The window {window.code} is closed; money is allocated to open windows.",
+            code="invalid_transition",
+        )
+    movement = _movement(
+        window, kind=WindowMovementKind.ALLOCATION, amount_usd=amount_usd, user=user, reason=reason
+    )
+    _window_add(window.pk, allocated_usd=amount_usd)
+    _fund_add(allocated_usd=amount_usd)
+    return movement
+
+
+@transaction.atomic
+def window_release(
+    *, window: Window, user, amount_usd: Decimal, reason: str = ""
+) -> WindowMovement:
+    """Give a window's unused money back to the fund's available money (409
+    ``over_release`` beyond the window's available). Locks: the fund, then the window."""
+    window_money_check(user=user)
+    _validate_amount("amount_usd", amount_usd)
+    window = _lock_window_available(window.pk, amount_usd, "cannot be released", "over_release")
+    movement = _movement(
+        window, kind=WindowMovementKind.RELEASE, amount_usd=amount_usd, user=user, reason=reason
+    )
+    _window_add(window.pk, allocated_usd=-amount_usd)
+    _fund_add(allocated_usd=-amount_usd)
+    return movement
+
+
+@transaction.atomic
+def window_close(*, window: Window, user, reason: str = "") -> WindowMovement:
+    """Close a window: all its available money goes back to the fund, and it takes no
+    more proposals or approvals (409 ``invalid_transition`` when closed already). What
+    its grants release afterwards goes back to the fund too (``fund_release``)."""
+    window_money_check(user=user)
+    fund_lock()
+    window = window_lock(window.pk)
+    if window.status != WindowStatus.OPEN:
+        raise ApplicationError(
+            f"The window {window.code} is closed already.", code="invalid_transition"
+        )
+    amount = window.available_usd
+    movement = _movement(
+        window, kind=WindowMovementKind.CLOSE, amount_usd=amount, user=user, reason=reason
+    )
+    Window.objects.filter(pk=window.pk).update(
+        allocated_usd=F("allocated_usd") - amount,
+        status=WindowStatus.CLOSED,
+        updated_at=timezone.now(),
+    )
+    audit_record(
+        actor=user,
+        action="window.status",
+        obj=window,
+        changes={"status": [WindowStatus.OPEN, WindowStatus.CLOSED]},
+        reason=movement.reason,
+    )
+    _fund_add(allocated_usd=-amount)
+    return movement

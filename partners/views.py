@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +19,18 @@ from seetf.common.idempotency import once_per_form
 from . import permissions as rules
 from . import selectors, services
 from .filters import ContributionFilter
-from .forms import ContributionForm, PartnerForm, ReceiptForm, ReversalForm, mark_reversals
-from .models import Contribution, Partner
+from .forms import (
+    ApproverForm,
+    ContributionForm,
+    PartnerForm,
+    ReceiptForm,
+    ReversalForm,
+    WindowCloseForm,
+    WindowForm,
+    WindowMoneyForm,
+    mark_reversals,
+)
+from .models import Contribution, Partner, Window, WindowStatus
 
 PAGE_SIZE = 50
 
@@ -231,3 +242,155 @@ def receipt_reverse(request, pk, receipt_pk):
                 reverse("partners:contribution-detail", args=[contribution.pk]) + "#receipts"
             )
     return contribution_detail(request, pk, reversal=(receipt.pk, form))
+
+
+# --- Funding windows -------------------------------------------------------------------------
+
+
+def _visible_window(user, pk) -> Window:
+    return get_object_or_404(
+        selectors.windows_with_details(selectors.windows_visible_to(user)), pk=pk
+    )
+
+
+@login_required
+def window_list(request):
+    """Every funding window with its balances; fund managers open new ones."""
+    _require(rules.can_read_windows(request.user))
+    windows = selectors.windows_with_details(selectors.windows_visible_to(request.user))
+    return render(
+        request,
+        "partners/window_list.html",
+        {
+            "windows": list(windows.order_by("status", "code")),
+            "can_manage": rules.can_manage_windows(request.user)[0],
+        },
+    )
+
+
+@login_required
+def window_detail(request, pk, forms=None):
+    """A window: its rules, balances, approvers and limits, and its movements; fund
+    managers edit it, name approvers, allocate, release and close (``forms``: a
+    submitted form to show again with its errors, by name)."""
+    _require(rules.can_read_windows(request.user))
+    window = _visible_window(request.user, pk)
+    can_manage = rules.can_manage_windows(request.user)[0]
+    forms = forms or {}
+    context = {
+        "window": window,
+        "approvers": list(window.approver_limits.all()),
+        "movements": list(
+            window.movements.select_related("recorded_by").order_by("-created_at", "-id")
+        ),
+        "can_manage": can_manage,
+        "is_open": window.status == WindowStatus.OPEN,
+    }
+    if can_manage:
+        context.update(
+            approver_form=forms.get("approver") or ApproverForm(auto_id="id_approver_%s"),
+            allocate_form=forms.get("allocate") or WindowMoneyForm(auto_id="id_allocate_%s"),
+            release_form=forms.get("release") or WindowMoneyForm(auto_id="id_release_%s"),
+            close_form=forms.get("close") or WindowCloseForm(auto_id="id_close_%s"),
+        )
+    return render(request, "partners/window_detail.html", context)
+
+
+@login_required
+def window_form(request, pk=None):
+    _require(rules.can_manage_windows(request.user))
+    window = get_object_or_404(Window, pk=pk) if pk is not None else None
+    initial = WindowForm.initial_for(window) if window else None
+    form = WindowForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        with service_errors_on(form):
+            if window is None:
+                window = services.window_create(user=request.user, **form.cleaned_data)
+            else:
+                window = services.window_update(
+                    window=window, user=request.user, **form.cleaned_data
+                )
+        if not form.errors:
+            messages.success(request, _("The window %(code)s was saved.") % {"code": window.code})
+            return redirect("partners:window-detail", pk=window.pk)
+    return render(request, "partners/window_form.html", {"form": form, "window": window})
+
+
+def _approvers_of(window) -> list[dict]:
+    return [
+        {"user": a.user, "limit_usd": a.limit_usd}
+        for a in window.approver_limits.select_related("user")
+    ]
+
+
+@login_required
+@require_POST
+def window_approver_set(request, pk):
+    """Name an approver of the window with their limit (or change their limit)."""
+    _require(rules.can_manage_windows(request.user))
+    window = get_object_or_404(Window, pk=pk)
+    form = ApproverForm(request.POST, auto_id="id_approver_%s")
+    if form.is_valid():
+        approvers = [a for a in _approvers_of(window) if a["user"] != form.cleaned_data["user"]]
+        approvers.append(form.cleaned_data)
+        with service_errors_on(form):
+            services.window_update(window=window, user=request.user, approvers=approvers)
+        if not form.errors:
+            messages.success(
+                request,
+                _("%(user)s approves grants of %(code)s up to %(limit)s USD.")
+                % {
+                    "user": form.cleaned_data["user"].get_username(),
+                    "code": window.code,
+                    "limit": f"{form.cleaned_data['limit_usd']:,.2f}",
+                },
+            )
+            return redirect(reverse("partners:window-detail", args=[pk]) + "#approvers")
+    return window_detail(request, pk, forms={"approver": form})
+
+
+@login_required
+@require_POST
+def window_approver_remove(request, pk, user_pk):
+    _require(rules.can_manage_windows(request.user))
+    window = get_object_or_404(Window, pk=pk)
+    approvers = [a for a in _approvers_of(window) if a["user"].pk != user_pk]
+    services.window_update(window=window, user=request.user, approvers=approvers)
+    messages.success(request, _("The approver was removed."))
+    return redirect(reverse("partners:window-detail", args=[pk]) + "#approvers")
+
+
+WINDOW_MOVES = {
+    "allocate": (services.window_allocate, WindowMoneyForm),
+    "release": (services.window_release, WindowMoneyForm),
+    "close": (services.window_close, WindowCloseForm),
+}
+
+
+@login_required
+@require_POST
+@once_per_form
+def window_money(request, pk, move):
+    """Allocate money to a window, release its unused money, or close it (each form
+    records once: its one-time token)."""
+    if move not in WINDOW_MOVES:
+        raise Http404("No such action.")
+    _require(rules.can_manage_windows(request.user))
+    window = get_object_or_404(Window, pk=pk)
+    service, form_class = WINDOW_MOVES[move]
+    form = form_class(request.POST, auto_id=f"id_{move}_%s")
+    if form.is_valid():
+        with service_errors_on(form):
+            movement = service(window=window, user=request.user, **form.cleaned_data)
+        if not form.errors:
+            messages.success(
+                request,
+                {
+                    "allocate": _("%(amount)s USD was allocated to %(code)s."),
+                    "release": _("%(amount)s USD of %(code)s was released to the fund."),
+                    "close": _("%(code)s was closed; %(amount)s USD went back to the fund."),
+                }[move]
+                % {"amount": f"{movement.amount_usd:,.2f}", "code": window.code},
+            )
+            return redirect("partners:window-detail", pk=pk)
+    return window_detail(request, pk, forms={move: form})

@@ -1,4 +1,5 @@
-"""Web pages of partners (/partners/) and money in (/contributions/)."""
+"""Web pages of partners (/partners/), money in (/contributions/) and the funding
+windows (/windows/)."""
 
 from django.urls import path
 
@@ -16,6 +17,21 @@ urlpatterns = [
     path("contributions/<int:pk>/", views.contribution_detail, name="contribution-detail"),
     path("contributions/<int:pk>/edit/", views.contribution_form, name="contribution-edit"),
     path("contributions/<int:pk>/receipts/", views.receipt_create, name="receipt-create"),
+    path("windows/", views.window_list, name="window-list"),
+    path("windows/new/", views.window_form, name="window-create"),
+    path("windows/<int:pk>/", views.window_detail, name="window-detail"),
+    path("windows/<int:pk>/edit/", views.window_form, name="window-edit"),
+    path("windows/<int:pk>/approvers/", views.window_approver_set, name="window-approver"),
+    path(
+        "windows/<int:pk>/approvers/<int:user_pk>/remove/",
+        views.window_approver_remove,
+        name="window-approver-remove",
+    ),
+    path(
+        "windows/<int:pk>/<str:move>/",
+        views.window_money,
+        name="window-money",
+    ),
     path(
         "contributions/<int:pk>/receipts/<int:receipt_pk>/reverse/",
         views.receipt_reverse,

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
 from grants.selectors import fund_summary, grants_visible_to, visibility_key
-from partners.models import Contribution, Country, Partner, Sector
+from partners.models import Contribution, Country, Partner, Sector, Window
 from partners.roles import donor_partner_id, is_fund_manager
 from seetf.common.datacache import cached
 from seetf.common.money import CENT, MONEY, ZERO, to_cents
@@ -341,6 +341,36 @@ def donor_dashboard(*, partner, user) -> dict:
     return {**data, "fund": fund}
 
 
+def _windows_held_and_financed() -> list[dict]:
+    """Each funding window: what it holds (allocated, committed, disbursed, available)
+    and how many grants approved and later it finances (one query)."""
+    rows = (
+        Window.objects.annotate(
+            financed=Count("grants", filter=Q(grants__status__in=APPROVED_AND_LATER))
+        )
+        .order_by("code")
+        .values(
+            "code",
+            "name",
+            "kind",
+            "region",
+            "status",
+            "allocated_usd",
+            "committed_usd",
+            "disbursed_usd",
+            "financed",
+        )
+    )
+    return [
+        {
+            **{k: v for k, v in row.items() if k != "financed"},
+            "available_usd": row["allocated_usd"] - row["committed_usd"],
+            "grants": row["financed"],
+        }
+        for row in rows
+    ]
+
+
 def _donor_dashboard(*, partner, user) -> dict:
     contributions = list(Contribution.objects.filter(partner=partner).order_by("signed_on", "id"))
     fund = fund_summary()
@@ -369,6 +399,7 @@ def _donor_dashboard(*, partner, user) -> dict:
         "share_of_fund_received_percent": share,
         "fund": fund,
         "portfolio": _portfolio(portfolio),
+        "windows": _windows_held_and_financed(),
         "outcome_totals": outcomes,
     }
 

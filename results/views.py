@@ -217,6 +217,19 @@ def dashboard_tables(partner, user) -> dict:
         "status": with_totals(
             [{**r, "name": _status_label(r["status"])} for r in portfolio["by_status"]]
         ),
+        "windows": {
+            "rows": data["windows"],
+            "totals": {
+                key: sum((w[key] for w in data["windows"]), 0)
+                for key in (
+                    "allocated_usd",
+                    "committed_usd",
+                    "disbursed_usd",
+                    "available_usd",
+                    "grants",
+                )
+            },
+        },
         "outcomes": selectors.capacity_outcomes_report(user=user),
         "follow_up": selectors.follow_up_report(user=user),
     }
@@ -228,6 +241,7 @@ CSV_TABLES = {
     "region": "portfolio-by-region",
     "sector": "portfolio-by-sector",
     "status": "portfolio-by-status",
+    "windows": "funding-windows",
     "outcomes": "capacity-outcomes",
     "follow_up": "follow-up",
 }

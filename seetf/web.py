@@ -20,7 +20,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from analytics import cycletimes
 from grants import selectors as grant_selectors
 from partners.forms import PasswordChangeForm
-from partners.roles import is_donor, is_fund_manager, is_task_team_leader
+from partners.roles import is_donor, is_fund_manager, is_task_team_leader, is_window_manager
 from results import selectors as result_selectors
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 def home(request):
     """One page per role: the fund manager's desk, the leader's grants, the donor's
-    summary; the public sees the knowledge hub's latest stories."""
+    summary, the window manager's windows and queue; the public sees the knowledge hub's
+    latest stories."""
     user = request.user
     context = {"sections": []}
     if not user.is_authenticated:
@@ -44,6 +45,8 @@ def home(request):
         context["leader"] = grant_selectors.leader_home(user)
     if is_donor(user):
         context["donor"] = result_selectors.donor_home(user)
+    if is_window_manager(user) and not is_fund_manager(user):
+        context["window_manager"] = grant_selectors.window_manager_home(user)
     return render(request, "home.html", context)
 
 

@@ -18,6 +18,7 @@ from partners.models import Country, FundAlert, Sector
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_exchange, make_grant
 from tests.results.factories import make_story
+from tests.windows.factories import make_window
 
 WRITES = ("POST", "PUT", "PATCH")
 
@@ -38,7 +39,7 @@ def one_of_each(fund_manager, leader) -> dict:
     """An object behind every path parameter, keyed by the collection that names it
     (``grants`` for ``/grants/{id}/`` and ``/grants/{grant_pk}/...``), nested ones
     belonging to their parent: an approved grant with an exchange and a disbursement, a
-    contribution with a receipt, a story, a reminder and an alert."""
+    contribution with a receipt, a story, a reminder, an alert and a funding window."""
     fund_with("100.00")
     run_fund_check()  # below the threshold: a low-balance alert
     contribution = make_contribution(pledged_amount="500000.00")
@@ -49,7 +50,9 @@ def one_of_each(fund_manager, leader) -> dict:
         grant=grant, user=fund_manager, amount_usd=Decimal("1000.00"), disbursed_on=date(2026, 2, 1)
     )
     run_reminders(as_of=date(2026, 10, 1))  # its report was due 60 days after 2026-06-30
+    window = make_window(fund_manager, allocate="10000.00")
     return {
+        "windows": window,
         "grants": grant,
         "exchanges": exchange,
         "disbursements": disbursement,

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from partners.api.serializers import REVERSAL_FIELDS
-from partners.models import Country, Partner, Region, Sector
+from partners.models import Country, Partner, Region, Sector, Window
 from seetf.common.money import CENT, MONEY
 from seetf.common.pagination import Rows
 from seetf.common.rows import Computed, RowRepresentation
@@ -27,8 +27,12 @@ class FundSummarySerializer(serializers.Serializer):
         **MONEY, help_text="Approved amounts of grants not cancelled, less what was released."
     )
     disbursed_usd = serializers.DecimalField(**MONEY)
+    allocated_usd = serializers.DecimalField(
+        **MONEY,
+        help_text="Money set aside in funding windows and not yet committed there.",
+    )
     available_usd = serializers.DecimalField(
-        **MONEY, help_text="received - committed; never below zero."
+        **MONEY, help_text="received - committed - allocated; never below zero."
     )
     pipeline_usd = serializers.DecimalField(
         **MONEY, help_text="Requested amounts of grants submitted or under review."
@@ -63,6 +67,13 @@ class GrantSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Partner ids of traditional donors in a triangular exchange.",
     )
+    window = serializers.PrimaryKeyRelatedField(
+        queryset=Window.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The funding window (its id) the grant is financed from; it must fit "
+        "its rules (400 on window). Null: the fund itself.",
+    )
     requested_usd = serializers.DecimalField(**MONEY, min_value=CENT, max_value=MAX_GRANT_USD)
     targeted_outcomes = serializers.ListField(
         child=serializers.ChoiceField(choices=CapacityOutcome.choices),
@@ -84,6 +95,7 @@ class GrantSerializer(serializers.ModelSerializer):
             "recipient_countries",
             "provider_countries",
             "facilitating_partners",
+            "window",
             "requested_usd",
             "approved_usd",
             "disbursed_usd",
@@ -155,7 +167,8 @@ class ApproveSerializer(TransitionSerializer):
         **MONEY,
         min_value=CENT,
         max_value=MAX_GRANT_USD,
-        help_text="At most the amount requested and the fund's available money.",
+        help_text="At most the amount requested and the fund's available money (the "
+        "window's, for a grant of a funding window; and a window approver's limit).",
     )
 
 
@@ -166,7 +179,8 @@ class AllowedActionSerializer(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.CharField(help_text="Why not, as the action would answer; or empty.")
     code = serializers.CharField(
-        help_text="The refusal's code (permission_denied, self_approval, invalid_transition)."
+        help_text="The refusal's code (permission_denied, self_approval, invalid_transition, "
+        "window_ineligible)."
     )
 
 

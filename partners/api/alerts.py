@@ -14,6 +14,7 @@ class FundAlertSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "kind",
+            "window",
             "raised_at",
             "resolved_at",
             "available_usd",

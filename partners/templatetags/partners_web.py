@@ -5,7 +5,13 @@ navigation) and a contribution's status. The site's other helpers are ``seetf_we
 from django import template
 
 from partners.models import ContributionStatus
-from partners.roles import donor_partner_id, is_donor, is_fund_manager, is_task_team_leader
+from partners.roles import (
+    donor_partner_id,
+    is_donor,
+    is_fund_manager,
+    is_task_team_leader,
+    is_window_manager,
+)
 
 register = template.Library()
 
@@ -18,7 +24,8 @@ class Roles:
         self.fund_manager = authenticated and is_fund_manager(user)
         self.task_team_leader = authenticated and is_task_team_leader(user)
         self.donor = authenticated and is_donor(user)
-        self.any = self.fund_manager or self.task_team_leader or self.donor
+        self.window_manager = authenticated and is_window_manager(user)
+        self.any = self.fund_manager or self.task_team_leader or self.donor or self.window_manager
         self._user = user
 
     @property

@@ -183,6 +183,19 @@ class PortfolioSerializer(serializers.Serializer):
     by_status = StatusRowSerializer(many=True)
 
 
+class DashboardWindowSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    region = serializers.CharField(help_text="Empty: any region.")
+    status = serializers.CharField()
+    allocated_usd = serializers.DecimalField(**MONEY)
+    committed_usd = serializers.DecimalField(**MONEY)
+    disbursed_usd = serializers.DecimalField(**MONEY)
+    available_usd = serializers.DecimalField(**MONEY)
+    grants = serializers.IntegerField(help_text="Grants approved and later it finances.")
+
+
 class DashboardPartnerSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -201,6 +214,9 @@ class DonorDashboardSerializer(serializers.Serializer):
     )
     fund = FundSummarySerializer()
     portfolio = PortfolioSerializer(help_text="Grants approved and later, the whole fund's.")
+    windows = DashboardWindowSerializer(
+        many=True, help_text="What each funding window holds and how many grants it finances."
+    )
     outcome_totals = CapacityOutcomeTotals()
 
 

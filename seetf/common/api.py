@@ -182,6 +182,6 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField(
-        help_text="insufficient_funds, invalid_transition, over_disbursement, duplicate, "
-        "self_approval, permission_denied, ..."
+        help_text="insufficient_funds, invalid_transition, over_disbursement, over_release, "
+        "duplicate, self_approval, over_delegated_limit, permission_denied, ..."
     )

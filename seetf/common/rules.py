@@ -1,24 +1,33 @@
 """What a rule answers: allowed or not, why, and the API's code for the refusal.
 
 The rules of ``*/permissions.py`` answer who may do what (a refusal is a 403); the
-guards of ``grants.workflow`` answer whether the state of things allows it (a 409).
+guards of ``grants.workflow`` answer whether the state of things allows it (a 409), or
+that a field of the object does not fit a rule (a 400 on that field).
 """
 
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
+
 from .errors import ApplicationError
 
-PERMISSION_CODES = frozenset({"permission_denied", "self_approval"})
+PERMISSION_CODES = frozenset({"permission_denied", "self_approval", "over_delegated_limit"})
 
 
 class Verdict(NamedTuple):
     allowed: bool
     reason: str = ""
     code: str = ""
+    # A refusal about one of the object's fields (a grant that does not fit its funding
+    # window): a 400 on that field, DRF's shape, instead of a 403 or 409.
+    field: str = ""
 
     @property
     def status(self) -> int:
-        """The HTTP status of a refusal: 403 for who, 409 for the state of things."""
+        """The HTTP status of a refusal: 400 for a field, 403 for who, 409 for the state
+        of things."""
+        if self.field:
+            return 400
         return 403 if self.code in PERMISSION_CODES else 409
 
 
@@ -39,5 +48,7 @@ def require(answer, *, code: str = "permission_denied") -> None:
     as the ApplicationError the API and the pages answer with: a 403 for who, a 409 for
     the state of things; nothing when it is allowed."""
     verdict = as_verdict(answer, code=code)
+    if not verdict.allowed and verdict.field:
+        raise ValidationError({verdict.field: [verdict.reason]})
     if not verdict.allowed:
         raise ApplicationError(verdict.reason, code=verdict.code, status=verdict.status)

@@ -282,6 +282,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- The fund -------------------------------------------------------------------------
 FUNDING_ALERT_THRESHOLD_USD = Decimal(env("FUNDING_ALERT_THRESHOLD_USD", default="250000.00"))
+# An open funding window whose available money is below this raises its own low-balance
+# alert (grants.alerts).
+WINDOW_ALERT_THRESHOLD_USD = Decimal(env("WINDOW_ALERT_THRESHOLD_USD", default="25000.00"))
 COMPLETION_REPORT_DUE_DAYS = env.int("COMPLETION_REPORT_DUE_DAYS", default=60)
 # Idempotency keys are kept at least this long (API.md: at least 24 hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

@@ -97,6 +97,7 @@ def test_concurrent_approvals_never_over_commit_the_fund(client_for, make_user, 
         "received_usd": D("500000.00"),
         "committed_usd": D("500000.00"),
         "disbursed_usd": D("0.00"),
+        "allocated_usd": D("0.00"),
     }
     body = client_for(fund_manager).get("/api/v1/fund/").json()
     assert body["available_usd"] == "0.00"

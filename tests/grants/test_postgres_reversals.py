@@ -74,6 +74,7 @@ def test_recording_and_reversing_at_once_keeps_the_ledger_equal_to_the_records(
         "received_usd": fund.received_usd,
         "committed_usd": fund.committed_usd,
         "disbursed_usd": fund.disbursed_usd,
+        "allocated_usd": fund.allocated_usd,
     }
     assert Disbursement.objects.aggregate(total=Sum("amount_usd"))["total"] == fund.disbursed_usd
     assert Grant.objects.get(pk=grant.pk).disbursed_usd == D("22000.00")

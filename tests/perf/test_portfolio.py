@@ -231,6 +231,7 @@ def test_the_portfolio_is_realistic(portfolio):
         "received_usd": fund.received_usd,
         "committed_usd": fund.committed_usd,
         "disbursed_usd": fund.disbursed_usd,
+        "allocated_usd": fund.allocated_usd,
     }
     assert fund.available_usd >= 0
     assert fund_summary()["available_usd"] == fund.available_usd == summary.ledger["available_usd"]

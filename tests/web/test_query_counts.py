@@ -23,17 +23,17 @@ PAGES = {
     # (who, page): queries. The fund's money is one query (grants.selectors.fund_summary)
     # and the dashboard's portfolio two (grouped once, then the sectors' names).
     # The fund manager's home: one more for the authenticator that verified the session,
-    # one more for the grants overdue against the service standards
-    # (analytics.cycletimes.overdue_against_standards).
-    ("fund_manager", "home"): 11,
+    # one for the grants overdue against the service standards
+    # (analytics.cycletimes.overdue_against_standards), one for the open funding windows.
+    ("fund_manager", "home"): 12,
     ("leader", "home"): 5,
-    ("donor", "home"): 10,
+    ("donor", "home"): 11,  # the funding windows: one query
     ("fund_manager", "grant"): 14,
     ("fund_manager", "proposal"): 15,  # with the approval form and the fund's money
     ("leader", "grant"): 12,
     # The dashboard and the hub: five more for the exchanges' map and its tables
-    # (analytics.portfolio.exchange_flows_both).
-    ("donor", "dashboard"): 22,
+    # (analytics.portfolio.exchange_flows_both); the dashboard one for the windows.
+    ("donor", "dashboard"): 23,
     ("anonymous", "hub"): 12,
     ("anonymous", "home"): 4,
 }

@@ -26,7 +26,8 @@ class Command(BaseCommand):
             required=True,
             choices=Role.values,
             dest="roles",
-            help="fund_manager, task_team_leader or donor; repeat for several roles.",
+            help="fund_manager, task_team_leader, donor or window_manager; repeat for "
+            "several roles.",
         )
         parser.add_argument("--partner", help="The donor's partner code (e.g. DNK).")
         parser.add_argument("--email")

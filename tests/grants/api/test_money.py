@@ -28,6 +28,7 @@ def fund_is(client, *, received, committed, disbursed, pipeline):
         "committed_usd": D(committed),
         "disbursed_usd": D(disbursed),
     }
+    assert body["allocated_usd"] == "0.00"
     assert D(body["available_usd"]) == D(received) - D(committed)
     assert D(body["available_usd"]) >= 0
     assert D(body["pipeline_usd"]) == D(pipeline)
@@ -38,6 +39,7 @@ def fund_is(client, *, received, committed, disbursed, pipeline):
         "received_usd": D(received),
         "committed_usd": D(committed),
         "disbursed_usd": D(disbursed),
+        "allocated_usd": D("0.00"),
     }
 
 

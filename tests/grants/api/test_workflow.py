@@ -181,6 +181,7 @@ def test_a_grant_and_its_history_have_the_fields_of_the_contract(
         "recipient_countries",
         "provider_countries",
         "facilitating_partners",
+        "window",
         "requested_usd",
         "approved_usd",
         "disbursed_usd",

@@ -159,6 +159,7 @@ def test_the_fund_summary(portfolio, client_for, donor):
         "received_usd": "2237206.78",
         "committed_usd": "1000000.00",
         "disbursed_usd": "250000.00",
+        "allocated_usd": "0.00",
         "available_usd": "1237206.78",
         "pipeline_usd": "0.00",
         "low_balance_threshold_usd": "250000.00",
