@@ -9,7 +9,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from grants.filters import GrantFilter
 from grants.selectors import visibility_key
 from results.api.reports import ReportView
 from seetf.common.api import REPORT_FORMAT_PARAMETER
@@ -140,15 +139,6 @@ def _choice(request, name, choices, default):
     return value
 
 
-def _windows_enabled() -> bool:
-    return "window" in GrantFilter.base_filters
-
-
-def _refuse_window_filter(request):
-    if "window" in request.query_params and not _windows_enabled():
-        raise ValidationError({"window": [cycletimes.WINDOWS_DISABLED]})
-
-
 def _date(request, name):
     from django.utils.dateparse import parse_date
 
@@ -181,7 +171,7 @@ class CycleTimesReportView(ReportView):
                 str,
                 enum=list(cycletimes.GROUP_BY_CHOICES),
                 description="How to group the grants (default `quarter`, of first "
-                "submission). `window` answers 400 until grants name funding windows.",
+                "submission); `window`: the funding window (grants outside one: No window).",
             ),
             REPORT_FORMAT_PARAMETER,
         ],
@@ -189,9 +179,6 @@ class CycleTimesReportView(ReportView):
     )
     def get(self, request):
         group_by = _choice(request, "group_by", cycletimes.GROUP_BY_CHOICES, "quarter")
-        if group_by not in cycletimes.GROUPINGS:
-            raise ValidationError({"group_by": [cycletimes.WINDOWS_DISABLED]})
-        _refuse_window_filter(request)
 
         def build():
             grants = self.filtered_grants(request)
@@ -229,7 +216,6 @@ class PortfolioIndicatorsReportView(ReportView):
         start, end = _date(request, "approved_from"), _date(request, "approved_to")
         if start and end and start > end:
             raise ValidationError({"approved_to": ["The period ends before it starts."]})
-        _refuse_window_filter(request)
 
         def build():
             grants = portfolio.approved_in_period(self.filtered_grants(request), start, end)
@@ -265,7 +251,6 @@ class ExchangeFlowsReportView(ReportView):
     )
     def get(self, request):
         by = _choice(request, "by", portfolio.FLOW_BY, "country")
-        _refuse_window_filter(request)
 
         def build():
             return ExchangeFlowsReportSerializer(

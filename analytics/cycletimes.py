@@ -54,7 +54,6 @@ from grants.models import (
     Disbursement,
     Exchange,
     ExchangeStatus,
-    Grant,
     GrantHistory,
     GrantStatus,
     Instrument,
@@ -319,19 +318,17 @@ GROUPINGS: dict[str, Grouping] = {
     "quarter": Grouping(keys=lambda t, extra: [_quarter(t)]),
 }
 
-if any(f.name == "window" for f in Grant._meta.get_fields()):  # pragma: no cover - windows
-    # The funding windows' grouping, once grants name a window (issue 13).
-    GROUPINGS["window"] = Grouping(
-        fields=("window__code", "window__name"),
-        keys=lambda t, extra: [
-            (t.row["window__code"], t.row["window__name"])
-            if t.row["window__code"]
-            else ("~none", str(_("No window")))
-        ],
-    )
+# The funding window a grant names (grants outside every window: "No window").
+GROUPINGS["window"] = Grouping(
+    fields=("window__code", "window__name"),
+    keys=lambda t, extra: [
+        (t.row["window__code"], t.row["window__name"])
+        if t.row["window__code"]
+        else ("~none", str(_("No window")))
+    ],
+)
 
 GROUP_BY_CHOICES = ("region", "sector", "instrument", "window", "size_band", "quarter")
-WINDOWS_DISABLED = "Funding windows are not enabled: grants name no window yet."
 
 
 # --- Statistics ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from analytics.cycletimes import overdue_against_standards, percentile
 from grants.models import Grant
 from tests.analytics import timelines
+from tests.windows.factories import make_window
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +134,19 @@ def test_grouped_by_instrument_region_sector_and_size(grants, client_for):
     ]
 
 
+def test_grouped_by_funding_window(grants, client_for, fund_manager):
+    window = make_window(fund_manager, code="SML", name="Small grants", kind="small_grants")
+    Grant.objects.filter(pk=grants["A"].pk).update(window=window)
+    client = client_for("fund_manager")
+    by_window = client.get(URL + "?group_by=window").json()["rows"]
+    assert [(row["group"], row["label"], row["grants"]) for row in by_window] == [
+        ("SML", "Small grants", 1),
+        ("~none", "No window", 4),
+    ]
+    only = client.get(URL + f"?group_by=window&window={window.pk}").json()["rows"]
+    assert [(row["group"], row["grants"]) for row in only] == [("SML", 1)]
+
+
 def test_the_csv_gives_the_same_figures(grants, client_for):
     response = client_for("fund_manager").get(URL + "?group_by=quarter&format=csv")
     assert response.status_code == 200
@@ -201,10 +215,5 @@ def test_bad_parameters_are_400(client_for):
     response = client.get(URL + "?group_by=colour")
     assert response.status_code == 400
     assert "group_by" in response.json()
-    response = client.get(URL + "?group_by=window")
-    assert response.status_code == 400
-    assert response.json() == {
-        "group_by": ["Funding windows are not enabled: grants name no window yet."]
-    }
     response = client.get(URL + "?status=nonsense")
     assert response.status_code == 400 and "status" in response.json()

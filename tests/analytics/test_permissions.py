@@ -110,7 +110,7 @@ def test_a_new_record_is_seen_at_once(world, client_for, fund_manager, leader):
             "/api/v1/reports/portfolio-indicators/?approved_from=2026-02-01&approved_to=2026-01-01",
             "approved_to",
         ),
-        ("/api/v1/reports/portfolio-indicators/?window=1", "window"),
+        ("/api/v1/reports/portfolio-indicators/?window=one", "window"),
         ("/api/v1/reports/exchange-flows/?region=XXX", "region"),
     ],
 )
