@@ -6,7 +6,7 @@ the history row, all in one transaction. Money moves through the fund's ledger
 (``partners.services.fund_*``), whose row lock serialises every movement.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -37,6 +37,7 @@ from .permissions import (
     can_record_exchange,
     is_leader_of,
 )
+from .references import REFERENCE_PATTERN, reference_reserve
 from .workflow import (
     DISBURSABLE_STATUSES,
     EDITABLE_STATUSES,
@@ -65,9 +66,12 @@ def _invalid_transition(message: str):
     return ApplicationError(message, code="invalid_transition")
 
 
-def _record(grant: Grant, *, actor, action: str, from_status: str, comment: str = "") -> None:
+def _record(
+    grant: Grant, *, actor, action: str, from_status: str, comment: str = "", at=None
+) -> None:
     GrantHistory.objects.create(
         grant=grant,
+        at=at or timezone.now(),
         actor=actor,
         action=action,
         from_status=from_status,
@@ -117,6 +121,14 @@ def _validate_proposal(data: dict) -> None:
         raise ValidationError(errors)
 
 
+def _validate_reference(reference: str) -> None:
+    match = REFERENCE_PATTERN.fullmatch(reference or "")
+    if match is None:
+        raise ValidationError({"reference": ["A grant reference is SEETF-YYYY-NNNN."]})
+    if Grant.objects.filter(reference=reference).exists():
+        raise ValidationError({"reference": [f"A grant {reference} exists already."]})
+
+
 @transaction.atomic
 def grant_create(
     *,
@@ -133,8 +145,17 @@ def grant_create(
     facilitating_partners: list[Partner] = (),
     development_goal: str = "",
     targeted_outcomes: list[str] = (),
+    reference: str | None = None,
+    at: datetime | None = None,
+    recipients_required: bool = True,
 ) -> Grant:
-    """A task team leader drafts a proposal; it stays private to them until submitted."""
+    """A task team leader drafts a proposal; it stays private to them until submitted.
+
+    The importer (``portability``) records a grant of the fund's past: it keeps the
+    grant's ``reference`` (SEETF-YYYY-NNNN, unique; the year's counter is raised past it
+    so that no later submission is given it), dates its creation ``at`` the time of the
+    files, and, for a grant whose file names no recipient country (the 2011 review's),
+    passes ``recipients_required=False``."""
     require(can_create_grant(leader))
     data = {
         "title": title,
@@ -150,15 +171,31 @@ def grant_create(
         "planned_start": planned_start,
         "planned_end": planned_end,
     }
-    _validate_proposal(data)
+    if not recipients_required and not data["recipient_countries"]:
+        data.pop("recipient_countries")
+        _validate_proposal(data)
+        data["recipient_countries"] = []
+    else:
+        _validate_proposal(data)
+    if reference is not None:
+        _validate_reference(reference)
     m2m = {name: data.pop(name) for name in M2M_FIELDS}
     data["targeted_outcomes"] = sorted(set(data["targeted_outcomes"]))
     grant = Grant(task_team_leader=leader, **data)
     grant.completion_report_due = grant.compute_completion_report_due()
+    if reference is not None:
+        grant.reference = reference
     grant.save()
+    if at is not None:
+        # created_at is auto_now_add: the import's date is written after the insert.
+        Grant.objects.filter(pk=grant.pk).update(created_at=at, updated_at=at)
+        grant.created_at = grant.updated_at = at
+    if reference is not None:
+        reference_reserve(reference)
     for name, values in m2m.items():
-        getattr(grant, name).set(values)
-    _record(grant, actor=leader, action="create", from_status="")
+        if values:
+            getattr(grant, name).add(*values)
+    _record(grant, actor=leader, action="create", from_status="", at=at)
     return grant
 
 
@@ -227,7 +264,9 @@ def grant_transition_check(*, grant: Grant, user, action: str) -> None:
 
 
 @transaction.atomic
-def grant_transition(*, grant: Grant, user, action: str, comment: str = "", **inputs) -> Grant:
+def grant_transition(
+    *, grant: Grant, user, action: str, comment: str = "", at: datetime | None = None, **inputs
+) -> Grant:
     """Apply one workflow action to a grant: the one place any action is taken.
 
     Under the grant's row lock (two decisions on one grant cannot interleave): the
@@ -235,20 +274,24 @@ def grant_transition(*, grant: Grant, user, action: str, comment: str = "", **in
     may move money: approving commits it, 409 ``insufficient_funds`` beyond what is
     available; cancelling and closing release what will not be spent), the save of the
     fields it set, and the history row, all in one transaction.
+
+    ``at``: when the decision was taken, for the importer's decisions of the past (the
+    history row and the fields the effect dates carry it); by default now.
     """
     step_action = _action(action)
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     grant_transition_check(grant=grant, user=user, action=action)
 
     from_status = grant.status
-    step = workflow.Step(grant=grant, user=user, now=timezone.now(), inputs=inputs)
+    now = at or timezone.now()
+    step = workflow.Step(grant=grant, user=user, now=now, inputs=inputs)
     if step_action.target is not None:
         step.set(status=step_action.target)
     if step_action.effect is not None:
         step_action.effect(step)
     if step.fields:
         grant.save(update_fields=[*step.fields, "updated_at"])
-    _record(grant, actor=user, action=action, from_status=from_status, comment=comment)
+    _record(grant, actor=user, action=action, from_status=from_status, comment=comment, at=now)
     return grant
 
 

@@ -6,6 +6,7 @@ same transaction, so a story is never read with stale HTML or a stale index.
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
@@ -98,28 +99,39 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
 
 
 @transaction.atomic
-def completion_report_submit(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+def completion_report_submit(
+    *,
+    grant: Grant,
+    user,
+    comment: str = "",
+    at: datetime | None = None,
+    rating_required: bool = True,
+) -> CompletionReport:
     """The leader submits the report: the workflow's ``complete`` action moves the grant
-    from approved to completed once the report says what it must."""
+    from approved to completed once the report says what it must. For the importer's
+    reports of the past: ``at``, when (by default now), and ``rating_required=False``
+    for a report the fund's files give no rating (the 2011 review's)."""
     grant = _locked_grant(grant)
     completion_report_submit_check(grant=grant, user=user)
     report = grant.completion_report
     missing = {}
-    if not report.rating:
+    if not report.rating and rating_required:
         missing["rating"] = ["Rate the grant's results before submitting."]
     if report.follow_up_needed and not report.follow_up_description.strip():
         missing["follow_up_description"] = ["Say what follow-up is needed."]
     if missing:
         raise ValidationError(missing)
-    grant_transition(grant=grant, user=user, action="complete", comment=comment)
+    grant_transition(grant=grant, user=user, action="complete", comment=comment, at=at)
     return CompletionReport.objects.get(grant=grant)
 
 
 @transaction.atomic
-def completion_report_accept(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+def completion_report_accept(
+    *, grant: Grant, user, comment: str = "", at: datetime | None = None
+) -> CompletionReport:
     """A fund manager accepts a submitted report (the workflow's ``accept-report``);
     the grant may then be closed."""
-    grant_transition(grant=grant, user=user, action="accept-report", comment=comment)
+    grant_transition(grant=grant, user=user, action="accept-report", comment=comment, at=at)
     return CompletionReport.objects.get(grant=grant)
 
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "partners",
     "grants",
     "results",
+    "portability",
 ]
 
 MIDDLEWARE = [
@@ -299,3 +300,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# Portfolio import (portability): the largest file accepted, and the zip-bomb guards of a
+# workbook (its parts' total unpacked size, and the ratio of a part's unpacked size to
+# its packed size).
+PORTFOLIO_IMPORT_MAX_BYTES = env.int("PORTFOLIO_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+PORTFOLIO_IMPORT_MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+PORTFOLIO_IMPORT_MAX_RATIO = 200
