@@ -353,7 +353,8 @@ class _Check:
                         f"Contribution {reference} is held already: receipts come in with their "
                         "contribution's row."
                         if held
-                        else f"Unknown contribution {reference}: add it to the contributions sheet.",
+                        else f"Unknown contribution {reference}: add it to the contributions "
+                        "sheet.",
                     )
                 continue
             for r in rows:
@@ -437,7 +438,8 @@ class _Check:
                 self.add(
                     row,
                     "provider_countries",
-                    f"A country cannot both provide and receive in one grant: {', '.join(sorted(both))}.",
+                    "A country cannot both provide and receive in one grant: "
+                    f"{', '.join(sorted(both))}.",
                 )
             for code in v["facilitating_partners"]:
                 kind = self.file_partner_kinds.get(code, self.partner_kinds.get(code))
@@ -645,7 +647,7 @@ class _Check:
             for r in rows:
                 seq += 1
                 events.append((r.values["received_on"] or date.min, RECEIPT, seq, "receipt", r))
-        for reference, row in self.file_grants.items():
+        for row in self.file_grants.values():
             v = row.values
             status = v["status"]
             seq += 1
