@@ -863,6 +863,9 @@ class _Generator:
                 last = i == count - 1
                 # The last pledge is partly paid in so far; the earlier ones fully.
                 fraction = Decimal(str(round(rng.uniform(0.55, 0.9), 2))) if last else 1
+                # The pledge itself stays within the API's bound in its currency (what
+                # partners.services accepts, and the importer with it).
+                fraction = max(fraction, received_usd / (MAX_PLEDGE_UNITS * rate))
                 pledged_usd = _money(received_usd / fraction)
                 if currency == "USD":
                     pledged_amount = pledged_usd
