@@ -47,7 +47,7 @@ import pycountry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -714,8 +714,7 @@ class _Refused(Exception):
 def _service(row: Row, column: str, call, *args, **kwargs):
     """Run a service for a row; its refusal becomes the row's problem."""
     try:
-        with transaction.atomic():
-            return call(*args, **kwargs)
+        return call(*args, **kwargs)
     except (ValidationError, ApplicationError, IntegrityError, DatabaseError) as exc:
         if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
             column = next(iter(exc.message_dict), column)
@@ -990,12 +989,21 @@ def import_portfolio(
     if result.problems:
         result.seconds = time.perf_counter() - started
         return result
+    # One transaction, without the savepoints the services' own atomic blocks would take
+    # (two statements each, for every service call): a refusal anywhere rolls all of it
+    # back, which is what the import wants; the services' locks and checks are the same.
+    features = connection.features
+    savepoints = features.uses_savepoints
     try:
         with transaction.atomic():
-            actor = user or system_user()
-            check.actor = actor
-            writer = _Write(check, actor)
-            writer.run(events)
+            features.uses_savepoints = False
+            try:
+                actor = user or system_user()
+                check.actor = actor
+                writer = _Write(check, actor)
+                writer.run(events)
+            finally:
+                features.uses_savepoints = savepoints
             result.created = writer.created
             audit_record(
                 actor=actor,

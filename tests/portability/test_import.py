@@ -272,3 +272,20 @@ def test_the_commands(tmp_path):
     call_command("export_portfolio", str(exported), stdout=out)
     names = load_workbook(exported, read_only=True).sheetnames
     assert names[:4] == ["partners", "contributions", "receipts", "grants"]
+
+
+def test_a_refusal_by_a_service_rolls_everything_back(tmp_path, fund_manager, monkeypatch):
+    """A rule the checks did not foresee: the service's refusal is the row's problem,
+    and what was written before it is rolled back."""
+    from portability import importer
+
+    def refuse(**kwargs):
+        raise importer.ApplicationError("Refused for the test.", code="invalid_transition")
+
+    monkeypatch.setattr(importer, "disbursement_record", refuse)
+    result = import_portfolio(save(tmp_path, workbook(template())), user=fund_manager)
+    assert [(p.sheet, p.row, p.message) for p in result.problems] == [
+        ("disbursements", 2, "Refused for the test.")
+    ]
+    assert nothing_written()
+    assert not AuditEntry.objects.filter(action="portfolio.import").exists()
