@@ -55,12 +55,44 @@ class Step:
     now: object
     inputs: dict
     fields: list = field(default_factory=list)
+    # Where the money moves: by default the fund's ledger, under its lock, at once
+    # (``partners.services``); a batch of past decisions (``grants.services.grants_record_past``)
+    # gives a :class:`Tally` and moves the ledger once for the batch.
+    ledger: object = None
+    # Saving the completion report an effect dated: by default now; a batch of past
+    # decisions writes its reports itself, in bulk.
+    deferred: bool = False
 
     def set(self, **values) -> None:
         for name, value in values.items():
             setattr(self.grant, name, value)
             if name not in self.fields:
                 self.fields.append(name)
+
+    def commit(self, amount) -> None:
+        (self.ledger or _LEDGER).commit(amount)
+
+    def release(self, amount) -> None:
+        (self.ledger or _LEDGER).release(amount)
+
+    def save_report(self, report, fields: list) -> None:
+        if not self.deferred:
+            report.save(update_fields=[*fields, "updated_at"])
+
+
+class _Ledger:
+    """The fund's ledger row: each movement under its lock (partners.services)."""
+
+    @staticmethod
+    def commit(amount) -> None:
+        fund_commit(amount_usd=amount)
+
+    @staticmethod
+    def release(amount) -> None:
+        fund_release(amount_usd=amount)
+
+
+_LEDGER = _Ledger()
 
 
 @dataclass(frozen=True)
@@ -218,7 +250,7 @@ def approved(step: Step) -> None:
                 ]
             }
         )
-    fund_commit(amount_usd=amount)
+    step.commit(amount)
     step.set(approved_usd=amount, decided_at=step.now)
 
 
@@ -230,21 +262,21 @@ def released(step: Step) -> None:
     """What will not be disbursed goes back to the fund's available money."""
     release = step.grant.undisbursed_usd
     if release > 0:
-        fund_release(amount_usd=release)
+        step.release(release)
         step.set(released_usd=step.grant.released_usd + release)
 
 
 def report_submitted_now(step: Step) -> None:
     report = _report(step.grant)
     report.submitted_at = step.now
-    report.save(update_fields=["submitted_at", "updated_at"])
+    step.save_report(report, ["submitted_at"])
 
 
 def report_accepted_now(step: Step) -> None:
     report = _report(step.grant)
     report.accepted_at = step.now
     report.accepted_by = step.user
-    report.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    step.save_report(report, ["accepted_at", "accepted_by"])
 
 
 # --- The table -----------------------------------------------------------------------------

@@ -53,22 +53,21 @@ from django.utils import timezone
 from audit.services import audit_record
 from grants.models import MAX_GRANT_USD, CapacityOutcome, Grant, GrantStatus
 from grants.references import REFERENCE_PATTERN
-from grants.services import disbursement_record, exchange_create, grant_create, grant_transition
+from grants.services import PastGrant, PastStep
 from partners.models import MAX_AMOUNT, Contribution, Country, Partner, PartnerKind, Sector
 from partners.roles import Role, is_fund_manager, user_roles
 from partners.services import (
     EARLIEST_DATE,
     contribution_create,
+    fund_commit,
+    fund_disburse,
+    fund_release,
     partner_create,
-    receipt_record,
+    receipts_record_many,
     user_create_or_update,
 )
 from results.models import ConcreteResultKind
-from results.services import (
-    completion_report_accept,
-    completion_report_save,
-    completion_report_submit,
-)
+from results.services import grants_record_past
 from seetf.common.errors import ApplicationError
 from seetf.common.money import ZERO
 
@@ -722,6 +721,12 @@ def _service(row: Row, column: str, call, *args, **kwargs):
 
 
 class _Write:
+    """The writing pass: partners and pledges one by one (there are few), then the
+    events in date order, in batches of one kind (receipts; grants approved or decided;
+    grants ended), each batch through a batch service and the fund's ledger under its
+    lock once per batch (``receipts_record_many``; ``results.services.grants_record_past``
+    then ``fund_commit``; ``fund_disburse`` and ``fund_release``)."""
+
     def __init__(self, check: _Check, actor):
         self.check = check
         self.actor = actor
@@ -729,9 +734,8 @@ class _Write:
 
     def run(self, events):
         c = self.check
-        countries = {x.code: x for x in Country.objects.all()}
-        sectors = {x.code: x for x in Sector.objects.all()}
-        self.countries = countries
+        self.countries = {x.code: x for x in Country.objects.all()}
+        self.sectors = {x.code: x for x in Sector.objects.all()}
         for row in c.new_partners:
             v = row.values
             _service(
@@ -741,20 +745,19 @@ class _Write:
                 code=v["code"],
                 name=v["name"],
                 kind=v["kind"],
-                country=countries.get(v["country"]) if v["country"] else None,
+                country=self.countries.get(v["country"]) if v["country"] else None,
                 joined_on=v["joined_on"],
             )
             self.created["partners"] += 1
-        partners = {p.code: p for p in Partner.objects.all()}
-        self.partners = partners
-        contributions = {}
+        self.partners = {p.code: p for p in Partner.objects.all()}
+        self.contributions = {}
         for reference, row in c.new_contributions.items():
             v = row.values
-            contributions[reference] = _service(
+            self.contributions[reference] = _service(
                 row,
                 "reference",
                 contribution_create,
-                partner=partners[v["partner"]],
+                partner=self.partners[v["partner"]],
                 reference=reference,
                 currency=v["currency"],
                 pledged_amount=v["pledged_amount"],
@@ -775,185 +778,197 @@ class _Write:
                     username=name,
                     roles=[Role.TASK_TEAM_LEADER],
                 )
+                user_roles(leaders[name])
                 self.created["users"] += 1
         self.leaders = leaders
-        self.sectors = sectors
-        self.grants: dict[str, Grant] = {}
-        for _day, _, _, kind, row in events:
-            if kind == "receipt":
+        self.records: dict[str, PastGrant] = {}
+        batch, kind = [], None
+        for _day, _, _, event, row in events:
+            if event == "receipt":
                 if row.values.get("_held"):
                     continue
-                v = row.values
-                _service(
-                    row,
-                    "amount",
-                    receipt_record,
-                    contribution=contributions[v["contribution"]],
-                    amount=v["amount"],
-                    usd_amount=v["usd_amount"],
-                    received_on=v["received_on"],
-                    recorded_by=self.actor,
-                )
-                self.created["receipts"] += 1
-            elif row.values["reference"] in c.new_grants:
-                if kind == "grant":
-                    self.grant_start(row)
-                else:
-                    self.grant_end(row)
+            elif row.values["reference"] not in c.new_grants:
+                continue
+            if event != kind and batch:
+                self.flush(kind, batch)
+                batch = []
+            kind = event
+            batch.append(row)
+        if batch:
+            self.flush(kind, batch)
 
-    def grant_start(self, row: Row):
-        v = row.values
-        leader = self.leaders[v["task_team_leader"]]
-        status = v["status"]
-        grant = _service(
-            row,
-            "reference",
-            grant_create,
-            leader=leader,
-            title=v["title"],
-            summary=v["summary"],
-            sector=self.sectors[v["sector"]],
-            region=v["region"],
-            recipient_countries=[self.countries[x] for x in v["recipient_countries"]],
-            provider_countries=[self.countries[x] for x in v["provider_countries"]],
-            facilitating_partners=[self.partners[x] for x in v["facilitating_partners"]],
-            requested_usd=v["requested_usd"],
-            development_goal=v["development_goal"],
-            targeted_outcomes=list(v["targeted_outcomes"]),
-            planned_start=v["planned_start"],
-            planned_end=v["planned_end"],
-            reference=v["reference"],
-            at=noon(v["created_on"]),
-            recipients_required=False,
-        )
+    def flush(self, kind: str, rows: list[Row]) -> None:
+        if kind == "receipt":
+            entries = [
+                {
+                    "contribution": self.contributions[r.values["contribution"]],
+                    "amount": r.values["amount"],
+                    "usd_amount": r.values["usd_amount"],
+                    "received_on": r.values["received_on"],
+                }
+                for r in rows
+            ]
+            try:
+                receipts_record_many(entries=entries, recorded_by=self.actor)
+            except ValidationError as exc:
+                row = rows[getattr(exc, "entry", 0)]
+                raise _Refused(_problem(row, "amount", exc)) from exc
+            self.created["receipts"] += len(rows)
+        elif kind == "grant":
+            records = [self.record(r) for r in rows]
+            try:
+                grants_record_past(records=records, rating_required=False)
+            except (ValidationError, ApplicationError) as exc:
+                record = getattr(exc, "record", None) or records[0]
+                raise _Refused(_problem(record.origin, "reference", exc)) from exc
+            for record in records:
+                self.records[record.reference] = record
+                self.count(record)
+            committed = sum((r.committed for r in records), ZERO)
+            if committed:
+                _service(rows[0], "approved_usd", fund_commit, amount_usd=committed)
+        else:
+            records = [self.records[r.values["reference"]] for r in rows]
+            disbursed = sum((r.disbursed for r in records), ZERO)
+            released = sum((r.released for r in records), ZERO)
+            if disbursed:
+                _service(rows[0], "reference", fund_disburse, amount_usd=disbursed)
+            if released:
+                _service(rows[0], "ended_on", fund_release, amount_usd=released)
+
+    def count(self, record: PastGrant) -> None:
         self.created["grants"] += 1
-        self.grants[v["reference"]] = grant
-        if status not in APPROVED_LINE:
-            # Exchanges of a grant never approved were planned in its proposal.
-            self.exchanges(row, grant, leader)
-        grant = self.step(row, grant, leader, "submit", v["submitted_on"], column="submitted_on")
-        if v["review_started_on"]:
-            grant = self.step(row, grant, self.actor, "start-review", v["review_started_on"])
-        action = {
-            S.RETURNED: "return",
-            S.REJECTED: "reject",
-        }.get(status, "approve" if status in APPROVED_LINE else None)
-        if action is not None:
-            inputs = {"approved_usd": v["approved_usd"]} if action == "approve" else {}
-            grant = self.step(
-                row,
-                grant,
-                self.actor,
-                action,
-                v["decided_on"],
-                comment=v["decision_comment"],
-                column="approved_usd" if action == "approve" else "decided_on",
-                **inputs,
-            )
-        self.grants[v["reference"]] = grant
+        for step in record.steps:
+            if step.kind in ("exchange", "disbursement"):
+                self.created[f"{step.kind}s"] += 1
+        if record.report is not None:
+            self.created["completion_reports"] += 1
 
-    def step(self, row, grant, user, action, day, *, comment="", column="status", **inputs):
-        return _service(
-            row,
-            column,
-            grant_transition,
-            grant=grant,
-            user=user,
-            action=action,
-            comment=comment,
-            at=noon(day),
-            **inputs,
-        )
-
-    def exchanges(self, grant_row, grant, user):
-        for r in self.check.children["exchanges"][grant_row.values["reference"]]:
-            v = r.values
-            _service(
-                r,
-                "title",
-                exchange_create,
-                grant=grant,
-                user=user,
-                instrument=v["instrument"],
-                title=v["title"],
-                start_date=v["start_date"],
-                end_date=v["end_date"],
-                location=v["location"],
-                participants=v["participants"],
-                women_participants=v["women_participants"],
-                status=v["status"],
-                provider_countries=[self.countries[x] for x in v["provider_countries"]],
-                recipient_countries=[self.countries[x] for x in v["recipient_countries"]],
-            )
-            self.created["exchanges"] += 1
-
-    def grant_end(self, row: Row):
+    def record(self, row: Row) -> PastGrant:
+        """A grant row and its children as a PastGrant: its whole life, step by step."""
+        c = self.check
         v = row.values
         reference = v["reference"]
-        grant = self.grants[reference]
         leader = self.leaders[v["task_team_leader"]]
+        actor = self.actor
         status = v["status"]
-        self.exchanges(row, grant, self.actor)
-        for r in self.check.children["disbursements"][reference]:
-            d = r.values
-            _service(
-                r,
-                "amount_usd",
-                disbursement_record,
-                grant=grant,
-                user=self.actor,
-                amount_usd=d["amount_usd"],
-                disbursed_on=d["disbursed_on"],
-                purpose=d["purpose"],
-            )
-            self.created["disbursements"] += 1
-        report = v.get("_report")
-        if report is not None:
-            r = report.values
-            _service(
-                report,
-                "grant",
-                completion_report_save,
-                grant=grant,
-                user=leader,
-                outcomes_achieved=list(r["outcomes_achieved"]),
-                concrete_results=r["_results"],
-                participants=r["participants"],
-                rating=r["rating"],
-                lessons=r["lessons"],
-                follow_up_needed=r["follow_up_needed"],
-                follow_up_description=r["follow_up_description"],
-            )
-            self.created["completion_reports"] += 1
-            if r["submitted_on"]:
-                _service(
-                    report,
-                    "submitted_on",
-                    completion_report_submit,
-                    grant=grant,
-                    user=leader,
-                    at=noon(r["submitted_on"]),
-                    rating_required=False,
+        countries = self.countries
+        steps = []
+
+        def exchanges(user, day):
+            for r in c.children["exchanges"][reference]:
+                e = r.values
+                steps.append(
+                    PastStep(
+                        "exchange",
+                        user,
+                        noon(day),
+                        inputs={
+                            "instrument": e["instrument"],
+                            "title": e["title"],
+                            "start_date": e["start_date"],
+                            "end_date": e["end_date"],
+                            "location": e["location"],
+                            "participants": e["participants"],
+                            "women_participants": e["women_participants"],
+                            "status": e["status"],
+                            "provider_countries": [countries[x] for x in e["provider_countries"]],
+                            "recipient_countries": [countries[x] for x in e["recipient_countries"]],
+                        },
+                    )
                 )
-            if r["accepted_on"]:
-                _service(
-                    report,
-                    "accepted_on",
-                    completion_report_accept,
-                    grant=grant,
-                    user=self.actor,
-                    at=noon(r["accepted_on"]),
+
+        if status not in APPROVED_LINE:
+            exchanges(leader, v["created_on"])  # planned in the proposal
+        steps.append(PastStep("submit", leader, noon(v["submitted_on"])))
+        if v["review_started_on"]:
+            steps.append(PastStep("start-review", actor, noon(v["review_started_on"])))
+        decision = {S.RETURNED: "return", S.REJECTED: "reject"}.get(
+            status, "approve" if status in APPROVED_LINE else None
+        )
+        if decision is not None:
+            steps.append(
+                PastStep(
+                    decision,
+                    actor,
+                    noon(v["decided_on"]),
+                    comment=v["decision_comment"],
+                    inputs={"approved_usd": v["approved_usd"]} if decision == "approve" else {},
                 )
-        if status in ENDED:
-            self.step(
-                row,
-                grant,
-                self.actor,
-                "close" if status == S.CLOSED else "cancel",
-                v["ended_on"],
-                comment=v["end_comment"],
-                column="ended_on",
             )
+        report = None
+        if status in APPROVED_LINE:
+            exchanges(actor, v["decided_on"])
+            for r in c.children["disbursements"][reference]:
+                d = r.values
+                steps.append(
+                    PastStep(
+                        "disbursement",
+                        actor,
+                        noon(d["disbursed_on"]),
+                        inputs={
+                            "amount_usd": d["amount_usd"],
+                            "disbursed_on": d["disbursed_on"],
+                            "purpose": d["purpose"],
+                        },
+                    )
+                )
+            report_row = v.get("_report")
+            if report_row is not None:
+                r = report_row.values
+                report = {
+                    "outcomes_achieved": list(r["outcomes_achieved"]),
+                    "participants": r["participants"],
+                    "rating": r["rating"],
+                    "lessons": r["lessons"],
+                    "follow_up_needed": r["follow_up_needed"],
+                    "follow_up_description": r["follow_up_description"],
+                    "concrete_results": r["_results"],
+                }
+                written = r["submitted_on"] or v["ended_on"] or v["decided_on"]
+                steps.append(PastStep("report", leader, noon(written)))
+                if r["submitted_on"]:
+                    steps.append(PastStep("complete", leader, noon(r["submitted_on"])))
+                if r["accepted_on"]:
+                    steps.append(PastStep("accept-report", actor, noon(r["accepted_on"])))
+            if status in ENDED:
+                steps.append(
+                    PastStep(
+                        "close" if status == S.CLOSED else "cancel",
+                        actor,
+                        noon(v["ended_on"]),
+                        comment=v["end_comment"],
+                    )
+                )
+        return PastGrant(
+            leader=leader,
+            fields={
+                "title": v["title"],
+                "summary": v["summary"],
+                "sector": self.sectors[v["sector"]],
+                "region": v["region"],
+                "recipient_countries": [countries[x] for x in v["recipient_countries"]],
+                "provider_countries": [countries[x] for x in v["provider_countries"]],
+                "facilitating_partners": [self.partners[x] for x in v["facilitating_partners"]],
+                "requested_usd": v["requested_usd"],
+                "development_goal": v["development_goal"],
+                "targeted_outcomes": list(v["targeted_outcomes"]),
+                "planned_start": v["planned_start"],
+                "planned_end": v["planned_end"],
+            },
+            reference=reference,
+            created_at=noon(v["created_on"]),
+            steps=steps,
+            recipients_required=False,
+            report=report,
+            origin=row,
+        )
+
+
+def _problem(row: Row, column: str, exc) -> Problem:
+    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+        column = next(iter(exc.message_dict), column)
+    return Problem(row.sheet, row.number, column, _message(exc))
 
 
 def system_user():

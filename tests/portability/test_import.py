@@ -282,10 +282,10 @@ def test_a_refusal_by_a_service_rolls_everything_back(tmp_path, fund_manager, mo
     def refuse(**kwargs):
         raise importer.ApplicationError("Refused for the test.", code="invalid_transition")
 
-    monkeypatch.setattr(importer, "disbursement_record", refuse)
+    monkeypatch.setattr(importer, "fund_commit", refuse)
     result = import_portfolio(save(tmp_path, workbook(template())), user=fund_manager)
     assert [(p.sheet, p.row, p.message) for p in result.problems] == [
-        ("disbursements", 2, "Refused for the test.")
+        ("grants", 2, "Refused for the test.")
     ]
     assert nothing_written()
     assert not AuditEntry.objects.filter(action="portfolio.import").exists()
