@@ -85,6 +85,8 @@ REPORTED = {S.COMPLETED, S.CLOSED}
 PARTNER_CODE = re.compile(r"^[A-Z0-9_-]{2,16}$")
 # Events on one day, in this order: money in, money given back, money committed.
 RECEIPT, RELEASE, APPROVAL, AFTER = 0, 1, 2, 3
+# Grants handed to the batch service at a time (memory stays bounded).
+GRANT_CHUNK = 2000
 
 
 @dataclass
@@ -781,24 +783,69 @@ class _Write:
                 user_roles(leaders[name])
                 self.created["users"] += 1
         self.leaders = leaders
+        # The grants first, whole (their rows do not depend on the ledger), in chunks.
         self.records: dict[str, PastGrant] = {}
-        batch, kind = [], None
+        rows = [
+            r
+            for *_, event, r in events
+            if event == "grant" and r.values["reference"] in c.new_grants
+        ]
+        for start in range(0, len(rows), GRANT_CHUNK):
+            self.grants(rows[start : start + GRANT_CHUNK])
+        # Then the money, in date order: money in (receipts, releases) and money committed
+        # (approvals) in alternating batches, each batch under the ledger's lock once.
+        money_in, commits = [], []
         for _day, _, _, event, row in events:
             if event == "receipt":
                 if row.values.get("_held"):
                     continue
-            elif row.values["reference"] not in c.new_grants:
+                if commits:
+                    self.commit(commits)
+                    commits = []
+                money_in.append(row)
                 continue
-            if event != kind and batch:
-                self.flush(kind, batch)
-                batch = []
-            kind = event
-            batch.append(row)
-        if batch:
-            self.flush(kind, batch)
+            record = self.records.get(row.values["reference"])
+            if record is None:
+                continue  # a grant held already
+            if event == "grant" and record.committed:
+                if money_in:
+                    self.money_in(money_in)
+                    money_in = []
+                commits.append(row)
+            elif event == "grant-end" and record.released:
+                if commits:
+                    self.commit(commits)
+                    commits = []
+                money_in.append(row)
+        if commits:
+            self.commit(commits)
+        if money_in:
+            self.money_in(money_in)
+        # Paid out: within what stays committed to each grant, so at the end, in one move.
+        disbursed = sum((r.disbursed for r in self.records.values()), ZERO)
+        if disbursed:
+            first = next(iter(self.records.values())).origin
+            _service(first, "reference", fund_disburse, amount_usd=disbursed)
 
-    def flush(self, kind: str, rows: list[Row]) -> None:
-        if kind == "receipt":
+    def grants(self, rows: list[Row]) -> None:
+        records = [self.record(r) for r in rows]
+        try:
+            grants_record_past(records=records, rating_required=False)
+        except (ValidationError, ApplicationError) as exc:
+            record = getattr(exc, "record", None) or records[0]
+            raise _Refused(_problem(record.origin, "reference", exc)) from exc
+        for record in records:
+            self.records[record.reference] = record
+            self.count(record)
+
+    def commit(self, rows: list[Row]) -> None:
+        amount = sum((self.records[r.values["reference"]].committed for r in rows), ZERO)
+        _service(rows[0], "approved_usd", fund_commit, amount_usd=amount)
+
+    def money_in(self, rows: list[Row]) -> None:
+        receipts = [r for r in rows if r.sheet == "receipts"]
+        ended = [r for r in rows if r.sheet == "grants"]
+        if receipts:
             entries = [
                 {
                     "contribution": self.contributions[r.values["contribution"]],
@@ -806,35 +853,17 @@ class _Write:
                     "usd_amount": r.values["usd_amount"],
                     "received_on": r.values["received_on"],
                 }
-                for r in rows
+                for r in receipts
             ]
             try:
                 receipts_record_many(entries=entries, recorded_by=self.actor)
             except ValidationError as exc:
-                row = rows[getattr(exc, "entry", 0)]
+                row = receipts[getattr(exc, "entry", 0)]
                 raise _Refused(_problem(row, "amount", exc)) from exc
-            self.created["receipts"] += len(rows)
-        elif kind == "grant":
-            records = [self.record(r) for r in rows]
-            try:
-                grants_record_past(records=records, rating_required=False)
-            except (ValidationError, ApplicationError) as exc:
-                record = getattr(exc, "record", None) or records[0]
-                raise _Refused(_problem(record.origin, "reference", exc)) from exc
-            for record in records:
-                self.records[record.reference] = record
-                self.count(record)
-            committed = sum((r.committed for r in records), ZERO)
-            if committed:
-                _service(rows[0], "approved_usd", fund_commit, amount_usd=committed)
-        else:
-            records = [self.records[r.values["reference"]] for r in rows]
-            disbursed = sum((r.disbursed for r in records), ZERO)
-            released = sum((r.released for r in records), ZERO)
-            if disbursed:
-                _service(rows[0], "reference", fund_disburse, amount_usd=disbursed)
-            if released:
-                _service(rows[0], "ended_on", fund_release, amount_usd=released)
+            self.created["receipts"] += len(receipts)
+        if ended:
+            amount = sum((self.records[r.values["reference"]].released for r in ended), ZERO)
+            _service(ended[0], "ended_on", fund_release, amount_usd=amount)
 
     def count(self, record: PastGrant) -> None:
         self.created["grants"] += 1
