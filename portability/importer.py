@@ -723,11 +723,12 @@ def _service(row: Row, column: str, call, *args, **kwargs):
 
 
 class _Write:
-    """The writing pass: partners and pledges one by one (there are few), then the
-    events in date order, in batches of one kind (receipts; grants approved or decided;
-    grants ended), each batch through a batch service and the fund's ledger under its
-    lock once per batch (``receipts_record_many``; ``results.services.grants_record_past``
-    then ``fund_commit``; ``fund_disburse`` and ``fund_release``)."""
+    """The writing pass: partners and pledges one by one (there are few), the new task
+    team leaders, the grants whole in chunks (``results.services.grants_record_past``:
+    every step checked by the workflow's rules, money counted), then the fund's ledger in
+    date order: runs of receipts (``receipts_record_many``) and, between them, runs of
+    decisions as one net move (``fund_commit`` or ``fund_release``); the disbursements
+    last (``fund_disburse``)."""
 
     def __init__(self, check: _Check, actor):
         self.check = check
@@ -792,35 +793,35 @@ class _Write:
         ]
         for start in range(0, len(rows), GRANT_CHUNK):
             self.grants(rows[start : start + GRANT_CHUNK])
-        # Then the money, in date order: money in (receipts, releases) and money committed
-        # (approvals) in alternating batches, each batch under the ledger's lock once.
-        money_in, commits = [], []
+        # Then the money, in date order: the receipts, and between them the decisions
+        # (approvals commit, cancellings and closings release), each run of decisions as
+        # one net move under the ledger's lock. The check pass replayed every decision
+        # one by one (available money never below zero at any approval); the ledger's
+        # lock, its check and its CHECK constraints hold at each move.
+        receipts, decisions = [], []
         for _day, _, _, event, row in events:
             if event == "receipt":
                 if row.values.get("_held"):
                     continue
-                if commits:
-                    self.commit(commits)
-                    commits = []
-                money_in.append(row)
+                if decisions:
+                    self.decide(decisions)
+                    decisions = []
+                receipts.append(row)
                 continue
             record = self.records.get(row.values["reference"])
             if record is None:
                 continue  # a grant held already
-            if event == "grant" and record.committed:
-                if money_in:
-                    self.money_in(money_in)
-                    money_in = []
-                commits.append(row)
-            elif event == "grant-end" and record.released:
-                if commits:
-                    self.commit(commits)
-                    commits = []
-                money_in.append(row)
-        if commits:
-            self.commit(commits)
-        if money_in:
-            self.money_in(money_in)
+            if (event == "grant" and record.committed) or (
+                event == "grant-end" and record.released
+            ):
+                if receipts:
+                    self.receive(receipts)
+                    receipts = []
+                decisions.append((event, row, record))
+        if decisions:
+            self.decide(decisions)
+        if receipts:
+            self.receive(receipts)
         # Paid out: within what stays committed to each grant, so at the end, in one move.
         disbursed = sum((r.disbursed for r in self.records.values()), ZERO)
         if disbursed:
@@ -838,32 +839,31 @@ class _Write:
             self.records[record.reference] = record
             self.count(record)
 
-    def commit(self, rows: list[Row]) -> None:
-        amount = sum((self.records[r.values["reference"]].committed for r in rows), ZERO)
-        _service(rows[0], "approved_usd", fund_commit, amount_usd=amount)
+    def decide(self, decisions: list) -> None:
+        committed = sum((rec.committed for e, _, rec in decisions if e == "grant"), ZERO)
+        released = sum((rec.released for e, _, rec in decisions if e == "grant-end"), ZERO)
+        row = decisions[0][1]
+        if committed > released:
+            _service(row, "approved_usd", fund_commit, amount_usd=committed - released)
+        elif released > committed:
+            _service(row, "ended_on", fund_release, amount_usd=released - committed)
 
-    def money_in(self, rows: list[Row]) -> None:
-        receipts = [r for r in rows if r.sheet == "receipts"]
-        ended = [r for r in rows if r.sheet == "grants"]
-        if receipts:
-            entries = [
-                {
-                    "contribution": self.contributions[r.values["contribution"]],
-                    "amount": r.values["amount"],
-                    "usd_amount": r.values["usd_amount"],
-                    "received_on": r.values["received_on"],
-                }
-                for r in receipts
-            ]
-            try:
-                receipts_record_many(entries=entries, recorded_by=self.actor)
-            except ValidationError as exc:
-                row = receipts[getattr(exc, "entry", 0)]
-                raise _Refused(_problem(row, "amount", exc)) from exc
-            self.created["receipts"] += len(receipts)
-        if ended:
-            amount = sum((self.records[r.values["reference"]].released for r in ended), ZERO)
-            _service(ended[0], "ended_on", fund_release, amount_usd=amount)
+    def receive(self, rows: list[Row]) -> None:
+        entries = [
+            {
+                "contribution": self.contributions[r.values["contribution"]],
+                "amount": r.values["amount"],
+                "usd_amount": r.values["usd_amount"],
+                "received_on": r.values["received_on"],
+            }
+            for r in rows
+        ]
+        try:
+            receipts_record_many(entries=entries, recorded_by=self.actor)
+        except ValidationError as exc:
+            row = rows[getattr(exc, "entry", 0)]
+            raise _Refused(_problem(row, "amount", exc)) from exc
+        self.created["receipts"] += len(rows)
 
     def count(self, record: PastGrant) -> None:
         self.created["grants"] += 1
