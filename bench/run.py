@@ -364,14 +364,41 @@ def variants(item: dict, django_floor: bool) -> list[tuple[str, str]]:
 # --- The jobs ------------------------------------------------------------------------------------
 
 
-def run_job(project: Project, job: str, day: date | None = None) -> dict:
+def run_job(project: Project, job: str, day: date | None = None, extra=()) -> dict:
     args = [project.python, str(ROOT / "bench" / "jobs.py"), job]
     if day:
         args.append(day.isoformat())
+    args.extend(extra)
     result = subprocess.run(args, cwd=ROOT, env=project.env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"bench/jobs.py {job} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def portability_jobs(project: Project, grants: int) -> dict:
+    """The portfolio out and in again: export_portfolio's workbook of the generated
+    portfolio, then its import (through the services, in batches) into a second,
+    freshly migrated database, and a re-import there (everything held already)."""
+    workbook = Path("/tmp") / f"seetf-bench-portfolio-{grants}.xlsx"
+    log(f"jobs: export of {grants} grants, import into an empty database, re-import")
+    jobs = {"portfolio_export": run_job(project, "export", extra=[str(workbook)])}
+    target = Project(project.database_url + "_import", project.python)
+    target.recreate_database()
+    target.manage("migrate", "--noinput", "-v0")
+    target.manage(
+        "create_seetf_user",
+        "bench-fm",
+        "--role",
+        "fund_manager",
+        "--password",
+        PASSWORD,
+        "--no-input",
+    )
+    jobs["portfolio_import"] = run_job(target, "import", extra=[str(workbook)])
+    jobs["portfolio_reimport"] = run_job(target, "import", extra=[str(workbook)])
+    for name in ("portfolio_export", "portfolio_import", "portfolio_reimport"):
+        log(f"  {name}: {jobs[name]}")
+    return jobs
 
 
 # --- One size ------------------------------------------------------------------------------------
@@ -389,6 +416,10 @@ def run_size(project: Project, grants: int, args) -> dict:
     out["generate_output"] = generated.strip()
     log(f"generated in {out['generate_seconds']} s (load {load_average()})")
     project.sql("VACUUM ANALYZE")  # as autovacuum would, in time, after a bulk load
+    if args.portability_only:
+        out["jobs"] = portability_jobs(project, grants)
+        out["load_after"] = load_average()
+        return out
     leader = project.sql(
         "SELECT u.username FROM auth_user u JOIN grants_grant g ON g.task_team_leader_id = u.id "
         "WHERE g.status = 'approved' GROUP BY u.username ORDER BY count(*) DESC, u.username "
@@ -502,8 +533,10 @@ def run_size(project: Project, grants: int, args) -> dict:
         bare.stop()
         uncached.stop()
     if not args.no_jobs:
+        out.setdefault("jobs", {}).update(portability_jobs(project, grants))
         log("jobs: reminders as of the portfolio's date, a month later, the funding check")
         out["jobs"] = {
+            **out["jobs"],
             "reminders_daily": run_job(project, "reminders", AS_OF),
             "reminders_month_later": run_job(project, "reminders", AS_OF + timedelta(days=30)),
             "funding_check": run_job(project, "funding"),
@@ -615,6 +648,11 @@ def main() -> None:
     parser.add_argument("--skip", action="append", help="Not the endpoints named like this.")
     parser.add_argument("--no-pages", action="store_true", help="The API only, no web pages.")
     parser.add_argument("--no-jobs", action="store_true")
+    parser.add_argument(
+        "--portability-only",
+        action="store_true",
+        help="Generate each size, then only the export and import jobs (no servers, no wrk).",
+    )
     parser.add_argument("--no-django-floor", action="store_true")
     parser.add_argument("--label", default="", help="A tag for the result file name.")
     parser.add_argument(
@@ -624,7 +662,7 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    if not shutil.which("wrk") and not args.portability_only:
         raise SystemExit("wrk is not installed (bench/run installs it with apt-get).")
     python = str(ROOT / ".venv" / "bin" / "python")
     if not Path(python).exists():
@@ -653,7 +691,7 @@ def main() -> None:
     text = json.dumps(report, indent=1, default=str)
     (RESULTS / f"{stamp}{label}.json").write_text(text)
     table = markdown(report)
-    if not (args.only or args.skip or args.no_pages or args.label):
+    if not (args.only or args.skip or args.no_pages or args.label or args.portability_only):
         (RESULTS / "latest.json").write_text(text)
         (RESULTS / "latest.md").write_text(table)
     print()
