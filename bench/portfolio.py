@@ -59,6 +59,7 @@ from grants.models import (
 from grants.reminders import reminders_for
 from grants.selectors import fund_ledger_from_records
 from partners.models import (
+    MAX_AMOUNT,
     AlertKind,
     Contribution,
     Country,
@@ -865,7 +866,11 @@ class _Generator:
                 fraction = Decimal(str(round(rng.uniform(0.55, 0.9), 2))) if last else 1
                 # The pledge itself stays within the API's bound in its currency (what
                 # partners.services accepts, and the importer with it).
-                fraction = max(fraction, received_usd / (MAX_PLEDGE_UNITS * rate))
+                if last and currency != "USD":
+                    fraction = min(
+                        Decimal(1),
+                        max(fraction, received_usd / (MAX_AMOUNT * Decimal("0.999") * rate)),
+                    )
                 pledged_usd = _money(received_usd / fraction)
                 if currency == "USD":
                     pledged_amount = pledged_usd

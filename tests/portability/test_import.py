@@ -289,3 +289,16 @@ def test_a_refusal_by_a_service_rolls_everything_back(tmp_path, fund_manager, mo
     ]
     assert nothing_written()
     assert not AuditEntry.objects.filter(action="portfolio.import").exists()
+
+
+def test_the_template_folder_in_docs_is_what_the_command_writes(tmp_path):
+    """docs/portfolio-template/ (the README's dry run imports it) stays the template."""
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "portfolio-template"
+    fresh = tmp_path / "template"
+    call_command("import_portfolio", "--template", str(fresh), stdout=io.StringIO())
+    names = sorted(p.name for p in fresh.iterdir())
+    assert names == sorted(p.name for p in docs.iterdir())
+    for name in names:
+        assert (docs / name).read_text() == (fresh / name).read_text(), name
