@@ -168,12 +168,13 @@ def parse_row(sheet, number: int, header: list, cells, problems: list) -> Row | 
     raw = list(cells) + [None] * (len(header) - len(cells))
     if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw[: len(header)]):
         return None
+    columns = sheet.by_name
     for name, value in zip(header, raw, strict=False):
         if name is None:
             if value not in (None, ""):
                 problems.append(Problem(sheet.name, number, "", "A value under no header."))
             continue
-        column = sheet.column(name)
+        column = columns[name]
         try:
             values[name] = parse_cell(column, value)
         except CellError as exc:

@@ -17,6 +17,7 @@ with what the database holds (a re-import of the same file changes nothing):
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
@@ -49,7 +50,11 @@ class Sheet:
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        return self.by_name[name]
+
+    @cached_property
+    def by_name(self) -> dict:
+        return {c.name: c for c in self.columns}
 
 
 def _choices(enum) -> tuple:
