@@ -17,9 +17,9 @@ with what the database holds (a re-import of the same file changes nothing):
 """
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from grants.models import CapacityOutcome, ExchangeStatus, GrantStatus, Instrument
 from partners.models import PartnerKind, Region
