@@ -11,14 +11,19 @@ everything written in one transaction through the services, or nothing.
    not disburse) of the file are replayed day by day (on one day: receipts, then
    releases, then approvals), and an approval beyond the money available that day is a
    problem of its row.
-3. **Write**, when nothing was found, in one transaction, in the same date order,
-   through the services: ``partners.services`` (partners, pledges, receipts: the ledger
-   row under its lock), ``grants.services`` (``grant_create``, then every decision by
-   ``grant_transition`` through the workflow, at the file's dates: the history and the
-   ledger hold them), ``exchange_create``, ``disbursement_record``, ``results.services``
-   (the completion report saved, submitted, accepted). A refusal by a service (a rule
-   the checks missed) is reported with its row, and nothing is written. A dry run does
-   all of it and rolls back.
+3. **Write**, when nothing was found, in one transaction, through the services:
+   ``partners.services`` (``partner_create``, ``contribution_create``,
+   ``user_create_or_update`` for new task team leaders, ``receipts_record_many``), and
+   ``results.services.grants_record_past`` over ``grants.services.grants_record_past``:
+   each grant's whole life checked step by step by the workflow table (the rule, the
+   status, the guards, the effect, as ``grant_transition`` applies them; exchanges by
+   ``exchange_check``, disbursements by ``disbursement_check``, the report by
+   ``completion_report_save_check``), with the history at the file's dates, then written
+   with one statement per table. The fund's ledger moves in date order under its lock
+   (``fund_commit``, ``fund_release``, ``fund_disburse``): the receipts, and between two
+   runs of them the decisions as one net move. A refusal by a service (a rule the
+   checks missed) is reported with its row, and nothing is written. A dry run does all
+   of it and rolls back.
 
 **A record held already** (a partner by its code, a pledge by its reference, a grant by
 its reference) is compared with the file's row and, for a pledge or a grant, with its

@@ -302,3 +302,41 @@ def test_the_template_folder_in_docs_is_what_the_command_writes(tmp_path):
     assert names == sorted(p.name for p in docs.iterdir())
     for name in names:
         assert (docs / name).read_text() == (fresh / name).read_text(), name
+
+
+@pytest.mark.parametrize(("approved_on", "accepted"), [("2020-06-01", False), ("2021-01-10", True)])
+def test_the_money_a_closing_releases_funds_a_later_approval_only(
+    tmp_path, fund_manager, approved_on, accepted
+):
+    """100,000 received; grant 1 approves 95,000, pays 90,000 and closes on 2020-12-15,
+    releasing 5,000. A second grant of 8,000 fits only after that closing."""
+    rows = template()
+    second = dict(
+        rows["grants"][0],
+        reference="SEETF-2020-0002",
+        status="approved",
+        requested_usd=Decimal("8000.00"),
+        approved_usd=Decimal("8000.00"),
+        created_on=approved_on,
+        submitted_on=approved_on,
+        review_started_on=approved_on,
+        decided_on=approved_on,
+        ended_on=None,
+    )
+    rows["grants"].append(second)
+    rows["contributions"][0]["pledged_amount"] = rows["contributions"][0]["pledged_usd"] = Decimal(
+        "100000.00"
+    )
+    rows["receipts"][0]["amount"] = rows["receipts"][0]["usd_amount"] = Decimal("100000.00")
+    result = import_portfolio(save(tmp_path, workbook(rows)), user=fund_manager)
+    if accepted:
+        assert result.problems == []
+        fund = Fund.objects.get(pk=1)
+        assert fund.committed_usd == Decimal("98000.00")  # 95,000 - 5,000 + 8,000
+        assert fund.available_usd == Decimal("2000.00")
+    else:
+        assert [(p.sheet, p.row, p.column) for p in result.problems] == [
+            ("grants", 3, "approved_usd")
+        ]
+        assert "On 2020-06-01 the fund had 5,000.00 USD available" in result.problems[0].message
+        assert nothing_written()
