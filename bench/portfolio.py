@@ -858,7 +858,9 @@ class _Generator:
             currency, rate, _ = self.partner_terms[partner.pk]
             share = _money(target * weights[partner.pk] / total_weight)
             cap = min(MAX_PLEDGE_USD, MAX_PLEDGE_UNITS * rate)
-            count = max(1, math.ceil(share / cap))
+            # _split's parts reach 1.5 times their average: so many that each stays
+            # within the cap (the services' bound on a pledge in its currency).
+            count = max(1, math.ceil(share * Decimal("1.5") / cap))
             slices = _split(share, count, rng)
             for i, received_usd in enumerate(slices):
                 last = i == count - 1

@@ -41,6 +41,7 @@ leader, created as a task team leader if the username is new (no usable password
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from collections import Counter, defaultdict
@@ -90,6 +91,8 @@ REPORTED = {S.COMPLETED, S.CLOSED}
 PARTNER_CODE = re.compile(r"^[A-Z0-9_-]{2,16}$")
 # Events on one day, in this order: money in, money given back, money committed.
 RECEIPT, RELEASE, APPROVAL, AFTER = 0, 1, 2, 3
+OUTCOMES = frozenset(CapacityOutcome.values)
+RESULT_KINDS = frozenset(ConcreteResultKind.values)
 # Grants handed to the batch service at a time (memory stays bounded).
 GRANT_CHUNK = 2000
 
@@ -453,7 +456,7 @@ class _Check:
                     self.add(row, "facilitating_partners", f"Unknown partner {code}.")
                 elif kind != PartnerKind.TRADITIONAL_DONOR:
                     self.add(row, "facilitating_partners", f"{code} is not a traditional donor.")
-            unknown = sorted(set(v["targeted_outcomes"]) - set(CapacityOutcome.values))
+            unknown = sorted(set(v["targeted_outcomes"]) - OUTCOMES)
             if unknown:
                 self.add(row, "targeted_outcomes", f"Unknown outcome(s): {', '.join(unknown)}.")
             requested = self._money(row, "requested_usd", limit=MAX_GRANT_USD)
@@ -601,7 +604,7 @@ class _Check:
         if status not in APPROVED_LINE - {S.CANCELLED}:
             self.add(report, "grant", f"Grant {reference} is {status}: it has no report.")
             return
-        unknown = sorted(set(r["outcomes_achieved"]) - set(CapacityOutcome.values))
+        unknown = sorted(set(r["outcomes_achieved"]) - OUTCOMES)
         if unknown:
             self.add(report, "outcomes_achieved", f"Unknown outcome(s): {', '.join(unknown)}.")
         results = []
@@ -610,7 +613,7 @@ class _Check:
                 continue
             kind, _, text = line.partition(":")
             kind = kind.strip()
-            if kind not in ConcreteResultKind.values or not text.strip():
+            if kind not in RESULT_KINDS or not text.strip():
                 self.add(
                     report,
                     "concrete_results",
@@ -1021,6 +1024,19 @@ def import_portfolio(
     """Import ``source`` (a path to an .xlsx or a folder of CSV files, or an uploaded
     file) as ``user`` (a fund manager; None: the ``seetf-import`` account). Returns every
     problem found, or what was created (a dry run rolls it back)."""
+    # Hundreds of thousands of cells become objects that live until the end: the
+    # cyclic garbage collector would walk them all again and again (the import's time
+    # grew faster than its size); nothing here makes cycles that need it.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _import(source, user=user, dry_run=dry_run, file_name=file_name)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _import(source, *, user, dry_run: bool, file_name: str) -> ImportResult:
     started = time.perf_counter()
     result = ImportResult(dry_run=dry_run)
     if user is not None and not is_fund_manager(user):

@@ -270,7 +270,8 @@ def check_zip(data: bytes) -> None:
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+_C, _V, _F, _IS, _T = (f"{_MAIN}{tag}" for tag in ("c", "v", "f", "is", "t"))
+_DIGITS = "0123456789"
 
 
 def _xml(archive, name: str):
@@ -330,38 +331,48 @@ def _worksheet_rows(archive, part: str, strings: list[str]):
             huge_tree=False,
         )
         expected = 1
+        columns: dict[str, int] = {}
         for _, row in context:
             number = int(row.get("r") or expected)
             while expected < number:  # rows left out are empty
                 yield expected, []
                 expected += 1
             values: list = []
-            for cell in row.iterchildren(f"{_MAIN}c"):
+            for cell in row:
+                if cell.tag != _C:
+                    continue
                 ref = cell.get("r")
                 if ref:
-                    match = _CELL_REF.match(ref)
-                    index = _column_index(match.group(1)) if match else len(values)
+                    letters = ref.rstrip(_DIGITS)
+                    index = columns.get(letters)
+                    if index is None:
+                        index = columns[letters] = _column_index(letters)
                 else:
                     index = len(values)
                 while len(values) < index:
                     values.append(None)
-                kind = cell.get("t", "n")
-                formula = cell.find(f"{_MAIN}f")
-                v = cell.find(f"{_MAIN}v")
+                kind = cell.get("t")
+                text = formula = None
+                for child in cell:
+                    tag = child.tag
+                    if tag == _V:
+                        text = child.text
+                    elif tag == _F:
+                        formula = child.text or ""
+                    elif tag == _IS:
+                        text = "".join(t.text or "" for t in child.iter(_T))
                 if formula is not None:
-                    value = _Formula("=" + (formula.text or ""))
+                    value = _Formula("=" + formula)
+                elif kind is None or kind == "n":
+                    value = float(text) if text else None
                 elif kind == "s":
-                    value = strings[int(v.text)] if v is not None and v.text else ""
-                elif kind == "inlineStr":
-                    value = "".join(t.text or "" for t in cell.iter(f"{_MAIN}t"))
+                    value = strings[int(text)] if text else ""
                 elif kind == "b":
-                    value = v is not None and v.text == "1"
-                elif kind in ("str", "d"):
-                    value = v.text if v is not None else None
+                    value = text == "1"
                 elif kind == "e":
-                    value = _Formula("=" + (v.text if v is not None else "#ERROR"))
-                else:
-                    value = float(v.text) if v is not None and v.text else None
+                    value = _Formula("=" + (text or "#ERROR"))
+                else:  # inlineStr, str, d
+                    value = text
                 values.append(value)
             row.clear()
             while row.getprevious() is not None:
