@@ -553,7 +553,10 @@ class _Tally:
 
 @contextmanager
 def explicit_timestamps(*models):
-    """bulk_create keeps the created_at/updated_at given (the past's), for its duration."""
+    """bulk_create keeps the created_at/updated_at given (the past's), for its duration.
+    The fields' flags belong to the process: the servers run sync workers (one request
+    per process), so no other request of the process saves meanwhile; under a threaded
+    development server another thread's save during an import would not be stamped."""
     saved = []
     for model in models:
         for f in model._meta.concrete_fields:
