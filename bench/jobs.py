@@ -1,8 +1,10 @@
 """One job over the benchmark's database, measured: `python bench/jobs.py reminders
-YYYY-MM-DD`, `python bench/jobs.py funding`, `python bench/jobs.py export OUT.xlsx` (the
-portfolio as the import's workbook) or `python bench/jobs.py import FILE [--dry-run]` (a
-workbook into this database, as the fund manager bench-fm when it exists). Prints one
-JSON line: seconds, queries, the process's peak resident memory and how much it grew
+YYYY-MM-DD`, `python bench/jobs.py funding`, `python bench/jobs.py iati` (writing the
+IATI activity file, as `iati_export` and the first request after a change do),
+`python bench/jobs.py export OUT.xlsx` (the portfolio as the import's workbook) or
+`python bench/jobs.py import FILE [--dry-run]` (a workbook into this database, as the
+fund manager bench-fm when it exists). Prints one JSON line: seconds, queries, the
+process's peak resident memory and how much it grew
 during the job, and the job's own counts. Each job runs in a fresh process, so the peak
 is the job's."""
 
@@ -25,8 +27,22 @@ from django.db import connection  # noqa: E402
 
 from grants.alerts import run_fund_check  # noqa: E402
 from grants.reminders import run_reminders  # noqa: E402
+from iati.activities import activity_chunks  # noqa: E402
 from portability.exporter import write as write_portfolio  # noqa: E402
 from portability.importer import import_portfolio  # noqa: E402
+
+
+def write_iati_activities() -> str:
+    """The activity file written to a scratch file, as `iati_export` writes it."""
+    import tempfile
+
+    size = activities = 0
+    with tempfile.TemporaryFile() as handle:
+        for chunk in activity_chunks():
+            handle.write(chunk)
+            size += len(chunk)
+            activities += chunk.count(b"<iati-activity ")
+    return f"{size:,} bytes, {activities:,} activities"
 
 
 def rss_mib() -> float:
@@ -60,6 +76,8 @@ def main():
                 f"raised {check.raised or 'none'}, resolved {check.resolved or 'none'}, "
                 f"{check.notified} e-mailed"
             )
+        elif job == "iati":
+            result = write_iati_activities()
         elif job == "export":
             out = Path(sys.argv[2])
             write_portfolio(out)
