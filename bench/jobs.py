@@ -1,7 +1,10 @@
-"""One daily job over the benchmark's database, measured: `python bench/jobs.py reminders
-YYYY-MM-DD`, `python bench/jobs.py funding` or `python bench/jobs.py iati` (writing the
-IATI activity file, as `iati_export` and the first request after a change do). Prints
-one JSON line: seconds, queries, the process's peak resident memory and how much it grew
+"""One job over the benchmark's database, measured: `python bench/jobs.py reminders
+YYYY-MM-DD`, `python bench/jobs.py funding`, `python bench/jobs.py iati` (writing the
+IATI activity file, as `iati_export` and the first request after a change do),
+`python bench/jobs.py export OUT.xlsx` (the portfolio as the import's workbook) or
+`python bench/jobs.py import FILE [--dry-run]` (a workbook into this database, as the
+fund manager bench-fm when it exists). Prints one JSON line: seconds, queries, the
+process's peak resident memory and how much it grew
 during the job, and the job's own counts. Each job runs in a fresh process, so the peak
 is the job's."""
 
@@ -25,6 +28,8 @@ from django.db import connection  # noqa: E402
 from grants.alerts import run_fund_check  # noqa: E402
 from grants.reminders import run_reminders  # noqa: E402
 from iati.activities import activity_chunks  # noqa: E402
+from portability.exporter import write as write_portfolio  # noqa: E402
+from portability.importer import import_portfolio  # noqa: E402
 
 
 def write_iati_activities() -> str:
@@ -73,6 +78,19 @@ def main():
             )
         elif job == "iati":
             result = write_iati_activities()
+        elif job == "export":
+            out = Path(sys.argv[2])
+            write_portfolio(out)
+            result = f"{out.stat().st_size / 1024 / 1024:.1f} MB written"
+        elif job == "import":
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.filter(username="bench-fm").first()
+            run = import_portfolio(sys.argv[2], user=user, dry_run="--dry-run" in sys.argv)
+            if run.problems:
+                result = f"{len(run.problems)} problems, first: {run.problems[0]}"
+            else:
+                result = run.summary()
         else:
             raise SystemExit(f"Unknown job {job!r}")
     seconds = time.perf_counter() - started

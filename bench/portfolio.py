@@ -60,6 +60,7 @@ from grants.models import (
 from grants.reminders import reminders_for
 from grants.selectors import fund_ledger_from_records, windows_ledger_from_records
 from partners.models import (
+    MAX_AMOUNT,
     AlertKind,
     Contribution,
     Country,
@@ -866,12 +867,21 @@ class _Generator:
             currency, rate, _ = self.partner_terms[partner.pk]
             share = _money(target * weights[partner.pk] / total_weight)
             cap = min(MAX_PLEDGE_USD, MAX_PLEDGE_UNITS * rate)
-            count = max(1, math.ceil(share / cap))
+            # _split's parts reach 1.5 times their average: so many that each stays
+            # within the cap (the services' bound on a pledge in its currency).
+            count = max(1, math.ceil(share * Decimal("1.5") / cap))
             slices = _split(share, count, rng)
             for i, received_usd in enumerate(slices):
                 last = i == count - 1
                 # The last pledge is partly paid in so far; the earlier ones fully.
                 fraction = Decimal(str(round(rng.uniform(0.55, 0.9), 2))) if last else 1
+                # The pledge itself stays within the API's bound in its currency (what
+                # partners.services accepts, and the importer with it).
+                if last and currency != "USD":
+                    fraction = min(
+                        Decimal(1),
+                        max(fraction, received_usd / (MAX_AMOUNT * Decimal("0.999") * rate)),
+                    )
                 pledged_usd = _money(received_usd / fraction)
                 if currency == "USD":
                     pledged_amount = pledged_usd

@@ -380,14 +380,38 @@ def variants(item: dict, django_floor: bool) -> list[tuple[str, str]]:
 # --- The jobs ------------------------------------------------------------------------------------
 
 
-def run_job(project: Project, job: str, day: date | None = None) -> dict:
+def run_job(project: Project, job: str, day: date | None = None, extra=()) -> dict:
     args = [project.python, str(ROOT / "bench" / "jobs.py"), job]
     if day:
         args.append(day.isoformat())
+    args.extend(extra)
     result = subprocess.run(args, cwd=ROOT, env=project.env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"bench/jobs.py {job} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def portability_jobs(project: Project, grants: int) -> dict:
+    """The portfolio out and in again: export_portfolio's workbook of the generated
+    portfolio, then its import (through the services, in batches) into a second,
+    freshly migrated database, and a re-import there (everything held already)."""
+    workbook = Path("/tmp") / f"seetf-bench-portfolio-{grants}.xlsx"
+    jobs = {"portfolio_export": run_job(project, "export", extra=[str(workbook)])}
+    target = Project(project.database_url + "_import", project.python)
+    target.recreate_database()
+    target.manage("migrate", "--noinput", "-v0")
+    target.manage(
+        "create_seetf_user",
+        "bench-fm",
+        "--role",
+        "fund_manager",
+        "--password",
+        PASSWORD,
+        "--no-input",
+    )
+    jobs["portfolio_import"] = run_job(target, "import", extra=[str(workbook)])
+    jobs["portfolio_reimport"] = run_job(target, "import", extra=[str(workbook)])
+    return jobs
 
 
 def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[dict]:
@@ -533,7 +557,18 @@ def run_size(project: Project, grants: int, args) -> dict:
             ),
             "funding_check": lambda: run_job(project, "funding"),
             "iati_activity_file": lambda: run_job(project, "iati"),
+            # The three run together (the import reads the export's file).
+            "portfolio_export": lambda: portability(project, grants)["portfolio_export"],
+            "portfolio_import": lambda: portability(project, grants)["portfolio_import"],
+            "portfolio_reimport": lambda: portability(project, grants)["portfolio_reimport"],
         }
+        done: dict = {}
+
+        def portability(project, grants):
+            if not done:
+                done.update(portability_jobs(project, grants))
+            return done
+
         unknown = set(args.jobs) - set(jobs)
         if unknown:
             raise SystemExit(f"Unknown jobs {sorted(unknown)}: choose among {sorted(jobs)}")
@@ -650,8 +685,11 @@ def main() -> None:
     parser.add_argument("--no-jobs", action="store_true")
     parser.add_argument(
         "--jobs",
-        default="reminders_daily,reminders_month_later,funding_check,iati_activity_file",
-        help="The jobs to time, comma-separated (iati_activity_file: the IATI export).",
+        default="reminders_daily,reminders_month_later,funding_check,iati_activity_file,"
+        "portfolio_export,portfolio_import,portfolio_reimport",
+        help="The jobs to time, comma-separated (iati_activity_file: the IATI export; "
+        "portfolio_*: export_portfolio's workbook, its import into an empty database, and "
+        "a re-import).",
     )
     parser.add_argument(
         "--no-endpoints",

@@ -6,7 +6,9 @@ the history row, all in one transaction. Money moves through the fund's ledger
 (``partners.services.fund_*``), whose row lock serialises every movement.
 """
 
-from datetime import date
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -43,6 +45,7 @@ from .permissions import (
     can_record_exchange,
     is_leader_of,
 )
+from .references import REFERENCE_PATTERN, reference_reserve
 from .workflow import (
     DISBURSABLE_STATUSES,
     EDITABLE_STATUSES,
@@ -72,9 +75,12 @@ def _invalid_transition(message: str):
     return ApplicationError(message, code="invalid_transition")
 
 
-def _record(grant: Grant, *, actor, action: str, from_status: str, comment: str = "") -> None:
+def _record(
+    grant: Grant, *, actor, action: str, from_status: str, comment: str = "", at=None
+) -> None:
     GrantHistory.objects.create(
         grant=grant,
+        at=at or timezone.now(),
         actor=actor,
         action=action,
         from_status=from_status,
@@ -139,6 +145,42 @@ def _validate_proposal(data: dict) -> None:
         raise ValidationError(errors)
 
 
+def _validate_reference(reference: str) -> None:
+    match = REFERENCE_PATTERN.fullmatch(reference or "")
+    if match is None:
+        raise ValidationError({"reference": ["A grant reference is SEETF-YYYY-NNNN."]})
+    if Grant.objects.filter(reference=reference).exists():
+        raise ValidationError({"reference": [f"A grant {reference} exists already."]})
+
+
+def _proposal_grant(leader, fields: dict, *, recipients_required: bool = True):
+    """The unsaved draft of ``grant_create`` and its many-to-many values, once the
+    leader may propose and the proposal meets the rules (403, 400)."""
+    require(can_create_grant(leader))
+    data = {
+        "summary": "",
+        "provider_countries": (),
+        "facilitating_partners": (),
+        "development_goal": "",
+        "targeted_outcomes": (),
+        "window": None,
+        **fields,
+    }
+    for name in (*M2M_FIELDS, "targeted_outcomes"):
+        data[name] = list(data[name])
+    if not recipients_required and not data["recipient_countries"]:
+        data.pop("recipient_countries")
+        _validate_proposal(data)
+        data["recipient_countries"] = []
+    else:
+        _validate_proposal(data)
+    m2m = {name: data.pop(name) for name in M2M_FIELDS}
+    data["targeted_outcomes"] = sorted(set(data["targeted_outcomes"]))
+    grant = Grant(task_team_leader=leader, **data)
+    grant.completion_report_due = grant.compute_completion_report_due()
+    return grant, m2m
+
+
 @transaction.atomic
 def grant_create(
     *,
@@ -156,34 +198,51 @@ def grant_create(
     development_goal: str = "",
     targeted_outcomes: list[str] = (),
     window: Window | None = None,
+    reference: str | None = None,
+    at: datetime | None = None,
+    recipients_required: bool = True,
 ) -> Grant:
     """A task team leader drafts a proposal; it stays private to them until submitted.
-    A proposal that names a funding window must fit it (400 on ``window``)."""
-    require(can_create_grant(leader))
-    data = {
-        "title": title,
-        "summary": summary,
-        "sector": sector,
-        "region": region,
-        "recipient_countries": list(recipient_countries),
-        "provider_countries": list(provider_countries),
-        "facilitating_partners": list(facilitating_partners),
-        "requested_usd": requested_usd,
-        "development_goal": development_goal,
-        "targeted_outcomes": list(targeted_outcomes),
-        "planned_start": planned_start,
-        "planned_end": planned_end,
-        "window": window,
-    }
-    _validate_proposal(data)
-    m2m = {name: data.pop(name) for name in M2M_FIELDS}
-    data["targeted_outcomes"] = sorted(set(data["targeted_outcomes"]))
-    grant = Grant(task_team_leader=leader, **data)
-    grant.completion_report_due = grant.compute_completion_report_due()
+    A proposal that names a funding window must fit it (400 on ``window``).
+
+    The importer (``portability``) records a grant of the fund's past: it keeps the
+    grant's ``reference`` (SEETF-YYYY-NNNN, unique; the year's counter is raised past it
+    so that no later submission is given it), dates its creation ``at`` the time of the
+    files, and, for a grant whose file names no recipient country (the 2011 review's),
+    passes ``recipients_required=False``."""
+    grant, m2m = _proposal_grant(
+        leader,
+        {
+            "title": title,
+            "summary": summary,
+            "sector": sector,
+            "region": region,
+            "recipient_countries": recipient_countries,
+            "provider_countries": provider_countries,
+            "facilitating_partners": facilitating_partners,
+            "requested_usd": requested_usd,
+            "development_goal": development_goal,
+            "targeted_outcomes": targeted_outcomes,
+            "planned_start": planned_start,
+            "planned_end": planned_end,
+            "window": window,
+        },
+        recipients_required=recipients_required,
+    )
+    if reference is not None:
+        _validate_reference(reference)
+        grant.reference = reference
     grant.save()
+    if at is not None:
+        # created_at is auto_now_add: the import's date is written after the insert.
+        Grant.objects.filter(pk=grant.pk).update(created_at=at, updated_at=at)
+        grant.created_at = grant.updated_at = at
+    if reference is not None:
+        reference_reserve(reference)
     for name, values in m2m.items():
-        getattr(grant, name).set(values)
-    _record(grant, actor=leader, action="create", from_status="")
+        if values:
+            getattr(grant, name).add(*values)
+    _record(grant, actor=leader, action="create", from_status="", at=at)
     return grant
 
 
@@ -255,7 +314,9 @@ def grant_transition_check(*, grant: Grant, user, action: str) -> None:
 
 
 @transaction.atomic
-def grant_transition(*, grant: Grant, user, action: str, comment: str = "", **inputs) -> Grant:
+def grant_transition(
+    *, grant: Grant, user, action: str, comment: str = "", at: datetime | None = None, **inputs
+) -> Grant:
     """Apply one workflow action to a grant: the one place any action is taken.
 
     Under the grant's row lock (two decisions on one grant cannot interleave): the
@@ -263,20 +324,24 @@ def grant_transition(*, grant: Grant, user, action: str, comment: str = "", **in
     may move money: approving commits it, 409 ``insufficient_funds`` beyond what is
     available; cancelling and closing release what will not be spent), the save of the
     fields it set, and the history row, all in one transaction.
+
+    ``at``: when the decision was taken, for the importer's decisions of the past (the
+    history row and the fields the effect dates carry it); by default now.
     """
     step_action = _action(action)
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     grant_transition_check(grant=grant, user=user, action=action)
 
     from_status = grant.status
-    step = workflow.Step(grant=grant, user=user, now=timezone.now(), inputs=inputs)
+    now = at or timezone.now()
+    step = workflow.Step(grant=grant, user=user, now=now, inputs=inputs)
     if step_action.target is not None:
         step.set(status=step_action.target)
     if step_action.effect is not None:
         step_action.effect(step)
     if step.fields:
         grant.save(update_fields=[*step.fields, "updated_at"])
-    _record(grant, actor=user, action=action, from_status=from_status, comment=comment)
+    _record(grant, actor=user, action=action, from_status=from_status, comment=comment, at=now)
     return grant
 
 
@@ -462,3 +527,254 @@ def disbursement_reverse(*, disbursement: Disbursement, user, reason: str) -> Di
     )
     fund_undisburse(amount_usd=disbursement.amount_usd, window_id=grant.window_id)
     return reversal
+
+
+# --- The fund's past, in batches (the importer) ------------------------------------------
+
+
+@dataclass
+class PastStep:
+    """One step of a past grant's life: a workflow action (``approve``...), an
+    ``exchange`` or a ``disbursement`` (``inputs``: the fields of ``exchange_create`` or
+    ``disbursement_record``), or a ``check`` (``inputs["check"](grant)``: a rule of an app
+    above grants, such as the completion report's, run at that point of the life)."""
+
+    kind: str
+    user: object
+    at: datetime
+    comment: str = ""
+    inputs: dict = field(default_factory=dict)
+
+
+@dataclass
+class PastGrant:
+    """A grant of the fund's past, its whole life: ``grant_create``'s fields, then its
+    steps in order. ``report``: its unsaved completion report, which the workflow's
+    guards read (results writes it). After ``grants_record_past``: ``grant`` and the
+    money its steps moved (``committed``, ``released``, ``disbursed``)."""
+
+    leader: object
+    fields: dict
+    reference: str
+    created_at: datetime
+    steps: list
+    recipients_required: bool = True
+    report: object = None
+    origin: object = None
+    grant: Grant | None = None
+    committed: Decimal = Decimal("0.00")
+    released: Decimal = Decimal("0.00")
+    disbursed: Decimal = Decimal("0.00")
+
+
+class _Tally:
+    """A ledger that counts what one grant's effects move (``workflow.Step.ledger``)."""
+
+    def __init__(self, record: PastGrant):
+        self.record = record
+
+    def commit(self, amount, step=None) -> None:
+        self.record.committed += amount
+
+    def release(self, amount, step=None) -> None:
+        self.record.released += amount
+
+
+@contextmanager
+def explicit_timestamps(*models):
+    """bulk_create keeps the created_at/updated_at given (the past's), for its duration.
+    The fields' flags belong to the process: the servers run sync workers (one request
+    per process), so no other request of the process saves meanwhile; under a threaded
+    development server another thread's save during an import would not be stamped."""
+    saved = []
+    for model in models:
+        for f in model._meta.concrete_fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                saved.append((f, f.auto_now, f.auto_now_add))
+                f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def _live(record: PastGrant, history: list, exchanges: list, disbursements: list) -> None:
+    """Apply a past grant's steps to it in memory, by the rules the services apply one
+    at a time: ``grant_create``'s, then for each action the workflow's rule, status and
+    guards (``workflow.evaluate``) and its effect (money counted, not moved), for an
+    exchange ``exchange_check`` and its rules, for a disbursement ``disbursement_check``
+    and the undisbursed commitment."""
+    grant, m2m = _proposal_grant(
+        record.leader, record.fields, recipients_required=record.recipients_required
+    )
+    grant.reference = record.reference
+    grant.created_at = record.created_at
+    grant.updated_at = record.created_at
+    if record.report is not None:
+        Grant.completion_report.related.set_cached_value(grant, record.report)
+    record.grant = grant
+    record.m2m = m2m
+    history.append(
+        GrantHistory(
+            grant=grant,
+            at=record.created_at,
+            actor=record.leader,
+            action="create",
+            from_status="",
+            to_status=grant.status,
+        )
+    )
+    tally = _Tally(record)
+    for step in record.steps:
+        if step.kind == "check":
+            step.inputs["check"](grant)
+        elif step.kind == "exchange":
+            exchange_check(grant=grant, user=step.user)
+            data = {
+                "provider_countries": [],
+                "recipient_countries": [],
+                "location": "",
+                "participants": 0,
+                "women_participants": 0,
+                **step.inputs,
+            }
+            _validate_exchange(data)
+            exchanges.append((grant, data))
+        elif step.kind == "disbursement":
+            disbursement_check(grant=grant, user=step.user)
+            amount = step.inputs["amount_usd"]
+            if amount <= 0:
+                raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+            if amount > grant.undisbursed_usd:
+                raise ApplicationError(
+                    f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
+                    code="over_disbursement",
+                )
+            grant.disbursed_usd += amount
+            record.disbursed += amount
+            disbursements.append(
+                Disbursement(
+                    grant=grant,
+                    amount_usd=amount,
+                    disbursed_on=step.inputs["disbursed_on"],
+                    purpose=step.inputs.get("purpose", ""),
+                    recorded_by=step.user,
+                )
+            )
+        else:
+            action = _action(step.kind)
+            require(workflow.evaluate(action, step.user, grant))
+            from_status = grant.status
+            live = workflow.Step(
+                grant=grant,
+                user=step.user,
+                now=step.at,
+                inputs=step.inputs,
+                ledger=tally,
+                deferred=True,
+            )
+            if action.target is not None:
+                live.set(status=action.target)
+            if action.effect is not None:
+                action.effect(live)
+            grant.updated_at = step.at
+            history.append(
+                GrantHistory(
+                    grant=grant,
+                    at=step.at,
+                    actor=step.user,
+                    action=step.kind,
+                    from_status=from_status,
+                    to_status=grant.status,
+                    comment=step.comment or "",
+                )
+            )
+
+
+@transaction.atomic
+def grants_record_past(*, records: list[PastGrant]) -> list[PastGrant]:
+    """Record grants of the fund's past, each with its whole life, in bulk: the importer's
+    way to thousands of grants in seconds, by the same rules as ``grant_create``,
+    ``grant_transition``, ``exchange_create`` and ``disbursement_record`` (each step checked
+    in memory, in order, by ``_live``), written with one statement per table: the grants
+    (their references kept, the years' counters raised past them), their countries and
+    partners, every history row at its time, the exchanges and the disbursements.
+
+    The money is counted, not moved: each record says what its approval ``committed``,
+    what its cancelling or closing ``released`` and what it ``disbursed``; the caller moves
+    the fund's ledger (``partners.services`` ``fund_commit``, ``fund_release``,
+    ``fund_disburse``, each under the ledger's lock) in date order in the same
+    transaction, and its CHECKs hold. A refusal raises the rule's error with ``record``
+    (the PastGrant) on it; the transaction is rolled back.
+    """
+    references = [r.reference for r in records]
+    taken = set(Grant.objects.filter(reference__in=references).values_list("reference", flat=True))
+    history, exchanges, disbursements = [], [], []
+    for record in records:
+        try:
+            if not REFERENCE_PATTERN.fullmatch(record.reference or ""):
+                raise ValidationError({"reference": ["A grant reference is SEETF-YYYY-NNNN."]})
+            if record.reference in taken:
+                raise ValidationError(
+                    {"reference": [f"A grant {record.reference} exists already."]}
+                )
+            taken.add(record.reference)
+            _live(record, history, exchanges, disbursements)
+        except (ValidationError, ApplicationError) as exc:
+            exc.record = record
+            raise
+    grants = [r.grant for r in records]
+    with explicit_timestamps(Grant, Exchange):
+        Grant.objects.bulk_create(grants, batch_size=2000)
+        for name in M2M_FIELDS:
+            through = getattr(Grant, name).through
+            target = "country_id" if name != "facilitating_partners" else "partner_id"
+            through.objects.bulk_create(
+                [
+                    through(grant_id=r.grant.pk, **{target: value.pk})
+                    for r in records
+                    for value in r.m2m[name]
+                ],
+                batch_size=5000,
+            )
+        for row in history:
+            row.grant_id = row.grant.pk
+        GrantHistory.objects.bulk_create(history, batch_size=5000)
+        made = []
+        for grant, data in exchanges:
+            providers = data.pop("provider_countries")
+            recipients = data.pop("recipient_countries")
+            made.append(
+                (
+                    Exchange(
+                        grant_id=grant.pk,
+                        created_at=grant.created_at,
+                        updated_at=grant.updated_at,
+                        **data,
+                    ),
+                    providers,
+                    recipients,
+                )
+            )
+        Exchange.objects.bulk_create([e for e, _, _ in made], batch_size=2000)
+        for name, index in (("provider_countries", 1), ("recipient_countries", 2)):
+            through = getattr(Exchange, name).through
+            through.objects.bulk_create(
+                [through(exchange_id=e[0].pk, country_id=c.pk) for e in made for c in e[index]],
+                batch_size=5000,
+            )
+    for d in disbursements:
+        d.grant_id = d.grant.pk
+    Disbursement.objects.bulk_create(disbursements, batch_size=2000)
+    highest: dict[int, str] = {}
+    for reference in references:
+        match = REFERENCE_PATTERN.fullmatch(reference)
+        year = int(match.group(1))
+        if year not in highest or int(match.group(2)) > int(
+            REFERENCE_PATTERN.fullmatch(highest[year]).group(2)
+        ):
+            highest[year] = reference
+    for reference in highest.values():
+        reference_reserve(reference)
+    return records

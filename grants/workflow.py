@@ -56,12 +56,50 @@ class Step:
     now: object
     inputs: dict
     fields: list = field(default_factory=list)
+    # Where the money moves: by default the fund's ledger, under its lock, at once
+    # (``partners.services``); a batch of past decisions (``grants.services.grants_record_past``)
+    # gives a :class:`Tally` and moves the ledger once for the batch.
+    ledger: object = None
+    # Saving the completion report an effect dated: by default now; a batch of past
+    # decisions writes its reports itself, in bulk.
+    deferred: bool = False
 
     def set(self, **values) -> None:
         for name, value in values.items():
             setattr(self.grant, name, value)
             if name not in self.fields:
                 self.fields.append(name)
+
+    def commit(self, amount) -> None:
+        (self.ledger or _LEDGER).commit(amount, self)
+
+    def release(self, amount) -> None:
+        (self.ledger or _LEDGER).release(amount, self)
+
+    def save_report(self, report, fields: list) -> None:
+        if not self.deferred:
+            report.save(update_fields=[*fields, "updated_at"])
+
+
+class _Ledger:
+    """The fund's ledger row (and, for a grant of a funding window, the window's): each
+    movement under their locks, the fund's first (partners.services)."""
+
+    @staticmethod
+    def commit(amount, step: "Step") -> None:
+        fund_commit(amount_usd=amount, window_id=step.grant.window_id)
+
+    @staticmethod
+    def release(amount, step: "Step") -> None:
+        fund_release(
+            amount_usd=amount,
+            window_id=step.grant.window_id,
+            by=step.user,
+            reason=f"{step.grant.reference}: {step.grant.status}",
+        )
+
+
+_LEDGER = _Ledger()
 
 
 @dataclass(frozen=True)
@@ -261,7 +299,7 @@ def approved(step: Step) -> None:
         )
     # A grant of a funding window commits the window's money (under the fund's lock,
     # then the window's).
-    fund_commit(amount_usd=amount, window_id=grant.window_id)
+    step.commit(amount)
     step.set(approved_usd=amount, decided_at=step.now)
 
 
@@ -274,26 +312,21 @@ def released(step: Step) -> None:
     window's, for a grant of an open funding window)."""
     release = step.grant.undisbursed_usd
     if release > 0:
-        fund_release(
-            amount_usd=release,
-            window_id=step.grant.window_id,
-            by=step.user,
-            reason=f"{step.grant.reference}: {step.grant.status}",
-        )
+        step.release(release)
         step.set(released_usd=step.grant.released_usd + release)
 
 
 def report_submitted_now(step: Step) -> None:
     report = _report(step.grant)
     report.submitted_at = step.now
-    report.save(update_fields=["submitted_at", "updated_at"])
+    step.save_report(report, ["submitted_at"])
 
 
 def report_accepted_now(step: Step) -> None:
     report = _report(step.grant)
     report.accepted_at = step.now
     report.accepted_by = step.user
-    report.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    step.save_report(report, ["accepted_at", "accepted_by"])
 
 
 # --- The table -----------------------------------------------------------------------------

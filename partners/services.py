@@ -919,3 +919,80 @@ def window_close(*, window: Window, user, reason: str = "") -> WindowMovement:
     )
     _fund_add(allocated_usd=-amount)
     return movement
+@transaction.atomic
+def receipts_record_many(*, entries: list[dict], recorded_by=None) -> list[Receipt]:
+    """Record many receipts at once (the importer's): each entry is ``receipt_record``'s
+    keyword arguments (``contribution``, ``amount``, ``received_on``, ``usd_amount``),
+    checked by the same rules, in order (each within what its pledge still has to come,
+    in its currency and in USD). The contributions are locked once, in id order, then
+    the fund's ledger row once for the credit of them all: the locks of
+    ``receipt_record``, in its order. A refusal names the entry: ``exc.entry`` (its index).
+    """
+    ids = sorted({entry["contribution"].pk for entry in entries})
+    locked = {
+        c.pk: c for c in Contribution.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    received = {pk: [c.received_amount, c.received_usd] for pk, c in locked.items()}
+    receipts = []
+    for index, entry in enumerate(entries):
+        try:
+            contribution = locked[entry["contribution"].pk]
+            amount, received_on = entry["amount"], entry["received_on"]
+            usd_amount = entry.get("usd_amount")
+            _validate_amount("amount", amount)
+            _validate_recorded_date("received_on", received_on)
+            if contribution.currency == "USD":
+                if usd_amount is not None and usd_amount != amount:
+                    raise ValidationError(
+                        {"usd_amount": ["For a USD contribution it equals amount."]}
+                    )
+                usd_amount = amount
+            elif usd_amount is None:
+                raise ValidationError(
+                    {"usd_amount": ["Give the USD credited for money in another currency."]}
+                )
+            _validate_amount("usd_amount", usd_amount)
+            total = received[contribution.pk]
+            if total[0] + amount > contribution.pledged_amount:
+                outstanding = contribution.pledged_amount - total[0]
+                raise ValidationError(
+                    {
+                        "amount": [
+                            f"Only {outstanding:,.2f} {contribution.currency} of this pledge is "
+                            "outstanding; amend the pledge first."
+                        ]
+                    }
+                )
+            if total[1] + usd_amount > contribution.pledged_usd:
+                raise ValidationError(
+                    {
+                        "usd_amount": [
+                            f"The pledge is worth {contribution.pledged_usd:,.2f} USD and "
+                            f"{contribution.pledged_usd - total[1]:,.2f} USD of it is left to "
+                            "credit; amend the pledge first."
+                        ]
+                    }
+                )
+        except ValidationError as exc:
+            exc.entry = index
+            raise
+        total[0] += amount
+        total[1] += usd_amount
+        receipts.append(
+            Receipt(
+                contribution=contribution,
+                amount=amount,
+                usd_amount=usd_amount,
+                received_on=received_on,
+                recorded_by=recorded_by,
+            )
+        )
+    Receipt.objects.bulk_create(receipts, batch_size=2000)
+    for pk, (amount, usd) in received.items():
+        c = locked[pk]
+        if (amount, usd) != (c.received_amount, c.received_usd):
+            Contribution.objects.filter(pk=pk).update(received_amount=amount, received_usd=usd)
+    credit = sum((r.usd_amount for r in receipts), Decimal("0.00"))
+    if credit:
+        fund_credit(amount_usd=credit)
+    return receipts

@@ -6,6 +6,7 @@ same transaction, so a story is never read with stale HTML or a stale index.
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
@@ -98,28 +99,39 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
 
 
 @transaction.atomic
-def completion_report_submit(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+def completion_report_submit(
+    *,
+    grant: Grant,
+    user,
+    comment: str = "",
+    at: datetime | None = None,
+    rating_required: bool = True,
+) -> CompletionReport:
     """The leader submits the report: the workflow's ``complete`` action moves the grant
-    from approved to completed once the report says what it must."""
+    from approved to completed once the report says what it must. For the importer's
+    reports of the past: ``at``, when (by default now), and ``rating_required=False``
+    for a report the fund's files give no rating (the 2011 review's)."""
     grant = _locked_grant(grant)
     completion_report_submit_check(grant=grant, user=user)
     report = grant.completion_report
     missing = {}
-    if not report.rating:
+    if not report.rating and rating_required:
         missing["rating"] = ["Rate the grant's results before submitting."]
     if report.follow_up_needed and not report.follow_up_description.strip():
         missing["follow_up_description"] = ["Say what follow-up is needed."]
     if missing:
         raise ValidationError(missing)
-    grant_transition(grant=grant, user=user, action="complete", comment=comment)
+    grant_transition(grant=grant, user=user, action="complete", comment=comment, at=at)
     return CompletionReport.objects.get(grant=grant)
 
 
 @transaction.atomic
-def completion_report_accept(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+def completion_report_accept(
+    *, grant: Grant, user, comment: str = "", at: datetime | None = None
+) -> CompletionReport:
     """A fund manager accepts a submitted report (the workflow's ``accept-report``);
     the grant may then be closed."""
-    grant_transition(grant=grant, user=user, action="accept-report", comment=comment)
+    grant_transition(grant=grant, user=user, action="accept-report", comment=comment, at=at)
     return CompletionReport.objects.get(grant=grant)
 
 
@@ -311,3 +323,111 @@ def story_unpublish(*, story: ResultsStory, user) -> ResultsStory:
     story.published_at = None
     story.save(update_fields=["published", "published_at", "updated_at"])
     return story
+
+
+# --- The fund's past, in batches (the importer) ------------------------------------------
+
+
+def _report_submit_check(grant: Grant, *, rating_required: bool) -> None:
+    report = grant.completion_report
+    missing = {}
+    if not report.rating and rating_required:
+        missing["rating"] = ["Rate the grant's results before submitting."]
+    if report.follow_up_needed and not report.follow_up_description.strip():
+        missing["follow_up_description"] = ["Say what follow-up is needed."]
+    if missing:
+        raise ValidationError(missing)
+
+
+@transaction.atomic
+def grants_record_past(*, records: list, rating_required: bool = True) -> list:
+    """``grants.services.grants_record_past`` with the grants' completion reports.
+
+    A record's ``report`` is given as a dict of ``completion_report_save``'s fields (plus
+    ``concrete_results``), and its steps may hold a ``report`` step (the leader writes the
+    report: ``completion_report_save_check``, the grant approved); the workflow's
+    ``complete`` step then also checks what ``completion_report_submit`` does (the rating
+    unless ``rating_required=False``, for reports the fund's files do not rate; the
+    follow-up said). The reports and their concrete results are written in bulk, dated by
+    the steps."""
+    from grants.services import PastStep
+    from grants.services import grants_record_past as record_grants
+
+    reports = []
+    for record in records:
+        fields = record.report
+        if fields is None:
+            continue
+        outcomes = fields.get("outcomes_achieved", ())
+        unknown = sorted(set(outcomes) - set(CapacityOutcome.values))
+        if unknown:
+            exc = ValidationError(
+                {"outcomes_achieved": [f"Unknown outcome(s): {', '.join(unknown)}."]}
+            )
+            exc.record = record
+            raise exc
+        report = CompletionReport(
+            **{name: name in outcomes for name in OUTCOME_FIELDS},
+            participants=fields.get("participants", 0),
+            rating=fields.get("rating", ""),
+            lessons=fields.get("lessons", ""),
+            follow_up_needed=fields.get("follow_up_needed", False),
+            follow_up_description=fields.get("follow_up_description", "")
+            if fields.get("follow_up_needed")
+            else "",
+        )
+        reports.append((record, report, fields.get("concrete_results", ())))
+        record.report = report
+        steps = []
+        for step in record.steps:
+            if step.kind == "report":
+                steps.append(
+                    PastStep(
+                        "check",
+                        step.user,
+                        step.at,
+                        inputs={
+                            "check": lambda g, u=step.user: completion_report_save_check(
+                                grant=g, user=u
+                            )
+                        },
+                    )
+                )
+                report.created_at = report.updated_at = step.at
+                continue
+            if step.kind == "complete":
+                steps.append(
+                    PastStep(
+                        "check",
+                        step.user,
+                        step.at,
+                        inputs={
+                            "check": lambda g: _report_submit_check(
+                                g, rating_required=rating_required
+                            )
+                        },
+                    )
+                )
+            steps.append(step)
+        record.steps = steps
+    record_grants(records=records)
+    from grants.services import explicit_timestamps
+
+    made = []
+    for record, report, _results in reports:
+        report.grant_id = record.grant.pk
+        report.updated_at = max(
+            t for t in (report.created_at, report.submitted_at, report.accepted_at) if t
+        )
+        made.append(report)
+    with explicit_timestamps(CompletionReport):
+        CompletionReport.objects.bulk_create(made, batch_size=2000)
+    ConcreteResult.objects.bulk_create(
+        [
+            ConcreteResult(report=report, kind=r["kind"], description=r["description"])
+            for _record, report, results in reports
+            for r in results
+        ],
+        batch_size=5000,
+    )
+    return records

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("results.web_urls")),
     path("", include("iati.web_urls")),
     path("", include("analytics.web_urls")),
+    path("", include("portability.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"

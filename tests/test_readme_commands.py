@@ -58,6 +58,8 @@ EXPECTED = {
     "generate_portfolio",
     "migrate",
     "spectacular",
+    "import_portfolio",
+    "export_portfolio",
 }
 DOCKER_PREFIX = "docker compose exec web python manage.py "
 # The colours Django gives an error at a terminal.

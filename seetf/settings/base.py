@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "results",
     "iati",
     "analytics",
+    "portability",
 ]
 
 MIDDLEWARE = [
@@ -378,3 +379,10 @@ IATI_FISCAL_YEAR_FIRST_MONTH = env.int("IATI_FISCAL_YEAR_FIRST_MONTH", default=7
 IATI_SCHEMA_DIR = env("IATI_SCHEMA_DIR", default="")
 # Where the published files are kept between data changes (one file per data version).
 IATI_CACHE_DIR = env("IATI_CACHE_DIR", default=str(BASE_DIR / "var" / "iati"))
+
+# Portfolio import (portability): the largest file accepted, and the zip-bomb guards of a
+# workbook (its parts' total unpacked size, and the ratio of a part's unpacked size to
+# its packed size).
+PORTFOLIO_IMPORT_MAX_BYTES = env.int("PORTFOLIO_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+PORTFOLIO_IMPORT_MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+PORTFOLIO_IMPORT_MAX_RATIO = 200

@@ -1,0 +1,9 @@
+"""Who may bring a portfolio in or take it out: fund managers."""
+
+from partners.roles import is_fund_manager
+
+
+def can_import_portfolio(user) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers import and export the portfolio."

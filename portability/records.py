@@ -1,0 +1,303 @@
+"""What the database holds, as the workbook's canonical rows (``schema``): the
+exporter writes these rows, and the importer compares a file's rows with them to
+recognise a record it holds already (a re-import of the same file changes nothing).
+
+Read in a few queries whatever the portfolio's size: each table once, the
+many-to-many tables once each, the history once.
+
+Left out: drafts (private to their leader, not yet the fund's), and a receipt or a
+disbursement that was reversed together with its reversal (the pair cancels out: the
+money reports are the same without both).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from grants.models import Disbursement, Exchange, Grant, GrantHistory, GrantStatus
+from partners.models import Contribution, Partner, Receipt
+from results.models import OUTCOME_FIELDS, CompletionReport, ConcreteResult
+
+
+def _day(value):
+    return timezone.localtime(value).date() if value is not None else None
+
+
+def _codes(values) -> tuple:
+    return tuple(sorted(values))
+
+
+def partner_rows(codes=None) -> list[dict]:
+    partners = Partner.objects.order_by("code")
+    if codes is not None:
+        partners = partners.filter(code__in=codes)
+    return [
+        {
+            "code": p["code"],
+            "name": p["name"],
+            "kind": p["kind"],
+            "country": p["country_id"] or "",
+            "joined_on": p["joined_on"],
+        }
+        for p in partners.values("code", "name", "kind", "country_id", "joined_on")
+    ]
+
+
+def _unreversed(model, parent: str):
+    """The entries of ``model`` that are not reversals and were not reversed."""
+    return model.objects.filter(reverses__isnull=True, reversal__isnull=True).order_by(
+        parent, *model._meta.ordering
+    )
+
+
+def contribution_rows(references=None) -> tuple[list[dict], list[dict]]:
+    """(contributions, receipts)."""
+    contributions = Contribution.objects.order_by("reference")
+    receipts = _unreversed(Receipt, "contribution__reference")
+    if references is not None:
+        contributions = contributions.filter(reference__in=references)
+        receipts = receipts.filter(contribution__reference__in=references)
+    out = [
+        {
+            "reference": c["reference"],
+            "partner": c["partner__code"],
+            "currency": c["currency"],
+            "pledged_amount": c["pledged_amount"],
+            "pledged_usd": c["pledged_usd"],
+            "signed_on": c["signed_on"],
+            "period_start": c["period_start"],
+            "period_end": c["period_end"],
+        }
+        for c in contributions.values(
+            "reference",
+            "partner__code",
+            "currency",
+            "pledged_amount",
+            "pledged_usd",
+            "signed_on",
+            "period_start",
+            "period_end",
+        )
+    ]
+    receipt_out = [
+        {
+            "contribution": r["contribution__reference"],
+            "received_on": r["received_on"],
+            "amount": r["amount"],
+            "usd_amount": r["usd_amount"],
+        }
+        for r in receipts.values("contribution__reference", "received_on", "amount", "usd_amount")
+    ]
+    return out, receipt_out
+
+
+def _m2m(through, owner: str, target: str, owners) -> dict:
+    found = defaultdict(list)
+    for owner_id, target_id in through.objects.filter(**{f"{owner}__in": owners}).values_list(
+        owner, target
+    ):
+        found[owner_id].append(target_id)
+    return found
+
+
+GRANT_VALUES = (
+    "id",
+    "reference",
+    "title",
+    "summary",
+    "task_team_leader_id",
+    "sector_id",
+    "region",
+    "requested_usd",
+    "approved_usd",
+    "development_goal",
+    "targeted_outcomes",
+    "planned_start",
+    "planned_end",
+    "status",
+    "submitted_at",
+    "decided_at",
+)
+
+
+def grant_rows(references=None) -> dict[str, list[dict]]:
+    """The grants (not drafts) with their exchanges, disbursements and completion
+    reports: ``{"grants": [...], "exchanges": [...], ...}``."""
+    grants = Grant.objects.exclude(status=GrantStatus.DRAFT).order_by("reference", "id")
+    if references is not None:
+        grants = grants.filter(reference__in=references)
+    grants = list(grants.values(*GRANT_VALUES))
+    ids = [g["id"] for g in grants]
+    reference_of = {g["id"]: g["reference"] for g in grants}
+    users = dict(
+        get_user_model()
+        .objects.filter(pk__in={g["task_team_leader_id"] for g in grants})
+        .values_list("pk", "username")
+    )
+    recipients = _m2m(Grant.recipient_countries.through, "grant_id", "country_id", ids)
+    providers = _m2m(Grant.provider_countries.through, "grant_id", "country_id", ids)
+    partner_codes = dict(Partner.objects.values_list("pk", "code"))
+    facilitators = _m2m(Grant.facilitating_partners.through, "grant_id", "partner_id", ids)
+    history = defaultdict(dict)
+    for grant_id, action, at, comment in (
+        GrantHistory.objects.filter(grant_id__in=ids)
+        .order_by("at", "id")
+        .values_list("grant_id", "action", "at", "comment")
+    ):
+        # The last of each action (and the first creation).
+        if action == "create" and "create" in history[grant_id]:
+            continue
+        history[grant_id][action] = (at, comment)
+    rows = []
+    for g in grants:
+        events = history[g["id"]]
+        status = g["status"]
+        decision = next(
+            (events[a] for a in ("approve", "reject", "return") if a in events), (None, "")
+        )
+        end = events.get("close") or events.get("cancel") or (None, "")
+        review = events.get("start-review")
+        submitted = g["submitted_at"]
+        review_on = None
+        if (
+            review
+            and status != GrantStatus.SUBMITTED
+            and (submitted is None or review[0] >= submitted)
+        ):
+            review_on = _day(review[0])
+        ended = status in (GrantStatus.CLOSED, GrantStatus.CANCELLED)
+        rows.append(
+            {
+                "reference": g["reference"],
+                "title": g["title"],
+                "summary": g["summary"],
+                "task_team_leader": users.get(g["task_team_leader_id"], ""),
+                "sector": g["sector_id"],
+                "region": g["region"],
+                "recipient_countries": _codes(recipients[g["id"]]),
+                "provider_countries": _codes(providers[g["id"]]),
+                "facilitating_partners": _codes(partner_codes[p] for p in facilitators[g["id"]]),
+                "requested_usd": g["requested_usd"],
+                "development_goal": g["development_goal"],
+                "targeted_outcomes": _codes(g["targeted_outcomes"] or ()),
+                "planned_start": g["planned_start"],
+                "planned_end": g["planned_end"],
+                "status": status,
+                "created_on": _day(events["create"][0]) if "create" in events else None,
+                "submitted_on": _day(submitted),
+                "review_started_on": review_on,
+                "decided_on": _day(g["decided_at"]),
+                "approved_usd": g["approved_usd"],
+                "decision_comment": decision[1] if g["decided_at"] else "",
+                "ended_on": _day(end[0]) if ended else None,
+                "end_comment": end[1] if ended else "",
+            }
+        )
+    exchange_rows = []
+    exchanges = list(
+        Exchange.objects.filter(grant_id__in=ids)
+        .order_by("grant_id", "start_date", "id")
+        .values(
+            "id",
+            "grant_id",
+            "title",
+            "instrument",
+            "start_date",
+            "end_date",
+            "location",
+            "participants",
+            "women_participants",
+            "status",
+        )
+    )
+    exchange_ids = [e["id"] for e in exchanges]
+    e_providers = _m2m(
+        Exchange.provider_countries.through, "exchange_id", "country_id", exchange_ids
+    )
+    e_recipients = _m2m(
+        Exchange.recipient_countries.through, "exchange_id", "country_id", exchange_ids
+    )
+    for e in exchanges:
+        exchange_rows.append(
+            {
+                "grant": reference_of[e["grant_id"]],
+                "title": e["title"],
+                "instrument": e["instrument"],
+                "start_date": e["start_date"],
+                "end_date": e["end_date"],
+                "location": e["location"],
+                "participants": e["participants"],
+                "women_participants": e["women_participants"],
+                "status": e["status"],
+                "provider_countries": _codes(e_providers[e["id"]]),
+                "recipient_countries": _codes(e_recipients[e["id"]]),
+            }
+        )
+    disbursement_rows = [
+        {
+            "grant": reference_of[d["grant_id"]],
+            "disbursed_on": d["disbursed_on"],
+            "amount_usd": d["amount_usd"],
+            "purpose": d["purpose"],
+        }
+        for d in _unreversed(Disbursement, "grant_id")
+        .filter(grant_id__in=ids)
+        .values("grant_id", "disbursed_on", "amount_usd", "purpose")
+    ]
+    reports = list(
+        CompletionReport.objects.filter(grant_id__in=ids)
+        .order_by("grant_id")
+        .values(
+            "id",
+            "grant_id",
+            *OUTCOME_FIELDS,
+            "participants",
+            "rating",
+            "lessons",
+            "follow_up_needed",
+            "follow_up_description",
+            "submitted_at",
+            "accepted_at",
+        )
+    )
+    results = defaultdict(list)
+    for report_id, kind, description in (
+        ConcreteResult.objects.filter(report_id__in=[r["id"] for r in reports])
+        .order_by("report_id", "id")
+        .values_list("report_id", "kind", "description")
+    ):
+        results[report_id].append(f"{kind}: {' '.join(description.split())}")
+    report_rows = [
+        {
+            "grant": reference_of[r["grant_id"]],
+            "outcomes_achieved": _codes(name for name in OUTCOME_FIELDS if r[name]),
+            "participants": r["participants"],
+            "rating": r["rating"],
+            "lessons": r["lessons"].strip(),
+            "follow_up_needed": r["follow_up_needed"],
+            "follow_up_description": r["follow_up_description"].strip(),
+            "concrete_results": "\n".join(results[r["id"]]),
+            "submitted_on": _day(r["submitted_at"]),
+            "accepted_on": _day(r["accepted_at"]),
+        }
+        for r in reports
+    ]
+    return {
+        "grants": rows,
+        "exchanges": exchange_rows,
+        "disbursements": disbursement_rows,
+        "completion_reports": report_rows,
+    }
+
+
+def portfolio_rows() -> dict[str, list[dict]]:
+    contributions, receipts = contribution_rows()
+    return {
+        "partners": partner_rows(),
+        "contributions": contributions,
+        "receipts": receipts,
+        **grant_rows(),
+    }
