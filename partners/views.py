@@ -80,9 +80,11 @@ def partner_form(request, pk=None):
     if request.method == "POST" and form.is_valid():
         try:
             if partner is None:
-                partner = services.partner_create(**form.cleaned_data)
+                partner = services.partner_create(actor=request.user, **form.cleaned_data)
             else:
-                partner = services.partner_update(partner=partner, **form.cleaned_data)
+                partner = services.partner_update(
+                    partner=partner, actor=request.user, **form.cleaned_data
+                )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -154,10 +156,12 @@ def contribution_form(request, pk=None):
     if request.method == "POST" and form.is_valid():
         try:
             if contribution is None:
-                contribution = services.contribution_create(**form.service_fields())
+                contribution = services.contribution_create(
+                    actor=request.user, **form.service_fields()
+                )
             else:
                 contribution = services.contribution_update(
-                    contribution=contribution, **form.service_fields()
+                    contribution=contribution, actor=request.user, **form.service_fields()
                 )
         except ValidationError as error:
             apply_service_errors(form, error)
