@@ -28,3 +28,10 @@ def can_read_alerts(user) -> tuple[bool, str]:
     if is_fund_manager(user):
         return True, ""
     return False, "Only fund managers see funding alerts."
+
+
+def can_read_audit_log(user) -> tuple[bool, str]:
+    """The audit log (who changed what): fund managers and superusers."""
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers read the audit log."

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from audit.models import AuditEntry
 from seetf.common.money import MONEY, ZERO, to_cents
 
 from .models import (
@@ -16,6 +17,7 @@ from .models import (
     Sector,
     outstanding_usd_expression,
 )
+from .permissions import can_read_audit_log
 
 
 def _contribution_sum(expression):
@@ -100,3 +102,11 @@ def alerts_visible_to(user):
     """Funding alerts concern the whole fund: all of them (the read rule admits fund
     managers only)."""
     return FundAlert.objects.all()
+
+
+def audit_entries_visible_to(user):
+    """The audit log: every entry for fund managers and superusers, none for anyone
+    else (the API's read rule answers them 403 first; the page the same)."""
+    if not can_read_audit_log(user)[0]:
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.select_related("content_type")

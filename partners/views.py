@@ -17,7 +17,7 @@ from seetf.common.idempotency import once_per_form
 
 from . import permissions as rules
 from . import selectors, services
-from .filters import ContributionFilter
+from .filters import AuditEntryFilter, ContributionFilter
 from .forms import ContributionForm, PartnerForm, ReceiptForm, ReversalForm, mark_reversals
 from .models import Contribution, Partner
 
@@ -235,3 +235,28 @@ def receipt_reverse(request, pk, receipt_pk):
                 reverse("partners:contribution-detail", args=[contribution.pk]) + "#receipts"
             )
     return contribution_detail(request, pk, reversal=(receipt.pk, form))
+
+
+# --- The audit log ------------------------------------------------------------------------
+
+
+@login_required
+def audit_log(request):
+    """Fund managers read the audit log: who changed what, when, from where, each field
+    before and after; the API's filters (``AuditEntryFilter``), 50 entries a page."""
+    _require(rules.can_read_audit_log(request.user))
+    entries = selectors.audit_entries_visible_to(request.user).order_by("-at", "-id")
+    filterset = AuditEntryFilter(request.GET or None, queryset=entries)
+    labels = {
+        "action": _("Action"),
+        "model": _("Object type"),
+        "object_id": _("Object id"),
+        "actor": _("Actor"),
+        "since": _("Since"),
+        "until": _("Until"),
+    }
+    for name, label in labels.items():
+        filterset.form.fields[name].label = label
+    entries = filterset.qs if filterset.is_bound and filterset.is_valid() else entries
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "partners/audit_log.html", {"filterset": filterset, "page": page})

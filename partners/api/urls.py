@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import views
 from .alerts import FundAlertViewSet
+from .audit import AuditEntryViewSet
 
 router = SimpleRouter()
 router.register("countries", views.CountryViewSet, basename="country")
@@ -10,6 +11,7 @@ router.register("sectors", views.SectorViewSet, basename="sector")
 router.register("partners", views.PartnerViewSet, basename="partner")
 router.register("contributions", views.ContributionViewSet, basename="contribution")
 router.register("alerts", FundAlertViewSet, basename="alert")
+router.register("audit", AuditEntryViewSet, basename="audit-entry")
 
 receipts = views.ReceiptViewSet.as_view({"get": "list", "post": "create"})
 receipt = views.ReceiptViewSet.as_view({"get": "retrieve"})
