@@ -14,20 +14,24 @@ from django.db import migrations
 PG_CREATE = r"""
 CREATE OR REPLACE FUNCTION grants_written_by_this_transaction(row_xmin xid) RETURNS boolean AS $$
 DECLARE
-    next_full bigint := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
-    candidate bigint := ((next_full >> 32) << 32) + row_xmin::text::bigint;
+    top bigint := pg_current_xact_id()::text::bigint;
+    gap bigint := row_xmin::text::bigint - (top & 4294967295);
 BEGIN
-    -- xmin is the low 32 bits of a full transaction id: place it in the epoch before
-    -- the next id (an id at or past the next one belongs to the epoch before).
-    IF candidate >= next_full THEN
-        candidate := candidate - 4294967296;
+    -- xmin is the low 32 bits of a full transaction id: take the full id nearest this
+    -- transaction's (PostgreSQL keeps every live id within 2^31 of the current one).
+    IF gap > 2147483648 THEN
+        gap := gap - 4294967296;
+    ELSIF gap < -2147483648 THEN
+        gap := gap + 4294967296;
     END IF;
-    IF candidate < 0 THEN
+    IF top + gap < 3 THEN
         RETURN false;
     END IF;
-    RETURN pg_xact_status(candidate::text::xid8) = 'in progress';
+    RETURN COALESCE(pg_xact_status((top + gap)::text::xid8) = 'in progress', false);
+EXCEPTION WHEN others THEN
+    RETURN false;  -- an id too old or frozen: not this transaction's
 END;
-$$ LANGUAGE plpgsql STABLE;
+$$ LANGUAGE plpgsql VOLATILE;
 
 CREATE OR REPLACE FUNCTION grants_status_needs_history() RETURNS trigger AS $$
 BEGIN
