@@ -5,12 +5,13 @@ same transaction as the service would (``audit.services.audit_record``)."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from audit.services import audit_record, snapshot
+from audit.services import audit_record, diff, snapshot
 from seetf.common.admin import ReadOnlyAdmin
 
 from . import services
@@ -172,6 +173,59 @@ class SeetfUserAdmin(AuditedAccessAdmin, UserAdmin):
 
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), SeetfUserAdmin)
+
+
+class AuditedGroupAdmin(GroupAdmin):
+    """Django's group admin: a role is a group by name (``partners.roles``), so renaming
+    one, or changing its permissions, changes what its members may do: audited
+    (``group.create``, ``group.update``, ``group.delete``)."""
+
+    actions = None
+
+    def _state(self, group):
+        if group.pk is None:
+            return {}
+        group = Group.objects.get(pk=group.pk)
+        return {
+            "name": group.name,
+            "permissions": sorted(group.permissions.values_list("codename", flat=True)),
+        }
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic():
+            request._group_saved = None
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if request._group_saved is not None:
+                group, before = request._group_saved
+                changes = diff(before, self._state(group))
+                if changes:
+                    audit_record(
+                        actor=request.user,
+                        action="group.update" if before else "group.create",
+                        obj=group,
+                        changes=changes,
+                    )
+        return response
+
+    def save_model(self, request, obj, form, change):
+        before = self._state(obj)
+        super().save_model(request, obj, form, change)
+        request._group_saved = (obj, before)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            before = self._state(obj)
+            audit_record(
+                actor=request.user,
+                action="group.delete",
+                obj=obj,
+                changes={k: [v, None] for k, v in before.items()},
+            )
+            super().delete_model(request, obj)
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, AuditedGroupAdmin)
 
 
 class AuditedTokenAdmin(TokenAdmin):

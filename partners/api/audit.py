@@ -60,14 +60,14 @@ NOT_YOURS = {
         responses={
             200: AuditEntrySerializer(many=True),
             400: OpenApiResponse(description="A filter's value is invalid."),
-            404: OpenApiResponse(ErrorSerializer, description="No such page."),
+            404: OpenApiResponse(description="No such page."),
             **NOT_YOURS,
         }
     ),
     retrieve=extend_schema(
         responses={
             200: AuditEntrySerializer,
-            404: OpenApiResponse(ErrorSerializer, description="No such entry."),
+            404: OpenApiResponse(description="No such entry."),
             **NOT_YOURS,
         }
     ),

@@ -195,3 +195,15 @@ def test_the_page_is_linked_for_fund_managers_only(web, fund_manager, leader, do
 )
 def test_others_may_not_open_the_page(web, log, who, status):
     assert web(who).get("/audit/").status_code == status
+
+
+@pytest.mark.parametrize("n", [5, 60])
+def test_the_page_runs_constant_queries(web, fund_manager, n, django_assert_num_queries):
+    partner = PartnerFactory()
+    for i in range(n):
+        audit_record(actor=fund_manager, action="partner.update", obj=partner, reason=str(i))
+    client = web(fund_manager)
+    # session, user, roles, count, page (content types joined)
+    with django_assert_num_queries(5):
+        response = client.get("/audit/", {"action": "partner.update"})
+    assert response.status_code == 200

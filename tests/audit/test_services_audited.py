@@ -550,3 +550,13 @@ def test_the_request_address_is_taken_through_the_middleware(world, client_for):
     assert response.status_code == 201, response.content
     entry = latest("partner.create")
     assert entry.actor == world["fm"] and entry.address == "198.51.100.20"
+
+
+def test_renaming_a_role_group_in_the_admin_is_audited(admin_client, admin_user):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name=Role.DONOR)
+    _admin_post(admin_client, f"/admin/auth/group/{group.pk}/change/", {"name": "donors-old"})
+    entry = latest("group.update")
+    assert entry.actor == admin_user
+    assert entry.changes == {"name": [Role.DONOR, "donors-old"]}
