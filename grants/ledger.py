@@ -38,7 +38,7 @@ from seetf.common.money import MONEY, ZERO, to_cents
 
 from .alerts import notify_fund_managers
 from .models import Disbursement, Grant
-from .selectors import fund_summary
+from .selectors import fund_ledger_from_records, fund_summary
 
 
 @dataclass(frozen=True)
@@ -85,14 +85,7 @@ def fund_totals() -> list[Drift]:
     """The fund's received, committed and disbursed money against the receipts, the
     grants' commitments (approved less released) and the disbursements."""
     fund = Fund.objects.get(pk=1)
-    committed = Grant.objects.committed().aggregate(
-        total=Sum(F("approved_usd") - F("released_usd"))
-    )["total"]
-    expected = {
-        "received_usd": to_cents(Receipt.objects.aggregate(total=Sum("usd_amount"))["total"]),
-        "committed_usd": to_cents(committed),
-        "disbursed_usd": to_cents(Disbursement.objects.aggregate(total=Sum("amount_usd"))["total"]),
-    }
+    expected = fund_ledger_from_records()
     return [
         Drift(f"fund.{name}", value, getattr(fund, name))
         for name, value in expected.items()
