@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('partners', '0004_receipt_reversals'),
+        ("partners", "0004_receipt_reversals"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='fundalert',
-            name='detail',
-            field=models.TextField(blank=True, help_text='What drifted, for a ledger_drift alert (check_fund): each figure, the value the records give and the value found.'),
+            model_name="fundalert",
+            name="detail",
+            field=models.TextField(
+                blank=True,
+                help_text="What drifted, for a ledger_drift alert (check_fund): each figure, the value the records give and the value found.",
+            ),
         ),
         migrations.AlterField(
-            model_name='fundalert',
-            name='kind',
-            field=models.CharField(choices=[('low_balance', 'Available money below the threshold'), ('pipeline_exceeds_balance', 'Pipeline exceeds available money'), ('ledger_drift', 'The ledger differs from the records')], max_length=32),
+            model_name="fundalert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("low_balance", "Available money below the threshold"),
+                    ("pipeline_exceeds_balance", "Pipeline exceeds available money"),
+                    ("ledger_drift", "The ledger differs from the records"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
