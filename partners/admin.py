@@ -1,11 +1,12 @@
 """Partners, contributions and users in the admin. What changes money is read-only here
 (the services own it); what an administrator may still edit (partners, a donor's partner,
-a user's roles and flags, API tokens) is saved through the services or audited in the
-same transaction as the service would (``audit.services.audit_record``)."""
+the role groups, API tokens) is saved through the services or audited in the same
+transaction as the service would (``audit.services.audit_record``). The user pages
+themselves are accounts/admin.py's (roles audited as ``user.roles``)."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 from django.db import transaction
 from rest_framework.authtoken.admin import TokenAdmin
@@ -25,6 +26,7 @@ from .models import (
     Receipt,
     Sector,
 )
+from .services import contribution_update
 
 
 @admin.register(Country)
@@ -43,8 +45,8 @@ class SectorAdmin(admin.ModelAdmin):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "country", "joined_on"]
-    list_filter = ["kind"]
+    list_display = ["code", "name", "kind", "country", "joined_on", "iati_org_ref", "iati_org_type"]
+    list_filter = ["kind", "iati_org_type"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["country"]
 
@@ -80,10 +82,10 @@ def _audit_deleted(request, obj, action: str, fields) -> None:
 
 
 class AuditedAccessAdmin:
-    """For admin pages that change who may do what (a user's roles and flags, a donor's
-    partner): the user's access is read before the change and audited after it
-    (``user.update``), in the admin's transaction, and their API tokens end when their
-    roles or partner changed, as ``user_create_or_update`` does."""
+    """For admin pages that change who may do what (a donor's partner): the user's access
+    is read before the change and audited after it (``user.update``), in the admin's
+    transaction, and their API tokens end when their partner changed, as
+    ``user_create_or_update`` does."""
 
     def _user_of(self, obj):
         return obj
@@ -148,31 +150,6 @@ class PartnerMembershipAdmin(AuditedAccessAdmin, admin.ModelAdmin):
 
     def _user_of(self, obj):
         return obj.user if obj.user_id else None
-
-
-class SeetfUserAdmin(AuditedAccessAdmin, UserAdmin):
-    """Django's user admin, with every change of a user's roles (groups), flags, e-mail or
-    password audited (and their API tokens ended when their roles or flags change)."""
-
-    actions = None
-
-    def user_change_password(self, request, id, form_url=""):
-        with transaction.atomic():
-            response = super().user_change_password(request, id, form_url)
-            if request.method == "POST" and response.status_code == 302:
-                user = get_user_model().objects.get(pk=id)
-                audit_record(
-                    actor=request.user,
-                    action="user.password",
-                    obj=user,
-                    changes={"password": ["(old)", "(new)"]},
-                )
-                services.user_tokens_revoke(user=user, why="password changed", actor=request.user)
-        return response
-
-
-admin.site.unregister(get_user_model())
-admin.site.register(get_user_model(), SeetfUserAdmin)
 
 
 class AuditedGroupAdmin(GroupAdmin):
@@ -283,6 +260,30 @@ class ContributionAdmin(ReadOnlyAdmin):
     list_select_related = ["partner"]
     search_fields = ["reference", "partner__name"]
     inlines = [ReceiptInline]
+    # The money is the services' (read-only here); the donor's IATI activity identifier,
+    # which moves no money, may be set from the admin, through the same service.
+    fields = [
+        "partner",
+        "reference",
+        "currency",
+        "pledged_amount",
+        "pledged_usd",
+        "received_amount",
+        "received_usd",
+        "signed_on",
+        "period_start",
+        "period_end",
+        "provider_activity_id",
+    ]
+    readonly_fields = [f for f in fields if f != "provider_activity_id"]
+
+    def has_change_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
+
+    def save_model(self, request, obj, form, change):
+        contribution_update(
+            contribution=obj, provider_activity_id=form.cleaned_data["provider_activity_id"]
+        )
 
 
 @admin.register(Receipt)

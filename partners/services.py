@@ -168,7 +168,7 @@ def reversal_check(entry, *, name: str) -> None:
 # --- Partners -------------------------------------------------------------------------------
 
 
-PARTNER_FIELDS = ("code", "name", "kind", "country", "joined_on")
+PARTNER_FIELDS = ("code", "name", "kind", "country", "joined_on", "iati_org_ref", "iati_org_type")
 
 
 @transaction.atomic
@@ -179,11 +179,21 @@ def partner_create(
     kind: str,
     country: Country | None = None,
     joined_on: date | None = None,
+    iati_org_ref: str = "",
+    iati_org_type: str = "",
     actor=None,
 ) -> Partner:
     """A partner of the fund (audited as ``partner.create``; ``actor`` is who records it,
     None for a loader or a job)."""
-    partner = Partner(code=code, name=name, kind=kind, country=country, joined_on=joined_on)
+    partner = Partner(
+        code=code,
+        name=name,
+        kind=kind,
+        country=country,
+        joined_on=joined_on,
+        iati_org_ref=iati_org_ref,
+        iati_org_type=iati_org_type,
+    )
     partner.full_clean()
     partner.save()
     audit_record(
@@ -213,6 +223,14 @@ def partner_update(*, partner: Partner, actor=None, **fields) -> Partner:
 # --- Contributions and receipts -----------------------------------------------------------
 
 
+def _validate_provider_activity_id(value: str) -> None:
+    field = Contribution._meta.get_field("provider_activity_id")
+    try:
+        field.clean(value, None)
+    except ValidationError as error:
+        raise ValidationError({"provider_activity_id": error.messages}) from None
+
+
 def _validate_period(period_start: date | None, period_end: date | None) -> None:
     if period_start and period_end and period_end < period_start:
         raise ValidationError({"period_end": ["The period cannot end before it starts."]})
@@ -229,6 +247,7 @@ def contribution_create(
     signed_on: date | None = None,
     period_start: date | None = None,
     period_end: date | None = None,
+    provider_activity_id: str = "",
     actor=None,
 ) -> Contribution:
     """Record a pledge. For a USD pledge, ``pledged_usd`` is the amount itself. Audited
@@ -245,6 +264,7 @@ def contribution_create(
         )
     _validate_amount("pledged_usd", pledged_usd)
     _validate_period(period_start, period_end)
+    _validate_provider_activity_id(provider_activity_id)
     if Contribution.objects.filter(reference=reference).exists():
         raise ValidationError({"reference": ["A contribution with this reference exists."]})
     contribution = Contribution.objects.create(
@@ -256,6 +276,7 @@ def contribution_create(
         signed_on=signed_on,
         period_start=period_start,
         period_end=period_end,
+        provider_activity_id=provider_activity_id,
     )
     audit_record(
         actor=actor,
@@ -275,6 +296,7 @@ CONTRIBUTION_FIELDS = (
     "signed_on",
     "period_start",
     "period_end",
+    "provider_activity_id",
 )
 
 
@@ -327,6 +349,7 @@ def contribution_update(*, contribution: Contribution, actor=None, **fields) -> 
             }
         )
     _validate_period(contribution.period_start, contribution.period_end)
+    _validate_provider_activity_id(contribution.provider_activity_id)
     contribution.save()
     changes = diff(before, snapshot(contribution, CONTRIBUTION_FIELDS))
     if changes:

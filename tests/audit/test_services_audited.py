@@ -495,9 +495,9 @@ def test_the_admin_edit_of_a_users_roles_is_audited_and_ends_their_tokens(
             "initial-date_joined_1": "00:00:00",
         },
     )
-    entry = latest("user.update")
+    entry = latest("user.roles")  # accounts/admin.py
     assert entry.actor == admin_user and entry.object_id == str(leader.pk)
-    assert entry.changes["roles"] == [
+    assert entry.changes["groups"] == [
         [Role.TASK_TEAM_LEADER],
         [Role.FUND_MANAGER, Role.TASK_TEAM_LEADER],
     ]
