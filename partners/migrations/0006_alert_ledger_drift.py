@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("partners", "0004_receipt_reversals"),
+        ("partners", "0005_iati_identifiers"),
     ]
 
     operations = [
