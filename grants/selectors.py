@@ -94,19 +94,21 @@ def fund_summary() -> dict:
 
 
 def fund_ledger_from_records() -> dict:
-    """The ledger's totals recomputed from receipts, grants and the windows' movements:
-    what ``fund_summary`` must always agree with (used by tests and by `check_fund`).
-    allocated = what the windows' movements put in them, less what their grants
-    committed (``windows_ledger_from_records``)."""
+    """The ledger's totals recomputed from the records: received from the receipts,
+    committed from the grants' approved less released amounts, disbursed from the
+    disbursements, allocated from the windows' movements less what their grants
+    committed (``windows_ledger_from_records``). What ``fund_summary`` must always agree
+    with (used by tests and by `check_fund`: ``grants.ledger.fund_totals``)."""
     received = Receipt.objects.aggregate(total=Sum("usd_amount"))["total"]
-    grant_totals = Grant.objects.committed().aggregate(
-        committed=Sum(F("approved_usd") - F("released_usd")), disbursed=Sum("disbursed_usd")
-    )
+    committed = Grant.objects.committed().aggregate(
+        total=Sum(F("approved_usd") - F("released_usd"))
+    )["total"]
+    disbursed = Disbursement.objects.aggregate(total=Sum("amount_usd"))["total"]
     windows = windows_ledger_from_records()
     return {
         "received_usd": to_cents(received),
-        "committed_usd": to_cents(grant_totals["committed"]),
-        "disbursed_usd": to_cents(grant_totals["disbursed"]),
+        "committed_usd": to_cents(committed),
+        "disbursed_usd": to_cents(disbursed),
         "allocated_usd": sum((w["available_usd"] for w in windows.values()), ZERO),
     }
 

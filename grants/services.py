@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.services import audit_record, created, diff, snapshot
 from partners.models import Country, Partner, PartnerKind, Sector, Window
 from partners.roles import is_fund_manager
 from partners.services import (
@@ -69,6 +70,18 @@ PROPOSAL_FIELDS = {
     "window",
 }
 M2M_FIELDS = {"recipient_countries", "provider_countries", "facilitating_partners"}
+# What the audit log keeps of a grant: the workflow's and the money's fields (a
+# transition's entry: no many-to-many, so no query), and the proposal's too (an edit's).
+GRANT_STATE_FIELDS = (
+    "status",
+    "reference",
+    "approved_usd",
+    "released_usd",
+    "submitted_at",
+    "decided_at",
+    "completion_report_due",
+)
+GRANT_AUDIT_FIELDS = (*sorted(PROPOSAL_FIELDS), *GRANT_STATE_FIELDS)
 
 
 def _invalid_transition(message: str):
@@ -243,6 +256,10 @@ def grant_create(
         if values:
             getattr(grant, name).add(*values)
     _record(grant, actor=leader, action="create", from_status="", at=at)
+    scalars = [f for f in GRANT_AUDIT_FIELDS if f not in M2M_FIELDS]
+    changes = created(grant, [*scalars, "task_team_leader"])
+    changes.update({name: [None, sorted(v.pk for v in values)] for name, values in m2m.items()})
+    audit_record(actor=leader, action="grant.create", obj=grant, changes=changes)
     return grant
 
 
@@ -260,12 +277,14 @@ def grant_update_check(*, grant: Grant, user) -> None:
 
 @transaction.atomic
 def grant_update(*, grant: Grant, user, **fields) -> Grant:
-    """The leader edits the proposal while it is a draft or returned (else 409)."""
+    """The leader edits the proposal while it is a draft or returned (else 409). Every
+    field changed is audited before and after (``grant.update``)."""
     unknown = set(fields) - PROPOSAL_FIELDS
     if unknown:
         raise ValueError(f"grant_update() cannot set {', '.join(sorted(unknown))}")
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     grant_update_check(grant=grant, user=user)
+    before = snapshot(grant, GRANT_AUDIT_FIELDS)
     merged = {
         "window": grant.window,
         "region": grant.region,
@@ -289,6 +308,9 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
     grant.save(update_fields=[*scalar, "completion_report_due", "updated_at"])
     for name in M2M_FIELDS & set(fields):
         getattr(grant, name).set(fields[name])
+    changes = diff(before, snapshot(grant, GRANT_AUDIT_FIELDS))
+    if changes:
+        audit_record(actor=user, action="grant.update", obj=grant, changes=changes)
     return grant
 
 
@@ -335,6 +357,7 @@ def grant_transition(
     from_status = grant.status
     now = at or timezone.now()
     step = workflow.Step(grant=grant, user=user, now=now, inputs=inputs)
+    before = snapshot(grant, GRANT_STATE_FIELDS)
     if step_action.target is not None:
         step.set(status=step_action.target)
     if step_action.effect is not None:
@@ -342,6 +365,13 @@ def grant_transition(
     if step.fields:
         grant.save(update_fields=[*step.fields, "updated_at"])
     _record(grant, actor=user, action=action, from_status=from_status, comment=comment, at=now)
+    audit_record(
+        actor=user,
+        action=f"grant.{action}",
+        obj=grant,
+        changes=diff(before, snapshot(grant, GRANT_STATE_FIELDS)),
+        reason=comment,
+    )
     return grant
 
 
@@ -349,6 +379,7 @@ def grant_record_event(*, grant: Grant, user, action: str, comment: str = "") ->
     """A history row that is not a workflow action (e.g. a correction of an earlier
     comment); the caller holds the grant's lock in its transaction."""
     _record(grant, actor=user, action=action, from_status=grant.status, comment=comment)
+    audit_record(actor=user, action=f"grant.{action}", obj=grant, reason=comment)
 
 
 # --- Exchanges ---------------------------------------------------------------------------
@@ -418,6 +449,12 @@ def exchange_create(*, grant: Grant, user, **fields) -> Exchange:
     exchange = Exchange.objects.create(grant=grant, **data)
     exchange.provider_countries.set(providers)
     exchange.recipient_countries.set(recipients)
+    audit_record(
+        actor=user,
+        action="exchange.create",
+        obj=exchange,
+        changes=created(exchange, ["grant", *sorted(EXCHANGE_FIELDS)]),
+    )
     return exchange
 
 
@@ -428,6 +465,7 @@ def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
         raise ValueError(f"exchange_update() cannot set {', '.join(sorted(unknown))}")
     grant = Grant.objects.select_for_update().get(pk=exchange.grant_id)
     exchange_check(grant=grant, user=user)
+    before = snapshot(exchange, sorted(EXCHANGE_FIELDS))
     data = {
         "start_date": exchange.start_date,
         "end_date": exchange.end_date,
@@ -446,6 +484,9 @@ def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
     exchange.save(update_fields=[*scalar, "updated_at"])
     for name in {"provider_countries", "recipient_countries"} & set(fields):
         getattr(exchange, name).set(fields[name])
+    changes = diff(before, snapshot(exchange, sorted(EXCHANGE_FIELDS)))
+    if changes:
+        audit_record(actor=user, action="exchange.update", obj=exchange, changes=changes)
     return exchange
 
 
@@ -461,6 +502,9 @@ def disbursement_check(*, grant: Grant, user) -> None:
         raise _invalid_transition(
             f"Money is disbursed only on approved or completed grants; this one is {grant.status}."
         )
+
+
+DISBURSEMENT_FIELDS = ("grant", "amount_usd", "disbursed_on", "purpose", "reverses", "reason")
 
 
 @transaction.atomic
@@ -490,6 +534,12 @@ def disbursement_record(
     )
     Grant.objects.filter(pk=grant.pk).update(disbursed_usd=F("disbursed_usd") + amount_usd)
     fund_disburse(amount_usd=amount_usd, window_id=grant.window_id)
+    audit_record(
+        actor=user,
+        action="disbursement.record",
+        obj=disbursement,
+        changes=created(disbursement, DISBURSEMENT_FIELDS),
+    )
     return disbursement
 
 
@@ -526,6 +576,13 @@ def disbursement_reverse(*, disbursement: Disbursement, user, reason: str) -> Di
         disbursed_usd=F("disbursed_usd") - disbursement.amount_usd
     )
     fund_undisburse(amount_usd=disbursement.amount_usd, window_id=grant.window_id)
+    audit_record(
+        actor=user,
+        action="disbursement.reverse",
+        obj=reversal,
+        changes=created(reversal, DISBURSEMENT_FIELDS),
+        reason=reason,
+    )
     return reversal
 
 

@@ -1,5 +1,6 @@
-"""Celery entry points for grants: thin wrappers around grants.reminders and
-grants.alerts (the funding-balance check, also queued after every money movement)."""
+"""Celery entry points for grants: thin wrappers around grants.reminders,
+grants.alerts (the funding-balance check, also queued after every money movement) and
+grants.ledger (the ledger reconciled with the records, ``check_fund``)."""
 
 import logging
 from datetime import date
@@ -11,6 +12,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from .alerts import AlertDeliveryError, run_fund_check
+from .ledger import run_ledger_check
 from .reminders import ReminderDeliveryError, run_reminders
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,30 @@ def send_completion_report_reminders(as_of: str | None = None):
 def check_fund_balance():
     check = run_fund_check()
     return {"raised": check.raised, "resolved": check.resolved, "notified": check.notified}
+
+
+# The ledger reconciled with the records (``manage.py check_fund``): retried as the
+# balance check is (the database or the mail server briefly down); idempotent (one open
+# ledger_drift alert, its detail updated).
+@shared_task(
+    autoretry_for=(AlertDeliveryError, SMTPException, OSError, OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+    acks_late=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def check_ledger():
+    run = run_ledger_check()
+    if run.drifts:
+        logger.error("The ledger differs from the records: %s", "; ".join(map(str, run.drifts)))
+    return {
+        "drifts": [str(drift) for drift in run.drifts],
+        "raised": run.raised,
+        "resolved": run.resolved,
+        "notified": run.notified,
+    }
 
 
 def _enqueue_fund_check() -> None:

@@ -1,7 +1,21 @@
-from django.contrib import admin
+"""Partners, contributions and users in the admin. What changes money is read-only here
+(the services own it); what an administrator may still edit (partners, a donor's partner,
+the role groups, API tokens) is saved through the services or audited in the same
+transaction as the service would (``audit.services.audit_record``). The user pages
+themselves are accounts/admin.py's (roles audited as ``user.roles``)."""
 
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
+from django.db import transaction
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
+
+from audit.services import audit_record, diff, snapshot
 from seetf.common.admin import ReadOnlyAdmin
 
+from . import services
 from .models import (
     Contribution,
     Country,
@@ -39,13 +53,180 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
     autocomplete_fields = ["country"]
 
+    def save_model(self, request, obj, form, change):
+        """Through ``partner_create`` / ``partner_update``: validated and audited."""
+        fields = {name: form.cleaned_data[name] for name in services.PARTNER_FIELDS}
+        if change:
+            saved = services.partner_update(partner=obj, actor=request.user, **fields)
+        else:
+            saved = services.partner_create(actor=request.user, **fields)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            _audit_deleted(request, obj, "partner.delete", services.PARTNER_FIELDS)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for partner in queryset:
+                _audit_deleted(request, partner, "partner.delete", services.PARTNER_FIELDS)
+            super().delete_queryset(request, queryset)
+
+
+def _audit_deleted(request, obj, action: str, fields) -> None:
+    audit_record(
+        actor=request.user,
+        action=action,
+        obj=obj,
+        changes={k: [v, None] for k, v in snapshot(obj, fields).items()},
+    )
+
+
+class AuditedAccessAdmin:
+    """For admin pages that change who may do what (a donor's partner): the user's access
+    is read before the change and audited after it (``user.update``), in the admin's
+    transaction, and their API tokens end when their partner changed, as
+    ``user_create_or_update`` does."""
+
+    def _user_of(self, obj):
+        return obj
+
+    def _access_before(self, obj):
+        user = self._user_of(obj)
+        if user is None or user.pk is None:
+            return {}
+        return services.user_access_state(get_user_model().objects.get(pk=user.pk))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The admin saves the object, then its many-to-many (the groups): read the
+        # access before either (save_model), audit it after both, in one transaction.
+        with transaction.atomic():
+            request._access_saved = None
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if request._access_saved is not None:
+                self._audit_access(request, *request._access_saved)
+        return response
+
+    def save_model(self, request, obj, form, change):
+        before = self._access_before(obj)
+        super().save_model(request, obj, form, change)
+        request._access_saved = (obj, before)
+
+    def _audit_access(self, request, obj, before):
+        user = get_user_model().objects.get(pk=self._user_of(obj).pk)
+        changes = services.user_access_audit(actor=request.user, user=user, before=before)
+        if before and ({"roles", "partner", "is_active", "is_superuser"} & set(changes)):
+            services.user_tokens_revoke(user=user, why="access changed", actor=request.user)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            before = self._access_before(obj)
+            user = self._user_of(obj)
+            name, pk = user.get_username(), user.pk
+            super().delete_model(request, obj)
+            self._audit_removed(request, obj, before, f"user {name} (id {pk}) deleted")
+
+    def _audit_removed(self, request, obj, before, reason):
+        user = self._user_of(obj)
+        if user is obj:
+            audit_record(
+                actor=request.user,
+                action="user.delete",
+                changes={k: [v, None] for k, v in before.items()},
+                reason=reason,
+            )
+        else:
+            services.user_access_audit(actor=request.user, user=user, before=before)
+            services.user_tokens_revoke(user=user, why="access changed", actor=request.user)
+
 
 @admin.register(PartnerMembership)
-class PartnerMembershipAdmin(admin.ModelAdmin):
+class PartnerMembershipAdmin(AuditedAccessAdmin, admin.ModelAdmin):
     list_display = ["user", "partner"]
     list_select_related = ["user", "partner"]
     autocomplete_fields = ["partner"]
     raw_id_fields = ["user"]
+    # Removed one at a time (delete_model audits each).
+    actions = None
+
+    def _user_of(self, obj):
+        return obj.user if obj.user_id else None
+
+
+class AuditedGroupAdmin(GroupAdmin):
+    """Django's group admin: a role is a group by name (``partners.roles``), so renaming
+    one, or changing its permissions, changes what its members may do: audited
+    (``group.create``, ``group.update``, ``group.delete``)."""
+
+    actions = None
+
+    def _state(self, group):
+        if group.pk is None:
+            return {}
+        group = Group.objects.get(pk=group.pk)
+        return {
+            "name": group.name,
+            "permissions": sorted(group.permissions.values_list("codename", flat=True)),
+        }
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic():
+            request._group_saved = None
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if request._group_saved is not None:
+                group, before = request._group_saved
+                changes = diff(before, self._state(group))
+                if changes:
+                    audit_record(
+                        actor=request.user,
+                        action="group.update" if before else "group.create",
+                        obj=group,
+                        changes=changes,
+                    )
+        return response
+
+    def save_model(self, request, obj, form, change):
+        before = self._state(obj)
+        super().save_model(request, obj, form, change)
+        request._group_saved = (obj, before)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            before = self._state(obj)
+            audit_record(
+                actor=request.user,
+                action="group.delete",
+                obj=obj,
+                changes={k: [v, None] for k, v in before.items()},
+            )
+            super().delete_model(request, obj)
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, AuditedGroupAdmin)
+
+
+class AuditedTokenAdmin(TokenAdmin):
+    """DRF's token admin; deleting a token is a revocation, audited (``token.revoke``)."""
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            services.user_tokens_revoke(
+                user=obj.user, why="revoked in the admin", actor=request.user
+            )
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for token in queryset.select_related("user"):
+                services.user_tokens_revoke(
+                    user=token.user, why="revoked in the admin", actor=request.user
+                )
+
+
+admin.site.unregister(TokenProxy)
+admin.site.register(TokenProxy, AuditedTokenAdmin)
 
 
 class ReceiptInline(admin.TabularInline):

@@ -395,6 +395,7 @@ class Fund(models.Model):
 class AlertKind(models.TextChoices):
     LOW_BALANCE = "low_balance", "Available money below the threshold"
     PIPELINE_EXCEEDS_BALANCE = "pipeline_exceeds_balance", "Pipeline exceeds available money"
+    LEDGER_DRIFT = "ledger_drift", "The ledger differs from the records"
 
 
 class FundAlert(models.Model):
@@ -418,6 +419,11 @@ class FundAlert(models.Model):
     pipeline_usd = models.DecimalField(**MONEY)
     notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the fund managers were e-mailed."
+    )
+    detail = models.TextField(
+        blank=True,
+        help_text="What drifted, for a ledger_drift alert (check_fund): each figure, "
+        "the value the records give and the value found.",
     )
 
     class Meta:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, Prefetch, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from audit.models import AuditEntry
 from seetf.common.money import MONEY, ZERO, to_cents
 
 from .models import (
@@ -20,7 +21,7 @@ from .models import (
     WindowMovement,
     outstanding_usd_expression,
 )
-from .permissions import can_read_windows
+from .permissions import can_read_audit_log, can_read_windows
 
 
 def _contribution_sum(expression):
@@ -153,3 +154,11 @@ def window_ledger_from_records(window_id: int) -> dict:
     ):
         allocated += WINDOW_MOVEMENT_SIGN[kind] * amount
     return {"allocated_usd": to_cents(allocated)}
+
+
+def audit_entries_visible_to(user):
+    """The audit log: every entry for fund managers and superusers, none for anyone
+    else (the API's read rule answers them 403 first; the page the same)."""
+    if not can_read_audit_log(user)[0]:
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.select_related("content_type")

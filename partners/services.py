@@ -249,6 +249,10 @@ def reversal_check(entry, *, name: str) -> None:
 # --- Partners -------------------------------------------------------------------------------
 
 
+PARTNER_FIELDS = ("code", "name", "kind", "country", "joined_on", "iati_org_ref", "iati_org_type")
+
+
+@transaction.atomic
 def partner_create(
     *,
     code: str,
@@ -258,7 +262,10 @@ def partner_create(
     joined_on: date | None = None,
     iati_org_ref: str = "",
     iati_org_type: str = "",
+    actor=None,
 ) -> Partner:
+    """A partner of the fund (audited as ``partner.create``; ``actor`` is who records it,
+    None for a loader or a job)."""
     partner = Partner(
         code=code,
         name=name,
@@ -270,17 +277,27 @@ def partner_create(
     )
     partner.full_clean()
     partner.save()
+    audit_record(
+        actor=actor, action="partner.create", obj=partner, changes=created(partner, PARTNER_FIELDS)
+    )
     return partner
 
 
-def partner_update(*, partner: Partner, **fields) -> Partner:
-    allowed = {"code", "name", "kind", "country", "joined_on", "iati_org_ref", "iati_org_type"}
-    for name, value in fields.items():
-        if name not in allowed:
+@transaction.atomic
+def partner_update(*, partner: Partner, actor=None, **fields) -> Partner:
+    """Edit a partner; every field changed is audited before and after (``partner.update``)."""
+    for name in fields:
+        if name not in PARTNER_FIELDS:
             raise ValueError(f"partner_update() cannot set {name}")
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    before = snapshot(partner, PARTNER_FIELDS)
+    for name, value in fields.items():
         setattr(partner, name, value)
     partner.full_clean()
     partner.save(update_fields=[*fields, "updated_at"])
+    changes = diff(before, snapshot(partner, PARTNER_FIELDS))
+    if changes:
+        audit_record(actor=actor, action="partner.update", obj=partner, changes=changes)
     return partner
 
 
@@ -312,8 +329,10 @@ def contribution_create(
     period_start: date | None = None,
     period_end: date | None = None,
     provider_activity_id: str = "",
+    actor=None,
 ) -> Contribution:
-    """Record a pledge. For a USD pledge, ``pledged_usd`` is the amount itself."""
+    """Record a pledge. For a USD pledge, ``pledged_usd`` is the amount itself. Audited
+    (``contribution.create``) in the same transaction."""
     currency = validate_currency(currency)
     _validate_amount("pledged_amount", pledged_amount)
     if currency == "USD":
@@ -329,7 +348,7 @@ def contribution_create(
     _validate_provider_activity_id(provider_activity_id)
     if Contribution.objects.filter(reference=reference).exists():
         raise ValidationError({"reference": ["A contribution with this reference exists."]})
-    return Contribution.objects.create(
+    contribution = Contribution.objects.create(
         partner=partner,
         reference=reference,
         currency=currency,
@@ -340,26 +359,38 @@ def contribution_create(
         period_end=period_end,
         provider_activity_id=provider_activity_id,
     )
+    audit_record(
+        actor=actor,
+        action="contribution.create",
+        obj=contribution,
+        changes=created(contribution, CONTRIBUTION_FIELDS),
+    )
+    return contribution
+
+
+CONTRIBUTION_FIELDS = (
+    "partner",
+    "reference",
+    "currency",
+    "pledged_amount",
+    "pledged_usd",
+    "signed_on",
+    "period_start",
+    "period_end",
+    "provider_activity_id",
+)
 
 
 @transaction.atomic
-def contribution_update(*, contribution: Contribution, **fields) -> Contribution:
+def contribution_update(*, contribution: Contribution, actor=None, **fields) -> Contribution:
     """Amend a pledge. It can never fall below what was already received, and its
-    currency cannot change once money has been received in it."""
+    currency cannot change once money has been received in it. Every field changed
+    (moving it to another partner included) is audited before and after
+    (``contribution.update``)."""
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
-    allowed = {
-        "partner",
-        "reference",
-        "currency",
-        "pledged_amount",
-        "pledged_usd",
-        "signed_on",
-        "period_start",
-        "period_end",
-        "provider_activity_id",
-    }
+    before = snapshot(contribution, CONTRIBUTION_FIELDS)
     for name in fields:
-        if name not in allowed:
+        if name not in CONTRIBUTION_FIELDS:
             raise ValueError(f"contribution_update() cannot set {name}")
     if "currency" in fields:
         fields["currency"] = validate_currency(fields["currency"])
@@ -401,7 +432,13 @@ def contribution_update(*, contribution: Contribution, **fields) -> Contribution
     _validate_period(contribution.period_start, contribution.period_end)
     _validate_provider_activity_id(contribution.provider_activity_id)
     contribution.save()
+    changes = diff(before, snapshot(contribution, CONTRIBUTION_FIELDS))
+    if changes:
+        audit_record(actor=actor, action="contribution.update", obj=contribution, changes=changes)
     return contribution
+
+
+RECEIPT_FIELDS = ("contribution", "amount", "usd_amount", "received_on", "reverses", "reason")
 
 
 @transaction.atomic
@@ -467,6 +504,12 @@ def receipt_record(
         received_amount=F("received_amount") + amount, received_usd=F("received_usd") + usd_amount
     )
     fund_credit(amount_usd=usd_amount)
+    audit_record(
+        actor=recorded_by,
+        action="receipt.record",
+        obj=receipt,
+        changes=created(receipt, RECEIPT_FIELDS),
+    )
     return receipt
 
 
@@ -508,10 +551,51 @@ def receipt_reverse(*, receipt: Receipt, user, reason: str) -> Receipt:
         received_amount=F("received_amount") - receipt.amount,
         received_usd=F("received_usd") - receipt.usd_amount,
     )
+    audit_record(
+        actor=user,
+        action="receipt.reverse",
+        obj=reversal,
+        changes=created(reversal, RECEIPT_FIELDS),
+        reason=reason,
+    )
     return reversal
 
 
 # --- Users ------------------------------------------------------------------------------------
+
+
+def user_access_state(user) -> dict:
+    """What the audit log keeps of a user's access: roles, donor partner, e-mail and the
+    admin flags (never the password hash)."""
+    if user.pk is None:
+        return {}
+    return {
+        "roles": sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True)),
+        "partner": PartnerMembership.objects.filter(user=user)
+        .values_list("partner", flat=True)
+        .first(),
+        "email": user.email,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+    }
+
+
+def user_access_audit(*, actor, user, before: dict, password_changed: bool = False, action=None):
+    """One ``user.create`` or ``user.update`` entry for what changed in a user's access
+    since ``before`` (``_user_state``); for the services and the admin. Returns the
+    changes (empty: nothing was written)."""
+    changes = diff(before, user_access_state(user))
+    if password_changed:
+        changes["password"] = [None if not before else "(old)", "(new)"]
+    if changes:
+        audit_record(
+            actor=actor,
+            action=action or ("user.create" if not before else "user.update"),
+            obj=user,
+            changes=changes,
+        )
+    return changes
 
 
 @transaction.atomic
@@ -522,6 +606,7 @@ def user_create_or_update(
     partner: Partner | None = None,
     email: str | None = None,
     password: str | None = None,
+    actor=None,
 ):
     """Create or update a user with exactly these roles (and their donor partner).
 
@@ -530,6 +615,8 @@ def user_create_or_update(
     without one, a new user gets an unusable password and an existing user keeps theirs.
     A new password, or a change of roles or donor partner, ends the user's API tokens
     (``user_tokens_revoke``): a token speaks for the user as they were when it was issued.
+    Each change of roles, partner, e-mail or password is audited (``user.create``,
+    ``user.update``; ``actor`` None for a command or a loader).
     """
     unknown = sorted(set(roles) - set(Role.values))
     if unknown:
@@ -545,15 +632,8 @@ def user_create_or_update(
         user = User.objects.select_for_update().filter(username=username).first() or User(
             username=username
         )
-        if user.pk is None:
-            before = None
-        else:
-            before = (
-                set(user.groups.filter(name__in=Role.values).values_list("name", flat=True)),
-                PartnerMembership.objects.filter(user=user)
-                .values_list("partner", flat=True)
-                .first(),
-            )
+        state = user_access_state(user)
+        before = (set(state["roles"]), state["partner"]) if state else None
         if email is not None:
             user.email = email
         if password is not None:
@@ -568,10 +648,15 @@ def user_create_or_update(
             PartnerMembership.objects.update_or_create(user=user, defaults={"partner": partner})
         else:
             PartnerMembership.objects.filter(user=user).delete()
+        user_access_audit(
+            actor=actor, user=user, before=state, password_changed=password is not None
+        )
         after = (set(roles), partner.pk if partner is not None else None)
         if before is not None and (password is not None or before != after):
             user_tokens_revoke(
-                user=user, why="password changed" if password is not None else "roles changed"
+                user=user,
+                why="password changed" if password is not None else "roles changed",
+                actor=actor,
             )
     return user
 
@@ -584,33 +669,56 @@ def _password_set(user, password: str) -> None:
     user.set_password(password)
 
 
-def user_password_change(*, user, password: str):
+def user_password_change(*, user, password: str, actor=None):
     """Give a user a new password (it must pass AUTH_PASSWORD_VALIDATORS) and end their API
-    tokens: the web's password change, as ``user_create_or_update`` does for the command."""
+    tokens: the web's password change, as ``user_create_or_update`` does for the command.
+    Audited as ``user.password`` (by ``actor``, the user themself when not given)."""
+    actor = actor if actor is not None else user
     with transaction.atomic():
         _password_set(user, password)
         user.save(update_fields=["password"])
-        user_tokens_revoke(user=user, why="password changed")
+        audit_record(
+            actor=actor, action="user.password", obj=user, changes={"password": ["(old)", "(new)"]}
+        )
+        user_tokens_revoke(user=user, why="password changed", actor=actor)
     return user
 
 
-def user_tokens_revoke(*, user, why: str) -> int:
+@transaction.atomic
+def user_tokens_revoke(*, user, why: str, actor=None) -> int:
     """Delete every API token of the user (a later request with one gets 401); returns how
     many. The one place tokens are ended: on a new password, new roles (rotation: the
-    user asks ``POST /api/v1/auth/token/`` for a new one) and ``token_revoke``."""
+    user asks ``POST /api/v1/auth/token/`` for a new one) and ``token_revoke``. Each
+    revocation is audited (``token.revoke`` on the user, with ``why``; never the key)."""
     deleted, _ = Token.objects.filter(user=user).delete()
     if deleted:
         logger.info("API token of user %s (id %s) revoked: %s", user.username, user.pk, why)
+        audit_record(
+            actor=actor,
+            action="token.revoke",
+            obj=user,
+            changes={"tokens": [deleted, 0]},
+            reason=why,
+        )
     return deleted
 
 
+@transaction.atomic
 def token_revoke(*, token: Token) -> None:
     """End the API token a request was sent with (``POST /api/v1/auth/token/revoke/``).
     A token is its user's only one (DRF's ``Token`` is one per user), so this ends the
-    user's API access until they ask for a new token; their web sessions stay."""
+    user's API access until they ask for a new token; their web sessions stay. Audited
+    (``token.revoke``, by its holder)."""
     deleted, _ = Token.objects.filter(key=token.key).delete()
     if deleted:
         logger.info("API token of user %s (id %s) revoked by its holder", token.user, token.user_id)
+        audit_record(
+            actor=token.user,
+            action="token.revoke",
+            obj=token.user,
+            changes={"tokens": [deleted, 0]},
+            reason="revoked by its holder",
+        )
 
 
 # --- Funding windows ---------------------------------------------------------------------

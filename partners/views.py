@@ -18,7 +18,7 @@ from seetf.common.idempotency import once_per_form
 
 from . import permissions as rules
 from . import selectors, services
-from .filters import ContributionFilter
+from .filters import AuditEntryFilter, ContributionFilter
 from .forms import (
     ApproverForm,
     ContributionForm,
@@ -91,9 +91,11 @@ def partner_form(request, pk=None):
     if request.method == "POST" and form.is_valid():
         try:
             if partner is None:
-                partner = services.partner_create(**form.cleaned_data)
+                partner = services.partner_create(actor=request.user, **form.cleaned_data)
             else:
-                partner = services.partner_update(partner=partner, **form.cleaned_data)
+                partner = services.partner_update(
+                    partner=partner, actor=request.user, **form.cleaned_data
+                )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -165,10 +167,12 @@ def contribution_form(request, pk=None):
     if request.method == "POST" and form.is_valid():
         try:
             if contribution is None:
-                contribution = services.contribution_create(**form.service_fields())
+                contribution = services.contribution_create(
+                    actor=request.user, **form.service_fields()
+                )
             else:
                 contribution = services.contribution_update(
-                    contribution=contribution, **form.service_fields()
+                    contribution=contribution, actor=request.user, **form.service_fields()
                 )
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -394,3 +398,28 @@ def window_money(request, pk, move):
             )
             return redirect("partners:window-detail", pk=pk)
     return window_detail(request, pk, forms={move: form})
+
+
+# --- The audit log ------------------------------------------------------------------------
+
+
+@login_required
+def audit_log(request):
+    """Fund managers read the audit log: who changed what, when, from where, each field
+    before and after; the API's filters (``AuditEntryFilter``), 50 entries a page."""
+    _require(rules.can_read_audit_log(request.user))
+    entries = selectors.audit_entries_visible_to(request.user).order_by("-at", "-id")
+    filterset = AuditEntryFilter(request.GET or None, queryset=entries)
+    labels = {
+        "action": _("Action"),
+        "model": _("Object type"),
+        "object_id": _("Object id"),
+        "actor": _("Actor"),
+        "since": _("Since"),
+        "until": _("Until"),
+    }
+    for name, label in labels.items():
+        filterset.form.fields[name].label = label
+    entries = filterset.qs if filterset.is_bound and filterset.is_valid() else entries
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "partners/audit_log.html", {"filterset": filterset, "page": page})

@@ -1,5 +1,5 @@
-"""Web pages of partners (/partners/), money in (/contributions/) and the funding
-windows (/windows/)."""
+"""Web pages of partners (/partners/), money in (/contributions/), the funding
+windows (/windows/) and the audit log (/audit/)."""
 
 from django.urls import path
 
@@ -8,6 +8,7 @@ from . import views
 app_name = "partners"
 
 urlpatterns = [
+    path("audit/", views.audit_log, name="audit"),
     path("partners/", views.partner_list, name="list"),
     path("partners/new/", views.partner_form, name="create"),
     path("partners/<int:pk>/", views.partner_detail, name="detail"),

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from audit.services import audit_record, diff, snapshot
 from grants.models import APPROVED_AND_LATER, CapacityOutcome, Grant, GrantStatus
 from grants.permissions import can_write_report
 from grants.services import grant_transition, grant_transition_check
@@ -35,6 +36,30 @@ REPORT_FIELDS = {
     "follow_up_needed",
     "follow_up_description",
 }
+
+
+# What the audit log keeps of a report (its concrete results as [kind, description]).
+REPORT_AUDIT_FIELDS = (
+    *OUTCOME_FIELDS,
+    "participants",
+    "rating",
+    "lessons",
+    "follow_up_needed",
+    "follow_up_description",
+    "submitted_at",
+    "accepted_at",
+    "accepted_by",
+)
+
+
+def _report_state(report: CompletionReport | None) -> dict:
+    if report is None:
+        return {}
+    state = snapshot(report, REPORT_AUDIT_FIELDS)
+    state["concrete_results"] = [
+        [r.kind, r.description] for r in report.concrete_results.order_by("id")
+    ]
+    return state
 
 
 def _locked_grant(grant: Grant) -> Grant:
@@ -68,7 +93,9 @@ def completion_report_accept_check(*, grant: Grant, user) -> None:
 
 @transaction.atomic
 def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
-    """The leader writes (creates or replaces) the report while the grant is approved."""
+    """The leader writes (creates or replaces) the report while the grant is approved.
+    Every field changed is audited before and after (``completion_report.create`` or
+    ``.update``), the lessons among them."""
     unknown = set(fields) - REPORT_FIELDS
     if unknown:
         raise ValueError(f"completion_report_save() cannot set {', '.join(sorted(unknown))}")
@@ -83,7 +110,8 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
                 {"outcomes_achieved": [f"Unknown outcome(s): {', '.join(unknown_outcomes)}."]}
             )
         fields.update({name: name in outcomes for name in OUTCOME_FIELDS})
-    report, _ = CompletionReport.objects.get_or_create(grant=grant)
+    report, is_new = CompletionReport.objects.get_or_create(grant=grant)
+    before = {} if is_new else _report_state(report)
     for name, value in fields.items():
         setattr(report, name, value)
     if not report.follow_up_needed and "follow_up_description" not in fields:
@@ -95,6 +123,10 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
             ConcreteResult(report=report, kind=r["kind"], description=r["description"])
             for r in results
         )
+    changes = diff(before, _report_state(report))
+    if changes or is_new:
+        action = "completion_report.create" if is_new else "completion_report.update"
+        audit_record(actor=user, action=action, obj=report, changes=changes)
     return report
 
 
@@ -122,7 +154,15 @@ def completion_report_submit(
     if missing:
         raise ValidationError(missing)
     grant_transition(grant=grant, user=user, action="complete", comment=comment, at=at)
-    return CompletionReport.objects.get(grant=grant)
+    report = CompletionReport.objects.get(grant=grant)
+    audit_record(
+        actor=user,
+        action="completion_report.submit",
+        obj=report,
+        changes={"submitted_at": [None, snapshot(report, ["submitted_at"])["submitted_at"]]},
+        reason=comment,
+    )
+    return report
 
 
 @transaction.atomic
@@ -132,7 +172,18 @@ def completion_report_accept(
     """A fund manager accepts a submitted report (the workflow's ``accept-report``);
     the grant may then be closed."""
     grant_transition(grant=grant, user=user, action="accept-report", comment=comment, at=at)
-    return CompletionReport.objects.get(grant=grant)
+    report = CompletionReport.objects.get(grant=grant)
+    audit_record(
+        actor=user,
+        action="completion_report.accept",
+        obj=report,
+        changes=diff(
+            {"accepted_at": None, "accepted_by": None},
+            snapshot(report, ["accepted_at", "accepted_by"]),
+        ),
+        reason=comment,
+    )
+    return report
 
 
 # --- Results stories ---------------------------------------------------------------------
@@ -228,6 +279,20 @@ def _index_for_search(story: ResultsStory) -> None:
     )
 
 
+PUBLISH_FIELDS = ("published", "published_at")
+STORY_AUDIT_FIELDS = (
+    "grant",
+    "slug",
+    "title",
+    "body",
+    "published",
+    "published_at",
+    "sectors",
+    "countries",
+    "outcomes",
+)
+
+
 def _locked(story: ResultsStory) -> ResultsStory:
     return ResultsStory.objects.select_for_update().get(pk=story.pk)
 
@@ -268,6 +333,12 @@ def story_create(
     _insert_with_free_slug(story)
     _set_relations(story, sectors=sectors, countries=countries, outcomes=outcomes)
     _index_for_search(story)
+    audit_record(
+        actor=user,
+        action="story.create",
+        obj=story,
+        changes=diff({}, snapshot(story, STORY_AUDIT_FIELDS)),
+    )
     return story
 
 
@@ -280,6 +351,7 @@ def story_update(*, story: ResultsStory, user, **fields) -> ResultsStory:
         raise ValueError(f"story_update() cannot set {', '.join(sorted(unknown))}")
     require(can_write_stories(user))
     story = _locked(story)
+    before = snapshot(story, STORY_AUDIT_FIELDS)
     grant = fields.get("grant", story.grant)
     title = fields.get("title", story.title)
     body = fields.get("body", story.body)
@@ -296,6 +368,9 @@ def story_update(*, story: ResultsStory, user, **fields) -> ResultsStory:
         outcomes=fields.get("outcomes"),
     )
     _index_for_search(story)
+    changes = diff(before, snapshot(story, STORY_AUDIT_FIELDS))
+    if changes:
+        audit_record(actor=user, action="story.update", obj=story, changes=changes)
     return story
 
 
@@ -309,6 +384,12 @@ def story_publish(*, story: ResultsStory, user) -> ResultsStory:
     story.published = True
     story.published_at = timezone.now()
     story.save(update_fields=["published", "published_at", "updated_at"])
+    audit_record(
+        actor=user,
+        action="story.publish",
+        obj=story,
+        changes=diff({"published": False, "published_at": None}, snapshot(story, PUBLISH_FIELDS)),
+    )
     return story
 
 
@@ -319,9 +400,16 @@ def story_unpublish(*, story: ResultsStory, user) -> ResultsStory:
     story = _locked(story)
     if not story.published:
         raise ApplicationError("This story is not published.", code="invalid_transition")
+    before = snapshot(story, PUBLISH_FIELDS)
     story.published = False
     story.published_at = None
     story.save(update_fields=["published", "published_at", "updated_at"])
+    audit_record(
+        actor=user,
+        action="story.unpublish",
+        obj=story,
+        changes=diff(before, snapshot(story, PUBLISH_FIELDS)),
+    )
     return story
 
 

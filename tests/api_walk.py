@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.apps import apps
 from drf_spectacular.generators import SchemaGenerator
 
+from audit.models import AuditEntry
 from grants import services as grant_services
 from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
@@ -62,6 +63,7 @@ def one_of_each(fund_manager, leader) -> dict:
         "results-stories": make_story(fund_manager, grant, published=True),
         "reminders": Reminder.objects.first(),
         "alerts": FundAlert.objects.first(),
+        "audit": AuditEntry.objects.order_by("id").first(),
         "countries": Country.objects.get(code="HND"),
         "sectors": Sector.objects.get(code="16010"),
     }

@@ -99,6 +99,9 @@ def test_web_migrates_collects_static_files_and_serves_the_wsgi_app_on_8000(comp
     ]
     positions = [command.index(step) for step in steps]
     assert positions == sorted(positions), "migrate, then collectstatic, then gunicorn"
+    assert 'DATABASE_URL="$$MIGRATE_DATABASE_URL" python manage.py migrate' in command, (
+        "migrations run as the tables' owner"
+    )
     assert "exec gunicorn" in command, "gunicorn replaces the shell, to get the stop signal"
     assert any(str(port).endswith("8000:8000") for port in web["ports"])
 
@@ -176,8 +179,14 @@ def test_app_services_are_configured_for_the_compose_network(compose):
         assert (database["HOST"], int(database["PORT"])) == ("postgres", 5432)
         postgres = environment_of(compose["services"]["postgres"])
         assert database["NAME"] == postgres["POSTGRES_DB"]
-        assert database["USER"] == postgres["POSTGRES_USER"]
-        assert database["PASSWORD"] == postgres["POSTGRES_PASSWORD"]
+        # The servers as the application's own role, with the password the migrations
+        # give it; the migrations as the tables' owner (seetf.common.dbrole).
+        assert database["USER"] == "seetf_app"
+        assert database["PASSWORD"] == environment["SEETF_DB_APP_PASSWORD"]
+        owner = environ.Env.db_url_config(environment["MIGRATE_DATABASE_URL"])
+        assert (owner["HOST"], owner["NAME"]) == (database["HOST"], database["NAME"])
+        assert owner["USER"] == postgres["POSTGRES_USER"]
+        assert owner["PASSWORD"] == postgres["POSTGRES_PASSWORD"]
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
         # One cache for every process, in its own Redis database, Django's own backend.
         cache = environ.Env.cache_url_config(environment["CACHE_URL"])

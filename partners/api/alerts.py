@@ -21,6 +21,7 @@ class FundAlertSerializer(serializers.ModelSerializer):
             "threshold_usd",
             "pipeline_usd",
             "notified_at",
+            "detail",
         ]
         read_only_fields = fields
 
@@ -38,7 +39,10 @@ class FundAlertFilter(django_filters.FilterSet):
 
 class FundAlertViewSet(ScopedReadOnlyViewSet):
     """Funding-balance alerts (fund managers): raised when available money falls below
-    the threshold or the pipeline exceeds it, resolved when the condition clears."""
+    the threshold (`low_balance`) or the pipeline exceeds it
+    (`pipeline_exceeds_balance`), and when the ledger differs from the records
+    (`ledger_drift`, by the daily `check_fund`; `detail` names each figure); resolved
+    when the condition clears."""
 
     scope = staticmethod(alerts_visible_to)
     serializer_class = FundAlertSerializer

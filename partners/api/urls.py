@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import views
 from .alerts import FundAlertViewSet
+from .audit import AuditEntryViewSet
 from .windows import WindowViewSet
 
 router = SimpleRouter()
@@ -12,6 +13,7 @@ router.register("partners", views.PartnerViewSet, basename="partner")
 router.register("contributions", views.ContributionViewSet, basename="contribution")
 router.register("alerts", FundAlertViewSet, basename="alert")
 router.register("windows", WindowViewSet, basename="window")
+router.register("audit", AuditEntryViewSet, basename="audit-entry")
 
 receipts = views.ReceiptViewSet.as_view({"get": "list", "post": "create"})
 receipt = views.ReceiptViewSet.as_view({"get": "retrieve"})

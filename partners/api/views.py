@@ -90,11 +90,13 @@ class PartnerViewSet(
     ordering = ["name"]
 
     def perform_create(self, serializer):
-        serializer.instance = services.partner_create(**serializer.validated_data)
+        serializer.instance = services.partner_create(
+            actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
         serializer.instance = services.partner_update(
-            partner=serializer.instance, **serializer.validated_data
+            partner=serializer.instance, actor=self.request.user, **serializer.validated_data
         )
 
 
@@ -127,7 +129,7 @@ class ContributionViewSet(
     )
     def create(self, request, *args, **kwargs):
         data = self._validated(request)
-        contribution = services.contribution_create(**data)
+        contribution = services.contribution_create(actor=request.user, **data)
         return Response(
             ContributionOutputSerializer(contribution).data, status=status.HTTP_201_CREATED
         )
@@ -138,7 +140,9 @@ class ContributionViewSet(
     def update(self, request, *args, **kwargs):
         contribution = self.get_object()
         data = self._validated(request, partial=kwargs.get("partial", False))
-        contribution = services.contribution_update(contribution=contribution, **data)
+        contribution = services.contribution_update(
+            contribution=contribution, actor=request.user, **data
+        )
         return Response(ContributionOutputSerializer(contribution).data)
 
     @extend_schema(

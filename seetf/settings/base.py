@@ -99,6 +99,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# The application's own PostgreSQL role (seetf/common/dbrole.py): migrations, run as the
+# tables' owner, create it and grant it rows but no schema; the servers connect as it
+# (DATABASE_URL naming it), given a password here (else it cannot log in: NOLOGIN).
+SEETF_DB_APP_ROLE = env("SEETF_DB_APP_ROLE", default="seetf_app")
+SEETF_DB_APP_PASSWORD = env("SEETF_DB_APP_PASSWORD", default="")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait for each other instead of failing with "database is
     # locked": every transaction takes the write lock when it begins (IMMEDIATE), so
@@ -346,6 +351,11 @@ CELERY_BEAT_SCHEDULE = {
         # grants/tasks.py, under the name it had in partners (see there).
         "task": "grants.tasks.check_fund_balance",
         "schedule": crontab(hour=6, minute=15),
+    },
+    "ledger-check": {
+        # The ledger reconciled with the records (manage.py check_fund, grants/ledger.py).
+        "task": "grants.tasks.check_ledger",
+        "schedule": crontab(hour=5, minute=45),
     },
     "purge-idempotency-keys": {
         "task": "partners.tasks.purge_idempotency_keys",

@@ -23,7 +23,10 @@ def test_an_entry_names_actor_action_object_changes_and_reason(make_user):
     after = snapshot(partner, ["name", "kind"])
 
     entry = audit_record(
-        actor=alice, action="partner.update", obj=partner, changes=diff(before, after),
+        actor=alice,
+        action="partner.update",
+        obj=partner,
+        changes=diff(before, after),
         reason="official name",
     )
 
