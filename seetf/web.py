@@ -85,7 +85,7 @@ def _is_api(request) -> bool:
 @requires_csrf_token
 def page_not_found(request, exception=None):
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return render(request, "404.html", status=404)
 
 
@@ -104,7 +104,7 @@ def server_error(request):
     """Rendered without the request's context: whatever failed (the database, a
     context processor, the session) must not fail this page too."""
     if _is_api(request):
-        return JsonResponse({"detail": "Server error."}, status=500)
+        return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
     try:
         return HttpResponseServerError(loader.get_template("500.html").render())
     except Exception:  # noqa: BLE001 - the last resort must not raise

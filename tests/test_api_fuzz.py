@@ -48,7 +48,9 @@ from schemathesis.core.result import Ok
 from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from partners.models import Partner, Sector
@@ -60,7 +62,13 @@ REVOKE = "POST /api/v1/auth/token/revoke/"
 # Per operation, valid and malformed requests together (Hypothesis picks about half each).
 # SEETF_FUZZ_EXAMPLES=500 for a deeper run by hand; CI keeps the default.
 EXAMPLES_PER_OPERATION = int(os.environ.get("SEETF_FUZZ_EXAMPLES", "30"))
-CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 # How many existing objects (and combinations of nested ones) an operation may pick from.
 KNOWN_IDS_PER_PARAMETER = 5
 
