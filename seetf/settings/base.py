@@ -152,12 +152,15 @@ USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` collects to (the Docker image: /app/staticfiles).
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # The web pages' own stylesheet, script and icon (no CDN: every page works offline).
 STATICFILES_DIRS = [BASE_DIR / "seetf" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Hashed names from the manifest of `collectstatic`; plain names where it was not run
+    # (seetf/common/staticfiles.py: a page is never a 500 for a missing manifest).
+    "staticfiles": {"BACKEND": "seetf.common.staticfiles.ManifestOrPlainStaticFilesStorage"},
 }
 # Serve straight from the apps' and packages' static folders, so `runserver`, tests and
 # gunicorn all work without `collectstatic` (the Docker image still runs it).
