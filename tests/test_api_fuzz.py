@@ -46,6 +46,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.errors import FailureGroup
+from schemathesis.generation.drivers import CoverageGenerator
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.generation.overrides import Override
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -62,6 +65,14 @@ REVOKE = "POST /api/v1/auth/token/revoke/"
 # Per operation, valid and malformed requests together (Hypothesis picks about half each).
 # SEETF_FUZZ_EXAMPLES=500 for a deeper run by hand; CI keeps the default.
 EXAMPLES_PER_OPERATION = int(os.environ.get("SEETF_FUZZ_EXAMPLES", "30"))
+# The coverage phase's cases (boundaries, each missing or wrong-typed field, ...), about
+# 5,600 over the whole API: an even spread of at most this many per operation in `make
+# test`; every one with SEETF_FUZZ_COVERAGE=0 (`make fuzz`).
+COVERAGE_PER_OPERATION = int(os.environ.get("SEETF_FUZZ_COVERAGE", "12"))
+# The stateful phase: scenarios of chained calls (a created object's id fed to the
+# operations that take it, along the links schemathesis infers from the schema).
+STATEFUL_SCENARIOS = int(os.environ.get("SEETF_FUZZ_SCENARIOS", "25"))
+STATEFUL_STEPS = int(os.environ.get("SEETF_FUZZ_STEPS", "8"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -203,6 +214,11 @@ def fuzz_operation(operation, headers, known: list[dict]) -> dict:
 
     try:
         call_and_check()
+        for case in coverage_cases(operation):
+            made[case.meta.generation.mode if case.meta else GenerationMode.POSITIVE] += 1
+            case.call_and_validate(
+                headers=headers() if callable(headers) else headers, checks=CHECKS
+            )
     except FailureGroup as failures:
         # Said again with the label first, so that the summary line names the operation. The
         # message has the request that reproduces it; the log below, the server's traceback.
@@ -210,6 +226,24 @@ def fuzz_operation(operation, headers, known: list[dict]) -> dict:
     except BaseExceptionGroup as failures:  # several distinct ones: each told in the chain
         raise AssertionError(f"{operation.label}: {failures}") from failures
     return made
+
+
+def coverage_cases(operation) -> list:
+    """The coverage phase's cases of the operation (deterministic: no randomness), all of
+    them or an even spread of COVERAGE_PER_OPERATION."""
+    generator = CoverageGenerator(
+        operation=operation,
+        generation_modes=list(GenerationMode),
+        generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
+        auth_storage=None,
+        override=Override(),
+        feedback=FeedbackSources(),
+    )
+    cases = list(generator)
+    if COVERAGE_PER_OPERATION <= 0 or len(cases) <= COVERAGE_PER_OPERATION:
+        return cases
+    step = len(cases) / COVERAGE_PER_OPERATION
+    return [cases[int(index * step)] for index in range(COVERAGE_PER_OPERATION)]
 
 
 def test_the_schema_lists_the_api():
@@ -270,3 +304,45 @@ def test_api_conforms_to_its_schema(
                     operation, headers, known_path_parameters(operation.path, lister)
                 )
             assert made[GenerationMode.POSITIVE] > 0, "no valid request was generated"
+
+
+# The stateful phase. The revoke endpoint is left out: it would end the token every later
+# step uses (the operation's own test above gives it a fresh token for each request).
+stateful_schema = schema.exclude(path="/api/v1/auth/token/revoke/")
+
+
+@pytest.mark.fuzz
+@pytest.mark.django_db(transaction=True)
+def test_chained_calls_conform_to_the_schema(
+    all_roles_token, grants_to_act_on, wsgi_connection_kept
+):
+    """Schemathesis's stateful phase: scenarios of up to STATEFUL_STEPS calls, each one's
+    response feeding the next along the links schemathesis infers from the schema (the
+    `id` a POST answers, to the operations on `/{id}/`); every response checked as in the
+    test above. Derandomized: the same scenarios on every run."""
+    headers = {"Authorization": f"Token {all_roles_token}"}
+    base = stateful_schema.as_state_machine()
+    assert base._transitions.operations, "schemathesis inferred no links to follow"
+    links = sum(len(entry.outgoing) for entry in base._transitions.operations.values())
+    assert links > 10, f"only {links} links between operations"
+
+    class Workflow(base):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    try:
+        Workflow.run(
+            settings=settings(
+                max_examples=STATEFUL_SCENARIOS,
+                stateful_step_count=STATEFUL_STEPS,
+                derandomize=True,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+    except FailureGroup as failures:
+        raise AssertionError(f"stateful: {failures}") from None
