@@ -81,10 +81,14 @@ def label(text: str) -> re.Pattern:
 class Window:
     """One person's browser window, with its own cookies (a browser context)."""
 
-    def __init__(self, browser, base_url: str, viewport: dict, csp_reports=None):
+    def __init__(self, browser, base_url: str, viewport: dict, csp_reports=None, bypass_csp=False):
         self.base_url = base_url
         self.csp_reports = csp_reports
-        self.context = browser.new_context(viewport=viewport, base_url=base_url)
+        # bypass_csp: only for a test of the watch itself (the policy would stop first
+        # what the watch is there to catch).
+        self.context = browser.new_context(
+            viewport=viewport, base_url=base_url, bypass_csp=bypass_csp
+        )
         self.context.add_init_script(CSP_LISTENER)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.outside: list[str] = []  # requests to another host (aborted)
@@ -116,7 +120,12 @@ class Window:
         self.responses.append((response.url, response.status))
         # A page's own status is checked by go() and click(), which expect it; a
         # sub-resource loads (200) or is still fresh in the cache (304, revalidated).
-        if response.request.resource_type != "document" and response.status not in (200, 304):
+        if (
+            response.request.resource_type != "document"
+            and response.status not in (200, 304)
+            # A violation report's answer (204): the report itself is what check() reads.
+            and not urlsplit(response.url).path == "/csp-report/"
+        ):
             self.errors.append(f"{response.status} for {response.url}")
 
     def _request_failed(self, request):
@@ -180,9 +189,11 @@ class Browser:
         self.csp_reports = csp_reports
         self.windows: list[Window] = []
 
-    def window(self, username: str | None = None, *, viewport: dict = LAPTOP) -> Window:
+    def window(
+        self, username: str | None = None, *, viewport: dict = LAPTOP, bypass_csp=False
+    ) -> Window:
         """A new window (its own cookies), logged in as ``username`` unless None."""
-        window = Window(self.browser, self.base_url, viewport, self.csp_reports)
+        window = Window(self.browser, self.base_url, viewport, self.csp_reports, bypass_csp)
         self.windows.append(window)
         if username is not None:
             window.login(username)
