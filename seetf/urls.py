@@ -25,9 +25,7 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file of its own (no inline
     # <script>), so the docs page passes the site's Content-Security-Policy unrelaxed;
     # templates/drf_spectacular/swagger_ui.html moves its inline <style> to a stylesheet.
-    path(
-        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"
-    ),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     # The web pages (server-rendered, on the same services as the API).
     path("", web.home, name="home"),

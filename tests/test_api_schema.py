@@ -172,7 +172,7 @@ def test_a_page_past_the_last_is_a_404_and_the_first_page_of_nothing_is_empty(cl
 
 
 def test_page_and_page_size_are_documented_with_their_bounds(openapi):
-    for method, path, operation in _operations(openapi):
+    for _method, path, operation in _operations(openapi):
         parameters = {p["name"]: p for p in operation.get("parameters", [])}
         if "page_size" not in parameters:
             continue
