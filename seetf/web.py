@@ -10,6 +10,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -114,5 +115,10 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     if _is_api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+        if isinstance(exception, RequestDataTooBig):
+            # Beyond DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): documented on every write.
+            return JsonResponse(
+                {"detail": "The request body is too large.", "code": "too_large"}, status=413
+            )
+        return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
     return render(request, "400.html", status=400)

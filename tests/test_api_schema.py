@@ -40,7 +40,7 @@ def test_every_operation_documents_the_errors_it_can_answer(openapi):
         parameters = operation.get("parameters", [])
         expected = {"401"}
         if method in WRITES:
-            expected |= {"400", "403", "409", "415"}
+            expected |= {"400", "403", "409", "413", "415"}
         if any(p["in"] == "query" for p in parameters):
             expected.add("400")
         if any(p["in"] == "path" for p in parameters):
@@ -76,6 +76,17 @@ def test_a_report_asked_for_as_csv_documents_its_errors_as_csv_too(openapi):
     responses = openapi["paths"]["/api/v1/reports/contributions/"]["get"]["responses"]
     for code in ("200", "400", "401", "403"):
         assert "text/csv" in responses[code]["content"], code
+
+
+@pytest.mark.django_db
+def test_a_body_beyond_the_upload_limit_is_a_413_with_the_error_body(client_for, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = '{"name": "' + "x" * 20_000 + '"}'
+    response = client_for("fund_manager").post(
+        "/api/v1/partners/", body, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large.", "code": "too_large"}
 
 
 def test_an_unknown_api_route_answers_the_error_body(client):

@@ -17,6 +17,7 @@ from what DRF and the project's exception handler (seetf/common/exceptions.py) a
   never 403), paginated lists (a page past the last), and a ``format`` nobody renders.
 - 409 ``{"detail", "code"}``: every write (a business rule, a database constraint, an
   ``Idempotency-Key`` reused with another body).
+- 413: every write (a body beyond ``DATA_UPLOAD_MAX_MEMORY_SIZE``, seetf.web.bad_request).
 - 415: every write (a body in a type no parser reads).
 - 429: views with throttles.
 
@@ -53,6 +54,7 @@ DESCRIPTIONS = {
     "403": "Forbidden for this user (`{detail, code}`), or a session write without CSRF token.",
     "404": "Not found, or not visible to this user (never 403); a page past the last.",
     "409": "A business rule or the data already recorded refused it: `{detail, code}`.",
+    "413": "The request body is too large (`too_large`).",
     "415": "A request body of a media type the API does not read.",
     "429": "Too many requests: throttled.",
 }
@@ -94,7 +96,7 @@ class SchemaWithErrors(AutoSchema):
         ):
             codes.append("404")
         if write:
-            codes += ["409", "415"]
+            codes += ["409", "413", "415"]
         if view.get_throttles():
             codes.append("429")
         return codes
