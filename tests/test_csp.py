@@ -239,6 +239,18 @@ def test_the_api_docs_start_swagger_ui_from_a_file(client):
     assert b"SwaggerUIBundle" in script.content
 
 
+@pytest.mark.django_db
+def test_the_browsable_api_allows_inline_styles_and_no_inline_script(web, fund_manager):
+    """DRF's browsable API (not in production) has inline styles in its templates: its
+    pages alone allow them; its scripts are files, as everywhere."""
+    response = web(fund_manager).get("/api/v1/countries/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert policy_of(response) == {**EXPECTED_POLICY, "style-src": "'self' 'unsafe-inline'"}
+    problems = blocked_by_the_policy(response.content.decode())
+    assert problems and all("style" in problem for problem in problems), problems
+
+
 # --- The report endpoint -------------------------------------------------------------------
 
 REPORT = {

@@ -240,7 +240,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "seetf.common.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # DRF's, with inline styles allowed on its pages (seetf/common/renderers.py).
+        "seetf.common.renderers.BrowsableAPIRenderer",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
