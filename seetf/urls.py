@@ -2,16 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from partners.api.views import ObtainTokenView, RevokeTokenView
 from seetf import health, web
 from seetf.common.csp import csp_report
 
 api_v1 = [
-    path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
-    path("auth/token/revoke/", RevokeTokenView.as_view(), name="auth-token-revoke"),
+    path("", include("accounts.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("grants.api.urls")),
     path("", include("results.api.urls")),
+    path("", include("iati.urls")),
+    path("", include("analytics.api")),
 ]
 
 urlpatterns = [
@@ -32,9 +32,12 @@ urlpatterns = [
     path("login/", web.LoginView.as_view(), name="login"),
     path("logout/", web.LogoutView.as_view(), name="logout"),
     path("password/", web.PasswordChangeView.as_view(), name="password_change"),
+    path("", include("accounts.web_urls")),
     path("grants/", include("grants.web_urls")),
     path("", include("partners.web_urls")),
     path("", include("results.web_urls")),
+    path("", include("iati.web_urls")),
+    path("", include("analytics.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"
