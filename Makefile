@@ -46,9 +46,11 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A seetf beat --loglevel=INFO
 
-# A longer API fuzz run than the one in `make test` (schemathesis, 300 examples each).
+# A longer API fuzz run than the one in `make test` (schemathesis, every phase: 300
+# examples per operation, every coverage case, 200 stateful scenarios; derandomized).
 fuzz: install
-	SEETF_FUZZ_EXAMPLES=300 $(PY) -m pytest -m fuzz tests/test_api_fuzz.py
+	SEETF_FUZZ_EXAMPLES=300 SEETF_FUZZ_COVERAGE=0 SEETF_FUZZ_SCENARIOS=200 SEETF_FUZZ_STEPS=12 \
+		$(PY) -m pytest -m fuzz tests/test_api_fuzz.py
 
 schema: install
 	DEBUG=1 $(PY) manage.py spectacular --file schema.yml --validate

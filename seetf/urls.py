@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from seetf import health, web
+from seetf.common.csp import csp_report
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -17,9 +18,14 @@ urlpatterns = [
     # For operators (seetf/health.py): outside the API, no login.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Browsers report Content-Security-Policy violations here (seetf/common/csp.py).
+    path("csp-report/", csp_report, name="csp-report"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file of its own (no inline
+    # <script>), so the docs page passes the site's Content-Security-Policy unrelaxed;
+    # templates/drf_spectacular/swagger_ui.html moves its inline <style> to a stylesheet.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     # The web pages (server-rendered, on the same services as the API).
     path("", web.home, name="home"),

@@ -10,6 +10,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -93,7 +94,7 @@ def _is_api(request) -> bool:
 @requires_csrf_token
 def page_not_found(request, exception=None):
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return render(request, "404.html", status=404)
 
 
@@ -112,7 +113,7 @@ def server_error(request):
     """Rendered without the request's context: whatever failed (the database, a
     context processor, the session) must not fail this page too."""
     if _is_api(request):
-        return JsonResponse({"detail": "Server error."}, status=500)
+        return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
     try:
         return HttpResponseServerError(loader.get_template("500.html").render())
     except Exception:  # noqa: BLE001 - the last resort must not raise
@@ -122,5 +123,10 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     if _is_api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+        if isinstance(exception, RequestDataTooBig):
+            # Beyond DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): documented on every write.
+            return JsonResponse(
+                {"detail": "The request body is too large.", "code": "too_large"}, status=413
+            )
+        return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
     return render(request, "400.html", status=400)

@@ -13,9 +13,18 @@ sector and countries that exist). Random ids would nearly always answer 404, so 
 valid requests use the id of an object that exists, read from the API's own lists. Each
 operation is a subtest, reported under its label ("GET /api/v1/fund/").
 
+Schemathesis's phases: for each operation the coverage phase (its deterministic cases:
+each boundary, each missing or wrong-typed field) and the fuzzing phase (valid and
+malformed requests drawn by Hypothesis); then the stateful phase, scenarios of chained
+calls along the links schemathesis infers from the schema (a created object's id fed to
+the operations on it). The examples phase has nothing to run (the schema's requests have
+no examples). Each response is checked: no 5xx, a documented status code, content type
+and headers, a body that matches the schema.
+
 Bounded so the file runs in a couple of minutes: a fixed number of examples per
 operation, derandomized (the same requests on every run, so a failure reproduces), no
-deadline (the first request of an operation may be slow on a cold database).
+deadline (the first request of an operation may be slow on a cold database). The bounds
+are environment variables (README "Tests"); `make fuzz` raises them.
 
 Why not schemathesis's own pytest integration: with pytest 9.2, `schemathesis.pytest.
 from_fixture` crashes (it sets `Function._nodeid`, which pytest 9.2 removed) and
@@ -41,14 +50,20 @@ from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.errors import FailureGroup
+from schemathesis.generation.drivers import CoverageGenerator
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.generation.overrides import Override
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from partners.models import Partner, Sector
@@ -60,8 +75,23 @@ SCHEMA_PATH = "/api/schema/"
 REVOKE = "POST /api/v1/auth/token/revoke/"
 # Per operation, valid and malformed requests together (Hypothesis picks about half each).
 # SEETF_FUZZ_EXAMPLES=500 for a deeper run by hand; CI keeps the default.
-EXAMPLES_PER_OPERATION = int(os.environ.get("SEETF_FUZZ_EXAMPLES", "30"))
-CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+EXAMPLES_PER_OPERATION = int(os.environ.get("SEETF_FUZZ_EXAMPLES", "24"))
+# The coverage phase's cases (boundaries, each missing or wrong-typed field, ...), about
+# 5,600 over the whole API: an even spread of at most this many per operation in `make
+# test`; every one with SEETF_FUZZ_COVERAGE=0 (`make fuzz`).
+COVERAGE_PER_OPERATION = int(os.environ.get("SEETF_FUZZ_COVERAGE", "10"))
+# The stateful phase: scenarios of chained calls (a created object's id fed to the
+# operations that take it, along the links schemathesis infers from the schema).
+STATEFUL_SCENARIOS = int(os.environ.get("SEETF_FUZZ_SCENARIOS", "25"))
+STATEFUL_STEPS = int(os.environ.get("SEETF_FUZZ_STEPS", "8"))
+STATEFUL_RUNS = 10
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 # How many existing objects (and combinations of nested ones) an operation may pick from.
 KNOWN_IDS_PER_PARAMETER = 5
 
@@ -196,6 +226,11 @@ def fuzz_operation(operation, headers, known: list[dict]) -> dict:
 
     try:
         call_and_check()
+        for case in coverage_cases(operation):
+            made[case.meta.generation.mode if case.meta else GenerationMode.POSITIVE] += 1
+            case.call_and_validate(
+                headers=headers() if callable(headers) else headers, checks=CHECKS
+            )
     except FailureGroup as failures:
         # Said again with the label first, so that the summary line names the operation. The
         # message has the request that reproduces it; the log below, the server's traceback.
@@ -203,6 +238,24 @@ def fuzz_operation(operation, headers, known: list[dict]) -> dict:
     except BaseExceptionGroup as failures:  # several distinct ones: each told in the chain
         raise AssertionError(f"{operation.label}: {failures}") from failures
     return made
+
+
+def coverage_cases(operation) -> list:
+    """The coverage phase's cases of the operation (deterministic: no randomness), all of
+    them or an even spread of COVERAGE_PER_OPERATION."""
+    generator = CoverageGenerator(
+        operation=operation,
+        generation_modes=list(GenerationMode),
+        generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
+        auth_storage=None,
+        override=Override(),
+        feedback=FeedbackSources(),
+    )
+    cases = list(generator)
+    if COVERAGE_PER_OPERATION <= 0 or len(cases) <= COVERAGE_PER_OPERATION:
+        return cases
+    step = len(cases) / COVERAGE_PER_OPERATION
+    return [cases[int(index * step)] for index in range(COVERAGE_PER_OPERATION)]
 
 
 def test_the_schema_lists_the_api():
@@ -264,3 +317,71 @@ def test_api_conforms_to_its_schema(
                     operation, headers, known_path_parameters(operation.path, lister)
                 )
             assert made[GenerationMode.POSITIVE] > 0, "no valid request was generated"
+
+
+# The stateful phase. The revoke endpoint is left out: it would end the token every later
+# step uses (the operation's own test above gives it a fresh token for each request).
+stateful_schema = schema.exclude(path="/api/v1/auth/token/revoke/")
+
+
+@pytest.mark.fuzz
+@pytest.mark.django_db(transaction=True)
+def test_chained_calls_conform_to_the_schema(
+    all_roles_token, grants_to_act_on, wsgi_connection_kept
+):
+    """Schemathesis's stateful phase: scenarios of up to STATEFUL_STEPS calls, each one's
+    response feeding the next along the links schemathesis infers from the schema (the
+    `id` a POST answers, to the operations on `/{id}/`); every response checked as in the
+    test above. Derandomized: the same scenarios on every run."""
+    headers = {"Authorization": f"Token {all_roles_token}"}
+    base = stateful_schema.as_state_machine()
+    assert base._transitions.operations, "schemathesis inferred no links to follow"
+    links = sum(len(entry.outgoing) for entry in base._transitions.operations.values())
+    assert links > 10, f"only {links} links between operations"
+
+    steps = {"scenarios": 0, "calls": 0, "linked": 0}
+
+    class Workflow(base):
+        def setup(self):
+            steps["scenarios"] += 1
+
+        def step(self, input):
+            steps["calls"] += 1
+            steps["linked"] += input.is_applied and input.transition is not None
+            return super().step(input)
+
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    # Run again (up to STATEFUL_RUNS times) while the scenarios asked for are not done: a
+    # run ends early when the server's state moved on under Hypothesis's feet (a
+    # scenario's first steps, replayed against a database that earlier scenarios changed,
+    # answered otherwise, so the same choices led elsewhere: FlakyStrategyDefinition). No
+    # check failed then: a failure, even one that did not reproduce, is a FailureGroup or
+    # a FlakyFailure, and fails the test. Schemathesis's own runner does the same.
+    for _ in range(STATEFUL_RUNS):
+        remaining = STATEFUL_SCENARIOS - steps["scenarios"]
+        if remaining <= 0:
+            break
+        try:
+            Workflow.run(
+                settings=settings(
+                    max_examples=remaining,
+                    stateful_step_count=STATEFUL_STEPS,
+                    derandomize=True,
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                )
+            )
+        except FailureGroup as failures:
+            raise AssertionError(f"stateful: {failures}") from None
+        except FlakyStrategyDefinition:
+            continue
+    # The scenarios did chain calls: values taken from one response into the next request.
+    assert steps["linked"] > 0, steps
+    assert steps["scenarios"] >= STATEFUL_SCENARIOS / 2, steps
+    print("stateful:", steps)

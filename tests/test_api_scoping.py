@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics, mixins
 
 from accounts.api.views import ObtainTokenView, RevokeTokenView
@@ -57,7 +57,7 @@ EXEMPT = {
     RevokeTokenView: "deletes the token the request was sent with: reads no other row",
     FundSummaryView: "the fund's totals, the same for everyone its read rule admits: no rows",
     SpectacularAPIView: "the OpenAPI schema: describes the API, reads no data",
-    SpectacularSwaggerView: "the browsable docs page for the schema: reads no data",
+    SpectacularSwaggerSplitView: "the browsable docs page for the schema: reads no data",
 }
 
 # How a list's items name their row, and the same in its scope: (item key, scope field).

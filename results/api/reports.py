@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -230,7 +230,10 @@ class DonorDashboardView(ScopedAPIView):
     read_rule = staticmethod(can_read_reference_data)
 
     @extend_schema(
-        responses={200: DonorDashboardSerializer},
+        responses={
+            200: DonorDashboardSerializer,
+            404: OpenApiResponse(description="No partner of that id (`?partner=`)."),
+        },
         parameters=[OpenApiParameter("partner", int, description="Fund managers: a partner id.")],
     )
     def get(self, request):

@@ -24,8 +24,9 @@ class CompletionReportSerializer(serializers.Serializer):
     follow_up_description = serializers.CharField(
         max_length=5000, allow_blank=True, required=False, default=""
     )
-    submitted_at = serializers.DateTimeField(read_only=True)
-    accepted_at = serializers.DateTimeField(read_only=True)
+    # Null until the leader submits the report, and until a fund manager accepts it.
+    submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    accepted_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def to_representation(self, report):
         data = super().to_representation(report)

@@ -1,5 +1,11 @@
-"""``Cache-Control: no-store`` on the API's private responses (issue 14, point 8)."""
+"""``Cache-Control: no-store`` on the API's private responses, and the
+Content-Security-Policy header (issue 14, point 8)."""
 
+from dataclasses import asdict
+
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.utils.cache import patch_cache_control
 
@@ -39,3 +45,23 @@ def _with_credentials(request) -> bool:
     # session cookie the lazy user of AuthenticationMiddleware is anonymous, no query.
     user = getattr(request, "user", None)
     return user is not None and user.is_authenticated
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware (CONTENT_SECURITY_POLICY in the settings), with the policy on
+    404 and 500 answers under DEBUG too: django-csp leaves those out for Django's debug
+    pages, but in demo mode (DEBUG=1) the site shows its own error pages
+    (seetf.common.errorpages), which pass the policy like every other page."""
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)
+        if (
+            settings.DEBUG
+            and response.status_code in (404, 500)
+            and HEADER not in response
+            and not getattr(response, "_csp_exempt", False)
+        ):
+            policy = build_policy(**asdict(self.get_policy_parts(request, response)))
+            if policy:
+                response[HEADER] = policy
+        return response

@@ -1,12 +1,68 @@
+import re
+
 from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`?page=N&page_size=M`, 50 by default, at most 500 (API.md Conventions)."""
+    """`?page=N&page_size=M`, 50 by default, at most 500 (API.md Conventions).
+
+    Both are checked, not guessed at: a `page` that is not a whole number from 1, or a
+    `page_size` that is not one from 1 to 500, is a 400 naming the parameter (DRF would
+    quietly use the default size, or answer 404); a page past the last is DRF's 404
+    `Invalid page.` (the first page of an empty list is an empty page, 200)."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    last_page_strings = ()
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        size = _whole_number(raw)
+        if size is None or not 1 <= size <= self.max_page_size:
+            raise ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return size
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        number = _whole_number(raw)
+        if number is None or number < 1:
+            raise ValidationError({self.page_query_param: ["A whole number from 1."]})
+        return number
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = (
+                    "The page, from 1. Not a whole number from 1: 400; past the last: 404."
+                )
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+                parameter["description"] = (
+                    f"Rows a page, 1 to {self.max_page_size} ({self.page_size} when not "
+                    "given); anything else: 400."
+                )
+        return parameters
+
+
+def _whole_number(raw: str) -> int | None:
+    return int(raw) if WHOLE_NUMBER.fullmatch(raw) else None
 
 
 class Rows:

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "seetf.common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early, so that it sees every /api/ response (seetf/common/middleware.py).
     "seetf.common.middleware.APINoStoreMiddleware",
@@ -193,17 +196,43 @@ USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` collects to (the Docker image: /app/staticfiles).
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # The web pages' own stylesheet, script and icon (no CDN: every page works offline).
 STATICFILES_DIRS = [BASE_DIR / "seetf" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Hashed names from the manifest of `collectstatic`; plain names where it was not run
+    # (seetf/common/staticfiles.py: a page is never a 500 for a missing manifest).
+    "staticfiles": {"BACKEND": "seetf.common.staticfiles.ManifestOrPlainStaticFilesStorage"},
 }
 # Serve straight from the apps' and packages' static folders, so `runserver`, tests and
 # gunicorn all work without `collectstatic` (the Docker image still runs it).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------
+# Every response: scripts and styles only from the site's own static files (no inline
+# <script>, no onclick=, no style= attributes: tests/test_csp.py scans the templates),
+# images from the site or data: URIs, no plugins, no framing, forms post to the site only.
+# A browser reports each violation to /csp-report/ (seetf/common/csp.py), which logs it in
+# one line (logger seetf.csp), at most CSP_REPORTS_LOGGED_PER_MINUTE lines a minute.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": "/csp-report/",
+    }
+}
+CSP_REPORTS_LOGGED_PER_MINUTE = env.int("CSP_REPORTS_LOGGED_PER_MINUTE", default=60)
 
 # --- E-mail -----------------------------------------------------------------------
 # Console by default; SMTP when EMAIL_URL is set (e.g. smtp+tls://user:pass@host:587).
@@ -252,11 +281,13 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents the error responses it can answer (seetf/common/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "seetf.common.schema.SchemaWithErrors",
     "EXCEPTION_HANDLER": "seetf.common.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # DRF's, with inline styles allowed on its pages (seetf/common/renderers.py).
+        "seetf.common.renderers.BrowsableAPIRenderer",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",

@@ -4,10 +4,15 @@ browser) against the application served by pytest-django's ``live_server``.
 Every window a test opens is watched from its first request: a request to any host but
 this machine is aborted and recorded; console errors, uncaught page errors, and
 sub-resources (stylesheet, script, icon) that fail or answer other than 200 are recorded
-too. ``Window.check()`` fails the test on any of them; ``go`` and ``click`` call it
-after every page load, and the fixture once more when the test ends.
+too, and so is every Content-Security-Policy violation, twice over: the page's own
+``securitypolicyviolation`` event (a listener added before any script of the page runs),
+and the report the browser sends to the site's ``/csp-report/`` (logged on ``seetf.csp``
+by the server, which runs in this process). ``Window.check()`` fails the test on any of
+them; ``go`` and ``click`` call it after every page load, and the fixture once more when
+the test ends.
 """
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -24,6 +29,34 @@ PHONE = {"width": 390, "height": 844}
 PASSWORD = "a-long-browser-test-password"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIMEOUT_MS = 15_000
+# Run in every page before its own scripts: a CSP violation becomes a console error.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.effectiveDirective + " blocked " +
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" +
+                event.lineNumber);
+});
+"""
+
+
+class CSPReports(logging.Handler):
+    """The violation reports the server logged (seetf.common.csp) while a test ran."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def csp_reports():
+    reports = CSPReports()
+    logger = logging.getLogger("seetf.csp")
+    logger.addHandler(reports)
+    yield reports
+    logger.removeHandler(reports)
 
 
 @pytest.fixture(autouse=True)
@@ -48,9 +81,15 @@ def label(text: str) -> re.Pattern:
 class Window:
     """One person's browser window, with its own cookies (a browser context)."""
 
-    def __init__(self, browser, base_url: str, viewport: dict):
+    def __init__(self, browser, base_url: str, viewport: dict, csp_reports=None, bypass_csp=False):
         self.base_url = base_url
-        self.context = browser.new_context(viewport=viewport, base_url=base_url)
+        self.csp_reports = csp_reports
+        # bypass_csp: only for a test of the watch itself (the policy would stop first
+        # what the watch is there to catch).
+        self.context = browser.new_context(
+            viewport=viewport, base_url=base_url, bypass_csp=bypass_csp
+        )
+        self.context.add_init_script(CSP_LISTENER)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.outside: list[str] = []  # requests to another host (aborted)
         self.errors: list[str] = []  # console errors, page errors, failed sub-resources
@@ -81,7 +120,12 @@ class Window:
         self.responses.append((response.url, response.status))
         # A page's own status is checked by go() and click(), which expect it; a
         # sub-resource loads (200) or is still fresh in the cache (304, revalidated).
-        if response.request.resource_type != "document" and response.status not in (200, 304):
+        if (
+            response.request.resource_type != "document"
+            and response.status not in (200, 304)
+            # A violation report's answer (204): the report itself is what check() reads.
+            and not urlsplit(response.url).path == "/csp-report/"
+        ):
             self.errors.append(f"{response.status} for {response.url}")
 
     def _request_failed(self, request):
@@ -98,6 +142,8 @@ class Window:
     def check(self) -> None:
         assert not self.outside, f"requests left localhost: {self.outside}"
         assert not self.errors, "errors in the browser:\n" + "\n".join(self.errors)
+        reported = self.csp_reports.lines if self.csp_reports is not None else []
+        assert not reported, "CSP violations reported to /csp-report/:\n" + "\n".join(reported)
 
     # --- Using the site ----------------------------------------------------------------
 
@@ -183,14 +229,17 @@ def code_for(username: str) -> str:
 
 
 class Browser:
-    def __init__(self, browser, base_url: str):
+    def __init__(self, browser, base_url: str, csp_reports=None):
         self.browser = browser
         self.base_url = base_url
+        self.csp_reports = csp_reports
         self.windows: list[Window] = []
 
-    def window(self, username: str | None = None, *, viewport: dict = LAPTOP) -> Window:
+    def window(
+        self, username: str | None = None, *, viewport: dict = LAPTOP, bypass_csp=False
+    ) -> Window:
         """A new window (its own cookies), logged in as ``username`` unless None."""
-        window = Window(self.browser, self.base_url, viewport)
+        window = Window(self.browser, self.base_url, viewport, self.csp_reports, bypass_csp)
         self.windows.append(window)
         if username is not None:
             window.login(username)
@@ -198,7 +247,7 @@ class Browser:
 
 
 @pytest.fixture
-def browser(live_server, transactional_db, monkeypatch):
+def browser(live_server, transactional_db, monkeypatch, csp_reports):
     """Chromium for one test. Playwright's sync API runs an asyncio loop in this thread,
     and Django refuses database calls from a thread with a running loop: the tests' own
     set-up and checks through the ORM are allowed for the test's duration only (the
@@ -212,7 +261,7 @@ def browser(live_server, transactional_db, monkeypatch):
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        site = Browser(chromium, live_server.url)
+        site = Browser(chromium, live_server.url, csp_reports)
         try:
             yield site
             for window in site.windows:

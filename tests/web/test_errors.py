@@ -35,7 +35,7 @@ def test_an_unknown_page_is_a_404_in_the_layout(web, leader):
 def test_an_unknown_api_path_stays_a_json_404(web, leader):
     response = web(leader).get("/api/v1/no-such-thing/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_a_grant_the_user_may_not_see_is_a_404(web, leader, leader2, fund_manager, donor):

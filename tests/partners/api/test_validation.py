@@ -436,21 +436,29 @@ def test_an_unsupported_media_type(world, manager_client, unchanged):
 # --- Pages and filters -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", ["99", "0", "-1", "abc"])
-def test_a_page_that_does_not_exist_is_404(page, world, manager_client):
-    response = manager_client.get(f"/api/v1/partners/?page={page}")
+def test_a_page_past_the_last_is_404(world, manager_client):
+    response = manager_client.get("/api/v1/partners/?page=99")
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Invalid page.", "code": "not_found"}
 
 
-def test_page_size_is_capped_at_500(manager_client):
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "last"])
+def test_a_page_that_is_not_a_whole_number_from_1_is_400(page, world, manager_client):
+    """Issue 14: a bad query parameter is a 400 naming it (DRF answered 404)."""
+    response = manager_client.get(f"/api/v1/partners/?page={page}")
+
+    assert response.status_code == 400
+    assert response.json() == {"page": ["A whole number from 1."]}
+
+
+def test_page_size_goes_up_to_500(manager_client):
     Partner.objects.bulk_create(
         Partner(code=f"B{i:04d}", name=f"Bulk {i:04d}", kind=PartnerKind.PRIVATE)
         for i in range(510)
     )
 
-    response = manager_client.get("/api/v1/partners/?page_size=1000")
+    response = manager_client.get("/api/v1/partners/?page_size=500")
 
     body = response.json()
     assert body["count"] == 510
@@ -460,12 +468,20 @@ def test_page_size_is_capped_at_500(manager_client):
     assert [p["code"] for p in page2["results"]] == [f"B{i:04d}" for i in range(500, 510)]
 
 
-@pytest.mark.parametrize("page_size, expected", [("7", 7), ("abc", 50), ("0", 50), ("-3", 50)])
-def test_page_size(page_size, expected, manager_client):
-    response = manager_client.get(f"/api/v1/countries/?page_size={page_size}")
+def test_page_size(manager_client):
+    response = manager_client.get("/api/v1/countries/?page_size=7")
 
     assert response.status_code == 200
-    assert len(response.json()["results"]) == expected
+    assert len(response.json()["results"]) == 7
+
+
+@pytest.mark.parametrize("page_size", ["abc", "0", "-3", "501", "1000", ""])
+def test_a_page_size_that_is_not_a_whole_number_from_1_to_500_is_400(page_size, manager_client):
+    """Issue 14: DRF quietly used 50 for these (and 500 beyond 500)."""
+    response = manager_client.get(f"/api/v1/countries/?page_size={page_size}")
+
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["A whole number from 1 to 500."]}
 
 
 @pytest.mark.parametrize(
