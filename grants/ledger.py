@@ -32,13 +32,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from partners.models import AlertKind, Contribution, Fund, FundAlert, Receipt
+from partners.models import AlertKind, Contribution, Fund, FundAlert, Receipt, Window
 from partners.services import fund_lock
 from seetf.common.money import MONEY, ZERO, to_cents
 
 from .alerts import notify_fund_managers
 from .models import Disbursement, Grant
-from .selectors import fund_ledger_from_records, fund_summary
+from .selectors import fund_ledger_from_records, fund_summary, windows_ledger_from_records
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,28 @@ def grant_approved() -> list[Drift]:
         for pk, reference, approved in rows
         if approved != approvals[str(pk)]
     ]
+
+
+@register_check
+def window_totals() -> list[Drift]:
+    """Each funding window's allocated, committed and disbursed money against its
+    movements and its grants (``windows_ledger_from_records``)."""
+    expected = windows_ledger_from_records()
+    drifts = []
+    for window in Window.objects.order_by("pk").only(
+        "pk", "code", "allocated_usd", "committed_usd", "disbursed_usd"
+    ):
+        figures = expected.get(window.pk, {})
+        for name in ("allocated_usd", "committed_usd", "disbursed_usd"):
+            if getattr(window, name) != figures.get(name, ZERO):
+                drifts.append(
+                    Drift(
+                        f"window {window.pk} ({window.code}).{name}",
+                        figures.get(name, ZERO),
+                        getattr(window, name),
+                    )
+                )
+    return drifts
 
 
 def ledger_drifts() -> list[Drift]:

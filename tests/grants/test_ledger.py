@@ -159,3 +159,19 @@ def test_the_alert_is_in_the_api_with_its_detail(ledger, client_for, fund_manage
     body = client_for(fund_manager).get("/api/v1/alerts/", {"kind": "ledger_drift"}).json()
     assert body["count"] == 1
     assert "fund.received_usd" in body["results"][0]["detail"]
+
+
+def test_a_windows_figures_drifting_from_its_movements_are_named(ledger, fund_manager):
+    from tests.windows.factories import make_window
+
+    window = make_window(fund_manager, code="LCRW", allocate="50000.00")
+    assert check_fund()[0] == 0
+    # The fund's allocated money moves with it, so only the window's own figure drifts.
+    tamper(
+        "UPDATE partners_window SET allocated_usd = allocated_usd + 1 WHERE id = %s", [window.pk]
+    )
+    tamper("UPDATE partners_fund SET allocated_usd = allocated_usd + 1")
+    code, _, err = check_fund()
+    assert code == 1
+    assert f"window {window.pk} (LCRW).allocated_usd: the records give 50000.00" in err
+    assert "the ledger has 50001.00" in err
