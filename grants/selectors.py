@@ -322,9 +322,17 @@ WORKFLOW_COLUMNS = (
 
 def workflow_grant(row: dict) -> Grant:
     """The grant as the workflow reads it, built from a row of the grant detail (its
-    ``id``, ``status``, ``task_team_leader_id`` and ``WORKFLOW_COLUMNS``): no query."""
+    ``id``, ``status``, ``task_team_leader_id``, ``recipient_endorsed_on``,
+    ``partner_roles``, ``provider_countries`` and ``WORKFLOW_COLUMNS``): no query."""
     grant = Grant(
-        id=row["id"], status=row["status"], task_team_leader_id=row["task_team_leader_id"]
+        id=row["id"],
+        status=row["status"],
+        task_team_leader_id=row["task_team_leader_id"],
+        recipient_endorsed_on=row["recipient_endorsed_on"],
+    )
+    grant._partner_facts = (
+        [(role["role"], role["partner_kind"]) for role in row["partner_roles"]],
+        bool(row["provider_countries"]),
     )
     report = None
     if row["completion_report__id"] is not None:

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("partners.api.urls")),
     path("", include("grants.api.urls")),
     path("", include("results.api.urls")),
+    path("", include("brokering.api.urls")),
 ]
 
 urlpatterns = [
