@@ -5,9 +5,24 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from grants.models import Grant
+from grants.models import Grant, Instrument
 from partners.models import Country, Sector
+from results.markdown import render_markdown
 from seetf.common.models import TimeStampedModel
+
+
+class _Described:
+    """The description as sanitised HTML (Markdown, as results stories are rendered),
+    and the instruments' labels, for the pages."""
+
+    @property
+    def description_html(self) -> str:
+        return render_markdown(self.description)
+
+    @property
+    def instrument_labels(self) -> list[str]:
+        labels = dict(Instrument.choices)
+        return [str(labels.get(code, code)) for code in self.instruments]
 
 
 class OfferStatus(models.TextChoices):
@@ -22,7 +37,7 @@ class RequestStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class Offer(TimeStampedModel):
+class Offer(_Described, TimeStampedModel):
     """A provider country's institution and the experience it can share."""
 
     title = models.CharField(max_length=200)
@@ -57,7 +72,7 @@ class Offer(TimeStampedModel):
         return self.title
 
 
-class ExchangeRequest(TimeStampedModel):
+class ExchangeRequest(_Described, TimeStampedModel):
     """A recipient country's knowledge gap: what it wants to learn, how, by when."""
 
     title = models.CharField(max_length=200)

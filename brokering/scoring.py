@@ -24,9 +24,9 @@ country itself; drafts and withdrawn offers never. Offers whose capacity is exha
 are still suggested, lower (the fund may still agree with the provider). Best first:
 score descending, then the offer's id ascending (the tie-break), at most ``limit``.
 
-Queries: the request, its sectors, the candidates (their text rank computed in the
+Queries (the request and its sectors read by the caller): the candidates (their text rank computed in the
 same statement on PostgreSQL), their sectors, their matches this year, the evidence:
-six, whatever the number of offers; then the page of offers shown.
+four, whatever the number of offers; then the offers shown.
 """
 
 import re
@@ -101,12 +101,12 @@ def _text_rank(candidates, request_words):
 def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) -> list[Suggestion]:
     year = year or timezone.localdate().year
     country = request.recipient_country
-    wanted = set(request.sectors.values_list("code", flat=True))
+    wanted = {sector.code for sector in request.sectors.all()}  # prefetched by the callers
     categories = {code[:3] for code in wanted}
     if not categories:
         return []
     through = Offer.sectors.through
-    in_categories = reduce(or_, (Q(sector_id__startswith=c) for c in sorted(categories)))
+    in_categories = reduce(or_, (Q(sector__code__startswith=c) for c in sorted(categories)))
     candidate_ids = through.objects.filter(in_categories).values("offer_id")
     candidates = Offer.objects.filter(pk__in=candidate_ids, status=OfferStatus.PUBLISHED).exclude(
         provider_country_id=country.code
@@ -192,8 +192,8 @@ def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) 
             score += WEIGHTS["same_region"]
             reasons.append("provider in the same region")
         similarity = _similarity(row, request_words, ranked)
-        if similarity > 0:
-            points = round(WEIGHTS["text_similarity_max"] * similarity, 2)
+        points = round(WEIGHTS["text_similarity_max"] * similarity, 2)
+        if points >= 0.01:
             score += points
             reasons.append(f"similar descriptions (+{points:.2f})")
         out.append(Suggestion(row["id"], round(score, 2), reasons))

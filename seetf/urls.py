@@ -30,6 +30,7 @@ urlpatterns = [
     path("grants/", include("grants.web_urls")),
     path("", include("partners.web_urls")),
     path("", include("results.web_urls")),
+    path("", include("brokering.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"

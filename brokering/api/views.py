@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from grants.models import Instrument
@@ -94,8 +95,6 @@ class _LanguageFilter(django_filters.CharFilter):
         if value in (None, ""):
             return qs
         if not is_language(value):
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError({"language": [f"Not an ISO 639-1 code: {value[:20]}."]})
         return _in_json_list(qs, "languages", value)
 
@@ -117,12 +116,10 @@ class _SharedFilters(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         if not (value.isdigit() and len(value) == 3):
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError({"category": ["Three digits, e.g. 311."]})
         return queryset.filter(
             pk__in=queryset.model.sectors.through.objects.filter(
-                sector_id__startswith=value
+                sector__code__startswith=value
             ).values(f"{queryset.model._meta.model_name}_id")
         )
 
@@ -224,7 +221,12 @@ class OfferViewSet(
         return PublicOfferSerializer
 
     def refine(self, offers):
-        return selectors.with_capacity(offers).prefetch_related("sectors").order_by("id")
+        return (
+            selectors.with_capacity(offers)
+            .select_related("provider_country")
+            .prefetch_related("sectors")
+            .order_by("id")
+        )
 
     def represent(self, offer):
         offer = self.get_queryset().get(pk=offer.pk)
@@ -286,7 +288,7 @@ class RequestViewSet(
 
     def refine(self, requests):
         return (
-            requests.select_related("requested_by", "match")
+            requests.select_related("requested_by", "match", "recipient_country")
             .prefetch_related("sectors")
             .order_by("id")
         )
@@ -325,7 +327,7 @@ class RequestViewSet(
             for o in selectors.with_capacity(
                 Offer.objects.filter(pk__in=[s.offer_id for s in found])
             )
-            .select_related(None)
+            .select_related("provider_country")
             .prefetch_related("sectors")
         }
         return Response(
@@ -375,8 +377,6 @@ class RequestViewSet(
 
 
 def _limit(raw) -> int:
-    from rest_framework.exceptions import ValidationError
-
     if raw in (None, ""):
         return scoring.DEFAULT_LIMIT
     if not str(raw).isdigit() or not (1 <= int(raw) <= scoring.MAX_LIMIT):
