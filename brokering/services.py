@@ -46,7 +46,8 @@ REQUEST_FIELDS = {
 }
 MAX_SECTORS = 10
 # A tag, a comment or a declaration: descriptions are plain text or Markdown, never HTML.
-_HTML = re.compile(r"<\s*/?\s*[A-Za-z!?]")
+# "a < b" stays text, as browsers read it.
+_HTML = re.compile(r"</?[A-Za-z!?]")
 
 # Offer statuses: which actions move them, from where, to where.
 OFFER_TRANSITIONS = {

@@ -25,7 +25,9 @@ W = WEIGHTS
 PLAIN = "Peer mentoring among ministry officials, with site visits."
 
 
-def offer(user, title, country, sectors=("16010",), languages=("es",), instruments=("study_tour",), **kw):
+def offer(
+    user, title, country, sectors=("16010",), languages=("es",), instruments=("study_tour",), **kw
+):
     return make_offer(
         user,
         title=title,
@@ -46,9 +48,16 @@ def market(leader, fund_manager):
     offers = {
         "a_mex": offer(leader, "Mexico's social registry", "MEX"),
         "b_nic": offer(leader, "Nicaragua's social registry", "NIC"),
-        "c_ken": offer(leader, "Kenya's employment schemes", "KEN", ("16020",), ("en",), ("workshop",)),
+        "c_ken": offer(
+            leader, "Kenya's employment schemes", "KEN", ("16020",), ("en",), ("workshop",)
+        ),
         "d_ind": offer(
-            leader, "India's rural employment", "IND", ("16010",), ("en",), ("workshop",),
+            leader,
+            "India's rural employment",
+            "IND",
+            ("16010",),
+            ("en",),
+            ("workshop",),
             capacity_per_year=1,
         ),
         "self_hnd": offer(leader, "Honduras's own registry", "HND"),
@@ -66,7 +75,10 @@ def market(leader, fund_manager):
 
 def expected_scores():
     same_code, lang, instr, left = (
-        W["same_purpose_code"], W["shared_language"], W["shared_instrument"], W["capacity_left"],
+        W["same_purpose_code"],
+        W["shared_language"],
+        W["shared_instrument"],
+        W["capacity_left"],
     )
     return {
         "b_nic": same_code + lang + instr + left + W["same_income_group"] + W["same_region"],
@@ -148,7 +160,9 @@ def test_evidence_of_accepted_reports_raises_the_provider(leader, fund_manager, 
     body = client_for("leader").get(f"/api/v1/requests/{request.pk}/suggestions/").json()
     scores = {s["offer"]["id"]: s for s in body}
     assert scores[mex.pk]["score"] - scores[col.pk]["score"] == RATING_POINTS["S"]
-    assert any(r.startswith("evidence: 1 accepted completion report") for r in scores[mex.pk]["reasons"])
+    assert any(
+        r.startswith("evidence: 1 accepted completion report") for r in scores[mex.pk]["reasons"]
+    )
 
 
 def test_similar_descriptions_add_points(leader, client_for):
