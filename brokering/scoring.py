@@ -24,9 +24,9 @@ country itself; drafts and withdrawn offers never. Offers whose capacity is exha
 are still suggested, lower (the fund may still agree with the provider). Best first:
 score descending, then the offer's id ascending (the tie-break), at most ``limit``.
 
-Queries (the request and its sectors read by the caller): the candidates (their text rank computed in the
-same statement on PostgreSQL), their sectors, their matches this year, the evidence:
-four, whatever the number of offers; then the offers shown.
+Queries (the request and its sectors read by the caller): the candidates (their text
+rank computed in the same statement on PostgreSQL), their sectors, their matches this
+year, the evidence: four, whatever the number of offers; then the offers shown.
 """
 
 import re

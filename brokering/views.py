@@ -209,7 +209,7 @@ def request_match(request, pk):
         return redirect("brokering:request", pk=found.pk)
     messages.success(
         request,
-        _("The offer was accepted: here is the draft grant, filled from the request and the offer."),
+        _("The offer was accepted: here is the draft grant, filled from both sides."),
     )
     return redirect("grants:detail", pk=match.grant_id)
 
