@@ -151,7 +151,9 @@ class OfferFilter(_SharedFilters):
 
     @property
     def qs(self):
-        return super().qs.distinct() if self.form.cleaned_data.get("sector") else super().qs
+        found = super().qs
+        sector = getattr(self.form, "cleaned_data", {}).get("sector")
+        return found.distinct() if sector else found
 
 
 class RequestFilter(_SharedFilters):

@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CapacityOutcomeEnum": "grants.models.CapacityOutcome",
         "GrantStatusEnum": "grants.models.GrantStatus",
+        "InstrumentEnum": "grants.models.Instrument",
     },
 }
 
