@@ -28,7 +28,7 @@ from django.http import JsonResponse
 from rest_framework.authtoken.models import Token
 
 from grants.api.pagination import _beyond, _keyset_order, encode_cursor
-from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant
+from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant, GrantPartnerRole
 from partners.models import Contribution, Fund, Partner
 from partners.roles import Role
 from results.models import OUTCOME_FIELDS, ResultsStory
@@ -55,6 +55,9 @@ GRANT_COLUMNS = (
     "submitted_at",
     "decided_at",
     "created_at",
+    "recipient_endorsed_on",
+    "brokered_match__request_id",
+    "brokered_match__offer_id",
 )
 
 
@@ -130,9 +133,26 @@ def _url(request, query: dict) -> str:
 
 def _relations(ids) -> dict:
     out = {
-        pk: {"recipient_countries": [], "provider_countries": [], "facilitating_partners": []}
+        pk: {
+            "recipient_countries": [],
+            "provider_countries": [],
+            "facilitating_partners": [],
+            "partner_roles": [],
+        }
         for pk in ids
     }
+    roles = GrantPartnerRole.objects.filter(grant_id__in=ids).order_by("role", "partner_id")
+    for grant_id, partner, role, cofinancing, kind in roles.values_list(
+        "grant_id", "partner_id", "role", "cofinancing_usd", "partner__kind"
+    ):
+        out[grant_id]["partner_roles"].append(
+            {
+                "partner": partner,
+                "role": role,
+                "cofinancing_usd": _money(cofinancing),
+                "partner_kind": kind,
+            }
+        )
     for name, value, order in (
         ("recipient_countries", "country_id", "country__name"),
         ("provider_countries", "country_id", "country__name"),
@@ -157,7 +177,13 @@ def _grants(rows) -> list:
             "task_team_leader": r["task_team_leader_id"],
             "sector": r["sector_id"],
             "region": r["region"],
-            **related[r["id"]],
+            "recipient_countries": related[r["id"]]["recipient_countries"],
+            "provider_countries": related[r["id"]]["provider_countries"],
+            "facilitating_partners": related[r["id"]]["facilitating_partners"],
+            "partner_roles": related[r["id"]]["partner_roles"],
+            "recipient_endorsed_on": _day(r["recipient_endorsed_on"]),
+            "brokered_request": r["brokered_match__request_id"],
+            "brokered_offer": r["brokered_match__offer_id"],
             "requested_usd": _money(r["requested_usd"]),
             "approved_usd": _money(r["approved_usd"]),
             "disbursed_usd": _money(r["disbursed_usd"]),

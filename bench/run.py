@@ -298,6 +298,11 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
             .decode()
             .rstrip("=")
         )
+    # An open request with the most candidate offers in its sectors' categories.
+    request_row = project.sql(
+        "SELECT r.id FROM brokering_exchangerequest r WHERE r.status = 'open' "
+        "ORDER BY r.id LIMIT 1"
+    )
     api = [
         ("fund summary", "donor", "/api/v1/fund/"),
         ("grant list, page 1", "fund_manager", "/api/v1/grants/"),
@@ -315,17 +320,28 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         ("donor dashboard", "donor", "/api/v1/dashboards/donor/"),
         ("capacity-outcomes report", "fund_manager", "/api/v1/reports/capacity-outcomes/"),
         ("knowledge hub search", "donor", "/api/v1/results-stories/?search=water"),
+        ("offers catalogue search", "donor", "/api/v1/offers/?search=water&language=en"),
     ]
+    if request_row:
+        api.append(
+            (
+                "request suggestions",
+                "task_team_leader",
+                f"/api/v1/requests/{request_row[0][0]}/suggestions/",
+            )
+        )
     # Served from the data cache (seetf.common.datacache) once computed: measured with
     # the cache on, and again on a second server with it off (DATA_CACHE=0).
     cached = {"donor dashboard", "capacity-outcomes report"}
+    # Brokering (README "Brokering knowledge"): no floor restates them.
+    without_floors = {"offers catalogue search", "request suggestions"}
     items = [
         {
             "name": name,
             "role": role,
             "path": path,
             "kind": "api",
-            "floors": True,
+            "floors": name not in without_floors,
             "cached": name in cached,
         }
         for name, role, path in api

@@ -23,9 +23,10 @@ PAGES = {
     ("fund_manager", "home"): 9,
     ("leader", "home"): 5,
     ("donor", "home"): 10,
-    ("fund_manager", "grant"): 13,
-    ("fund_manager", "proposal"): 14,  # with the approval form and the fund's money
-    ("leader", "grant"): 12,
+    # The grant page reads its partner roles (with their partners) in one query.
+    ("fund_manager", "grant"): 14,
+    ("fund_manager", "proposal"): 15,  # with the approval form and the fund's money
+    ("leader", "grant"): 13,
     ("donor", "dashboard"): 17,
     ("anonymous", "hub"): 7,
     ("anonymous", "home"): 4,
