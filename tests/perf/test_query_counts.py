@@ -41,8 +41,9 @@ ENDPOINTS = [
         "donor dashboard",
         "donor",
         "/api/v1/dashboards/donor/",
-        7,
-        "roles; partner; contributions; fund; portfolio; sector names; outcome totals",
+        8,
+        "roles; partner; contributions; fund; portfolio; sector names; outcome totals; "
+        "co-financing",
     ),
     (
         "capacity-outcomes report",
@@ -118,9 +119,9 @@ HOME_PAGES = [
     ("task_team_leader", 5, "session; user; roles; their grants; the returns among them"),
     (
         "donor",
-        10,
+        11,
         "session; user; roles; membership; partner; contributions; fund; outcome totals; "
-        "portfolio; sector names",
+        "portfolio; sector names; co-financing",
     ),
 ]
 

@@ -22,12 +22,12 @@ PAGES = {
     # and the dashboard's portfolio two (grouped once, then the sectors' names).
     ("fund_manager", "home"): 9,
     ("leader", "home"): 5,
-    ("donor", "home"): 10,
+    ("donor", "home"): 11,  # the dashboard's data, co-financing included
     # The grant page reads its partner roles (with their partners) in one query.
     ("fund_manager", "grant"): 14,
     ("fund_manager", "proposal"): 15,  # with the approval form and the fund's money
     ("leader", "grant"): 13,
-    ("donor", "dashboard"): 17,
+    ("donor", "dashboard"): 18,  # co-financing outside the fund: one query
     ("anonymous", "hub"): 7,
     ("anonymous", "home"): 4,
 }

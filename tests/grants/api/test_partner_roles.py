@@ -253,3 +253,31 @@ def test_the_data_migration_turns_facilitating_partners_into_roles(leader, donor
     assert list(GrantPartnerRole.objects.values_list("grant_id", "partner_id", "role")) == [
         (grant.pk, donor_partner_tr.pk, "facilitator")
     ]
+
+
+def test_co_financing_is_reported_on_the_donor_dashboard(
+    client_for, web, funded, leader, fund_manager, donor, donor_partner
+):
+    """Reported beside the fund's money (API and page), never in the ledger."""
+    other = PartnerFactory(kind=PartnerKind.TRADITIONAL_DONOR)
+    make_grant(
+        leader,
+        "approved",
+        manager=fund_manager,
+        recipient_endorsed_on=timezone.localdate(),
+        partner_roles=[
+            {"partner": donor_partner, "role": "cofinancier", "cofinancing_usd": Decimal("40000")},
+            {"partner": other, "role": "cofinancier", "cofinancing_usd": Decimal("2500.25")},
+        ],
+    )
+    make_grant(  # a draft: not reported
+        leader,
+        partner_roles=[
+            {"partner": donor_partner, "role": "cofinancier", "cofinancing_usd": Decimal("9")}
+        ],
+    )
+    body = client_for("donor").get("/api/v1/dashboards/donor/").json()
+    assert body["cofinancing"] == {"partner_usd": "40000.00", "all_usd": "42500.25", "grants": 1}
+    assert body["fund"]["committed_usd"] == "100000.00"
+    page = web("donor").get("/dashboard/").content.decode()
+    assert 'data-testid="donor-cofinancing">40,000.00<' in page
