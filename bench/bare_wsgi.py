@@ -527,7 +527,21 @@ def donor_dashboard(db, user, query):
             ],
         },
         "outcome_totals": {"grants": totals[0], **dict(zip(OUTCOMES, totals[1:], strict=True))},
+        "cofinancing": _cofinancing_sql(db, partner[0]),
     }
+
+
+def _cofinancing_sql(db, partner_id) -> dict:
+    """results.selectors._cofinancing."""
+    total, own, grants = db.one(
+        "SELECT COALESCE(SUM(r.cofinancing_usd), 0), "
+        "COALESCE(SUM(r.cofinancing_usd) FILTER (WHERE r.partner_id = %s), 0), "
+        "COUNT(DISTINCT r.grant_id) FROM grants_grantpartnerrole r "
+        "JOIN grants_grant g ON g.id = r.grant_id "
+        "WHERE r.role = 'cofinancier' AND g.status = ANY(%s)",
+        [partner_id, list(APPROVED_AND_LATER)],
+    )
+    return {"partner_usd": money(own), "all_usd": money(total), "grants": grants}
 
 
 def capacity_outcomes(db, user):

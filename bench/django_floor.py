@@ -420,8 +420,25 @@ def donor_dashboard(request, user):
                 ],
             },
             "outcome_totals": outcomes,
+            "cofinancing": _cofinancing(partner["id"]),
         }
     )
+
+
+def _cofinancing(partner_id) -> dict:
+    found = GrantPartnerRole.objects.filter(
+        role="cofinancier", grant__status__in=APPROVED_AND_LATER
+    ).aggregate(
+        total=Sum("cofinancing_usd"),
+        own=Sum("cofinancing_usd", filter=Q(partner_id=partner_id)),
+        grants=Count("grant", distinct=True),
+    )
+    zero = Decimal("0")
+    return {
+        "partner_usd": _money(found["own"] or zero),
+        "all_usd": _money(found["total"] or zero),
+        "grants": found["grants"],
+    }
 
 
 @_authenticated

@@ -300,8 +300,7 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         )
     # An open request with the most candidate offers in its sectors' categories.
     request_row = project.sql(
-        "SELECT r.id FROM brokering_exchangerequest r WHERE r.status = 'open' "
-        "ORDER BY r.id LIMIT 1"
+        "SELECT r.id FROM brokering_exchangerequest r WHERE r.status = 'open' ORDER BY r.id LIMIT 1"
     )
     api = [
         ("fund summary", "donor", "/api/v1/fund/"),

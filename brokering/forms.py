@@ -71,9 +71,7 @@ class OfferForm(WebForm):
     sectors = _sectors()
     instruments = _instruments(_("Instruments it can host"))
     languages = _languages()
-    capacity_per_year = forms.IntegerField(
-        label=_("Exchanges a year"), min_value=1, max_value=1000
-    )
+    capacity_per_year = forms.IntegerField(label=_("Exchanges a year"), min_value=1, max_value=1000)
     contact_name = forms.CharField(label=_("Contact name"), max_length=200)
     contact_email = forms.EmailField(label=_("Contact e-mail"))
 

@@ -77,9 +77,7 @@ def offer_catalogue(request):
             "errors": errors,
             "show_contacts": can_see_contacts(user),
             "can_write": user.is_authenticated and can_write_offers(user)[0],
-            "editable": {
-                offer.pk for offer in page.object_list if can_edit_offer(user, offer)[0]
-            },
+            "editable": {offer.pk for offer in page.object_list if can_edit_offer(user, offer)[0]},
         },
     )
 
@@ -212,4 +210,3 @@ def request_match(request, pk):
         _("The offer was accepted: here is the draft grant, filled from both sides."),
     )
     return redirect("grants:detail", pk=match.grant_id)
-

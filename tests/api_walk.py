@@ -88,9 +88,7 @@ def concrete(path: str, objects: dict) -> str:
 def snapshot() -> dict:
     """Every row of the project's tables (and of users and tokens), to show that a
     request wrote nothing."""
-    labels = {
-        "partners", "grants", "results", "brokering", "common", "auth", "authtoken", "axes"
-    }
+    labels = {"partners", "grants", "results", "brokering", "common", "auth", "authtoken", "axes"}
     return {
         model._meta.label: sorted(map(repr, model.objects.values_list()))
         for model in apps.get_models()
