@@ -190,7 +190,14 @@ def _offer_action(name: str):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: OfferSerializer(many=True)}),
+    list=extend_schema(
+        responses={
+            200: OfferSerializer(many=True),
+            400: REFUSALS[400],
+        },
+        description="Published offers (and your own drafts; every offer for fund managers). "
+        "Anonymous visitors get them without `contact_name` and `contact_email`.",
+    ),
     retrieve=extend_schema(responses={200: OfferSerializer, 404: REFUSALS[404]}),
     create=extend_schema(request=OfferSerializer, responses={201: OfferSerializer, **REFUSALS}),
     partial_update=extend_schema(
@@ -261,8 +268,22 @@ LIMIT_PARAMETER = OpenApiParameter(
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: RequestSerializer(many=True), 401: REFUSALS[401]}),
-    retrieve=extend_schema(responses={200: RequestSerializer, 404: REFUSALS[404]}),
+    list=extend_schema(
+        responses={
+            200: RequestSerializer(many=True),
+            400: REFUSALS[400],
+            401: REFUSALS[401],
+            403: REFUSALS[403],
+        }
+    ),
+    retrieve=extend_schema(
+        responses={
+            200: RequestSerializer,
+            401: REFUSALS[401],
+            403: REFUSALS[403],
+            404: REFUSALS[404],
+        }
+    ),
     create=extend_schema(request=RequestSerializer, responses={201: RequestSerializer, **REFUSALS}),
     partial_update=extend_schema(
         request=RequestSerializer, responses={200: RequestSerializer, **REFUSALS}
@@ -314,7 +335,13 @@ class RequestViewSet(
 
     @extend_schema(
         parameters=[LIMIT_PARAMETER],
-        responses={200: SuggestionSerializer(many=True), 400: REFUSALS[400], 404: REFUSALS[404]},
+        responses={
+            200: SuggestionSerializer(many=True),
+            400: REFUSALS[400],
+            401: REFUSALS[401],
+            403: REFUSALS[403],
+            404: REFUSALS[404],
+        },
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def suggestions(self, request, pk=None):
