@@ -231,3 +231,30 @@ def test_needed_by_is_not_part_of_the_score(leader, client_for):
     offer(leader, "Mexico", "MEX")
     body = client_for("leader").get(f"/api/v1/requests/{soon.pk}/suggestions/").json()
     assert body[0]["score"] == expected_scores()["a_mex"]
+
+
+# roles (none for anonymous); count; the page with its capacity; its sectors.
+@pytest.mark.parametrize("n", [3, 40])
+@pytest.mark.parametrize("who, queries", [("anonymous", 3), ("donor", 4)])
+def test_the_offers_list_runs_a_constant_number_of_queries(
+    n, who, queries, leader, fresh_client, django_assert_num_queries
+):
+    for i in range(n):
+        make_offer(leader, title=f"Offer {i}", sectors=["16010", "16020"])
+    client = fresh_client(who)
+    with django_assert_num_queries(queries):
+        response = client.get("/api/v1/offers/?page_size=100&language=es")
+    assert response.status_code == 200 and response.json()["count"] == n
+
+
+# roles; count; the page (with its author and match); its sectors.
+@pytest.mark.parametrize("n", [3, 40])
+def test_the_requests_list_runs_a_constant_number_of_queries(
+    n, leader, fresh_client, django_assert_num_queries
+):
+    for i in range(n):
+        make_request(leader, title=f"Request {i}")
+    client = fresh_client("fund_manager")
+    with django_assert_num_queries(4):
+        response = client.get("/api/v1/requests/?page_size=100&status=open")
+    assert response.status_code == 200 and response.json()["count"] == n
