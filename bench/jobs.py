@@ -1,7 +1,9 @@
 """One daily job over the benchmark's database, measured: `python bench/jobs.py reminders
-YYYY-MM-DD` or `python bench/jobs.py funding`. Prints one JSON line: seconds, queries,
-the process's peak resident memory and how much it grew during the job, and the job's
-own counts. Each job runs in a fresh process, so the peak is the job's."""
+YYYY-MM-DD`, `python bench/jobs.py funding` or `python bench/jobs.py iati` (writing the
+IATI activity file, as `iati_export` and the first request after a change do). Prints
+one JSON line: seconds, queries, the process's peak resident memory and how much it grew
+during the job, and the job's own counts. Each job runs in a fresh process, so the peak
+is the job's."""
 
 import json
 import os
@@ -22,6 +24,20 @@ from django.db import connection  # noqa: E402
 
 from grants.alerts import run_fund_check  # noqa: E402
 from grants.reminders import run_reminders  # noqa: E402
+from iati.activities import activity_chunks  # noqa: E402
+
+
+def write_iati_activities() -> str:
+    """The activity file written to a scratch file, as `iati_export` writes it."""
+    import tempfile
+
+    size = activities = 0
+    with tempfile.TemporaryFile() as handle:
+        for chunk in activity_chunks():
+            handle.write(chunk)
+            size += len(chunk)
+            activities += chunk.count(b"<iati-activity ")
+    return f"{size:,} bytes, {activities:,} activities"
 
 
 def rss_mib() -> float:
@@ -55,6 +71,8 @@ def main():
                 f"raised {check.raised or 'none'}, resolved {check.resolved or 'none'}, "
                 f"{check.notified} e-mailed"
             )
+        elif job == "iati":
+            result = write_iati_activities()
         else:
             raise SystemExit(f"Unknown job {job!r}")
     seconds = time.perf_counter() - started

@@ -319,6 +319,13 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         ("donor dashboard", "donor", "/api/v1/dashboards/donor/"),
         ("capacity-outcomes report", "fund_manager", "/api/v1/reports/capacity-outcomes/"),
         ("knowledge hub search", "donor", "/api/v1/results-stories/?search=water"),
+        ("cycle-times report", "fund_manager", "/api/v1/reports/cycle-times/?group_by=quarter"),
+        ("portfolio-indicators report", "donor", "/api/v1/reports/portfolio-indicators/"),
+        (
+            "exchange-flows report",
+            "fund_manager",
+            "/api/v1/reports/exchange-flows/?by=country",
+        ),
         ("offers catalogue search", "donor", "/api/v1/offers/?search=water&language=en"),
     ]
     if request_row:
@@ -331,16 +338,30 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         )
     # Served from the data cache (seetf.common.datacache) once computed: measured with
     # the cache on, and again on a second server with it off (DATA_CACHE=0).
-    cached = {"donor dashboard", "capacity-outcomes report"}
-    # Brokering (README "Brokering knowledge"): no floor restates them.
-    without_floors = {"offers catalogue search", "request suggestions"}
+    cached = {
+        "donor dashboard",
+        "capacity-outcomes report",
+        "cycle-times report",
+        "portfolio-indicators report",
+        "exchange-flows report",
+    }
+    # No floor written yet (bench/django_floor.py, bench/bare_wsgi.py): measured against
+    # the same report with the cache off, which is their computation; and brokering's
+    # (README "Brokering knowledge").
+    no_floors = {
+        "cycle-times report",
+        "portfolio-indicators report",
+        "exchange-flows report",
+        "offers catalogue search",
+        "request suggestions",
+    }
     items = [
         {
             "name": name,
             "role": role,
             "path": path,
             "kind": "api",
-            "floors": name not in without_floors,
+            "floors": name not in no_floors,
             "cached": name in cached,
         }
         for name, role, path in api
@@ -389,61 +410,9 @@ def run_job(project: Project, job: str, day: date | None = None) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-# --- One size ------------------------------------------------------------------------------------
-
-
-def run_size(project: Project, grants: int, args) -> dict:
-    out = {"grants": grants, "load_before": load_average()}
-    log(f"{grants} grants: recreating the database")
-    project.recreate_database()
-    project.manage("migrate", "--noinput", "-v0")
-    project.manage("collectstatic", "--noinput", "-v0")  # production's manifest storage
-    started = time.perf_counter()
-    generated = project.manage("generate_portfolio", "--grants", str(grants), "--seed", "1")
-    out["generate_seconds"] = round(time.perf_counter() - started, 1)
-    out["generate_output"] = generated.strip()
-    log(f"generated in {out['generate_seconds']} s (load {load_average()})")
-    project.sql("VACUUM ANALYZE")  # as autovacuum would, in time, after a bulk load
-    leader = project.sql(
-        "SELECT u.username FROM auth_user u JOIN grants_grant g ON g.task_team_leader_id = u.id "
-        "WHERE g.status = 'approved' GROUP BY u.username ORDER BY count(*) DESC, u.username "
-        "LIMIT 1"
-    )[0][0]
-    project.manage(
-        "create_seetf_user",
-        "bench-fm",
-        "--role",
-        "fund_manager",
-        "--password",
-        PASSWORD,
-        "--email",
-        "bench-fm@example.org",
-        "--no-input",
-    )
-    project.manage(
-        "create_seetf_user",
-        leader,
-        "--role",
-        "task_team_leader",
-        "--password",
-        PASSWORD,
-        "--no-input",
-    )
-    project.manage(
-        "create_seetf_user",
-        "bench-donor",
-        "--role",
-        "donor",
-        "--partner",
-        "GBR",
-        "--password",
-        PASSWORD,
-        "--email",
-        "bench-donor@example.org",
-        "--no-input",
-    )
-    users = {"fund_manager": "bench-fm", "task_team_leader": leader, "donor": "bench-donor"}
-
+def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[dict]:
+    """Each endpoint under load, beside its floors (bare WSGI, Django), as described in
+    the module's docstring."""
     env = project.env
     api = Server("seetf.wsgi:application", API_PORT, env, args.workers, project.python)
     bare = Server("bench.bare_wsgi:application", BARE_PORT, env, args.workers, project.python)
@@ -511,18 +480,84 @@ def run_size(project: Project, grants: int, args) -> dict:
                 + f"  load {load_average()[0]}"
             )
             results.append(row)
-        out["endpoints"] = results
+        return results
     finally:
         api.stop()
         bare.stop()
         uncached.stop()
+
+
+# --- One size ------------------------------------------------------------------------------------
+
+
+def run_size(project: Project, grants: int, args) -> dict:
+    out = {"grants": grants, "load_before": load_average()}
+    log(f"{grants} grants: recreating the database")
+    project.recreate_database()
+    project.manage("migrate", "--noinput", "-v0")
+    project.manage("collectstatic", "--noinput", "-v0")  # production's manifest storage
+    started = time.perf_counter()
+    generated = project.manage("generate_portfolio", "--grants", str(grants), "--seed", "1")
+    out["generate_seconds"] = round(time.perf_counter() - started, 1)
+    out["generate_output"] = generated.strip()
+    log(f"generated in {out['generate_seconds']} s (load {load_average()})")
+    project.sql("VACUUM ANALYZE")  # as autovacuum would, in time, after a bulk load
+    leader = project.sql(
+        "SELECT u.username FROM auth_user u JOIN grants_grant g ON g.task_team_leader_id = u.id "
+        "WHERE g.status = 'approved' GROUP BY u.username ORDER BY count(*) DESC, u.username "
+        "LIMIT 1"
+    )[0][0]
+    project.manage(
+        "create_seetf_user",
+        "bench-fm",
+        "--role",
+        "fund_manager",
+        "--password",
+        PASSWORD,
+        "--email",
+        "bench-fm@example.org",
+        "--no-input",
+    )
+    project.manage(
+        "create_seetf_user",
+        leader,
+        "--role",
+        "task_team_leader",
+        "--password",
+        PASSWORD,
+        "--no-input",
+    )
+    project.manage(
+        "create_seetf_user",
+        "bench-donor",
+        "--role",
+        "donor",
+        "--partner",
+        "GBR",
+        "--password",
+        PASSWORD,
+        "--email",
+        "bench-donor@example.org",
+        "--no-input",
+    )
+    users = {"fund_manager": "bench-fm", "task_team_leader": leader, "donor": "bench-donor"}
+
+    if not args.no_endpoints:
+        out["endpoints"] = measure_endpoints(project, users, leader, args)
     if not args.no_jobs:
-        log("jobs: reminders as of the portfolio's date, a month later, the funding check")
-        out["jobs"] = {
-            "reminders_daily": run_job(project, "reminders", AS_OF),
-            "reminders_month_later": run_job(project, "reminders", AS_OF + timedelta(days=30)),
-            "funding_check": run_job(project, "funding"),
+        log("jobs: " + ", ".join(args.jobs))
+        jobs = {
+            "reminders_daily": lambda: run_job(project, "reminders", AS_OF),
+            "reminders_month_later": lambda: run_job(
+                project, "reminders", AS_OF + timedelta(days=30)
+            ),
+            "funding_check": lambda: run_job(project, "funding"),
+            "iati_activity_file": lambda: run_job(project, "iati"),
         }
+        unknown = set(args.jobs) - set(jobs)
+        if unknown:
+            raise SystemExit(f"Unknown jobs {sorted(unknown)}: choose among {sorted(jobs)}")
+        out["jobs"] = {name: jobs[name]() for name in jobs if name in args.jobs}
         for name, job in out["jobs"].items():
             log(f"  {name}: {job}")
     out["load_after"] = load_average()
@@ -576,13 +611,16 @@ def markdown(report: dict) -> str:
         )
         + ".",
         "",
-        "Each cell: requests/s / p50 ms / p95 ms. Queries are per request (seetf / Django "
-        "floor / bare floor).",
-        "",
-        "| endpoint (role) | grants | seetf | queries | seetf, cache off | Django floor "
-        "| bare WSGI floor | seetf rps as share of bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if any(size.get("endpoints") for size in report["sizes"]):
+        lines += [
+            "Each cell: requests/s / p50 ms / p95 ms. Queries are per request (seetf / "
+            "Django floor / bare floor).",
+            "",
+            "| endpoint (role) | grants | seetf | queries | seetf, cache off | Django floor "
+            "| bare WSGI floor | seetf rps as share of bare |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for size in report["sizes"]:
         for row in size.get("endpoints", []):
             q = row["queries"]
@@ -630,6 +668,17 @@ def main() -> None:
     parser.add_argument("--skip", action="append", help="Not the endpoints named like this.")
     parser.add_argument("--no-pages", action="store_true", help="The API only, no web pages.")
     parser.add_argument("--no-jobs", action="store_true")
+    parser.add_argument(
+        "--jobs",
+        default="reminders_daily,reminders_month_later,funding_check,iati_activity_file",
+        help="The jobs to time, comma-separated (iati_activity_file: the IATI export).",
+    )
+    parser.add_argument(
+        "--no-endpoints",
+        action="store_true",
+        help="No servers, no load: the portfolio and the jobs only (`--no-endpoints --jobs "
+        "iati_activity_file` times the IATI export alone).",
+    )
     parser.add_argument("--no-django-floor", action="store_true")
     parser.add_argument("--label", default="", help="A tag for the result file name.")
     parser.add_argument(
@@ -639,7 +688,8 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    args.jobs = [name for name in args.jobs.split(",") if name]
+    if not args.no_endpoints and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (bench/run installs it with apt-get).")
     python = str(ROOT / ".venv" / "bin" / "python")
     if not Path(python).exists():
@@ -668,7 +718,7 @@ def main() -> None:
     text = json.dumps(report, indent=1, default=str)
     (RESULTS / f"{stamp}{label}.json").write_text(text)
     table = markdown(report)
-    if not (args.only or args.skip or args.no_pages or args.label):
+    if not (args.only or args.skip or args.no_pages or args.label or args.no_endpoints):
         (RESULTS / "latest.json").write_text(text)
         (RESULTS / "latest.md").write_text(table)
     print()

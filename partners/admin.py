@@ -12,6 +12,7 @@ from .models import (
     Receipt,
     Sector,
 )
+from .services import contribution_update
 
 
 @admin.register(Country)
@@ -30,8 +31,8 @@ class SectorAdmin(admin.ModelAdmin):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "country", "joined_on"]
-    list_filter = ["kind"]
+    list_display = ["code", "name", "kind", "country", "joined_on", "iati_org_ref", "iati_org_type"]
+    list_filter = ["kind", "iati_org_type"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["country"]
 
@@ -78,6 +79,30 @@ class ContributionAdmin(ReadOnlyAdmin):
     list_select_related = ["partner"]
     search_fields = ["reference", "partner__name"]
     inlines = [ReceiptInline]
+    # The money is the services' (read-only here); the donor's IATI activity identifier,
+    # which moves no money, may be set from the admin, through the same service.
+    fields = [
+        "partner",
+        "reference",
+        "currency",
+        "pledged_amount",
+        "pledged_usd",
+        "received_amount",
+        "received_usd",
+        "signed_on",
+        "period_start",
+        "period_end",
+        "provider_activity_id",
+    ]
+    readonly_fields = [f for f in fields if f != "provider_activity_id"]
+
+    def has_change_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
+
+    def save_model(self, request, obj, form, change):
+        contribution_update(
+            contribution=obj, provider_activity_id=form.cleaned_data["provider_activity_id"]
+        )
 
 
 @admin.register(Receipt)

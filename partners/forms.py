@@ -6,7 +6,14 @@ from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from partners import services
-from partners.models import MAX_AMOUNT, REASON_MAX_LENGTH, Country, Partner, PartnerKind
+from partners.models import (
+    MAX_AMOUNT,
+    REASON_MAX_LENGTH,
+    Country,
+    IatiOrgType,
+    Partner,
+    PartnerKind,
+)
 from seetf.common.forms import DateInput, MoneyInput, WebForm
 from seetf.common.money import CENT, MONEY
 
@@ -23,6 +30,17 @@ class PartnerForm(WebForm):
         label=_("Country"), queryset=Country.objects.order_by("name"), required=False
     )
     joined_on = forms.DateField(label=_("Joined on"), required=False, widget=DateInput())
+    iati_org_ref = forms.CharField(
+        label=_("IATI organisation identifier"),
+        max_length=100,
+        required=False,
+        help_text=_("For the IATI files, e.g. XM-DAC-3 (Denmark); empty if it has none."),
+    )
+    iati_org_type = forms.ChoiceField(
+        label=_("IATI organisation type"),
+        choices=[("", _("From the kind")), *IatiOrgType.choices],
+        required=False,
+    )
 
     @classmethod
     def initial_for(cls, partner: Partner) -> dict:
@@ -32,6 +50,8 @@ class PartnerForm(WebForm):
             "kind": partner.kind,
             "country": partner.country_id,
             "joined_on": partner.joined_on,
+            "iati_org_ref": partner.iati_org_ref,
+            "iati_org_type": partner.iati_org_type,
         }
 
 
@@ -65,6 +85,12 @@ class ContributionForm(WebForm):
     signed_on = forms.DateField(label=_("Signed on"), required=False, widget=DateInput())
     period_start = forms.DateField(label=_("Period start"), required=False, widget=DateInput())
     period_end = forms.DateField(label=_("Period end"), required=False, widget=DateInput())
+    provider_activity_id = forms.CharField(
+        label=_("Donor's IATI activity identifier"),
+        max_length=200,
+        required=False,
+        help_text=_("The donor's own IATI activity this money comes from, if it publishes one."),
+    )
 
     @classmethod
     def initial_for(cls, contribution) -> dict:
@@ -78,6 +104,7 @@ class ContributionForm(WebForm):
             "signed_on": contribution.signed_on,
             "period_start": contribution.period_start,
             "period_end": contribution.period_end,
+            "provider_activity_id": contribution.provider_activity_id,
         }
 
     def service_fields(self) -> dict:

@@ -72,6 +72,34 @@ class PartnerKind(models.TextChoices):
     PRIVATE = "private", "Private"
 
 
+class IatiOrgType(models.TextChoices):
+    """IATI's OrganisationType codelist (the codes a fund's partners can be)."""
+
+    GOVERNMENT = "10", "Government"
+    LOCAL_GOVERNMENT = "11", "Local Government"
+    OTHER_PUBLIC_SECTOR = "15", "Other Public Sector"
+    INTERNATIONAL_NGO = "21", "International NGO"
+    NATIONAL_NGO = "22", "National NGO"
+    REGIONAL_NGO = "23", "Regional NGO"
+    PARTNER_COUNTRY_NGO = "24", "Partner Country based NGO"
+    PUBLIC_PRIVATE_PARTNERSHIP = "30", "Public Private Partnership"
+    MULTILATERAL = "40", "Multilateral"
+    FOUNDATION = "60", "Foundation"
+    PRIVATE_SECTOR = "70", "Private Sector"
+    ACADEMIC = "80", "Academic, Training and Research"
+    OTHER = "90", "Other"
+
+
+# An IATI organisation identifier: a registration agency's prefix, a hyphen, the
+# organisation's number with that agency; none of the characters IATI forbids. (Empty is
+# allowed by blank=True: validators do not run on an empty value.)
+IATI_REF_VALIDATOR = RegexValidator(
+    r"^[A-Za-z]{2}-[A-Za-z0-9]+-[^\s/&|?]+$",
+    "An IATI organisation identifier such as XM-DAC-3 or GB-GOV-1: an agency prefix, "
+    "then the organisation's number, without spaces, /, &, | or ?.",
+)
+
+
 class Partner(TimeStampedModel):
     code = models.CharField(
         max_length=16,
@@ -85,6 +113,22 @@ class Partner(TimeStampedModel):
         Country, null=True, blank=True, on_delete=models.PROTECT, related_name="partners"
     )
     joined_on = models.DateField(null=True, blank=True)
+    iati_org_ref = models.CharField(
+        "IATI organisation identifier",
+        max_length=100,
+        blank=True,
+        validators=[IATI_REF_VALIDATOR],
+        help_text="The partner's IATI organisation identifier (e.g. XM-DAC-3 for Denmark); "
+        "empty when it has none: the IATI files then name it by its name only.",
+    )
+    iati_org_type = models.CharField(
+        "IATI organisation type",
+        max_length=2,
+        blank=True,
+        choices=IatiOrgType.choices,
+        help_text="IATI OrganisationType code; empty: from the kind (a country partner is a "
+        "government, a multilateral a multilateral, a private partner a foundation).",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -160,6 +204,18 @@ class Contribution(TimeStampedModel):
     signed_on = models.DateField(null=True, blank=True)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
+    provider_activity_id = models.CharField(
+        "IATI provider activity identifier",
+        max_length=200,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[^\s/&|?]+$", "An IATI activity identifier has no spaces, /, &, | or ?."
+            )
+        ],
+        help_text="The donor's own IATI activity that this money comes from, so that it can "
+        "be traced end to end.",
+    )
 
     objects = ContributionQuerySet.as_manager()
 

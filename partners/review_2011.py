@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from .models import Contribution, Country, Partner
+from .models import Contribution, Country, IatiOrgType, Partner
 from .reference_data import read_csv
 from .services import contribution_create, receipt_record
 
@@ -33,6 +33,9 @@ def load_review_contributions() -> dict:
                 "kind": row["kind"],
                 "country": Country.objects.get(code=row["code"]),
                 "joined_on": _date(row["joined_on"]),
+                # Every partner of the review is a country: its government gives.
+                "iati_org_ref": row["iati_org_ref"],
+                "iati_org_type": IatiOrgType.GOVERNMENT,
             },
         )
         created["partners"] += made

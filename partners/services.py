@@ -174,15 +174,25 @@ def partner_create(
     kind: str,
     country: Country | None = None,
     joined_on: date | None = None,
+    iati_org_ref: str = "",
+    iati_org_type: str = "",
 ) -> Partner:
-    partner = Partner(code=code, name=name, kind=kind, country=country, joined_on=joined_on)
+    partner = Partner(
+        code=code,
+        name=name,
+        kind=kind,
+        country=country,
+        joined_on=joined_on,
+        iati_org_ref=iati_org_ref,
+        iati_org_type=iati_org_type,
+    )
     partner.full_clean()
     partner.save()
     return partner
 
 
 def partner_update(*, partner: Partner, **fields) -> Partner:
-    allowed = {"code", "name", "kind", "country", "joined_on"}
+    allowed = {"code", "name", "kind", "country", "joined_on", "iati_org_ref", "iati_org_type"}
     for name, value in fields.items():
         if name not in allowed:
             raise ValueError(f"partner_update() cannot set {name}")
@@ -193,6 +203,14 @@ def partner_update(*, partner: Partner, **fields) -> Partner:
 
 
 # --- Contributions and receipts -----------------------------------------------------------
+
+
+def _validate_provider_activity_id(value: str) -> None:
+    field = Contribution._meta.get_field("provider_activity_id")
+    try:
+        field.clean(value, None)
+    except ValidationError as error:
+        raise ValidationError({"provider_activity_id": error.messages}) from None
 
 
 def _validate_period(period_start: date | None, period_end: date | None) -> None:
@@ -211,6 +229,7 @@ def contribution_create(
     signed_on: date | None = None,
     period_start: date | None = None,
     period_end: date | None = None,
+    provider_activity_id: str = "",
 ) -> Contribution:
     """Record a pledge. For a USD pledge, ``pledged_usd`` is the amount itself."""
     currency = validate_currency(currency)
@@ -225,6 +244,7 @@ def contribution_create(
         )
     _validate_amount("pledged_usd", pledged_usd)
     _validate_period(period_start, period_end)
+    _validate_provider_activity_id(provider_activity_id)
     if Contribution.objects.filter(reference=reference).exists():
         raise ValidationError({"reference": ["A contribution with this reference exists."]})
     return Contribution.objects.create(
@@ -236,6 +256,7 @@ def contribution_create(
         signed_on=signed_on,
         period_start=period_start,
         period_end=period_end,
+        provider_activity_id=provider_activity_id,
     )
 
 
@@ -253,6 +274,7 @@ def contribution_update(*, contribution: Contribution, **fields) -> Contribution
         "signed_on",
         "period_start",
         "period_end",
+        "provider_activity_id",
     }
     for name in fields:
         if name not in allowed:
@@ -295,6 +317,7 @@ def contribution_update(*, contribution: Contribution, **fields) -> Contribution
             }
         )
     _validate_period(contribution.period_start, contribution.period_end)
+    _validate_provider_activity_id(contribution.provider_activity_id)
     contribution.save()
     return contribution
 

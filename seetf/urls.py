@@ -2,15 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from partners.api.views import ObtainTokenView, RevokeTokenView
 from seetf import health, web
 
 api_v1 = [
-    path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
-    path("auth/token/revoke/", RevokeTokenView.as_view(), name="auth-token-revoke"),
+    path("", include("accounts.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("grants.api.urls")),
     path("", include("results.api.urls")),
+    path("", include("iati.urls")),
+    path("", include("analytics.api")),
     path("", include("brokering.api.urls")),
 ]
 
@@ -27,9 +27,12 @@ urlpatterns = [
     path("login/", web.LoginView.as_view(), name="login"),
     path("logout/", web.LogoutView.as_view(), name="logout"),
     path("password/", web.PasswordChangeView.as_view(), name="password_change"),
+    path("", include("accounts.web_urls")),
     path("grants/", include("grants.web_urls")),
     path("", include("partners.web_urls")),
     path("", include("results.web_urls")),
+    path("", include("iati.web_urls")),
+    path("", include("analytics.web_urls")),
     path("", include("brokering.web_urls")),
 ]
 

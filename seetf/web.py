@@ -17,6 +17,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 
+from analytics import cycletimes
 from grants import selectors as grant_selectors
 from partners.forms import PasswordChangeForm
 from partners.roles import is_donor, is_fund_manager, is_task_team_leader
@@ -35,6 +36,10 @@ def home(request):
         return render(request, "home_public.html", context)
     if is_fund_manager(user):
         context["manager"] = grant_selectors.manager_home(user)
+        # The grants overdue against the service standards, the oldest first (one query).
+        overdue = cycletimes.overdue_against_standards(grant_selectors.grants_visible_to(user))
+        context["manager"]["overdue_standards"] = overdue[: grant_selectors.HOME_LIMIT]
+        context["manager"]["more_overdue_standards"] = len(overdue) > grant_selectors.HOME_LIMIT
     if is_task_team_leader(user):
         context["leader"] = grant_selectors.leader_home(user)
     if is_donor(user):

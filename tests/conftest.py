@@ -219,16 +219,55 @@ def anon():
     return api_client()
 
 
+def second_factor_device(user):
+    """The user's authenticator (a confirmed TOTP device), made if they have none."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    # A wide tolerance: tests sign in many times within one 30-second step, and each code
+    # is accepted once (tests/accounts/codes.py gives the next step's).
+    return device or TOTPDevice.objects.create(
+        user=user, name="authenticator", confirmed=True, tolerance=50
+    )
+
+
+def second_factor_given(client: Client, user) -> None:
+    """Mark the client's session as having given its second factor, as the code page does
+    (accounts.views): for users whose roles require one (fund managers, superusers)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts.policy import SESSION_HAS_DEVICE
+
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = second_factor_device(user).persistent_id
+    session[SESSION_HAS_DEVICE] = True
+    session.save()
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's admin client, its superuser's second factor given (superusers
+    sign in with two factors: accounts.policy)."""
+    client = Client()
+    client.force_login(admin_user)
+    second_factor_given(client, admin_user)
+    return client
+
+
 @pytest.fixture
 def web(user_for):
     """web(who=None, **options): a browser-like test client (django.test.Client) logged
-    in as the user (a user, None for anonymous, or a role name)."""
+    in as the user (a user, None for anonymous, or a role name); a user whose roles
+    require a second factor has given it (see second_factor_given)."""
+    from accounts.policy import two_factor_required
 
     def make(who=None, **options):
         client = Client(**options)
         user = user_for(who)
         if user is not None:
             client.force_login(user)
+            if two_factor_required(user):
+                second_factor_given(client, user)
         return client
 
     return make

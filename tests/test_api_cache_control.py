@@ -78,9 +78,9 @@ def test_what_a_private_endpoint_tells_an_anonymous_client_is_not_stored(anon):
         assert no_store(response), url
 
 
-def test_the_token_the_token_endpoint_gives_is_not_stored(anon, fund_manager):
+def test_the_token_the_token_endpoint_gives_is_not_stored(anon, leader):
     response = anon.post(
-        "/api/v1/auth/token/", {"username": "fm", "password": "a-long-test-password"}
+        "/api/v1/auth/token/", {"username": "ttl", "password": "a-long-test-password"}
     )
     assert response.status_code == 200 and response.json()["token"]
     assert no_store(response)

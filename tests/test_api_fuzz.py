@@ -54,6 +54,7 @@ from schemathesis.specs.openapi.checks import (
 from partners.models import Partner, Sector
 from partners.roles import Role
 from partners.services import user_create_or_update
+from tests.conftest import second_factor_given
 
 SCHEMA_PATH = "/api/schema/"
 REVOKE = "POST /api/v1/auth/token/revoke/"
@@ -268,6 +269,7 @@ def test_an_id_beyond_64_bits_in_a_filter_is_a_400(client):
     to be a 500 (seetf/common/exceptions.py now answers 400)."""
     user = user_create_or_update(username="reader", roles=[Role.FUND_MANAGER])
     client.force_login(user)
+    second_factor_given(client, user)
     response = client.get("/api/v1/reports/contributions/", {"partner": "9" * 25})
     assert response.status_code == 400
     assert response.json()

@@ -18,16 +18,21 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics, mixins
 
+from accounts.api.views import ObtainTokenView, RevokeTokenView
+from analytics.api import (
+    CycleTimesReportView,
+    ExchangeFlowsReportView,
+    PortfolioIndicatorsReportView,
+)
+from analytics.cycletimes import submitted_grants
 from grants import services as grant_services
 from grants.alerts import run_fund_check
 from grants.api.views import FundSummaryView, GrantViewSet
-from grants.models import Exchange, Grant, GrantStatus, Reminder
+from grants.models import APPROVED_AND_LATER, Exchange, ExchangeStatus, Grant, GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.api.views import (
     ContributionReportView,
     CountryViewSet,
-    ObtainTokenView,
-    RevokeTokenView,
     SectorViewSet,
 )
 from partners.models import Contribution, Country, FundAlert
@@ -63,6 +68,21 @@ ROW_KEYS = {
     ContributionReportView: ("code", "code"),  # a row per partner
     CapacityOutcomesReportView: ("grant", "pk"),
     FollowUpReportView: ("grant", "pk"),
+}
+# Reports whose rows are aggregates (groups, indicators, country pairs), not rows of their
+# scope: what they count must be what the scope gives. (body, the scope) -> ok.
+AGGREGATES = {
+    CycleTimesReportView: lambda body, scope: (
+        body["totals"]["grants"] == submitted_grants(scope).count()
+    ),
+    PortfolioIndicatorsReportView: lambda body, scope: (
+        {row["indicator"]: row["value"] for row in body["rows"]}["grants_approved"]
+        == str(scope.filter(status__in=APPROVED_AND_LATER).count())
+    ),
+    ExchangeFlowsReportView: lambda body, scope: (
+        body["totals"]["grants"]
+        <= scope.filter(exchanges__status=ExchangeStatus.HELD).distinct().count()
+    ),
 }
 # The parent a nested route names, and where its ids come from.
 URL_ARGUMENTS = {"grant_pk": Grant, "contribution_pk": Contribution}
@@ -284,6 +304,14 @@ def test_what_each_list_gives_is_within_its_declared_scope(portfolio, client_for
             ids = URL_ARGUMENTS[argument].objects.values_list("pk", flat=True)
             parents = [{**kwargs, argument: pk} for kwargs in parents for pk in ids]
         assert is_scoped(cls), f"{name}: {cls.__qualname__} lists rows without a scope"
+        if cls in AGGREGATES:
+            response = client.get(reverse(name))
+            if response.status_code == 200:
+                assert AGGREGATES[cls](response.json(), cls.scope(user)), (name, username)
+                read += 1
+            else:
+                assert response.status_code in (401, 403), (name, response)
+            continue
         item_key, scope_field = ROW_KEYS.get(cls, ("id", "pk"))
         in_scope = set(cls.scope(user).values_list(scope_field, flat=True))
         for kwargs in parents:

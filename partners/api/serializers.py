@@ -43,7 +43,16 @@ class PartnerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Partner
-        fields = ["id", "code", "name", "kind", "country", "joined_on"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "country",
+            "joined_on",
+            "iati_org_ref",
+            "iati_org_type",
+        ]
 
 
 class ContributionOutputSerializer(serializers.ModelSerializer):
@@ -64,6 +73,7 @@ class ContributionOutputSerializer(serializers.ModelSerializer):
             "signed_on",
             "period_start",
             "period_end",
+            "provider_activity_id",
             "status",
         ]
         read_only_fields = fields
@@ -80,6 +90,12 @@ class ContributionInputSerializer(serializers.Serializer):
     signed_on = serializers.DateField(required=False, allow_null=True)
     period_start = serializers.DateField(required=False, allow_null=True)
     period_end = serializers.DateField(required=False, allow_null=True)
+    provider_activity_id = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The donor's own IATI activity identifier for this money (traceability).",
+    )
 
 
 class ReceiptSerializer(serializers.ModelSerializer):

@@ -1,4 +1,3 @@
-from axes.helpers import get_cool_off
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -7,14 +6,8 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import APIException, Throttled, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from seetf.common.api import (
     REPORT_FORMAT_PARAMETER,
@@ -26,7 +19,6 @@ from seetf.common.api import (
     ScopedViewSet,
 )
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from seetf.common.parsers import StrictJSONParser
 
 from .. import permissions as rules
 from .. import selectors, services
@@ -47,7 +39,6 @@ from .serializers import (
     ReceiptSerializer,
     ReversalInputSerializer,
     SectorSerializer,
-    TokenResponseSerializer,
 )
 
 
@@ -265,82 +256,3 @@ class ContributionReportView(ScopedAPIView):
             raise ValidationError(filterset.errors)
         report = selectors.contributions_report(partners=filterset.qs)
         return Response(ContributionReportSerializer(report).data)
-
-
-class ObtainTokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (`Authorization: Token ...`).
-
-    Failed attempts are counted per username and address; after too many the answer is
-    429 until the cool-off ends."""
-
-    renderer_classes = [JSONRenderer]
-    # DRF's ObtainAuthToken names its own parsers, DRF's plain JSONParser among them (a
-    # body nested 1,000 deep was a 500 here): the project's JSON parser instead, in the
-    # same order.
-    parser_classes = [FormParser, MultiPartParser, StrictJSONParser]
-
-    @extend_schema(
-        request=AuthTokenSerializer,
-        responses={
-            200: TokenResponseSerializer,
-            429: OpenApiResponse(description="Too many failed logins for this username."),
-        },
-        auth=[],
-    )
-    def post(self, request, *args, **kwargs):
-        try:
-            return super().post(request, *args, **kwargs)
-        except ValidationError:
-            # django-axes marks a locked-out attempt on the request it was given, here
-            # DRF's Request, which its middleware (reading Django's request) never sees:
-            # so the lockout is turned into the API's 429 here.
-            if getattr(request, "axes_locked_out", False):
-                raise Throttled(
-                    wait=_lockout_seconds(request),
-                    detail="Too many failed logins for this username; try again later.",
-                ) from None
-            raise
-
-
-class NoTokenToRevoke(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = (
-        "This request carries no API token to revoke: send it as `Authorization: Token <key>`."
-    )
-    default_code = "no_token"
-
-
-class RevokeTokenView(APIView):
-    """End the API token this request is sent with: 204, and that token then gets 401.
-
-    Signed in some other way (a web session), there is no token to revoke: 400
-    `no_token`, nothing changed. Without credentials: 401."""
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # As every scoped view does: a malformed body is a 400 before anything is done.
-        request.data  # noqa: B018
-
-    @extend_schema(
-        request=None,
-        responses={
-            204: OpenApiResponse(description="Revoked: this token now gets 401."),
-            400: OpenApiResponse(
-                ErrorSerializer,
-                description="`no_token`: the request carries no token (a web session).",
-            ),
-            401: OpenApiResponse(
-                ErrorSerializer, description="No credentials, or a token already revoked."
-            ),
-        },
-    )
-    def post(self, request, *args, **kwargs):
-        if not isinstance(request.auth, Token):
-            raise NoTokenToRevoke()
-        services.token_revoke(token=request.auth)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _lockout_seconds(request) -> int | None:
-    cool_off = get_cool_off(request._request)
-    return int(cool_off.total_seconds()) if cool_off else None

@@ -37,11 +37,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "seetf.common",
     "audit",
     "partners",
+    "accounts",
     "grants",
     "results",
+    "iati",
+    "analytics",
     "brokering",
 ]
 
@@ -54,9 +60,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session gave its second factor.
+    "django_otp.middleware.OTPMiddleware",
     # The request's client address for the audit entries its services write.
     "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (they say why): a session unused for SEETF_SESSION_IDLE_MINUTES is
+    # ended, and no page is served before the second factor (accounts/middleware.py).
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # DEBUG only: the site's own 404 and 500 pages (seetf/common/errorpages.py); after
     # CommonMiddleware, so that APPEND_SLASH still redirects.
@@ -112,7 +124,10 @@ DATA_CACHE_TIMEOUT = env.int("DATA_CACHE_TIMEOUT", default=3600)
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    # First: refuses a login while its username and address are locked out.
+    # First: refuses any login from an address with too many failures, whatever the
+    # usernames (SEETF_ADDRESS_FAILURE_LIMIT, counted on the login log).
+    "accounts.backends.AddressLimitBackend",
+    # Then: refuses a login while its username and address are locked out.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -135,6 +150,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client's address as the audit log takes it: the trusted proxy header's when one is
+# configured (below), else REMOTE_ADDR; so behind a TLS proxy each client is its own.
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.axes_client_ip"
+# Across usernames: this many failed logins from one address within AXES_COOLOFF_TIME
+# and every login from it is refused (429) until they are older (0: no such limit).
+SEETF_ADDRESS_FAILURE_LIMIT = env.int("SEETF_ADDRESS_FAILURE_LIMIT", default=20)
+
+# Two factors (accounts/policy.py): the roles that must sign in to the web with a TOTP
+# code besides their password (superusers too); anyone else may choose to.
+SEETF_TWO_FACTOR_ROLES = env.list(
+    "SEETF_TWO_FACTOR_ROLES", default=["fund_manager", "window_manager"]
+)
+# Wrong codes in one session before it is ended (the password again, which axes counts);
+# each device also throttles wrong codes itself (django-otp: 1, 2, 4, 8... seconds).
+SEETF_OTP_FAILURE_LIMIT = env.int("SEETF_OTP_FAILURE_LIMIT", default=5)
+# The name authenticator apps show for the account.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="SEETF")
+# API tokens live this long (then 401; POST /api/v1/auth/token/ gives a new one).
+SEETF_TOKEN_LIFETIME_HOURS = env.int("SEETF_TOKEN_LIFETIME_HOURS", default=24 * 30)
+# Sessions: at most SESSION_COOKIE_AGE from the last activity (14 days), and ended after
+# SEETF_SESSION_IDLE_MINUTES without a request (0: no idle timeout).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+SEETF_SESSION_IDLE_MINUTES = env.int("SEETF_SESSION_IDLE_MINUTES", default=30)
 
 # Behind a TLS proxy: the header that carries the client's address (for example
 # HTTP_X_FORWARDED_FOR) and how many trusted proxies append to it. Unset: REMOTE_ADDR.
@@ -192,8 +230,10 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes "no credentials" a 401.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Tokens expire after SEETF_TOKEN_LIFETIME_HOURS; a session counts once its second
+        # factor is given (accounts/authentication.py).
+        "accounts.authentication.ExpiringTokenAuthentication",
+        "accounts.authentication.TwoFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
@@ -252,6 +292,19 @@ BROKERING_DRAFT_REQUESTED_USD = env.str("BROKERING_DRAFT_REQUESTED_USD", default
 BROKERING_DRAFT_START_DAYS = env.int("BROKERING_DRAFT_START_DAYS", default=30)
 # Idempotency keys are kept at least this long (API.md: at least 24 hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+# Service standards (analytics): how many days each step of a grant should take at most,
+# in calendar days of TIME_ZONE. The fund manager's home lists the grants overdue against
+# them and the cycle-times report gives the share within them. A step left out has none.
+SEETF_SERVICE_STANDARDS = {
+    "submit_to_decision": env.int("SERVICE_STANDARD_DECISION_DAYS", default=20),
+    "decision_to_first_disbursement": env.int("SERVICE_STANDARD_DISBURSEMENT_DAYS", default=30),
+    "decision_to_first_exchange": env.int("SERVICE_STANDARD_EXCHANGE_DAYS", default=120),
+    "end_to_report": COMPLETION_REPORT_DUE_DAYS,
+    "report_to_acceptance": env.int("SERVICE_STANDARD_ACCEPTANCE_DAYS", default=20),
+}
+# The cycle-times report's size bands (?group_by=size_band): upper bounds in USD of the
+# approved (else requested) amount.
+SEETF_SIZE_BANDS_USD = (50000, 100000, 250000)
 # Demo mode: `make run` sets it, and only then are demo users created.
 SEETF_DEMO = env.bool("SEETF_DEMO", default=False)
 
@@ -306,3 +359,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# --- IATI publishing (iati/; README "Publishing to IATI") --------------------------------
+# The fund as IATI's reporting organisation: its organisation identifier (every activity
+# identifier starts with it; the default is the World Bank's, the SEETF's trustee), its
+# OrganisationType code, name, the files' default language and currency, and the month
+# its fiscal year starts (budgets and expenditure are given per fiscal year; 7: July to
+# June, the World Bank's).
+IATI_REPORTING_ORG_REF = env("IATI_REPORTING_ORG_REF", default="XM-DAC-44000")
+# The fund's own activity is `<IATI_REPORTING_ORG_REF>-<IATI_FUND_ACTIVITY_CODE>`.
+IATI_FUND_ACTIVITY_CODE = env("IATI_FUND_ACTIVITY_CODE", default="SEETF")
+IATI_REPORTING_ORG_TYPE = env("IATI_REPORTING_ORG_TYPE", default="40")
+IATI_REPORTING_ORG_NAME = env(
+    "IATI_REPORTING_ORG_NAME", default="South-South Experience Exchange Trust Fund"
+)
+IATI_DEFAULT_LANGUAGE = env("IATI_DEFAULT_LANGUAGE", default="en")
+IATI_DEFAULT_CURRENCY = env("IATI_DEFAULT_CURRENCY", default="USD")
+IATI_FISCAL_YEAR_FIRST_MONTH = env.int("IATI_FISCAL_YEAR_FIRST_MONTH", default=7)
+# The official IATI 2.03 schemas, codelists and standard ruleset (the folder holding
+# 2.03/, codelists/ and rulesets/), for `iati_validate` and the codelist checks. Not set:
+# the validator says so and stops; the files are still published.
+IATI_SCHEMA_DIR = env("IATI_SCHEMA_DIR", default="")
+# Where the published files are kept between data changes (one file per data version).
+IATI_CACHE_DIR = env("IATI_CACHE_DIR", default=str(BASE_DIR / "var" / "iati"))

@@ -23,3 +23,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.environ.get("SEETF_TEST_SQLITE_NAME") or str(BASE_DIR / ".test-db.sqlite3")  # noqa: F405
     }
+
+# The official IATI files the tests validate against: the repository's sibling
+# ../shared/iati unless IATI_SCHEMA_DIR says otherwise (tests/iati fail, never skip, when
+# it is missing).
+IATI_SCHEMA_DIR = os.environ.get("IATI_SCHEMA_DIR") or str(BASE_DIR.parent / "shared" / "iati")  # noqa: F405
+IATI_CACHE_DIR = os.environ.get("SEETF_TEST_IATI_CACHE_DIR") or str(BASE_DIR / ".test-iati-cache")  # noqa: F405

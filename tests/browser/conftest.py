@@ -122,18 +122,64 @@ class Window:
         return self.page
 
     def login(self, username: str, password: str = PASSWORD):
-        """Log in through the login form, as a person does."""
+        """Log in through the login form, as a person does; a user who signs in with two
+        factors (a fund manager) then types the code of their authenticator, or sets one
+        up first (the app's code computed here from the key the page shows)."""
         page = self.go("/login/")
         form = page.get_by_test_id("login-form")
         form.get_by_label(label("Username")).fill(username)
         form.get_by_label(label("Password")).fill(password)
         self.click(form.get_by_role("button", name="Log in"))
+        path = urlsplit(page.url).path
+        if path == "/login/two-factor/setup/":
+            self.set_up_second_factor()
+        elif path == "/login/two-factor/":
+            self.give_code(code_for(username))
         assert urlsplit(page.url).path == "/", f"login as {username} ended on {page.url}"
         assert f"Signed in as {username}" in page.locator(".site-user").inner_text()
         return page
 
+    def set_up_second_factor(self) -> list[str]:
+        """On the set-up page: add the key to an "app" (computed here), confirm with its
+        code, keep the recovery codes and go on; returns them."""
+        page = self.page
+        secret = page.get_by_test_id("two-factor-secret").inner_text().replace(" ", "")
+        form = page.get_by_test_id("two-factor-setup-form")
+        form.get_by_label(label("Code")).fill(app_code(secret))
+        self.click(form.get_by_role("button", name="Confirm"))
+        codes = page.get_by_test_id("recovery-codes").locator("code").all_inner_texts()
+        self.click(page.get_by_test_id("recovery-codes-continue"))
+        return codes
+
+    def give_code(self, code: str, status: int = 200):
+        form = self.page.get_by_test_id("two-factor-form")
+        form.get_by_label(label("Code")).fill(code)
+        return self.click(form.get_by_role("button", name="Verify"), status=status)
+
     def text(self, testid: str) -> str:
         return " ".join(self.page.get_by_test_id(testid).first.inner_text().split())
+
+
+def app_code(secret_b32: str, at: float | None = None) -> str:
+    """What an authenticator app shows for a key now (RFC 6238, django-otp's own TOTP)."""
+    from base64 import b32decode
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(b32decode(secret_b32))
+    if at is not None:
+        totp.time = at
+    return f"{totp.token():06d}"
+
+
+def code_for(username: str) -> str:
+    """The current code of the user's authenticator (a code is accepted once: the next
+    time step's when this one was used)."""
+    from django.contrib.auth import get_user_model
+
+    from tests.accounts.codes import current_code
+
+    return current_code(get_user_model().objects.get(username=username))
 
 
 class Browser:

@@ -60,6 +60,35 @@ ENDPOINTS = [
         "roles; the rows",
     ),
     (
+        "cycle-times report",
+        "fund_manager",
+        "/api/v1/reports/cycle-times/?group_by=quarter",
+        3,
+        "roles; the grants with their step times; their history (streamed)",
+    ),
+    (
+        "cycle-times report by instrument, as CSV",
+        "donor",
+        "/api/v1/reports/cycle-times/?group_by=instrument&format=csv",
+        4,
+        "roles; the grants with their step times; their history; the instruments used",
+    ),
+    (
+        "portfolio-indicators report",
+        "fund_manager",
+        "/api/v1/reports/portfolio-indicators/",
+        4,
+        "roles; the grants' counts and average; the countries by role; the exchanges held",
+    ),
+    (
+        "exchange-flows report by region",
+        "donor",
+        "/api/v1/reports/exchange-flows/?by=region",
+        6,
+        "roles; the exchanges held; their providers; their recipients; the grants' "
+        "providers; the grants' recipients",
+    ),
+    (
         "knowledge hub search",
         "donor",
         "/api/v1/results-stories/?search=reform",
@@ -112,9 +141,10 @@ def test_a_deep_page_costs_what_the_first_does(
 HOME_PAGES = [
     (
         "fund_manager",
-        9,
-        "session; user; roles; review queue; overdue reports; reports to accept; grants to "
-        "close; the fund's money; open alerts",
+        11,
+        "session; user; the authenticator that verified the session; roles; review queue; "
+        "overdue reports; reports to accept; grants to close; the fund's money; open alerts; "
+        "overdue against the service standards",
     ),
     ("task_team_leader", 5, "session; user; roles; their grants; the returns among them"),
     (

@@ -14,7 +14,7 @@ from grants.models import Disbursement, Grant, GrantHistory, GrantStatus
 from partners.models import Fund, Receipt
 from seetf.common.idempotency import FORM_FIELD
 from seetf.common.models import IdempotencyKey
-from tests.conftest import read_afresh
+from tests.conftest import read_afresh, second_factor_given
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
 from tests.web.pages import form_data, page
@@ -163,6 +163,7 @@ def test_two_disbursement_posts_at_once_then_a_repost_record_once(make_user, lea
     grant = approved_grant(leader, fund_manager)
     browser = Client()
     browser.force_login(fund_manager)
+    second_factor_given(browser, fund_manager)
     action, data = disbursement_post(browser, grant)
     barrier = threading.Barrier(2, timeout=30)
     statuses, errors = [], []
@@ -171,6 +172,7 @@ def test_two_disbursement_posts_at_once_then_a_repost_record_once(make_user, lea
         try:
             client = Client()
             client.force_login(read_afresh(fund_manager))
+            second_factor_given(client, fund_manager)
             barrier.wait()
             statuses.append(client.post(action, data).status_code)
         except BaseException as exc:  # reported in the test's thread

@@ -14,6 +14,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from partners.models import Partner
+from tests.accounts.codes import current_code
+from tests.conftest import second_factor_given
 
 pytestmark = pytest.mark.django_db
 
@@ -21,25 +23,26 @@ PASSWORD = "a-long-test-password"  # what tests/conftest.py's make_user gives
 TOKEN_URL = "/api/v1/auth/token/"
 
 
-def _login(username, password, client=None, **extra):
+def _login(username, password, client=None, otp=None, **extra):
     client = client or APIClient()
-    return client.post(
-        TOKEN_URL, {"username": username, "password": password}, format="json", **extra
-    )
+    body = {"username": username, "password": password}
+    if otp is not None:
+        body["otp"] = otp  # fund managers sign in with two factors (tests/accounts)
+    return client.post(TOKEN_URL, body, format="json", **extra)
 
 
 # --- Tokens ----------------------------------------------------------------------------------
 
 
 def test_a_token_for_a_username_and_password(fund_manager):
-    response = _login("fm", PASSWORD)
+    response = _login("fm", PASSWORD, otp=current_code(fund_manager))
 
     assert response.status_code == 200
     assert response.json() == {"token": Token.objects.get(user=fund_manager).key}
 
 
 def test_the_token_authenticates_requests(fund_manager):
-    token = _login("fm", PASSWORD).json()["token"]
+    token = _login("fm", PASSWORD, otp=current_code(fund_manager)).json()["token"]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
@@ -129,6 +132,7 @@ def test_a_session_authenticates_reads(leader):
 def test_a_session_write_needs_the_csrf_token(fund_manager):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(fund_manager)
+    second_factor_given(client, fund_manager)
     body = {"code": "SESS", "name": "Made in a session", "kind": "private"}
 
     refused = client.post("/api/v1/partners/", body, format="json")
@@ -155,11 +159,11 @@ def test_after_logout_the_session_is_gone(leader):
 
 
 @override_settings(AXES_FAILURE_LIMIT=5)
-def test_five_wrong_passwords_lock_the_username_out(fund_manager):
+def test_five_wrong_passwords_lock_the_username_out(leader):
     client = APIClient()
 
-    answers = [_login("fm", f"wrong-{i}", client).status_code for i in range(5)]
-    right = _login("fm", PASSWORD, client)
+    answers = [_login("ttl", f"wrong-{i}", client).status_code for i in range(5)]
+    right = _login("ttl", PASSWORD, client)
 
     # The fifth failure reaches the limit and is itself answered 429.
     assert answers == [400, 400, 400, 400, 429]
@@ -171,39 +175,39 @@ def test_five_wrong_passwords_lock_the_username_out(fund_manager):
 
 
 @override_settings(AXES_FAILURE_LIMIT=5)
-def test_four_wrong_passwords_do_not(fund_manager):
+def test_four_wrong_passwords_do_not(leader):
     for i in range(4):
-        _login("fm", f"wrong-{i}")
+        _login("ttl", f"wrong-{i}")
 
-    assert _login("fm", PASSWORD).status_code == 200
+    assert _login("ttl", PASSWORD).status_code == 200
 
 
 @override_settings(AXES_FAILURE_LIMIT=5)
-def test_the_lockout_is_for_that_username_from_that_address(fund_manager, fund_manager2):
+def test_the_lockout_is_for_that_username_from_that_address(leader, leader2):
     for i in range(5):
-        _login("fm", f"wrong-{i}")
+        _login("ttl", f"wrong-{i}")
 
-    assert _login("fm2", PASSWORD).status_code == 200
-    assert _login("fm", PASSWORD, REMOTE_ADDR="10.1.2.3").status_code == 200
-    assert _login("fm", PASSWORD).status_code == 429
+    assert _login("ttl2", PASSWORD).status_code == 200
+    assert _login("ttl", PASSWORD, REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert _login("ttl", PASSWORD).status_code == 429
 
 
 @override_settings(AXES_FAILURE_LIMIT=5, AXES_COOLOFF_TIME=0.25)
-def test_after_the_cool_off_the_right_password_works_again(fund_manager):
+def test_after_the_cool_off_the_right_password_works_again(leader):
     for i in range(5):
-        _login("fm", f"wrong-{i}")
-    assert _login("fm", PASSWORD).status_code == 429
+        _login("ttl", f"wrong-{i}")
+    assert _login("ttl", PASSWORD).status_code == 429
 
     AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
 
-    assert _login("fm", PASSWORD).status_code == 200
+    assert _login("ttl", PASSWORD).status_code == 200
 
 
 @override_settings(AXES_FAILURE_LIMIT=5)
-def test_a_locked_out_user_keeps_a_token_already_issued(fund_manager):
-    token = _login("fm", PASSWORD).json()["token"]
+def test_a_locked_out_user_keeps_a_token_already_issued(leader):
+    token = _login("ttl", PASSWORD).json()["token"]
     for i in range(5):
-        _login("fm", f"wrong-{i}")
+        _login("ttl", f"wrong-{i}")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 

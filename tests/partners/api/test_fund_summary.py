@@ -190,6 +190,7 @@ def test_each_contribution_shows_what_came_in_and_what_is_to_come(portfolio, cli
         "signed_on": None,
         "period_start": None,
         "period_end": None,
+        "provider_activity_id": "",
         "status": "partially_received",
     }
 

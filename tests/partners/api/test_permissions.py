@@ -45,6 +45,8 @@ READS = {
                 "kind": "multilateral",
                 "country": None,
                 "joined_on": "2010-01-01",
+                "iati_org_ref": "",
+                "iati_org_type": "",
             }
         ),
     ),

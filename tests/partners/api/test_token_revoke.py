@@ -4,12 +4,15 @@
 user_tokens_revoke``), whether set by ``create_seetf_user`` or the web's password change."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.policy import two_factor_required
 from partners.roles import Role
+from tests.accounts.codes import current_code
 from tests.factories import PartnerFactory
 from tests.partners.conftest import ROLES
 
@@ -26,9 +29,13 @@ def token_client(user) -> tuple[APIClient, str]:
 
 
 def login(username, password=PASSWORD):
-    return APIClient().post(
-        "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
-    )
+    """A token for the username; with the current code of their authenticator for a
+    user who signs in with two factors (a fund manager)."""
+    body = {"username": username, "password": password}
+    user = get_user_model().objects.get(username=username)
+    if two_factor_required(user):
+        body["otp"] = current_code(user)
+    return APIClient().post("/api/v1/auth/token/", body, format="json")
 
 
 # --- The revoke endpoint -----------------------------------------------------------------

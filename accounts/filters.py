@@ -1,0 +1,14 @@
+import django_filters
+
+from .models import LoginMethod, LoginOutcome, LoginRecord
+
+
+class LoginRecordFilter(django_filters.FilterSet):
+    username = django_filters.CharFilter(lookup_expr="iexact", max_length=150)
+    outcome = django_filters.ChoiceFilter(choices=LoginOutcome.choices)
+    method = django_filters.ChoiceFilter(choices=LoginMethod.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+
+    class Meta:
+        model = LoginRecord
+        fields = ["username", "outcome", "method", "since"]

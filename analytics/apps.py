@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    """Process and portfolio analytics: cycle times, service standards, the review's
+    indicators, exchange flows and their pictures. No tables of its own: it reads
+    grants, results and partners (above results in the layers)."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "analytics"
+    verbose_name = "Process and portfolio analytics"
