@@ -17,7 +17,7 @@ from tests.brokering.factories import make_offer
 from tests.browser.conftest import PASSWORD, label
 from tests.factories import make_contribution, make_country_partner, make_receipt
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
