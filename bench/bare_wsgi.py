@@ -164,7 +164,7 @@ def _remove(environ, query, key):
 SCALARS = """g.id, g.reference, g.title, g.summary, g.task_team_leader_id, g.sector_id,
     g.region, g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
     g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
-    g.submitted_at, g.decided_at, g.created_at, g.window_id"""
+    g.submitted_at, g.decided_at, g.created_at, g.window_id, g.recipient_endorsed_on"""
 
 
 def grants_sql(where: str, order: str, limit: str) -> str:
@@ -197,17 +197,26 @@ def grants_sql(where: str, order: str, limit: str) -> str:
         key="id",
         fk="partner_id",
     )
+    roles = (
+        "SELECT t.grant_id, json_agg(json_build_object('partner', t.partner_id, 'role', t.role, "
+        "'cofinancing_usd', t.cofinancing_usd::text, 'partner_kind', x.kind) "
+        "ORDER BY t.role, t.partner_id) AS v FROM grants_grantpartnerrole t "
+        "JOIN partners_partner x ON x.id = t.partner_id "
+        "WHERE t.grant_id IN (SELECT id FROM page) GROUP BY t.grant_id"
+    )
     return f"""WITH ids AS (SELECT g.id FROM grants_grant g WHERE {where}
                          ORDER BY {order} {limit}),
         page AS (SELECT {SCALARS} FROM grants_grant g WHERE g.id IN (SELECT id FROM ids)),
-        rc AS ({rc}), pc AS ({pc}), fp AS ({fp})
+        rc AS ({rc}), pc AS ({pc}), fp AS ({fp}), pr AS ({roles})
         SELECT g.id, g.reference, g.title, g.summary, g.task_team_leader_id, g.sector_id,
                g.region, COALESCE(rc.v, '{{}}'), COALESCE(pc.v, '{{}}'), COALESCE(fp.v, '{{}}'),
                g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
                g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
-               g.submitted_at, g.decided_at, g.created_at, g.window_id
+               g.submitted_at, g.decided_at, g.created_at, g.window_id,
+               COALESCE(pr.v, '[]'::json), g.recipient_endorsed_on, m.request_id, m.offer_id
         FROM page g LEFT JOIN rc ON rc.grant_id = g.id LEFT JOIN pc ON pc.grant_id = g.id
-             LEFT JOIN fp ON fp.grant_id = g.id
+             LEFT JOIN fp ON fp.grant_id = g.id LEFT JOIN pr ON pr.grant_id = g.id
+             LEFT JOIN brokering_match m ON m.grant_id = g.id
         ORDER BY {order}"""
 
 
@@ -224,6 +233,10 @@ def grant_json(r):
         "provider_countries": r[8],
         "facilitating_partners": r[9],
         "window": r[22],
+        "partner_roles": r[23],
+        "recipient_endorsed_on": day(r[24]),
+        "brokered_request": r[25],
+        "brokered_offer": r[26],
         "requested_usd": money(r[10]),
         "approved_usd": money(r[11]),
         "disbursed_usd": money(r[12]),
@@ -548,7 +561,21 @@ def donor_dashboard(db, user, query):
             )
         ],
         "outcome_totals": {"grants": totals[0], **dict(zip(OUTCOMES, totals[1:], strict=True))},
+        "cofinancing": _cofinancing_sql(db, partner[0]),
     }
+
+
+def _cofinancing_sql(db, partner_id) -> dict:
+    """results.selectors._cofinancing."""
+    total, own, grants = db.one(
+        "SELECT COALESCE(SUM(r.cofinancing_usd), 0), "
+        "COALESCE(SUM(r.cofinancing_usd) FILTER (WHERE r.partner_id = %s), 0), "
+        "COUNT(DISTINCT r.grant_id) FROM grants_grantpartnerrole r "
+        "JOIN grants_grant g ON g.id = r.grant_id "
+        "WHERE r.role = 'cofinancier' AND g.status = ANY(%s)",
+        [partner_id, list(APPROVED_AND_LATER)],
+    )
+    return {"partner_usd": money(own), "all_usd": money(total), "grants": grants}
 
 
 def capacity_outcomes(db, user):

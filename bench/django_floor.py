@@ -28,7 +28,7 @@ from django.http import JsonResponse
 from rest_framework.authtoken.models import Token
 
 from grants.api.pagination import _beyond, _keyset_order, encode_cursor
-from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant
+from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant, GrantPartnerRole
 from partners.models import Contribution, Fund, Partner
 from partners.roles import Role
 from results.models import OUTCOME_FIELDS, ResultsStory
@@ -56,6 +56,9 @@ GRANT_COLUMNS = (
     "submitted_at",
     "decided_at",
     "created_at",
+    "recipient_endorsed_on",
+    "brokered_match__request_id",
+    "brokered_match__offer_id",
 )
 
 
@@ -131,9 +134,26 @@ def _url(request, query: dict) -> str:
 
 def _relations(ids) -> dict:
     out = {
-        pk: {"recipient_countries": [], "provider_countries": [], "facilitating_partners": []}
+        pk: {
+            "recipient_countries": [],
+            "provider_countries": [],
+            "facilitating_partners": [],
+            "partner_roles": [],
+        }
         for pk in ids
     }
+    roles = GrantPartnerRole.objects.filter(grant_id__in=ids).order_by("role", "partner_id")
+    for grant_id, partner, role, cofinancing, kind in roles.values_list(
+        "grant_id", "partner_id", "role", "cofinancing_usd", "partner__kind"
+    ):
+        out[grant_id]["partner_roles"].append(
+            {
+                "partner": partner,
+                "role": role,
+                "cofinancing_usd": _money(cofinancing),
+                "partner_kind": kind,
+            }
+        )
     for name, value, order in (
         ("recipient_countries", "country_id", "country__name"),
         ("provider_countries", "country_id", "country__name"),
@@ -158,8 +178,14 @@ def _grants(rows) -> list:
             "task_team_leader": r["task_team_leader_id"],
             "sector": r["sector_id"],
             "region": r["region"],
-            **related[r["id"]],
+            "recipient_countries": related[r["id"]]["recipient_countries"],
+            "provider_countries": related[r["id"]]["provider_countries"],
+            "facilitating_partners": related[r["id"]]["facilitating_partners"],
             "window": r["window_id"],
+            "partner_roles": related[r["id"]]["partner_roles"],
+            "recipient_endorsed_on": _day(r["recipient_endorsed_on"]),
+            "brokered_request": r["brokered_match__request_id"],
+            "brokered_offer": r["brokered_match__offer_id"],
             "requested_usd": _money(r["requested_usd"]),
             "approved_usd": _money(r["approved_usd"]),
             "disbursed_usd": _money(r["disbursed_usd"]),
@@ -400,6 +426,7 @@ def donor_dashboard(request, user):
             },
             "windows": _windows(),
             "outcome_totals": outcomes,
+            "cofinancing": _cofinancing(partner["id"]),
         }
     )
 
@@ -441,6 +468,22 @@ def _windows():
         }
         for code, name, kind, region, status, allocated, committed, disbursed, financed in rows
     ]
+
+
+def _cofinancing(partner_id) -> dict:
+    found = GrantPartnerRole.objects.filter(
+        role="cofinancier", grant__status__in=APPROVED_AND_LATER
+    ).aggregate(
+        total=Sum("cofinancing_usd"),
+        own=Sum("cofinancing_usd", filter=Q(partner_id=partner_id)),
+        grants=Count("grant", distinct=True),
+    )
+    zero = Decimal("0")
+    return {
+        "partner_usd": _money(found["own"] or zero),
+        "all_usd": _money(found["total"] or zero),
+        "grants": found["grants"],
+    }
 
 
 @_authenticated

@@ -45,6 +45,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils.text import slugify
 
+from brokering.models import ExchangeRequest, Offer, OfferStatus, RequestStatus
 from grants.models import (
     CapacityOutcome,
     Disbursement,
@@ -52,8 +53,10 @@ from grants.models import (
     ExchangeStatus,
     Grant,
     GrantHistory,
+    GrantPartnerRole,
     GrantStatus,
     Instrument,
+    PartnerRole,
     ReferenceCounter,
     Reminder,
 )
@@ -259,6 +262,8 @@ class PortfolioSummary:
     users: int = 0
     windows: int = 0
     window_grants: int = 0
+    offers: int = 0
+    requests: int = 0
     ledger: dict = field(default_factory=dict)
 
 
@@ -668,6 +673,8 @@ class _Generator:
             decided_at=decided,
             created_at=created,
             updated_at=events[-1][0],
+            # A triangular grant (a donor facilitating) is endorsed before it is submitted.
+            recipient_endorsed_on=created.date() if partner_ids else None,
         )
         plan = GrantPlan(
             grant=grant,
@@ -800,6 +807,12 @@ class _Generator:
             Grant.facilitating_partners.through,
             [(p.grant.id, pk) for p in plans for pk in p.partner_ids],
             columns=["grant_id", "partner_id"],
+        )
+        # The roles the facilitating partners are derived from.
+        write(
+            GrantPartnerRole,
+            [(p.grant.id, pk, PartnerRole.FACILITATOR) for p in plans for pk in p.partner_ids],
+            columns=["grant_id", "partner_id", "role"],
         )
         write(
             GrantHistory,
@@ -1214,6 +1227,93 @@ class _Generator:
             WindowMovement.objects.bulk_create(movements)
         return allocated
 
+    def write_brokering(self):
+        """Knowledge offers (one for every two grants: 10,000 at 20,000 grants) and
+        exchange requests (one for every ten: 2,000), in the portfolio's topics' sectors,
+        most offers published and most requests open. From a random stream of their own,
+        so the rest of the portfolio is the same as without them."""
+        rng = random.Random(self.seed * 7919 + 18)
+        n_offers, n_requests = max(2, self.n // 2), max(1, self.n // 10)
+        languages = ["en", "fr", "es", "pt", "ar", "ru", "zh", "sw", "hi", "id"]
+        instruments = list(Instrument.values)
+        authors = self.leaders + self.managers
+        status_weights = {
+            OfferStatus.PUBLISHED: 85,
+            OfferStatus.DRAFT: 10,
+            OfferStatus.WITHDRAWN: 5,
+        }
+
+        def pick_sectors():
+            codes = {rng.choice(self.topics)[1] for _ in range(rng.randint(1, 3))}
+            return sorted(codes)
+
+        offers, offer_sectors = [], []
+        for i in range(n_offers):
+            topic, _code = rng.choice(self.topics)
+            country = rng.choice(self.provider_pool)
+            at = _at(self.as_of - timedelta(days=rng.randint(1, 1500)), rng)
+            offers.append(
+                Offer(
+                    title=f"{topic[0].upper()}{topic[1:]}: what worked in {country.name}",
+                    description=(
+                        f"{country.name}'s experience of {topic}: the reforms, the "
+                        f"institutions that carried them and the results, shared with peers."
+                    ),
+                    provider_country_id=country.code,
+                    institution=f"Ministry {i % 97 + 1} of {country.name}",
+                    instruments=sorted(rng.sample(instruments, rng.randint(1, 3))),
+                    languages=sorted(rng.sample(languages, rng.randint(1, 3))),
+                    capacity_per_year=rng.randint(1, 8),
+                    contact_name=f"Contact {i + 1}",
+                    contact_email=f"offer-{i + 1}@portfolio.example.org",
+                    status=_weighted(rng, status_weights),
+                    created_by_id=authors[i % len(authors)].pk,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            offer_sectors.append(pick_sectors())
+        requests, request_sectors = [], []
+        recipients = [c for cs in self.recipients_by_region.values() for c in cs]
+        for i in range(n_requests):
+            topic, _code = rng.choice(self.topics)
+            country = rng.choice(recipients)
+            at = _at(self.as_of - timedelta(days=rng.randint(1, 400)), rng)
+            requests.append(
+                ExchangeRequest(
+                    title=f"{topic[0].upper()}{topic[1:]} for {country.name}",
+                    description=f"{country.name} wants to learn about {topic} from its peers.",
+                    recipient_country_id=country.code,
+                    instruments=sorted(rng.sample(instruments, rng.randint(1, 2))),
+                    languages=sorted(rng.sample(languages, rng.randint(1, 2))),
+                    needed_by=self.as_of + timedelta(days=rng.randint(30, 400)),
+                    endorsed_on=(at.date() if rng.random() < 0.6 else None),
+                    status=RequestStatus.OPEN if rng.random() < 0.9 else RequestStatus.CLOSED,
+                    requested_by_id=self.leaders[i % len(self.leaders)].pk,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            request_sectors.append(pick_sectors())
+        with _explicit_timestamps(Offer, ExchangeRequest):
+            offers = Offer.objects.bulk_create(offers, batch_size=BATCH)
+            requests = ExchangeRequest.objects.bulk_create(requests, batch_size=BATCH)
+        for model, made, sectors in (
+            (Offer, offers, offer_sectors),
+            (ExchangeRequest, requests, request_sectors),
+        ):
+            through = model.sectors.through
+            owner = f"{model._meta.model_name}_id"
+            through.objects.bulk_create(
+                [
+                    through(**{owner: obj.pk, "sector_id": code})
+                    for obj, codes in zip(made, sectors, strict=True)
+                    for code in codes
+                ],
+                batch_size=BATCH,
+            )
+        self.summary.offers, self.summary.requests = len(offers), len(requests)
+
     def run(self) -> PortfolioSummary:
         if Grant.objects.exists() or Contribution.objects.exists():
             raise PortfolioError(
@@ -1243,6 +1343,7 @@ class _Generator:
         # The windows hold part of what is left (half of it at most).
         received = Receipt.objects.aggregate(total=models.Sum("usd_amount"))["total"]
         self.write_window_money(_money((received - committed) / 2))
+        self.write_brokering()
         # The ledger: exactly what the records say, checked.
         ledger = fund_ledger_from_records()
         Fund.objects.update_or_create(pk=1, defaults=ledger)

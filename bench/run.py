@@ -298,6 +298,10 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
             .decode()
             .rstrip("=")
         )
+    # An open request with the most candidate offers in its sectors' categories.
+    request_row = project.sql(
+        "SELECT r.id FROM brokering_exchangerequest r WHERE r.status = 'open' ORDER BY r.id LIMIT 1"
+    )
     api = [
         ("fund summary", "donor", "/api/v1/fund/"),
         ("grant list, page 1", "fund_manager", "/api/v1/grants/"),
@@ -322,7 +326,16 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
             "fund_manager",
             "/api/v1/reports/exchange-flows/?by=country",
         ),
+        ("offers catalogue search", "donor", "/api/v1/offers/?search=water&language=en"),
     ]
+    if request_row:
+        api.append(
+            (
+                "request suggestions",
+                "task_team_leader",
+                f"/api/v1/requests/{request_row[0][0]}/suggestions/",
+            )
+        )
     # Served from the data cache (seetf.common.datacache) once computed: measured with
     # the cache on, and again on a second server with it off (DATA_CACHE=0).
     cached = {
@@ -333,8 +346,15 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         "exchange-flows report",
     }
     # No floor written yet (bench/django_floor.py, bench/bare_wsgi.py): measured against
-    # the same report with the cache off, which is their computation.
-    no_floors = {"cycle-times report", "portfolio-indicators report", "exchange-flows report"}
+    # the same report with the cache off, which is their computation; and brokering's
+    # (README "Brokering knowledge").
+    no_floors = {
+        "cycle-times report",
+        "portfolio-indicators report",
+        "exchange-flows report",
+        "offers catalogue search",
+        "request suggestions",
+    }
     items = [
         {
             "name": name,

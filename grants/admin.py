@@ -5,7 +5,15 @@ from django.contrib import admin
 
 from seetf.common.admin import ReadOnlyAdmin
 
-from .models import Disbursement, Exchange, Grant, GrantHistory, ReferenceCounter, Reminder
+from .models import (
+    Disbursement,
+    Exchange,
+    Grant,
+    GrantHistory,
+    GrantPartnerRole,
+    ReferenceCounter,
+    Reminder,
+)
 
 
 class GrantHistoryInline(admin.TabularInline):
@@ -70,3 +78,10 @@ class ReminderAdmin(ReadOnlyAdmin):
 @admin.register(ReferenceCounter)
 class ReferenceCounterAdmin(ReadOnlyAdmin):
     list_display = ["year", "last_number"]
+
+
+@admin.register(GrantPartnerRole)
+class GrantPartnerRoleAdmin(ReadOnlyAdmin):
+    list_display = ["grant", "partner", "role", "cofinancing_usd"]
+    list_filter = ["role"]
+    list_select_related = ["grant", "partner"]

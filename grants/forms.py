@@ -68,6 +68,15 @@ class ProposalForm(WebForm):
         widget=forms.SelectMultiple(attrs={"size": 5}),
         help_text=_("Traditional donors in a triangular exchange."),
     )
+    recipient_endorsed_on = forms.DateField(
+        label=_("Recipient's endorsement"),
+        required=False,
+        widget=DateInput(),
+        help_text=_(
+            "When the recipient government endorsed the exchange: a triangular grant is "
+            "approved only once it is recorded."
+        ),
+    )
     targeted_outcomes = forms.MultipleChoiceField(
         label=_("Targeted capacity outcomes"),
         choices=CapacityOutcome.choices,
@@ -107,6 +116,7 @@ class ProposalForm(WebForm):
             "planned_end": grant.planned_end,
             "requested_usd": grant.requested_usd,
             "window": grant.window_id,
+            "recipient_endorsed_on": grant.recipient_endorsed_on,
         }
 
     def service_fields(self) -> dict:

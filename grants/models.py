@@ -93,11 +93,20 @@ class Grant(TimeStampedModel):
     region = models.CharField(max_length=3, choices=Region.choices)
     recipient_countries = models.ManyToManyField(Country, related_name="grants_received")
     provider_countries = models.ManyToManyField(Country, related_name="grants_provided", blank=True)
+    # Derived: the partners holding the ``facilitator`` role (GrantPartnerRole), kept by
+    # grants.services in the transaction that writes the roles, so that the clients and
+    # reports reading the plain list read it as before. Never written on its own.
     facilitating_partners = models.ManyToManyField(
         Partner,
         related_name="facilitated_grants",
         blank=True,
-        help_text="Traditional donors that co-finance or share knowledge (triangular).",
+        help_text="The partners with the facilitator role (derived from partner_roles).",
+    )
+    recipient_endorsed_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When the recipient government endorsed the exchange; a triangular grant "
+        "is approved only once it is recorded.",
     )
     window = models.ForeignKey(
         Window,
@@ -184,6 +193,40 @@ class Grant(TimeStampedModel):
 
     def compute_completion_report_due(self):
         return self.planned_end + timedelta(days=settings.COMPLETION_REPORT_DUE_DAYS)
+
+
+class PartnerRole(models.TextChoices):
+    FINANCIER = "financier", "Financier"
+    COFINANCIER = "cofinancier", "Co-financier"
+    KNOWLEDGE_PROVIDER = "knowledge_provider", "Knowledge provider"
+    FACILITATOR = "facilitator", "Facilitator"
+
+
+class GrantPartnerRole(models.Model):
+    """The part a partner plays in a grant (triangular cooperation). A co-financier's
+    ``cofinancing_usd`` is money it finances outside the fund: reported, never in the
+    ledger."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="partner_roles")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="grant_roles")
+    role = models.CharField(max_length=32, choices=PartnerRole.choices)
+    cofinancing_usd = models.DecimalField(**MONEY, null=True, blank=True)
+
+    class Meta:
+        ordering = ["role", "partner_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "partner", "role"], name="grant_partner_role_once"
+            ),
+            models.CheckConstraint(
+                condition=(Q(role="cofinancier") & Q(cofinancing_usd__gt=0))
+                | (~Q(role="cofinancier") & Q(cofinancing_usd__isnull=True)),
+                name="grant_partner_role_cofinancing_only_cofinancier",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.grant_id} {self.partner_id} {self.role}"
 
 
 class GrantHistory(models.Model):

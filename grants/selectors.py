@@ -428,7 +428,8 @@ WORKFLOW_COLUMNS = (
 def workflow_grant(row: dict) -> Grant:
     """The grant as the workflow reads it, built from a row of the grant detail (its
     ``id``, ``status``, ``task_team_leader_id``, its window, region, sector and amount
-    requested, and ``WORKFLOW_COLUMNS``): no query."""
+    requested, ``recipient_endorsed_on``, ``partner_roles``, ``provider_countries`` and
+    ``WORKFLOW_COLUMNS``): no query."""
     grant = Grant(
         id=row["id"],
         status=row["status"],
@@ -440,6 +441,11 @@ def workflow_grant(row: dict) -> Grant:
         region=row["region"],
         sector_id=row["sector_id"],
         requested_usd=row["requested_usd"],
+        recipient_endorsed_on=row["recipient_endorsed_on"],
+    )
+    grant._partner_facts = (
+        [(role["role"], role["partner_kind"]) for role in row["partner_roles"]],
+        bool(row["provider_countries"]),
     )
     report = None
     if row["completion_report__id"] is not None:

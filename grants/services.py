@@ -38,6 +38,8 @@ from .models import (
     Exchange,
     Grant,
     GrantHistory,
+    GrantPartnerRole,
+    PartnerRole,
 )
 from .permissions import (
     can_create_grant,
@@ -68,10 +70,14 @@ PROPOSAL_FIELDS = {
     "planned_start",
     "planned_end",
     "window",
+    "partner_roles",
+    "recipient_endorsed_on",
 }
 M2M_FIELDS = {"recipient_countries", "provider_countries", "facilitating_partners"}
+MAX_PARTNER_ROLES = 20
 # What the audit log keeps of a grant: the workflow's and the money's fields (a
-# transition's entry: no many-to-many, so no query), and the proposal's too (an edit's).
+# transition's entry: no many-to-many, so no query), and the proposal's too (an edit's);
+# the partner roles and the endorsement have entries of their own.
 GRANT_STATE_FIELDS = (
     "status",
     "reference",
@@ -81,7 +87,10 @@ GRANT_STATE_FIELDS = (
     "decided_at",
     "completion_report_due",
 )
-GRANT_AUDIT_FIELDS = (*sorted(PROPOSAL_FIELDS), *GRANT_STATE_FIELDS)
+GRANT_AUDIT_FIELDS = (
+    *sorted(PROPOSAL_FIELDS - {"partner_roles", "recipient_endorsed_on"}),
+    *GRANT_STATE_FIELDS,
+)
 
 
 def _invalid_transition(message: str):
@@ -154,6 +163,12 @@ def _validate_proposal(data: dict) -> None:
         )
         if refusal:
             errors["window"] = [refusal]
+    role_errors = _partner_role_errors(data.get("partner_roles") or [])
+    if role_errors:
+        errors["partner_roles"] = role_errors
+    endorsed = data.get("recipient_endorsed_on")
+    if endorsed is not None and endorsed > timezone.localdate():
+        errors["recipient_endorsed_on"] = ["The endorsement cannot be in the future."]
     if errors:
         raise ValidationError(errors)
 
@@ -177,6 +192,7 @@ def _proposal_grant(leader, fields: dict, *, recipients_required: bool = True):
         "development_goal": "",
         "targeted_outcomes": (),
         "window": None,
+        "partner_roles": [],
         **fields,
     }
     for name in (*M2M_FIELDS, "targeted_outcomes"):
@@ -187,11 +203,121 @@ def _proposal_grant(leader, fields: dict, *, recipients_required: bool = True):
         data["recipient_countries"] = []
     else:
         _validate_proposal(data)
+    data.pop("partner_roles")
     m2m = {name: data.pop(name) for name in M2M_FIELDS}
     data["targeted_outcomes"] = sorted(set(data["targeted_outcomes"]))
     grant = Grant(task_team_leader=leader, **data)
     grant.completion_report_due = grant.compute_completion_report_due()
     return grant, m2m
+
+
+def _partner_role_errors(roles: list[dict]) -> list[str]:
+    """What is wrong with a list of partner roles ({partner, role, cofinancing_usd})."""
+    errors = []
+    if len(roles) > MAX_PARTNER_ROLES:
+        return [f"At most {MAX_PARTNER_ROLES} partner roles."]
+    seen = set()
+    for item in roles:
+        partner, role, amount = item["partner"], item["role"], item.get("cofinancing_usd")
+        if (partner.pk, role) in seen:
+            errors.append(f"{partner.code} holds the role {role} twice.")
+        seen.add((partner.pk, role))
+        if role == PartnerRole.COFINANCIER:
+            if amount is None or amount <= 0:
+                errors.append(f"Give what {partner.code} co-finances (cofinancing_usd).")
+            elif not is_whole_cents(amount):
+                errors.append("Use at most two decimal places in cofinancing_usd.")
+        elif amount is not None:
+            errors.append(f"Only a cofinancier has cofinancing_usd ({partner.code} is {role}).")
+        if role == PartnerRole.FACILITATOR and partner.kind != PartnerKind.TRADITIONAL_DONOR:
+            errors.append(f"Facilitators are traditional donors; not: {partner.code}.")
+    return errors
+
+
+def _merge_roles(fields: dict, current: list[dict] | None) -> list[dict] | None:
+    """The partner roles a write asks for: ``partner_roles`` as sent; or, for existing
+    clients sending only ``facilitating_partners``, the current roles with the
+    facilitator ones replaced by those partners; None when neither is sent. Both sent
+    (a non-empty ``facilitating_partners``) must agree (400)."""
+    roles = fields.get("partner_roles")
+    facilitators = fields.get("facilitating_partners")
+    if roles is not None:
+        roles = [
+            {
+                "partner": r["partner"],
+                "role": r["role"],
+                "cofinancing_usd": r.get("cofinancing_usd"),
+            }
+            for r in roles
+        ]
+        if facilitators:
+            named = {r["partner"].pk for r in roles if r["role"] == PartnerRole.FACILITATOR}
+            if named != {p.pk for p in facilitators}:
+                raise ValidationError(
+                    {
+                        "facilitating_partners": [
+                            "Must name the partners of partner_roles with the facilitator "
+                            "role (or leave it out)."
+                        ]
+                    }
+                )
+        return roles
+    if facilitators is None:
+        return None
+    kept = [r for r in (current or []) if r["role"] != PartnerRole.FACILITATOR]
+    return kept + [
+        {"partner": p, "role": PartnerRole.FACILITATOR, "cofinancing_usd": None}
+        for p in dict.fromkeys(facilitators)
+    ]
+
+
+def _current_roles(grant: Grant) -> list[dict]:
+    return [
+        {"partner": r.partner, "role": r.role, "cofinancing_usd": r.cofinancing_usd}
+        for r in grant.partner_roles.select_related("partner")
+    ]
+
+
+def _roles_json(roles: list[dict]) -> list[dict]:
+    return sorted(
+        (
+            {
+                "partner": r["partner"].pk,
+                "role": str(r["role"]),
+                "cofinancing_usd": None
+                if r.get("cofinancing_usd") is None
+                else str(r["cofinancing_usd"]),
+            }
+            for r in roles
+        ),
+        key=lambda r: (r["role"], r["partner"]),
+    )
+
+
+def _write_roles(grant: Grant, roles: list[dict], *, actor, before: list[dict]) -> None:
+    """Replace the grant's partner roles, and the facilitating partners derived from
+    them, in the caller's transaction; audited when they changed."""
+    grant.partner_roles.all().delete()
+    GrantPartnerRole.objects.bulk_create(
+        GrantPartnerRole(
+            grant=grant,
+            partner=r["partner"],
+            role=r["role"],
+            cofinancing_usd=r.get("cofinancing_usd"),
+        )
+        for r in roles
+    )
+    grant.facilitating_partners.set(
+        list(dict.fromkeys(r["partner"] for r in roles if r["role"] == PartnerRole.FACILITATOR))
+    )
+    old, new = _roles_json(before), _roles_json(roles)
+    if old != new:
+        audit_record(
+            actor=actor,
+            action="grant.partner_roles",
+            obj=grant,
+            changes={"partner_roles": [old, new]},
+        )
 
 
 @transaction.atomic
@@ -211,18 +337,27 @@ def grant_create(
     development_goal: str = "",
     targeted_outcomes: list[str] = (),
     window: Window | None = None,
+    partner_roles: list[dict] | None = None,
+    recipient_endorsed_on: date | None = None,
     reference: str | None = None,
     at: datetime | None = None,
     recipients_required: bool = True,
 ) -> Grant:
     """A task team leader drafts a proposal; it stays private to them until submitted.
     A proposal that names a funding window must fit it (400 on ``window``).
+    ``partner_roles`` ({partner, role, cofinancing_usd}) says who plays which part;
+    ``facilitating_partners`` alone (existing clients) is the facilitator roles.
 
     The importer (``portability``) records a grant of the fund's past: it keeps the
     grant's ``reference`` (SEETF-YYYY-NNNN, unique; the year's counter is raised past it
     so that no later submission is given it), dates its creation ``at`` the time of the
     files, and, for a grant whose file names no recipient country (the 2011 review's),
     passes ``recipients_required=False``."""
+    require(can_create_grant(leader))
+    roles = _merge_roles(
+        {"partner_roles": partner_roles, "facilitating_partners": list(facilitating_partners)},
+        [],
+    )
     grant, m2m = _proposal_grant(
         leader,
         {
@@ -239,6 +374,8 @@ def grant_create(
             "planned_start": planned_start,
             "planned_end": planned_end,
             "window": window,
+            "partner_roles": roles,
+            "recipient_endorsed_on": recipient_endorsed_on,
         },
         recipients_required=recipients_required,
     )
@@ -253,8 +390,9 @@ def grant_create(
     if reference is not None:
         reference_reserve(reference)
     for name, values in m2m.items():
-        if values:
+        if values and name != "facilitating_partners":
             getattr(grant, name).add(*values)
+    _write_roles(grant, roles, actor=leader, before=[])
     _record(grant, actor=leader, action="create", from_status="", at=at)
     scalars = [f for f in GRANT_AUDIT_FIELDS if f not in M2M_FIELDS]
     changes = created(grant, [*scalars, "task_team_leader"])
@@ -298,19 +436,32 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
         "facilitating_partners": list(grant.facilitating_partners.all()),
         **fields,
     }
+    endorsed_before = grant.recipient_endorsed_on
+    before_roles = _current_roles(grant)
+    roles = _merge_roles(fields, before_roles)
+    merged["partner_roles"] = roles if roles is not None else before_roles
     _validate_proposal(merged)
-    scalar = {k: v for k, v in fields.items() if k not in M2M_FIELDS}
+    scalar = {k: v for k, v in fields.items() if k not in M2M_FIELDS and k != "partner_roles"}
     if "targeted_outcomes" in scalar:
         scalar["targeted_outcomes"] = sorted(set(scalar["targeted_outcomes"]))
     for name, value in scalar.items():
         setattr(grant, name, value)
     grant.completion_report_due = grant.compute_completion_report_due()
     grant.save(update_fields=[*scalar, "completion_report_due", "updated_at"])
-    for name in M2M_FIELDS & set(fields):
+    for name in (M2M_FIELDS - {"facilitating_partners"}) & set(fields):
         getattr(grant, name).set(fields[name])
     changes = diff(before, snapshot(grant, GRANT_AUDIT_FIELDS))
     if changes:
         audit_record(actor=user, action="grant.update", obj=grant, changes=changes)
+    if roles is not None:
+        _write_roles(grant, roles, actor=user, before=before_roles)
+    if "recipient_endorsed_on" in scalar and scalar["recipient_endorsed_on"] != endorsed_before:
+        audit_record(
+            actor=user,
+            action="grant.endorsement",
+            obj=grant,
+            changes={"recipient_endorsed_on": [endorsed_before, grant.recipient_endorsed_on]},
+        )
     return grant
 
 

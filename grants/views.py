@@ -44,6 +44,7 @@ from .models import (
     CapacityOutcome,
     Exchange,
     Grant,
+    GrantPartnerRole,
     GrantStatus,
 )
 from .permissions import (
@@ -349,15 +350,27 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
 
 
 def _grant_for_page(request, pk) -> Grant:
-    return selectors.visible_grant_or_404(
+    grant = selectors.visible_grant_or_404(
         request.user,
         pk,
         Grant.objects.select_related("sector", "task_team_leader", "window").prefetch_related(
             Prefetch("recipient_countries", queryset=Country.objects.only("code", "name")),
             Prefetch("provider_countries", queryset=Country.objects.only("code", "name")),
             "facilitating_partners",
+            Prefetch(
+                "partner_roles",
+                queryset=GrantPartnerRole.objects.select_related("partner").order_by(
+                    "role", "partner__name"
+                ),
+            ),
         ),
     )
+    # What the workflow's not_endorsed guard reads, from the prefetched rows (no query).
+    grant._partner_facts = (
+        [(role.role, role.partner.kind) for role in grant.partner_roles.all()],
+        bool(grant.provider_countries.all()),
+    )
+    return grant
 
 
 @login_required

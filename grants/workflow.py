@@ -264,6 +264,46 @@ def fits_window_when_approved(grant) -> Verdict | None:
     return _window_fit(grant, on=None)
 
 
+def partner_facts(grant) -> tuple[list[tuple[str, str]], bool]:
+    """The grant's partner roles as (role, partner kind) pairs, and whether it has a
+    provider country: from what ``selectors.workflow_grant`` read with the detail's row,
+    else from the database (two queries)."""
+    facts = getattr(grant, "_partner_facts", None)
+    if facts is None:
+        roles = list(grant.partner_roles.values_list("role", "partner__kind"))
+        facts = (roles, grant.provider_countries.exists())
+    return facts
+
+
+TRADITIONAL = "traditional_donor"
+SOUTHERN_PROVIDER_KINDS = frozenset({"new_development_partner"})
+
+
+def is_triangular(roles: list[tuple[str, str]], has_provider_country: bool) -> bool:
+    """A traditional donor's partner role beside a Southern provider: a provider country
+    of the grant, or a new development partner as knowledge provider."""
+    donor = any(kind == TRADITIONAL for _role, kind in roles)
+    southern = has_provider_country or any(
+        role == "knowledge_provider" and kind in SOUTHERN_PROVIDER_KINDS for role, kind in roles
+    )
+    return donor and southern
+
+
+def recipient_endorsed(grant) -> Verdict | None:
+    """A triangular grant is approved only once the recipient's endorsement is recorded
+    (the review: triangular cooperation can undermine recipient ownership)."""
+    if grant.recipient_endorsed_on is not None:
+        return None
+    if not is_triangular(*partner_facts(grant)):
+        return None
+    return Verdict(
+        False,
+        "A triangular grant (a traditional donor beside a Southern provider) needs the "
+        "recipient's endorsement (recipient_endorsed_on) before it is approved.",
+        "not_endorsed",
+    )
+
+
 # --- Effects -------------------------------------------------------------------------------
 
 
@@ -420,7 +460,7 @@ for _action in [
         history_label=_("Approved"),
         done=_("%(ref)s was approved."),
         effect=approved,
-        guards=(fits_window_when_approved,),
+        guards=(fits_window_when_approved, recipient_endorsed),
         form=ApproveForm,
         heading=_("Approve"),
         button=_("Approve"),

@@ -34,7 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from grants.models import APPROVED_AND_LATER, Grant, GrantStatus
+from grants.models import APPROVED_AND_LATER, Grant, GrantPartnerRole, GrantStatus, PartnerRole
 from grants.selectors import fund_summary, grants_visible_to, visibility_key
 from partners.models import Contribution, Country, Partner, Sector, Window
 from partners.roles import donor_partner_id, is_fund_manager
@@ -401,6 +401,25 @@ def _donor_dashboard(*, partner, user) -> dict:
         "portfolio": _portfolio(portfolio),
         "windows": _windows_held_and_financed(),
         "outcome_totals": outcomes,
+        "cofinancing": _cofinancing(partner),
+    }
+
+
+def _cofinancing(partner) -> dict:
+    """Money co-financiers put into grants approved and later outside the fund (partner
+    roles ``cofinancier``): reported beside the fund's money, never in its ledger. One
+    query."""
+    found = GrantPartnerRole.objects.filter(
+        role=PartnerRole.COFINANCIER, grant__status__in=APPROVED_AND_LATER
+    ).aggregate(
+        total=Sum("cofinancing_usd"),
+        own=Sum("cofinancing_usd", filter=Q(partner=partner)),
+        grants=Count("grant", distinct=True),
+    )
+    return {
+        "partner_usd": found["own"] or ZERO,
+        "all_usd": found["total"] or ZERO,
+        "grants": found["grants"],
     }
 
 

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("results.api.urls")),
     path("", include("iati.urls")),
     path("", include("analytics.api")),
+    path("", include("brokering.api.urls")),
 ]
 
 urlpatterns = [
@@ -39,6 +40,7 @@ urlpatterns = [
     path("", include("iati.web_urls")),
     path("", include("analytics.web_urls")),
     path("", include("portability.web_urls")),
+    path("", include("brokering.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"

@@ -16,6 +16,7 @@ from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.models import Country, FundAlert, Sector
+from tests.brokering.factories import make_offer, make_request
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_exchange, make_grant
 from tests.results.factories import make_story
@@ -40,7 +41,8 @@ def one_of_each(fund_manager, leader) -> dict:
     """An object behind every path parameter, keyed by the collection that names it
     (``grants`` for ``/grants/{id}/`` and ``/grants/{grant_pk}/...``), nested ones
     belonging to their parent: an approved grant with an exchange and a disbursement, a
-    contribution with a receipt, a story, a reminder, an alert and a funding window."""
+    contribution with a receipt, a story, a reminder, an alert, a funding window, a
+    published offer and an open request."""
     fund_with("100.00")
     run_fund_check()  # below the threshold: a low-balance alert
     contribution = make_contribution(pledged_amount="500000.00")
@@ -66,6 +68,8 @@ def one_of_each(fund_manager, leader) -> dict:
         "audit": AuditEntry.objects.order_by("id").first(),
         "countries": Country.objects.get(code="HND"),
         "sectors": Sector.objects.get(code="16010"),
+        "offers": make_offer(leader),
+        "requests": make_request(leader),
     }
 
 
@@ -89,7 +93,7 @@ def concrete(path: str, objects: dict) -> str:
 def snapshot() -> dict:
     """Every row of the project's tables (and of users and tokens), to show that a
     request wrote nothing."""
-    labels = {"partners", "grants", "results", "common", "auth", "authtoken", "axes"}
+    labels = {"partners", "grants", "results", "brokering", "common", "auth", "authtoken", "axes"}
     return {
         model._meta.label: sorted(map(repr, model.objects.values_list()))
         for model in apps.get_models()

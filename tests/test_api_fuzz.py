@@ -160,6 +160,47 @@ def grants_to_act_on(all_roles_token):
 
 
 @pytest.fixture
+def brokering_to_act_on(all_roles_token):
+    """A published offer and an open request of the fuzzing user, made through the API:
+    generated bodies seldom name languages and sectors that exist."""
+    client = Client(headers={"Authorization": f"Token {all_roles_token}"})
+    sector = Sector.objects.order_by("code").first().code
+    offer = client.post(
+        "/api/v1/offers/",
+        {
+            "title": "Rural electrification: what worked in Brazil",
+            "description": "Luz para Todos connected *millions* of households.",
+            "provider_country": "BRA",
+            "institution": "Eletrobras",
+            "sectors": [sector],
+            "instruments": ["study_tour"],
+            "languages": ["pt", "en"],
+            "capacity_per_year": 50,
+            "contact_name": "Maria Silva",
+            "contact_email": "maria@example.org",
+        },
+        content_type="application/json",
+    )
+    assert offer.status_code == 201, offer.content
+    published = client.post(f"/api/v1/offers/{offer.json()['id']}/publish/")
+    assert published.status_code == 200, published.content
+    request = client.post(
+        "/api/v1/requests/",
+        {
+            "title": "Rural electrification for Haiti",
+            "description": "Haiti wants to connect rural households.",
+            "recipient_country": "HTI",
+            "sectors": [sector],
+            "instruments": ["study_tour"],
+            "languages": ["fr", "en"],
+            "needed_by": "2099-12-31",
+        },
+        content_type="application/json",
+    )
+    assert request.status_code == 201, request.content
+
+
+@pytest.fixture
 def wsgi_connection_kept():
     """Django's own test client does the same: the end of a request must not close the
     connection that the test and the next request share."""
@@ -294,7 +335,7 @@ def test_an_id_beyond_64_bits_in_a_filter_is_a_400(client):
 @pytest.mark.fuzz
 @pytest.mark.django_db(transaction=True)
 def test_api_conforms_to_its_schema(
-    subtests, all_roles_token, grants_to_act_on, wsgi_connection_kept
+    subtests, all_roles_token, grants_to_act_on, brokering_to_act_on, wsgi_connection_kept
 ):
     assert OPERATIONS, "the schema has no operations: nothing would be fuzzed"
     headers = {"Authorization": f"Token {all_roles_token}"}

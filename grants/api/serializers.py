@@ -1,10 +1,12 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from partners.api.serializers import REVERSAL_FIELDS
 from partners.models import Country, Partner, Region, Sector, Window
 from seetf.common.money import CENT, MONEY
 from seetf.common.pagination import Rows
-from seetf.common.rows import Computed, RowRepresentation
+from seetf.common.rows import Children, Computed, RowRepresentation
 
 from ..models import (
     MAX_GRANT_USD,
@@ -14,8 +16,10 @@ from ..models import (
     ExchangeStatus,
     Grant,
     GrantHistory,
+    GrantPartnerRole,
     GrantStatus,
     Instrument,
+    PartnerRole,
 )
 from ..selectors import WORKFLOW_COLUMNS
 
@@ -51,6 +55,61 @@ def _countries(**kwargs):
     )
 
 
+class GrantPartnerRoleSerializer(serializers.ModelSerializer):
+    """The part a partner plays in a grant. ``cofinancing_usd``: what a co-financier
+    finances outside the fund (reported, never in the ledger); only for ``cofinancier``."""
+
+    partner = serializers.PrimaryKeyRelatedField(queryset=Partner.objects.all())
+    role = serializers.ChoiceField(choices=PartnerRole.choices)
+    cofinancing_usd = serializers.DecimalField(
+        **MONEY,
+        min_value=CENT,
+        max_value=MAX_GRANT_USD * 10,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="USD financed outside the fund: required for a cofinancier, else null.",
+    )
+    partner_kind = serializers.CharField(
+        source="partner.kind",
+        read_only=True,
+        help_text="The partner's kind (traditional_donor, new_development_partner...).",
+    )
+
+    class Meta:
+        model = GrantPartnerRole
+        fields = ["partner", "role", "cofinancing_usd", "partner_kind"]
+
+
+def _cents(text):
+    return f"{Decimal(text).quantize(CENT)}"
+
+
+# A grant's partner roles as the rows read them (seetf.common.rows.Children), in the
+# order of GrantPartnerRole.Meta.ordering (role, then partner id).
+PARTNER_ROLE_ROWS = Children(
+    "partner_roles",
+    {
+        "partner": ("partner", int),
+        "role": ("role", None),
+        "cofinancing_usd": ("cofinancing_usd", _cents),
+        "partner_kind": ("partner.kind", None),
+    },
+    order=lambda role: (role["role"], role["partner"]),
+)
+
+
+def _brokered(column):
+    """The request or offer a grant was matched from (brokering.Match, read through its
+    reverse one-to-one ``brokered_match``), or null."""
+
+    def read(grant):
+        match = getattr(grant, "brokered_match", None)
+        return getattr(match, column, None) if match is not None else None
+
+    return read
+
+
 class GrantSerializer(serializers.ModelSerializer):
     """A grant. Server-owned fields (reference, status, money decided by fund managers,
     the leader, dates of decisions) are read-only: sending them changes nothing."""
@@ -65,7 +124,27 @@ class GrantSerializer(serializers.ModelSerializer):
         many=True,
         queryset=Partner.objects.all(),
         required=False,
-        help_text="Partner ids of traditional donors in a triangular exchange.",
+        help_text="Partner ids of traditional donors in a triangular exchange: the "
+        "partners with the facilitator role (partner_roles). Writing it replaces the "
+        "facilitator roles.",
+    )
+    partner_roles = GrantPartnerRoleSerializer(
+        many=True,
+        required=False,
+        help_text="Who plays which part: financier, cofinancier (with cofinancing_usd), "
+        "knowledge_provider, facilitator. Writing it replaces every role.",
+    )
+    recipient_endorsed_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="When the recipient government endorsed the exchange (not in the "
+        "future); a triangular grant cannot be approved without it (409 not_endorsed).",
+    )
+    brokered_request = serializers.SerializerMethodField(
+        help_text="The exchange request this grant was matched from (brokering), or null."
+    )
+    brokered_offer = serializers.SerializerMethodField(
+        help_text="The knowledge offer this grant was matched with (brokering), or null."
     )
     window = serializers.PrimaryKeyRelatedField(
         queryset=Window.objects.all(),
@@ -82,6 +161,12 @@ class GrantSerializer(serializers.ModelSerializer):
     )
     status = serializers.ChoiceField(choices=GrantStatus.choices, read_only=True)
 
+    def get_brokered_request(self, grant) -> int | None:
+        return _brokered("request_id")(grant)
+
+    def get_brokered_offer(self, grant) -> int | None:
+        return _brokered("offer_id")(grant)
+
     class Meta:
         model = Grant
         fields = [
@@ -96,6 +181,10 @@ class GrantSerializer(serializers.ModelSerializer):
             "provider_countries",
             "facilitating_partners",
             "window",
+            "partner_roles",
+            "recipient_endorsed_on",
+            "brokered_request",
+            "brokered_offer",
             "requested_usd",
             "approved_usd",
             "disbursed_usd",
@@ -128,7 +217,16 @@ class GrantSerializer(serializers.ModelSerializer):
 # its declaration. The list and detail are read far more often than anything is
 # written: a ModelSerializer walking model instances costs them several times what
 # their queries do. Writes still validate through GrantSerializer.
-GRANT_ROWS = RowRepresentation(GrantSerializer, page_by_ids=True)
+GRANT_ROWS_DECLARED = {
+    "partner_roles": PARTNER_ROLE_ROWS,
+    "brokered_request": Computed(
+        ("brokered_match__request_id",), lambda row: row["brokered_match__request_id"]
+    ),
+    "brokered_offer": Computed(
+        ("brokered_match__offer_id",), lambda row: row["brokered_match__offer_id"]
+    ),
+}
+GRANT_ROWS = RowRepresentation(GrantSerializer, page_by_ids=True, declared=GRANT_ROWS_DECLARED)
 
 
 def grant_rows(queryset) -> list[dict]:
@@ -198,7 +296,10 @@ class GrantDetailSerializer(GrantSerializer):
 # the list for the requesting user.
 GRANT_DETAIL_ROWS = RowRepresentation(
     GrantDetailSerializer,
-    declared={"allowed_actions": Computed(WORKFLOW_COLUMNS, lambda row: None)},
+    declared={
+        **GRANT_ROWS_DECLARED,
+        "allowed_actions": Computed(WORKFLOW_COLUMNS, lambda row: None),
+    },
 )
 
 

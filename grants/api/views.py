@@ -69,6 +69,8 @@ def _with_relations(queryset):
         Prefetch("recipient_countries", queryset=countries),
         Prefetch("provider_countries", queryset=countries),
         "facilitating_partners",
+        "partner_roles__partner",
+        "brokered_match",
     )
 
 

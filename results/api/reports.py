@@ -202,6 +202,14 @@ class DashboardPartnerSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class CofinancingSerializer(serializers.Serializer):
+    partner_usd = serializers.DecimalField(
+        **MONEY, help_text="What this partner co-finances outside the fund."
+    )
+    all_usd = serializers.DecimalField(**MONEY, help_text="What all co-financiers put in.")
+    grants = serializers.IntegerField(help_text="Grants with co-financing.")
+
+
 class DonorDashboardSerializer(serializers.Serializer):
     partner = DashboardPartnerSerializer()
     contributions = DashboardContributionSerializer(many=True)
@@ -218,6 +226,10 @@ class DonorDashboardSerializer(serializers.Serializer):
         many=True, help_text="What each funding window holds and how many grants it finances."
     )
     outcome_totals = CapacityOutcomeTotals()
+    cofinancing = CofinancingSerializer(
+        help_text="Co-financing of grants approved and later, outside the fund: reported, "
+        "never in the ledger (partner roles `cofinancier`)."
+    )
 
 
 class DonorDashboardView(ScopedAPIView):

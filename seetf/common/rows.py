@@ -50,6 +50,20 @@ class Related:
 
 
 @dataclass(frozen=True)
+class Children:
+    """A field giving the rows of a reverse foreign key (a grant's partner roles) as a
+    list of dicts, read in the one statement that reads the relations: ``path`` the
+    reverse accessor, ``columns`` {JSON key: (column of the child row, or
+    "target.column" of the row a child's foreign key names, converter or None)},
+    ``order`` a key function sorting each row's list (as the child's Meta.ordering
+    does). Values travel as text (NULL as an empty string before conversion)."""
+
+    path: str
+    columns: dict
+    order: Callable[[dict], Any]
+
+
+@dataclass(frozen=True)
 class Computed:
     """A field computed from a row: the ``columns`` it reads, and ``compute(row)``."""
 
@@ -81,6 +95,7 @@ class _Relation:
     sort_sql: str
     join_sql: str
     to_python: Callable | None  # the value read back from text, or None: it is text
+    order: Callable | None = None  # sorts each owner's list (Children)
 
 
 @dataclass(frozen=True)
@@ -180,7 +195,12 @@ class RowRepresentation:
             spec = self.declared.get(name)
             if spec is None and isinstance(field, relations.ManyRelatedField):
                 spec = _related_from_field(where, field)
-            if isinstance(spec, Related):
+            if isinstance(spec, Children):
+                relation = _children(where, self.model, name, spec)
+                read_column(relation.owner)
+                relations_.append(relation)
+                fields.append((name, name, None))
+            elif isinstance(spec, Related):
                 relation = _relation(where, self.model, name, spec)
                 read_column(relation.owner)
                 relations_.append(relation)
@@ -338,6 +358,63 @@ def _relation(where: str, model, name: str, spec: Related) -> _Relation:
     )
 
 
+_SEPARATOR = "\x1f"  # the unit separator: between the columns of a child's text
+
+
+def _children(where: str, model, name: str, spec: Children) -> _Relation:
+    """How to read a reverse foreign key's rows: each child's columns joined as one text
+    (in the relations' statement), split and converted back in Python."""
+    try:
+        remote = model._meta.get_field(spec.path)
+    except FieldDoesNotExist:
+        raise ImproperlyConfigured(f"{where}: {spec.path!r} is not a relation.") from None
+    if not remote.one_to_many:
+        raise ImproperlyConfigured(f"{where}: {spec.path!r} is not a reverse foreign key.")
+    child = remote.related_model
+    key = remote.field
+    q = connection.ops.quote_name
+    parts, joins = [], {}
+    for column, _convert in spec.columns.values():
+        if "." in column:
+            fk_name, target_name = column.split(".")
+            fk = child._meta.get_field(fk_name)
+            target = fk.related_model
+            alias = f"t{len(joins)}" if fk_name not in joins else joins[fk_name][0]
+            joins.setdefault(
+                fk_name,
+                (
+                    alias,
+                    f" JOIN {q(target._meta.db_table)} {alias} ON {alias}."
+                    f"{q(fk.target_field.column)} = r.{q(fk.column)}",
+                ),
+            )
+            sql = f"{joins[fk_name][0]}.{q(target._meta.get_field(target_name).column)}"
+        else:
+            sql = f"r.{q(child._meta.get_field(column).column)}"
+        parts.append(f"COALESCE(CAST({sql} AS TEXT), '')")
+    value_sql = f" || '{_SEPARATOR}' || ".join(parts)
+    converters = [(json_key, convert) for json_key, (_c, convert) in spec.columns.items()]
+
+    def to_python(text):
+        values = text.split(_SEPARATOR)
+        return {
+            json_key: (None if value == "" else (convert(value) if convert else value))
+            for (json_key, convert), value in zip(converters, values, strict=True)
+        }
+
+    return _Relation(
+        name=name,
+        owner=model._meta.pk.attname,
+        through=q(child._meta.db_table),
+        owner_column=f"r.{q(key.column)}",
+        value_sql=value_sql,
+        sort_sql=value_sql,
+        join_sql="".join(join for _alias, join in joins.values()),
+        to_python=to_python,
+        order=spec.order,
+    )
+
+
 def _sort_field(where: str, target) -> models.Field:
     """The related model's ordering, which its prefetch follows: one text column, so
     that the relations of one statement sort alike (a name, a code)."""
@@ -377,4 +454,5 @@ def _read_relations(relations_: tuple[_Relation, ...], rows: list[dict]) -> None
     for kind, relation in enumerate(relations_):
         found = lists[kind]
         for row in rows:
-            row[relation.name] = found[row[relation.owner]]
+            values = found[row[relation.owner]]
+            row[relation.name] = sorted(values, key=relation.order) if relation.order else values

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "iati",
     "analytics",
     "portability",
+    "brokering",
 ]
 
 MIDDLEWARE = [
@@ -314,6 +315,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CapacityOutcomeEnum": "grants.models.CapacityOutcome",
         "GrantStatusEnum": "grants.models.GrantStatus",
+        "InstrumentEnum": "grants.models.Instrument",
     },
 }
 
@@ -323,6 +325,11 @@ FUNDING_ALERT_THRESHOLD_USD = Decimal(env("FUNDING_ALERT_THRESHOLD_USD", default
 # alert (grants.alerts).
 WINDOW_ALERT_THRESHOLD_USD = Decimal(env("WINDOW_ALERT_THRESHOLD_USD", default="25000.00"))
 COMPLETION_REPORT_DUE_DAYS = env.int("COMPLETION_REPORT_DUE_DAYS", default=60)
+# Brokering (README "Brokering knowledge"): the draft grant a match makes asks for this
+# amount (the 2011 review's average grant; the leader edits it) and starts this many
+# days after the match.
+BROKERING_DRAFT_REQUESTED_USD = env.str("BROKERING_DRAFT_REQUESTED_USD", default="100000.00")
+BROKERING_DRAFT_START_DAYS = env.int("BROKERING_DRAFT_START_DAYS", default=30)
 # Idempotency keys are kept at least this long (API.md: at least 24 hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # Service standards (analytics): how many days each step of a grant should take at most,

@@ -76,7 +76,9 @@ def _same(representation, queryset, serializer_class, instances):
 def test_fields_added_to_the_grant_serializer_are_in_the_rows(portfolio):
     portfolio(60)
     grants = Grant.objects.order_by("-created_at", "-id")
-    rows = RowRepresentation(WiderGrantSerializer, page_by_ids=True)
+    rows = RowRepresentation(
+        WiderGrantSerializer, page_by_ids=True, declared=grant_serializers.GRANT_ROWS_DECLARED
+    )
     got = _same(rows, grants[:40], WiderGrantSerializer, _with_relations(grants)[:40])
     added = set(WiderGrantSerializer.Meta.fields) - set(GrantSerializer.Meta.fields)
     assert added <= set(got[0]) and len(got) == 40
@@ -87,12 +89,15 @@ def test_fields_added_to_the_grant_serializer_are_in_the_rows(portfolio):
 def test_a_field_added_to_the_grant_serializer_is_in_the_api(portfolio, role_users, monkeypatch):
     portfolio(30)
     client = api_client(read_afresh(role_users()["fund_manager"]))
+    declared = grant_serializers.GRANT_ROWS_DECLARED
     monkeypatch.setattr(
-        grant_serializers, "GRANT_ROWS", RowRepresentation(WiderGrantSerializer, page_by_ids=True)
+        grant_serializers,
+        "GRANT_ROWS",
+        RowRepresentation(WiderGrantSerializer, page_by_ids=True, declared=declared),
     )
     detail_rows = RowRepresentation(
         WiderGrantDetailSerializer,
-        declared={"allowed_actions": Computed(WORKFLOW_COLUMNS, lambda row: None)},
+        declared={**declared, "allowed_actions": Computed(WORKFLOW_COLUMNS, lambda row: None)},
     )
     monkeypatch.setattr(grant_views, "GRANT_DETAIL_ROWS", detail_rows)
     body = client.get("/api/v1/grants/?page_size=500").json()
@@ -143,8 +148,11 @@ class WithProperty(serializers.Serializer):
 
 def test_what_the_declaration_cannot_say_is_an_error_until_declared(portfolio):
     none = Grant.objects.none()
+    grant_declared = grant_serializers.GRANT_ROWS_DECLARED
+    with pytest.raises(ImproperlyConfigured, match="partner_roles"):
+        RowRepresentation(WithMethodField).read(none)  # GrantSerializer's own, undeclared
     with pytest.raises(ImproperlyConfigured, match="leader_name"):
-        RowRepresentation(WithMethodField).read(none)
+        RowRepresentation(WithMethodField, declared=grant_declared).read(none)
     with pytest.raises(ImproperlyConfigured, match="label"):
         RowRepresentation(WithProperty, model=Grant).read(none)
     with pytest.raises(ImproperlyConfigured, match="no such fields"):
@@ -154,9 +162,10 @@ def test_what_the_declaration_cannot_say_is_an_error_until_declared(portfolio):
     declared = RowRepresentation(
         WithMethodField,
         declared={
+            **grant_declared,
             "leader_name": Computed(
                 ("task_team_leader__username",), lambda row: row["task_team_leader__username"]
-            )
+            ),
         },
     )
     grants = Grant.objects.order_by("pk")

@@ -67,8 +67,9 @@ ENDPOINTS = [
         "donor dashboard",
         "donor",
         "/api/v1/dashboards/donor/",
-        8,
-        "roles; partner; contributions; fund; portfolio; sector names; windows; outcome totals",
+        9,
+        "roles; partner; contributions; fund; portfolio; sector names; windows; outcome totals; "
+        "co-financing",
     ),
     (
         "capacity-outcomes report",
@@ -183,9 +184,9 @@ HOME_PAGES = [
     ("task_team_leader", 5, "session; user; roles; their grants; the returns among them"),
     (
         "donor",
-        11,
+        12,
         "session; user; roles; membership; partner; contributions; fund; outcome totals; "
-        "portfolio; sector names; windows",
+        "portfolio; sector names; windows; co-financing",
     ),
 ]
 

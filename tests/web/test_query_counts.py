@@ -27,13 +27,16 @@ PAGES = {
     # (analytics.cycletimes.overdue_against_standards), one for the open funding windows.
     ("fund_manager", "home"): 12,
     ("leader", "home"): 5,
-    ("donor", "home"): 11,  # the funding windows: one query
-    ("fund_manager", "grant"): 14,
-    ("fund_manager", "proposal"): 15,  # with the approval form and the fund's money
-    ("leader", "grant"): 12,
+    # The donor's home: one query for the funding windows, one for co-financing.
+    ("donor", "home"): 12,
+    # The grant page reads its partner roles (with their partners) in one query.
+    ("fund_manager", "grant"): 15,
+    ("fund_manager", "proposal"): 16,  # with the approval form and the fund's money
+    ("leader", "grant"): 13,
     # The dashboard and the hub: five more for the exchanges' map and its tables
-    # (analytics.portfolio.exchange_flows_both); the dashboard one for the windows.
-    ("donor", "dashboard"): 23,
+    # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
+    # and one for co-financing.
+    ("donor", "dashboard"): 24,
     ("anonymous", "hub"): 12,
     ("anonymous", "home"): 4,
 }

@@ -1,5 +1,6 @@
 """Which grants each role sees (list, detail, history), and every filter of the list."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -40,6 +41,9 @@ def make_portfolio():
     norway = PartnerFactory(code="NORP", kind=PartnerKind.TRADITIONAL_DONOR)
 
     def grant(owner, status, title, summary, sector, region, recipients, providers, usd, **kw):
+        if "facilitating_partners" in kw:
+            # Triangular: approved only once the recipient's endorsement is recorded.
+            kw.setdefault("recipient_endorsed_on", date(2026, 1, 5))
         return make_grant(
             owner,
             status,

@@ -1,0 +1,123 @@
+"""Brokering knowledge: what provider countries offer, what recipient countries ask
+for, and the match that turns a request into a draft grant."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from grants.models import Grant, Instrument
+from partners.models import Country, Sector
+from results.markdown import render_markdown
+from seetf.common.models import TimeStampedModel
+
+
+class _Described:
+    """The description as sanitised HTML (Markdown, as results stories are rendered),
+    and the instruments' labels, for the pages."""
+
+    @property
+    def description_html(self) -> str:
+        return render_markdown(self.description)
+
+    @property
+    def instrument_labels(self) -> list[str]:
+        labels = dict(Instrument.choices)
+        return [str(labels.get(code, code)) for code in self.instruments]
+
+
+class OfferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    MATCHED = "matched", "Matched"
+    CLOSED = "closed", "Closed"
+
+
+class Offer(_Described, TimeStampedModel):
+    """A provider country's institution and the experience it can share."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=10000, help_text="Plain text or Markdown.")
+    provider_country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="offers")
+    institution = models.CharField(max_length=200)
+    sectors = models.ManyToManyField(Sector, related_name="offers")
+    instruments = models.JSONField(default=list, help_text="grants.Instrument values.")
+    languages = models.JSONField(default=list, help_text="ISO 639-1 codes.")
+    capacity_per_year = models.PositiveSmallIntegerField(
+        help_text="How many exchanges a year the institution can host."
+    )
+    contact_name = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    status = models.CharField(
+        max_length=16, choices=OfferStatus.choices, default=OfferStatus.DRAFT, editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "provider_country"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity_per_year__gte=1), name="offer_capacity_positive"
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ExchangeRequest(_Described, TimeStampedModel):
+    """A recipient country's knowledge gap: what it wants to learn, how, by when."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=10000, help_text="Plain text or Markdown.")
+    recipient_country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="exchange_requests"
+    )
+    sectors = models.ManyToManyField(Sector, related_name="exchange_requests")
+    instruments = models.JSONField(default=list)
+    languages = models.JSONField(default=list)
+    needed_by = models.DateField()
+    endorsed_on = models.DateField(
+        null=True, blank=True, help_text="When the recipient government endorsed the request."
+    )
+    status = models.CharField(
+        max_length=16, choices=RequestStatus.choices, default=RequestStatus.OPEN, editable=False
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class Match(models.Model):
+    """A request matched with an offer: the draft grant it became. An offer's capacity
+    counts its matches of the year."""
+
+    request = models.OneToOneField(ExchangeRequest, on_delete=models.PROTECT, related_name="match")
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="matches")
+    grant = models.OneToOneField(Grant, on_delete=models.PROTECT, related_name="brokered_match")
+    matched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    matched_at = models.DateTimeField()
+    year = models.PositiveSmallIntegerField(help_text="The year whose capacity it uses.")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["offer", "year"])]
+
+    def __str__(self):
+        return f"{self.request_id} -> {self.offer_id}"

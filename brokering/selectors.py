@@ -1,0 +1,58 @@
+"""Reads for brokering: who sees which offers and requests, capacity, the open
+requests' queue."""
+
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from partners.roles import is_fund_manager
+
+from .models import ExchangeRequest, Match, Offer, OfferStatus, RequestStatus
+from .permissions import has_a_role, is_signed_in
+
+
+def offers_visible_to(user):
+    """Everyone (anonymous visitors included) sees published offers; fund managers see
+    every offer; a signed-in author sees their own drafts and withdrawn offers."""
+    offers = Offer.objects.all()
+    if is_signed_in(user) and is_fund_manager(user):
+        return offers
+    if is_signed_in(user):
+        return offers.filter(Q(status=OfferStatus.PUBLISHED) | Q(created_by=user))
+    return offers.filter(status=OfferStatus.PUBLISHED)
+
+
+def requests_visible_to(user):
+    """Signed-in users with a role read every request; nobody else any."""
+    if has_a_role(user):
+        return ExchangeRequest.objects.all()
+    return ExchangeRequest.objects.none()
+
+
+def capacity_used(offer_ids, year: int | None = None) -> dict[int, int]:
+    """{offer id: matches this year} for these offers (one query)."""
+    year = year or timezone.localdate().year
+    rows = (
+        Match.objects.filter(offer_id__in=offer_ids, year=year)
+        .values("offer_id")
+        .annotate(n=Count("id"))
+        .values_list("offer_id", "n")
+    )
+    return dict(rows)
+
+
+def with_capacity(offers, year: int | None = None):
+    """Offers annotated with ``matches_this_year`` (a subquery, no extra query)."""
+    year = year or timezone.localdate().year
+    return offers.annotate(
+        matches_this_year=Count("matches", filter=Q(matches__year=year), distinct=True)
+    ).annotate(capacity_left=F("capacity_per_year") - F("matches_this_year"))
+
+
+def open_requests_queue():
+    """Open requests, the longest waiting first (the fund managers' view)."""
+    return (
+        ExchangeRequest.objects.filter(status=RequestStatus.OPEN)
+        .select_related("recipient_country", "requested_by")
+        .prefetch_related("sectors")
+        .order_by("created_at", "id")
+    )

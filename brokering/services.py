@@ -1,0 +1,427 @@
+"""Writes for brokering: offers, requests and the match that becomes a draft grant.
+Keyword-only, checked, atomic and audited (``audit.services.audit_record``)."""
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record, created, diff, snapshot
+from grants import services as grant_services
+from grants.models import Instrument, PartnerRole
+from partners.models import Country, Partner, Sector
+from seetf.common.errors import ApplicationError
+from seetf.common.rules import require
+
+from .languages import is_language
+from .models import ExchangeRequest, Match, Offer, OfferStatus, RequestStatus
+from .permissions import can_edit_offer, can_edit_request, can_write_offers, can_write_requests
+from .selectors import capacity_used
+
+OFFER_FIELDS = {
+    "title",
+    "description",
+    "provider_country",
+    "institution",
+    "sectors",
+    "instruments",
+    "languages",
+    "capacity_per_year",
+    "contact_name",
+    "contact_email",
+}
+REQUEST_FIELDS = {
+    "title",
+    "description",
+    "recipient_country",
+    "sectors",
+    "instruments",
+    "languages",
+    "needed_by",
+    "endorsed_on",
+}
+MAX_SECTORS = 10
+# A tag, a comment or a declaration: descriptions are plain text or Markdown, never HTML.
+# "a < b" stays text, as browsers read it.
+_HTML = re.compile(r"</?[A-Za-z!?]")
+
+# Offer statuses: which actions move them, from where, to where.
+OFFER_TRANSITIONS = {
+    "publish": ({OfferStatus.DRAFT, OfferStatus.WITHDRAWN}, OfferStatus.PUBLISHED),
+    "withdraw": ({OfferStatus.DRAFT, OfferStatus.PUBLISHED}, OfferStatus.WITHDRAWN),
+}
+
+
+def _invalid(message: str) -> ApplicationError:
+    return ApplicationError(message, code="invalid_transition")
+
+
+def _validate_common(data: dict, errors: dict) -> None:
+    description = data.get("description")
+    if description is not None and _HTML.search(description):
+        errors["description"] = [
+            "Write plain text or Markdown: HTML tags are not accepted (use **bold**, "
+            "lists, [links](https://...))."
+        ]
+    title = data.get("title")
+    if title is not None and _HTML.search(title):
+        errors["title"] = ["HTML tags are not accepted in a title."]
+    sectors = data.get("sectors")
+    if sectors is not None:
+        if not sectors:
+            errors["sectors"] = ["Name at least one sector."]
+        elif len(sectors) > MAX_SECTORS:
+            errors["sectors"] = [f"At most {MAX_SECTORS} sectors."]
+    instruments = data.get("instruments")
+    if instruments is not None:
+        unknown = sorted(set(instruments) - set(Instrument.values))
+        if unknown:
+            errors["instruments"] = [f"Unknown instrument(s): {', '.join(unknown)}."]
+        elif not instruments:
+            errors["instruments"] = ["Name at least one instrument."]
+    languages = data.get("languages")
+    if languages is not None:
+        bad = sorted({str(code) for code in languages if not is_language(code)})
+        if bad:
+            errors["languages"] = [
+                f"Not ISO 639-1 language code(s): {', '.join(bad)} (two lower-case letters, "
+                "e.g. en, fr, pt)."
+            ]
+        elif not languages:
+            errors["languages"] = ["Name at least one language."]
+
+
+def _ordered_unique(values) -> list:
+    return list(dict.fromkeys(values))
+
+
+def _validate_offer(data: dict) -> None:
+    errors: dict[str, list[str]] = {}
+    _validate_common(data, errors)
+    capacity = data.get("capacity_per_year")
+    if capacity is not None and not (1 <= capacity <= 1000):
+        errors["capacity_per_year"] = ["Between 1 and 1000 exchanges a year."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate_request(data: dict, *, today: date) -> None:
+    errors: dict[str, list[str]] = {}
+    _validate_common(data, errors)
+    needed_by = data.get("needed_by")
+    if needed_by is not None and needed_by < today:
+        errors["needed_by"] = ["Cannot be in the past."]
+    endorsed = data.get("endorsed_on")
+    if endorsed is not None and endorsed > today:
+        errors["endorsed_on"] = ["The endorsement cannot be in the future."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _clean_lists(data: dict) -> dict:
+    for name in ("instruments", "languages"):
+        if data.get(name) is not None:
+            data[name] = _ordered_unique(str(v) for v in data[name])
+    return data
+
+
+# --- Offers -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def offer_create(
+    *,
+    user,
+    title: str,
+    description: str,
+    provider_country: Country,
+    institution: str,
+    sectors: list[Sector],
+    instruments: list[str],
+    languages: list[str],
+    capacity_per_year: int,
+    contact_name: str,
+    contact_email: str,
+) -> Offer:
+    """A task team leader or fund manager drafts an offer (status ``draft``)."""
+    require(can_write_offers(user))
+    data = _clean_lists(
+        {
+            "title": title,
+            "description": description,
+            "sectors": _ordered_unique(sectors),
+            "instruments": instruments,
+            "languages": languages,
+            "capacity_per_year": capacity_per_year,
+        }
+    )
+    _validate_offer(data)
+    offer = Offer.objects.create(
+        title=title,
+        description=description,
+        provider_country=provider_country,
+        institution=institution,
+        instruments=data["instruments"],
+        languages=data["languages"],
+        capacity_per_year=capacity_per_year,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        created_by=user,
+    )
+    offer.sectors.set(data["sectors"])
+    audit_record(actor=user, action="offer.create", obj=offer, changes=created(offer))
+    return offer
+
+
+def offer_check(*, offer: Offer, user) -> None:
+    """403 unless the user may change this offer."""
+    require(can_edit_offer(user, offer))
+
+
+@transaction.atomic
+def offer_update(*, offer: Offer, user, **fields) -> Offer:
+    unknown = set(fields) - OFFER_FIELDS
+    if unknown:
+        raise ValueError(f"offer_update() cannot set {', '.join(sorted(unknown))}")
+    offer = Offer.objects.select_for_update().get(pk=offer.pk)
+    offer_check(offer=offer, user=user)
+    if "sectors" in fields:
+        fields["sectors"] = _ordered_unique(fields["sectors"])
+    fields = _clean_lists(fields)
+    _validate_offer(fields)
+    before = snapshot(offer)
+    for name, value in fields.items():
+        if name != "sectors":
+            setattr(offer, name, value)
+    offer.save()
+    if "sectors" in fields:
+        offer.sectors.set(fields["sectors"])
+    changes = diff(before, snapshot(offer))
+    if changes:
+        audit_record(actor=user, action="offer.update", obj=offer, changes=changes)
+    return offer
+
+
+@transaction.atomic
+def offer_transition(*, offer: Offer, user, action: str, reason: str = "") -> Offer:
+    """Publish or withdraw an offer (its author or a fund manager); a move its status
+    does not allow is 409 ``invalid_transition``."""
+    if action not in OFFER_TRANSITIONS:
+        raise _invalid(f"Unknown action {action!r}.")
+    offer = Offer.objects.select_for_update().get(pk=offer.pk)
+    offer_check(offer=offer, user=user)
+    sources, target = OFFER_TRANSITIONS[action]
+    if offer.status not in sources:
+        raise _invalid(
+            f"Cannot {action} an offer that is {offer.status}; it must be "
+            f"{' or '.join(sorted(sources))}."
+        )
+    before = offer.status
+    offer.status = target
+    offer.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=user,
+        action=f"offer.{action}",
+        obj=offer,
+        changes={"status": [before, target]},
+        reason=reason,
+    )
+    return offer
+
+
+# --- Requests -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_create(
+    *,
+    user,
+    title: str,
+    description: str,
+    recipient_country: Country,
+    sectors: list[Sector],
+    instruments: list[str],
+    languages: list[str],
+    needed_by: date,
+    endorsed_on: date | None = None,
+) -> ExchangeRequest:
+    """A task team leader (or a fund manager) enters a country's request (``open``)."""
+    require(can_write_requests(user))
+    data = _clean_lists(
+        {
+            "title": title,
+            "description": description,
+            "sectors": _ordered_unique(sectors),
+            "instruments": instruments,
+            "languages": languages,
+            "needed_by": needed_by,
+            "endorsed_on": endorsed_on,
+        }
+    )
+    _validate_request(data, today=timezone.localdate())
+    request = ExchangeRequest.objects.create(
+        title=title,
+        description=description,
+        recipient_country=recipient_country,
+        instruments=data["instruments"],
+        languages=data["languages"],
+        needed_by=needed_by,
+        endorsed_on=endorsed_on,
+        requested_by=user,
+    )
+    request.sectors.set(data["sectors"])
+    audit_record(actor=user, action="request.create", obj=request, changes=created(request))
+    return request
+
+
+def request_check(*, request: ExchangeRequest, user) -> None:
+    """403 unless the user may change this request; 409 unless it is open."""
+    require(can_edit_request(user, request))
+    if request.status != RequestStatus.OPEN:
+        raise _invalid(f"A request is changed only while open; this one is {request.status}.")
+
+
+@transaction.atomic
+def request_update(*, request: ExchangeRequest, user, **fields) -> ExchangeRequest:
+    unknown = set(fields) - REQUEST_FIELDS
+    if unknown:
+        raise ValueError(f"request_update() cannot set {', '.join(sorted(unknown))}")
+    request = ExchangeRequest.objects.select_for_update().get(pk=request.pk)
+    request_check(request=request, user=user)
+    if "sectors" in fields:
+        fields["sectors"] = _ordered_unique(fields["sectors"])
+    fields = _clean_lists(fields)
+    _validate_request(fields, today=timezone.localdate())
+    before = snapshot(request)
+    for name, value in fields.items():
+        if name != "sectors":
+            setattr(request, name, value)
+    request.save()
+    if "sectors" in fields:
+        request.sectors.set(fields["sectors"])
+    changes = diff(before, snapshot(request))
+    if changes:
+        audit_record(actor=user, action="request.update", obj=request, changes=changes)
+    return request
+
+
+@transaction.atomic
+def request_close(*, request: ExchangeRequest, user, reason: str = "") -> ExchangeRequest:
+    """Close an open request without a match (its author or a fund manager)."""
+    request = ExchangeRequest.objects.select_for_update().get(pk=request.pk)
+    request_check(request=request, user=user)
+    request.status = RequestStatus.CLOSED
+    request.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=user,
+        action="request.close",
+        obj=request,
+        changes={"status": [RequestStatus.OPEN, RequestStatus.CLOSED]},
+        reason=reason,
+    )
+    return request
+
+
+# --- The match ----------------------------------------------------------------------------
+
+
+def _shared_sector(request: ExchangeRequest, offer: Offer) -> Sector:
+    """The grant's sector: the first of the request's sectors the offer has; else the
+    first the offer has in one of the request's categories; else the request's first."""
+    wanted = list(request.sectors.order_by("code"))
+    offered = {s.code: s for s in offer.sectors.all()}
+    for sector in wanted:
+        if sector.code in offered:
+            return sector
+    for sector in wanted:
+        for code in sorted(offered):
+            if code[:3] == sector.code[:3]:
+                return offered[code]
+    return wanted[0]
+
+
+@transaction.atomic
+def request_match(*, request: ExchangeRequest, offer: Offer, user) -> Match:
+    """Accept a suggestion: a draft grant for the request's author, filled from both
+    sides, linked to both; the request becomes ``matched``; the offer's capacity of the
+    year counts it. Locks: the request's row, then the offer's."""
+    request = ExchangeRequest.objects.select_for_update().get(pk=request.pk)
+    request_check(request=request, user=user)
+    offer = Offer.objects.select_for_update().select_related("provider_country").get(pk=offer.pk)
+    if offer.status != OfferStatus.PUBLISHED:
+        raise ValidationError({"offer": ["Only a published offer can be matched."]})
+    recipient = request.recipient_country
+    if offer.provider_country_id == request.recipient_country_id:
+        raise ValidationError(
+            {"offer": [f"The offer comes from {recipient.name}, the recipient country itself."]}
+        )
+    leader = request.requested_by
+    now = timezone.now()
+    today = timezone.localdate(now)
+    start = today + timedelta(days=settings.BROKERING_DRAFT_START_DAYS)
+    end = max(request.needed_by, start + timedelta(days=1))
+    instruments = [i for i in request.instruments if i in offer.instruments] or offer.instruments[
+        :1
+    ]
+    provider = offer.provider_country
+    knowledge_providers = list(Partner.objects.filter(country=provider).order_by("id")[:1])
+    grant = grant_services.grant_create(
+        leader=leader,
+        title=request.title[:200],
+        summary=(
+            f'{request.description}\n\nMatched with the offer "{offer.title}" of '
+            f"{offer.institution} ({provider.name})."
+        )[:5000],
+        sector=_shared_sector(request, offer),
+        region=recipient.region,
+        recipient_countries=[recipient],
+        provider_countries=[provider],
+        requested_usd=Decimal(settings.BROKERING_DRAFT_REQUESTED_USD),
+        planned_start=start,
+        planned_end=end,
+        partner_roles=[
+            {"partner": p, "role": PartnerRole.KNOWLEDGE_PROVIDER, "cofinancing_usd": None}
+            for p in knowledge_providers
+        ],
+        recipient_endorsed_on=request.endorsed_on,
+    )
+    labels = dict(Instrument.choices)
+    for instrument in instruments:
+        grant_services.exchange_create(
+            grant=grant,
+            user=leader,
+            instrument=instrument,
+            title=f"{labels.get(instrument, instrument)}: {offer.title}"[:200],
+            provider_countries=[provider],
+            recipient_countries=[recipient],
+            start_date=start,
+            end_date=end,
+            location=offer.institution[:200],
+        )
+    match = Match.objects.create(
+        request=request,
+        offer=offer,
+        grant=grant,
+        matched_by=user,
+        matched_at=now,
+        year=today.year,
+    )
+    request.status = RequestStatus.MATCHED
+    request.save(update_fields=["status", "updated_at"])
+    used = capacity_used([offer.pk], today.year).get(offer.pk, 0)
+    audit_record(
+        actor=user,
+        action="request.match",
+        obj=request,
+        changes={
+            "status": [RequestStatus.OPEN, RequestStatus.MATCHED],
+            "offer": [None, offer.pk],
+            "grant": [None, grant.pk],
+            "offer_capacity_used": [used - 1, used],
+        },
+    )
+    return match
