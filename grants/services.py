@@ -823,6 +823,12 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
         Grant.completion_report.related.set_cached_value(grant, record.report)
     record.grant = grant
     record.m2m = m2m
+    # What the workflow's endorsement guard reads of an unsaved grant: its facilitating
+    # partners are its facilitator roles (see grants_record_past), and its providers.
+    grant._partner_facts = (
+        [("facilitator", p.kind) for p in dict.fromkeys(m2m["facilitating_partners"])],
+        bool(m2m["provider_countries"]),
+    )
     history.append(
         GrantHistory(
             grant=grant,
@@ -946,6 +952,17 @@ def grants_record_past(*, records: list[PastGrant]) -> list[PastGrant]:
                 ],
                 batch_size=5000,
             )
+        # The facilitating partners are the facilitator roles (as ``_write_roles`` keeps them).
+        GrantPartnerRole.objects.bulk_create(
+            [
+                GrantPartnerRole(
+                    grant_id=r.grant.pk, partner_id=partner.pk, role=PartnerRole.FACILITATOR
+                )
+                for r in records
+                for partner in dict.fromkeys(r.m2m["facilitating_partners"])
+            ],
+            batch_size=5000,
+        )
         for row in history:
             row.grant_id = row.grant.pk
         GrantHistory.objects.bulk_create(history, batch_size=5000)

@@ -155,7 +155,9 @@ def contribution_detail(request, pk, receipt_form=None, reversal=None):
 
 
 @login_required
+@once_per_form
 def contribution_form(request, pk=None):
+    """Record a pledge or amend one (the form records once: its one-time token)."""
     _require(rules.can_record_money_in(request.user))
     contribution = get_object_or_404(Contribution, pk=pk) if pk is not None else None
     initial = ContributionForm.initial_for(contribution) if contribution else None

@@ -987,6 +987,7 @@ class _Write:
                 "recipient_countries": [countries[x] for x in v["recipient_countries"]],
                 "provider_countries": [countries[x] for x in v["provider_countries"]],
                 "facilitating_partners": [self.partners[x] for x in v["facilitating_partners"]],
+                "recipient_endorsed_on": v["recipient_endorsed_on"],
                 "requested_usd": v["requested_usd"],
                 "development_goal": v["development_goal"],
                 "targeted_outcomes": list(v["targeted_outcomes"]),

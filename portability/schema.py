@@ -111,6 +111,12 @@ SHEETS = (
             Column("recipient_countries", "codes", example="KEN"),
             Column("provider_countries", "codes", example="BRA"),
             Column("facilitating_partners", "codes", example="", help="partner codes"),
+            Column(
+                "recipient_endorsed_on",
+                "date",
+                example=None,
+                help="the recipient government's endorsement (a triangular grant needs it)",
+            ),
             Column("requested_usd", "money", True, example=Decimal("100000.00")),
             Column("development_goal", "text", example=""),
             Column("targeted_outcomes", "codes", example="raised_awareness"),

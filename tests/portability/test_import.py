@@ -340,3 +340,25 @@ def test_the_money_a_closing_releases_funds_a_later_approval_only(
         ]
         assert "On 2020-06-01 the fund had 5,000.00 USD available" in result.problems[0].message
         assert nothing_written()
+
+
+def test_a_facilitating_partner_comes_in_as_the_grants_facilitator_role(tmp_path, fund_manager):
+    """The importer's batch keeps what ``grant_create`` keeps: each facilitating partner
+    is a partner role ``facilitator`` of the grant (partner_roles)."""
+    from grants.models import GrantPartnerRole
+
+    rows = template()
+    rows["grants"][0]["facilitating_partners"] = "EXM"
+    # A traditional donor beside a provider country: triangular, so the approval needs
+    # the recipient's endorsement (409 not_endorsed through the API; a problem here).
+    refused = import_portfolio(save(tmp_path, workbook(rows)), user=fund_manager)
+    assert [(p.sheet, p.column) for p in refused.problems] == [("grants", "reference")]
+    assert "endorsement" in refused.problems[0].message and nothing_written()
+    rows["grants"][0]["recipient_endorsed_on"] = rows["grants"][0]["submitted_on"]
+    result = import_portfolio(save(tmp_path, workbook(rows)), user=fund_manager)
+    assert result.problems == []
+    grant = Grant.objects.get(reference=rows["grants"][0]["reference"])
+    assert [p.code for p in grant.facilitating_partners.all()] == ["EXM"]
+    assert list(
+        GrantPartnerRole.objects.filter(grant=grant).values_list("partner__code", "role")
+    ) == [("EXM", "facilitator")]

@@ -120,6 +120,30 @@ def test_the_receipt_form_posted_three_times_records_once(web, fund_manager):
     assert Fund.objects.get().received_usd - before == Decimal("250.00")
 
 
+def test_the_pledge_form_posted_three_times_records_one_pledge(web, fund_manager):
+    from partners.models import Contribution, Partner
+
+    partner = Partner.objects.create(code="DNK", name="Denmark", kind="traditional_donor")
+    client = web(fund_manager)
+    root = page(client.get(f"/contributions/new/?partner={partner.pk}"))
+    data = form_data(
+        root,
+        "contribution-form",
+        reference="DNK-ONCE",
+        pledged_amount="1000.00",
+        pledged_usd="1000.00",
+        pledged_on="2011-06-01",
+        currency="USD",
+    )
+    assert data.get(FORM_FIELD)
+
+    answers = [client.post("/contributions/new/", data) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [302] * 3
+    assert len({a["Location"] for a in answers}) == 1
+    assert Contribution.objects.filter(reference="DNK-ONCE").count() == 1
+
+
 def test_an_approval_posted_twice_decides_once_and_answers_the_same(
     web, leader, fund_manager, funded
 ):
