@@ -419,8 +419,9 @@ class GrantPlan:
 
 
 class _Generator:
-    def __init__(self, *, grants: int, seed: int, as_of: date):
+    def __init__(self, *, grants: int, seed: int, as_of: date, windows: bool = True):
         self.n = grants
+        self.with_windows = windows
         self.seed = seed
         self.as_of = as_of
         self.rng = random.Random(seed)
@@ -1330,7 +1331,11 @@ class _Generator:
         self.make_partners()
         self.make_people()
         plans = [self.plan_grant(i, status) for i, status in enumerate(self.statuses())]
-        self.make_windows(plans)
+        if self.with_windows:
+            self.make_windows(plans)
+        else:
+            for plan in plans:
+                plan.grant.window_id = None
         committed = sum(
             (p.grant.approved_usd - p.grant.released_usd for p in plans if p.grant.approved_usd),
             Decimal("0.00"),
@@ -1342,7 +1347,8 @@ class _Generator:
         self.write_alerts(settings.FUNDING_ALERT_THRESHOLD_USD)
         # The windows hold part of what is left (half of it at most).
         received = Receipt.objects.aggregate(total=models.Sum("usd_amount"))["total"]
-        self.write_window_money(_money((received - committed) / 2))
+        if self.with_windows:
+            self.write_window_money(_money((received - committed) / 2))
         self.write_brokering()
         # The ledger: exactly what the records say, checked.
         ledger = fund_ledger_from_records()
@@ -1378,11 +1384,12 @@ class _Generator:
 
 
 def generate_portfolio(
-    *, grants: int, seed: int = 1, as_of: date = DEFAULT_AS_OF
+    *, grants: int, seed: int = 1, as_of: date = DEFAULT_AS_OF, windows: bool = True
 ) -> PortfolioSummary:
     """Write a portfolio of ``grants`` grants (see the module's docstring), in one
-    transaction, into a database that holds no grants or contributions yet."""
+    transaction, into a database that holds no grants or contributions yet; with
+    ``windows=False``, none of its grants in a funding window (and no windows)."""
     if grants < 1:
         raise ValueError("A portfolio has at least one grant.")
     with transaction.atomic():
-        return _Generator(grants=grants, seed=seed, as_of=as_of).run()
+        return _Generator(grants=grants, seed=seed, as_of=as_of, windows=windows).run()
