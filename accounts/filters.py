@@ -1,5 +1,7 @@
 import django_filters
 
+from seetf.common.filters import IsoMomentFilter
+
 from .models import LoginMethod, LoginOutcome, LoginRecord
 
 
@@ -7,7 +9,7 @@ class LoginRecordFilter(django_filters.FilterSet):
     username = django_filters.CharFilter(lookup_expr="iexact", max_length=150)
     outcome = django_filters.ChoiceFilter(choices=LoginOutcome.choices)
     method = django_filters.ChoiceFilter(choices=LoginMethod.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    since = IsoMomentFilter(field_name="at", lookup_expr="gte")
 
     class Meta:
         model = LoginRecord

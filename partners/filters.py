@@ -3,6 +3,7 @@ from django.apps import apps
 from django.db.models import Q
 
 from audit.models import AuditEntry
+from seetf.common.filters import MomentFilter
 
 from .models import Contribution, Country, Partner, PartnerKind, Region, Sector
 
@@ -95,12 +96,12 @@ class AuditEntryFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(
         field_name="actor_name", max_length=150, help_text="The actor's username (or `system`)."
     )
-    since = django_filters.DateTimeFilter(
+    since = MomentFilter(
         field_name="at",
         lookup_expr="gte",
         help_text="At or after (ISO 8601: a date, or a time with its zone).",
     )
-    until = django_filters.DateTimeFilter(
+    until = MomentFilter(
         field_name="at",
         lookup_expr="lte",
         help_text="At or before (ISO 8601: a date means its midnight).",
