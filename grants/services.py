@@ -49,6 +49,7 @@ from .permissions import (
     is_leader_of,
 )
 from .references import REFERENCE_PATTERN, reference_reserve
+from .signals import disbursement_recorded, grant_transitioned
 from .workflow import (
     DISBURSABLE_STATUSES,
     EDITABLE_STATUSES,
@@ -523,6 +524,16 @@ def grant_transition(
         changes=diff(before, snapshot(grant, GRANT_STATE_FIELDS)),
         reason=comment,
     )
+    grant_transitioned.send(
+        sender=Grant,
+        grant=grant,
+        user=user,
+        action=action,
+        from_status=from_status,
+        comment=comment,
+        inputs=inputs,
+        past=at is not None,
+    )
     return grant
 
 
@@ -691,6 +702,7 @@ def disbursement_record(
         obj=disbursement,
         changes=created(disbursement, DISBURSEMENT_FIELDS),
     )
+    disbursement_recorded.send(sender=Grant, grant=grant, disbursement=disbursement, user=user)
     return disbursement
 
 
