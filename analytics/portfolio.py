@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -213,7 +214,12 @@ def exchange_flows(grants, by: str = "country") -> dict:
 
     Queries: the exchanges held; their providers and recipients; the grants' (for an
     exchange that names none on a side), each with the countries' names and regions:
-    five, whatever the size."""
+    five, whatever the size. On PostgreSQL the database pairs them, in one query
+    (``flows_sql``)."""
+    if connection.vendor == "postgresql":
+        from .flows_sql import exchange_flows_postgres
+
+        return exchange_flows_postgres(grants, by)
     return flows_of(_flow_data(grants), by)
 
 

@@ -24,9 +24,13 @@ country itself; drafts and withdrawn offers never. Offers whose capacity is exha
 are still suggested, lower (the fund may still agree with the provider). Best first:
 score descending, then the offer's id ascending (the tie-break), at most ``limit``.
 
-Queries (the request and its sectors read by the caller): the candidates (their text
-rank computed in the same statement on PostgreSQL), their sectors, their matches this
-year, the evidence: four, whatever the number of offers; then the offers shown.
+Queries (the request and its sectors read by the caller), whatever the number of offers:
+on PostgreSQL the candidates with their signals computed by the database (sectors,
+languages and instruments shared, matches this year, text rank: a few numbers per
+candidate, ``_signals_postgres``), the evidence, and what the reasons name of the
+offers shown: three; elsewhere the candidates, their sectors and their matches this
+year are read and compared here (``_signals_python``), and the evidence: four. Every
+candidate is scored; only the ones shown are explained.
 """
 
 import re
@@ -83,22 +87,27 @@ def _postgres() -> bool:
 
 
 def _text_rank(candidates, request_words):
-    """PostgreSQL: the offers annotated with the full-text rank of their title and
-    description against the request's words (any of them), normalised to 0..1."""
-    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+    """PostgreSQL: the offers annotated with the full-text rank of their title (weight
+    A) and description (B) against the request's words (any of them), normalised to
+    0..1. The document is the column PostgreSQL keeps (brokering 0002), not parsed
+    again for each candidate."""
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+    from django.db.models.expressions import RawSQL
 
     if not request_words:
         return candidates, False
     chosen = sorted(request_words)[:MAX_QUERY_WORDS]
     query = reduce(or_, (SearchQuery(w, config="english") for w in chosen))
-    vector = SearchVector("title", weight="A", config="english") + SearchVector(
-        "description", weight="B", config="english"
-    )
+    table = Offer._meta.db_table
+    vector = RawSQL(f'"{table}"."search_vector"', [], output_field=SearchVectorField())
     # Normalisation 32: rank / (rank + 1), within 0..1.
     return candidates.annotate(text_rank=SearchRank(vector, query, normalization=32)), True
 
 
 def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) -> list[Suggestion]:
+    """The best ``limit`` candidates: every candidate scored from its signals (what
+    ``_signals_postgres`` or ``_signals_python`` read), then the reasons written for the
+    ones shown only."""
     year = year or timezone.localdate().year
     country = request.recipient_country
     wanted = {sector.code for sector in request.sectors.all()}  # prefetched by the callers
@@ -112,23 +121,105 @@ def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) 
         provider_country_id=country.code
     )
     request_words = words(f"{request.title} {request.description}")
-    ranked = False
+    context = {
+        "wanted": wanted,
+        "categories": categories,
+        "languages": set(request.languages),
+        "instruments": set(request.instruments),
+        "country": country,
+        "year": year,
+    }
     if _postgres():
-        candidates, ranked = _text_rank(candidates, request_words)
-    columns = [
+        signals = _signals_postgres(candidates, context, request_words)
+    else:
+        signals = _signals_python(candidates, context, request_words)
+    if not signals:
+        return []
+    evidence = _evidence_points(wanted, {row["provider_country_id"] for row in signals})
+    scored = sorted(
+        ((_score(row, evidence), row["id"], row) for row in signals),
+        key=lambda item: (-item[0], item[1]),
+    )[:limit]
+    details = {row["id"]: row["details"] for _, _, row in scored if "details" in row}
+    if len(details) < len(scored):
+        details = _details([offer_id for _, offer_id, _ in scored])
+    return [
+        Suggestion(offer_id, score, _reasons(row, details[offer_id], context, evidence))
+        for score, offer_id, row in scored
+    ]
+
+
+# --- Signals: what each candidate has of what the request wants ------------------------------
+
+
+def _signals_postgres(candidates, context, request_words) -> list[dict]:
+    """One query: each candidate's signals computed by the database (its sectors against
+    the request's codes, the languages and instruments it shares, its matches this year,
+    its text rank), so that only a few numbers per candidate come back."""
+    from django.db.models import Exists, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    through = Offer.sectors.through
+    candidates, ranked = _text_rank(candidates, request_words)
+    country = context["country"]
+    matches = (
+        Match.objects.filter(offer=OuterRef("pk"), year=context["year"])
+        .order_by()
+        .values("offer")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    rows = candidates.annotate(
+        same_code=Exists(
+            through.objects.filter(offer=OuterRef("pk"), sector_id__in=context["wanted"])
+        ),
+        shares_language=(
+            Q(languages__has_any_keys=sorted(context["languages"]))
+            if context["languages"]
+            else Value(False)
+        ),
+        shares_instrument=(
+            Q(instruments__has_any_keys=sorted(context["instruments"]))
+            if context["instruments"]
+            else Value(False)
+        ),
+        used=Coalesce(Subquery(matches, output_field=IntegerField()), 0),
+        same_income=Q(provider_country__income_group=country.income_group),
+        same_region=Q(provider_country__region=country.region),
+        **({} if ranked else {"text_rank": Value(0.0)}),
+    ).values(
         "id",
         "provider_country_id",
-        "provider_country__income_group",
-        "provider_country__region",
-        "languages",
-        "instruments",
         "capacity_per_year",
-    ]
-    if ranked:
-        columns.append("text_rank")
-    elif not _postgres():
-        columns += ["title", "description"]
-    rows = list(candidates.values(*columns))
+        "same_code",
+        "shares_language",
+        "shares_instrument",
+        "used",
+        "same_income",
+        "same_region",
+        "text_rank",
+    )
+    return list(rows)
+
+
+def _signals_python(candidates, context, request_words) -> list[dict]:
+    """The same signals as ``_signals_postgres``, computed here (SQLite: no JSON array
+    operators, no text rank): the candidates, their sectors, their matches this year."""
+    through = Offer.sectors.through
+    country = context["country"]
+    rows = list(
+        candidates.values(
+            "id",
+            "provider_country_id",
+            "provider_country__income_group",
+            "provider_country__region",
+            "languages",
+            "instruments",
+            "capacity_per_year",
+            "title",
+            "description",
+        )
+    )
     if not rows:
         return []
     offer_sectors = defaultdict(set)
@@ -137,83 +228,131 @@ def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) 
     ):
         offer_sectors[offer_id].add(code)
     used = dict(
-        Match.objects.filter(offer_id__in=candidates.values("id"), year=year)
+        Match.objects.filter(offer_id__in=candidates.values("id"), year=context["year"])
         .values("offer_id")
         .annotate(n=Count("id"))
         .values_list("offer_id", "n")
     )
-    evidence = _evidence(wanted, {row["provider_country_id"] for row in rows})
-    wanted_languages = set(request.languages)
-    wanted_instruments = set(request.instruments)
-    instrument_labels = dict(Instrument.choices)
-    out = []
-    for row in rows:
-        score, reasons = 0.0, []
-        sectors = offer_sectors[row["id"]]
-        same = sorted(sectors & wanted)
-        if same:
-            score += WEIGHTS["same_purpose_code"]
-            reasons.append(f"same DAC purpose code {', '.join(same)}")
-        else:
-            shared = sorted({s for s in sectors if s[:3] in categories})
-            score += WEIGHTS["same_category"]
-            reasons.append(f"same DAC category ({', '.join(s[:3] for s in shared[:3])})")
-        languages = sorted(wanted_languages & set(row["languages"]))
-        if languages:
-            score += WEIGHTS["shared_language"]
-            reasons.append(f"shared language: {', '.join(language_name(c) for c in languages)}")
-        instruments = sorted(wanted_instruments & set(row["instruments"]))
-        if instruments:
-            score += WEIGHTS["shared_instrument"]
-            reasons.append(
-                "an instrument both want: "
-                + ", ".join(str(instrument_labels.get(i, i)) for i in instruments)
-            )
-        left = row["capacity_per_year"] - used.get(row["id"], 0)
-        if left > 0:
-            score += WEIGHTS["capacity_left"]
-            reasons.append(f"capacity left this year: {left} of {row['capacity_per_year']}")
-        else:
-            score += WEIGHTS["capacity_exhausted"]
-            reasons.append(f"capacity exhausted this year ({row['capacity_per_year']} matched)")
-        reports = evidence.get(row["provider_country_id"])
-        if reports:
-            points = sum(RATING_POINTS.get(r, 0) for r in reports)
-            points = max(EVIDENCE_MIN, min(EVIDENCE_MAX, points))
-            score += points
-            reasons.append(
-                f"evidence: {len(reports)} accepted completion report(s) in the sector, "
-                f"rated {', '.join(sorted(reports, key=_rating_order))} ({points:+d})"
-            )
-        if row["provider_country__income_group"] == country.income_group:
-            score += WEIGHTS["same_income_group"]
-            reasons.append("provider in the same income group")
-        if row["provider_country__region"] == country.region:
-            score += WEIGHTS["same_region"]
-            reasons.append("provider in the same region")
-        similarity = _similarity(row, request_words, ranked)
-        points = round(WEIGHTS["text_similarity_max"] * similarity, 2)
-        if points >= 0.01:
-            score += points
-            reasons.append(f"similar descriptions (+{points:.2f})")
-        out.append(Suggestion(row["id"], round(score, 2), reasons))
-    out.sort(key=lambda s: (-s.score, s.offer_id))
-    return out[:limit]
+    return [
+        {
+            "id": row["id"],
+            "provider_country_id": row["provider_country_id"],
+            "capacity_per_year": row["capacity_per_year"],
+            "same_code": bool(offer_sectors[row["id"]] & context["wanted"]),
+            "shares_language": bool(context["languages"] & set(row["languages"])),
+            "shares_instrument": bool(context["instruments"] & set(row["instruments"])),
+            "used": used.get(row["id"], 0),
+            "same_income": row["provider_country__income_group"] == country.income_group,
+            "same_region": row["provider_country__region"] == country.region,
+            "text_rank": _overlap(row, request_words),
+            "details": {
+                "languages": row["languages"],
+                "instruments": row["instruments"],
+                "sectors": offer_sectors[row["id"]],
+            },
+        }
+        for row in rows
+    ]
 
 
-def _rating_order(rating: str) -> int:
-    return list(RATING_POINTS).index(rating) if rating in RATING_POINTS else 99
-
-
-def _similarity(row: dict, request_words: set[str], ranked: bool) -> float:
-    if ranked:
-        return float(row.get("text_rank") or 0.0)
-    if "description" not in row or not request_words:
+def _overlap(row: dict, request_words: set[str]) -> float:
+    """The descriptions' similarity without PostgreSQL: their words' Jaccard index."""
+    if not request_words:
         return 0.0
     offer_words = words(f"{row['title']} {row['description']}")
     if not offer_words:
         return 0.0
     return len(request_words & offer_words) / len(request_words | offer_words)
+
+
+# --- The score and its reasons ----------------------------------------------------------------
+
+
+def _text_points(row: dict) -> float:
+    return round(WEIGHTS["text_similarity_max"] * float(row["text_rank"] or 0.0), 2)
+
+
+def _score(row: dict, evidence: dict) -> float:
+    """The score of one candidate's signals (the table of the module's docstring)."""
+    score = 0.0
+    score += WEIGHTS["same_purpose_code"] if row["same_code"] else WEIGHTS["same_category"]
+    if row["shares_language"]:
+        score += WEIGHTS["shared_language"]
+    if row["shares_instrument"]:
+        score += WEIGHTS["shared_instrument"]
+    if row["capacity_per_year"] - row["used"] > 0:
+        score += WEIGHTS["capacity_left"]
+    else:
+        score += WEIGHTS["capacity_exhausted"]
+    found = evidence.get(row["provider_country_id"])
+    if found:
+        score += found[0]
+    if row["same_income"]:
+        score += WEIGHTS["same_income_group"]
+    if row["same_region"]:
+        score += WEIGHTS["same_region"]
+    points = _text_points(row)
+    if points >= 0.01:
+        score += points
+    return round(score, 2)
+
+
+def _details(offer_ids: list[int]) -> dict[int, dict]:
+    """What the reasons name of the offers shown: their sectors, languages and
+    instruments (one query, a row per offer and sector)."""
+    found: dict[int, dict] = {}
+    rows = Offer.objects.filter(pk__in=offer_ids).values_list(
+        "id", "languages", "instruments", "sectors__code"
+    )
+    for offer_id, languages, instruments, sector in rows:
+        entry = found.setdefault(
+            offer_id, {"languages": languages, "instruments": instruments, "sectors": set()}
+        )
+        if sector:
+            entry["sectors"].add(sector)
+    return found
+
+
+def _reasons(row: dict, details: dict, context: dict, evidence: dict) -> list[str]:
+    """The reasons for one shown offer's score, in the table's order."""
+    reasons = []
+    sectors = details["sectors"]
+    same = sorted(sectors & context["wanted"])
+    if same:
+        reasons.append(f"same DAC purpose code {', '.join(same)}")
+    else:
+        shared = sorted({s for s in sectors if s[:3] in context["categories"]})
+        reasons.append(f"same DAC category ({', '.join(s[:3] for s in shared[:3])})")
+    languages = sorted(context["languages"] & set(details["languages"]))
+    if languages:
+        reasons.append(f"shared language: {', '.join(language_name(c) for c in languages)}")
+    instruments = sorted(context["instruments"] & set(details["instruments"]))
+    if instruments:
+        labels = dict(Instrument.choices)
+        reasons.append(
+            "an instrument both want: " + ", ".join(str(labels.get(i, i)) for i in instruments)
+        )
+    capacity = row["capacity_per_year"]
+    left = capacity - row["used"]
+    if left > 0:
+        reasons.append(f"capacity left this year: {left} of {capacity}")
+    else:
+        reasons.append(f"capacity exhausted this year ({capacity} matched)")
+    found = evidence.get(row["provider_country_id"])
+    if found:
+        reasons.append(found[1])
+    if row["same_income"]:
+        reasons.append("provider in the same income group")
+    if row["same_region"]:
+        reasons.append("provider in the same region")
+    points = _text_points(row)
+    if points >= 0.01:
+        reasons.append(f"similar descriptions (+{points:.2f})")
+    return reasons
+
+
+def _rating_order(rating: str) -> int:
+    return list(RATING_POINTS).index(rating) if rating in RATING_POINTS else 99
 
 
 def _evidence(sectors: set[str], provider_countries: set[str]) -> dict[str, list[str]]:
@@ -235,3 +374,18 @@ def _evidence(sectors: set[str], provider_countries: set[str]) -> dict[str, list
     for code, rating in rows:
         found[code].append(rating)
     return found
+
+
+def _evidence_points(sectors: set[str], provider_countries: set[str]) -> dict:
+    """{provider country: (points, reason)} from ``_evidence``: reckoned once per country,
+    not once per offer."""
+    out = {}
+    for code, reports in _evidence(sectors, provider_countries).items():
+        points = sum(RATING_POINTS.get(r, 0) for r in reports)
+        points = max(EVIDENCE_MIN, min(EVIDENCE_MAX, points))
+        out[code] = (
+            points,
+            f"evidence: {len(reports)} accepted completion report(s) in the sector, "
+            f"rated {', '.join(sorted(reports, key=_rating_order))} ({points:+d})",
+        )
+    return out
