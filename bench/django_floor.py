@@ -543,3 +543,52 @@ def stories(request, user):
     ]
     nxt = _url(request, {**query, "page": ["2"]}) if count > size else None
     return _json({"count": count, "next": nxt, "previous": None, "results": results})
+
+
+# --- The analytics reports (analytics.api) ----------------------------------------------------
+# On PostgreSQL each report is the database's work: one statement for the cycle times and
+# the flows (analytics.cycletimes_sql, flows_sql), three aggregates for the indicators.
+# The floor runs the same statements over the grants the user may see, with no DRF, no
+# filter set, no report cache and no serializer: what is left above it in the API is the
+# framework and the cache's bookkeeping.
+
+
+def _report_json(data):
+    """The report as DRF renders it: decimals as JSON numbers (coerce_to_string off)."""
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, Decimal):
+            return float(value)
+        return value
+
+    return _json(plain(data))
+
+
+@_authenticated
+def cycle_times(request, user):
+    from analytics.cycletimes_sql import cycle_times_postgres
+
+    group_by = request.GET.get("group_by", "quarter")
+    return _report_json(cycle_times_postgres(Grant.objects.filter(user.visible()), group_by))
+
+
+@_authenticated
+def portfolio_indicators(request, user):
+    from analytics.portfolio import approved_in_period, portfolio_indicators
+
+    report = portfolio_indicators(approved_in_period(Grant.objects.filter(user.visible())))
+    for row in report["rows"]:
+        row["value"] = None if row["value"] is None else str(row["value"])
+    return _report_json(report)
+
+
+@_authenticated
+def exchange_flows(request, user):
+    from analytics.flows_sql import exchange_flows_postgres
+
+    by = request.GET.get("by", "country")
+    return _report_json(exchange_flows_postgres(Grant.objects.filter(user.visible()), by))

@@ -12,4 +12,7 @@ urlpatterns = [
     path("api/v1/dashboards/donor/", views.donor_dashboard),
     path("api/v1/reports/capacity-outcomes/", views.capacity_outcomes),
     path("api/v1/results-stories/", views.stories),
+    path("api/v1/reports/cycle-times/", views.cycle_times),
+    path("api/v1/reports/portfolio-indicators/", views.portfolio_indicators),
+    path("api/v1/reports/exchange-flows/", views.exchange_flows),
 ]

@@ -345,23 +345,13 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         "portfolio-indicators report",
         "exchange-flows report",
     }
-    # No floor written yet (bench/django_floor.py, bench/bare_wsgi.py): measured against
-    # the same report with the cache off, which is their computation; and brokering's
-    # (README "Brokering knowledge").
-    no_floors = {
-        "cycle-times report",
-        "portfolio-indicators report",
-        "exchange-flows report",
-        "offers catalogue search",
-        "request suggestions",
-    }
     items = [
         {
             "name": name,
             "role": role,
             "path": path,
             "kind": "api",
-            "floors": name not in no_floors,
+            "floors": floors_of(name),
             "cached": name in cached,
         }
         for name, role, path in api
@@ -373,11 +363,28 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
                 "role": role,
                 "path": "/",
                 "kind": "page",
-                "floors": False,
+                "floors": (),
                 "cached": False,
             }
         )
     return items
+
+
+# --- Which floors answer which endpoint ------------------------------------------------------
+
+# The analytics reports have a Django floor only (bench/django_floor.py runs the reports'
+# statements); brokering's endpoints have none yet (README "Performance").
+DJANGO_FLOOR_ONLY = {"cycle-times report", "portfolio-indicators report", "exchange-flows report"}
+NO_FLOORS = {"offers catalogue search", "request suggestions"}
+
+
+def floors_of(name: str) -> tuple[str, ...]:
+    """The floors that answer an endpoint: ``django_floor`` and ``bare_wsgi``."""
+    if name in NO_FLOORS:
+        return ()
+    if name in DJANGO_FLOOR_ONLY:
+        return ("django_floor",)
+    return ("django_floor", "bare_wsgi")
 
 
 def headers_for(item: dict, auth: dict) -> dict:
@@ -390,9 +397,9 @@ def variants(item: dict, django_floor: bool) -> list[tuple[str, str]]:
     out = [("seetf", f"http://127.0.0.1:{API_PORT}{item['path']}")]
     if item.get("cached"):
         out.append(("seetf_cache_off", f"http://127.0.0.1:{UNCACHED_PORT}{item['path']}"))
-    if item["floors"]:
-        if django_floor:
-            out.append(("django_floor", f"http://127.0.0.1:{API_PORT}{FLOOR_PREFIX}{item['path']}"))
+    if django_floor and "django_floor" in item["floors"]:
+        out.append(("django_floor", f"http://127.0.0.1:{API_PORT}{FLOOR_PREFIX}{item['path']}"))
+    if "bare_wsgi" in item["floors"]:
         out.append(("bare_wsgi", f"http://127.0.0.1:{BARE_PORT}{item['path']}"))
     return out
 

@@ -45,6 +45,19 @@ def _requests(users) -> list[tuple[str, str]]:
     ]
 
 
+# The analytics reports as bench/run measures them, and other groupings: on PostgreSQL
+# only, where the floor runs the reports' statements (bench/django_floor.py); the bare
+# WSGI floor does not answer them.
+ANALYTICS = [
+    ("fund_manager", "/api/v1/reports/cycle-times/?group_by=quarter"),
+    ("donor", "/api/v1/reports/cycle-times/?group_by=instrument"),
+    ("task_team_leader", "/api/v1/reports/cycle-times/?group_by=size_band"),
+    ("donor", "/api/v1/reports/portfolio-indicators/"),
+    ("fund_manager", "/api/v1/reports/exchange-flows/?by=country"),
+    ("donor", "/api/v1/reports/exchange-flows/?by=region"),
+]
+
+
 def _search_word() -> str:
     title = ResultsStory.objects.filter(published=True).order_by("pk").first().title
     return max(re.findall(r"[A-Za-z]+", title), key=len)
@@ -96,6 +109,8 @@ def test_the_django_floor_gives_the_apis_json(client, bench_world):
     requests = _next_pages(client, tokens, _requests(users))
     if connection.vendor == "postgresql":  # the floor searches as PostgreSQL does
         requests.append(("donor", f"/api/v1/results-stories/?search={_search_word()}"))
+        # and computes the analytics reports in the database (analytics.*_sql)
+        requests += ANALYTICS
     for role, url in requests:
         api = normalised(_api(client, tokens[role], url).content)
         floor = normalised(_api(client, tokens[role], FLOOR_PREFIX + url).content)
