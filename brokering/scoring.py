@@ -36,6 +36,7 @@ candidate is scored; only the ones shown are explained.
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import reduce
 from operator import or_
 
@@ -129,17 +130,20 @@ def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) 
         "country": country,
         "year": year,
     }
+    # Every provider's evidence in these sectors (a few dozen countries), known before
+    # the candidates are scored.
+    evidence = _evidence_points(wanted)
     if _postgres():
-        signals = _signals_postgres(candidates, context, request_words)
+        scored = [
+            (float(row["score"]), row["id"], row)
+            for row in _ranked_postgres(candidates, context, request_words, evidence, limit)
+        ]
     else:
         signals = _signals_python(candidates, context, request_words)
-    if not signals:
-        return []
-    evidence = _evidence_points(wanted, {row["provider_country_id"] for row in signals})
-    scored = sorted(
-        ((_score(row, evidence), row["id"], row) for row in signals),
-        key=lambda item: (-item[0], item[1]),
-    )[:limit]
+        scored = sorted(
+            ((_score(row, evidence), row["id"], row) for row in signals),
+            key=lambda item: (-item[0], item[1]),
+        )[:limit]
     details = {row["id"]: row["details"] for _, _, row in scored if "details" in row}
     if len(details) < len(scored):
         details = _details([offer_id for _, offer_id, _ in scored])
@@ -152,10 +156,10 @@ def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) 
 # --- Signals: what each candidate has of what the request wants ------------------------------
 
 
-def _signals_postgres(candidates, context, request_words) -> list[dict]:
-    """One query: each candidate's signals computed by the database (its sectors against
-    the request's codes, the languages and instruments it shares, its matches this year,
-    its text rank), so that only a few numbers per candidate come back."""
+def _ranked_postgres(candidates, context, request_words, evidence, limit) -> list[dict]:
+    """One query: the best ``limit`` candidates, scored and ordered by the database
+    (``_score_expression``), with the signals their reasons name. Only those rows come
+    back, whatever the number of candidates."""
     from django.db.models import Exists, IntegerField, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce
 
@@ -187,19 +191,68 @@ def _signals_postgres(candidates, context, request_words) -> list[dict]:
         same_income=Q(provider_country__income_group=country.income_group),
         same_region=Q(provider_country__region=country.region),
         **({} if ranked else {"text_rank": Value(0.0)}),
-    ).values(
-        "id",
-        "provider_country_id",
-        "capacity_per_year",
-        "same_code",
-        "shares_language",
-        "shares_instrument",
-        "used",
-        "same_income",
-        "same_region",
-        "text_rank",
     )
-    return list(rows)
+    rows = rows.annotate(score=_score_expression(evidence)).order_by("-score", "id")
+    return list(
+        rows.values(
+            "id",
+            "provider_country_id",
+            "capacity_per_year",
+            "same_code",
+            "shares_language",
+            "shares_instrument",
+            "used",
+            "same_income",
+            "same_region",
+            "text_rank",
+            "score",
+        )[:limit]
+    )
+
+
+def _score_expression(evidence: dict):
+    """``_score`` as an SQL expression over ``_ranked_postgres``' signals, in exact
+    decimals (the text points rounded to two places as ``_text_points`` rounds them)."""
+    from django.db.models import Case, DecimalField, ExpressionWrapper, F, Func, Value, When
+    from django.db.models.lookups import GreaterThanOrEqual
+
+    def points(condition, yes, no=0):
+        return Case(When(condition, then=Value(yes)), default=Value(no))
+
+    text = Func(
+        F("text_rank"),
+        template=f"round((%(expressions)s * {WEIGHTS['text_similarity_max']})::numeric, 2)",
+        output_field=DecimalField(),
+    )
+    terms = [
+        points(Q(same_code=True), WEIGHTS["same_purpose_code"], WEIGHTS["same_category"]),
+        points(Q(shares_language=True), WEIGHTS["shared_language"]),
+        points(Q(shares_instrument=True), WEIGHTS["shared_instrument"]),
+        points(
+            Q(capacity_per_year__gt=F("used")),
+            WEIGHTS["capacity_left"],
+            WEIGHTS["capacity_exhausted"],
+        ),
+        Case(
+            *[
+                When(provider_country_id=code, then=Value(found[0]))
+                for code, found in sorted(evidence.items())
+            ],
+            default=Value(0),
+        )
+        if evidence
+        else Value(0),
+        points(Q(same_income=True), WEIGHTS["same_income_group"]),
+        points(Q(same_region=True), WEIGHTS["same_region"]),
+    ]
+    total = reduce(lambda a, b: a + b, terms)
+    cent = Value(Decimal("0.01"))
+    rounded = Case(
+        When(GreaterThanOrEqual(text, cent), then=text),
+        default=Value(Decimal("0")),
+        output_field=DecimalField(),
+    )
+    return ExpressionWrapper(total + rounded, output_field=DecimalField())
 
 
 def _signals_python(candidates, context, request_words) -> list[dict]:
@@ -355,15 +408,14 @@ def _rating_order(rating: str) -> int:
     return list(RATING_POINTS).index(rating) if rating in RATING_POINTS else 99
 
 
-def _evidence(sectors: set[str], provider_countries: set[str]) -> dict[str, list[str]]:
+def _evidence(sectors: set[str]) -> dict[str, list[str]]:
     """{provider country: [rating, ...]} of the accepted completion reports of grants in
-    these sectors where that country was a provider (one query)."""
-    if not sectors or not provider_countries:
+    these sectors, for each country that was a provider of such a grant (one query)."""
+    if not sectors:
         return {}
     through = Grant.provider_countries.through
     rows = (
         through.objects.filter(
-            country_id__in=provider_countries,
             grant__sector_id__in=sectors,
             grant__completion_report__accepted_at__isnull=False,
         )
@@ -376,11 +428,11 @@ def _evidence(sectors: set[str], provider_countries: set[str]) -> dict[str, list
     return found
 
 
-def _evidence_points(sectors: set[str], provider_countries: set[str]) -> dict:
+def _evidence_points(sectors: set[str]) -> dict:
     """{provider country: (points, reason)} from ``_evidence``: reckoned once per country,
     not once per offer."""
     out = {}
-    for code, reports in _evidence(sectors, provider_countries).items():
+    for code, reports in _evidence(sectors).items():
         points = sum(RATING_POINTS.get(r, 0) for r in reports)
         points = max(EVIDENCE_MIN, min(EVIDENCE_MAX, points))
         out[code] = (
