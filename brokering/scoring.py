@@ -210,6 +210,25 @@ def _ranked_postgres(candidates, context, request_words, evidence, limit) -> lis
     )
 
 
+def _evidence_expression(evidence: dict):
+    """The provider country's evidence points: one ``CASE`` of a few dozen countries,
+    written as SQL (as ``When`` clauses, compiling it cost more than running it)."""
+    from django.db.models import IntegerField, Value
+    from django.db.models.expressions import RawSQL
+
+    if not evidence:
+        return Value(0)
+    table = Offer._meta.db_table
+    items = sorted(evidence.items())
+    whens = " ".join("WHEN %s THEN %s" for _ in items)
+    params = [value for code, found in items for value in (code, found[0])]
+    return RawSQL(
+        f'CASE "{table}"."provider_country_id" {whens} ELSE 0 END',
+        params,
+        output_field=IntegerField(),
+    )
+
+
 def _score_expression(evidence: dict):
     """``_score`` as an SQL expression over ``_ranked_postgres``' signals, in exact
     decimals (the text points rounded to two places as ``_text_points`` rounds them)."""
@@ -233,15 +252,7 @@ def _score_expression(evidence: dict):
             WEIGHTS["capacity_left"],
             WEIGHTS["capacity_exhausted"],
         ),
-        Case(
-            *[
-                When(provider_country_id=code, then=Value(found[0]))
-                for code, found in sorted(evidence.items())
-            ],
-            default=Value(0),
-        )
-        if evidence
-        else Value(0),
+        _evidence_expression(evidence),
         points(Q(same_income=True), WEIGHTS["same_income_group"]),
         points(Q(same_region=True), WEIGHTS["same_region"]),
     ]

@@ -359,14 +359,12 @@ class RequestViewSet(
             .select_related("provider_country")
             .prefetch_related("sectors")
         }
+        # One serializer for the offers shown (its fields built once, not per offer).
+        shown = OfferSerializer([offers[s.offer_id] for s in found], many=True).data
         return Response(
             [
-                {
-                    "offer": OfferSerializer(offers[s.offer_id]).data,
-                    "score": s.score,
-                    "reasons": s.reasons,
-                }
-                for s in found
+                {"offer": offer, "score": s.score, "reasons": s.reasons}
+                for s, offer in zip(found, shown, strict=True)
             ]
         )
 
