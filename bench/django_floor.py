@@ -592,3 +592,124 @@ def exchange_flows(request, user):
 
     by = request.GET.get("by", "country")
     return _report_json(exchange_flows_postgres(Grant.objects.filter(user.visible()), by))
+
+
+# --- Brokering (brokering.api.views) ------------------------------------------------------------
+# The catalogue's rows and the offers suggested as OfferSerializer gives them (with the
+# contacts: every user measured has a role), from .values(); the suggestions' ranking is
+# the project's own (brokering.scoring.suggest: on PostgreSQL one statement), so the
+# floor's cost above it is the request and the offers' rows.
+
+OFFER_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "provider_country_id",
+    "institution",
+    "instruments",
+    "languages",
+    "capacity_per_year",
+    "status",
+    "contact_name",
+    "contact_email",
+)
+
+
+def _offer_rows(offers) -> list[dict]:
+    """The offers (a queryset, in its order) as the API represents them: two queries
+    (the offers with their matches this year, their sectors)."""
+    from django.db.models import IntegerField, OuterRef
+    from django.utils import timezone
+
+    from brokering.models import Match, Offer
+    from results.markdown import render_markdown
+
+    matches = (
+        Match.objects.filter(offer=OuterRef("pk"), year=timezone.localdate().year)
+        .order_by()
+        .values("offer")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    rows = list(
+        offers.annotate(used=Coalesce(Subquery(matches, output_field=IntegerField()), 0)).values(
+            *OFFER_COLUMNS, "used"
+        )
+    )
+    sectors: dict[int, list] = {r["id"]: [] for r in rows}
+    for offer_id, code in (
+        Offer.sectors.through.objects.filter(offer_id__in=list(sectors))
+        .order_by("sector_id")
+        .values_list("offer_id", "sector_id")
+    ):
+        sectors[offer_id].append(code)
+    return [
+        {
+            "id": r["id"],
+            "title": r["title"],
+            "description": r["description"],
+            "description_html": render_markdown(r["description"]),
+            "provider_country": r["provider_country_id"],
+            "institution": r["institution"],
+            "sectors": sectors[r["id"]],
+            "instruments": r["instruments"],
+            "languages": r["languages"],
+            "capacity_per_year": r["capacity_per_year"],
+            "capacity_left": r["capacity_per_year"] - r["used"],
+            "status": r["status"],
+            "contact_name": r["contact_name"],
+            "contact_email": r["contact_email"],
+        }
+        for r in rows
+    ]
+
+
+@_authenticated
+def offers(request, user):
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    from brokering.models import Offer
+
+    query = parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    found = Offer.objects.all()
+    if Role.FUND_MANAGER not in user.roles and not user.superuser:
+        found = found.filter(Q(status="published") | Q(created_by_id=user.id))
+    for word in (query.get("search") or [""])[0].split()[:10]:
+        found = found.filter(
+            Q(title__icontains=word)
+            | Q(description__icontains=word)
+            | Q(institution__icontains=word)
+        )
+    language = (query.get("language") or [""])[0]
+    if language:
+        found = found.annotate(_languages=Cast("languages", TextField())).filter(
+            _languages__contains=f'"{language}"'
+        )
+    size = 50
+    count = found.count()
+    results = _offer_rows(found.order_by("id")[:size])
+    nxt = _url(request, {**query, "page": ["2"]}) if count > size else None
+    return _json({"count": count, "next": nxt, "previous": None, "results": results})
+
+
+@_authenticated
+def suggestions(request, user, pk):
+    from brokering.models import ExchangeRequest, Offer
+    from brokering.scoring import DEFAULT_LIMIT, suggest
+
+    found = (
+        ExchangeRequest.objects.select_related("recipient_country")
+        .prefetch_related("sectors")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None or not (user.roles or user.superuser):
+        return _json({"detail": "Not found."}, 404)
+    ranked = suggest(found, limit=DEFAULT_LIMIT)
+    shown = {
+        r["id"]: r for r in _offer_rows(Offer.objects.filter(pk__in=[s.offer_id for s in ranked]))
+    }
+    return _json(
+        [{"offer": shown[s.offer_id], "score": s.score, "reasons": s.reasons} for s in ranked]
+    )

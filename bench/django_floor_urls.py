@@ -15,4 +15,6 @@ urlpatterns = [
     path("api/v1/reports/cycle-times/", views.cycle_times),
     path("api/v1/reports/portfolio-indicators/", views.portfolio_indicators),
     path("api/v1/reports/exchange-flows/", views.exchange_flows),
+    path("api/v1/offers/", views.offers),
+    path("api/v1/requests/<int:pk>/suggestions/", views.suggestions),
 ]

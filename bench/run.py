@@ -372,10 +372,17 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
 
 # --- Which floors answer which endpoint ------------------------------------------------------
 
-# The analytics reports have a Django floor only (bench/django_floor.py runs the reports'
-# statements); brokering's endpoints have none yet (README "Performance").
-DJANGO_FLOOR_ONLY = {"cycle-times report", "portfolio-indicators report", "exchange-flows report"}
-NO_FLOORS = {"offers catalogue search", "request suggestions"}
+# The analytics reports and brokering's endpoints have a Django floor only
+# (bench/django_floor.py: the reports' statements, the suggestions' own ranking); no bare
+# WSGI floor restates them yet (README "Performance").
+DJANGO_FLOOR_ONLY = {
+    "cycle-times report",
+    "portfolio-indicators report",
+    "exchange-flows report",
+    "offers catalogue search",
+    "request suggestions",
+}
+NO_FLOORS: set[str] = set()
 
 
 def floors_of(name: str) -> tuple[str, ...]:

@@ -1,3 +1,5 @@
+from functools import lru_cache
+
 from rest_framework import serializers
 
 from grants.models import Instrument
@@ -5,6 +7,11 @@ from partners.models import Country, Sector
 from results.markdown import render_markdown
 
 from ..models import ExchangeRequest, Offer, OfferStatus, RequestStatus
+
+# An offer's description rendered (Markdown, then the sanitizer) is a pure function of
+# its text, and costs a few milliseconds: a catalogue page of 50 offers rendered them all
+# on every request. Kept per process for the descriptions read most recently.
+_description_html = lru_cache(maxsize=4096)(render_markdown)
 
 LANGUAGES_HELP = "ISO 639-1 codes (two lower-case letters: en, fr, es, pt, ar...)."
 
@@ -77,7 +84,7 @@ class PublicOfferSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "status"]
 
     def get_description_html(self, offer) -> str:
-        return render_markdown(offer.description)
+        return _description_html(offer.description)
 
     def get_capacity_left(self, offer) -> int:
         used = getattr(offer, "matches_this_year", None)
