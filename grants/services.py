@@ -6,7 +6,6 @@ the history row, all in one transaction. Money moves through the fund's ledger
 (``partners.services.fund_*``), whose row lock serialises every movement.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +26,7 @@ from partners.services import (
     window_refusal,
 )
 from seetf.common.errors import ApplicationError
+from seetf.common.models import explicit_timestamps
 from seetf.common.money import is_whole_cents
 from seetf.common.rules import require
 
@@ -669,6 +669,19 @@ def disbursement_check(*, grant: Grant, user) -> None:
 DISBURSEMENT_FIELDS = ("grant", "amount_usd", "disbursed_on", "purpose", "reverses", "reason")
 
 
+def disbursement_amount_check(*, grant: Grant, amount_usd: Decimal) -> None:
+    """The bound of a disbursement: more than zero (400) and at most the grant's
+    undisbursed commitment (409 ``over_disbursement``). ``disbursement_record`` checks it
+    under the grant's row lock; ``grants_record_past`` on each past grant as it replays."""
+    if amount_usd <= 0:
+        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+    if amount_usd > grant.undisbursed_usd:
+        raise ApplicationError(
+            f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
+            code="over_disbursement",
+        )
+
+
 @transaction.atomic
 def disbursement_record(
     *, grant: Grant, user, amount_usd: Decimal, disbursed_on: date, purpose: str = ""
@@ -680,13 +693,7 @@ def disbursement_record(
     then the fund's ledger row (``fund_disburse``)."""
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     disbursement_check(grant=grant, user=user)
-    if amount_usd <= 0:
-        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
-    if amount_usd > grant.undisbursed_usd:
-        raise ApplicationError(
-            f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
-            code="over_disbursement",
-        )
+    disbursement_amount_check(grant=grant, amount_usd=amount_usd)
     disbursement = Disbursement.objects.create(
         grant=grant,
         amount_usd=amount_usd,
@@ -800,25 +807,6 @@ class _Tally:
         self.record.released += amount
 
 
-@contextmanager
-def explicit_timestamps(*models):
-    """bulk_create keeps the created_at/updated_at given (the past's), for its duration.
-    The fields' flags belong to the process: the servers run sync workers (one request
-    per process), so no other request of the process saves meanwhile; under a threaded
-    development server another thread's save during an import would not be stamped."""
-    saved = []
-    for model in models:
-        for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                saved.append((f, f.auto_now, f.auto_now_add))
-                f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
-
-
 def _live(record: PastGrant, history: list, exchanges: list, disbursements: list) -> None:
     """Apply a past grant's steps to it in memory, by the rules the services apply one
     at a time: ``grant_create``'s, then for each action the workflow's rule, status and
@@ -870,13 +858,7 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
         elif step.kind == "disbursement":
             disbursement_check(grant=grant, user=step.user)
             amount = step.inputs["amount_usd"]
-            if amount <= 0:
-                raise ValidationError({"amount_usd": ["Must be greater than zero."]})
-            if amount > grant.undisbursed_usd:
-                raise ApplicationError(
-                    f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
-                    code="over_disbursement",
-                )
+            disbursement_amount_check(grant=grant, amount_usd=amount)
             grant.disbursed_usd += amount
             record.disbursed += amount
             disbursements.append(

@@ -53,7 +53,7 @@ import pycountry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -1055,21 +1055,17 @@ def _import(source, *, user, dry_run: bool, file_name: str) -> ImportResult:
     if result.problems:
         result.seconds = time.perf_counter() - started
         return result
-    # One transaction, without the savepoints the services' own atomic blocks would take
-    # (two statements each, for every service call): a refusal anywhere rolls all of it
-    # back, which is what the import wants; the services' locks and checks are the same.
-    features = connection.features
-    savepoints = features.uses_savepoints
+    # One transaction: a refusal anywhere (``_Refused``) leaves it and rolls all of it
+    # back, so the file is written whole or not at all. The services' own atomic blocks
+    # keep their savepoints: the writes are in batches (a few hundred service calls for
+    # 20,000 grants, two statements each), and the services' own recoveries inside a
+    # transaction (get_or_create's, a reference's retry) need them.
     try:
         with transaction.atomic():
-            features.uses_savepoints = False
-            try:
-                actor = user or system_user()
-                check.actor = actor
-                writer = _Write(check, actor)
-                writer.run(events)
-            finally:
-                features.uses_savepoints = savepoints
+            actor = user or system_user()
+            check.actor = actor
+            writer = _Write(check, actor)
+            writer.run(events)
             result.created = writer.created
             audit_record(
                 actor=actor,
