@@ -13,7 +13,7 @@ everything written in one transaction through the services, or nothing.
    problem of its row.
 3. **Write**, when nothing was found, in one transaction, through the services:
    ``partners.services`` (``partner_create``, ``contribution_create``,
-   ``user_create_or_update`` for new task team leaders, ``receipts_record_many``), and
+   ``users_create_many`` for new task team leaders, ``receipts_record_many``), and
    ``results.services.grants_record_past`` over ``grants.services.grants_record_past``:
    each grant's whole life checked step by step by the workflow table (the rule, the
    status, the guards, the effect, as ``grant_transition`` applies them; exchanges by
@@ -71,6 +71,7 @@ from partners.services import (
     partner_create,
     receipts_record_many,
     user_create_or_update,
+    users_create_many,
 )
 from results.models import ConcreteResultKind
 from results.services import grants_record_past
@@ -779,18 +780,22 @@ class _Write:
             )
             self.created["contributions"] += 1
         leaders = dict(c.users)
+        new = {}
         for row in c.new_grants.values():
             name = row.values["task_team_leader"]
             if name not in leaders:
-                leaders[name] = _service(
-                    row,
+                new.setdefault(name, row)
+        if new:
+            leaders.update(
+                _service(
+                    next(iter(new.values())),
                     "task_team_leader",
-                    user_create_or_update,
-                    username=name,
-                    roles=[Role.TASK_TEAM_LEADER],
+                    users_create_many,
+                    usernames=list(new),
+                    role=Role.TASK_TEAM_LEADER,
                 )
-                user_roles(leaders[name])
-                self.created["users"] += 1
+            )
+            self.created["users"] += len(new)
         self.leaders = leaders
         # The grants first, whole (their rows do not depend on the ledger), in chunks.
         self.records: dict[str, PastGrant] = {}
