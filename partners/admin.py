@@ -387,8 +387,8 @@ class ServiceAdminForm(forms.ModelForm):
 class ServiceAdmin(admin.ModelAdmin):
     """Add and change through a ``ServiceAdminForm``, for fund managers (whom the
     window services allow; anyone else reads). The whole admin request is one
-    transaction, undone when the page does not redirect (a form or formset was refused),
-    so nothing is written unless all of it was saved."""
+    transaction, undone unless the admin went on to save (a form or formset refused: the
+    page shown again), so nothing is written unless all of it was saved."""
 
     def _may_manage(self, request) -> bool:
         return rules.can_manage_windows(request.user)[0]
@@ -408,14 +408,16 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         with transaction.atomic():
+            request._service_saved = False
             response = super().changeform_view(request, object_id, form_url, extra_context)
-            if request.method == "POST" and response.status_code != 302:
+            if request.method == "POST" and not request._service_saved:
                 transaction.set_rollback(True)
         return response
 
     def save_model(self, request, obj, form, change):
         obj.pk = form.saved.pk
         obj.refresh_from_db()
+        request._service_saved = True
 
     def save_related(self, request, form, formsets, change):
         # The service has set the many-to-many relations; the inlines are read-only

@@ -157,3 +157,12 @@ def test_only_fund_managers_edit_windows_in_the_admin(web, staff_window_manager,
     window.refresh_from_db()
     assert window.name == "A window"
     assert not Window.objects.filter(code="ADM-W").exists()
+
+
+def test_a_window_added_from_a_popup_stays(web, admin_manager):
+    """The admin's popup answers a successful save with a page, not a redirect: the
+    window is kept (only a refusal undoes the request)."""
+    response = web(admin_manager).post(f"{WINDOWS}add/?_popup=1", {**_window_post(), "_popup": "1"})
+    assert response.status_code == 200
+    assert "popup_response_data" in response.context_data
+    assert Window.objects.filter(code="ADM-W").exists()
