@@ -6,7 +6,6 @@ the history row, all in one transaction. Money moves through the fund's ledger
 (``partners.services.fund_*``), whose row lock serialises every movement.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +25,9 @@ from partners.services import (
     validate_reason,
     window_refusal,
 )
+from seetf.common.bulk import insert_rows
 from seetf.common.errors import ApplicationError
+from seetf.common.models import explicit_timestamps
 from seetf.common.money import is_whole_cents
 from seetf.common.rules import require
 
@@ -669,6 +670,19 @@ def disbursement_check(*, grant: Grant, user) -> None:
 DISBURSEMENT_FIELDS = ("grant", "amount_usd", "disbursed_on", "purpose", "reverses", "reason")
 
 
+def disbursement_amount_check(*, grant: Grant, amount_usd: Decimal) -> None:
+    """The bound of a disbursement: more than zero (400) and at most the grant's
+    undisbursed commitment (409 ``over_disbursement``). ``disbursement_record`` checks it
+    under the grant's row lock; ``grants_record_past`` on each past grant as it replays."""
+    if amount_usd <= 0:
+        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+    if amount_usd > grant.undisbursed_usd:
+        raise ApplicationError(
+            f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
+            code="over_disbursement",
+        )
+
+
 @transaction.atomic
 def disbursement_record(
     *, grant: Grant, user, amount_usd: Decimal, disbursed_on: date, purpose: str = ""
@@ -680,13 +694,7 @@ def disbursement_record(
     then the fund's ledger row (``fund_disburse``)."""
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     disbursement_check(grant=grant, user=user)
-    if amount_usd <= 0:
-        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
-    if amount_usd > grant.undisbursed_usd:
-        raise ApplicationError(
-            f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
-            code="over_disbursement",
-        )
+    disbursement_amount_check(grant=grant, amount_usd=amount_usd)
     disbursement = Disbursement.objects.create(
         grant=grant,
         amount_usd=amount_usd,
@@ -800,25 +808,6 @@ class _Tally:
         self.record.released += amount
 
 
-@contextmanager
-def explicit_timestamps(*models):
-    """bulk_create keeps the created_at/updated_at given (the past's), for its duration.
-    The fields' flags belong to the process: the servers run sync workers (one request
-    per process), so no other request of the process saves meanwhile; under a threaded
-    development server another thread's save during an import would not be stamped."""
-    saved = []
-    for model in models:
-        for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                saved.append((f, f.auto_now, f.auto_now_add))
-                f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
-
-
 def _live(record: PastGrant, history: list, exchanges: list, disbursements: list) -> None:
     """Apply a past grant's steps to it in memory, by the rules the services apply one
     at a time: ``grant_create``'s, then for each action the workflow's rule, status and
@@ -841,16 +830,8 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
         [("facilitator", p.kind) for p in dict.fromkeys(m2m["facilitating_partners"])],
         bool(m2m["provider_countries"]),
     )
-    history.append(
-        GrantHistory(
-            grant=grant,
-            at=record.created_at,
-            actor=record.leader,
-            action="create",
-            from_status="",
-            to_status=grant.status,
-        )
-    )
+    # History rows as (grant, at, actor, action, from, to, comment): written as plain rows.
+    history.append((grant, record.created_at, record.leader, "create", "", grant.status, ""))
     tally = _Tally(record)
     for step in record.steps:
         if step.kind == "check":
@@ -870,13 +851,7 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
         elif step.kind == "disbursement":
             disbursement_check(grant=grant, user=step.user)
             amount = step.inputs["amount_usd"]
-            if amount <= 0:
-                raise ValidationError({"amount_usd": ["Must be greater than zero."]})
-            if amount > grant.undisbursed_usd:
-                raise ApplicationError(
-                    f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
-                    code="over_disbursement",
-                )
+            disbursement_amount_check(grant=grant, amount_usd=amount)
             grant.disbursed_usd += amount
             record.disbursed += amount
             disbursements.append(
@@ -905,17 +880,8 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
             if action.effect is not None:
                 action.effect(live)
             grant.updated_at = step.at
-            history.append(
-                GrantHistory(
-                    grant=grant,
-                    at=step.at,
-                    actor=step.user,
-                    action=step.kind,
-                    from_status=from_status,
-                    to_status=grant.status,
-                    comment=step.comment or "",
-                )
-            )
+            row = (grant, step.at, step.user, step.kind, from_status, grant.status)
+            history.append((*row, step.comment or ""))
 
 
 @transaction.atomic
@@ -951,33 +917,36 @@ def grants_record_past(*, records: list[PastGrant]) -> list[PastGrant]:
             exc.record = record
             raise
     grants = [r.grant for r in records]
+    # The grants and exchanges as instances (their keys come back for the rows that name
+    # them); the association rows and the history as plain rows (``insert_rows``).
     with explicit_timestamps(Grant, Exchange):
         Grant.objects.bulk_create(grants, batch_size=2000)
         for name in M2M_FIELDS:
             through = getattr(Grant, name).through
             target = "country_id" if name != "facilitating_partners" else "partner_id"
-            through.objects.bulk_create(
-                [
-                    through(grant_id=r.grant.pk, **{target: value.pk})
-                    for r in records
-                    for value in r.m2m[name]
-                ],
-                batch_size=5000,
+            insert_rows(
+                through,
+                ["grant_id", target],
+                ((r.grant.pk, value.pk) for r in records for value in r.m2m[name]),
             )
         # The facilitating partners are the facilitator roles (as ``_write_roles`` keeps them).
-        GrantPartnerRole.objects.bulk_create(
-            [
-                GrantPartnerRole(
-                    grant_id=r.grant.pk, partner_id=partner.pk, role=PartnerRole.FACILITATOR
-                )
+        insert_rows(
+            GrantPartnerRole,
+            ["grant_id", "partner_id", "role", "cofinancing_usd"],
+            (
+                (r.grant.pk, partner.pk, PartnerRole.FACILITATOR, None)
                 for r in records
                 for partner in dict.fromkeys(r.m2m["facilitating_partners"])
-            ],
-            batch_size=5000,
+            ),
         )
-        for row in history:
-            row.grant_id = row.grant.pk
-        GrantHistory.objects.bulk_create(history, batch_size=5000)
+        insert_rows(
+            GrantHistory,
+            ["grant_id", "at", "actor_id", "action", "from_status", "to_status", "comment"],
+            (
+                (grant.pk, at, getattr(actor, "pk", None), action, from_status, to_status, comment)
+                for grant, at, actor, action, from_status, to_status, comment in history
+            ),
+        )
         made = []
         for grant, data in exchanges:
             providers = data.pop("provider_countries")
@@ -996,10 +965,10 @@ def grants_record_past(*, records: list[PastGrant]) -> list[PastGrant]:
             )
         Exchange.objects.bulk_create([e for e, _, _ in made], batch_size=2000)
         for name, index in (("provider_countries", 1), ("recipient_countries", 2)):
-            through = getattr(Exchange, name).through
-            through.objects.bulk_create(
-                [through(exchange_id=e[0].pk, country_id=c.pk) for e in made for c in e[index]],
-                batch_size=5000,
+            insert_rows(
+                getattr(Exchange, name).through,
+                ["exchange_id", "country_id"],
+                ((e[0].pk, c.pk) for e in made for c in e[index]),
             )
     for d in disbursements:
         d.grant_id = d.grant.pk

@@ -4,17 +4,22 @@ the role groups, API tokens) is saved through the services or audited in the sam
 transaction as the service would (``audit.services.audit_record``). The user pages
 themselves are accounts/admin.py's (roles audited as ``user.roles``)."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from audit.services import audit_record, diff, snapshot
 from seetf.common.admin import ReadOnlyAdmin
+from seetf.common.errors import ApplicationError
+from seetf.common.forms import apply_service_errors
 
+from . import permissions as rules
 from . import services
 from .models import (
     Contribution,
@@ -29,6 +34,7 @@ from .models import (
     WindowApprover,
     WindowMovement,
 )
+from .roles import Role
 from .services import contribution_update
 
 
@@ -323,6 +329,9 @@ class FundAlertAdmin(ReadOnlyAdmin):
 
 
 class WindowApproverInline(admin.TabularInline):
+    """Shown on the window's page; named and changed on the approvers' own admin pages
+    (``WindowApproverAdmin``), through ``window_update``."""
+
     model = WindowApprover
     fields = ["user", "limit_usd"]
     readonly_fields = fields
@@ -330,6 +339,9 @@ class WindowApproverInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -343,13 +355,104 @@ class WindowMovementInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ServiceAdminForm(forms.ModelForm):
+    """An admin form saved by a service once the form is valid (``_service``, which
+    returns the saved object), inside a savepoint: the service's refusal is shown on the
+    form (each error next to its field) and what it began is undone. The admin's
+    ``save_model`` then only points the admin at the saved object."""
+
+    user = None  # the admin's user (set by ServiceAdmin.get_form)
+
+    def _service(self):
+        raise NotImplementedError
+
+    def _post_clean(self):
+        # In place of the model's own validation (its constraints' bare names): the
+        # service's, which names the field and the rule, and then writes.
+        if self.errors:
+            return
+        try:
+            with transaction.atomic():
+                self.saved = self._service()
+        except ApplicationError as error:
+            self.add_error(None, error.message)
+        except ValidationError as error:
+            apply_service_errors(self, error)
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """Add and change through a ``ServiceAdminForm``, for fund managers (whom the
+    window services allow; anyone else reads). The whole admin request is one
+    transaction, undone unless the admin went on to save (a form or formset refused: the
+    page shown again), so nothing is written unless all of it was saved."""
+
+    def _may_manage(self, request) -> bool:
+        return rules.can_manage_windows(request.user)[0]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self._may_manage(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_manage(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_manage(request)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic():
+            request._service_saved = False
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if request.method == "POST" and not request._service_saved:
+                transaction.set_rollback(True)
+        return response
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = form.saved.pk
+        obj.refresh_from_db()
+        request._service_saved = True
+
+    def save_related(self, request, form, formsets, change):
+        # The service has set the many-to-many relations; the inlines are read-only
+        # (their formsets save nothing, but the admin's change message reads them).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+class WindowAdminForm(ServiceAdminForm):
+    class Meta:
+        model = Window
+        fields = sorted(services.WINDOW_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The code's pattern is the model field's (which the service leaves to its form).
+        if "code" in self.fields:
+            self.fields["code"].validators.extend(Window._meta.get_field("code").validators)
+
+    def _service(self):
+        fields = {name: self.cleaned_data[name] for name in services.WINDOW_FIELDS}
+        if self.instance.pk is None:
+            return services.window_create(user=self.user, **fields)
+        window = Window.objects.get(pk=self.instance.pk)
+        return services.window_update(window=window, user=self.user, **fields)
+
 
 @admin.register(Window)
-class WindowAdmin(ReadOnlyAdmin):
-    """Funding windows, read-only here: fund managers create and edit them, name their
-    approvers and move their money on the window's page (/windows/) or through the API,
-    which go through the services (locked, checked, audited)."""
+class WindowAdmin(ServiceAdmin):
+    """Funding windows: created and edited here through ``window_create`` /
+    ``window_update`` (checked, audited, the admin's user the actor), as on the window's
+    page (/windows/) and through the API. Their money moves on that page or through the
+    API only (allocate, release, close: locked and recorded as movements)."""
 
+    form = WindowAdminForm
     list_display = [
         "code",
         "name",
@@ -363,13 +466,68 @@ class WindowAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind", "status", "region"]
     search_fields = ["code", "name"]
+    filter_horizontal = ["sectors"]
+    readonly_fields = ["status", "allocated_usd", "committed_usd", "disbursed_usd"]
     inlines = [WindowApproverInline, WindowMovementInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # A window is closed (its money returned, recorded), not deleted.
+        return False
+
+
+def _approvers_of(window: Window) -> list[dict]:
+    return [
+        {"user": a.user, "limit_usd": a.limit_usd}
+        for a in window.approver_limits.select_related("user")
+    ]
+
+
+class WindowApproverAdminForm(ServiceAdminForm):
+    class Meta:
+        model = WindowApprover
+        fields = ["window", "user", "limit_usd"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "user" in self.fields:
+            self.fields["user"].queryset = (
+                get_user_model()
+                .objects.filter(groups__name=Role.WINDOW_MANAGER)
+                .order_by("username")
+                .distinct()
+            )
+
+    def _service(self):
+        window = self.cleaned_data.get("window") or self.instance.window
+        user = self.cleaned_data.get("user") or self.instance.user
+        if self.instance.pk is None and window.approver_limits.filter(user=user).exists():
+            raise ValidationError(
+                {"user": [f"{user.get_username()} approves in {window.code} already."]}
+            )
+        approvers = [a for a in _approvers_of(window) if a["user"].pk != user.pk]
+        approvers.append({"user": user, "limit_usd": self.cleaned_data["limit_usd"]})
+        services.window_update(window=window, user=self.user, approvers=approvers)
+        return WindowApprover.objects.get(window=window, user=user)
 
 
 @admin.register(WindowApprover)
-class WindowApproverAdmin(ReadOnlyAdmin):
+class WindowApproverAdmin(ServiceAdmin):
+    """A window's approvers and their limits, named, changed and removed through
+    ``window_update`` (a permission change: audited as ``window.approvers``)."""
+
+    form = WindowApproverAdminForm
     list_display = ["window", "user", "limit_usd"]
     list_select_related = ["window", "user"]
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        # Another person or window is another approver: remove this one, name that one.
+        return ["window", "user"] if obj is not None else []
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            approvers = [a for a in _approvers_of(obj.window) if a["user"].pk != obj.user_id]
+            services.window_update(window=obj.window, user=request.user, approvers=approvers)
 
 
 @admin.register(WindowMovement)

@@ -569,11 +569,19 @@ def user_access_state(user) -> dict:
     admin flags (never the password hash)."""
     if user.pk is None:
         return {}
-    return {
-        "roles": sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True)),
-        "partner": PartnerMembership.objects.filter(user=user)
+    return _access_state(
+        user,
+        roles=user.groups.filter(name__in=Role.values).values_list("name", flat=True),
+        partner_id=PartnerMembership.objects.filter(user=user)
         .values_list("partner", flat=True)
         .first(),
+    )
+
+
+def _access_state(user, *, roles, partner_id) -> dict:
+    return {
+        "roles": sorted(roles),
+        "partner": partner_id,
         "email": user.email,
         "is_active": user.is_active,
         "is_staff": user.is_staff,
@@ -659,6 +667,39 @@ def user_create_or_update(
                 actor=actor,
             )
     return user
+
+
+@transaction.atomic
+def users_create_many(*, usernames: list[str], role: str, actor=None) -> dict:
+    """Create many new users of one role (not a donor's) with no usable password, as
+    ``user_create_or_update`` creates one: in a few statements (the importer's hundreds
+    of task team leaders). Each is audited (``user.create``). Returns {username: user},
+    their roles read (``user_roles``) already. A name that is taken is a 400."""
+    if role not in Role.values or role == Role.DONOR:
+        raise ValidationError({"roles": [f"Cannot create users of the role {role!r} here."]})
+    User = get_user_model()
+    taken = sorted(User.objects.filter(username__in=usernames).values_list("username", flat=True))
+    if taken:
+        raise ValidationError({"username": [f"Taken already: {', '.join(taken)}."]})
+    users = []
+    for name in dict.fromkeys(usernames):
+        user = User(username=name)
+        user.set_unusable_password()
+        users.append(user)
+    User.objects.bulk_create(users, batch_size=1000)
+    group = Group.objects.get(name=role)
+    User.groups.through.objects.bulk_create(
+        [User.groups.through(user_id=u.pk, group_id=group.pk) for u in users], batch_size=5000
+    )
+    for user in users:
+        user._seetf_roles = frozenset([role])
+        audit_record(
+            actor=actor,
+            action="user.create",
+            obj=user,
+            changes=diff({}, _access_state(user, roles=[role], partner_id=None)),
+        )
+    return {u.username: u for u in users}
 
 
 def _password_set(user, password: str) -> None:
@@ -1027,6 +1068,8 @@ def window_close(*, window: Window, user, reason: str = "") -> WindowMovement:
     )
     _fund_add(allocated_usd=-amount)
     return movement
+
+
 @transaction.atomic
 def receipts_record_many(*, entries: list[dict], recorded_by=None) -> list[Receipt]:
     """Record many receipts at once (the importer's): each entry is ``receipt_record``'s

@@ -21,6 +21,7 @@ from grants.permissions import can_write_report
 from grants.services import grant_transition, grant_transition_check
 from partners.models import Country, Sector
 from seetf.common.errors import ApplicationError
+from seetf.common.models import explicit_timestamps
 from seetf.common.rules import require
 
 from .markdown import render_markdown
@@ -499,8 +500,6 @@ def grants_record_past(*, records: list, rating_required: bool = True) -> list:
             steps.append(step)
         record.steps = steps
     record_grants(records=records)
-    from grants.services import explicit_timestamps
-
     made = []
     for record, report, _results in reports:
         report.grant_id = record.grant.pk

@@ -1,10 +1,49 @@
+import contextlib
+import contextvars
+
 from django.conf import settings
 from django.db import models
 
+# The models whose instances keep the timestamps they carry, in this context only (a
+# thread, a task): see ``explicit_timestamps``.
+_timestamps_kept: contextvars.ContextVar[frozenset] = contextvars.ContextVar(
+    "seetf_timestamps_kept", default=frozenset()
+)
+
+
+@contextlib.contextmanager
+def explicit_timestamps(*models):
+    """Saves (and bulk_create) of these models keep the created_at/updated_at their
+    instances carry (the past's, for an import of history), within this block and this
+    context only: a context variable, so another thread or request of the process saving
+    meanwhile is stamped as always. An instance without a value is stamped now."""
+    token = _timestamps_kept.set(_timestamps_kept.get() | frozenset(models))
+    try:
+        yield
+    finally:
+        _timestamps_kept.reset(token)
+
+
+class StampDateTimeField(models.DateTimeField):
+    """``auto_now`` / ``auto_now_add``, unless ``explicit_timestamps`` names the model in
+    this context and the instance carries a value. Deconstructs as Django's DateTimeField
+    (the column and its migrations are the same)."""
+
+    def pre_save(self, model_instance, add):
+        if type(model_instance) in _timestamps_kept.get():
+            value = getattr(model_instance, self.attname)
+            if value is not None:
+                return value
+        return super().pre_save(model_instance, add)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DateTimeField", args, kwargs
+
 
 class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = StampDateTimeField(auto_now_add=True)
+    updated_at = StampDateTimeField(auto_now=True)
 
     class Meta:
         abstract = True
