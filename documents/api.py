@@ -10,7 +10,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 
 from grants.api.views import REFUSALS, GrantChildViewSet
@@ -89,7 +88,6 @@ class DocumentViewSet(
     scope = staticmethod(documents_visible_to)
     queryset = Document.objects.none()
     serializer_class = DocumentSerializer
-    parser_classes = [MultiPartParser, FormParser]
     ordering_fields = ["uploaded_at", "id"]
     ordering = ["-uploaded_at", "-id"]
 
