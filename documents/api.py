@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from grants.api.views import REFUSALS, GrantChildViewSet
 from seetf.common.api import ScopedAPIView
 
-from . import services
+from . import files, services
 from .models import Document, DocumentCategory
 from .selectors import documents_visible_to
 
@@ -37,6 +37,8 @@ class DocumentSerializer(serializers.ModelSerializer):
         source="exchange_id",
         required=False,
         allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
         help_text="One of the grant's exchanges (its id).",
     )
     completion_report = serializers.BooleanField(
@@ -140,7 +142,7 @@ class DocumentDownloadView(ScopedAPIView):
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            **{(200, kind): OpenApiTypes.BINARY for kind in files.ACCEPTED},
             404: OpenApiResponse(description="No such document, or not visible to this user."),
         },
     )

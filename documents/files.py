@@ -41,6 +41,8 @@ CSV = "text/csv"
 
 # What filetype may name a file, and what we then call it; anything else it names is refused.
 SIGNATURES = {PDF: PDF, DOC: DOC, XLS: XLS, PPT: PPT, PNG: PNG, JPEG: JPEG, GIF: GIF, WEBP: WEBP}
+# Every type a document may have (the download's schema lists them).
+ACCEPTED = (PDF, DOCX, XLSX, PPTX, DOC, XLS, PPT, PNG, JPEG, GIF, WEBP, TEXT, CSV)
 # The OOXML main parts, by the type they make a file.
 OOXML_MAIN_PARTS = {
     "word/document.xml": DOCX,
