@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from grants.views import _grant_for_page, grant_page
+from grants.views import _grant_for_page, _refuse, grant_page
+from seetf.common.errors import ApplicationError
 from seetf.common.forms import service_errors_on
 
 from . import services
@@ -19,6 +20,10 @@ from .forms import DocumentForm
 def document_upload(request, pk):
     """Add a document; on a refusal the grant page again, the form with its errors."""
     grant = _grant_for_page(request, pk)  # 404 for a grant the user may not see
+    try:
+        services.document_check(grant=grant, user=request.user)  # 403, or the reason
+    except ApplicationError as error:
+        return _refuse(request, error, grant)
     exchanges = list(grant.exchanges.all())
     form = DocumentForm(request.POST, request.FILES, exchanges=exchanges)
     if form.is_valid():

@@ -64,6 +64,7 @@ def test_the_leader_uploads_and_anyone_who_sees_the_grant_downloads(
             "filename*=UTF-8''Agenda%20%E2%80%93%20Lima.pdf"
         )
         assert "no-store" in got["Cache-Control"]
+        assert got["Content-Security-Policy"] == "default-src 'none'; sandbox"
         listed = client_for(role).get(f"/api/v1/grants/{approved.pk}/documents/").json()
         assert [row["id"] for row in listed["results"]] == [body["id"]]
         detail = client_for(role).get(f"/api/v1/grants/{approved.pk}/documents/{body['id']}/")

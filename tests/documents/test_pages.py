@@ -100,3 +100,16 @@ def test_a_published_storys_page_lists_its_public_documents(funded, leader, fund
     link = f"/api/v1/grants/{grant.pk}/documents/{agenda.pk}/download/"
     assert f'data-testid="story-document"><a href="{link}"' in page
     assert "Participants" not in page
+
+
+def test_a_cancelled_grant_takes_no_document(funded, leader, fund_manager, web):
+    cancelled = make_grant(leader, GrantStatus.CANCELLED, manager=fund_manager)
+    client = web("leader")
+    assert (
+        'data-testid="document-form"' not in client.get(f"/grants/{cancelled.pk}/").content.decode()
+    )
+    response = upload(client, cancelled)
+    assert response.status_code == 302 and response["Location"] == f"/grants/{cancelled.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "Documents cannot be added to a grant that is cancelled." in page
+    assert not Document.objects.exists()
