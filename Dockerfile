@@ -18,10 +18,11 @@ RUN pip install -r requirements.txt -c constraints.txt
 COPY . .
 
 # Not root: the processes may write only the collected static files (`collectstatic` runs
-# when the web container starts) and Celery beat's schedule (under /tmp).
+# when the web container starts), the uploaded documents (MEDIA_ROOT, a volume in
+# docker-compose.yml) and Celery beat's schedule (under /tmp).
 RUN useradd --system --uid 10001 --no-create-home --home-dir /app seetf \
-    && mkdir -p /app/staticfiles \
-    && chown seetf /app/staticfiles
+    && mkdir -p /app/staticfiles /app/var/media \
+    && chown seetf /app/staticfiles /app/var/media
 USER seetf
 
 EXPOSE 8000

@@ -14,7 +14,8 @@ What it says (README "Publishing to IATI"):
   region, the DAC sector, default flow (ODA), finance (grant) and aid type (D02), the
   collaboration type for a triangular grant, a budget per fiscal year, the transactions
   (the commitment at approval, a negative commitment for what cancelling or closing
-  released, each disbursement and reversal), a link to each published results story,
+  released, each disbursement and reversal), a link to each published results story
+  and to each document published with it (documents.selectors.public_documents),
   the parent fund, and results: the six capacity outcomes as qualitative indicators, the
   participants and women as quantitative ones;
 - then the fund's own activity (``hierarchy="1"``): an incoming commitment per pledge and
@@ -153,6 +154,12 @@ def story_url(slug: str) -> str:
     return settings.SITE_URL + reverse("results:story", kwargs={"slug": slug})
 
 
+def document_url(grant_id: int, document_id: int) -> str:
+    """A published document's download (anonymous once its grant's story is published)."""
+    path = reverse("document-download", kwargs={"grant_pk": grant_id, "pk": document_id})
+    return settings.SITE_URL + path
+
+
 # --- A grant's activity ----------------------------------------------------------------------
 
 OUTCOME_LABELS = dict(CapacityOutcome.choices)
@@ -272,6 +279,17 @@ def grant_activity(grant: GrantFacts, org: ReportingOrg) -> etree._Element:
         sub(link, "language", code=org.language)
         if story["published_at"]:
             sub(link, "document-date", {"iso-date": story["published_at"].date().isoformat()})
+    for document in grant.documents:
+        link = sub(
+            activity,
+            "document-link",
+            format=document["content_type"],
+            url=document_url(document["grant_id"], document["id"]),
+        )
+        narrative(link, "title", document["title"])
+        sub(link, "category", code=codes.DOCUMENT_CATEGORY[document["category"]])
+        sub(link, "language", code=org.language)
+        sub(link, "document-date", {"iso-date": document["uploaded_at"].date().isoformat()})
 
     sub(activity, "related-activity", ref=org.fund_activity_id, type=codes.RELATED_PARENT)
     grant_results(activity, grant)

@@ -78,3 +78,32 @@ MEASURE_UNIT, MEASURE_QUALITATIVE = "1", "5"
 # DocumentCategory A08 results, outcomes and outputs; FileFormat text/html.
 DOCUMENT_RESULTS = "A08"
 FORMAT_HTML = "text/html"
+
+# A grant's published documents (documents.models.DocumentCategory): the DocumentCategory
+# code of each category. A02 objectives / purpose of activity, A07 review of project
+# performance and evaluation, A08 results, outcomes and outputs, A11 contract.
+DOCUMENT_CATEGORY = {
+    "concept_note": "A02",
+    "agenda": "A02",
+    "back_to_office_report": "A07",
+    "presentation": "A08",
+    "agreement": "A11",
+    "photo": "A08",
+    "other": "A08",
+}
+# The documents' content types the FileFormat codelist has (image/webp is not on it: a
+# WebP document is published on the story's page, not linked from the activity).
+DOCUMENT_FORMATS = {
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "text/plain",
+    "text/csv",
+}

@@ -18,6 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import F
 
+from documents.selectors import public_documents
 from grants.models import (
     APPROVED_AND_LATER,
     Disbursement,
@@ -124,6 +125,7 @@ class GrantFacts:
     exchanges: list[dict] = field(default_factory=list)  # held ones
     report: dict | None = None
     stories: list[dict] = field(default_factory=list)
+    documents: list[dict] = field(default_factory=list)  # published with a story
 
     @property
     def approved_on(self) -> date | None:
@@ -244,6 +246,11 @@ def _facts(rows: list[dict]) -> list[GrantFacts]:
         "grant_id", "slug", "title", "published_at"
     ):
         by_id[row.pop("grant_id")].stories.append(row)
+    documents = public_documents().filter(grant_id__in=ids, content_type__in=codes.DOCUMENT_FORMATS)
+    for row in documents.order_by("uploaded_at", "id").values(
+        "grant_id", "id", "title", "category", "content_type", "uploaded_at"
+    ):
+        by_id[row["grant_id"]].documents.append(row)
     return list(by_id.values())
 
 

@@ -17,6 +17,7 @@ from grants.models import GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.models import Country, FundAlert, Sector
 from tests.brokering.factories import make_offer, make_request
+from tests.documents.factories import make_document
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_exchange, make_grant
 from tests.results.factories import make_story
@@ -54,6 +55,7 @@ def one_of_each(fund_manager, leader) -> dict:
     )
     run_reminders(as_of=date(2026, 10, 1))  # its report was due 60 days after 2026-06-30
     window = make_window(fund_manager, allocate="10000.00")
+    document = make_document(grant, leader)
     return {
         "windows": window,
         "grants": grant,
@@ -70,6 +72,7 @@ def one_of_each(fund_manager, leader) -> dict:
         "sectors": Sector.objects.get(code="16010"),
         "offers": make_offer(leader),
         "requests": make_request(leader),
+        "documents": document,
     }
 
 
@@ -93,7 +96,17 @@ def concrete(path: str, objects: dict) -> str:
 def snapshot() -> dict:
     """Every row of the project's tables (and of users and tokens), to show that a
     request wrote nothing."""
-    labels = {"partners", "grants", "results", "brokering", "common", "auth", "authtoken", "axes"}
+    labels = {
+        "partners",
+        "grants",
+        "results",
+        "brokering",
+        "documents",
+        "common",
+        "auth",
+        "authtoken",
+        "axes",
+    }
     return {
         model._meta.label: sorted(map(repr, model.objects.values_list()))
         for model in apps.get_models()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = ["partners", "grants", "results", "brokering", "common", "accounts"]
+PROJECT_APPS = ["partners", "grants", "results", "brokering", "documents", "common", "accounts"]
 
 
 def test_every_model_of_the_project_is_in_the_admin():

@@ -47,6 +47,7 @@ from seetf.common.api import (
     ScopedViewMixin,
     ScopedViewSet,
 )
+from tests.documents.factories import make_document
 from tests.factories import fund_with
 from tests.grants.factories import make_exchange, make_grant
 from tests.results.factories import finished_grant, make_story
@@ -265,6 +266,9 @@ def portfolio(make_user, fund_manager, leader, leader2, donor):
     closed = finished_grant(leader2, fund_manager)
     make_story(fund_manager, closed, published=True)
     make_story(fund_manager, closed, title="A draft")
+    for user, grant in planned:  # documents of drafts, returned and approved grants
+        make_document(grant, grant.task_team_leader if user == leader2 else user)
+    make_document(closed, leader2)
     make_user("lonely", Role.TASK_TEAM_LEADER)  # leads no grant, was sent nothing
     assert Reminder.objects.exclude(recipient_user__username="lonely").exists()
     assert FundAlert.objects.exists() and ResultsStory.objects.filter(published=False).exists()

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "analytics",
     "portability",
     "brokering",
+    "documents",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,35 @@ STORAGES = {
     # (seetf/common/staticfiles.py: a page is never a 500 for a missing manifest).
     "staticfiles": {"BACKEND": "seetf.common.staticfiles.ManifestOrPlainStaticFilesStorage"},
 }
+# --- Documents (documents/) ---------------------------------------------------------
+# Uploaded files: never under the static files, never served from a URL of their own
+# (downloads go through documents.api.DocumentDownloadView, which checks who asks).
+# The local file system under MEDIA_ROOT by default (var/media, ignored by git); any
+# S3-compatible store when SEETF_DOCUMENTS_S3_BUCKET is set (django-storages; boto3
+# reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment as usual).
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+if env("SEETF_DOCUMENTS_S3_BUCKET", default=""):
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("SEETF_DOCUMENTS_S3_BUCKET"),
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env("AWS_S3_REGION_NAME", default=None),
+            "location": env("SEETF_DOCUMENTS_S3_PREFIX", default="documents"),
+            # Private objects, no public or signed URLs handed out, no overwrite.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["documents"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT / "documents")},
+    }
+# The largest document accepted, in bytes (20 MB); uploads larger are refused (a 400).
+SEETF_DOCUMENT_MAX_BYTES = env.int("SEETF_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+
 # Serve straight from the apps' and packages' static folders, so `runserver`, tests and
 # gunicorn all work without `collectstatic` (the Docker image still runs it).
 WHITENOISE_USE_FINDERS = True

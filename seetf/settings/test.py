@@ -29,3 +29,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # it is missing).
 IATI_SCHEMA_DIR = os.environ.get("IATI_SCHEMA_DIR") or str(BASE_DIR.parent / "shared" / "iati")  # noqa: F405
 IATI_CACHE_DIR = os.environ.get("SEETF_TEST_IATI_CACHE_DIR") or str(BASE_DIR / ".test-iati-cache")  # noqa: F405
+
+# Documents uploaded by tests go to a folder of the run's own, not the checkout's var/.
+import tempfile  # noqa: E402
+
+STORAGES["documents"] = {  # noqa: F405
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": tempfile.mkdtemp(prefix="seetf-test-documents-")},
+}

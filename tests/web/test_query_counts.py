@@ -13,6 +13,7 @@ import pytest
 from grants import services as grant_services
 from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
+from tests.documents.factories import make_document
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
 from tests.results.factories import finished_grant, make_story
@@ -29,10 +30,11 @@ PAGES = {
     ("leader", "home"): 5,
     # The donor's home: one query for the funding windows, one for co-financing.
     ("donor", "home"): 12,
-    # The grant page reads its partner roles (with their partners) in one query.
-    ("fund_manager", "grant"): 15,
-    ("fund_manager", "proposal"): 16,  # with the approval form and the fund's money
-    ("leader", "grant"): 13,
+    # The grant page reads its partner roles (with their partners) in one query, and its
+    # documents (with their uploaders and exchanges) in one.
+    ("fund_manager", "grant"): 16,
+    ("fund_manager", "proposal"): 17,  # with the approval form and the fund's money
+    ("leader", "grant"): 14,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing.
@@ -73,7 +75,7 @@ def _portfolio(size, leader, fund_manager, donor_partner):
             end_date=date(2026, 2, 2),
         )
     grant_services.grant_transition(grant=proposal, user=leader, action="submit")
-    # An approved grant, with size exchanges and disbursements.
+    # An approved grant, with size exchanges, disbursements and documents.
     grant = make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
     for number in range(size):
         grant_services.exchange_create(
@@ -89,6 +91,8 @@ def _portfolio(size, leader, fund_manager, donor_partner):
         grant_services.disbursement_record(
             grant=grant, user=fund_manager, amount_usd=1000, disbursed_on=date(2026, 2, 1)
         )
+        make_document(grant, leader, exchange=grant.exchanges.last())
+        make_document(proposal, leader)
     return grant, proposal
 
 
