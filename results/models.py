@@ -1,5 +1,7 @@
 """Results: completion reports (what each exchange achieved) and results stories."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -168,6 +170,10 @@ class FollowUpStatus(models.TextChoices):
     OPEN = "open", "Open"
     FINANCED = "financed", "Financed"
     DROPPED = "dropped", "Dropped"
+
+
+# The most a need's estimate or another source's financing may say (USD): validation.
+MAX_NEED_USD = Decimal("99999999999.99")
 
 
 class FollowUpNeed(TimeStampedModel):

@@ -24,6 +24,7 @@ from seetf.common.rules import require
 from .. import selectors, services
 from ..models import (
     EX_POST_RESULTS,
+    MAX_NEED_USD,
     ExPostCheck,
     FollowUpKind,
     FollowUpNeed,
@@ -31,7 +32,6 @@ from ..models import (
 )
 from ..permissions import can_decide_needs
 from .reports import ReportView
-from .serializers import MAX_NEED_USD
 
 NEED_REFUSALS = {
     **REFUSALS,
@@ -256,7 +256,6 @@ class ExPostCheckViewSet(
     scope = staticmethod(selectors.ex_post_checks_visible_to)
     serializer_class = ExPostCheckSerializer
     ordering = ["months_after_close"]
-    pagination_class = None
 
     def refine(self, checks):
         return checks.filter(grant=self.grant).order_by("months_after_close")

@@ -1,14 +1,9 @@
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from grants.models import CapacityOutcome
 from seetf.common.money import MONEY
 
-from ..models import ConcreteResultKind, FollowUpKind, FollowUpStatus, Rating
-
-# The most a need's estimate or another source's financing may say (USD).
-MAX_NEED_USD = Decimal("99999999999.99")
+from ..models import MAX_NEED_USD, ConcreteResultKind, FollowUpKind, FollowUpStatus, Rating
 
 
 class ConcreteResultSerializer(serializers.Serializer):

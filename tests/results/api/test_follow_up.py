@@ -16,7 +16,7 @@ from audit.models import AuditEntry
 from grants import services as grant_services
 from grants.models import Grant, GrantStatus
 from results import services
-from results.models import ExPostCheck, FollowUpNeed, FollowUpStatus
+from results.models import ExPostCheck, FollowUpNeed
 from tests.grants.factories import REPORT, make_grant
 from tests.results.factories import finished_grant
 
@@ -433,7 +433,7 @@ def test_a_check_filed_early_is_a_409_and_on_its_due_date_it_is_filed_once(
         again = client_for("leader").patch(url, {"pilot_funded": True}, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
     listed = client_for("donor").get(f"/api/v1/grants/{grant.pk}/ex-post-checks/").json()
-    assert [c["months_after_close"] for c in listed] == [6, 12]
+    assert [c["months_after_close"] for c in listed["results"]] == [6, 12]
 
 
 # --- Reports -------------------------------------------------------------------------------
