@@ -401,21 +401,23 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _ex_post_checks(grant_id: int, closed_on: date) -> list[ExPostCheck]:
+    return [
+        ExPostCheck(
+            grant_id=grant_id,
+            months_after_close=months,
+            closed_on=closed_on,
+            due_on=add_months(closed_on, months),
+        )
+        for months in EX_POST_MONTHS
+    ]
+
+
 def ex_post_checks_create(*, grant: Grant, closed_on: date) -> list[ExPostCheck]:
     """Both checks of a grant just closed, due 6 and 12 months after ``closed_on``; run
     in the closing transaction (``results.receivers``). A grant is closed once, and the
     unique constraint (grant, months) keeps it to two checks whatever happens."""
-    return ExPostCheck.objects.bulk_create(
-        [
-            ExPostCheck(
-                grant=grant,
-                months_after_close=months,
-                closed_on=closed_on,
-                due_on=add_months(closed_on, months),
-            )
-            for months in EX_POST_MONTHS
-        ]
-    )
+    return ExPostCheck.objects.bulk_create(_ex_post_checks(grant.pk, closed_on))
 
 
 def ex_post_check_file_check(*, check: ExPostCheck, user, today: date | None = None) -> None:
@@ -789,6 +791,18 @@ def grants_record_past(*, records: list, rating_required: bool = True) -> list:
             ConcreteResult(report=report, kind=r["kind"], description=r["description"])
             for _record, report, results in reports
             for r in results
+        ],
+        batch_size=5000,
+    )
+    # A grant of the past that was closed has its ex-post checks too, due from the day
+    # it was closed (the reminders chase only those due lately: results.reminders).
+    ExPostCheck.objects.bulk_create(
+        [
+            check
+            for record in records
+            for step in record.steps
+            if step.kind == "close"
+            for check in _ex_post_checks(record.grant.pk, timezone.localdate(step.at))
         ],
         batch_size=5000,
     )

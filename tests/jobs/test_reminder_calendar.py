@@ -139,13 +139,10 @@ def test_grants_that_owe_no_report_get_no_reminders(funded, leader, managers):
         }
     assert {g.completion_report_due for g in owed.values()} == {DUE}
     walk(DUE - timedelta(days=20), DUE + timedelta(days=40))
-    # The closed grant's only reminder is its 6-month ex-post check's (due 2026-07-05).
-    assert [(r.grant_id, r.kind) for r in Reminder.objects.all()] == [
-        (owed[GrantStatus.CLOSED].pk, "ex_post")
-    ]
-    assert [m.subject for m in mail.outbox] == [
-        f"Ex-post check for {owed[GrantStatus.CLOSED].reference}: 6 months after closing"
-    ]
+    # The closed grant's 6-month ex-post check fell due on 2026-07-05, more than 30 days
+    # before the walk: it is not chased any more (results.reminders.CATCH_UP_DAYS).
+    assert mail.outbox == []
+    assert not Reminder.objects.exists()
 
 
 def test_a_report_written_but_not_submitted_is_still_reminded(approved_grant, leader):
@@ -417,6 +414,19 @@ def test_an_ex_post_reminder_left_pending_is_withdrawn_once_the_check_is_filed(
         run = run_reminders(as_of=date(2027, 3, 16))
     assert (run.claimed, run.sent, run.withdrawn) == (0, 0, 1)
     assert mail.outbox == [] and not Reminder.objects.exists()
+
+
+def test_an_ex_post_reminder_is_caught_up_within_30_days_of_its_due_date_not_later(
+    closed_grant, leader
+):
+    walk(date(2027, 4, 14), date(2027, 4, 20))  # the 6-month check: due 2027-03-15
+    assert [(r.sequence, r.sent_at.date()) for r in Reminder.objects.all()] == [
+        (6, date(2027, 4, 14))
+    ]
+    Reminder.objects.all().delete()
+    mail.outbox.clear()
+    walk(date(2027, 4, 15), date(2027, 4, 20))
+    assert mail.outbox == []
 
 
 def test_an_ex_post_reminder_the_mail_server_refused_goes_the_next_day(

@@ -492,3 +492,19 @@ def test_the_sustained_results_report_counts_grants_closed_a_year_ago(
     }
     assert xlsx.status_code == 200
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_grants_of_the_past_closed_have_their_ex_post_checks(db):
+    """The importer's grants of the past (the 2011 review's) that were closed get both
+    checks, due from the day they closed; the reminders leave those long past alone."""
+    from django.core.management import call_command
+
+    from grants.reminders import claim_reminders
+
+    call_command("load_review_2011", stdout=open("/dev/null", "w"))
+    closed = Grant.objects.filter(status=GrantStatus.CLOSED)
+    assert closed.exists()
+    assert ExPostCheck.objects.count() == 2 * closed.count()
+    for check in ExPostCheck.objects.filter(months_after_close=12)[:5]:
+        assert check.due_on == services.add_months(check.closed_on, 12)
+    assert claim_reminders(as_of=timezone.localdate()) == 0
