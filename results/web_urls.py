@@ -28,9 +28,7 @@ urlpatterns = [
         name="need-follow-on",
     ),
     path("grants/<int:pk>/follow-on/", views_follow_up.grant_follow_on, name="grant-follow-on"),
-    path(
-        "grants/<int:pk>/ex-post/<int:months>/", views_follow_up.ex_post_check, name="ex-post"
-    ),
+    path("grants/<int:pk>/ex-post/<int:months>/", views_follow_up.ex_post_check, name="ex-post"),
     path(
         "reports/sustained-results/",
         views_follow_up.sustained_results,
