@@ -74,42 +74,46 @@ def _first_error(form) -> str:
     return next(iter(form.errors.values()))[0]
 
 
-@login_required
-@require_POST
-def need_finance_elsewhere(request, pk, need_pk):
+def _decide(request, pk, need_pk, form_class, prefix, service, done):
+    """A fund manager's decision on a need from the report page: the role and the need's
+    state first (a 403 page, or the reason), then the form, then the service; back to the
+    report with what happened."""
     need = _need(request, pk, need_pk)
     try:
         services.need_decide_check(need=need, user=request.user)
     except ApplicationError as error:
         return _refused(request, error, pk)
-    form = FinanceElsewhereForm(request.POST, prefix=f"need{need.pk}")
+    form = form_class(request.POST, prefix=f"{prefix}{need.pk}")
     if form.is_valid():
         with service_errors_on(form):
-            services.need_finance_elsewhere(need=need, user=request.user, **form.cleaned_data)
+            service(need=need, user=request.user, **form.cleaned_data)
     if form.errors:
         messages.error(request, _first_error(form))
     else:
-        messages.success(request, _("The need is recorded as financed elsewhere."))
+        messages.success(request, done)
     return redirect("results:report", pk=pk)
+
+
+@login_required
+@require_POST
+def need_finance_elsewhere(request, pk, need_pk):
+    return _decide(
+        request,
+        pk,
+        need_pk,
+        FinanceElsewhereForm,
+        "need",
+        services.need_finance_elsewhere,
+        _("The need is recorded as financed elsewhere."),
+    )
 
 
 @login_required
 @require_POST
 def need_drop(request, pk, need_pk):
-    need = _need(request, pk, need_pk)
-    try:
-        services.need_decide_check(need=need, user=request.user)
-    except ApplicationError as error:
-        return _refused(request, error, pk)
-    form = DropNeedForm(request.POST, prefix=f"drop{need.pk}")
-    if form.is_valid():
-        with service_errors_on(form):
-            services.need_drop(need=need, user=request.user, **form.cleaned_data)
-    if form.errors:
-        messages.error(request, _first_error(form))
-    else:
-        messages.success(request, _("The need is dropped."))
-    return redirect("results:report", pk=pk)
+    return _decide(
+        request, pk, need_pk, DropNeedForm, "drop", services.need_drop, _("The need is dropped.")
+    )
 
 
 def _proposed(request, draft):

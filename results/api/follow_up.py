@@ -165,24 +165,22 @@ class FollowUpNeedViewSet(
     @action(detail=True, methods=["post"], url_path="finance-elsewhere")
     def finance_elsewhere(self, request, pk=None):
         """Another source finances the need (by whom, how much: money leveraged)."""
-        need = self.get_object()
-        services.need_decide_check(need=need, user=request.user)
-        serializer = FinanceElsewhereSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        need = services.need_finance_elsewhere(
-            need=need, user=request.user, **serializer.validated_data
-        )
-        return Response(FollowUpNeedSerializer(need).data)
+        return self._decide(request, FinanceElsewhereSerializer, services.need_finance_elsewhere)
 
     @extend_schema(request=DropSerializer, responses={200: FollowUpNeedSerializer, **NEED_REFUSALS})
     @action(detail=True, methods=["post"])
     def drop(self, request, pk=None):
         """Nobody will finance the need: dropped, with the reason."""
+        return self._decide(request, DropSerializer, services.need_drop)
+
+    def _decide(self, request, serializer_class, service):
+        """A fund manager's decision on a need: the role and the need's state first (403,
+        409), then the body (400), then the service."""
         need = self.get_object()
         services.need_decide_check(need=need, user=request.user)
-        serializer = DropSerializer(data=request.data)
+        serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        need = services.need_drop(need=need, user=request.user, **serializer.validated_data)
+        need = service(need=need, user=request.user, **serializer.validated_data)
         return Response(FollowUpNeedSerializer(need).data)
 
     @extend_schema(
@@ -275,27 +273,29 @@ class ExPostCheckViewSet(
 # --- The sustained-results report ------------------------------------------------------
 
 
-class SustainedRowSerializer(serializers.Serializer):
-    grant = serializers.IntegerField()
-    reference = serializers.CharField(allow_null=True)
-    title = serializers.CharField()
-    closed_on = serializers.DateField()
-    checks_filed = serializers.IntegerField(help_text="Of its two checks, how many were filed.")
-    action_plan_adopted = serializers.BooleanField()
-    pilot_funded = serializers.BooleanField()
-    reform_enacted = serializers.BooleanField()
-    investment_made = serializers.BooleanField()
-    follow_up_financed = serializers.BooleanField()
-
-
-class SustainedTotalsSerializer(serializers.Serializer):
-    grants = serializers.IntegerField(help_text="Grants closed a year ago or more.")
-    grants_checked = serializers.IntegerField(help_text="Of them, with a check filed.")
-    action_plan_adopted = serializers.IntegerField()
-    pilot_funded = serializers.IntegerField()
-    reform_enacted = serializers.IntegerField()
-    investment_made = serializers.IntegerField()
-    follow_up_financed = serializers.IntegerField()
+SustainedRowSerializer = type(
+    "SustainedRowSerializer",
+    (serializers.Serializer,),
+    {
+        "grant": serializers.IntegerField(),
+        "reference": serializers.CharField(allow_null=True),
+        "title": serializers.CharField(),
+        "closed_on": serializers.DateField(),
+        "checks_filed": serializers.IntegerField(help_text="Of its two checks, how many filed."),
+        # Whether a filed check of the grant shows it.
+        **{name: serializers.BooleanField() for name in EX_POST_RESULTS},
+    },
+)
+SustainedTotalsSerializer = type(
+    "SustainedTotalsSerializer",
+    (serializers.Serializer,),
+    {
+        "grants": serializers.IntegerField(help_text="Grants closed a year ago or more."),
+        "grants_checked": serializers.IntegerField(help_text="Of them, with a check filed."),
+        # How many of them show it.
+        **{name: serializers.IntegerField() for name in EX_POST_RESULTS},
+    },
+)
 
 
 class SustainedResultsReportSerializer(serializers.Serializer):
