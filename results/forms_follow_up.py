@@ -9,6 +9,7 @@ from grants.models import GrantRelation
 from seetf.common.forms import MoneyInput, WebForm
 from seetf.common.money import MONEY
 
+from .forms import ConcreteResultFormSet
 from .models import MAX_NEED_USD, FollowUpKind
 
 
@@ -29,11 +30,8 @@ class FollowUpNeedForm(WebForm):
     estimated_usd = _usd(_("Estimated cost (USD)"), required=False)
 
 
-class _FollowUpNeedFormSet(forms.BaseFormSet):
-    def get_form_kwargs(self, index):
-        kwargs = super().get_form_kwargs(index)
-        kwargs["use_required_attribute"] = False  # the extra rows may stay empty
-        return kwargs
+class _FollowUpNeedFormSet(ConcreteResultFormSet):
+    """Rows as the concrete results' (the extra rows may stay empty)."""
 
     def needs(self) -> list[dict]:
         """The rows filled in and not marked for removal."""

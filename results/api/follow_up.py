@@ -56,20 +56,7 @@ class FollowUpNeedSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FollowUpNeed
-        fields = [
-            "id",
-            "grant",
-            "kind",
-            "description",
-            "estimated_usd",
-            "status",
-            "financed_by_grant",
-            "financed_elsewhere_by",
-            "financed_elsewhere_usd",
-            "dropped_reason",
-            "proposed_grant",
-            "decided_at",
-        ]
+        fields = ["id", "grant", *services.NEED_AUDIT_FIELDS, "decided_at"]
         read_only_fields = [
             "id",
             "grant",
