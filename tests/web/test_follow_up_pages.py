@@ -211,3 +211,8 @@ def test_the_sustained_results_page_adds_up_the_checks(web, funded, leader, fund
     cells = [td.text for td in body.testid("sustained-totals").find_all("td")]
     assert cells == ["", "1", "0", "0", "0", "1", "0"]
     assert web(None).get("/reports/sustained-results/").status_code == 302
+
+
+def test_the_donor_dashboard_links_to_the_sustained_results(web, funded, donor):
+    body = page(web(donor).get("/dashboard/"))
+    assert body.testid("link-sustained-results").attrs["href"] == "/reports/sustained-results/"
