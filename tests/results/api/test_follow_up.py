@@ -508,3 +508,24 @@ def test_grants_of_the_past_closed_have_their_ex_post_checks(db):
     for check in ExPostCheck.objects.filter(months_after_close=12)[:5]:
         assert check.due_on == services.add_months(check.closed_on, 12)
     assert claim_reminders(as_of=timezone.localdate()) == 0
+
+
+def test_a_closed_grant_imported_from_a_workbook_has_its_ex_post_checks(tmp_path, fund_manager):
+    import io
+
+    from django.core.management import call_command
+
+    from grants.models import GrantHistory
+    from portability.importer import import_portfolio
+
+    path = tmp_path / "template.xlsx"
+    call_command("import_portfolio", "--template", str(path), stdout=io.StringIO())
+    assert import_portfolio(path, user=fund_manager).written
+    grant = Grant.objects.get(reference="SEETF-2020-0001")
+    closed_at = GrantHistory.objects.get(grant=grant, action="close").at
+    checks = list(grant.ex_post_checks.values_list("months_after_close", "closed_on", "due_on"))
+    closed_on = timezone.localdate(closed_at)
+    assert checks == [
+        (6, closed_on, services.add_months(closed_on, 6)),
+        (12, closed_on, services.add_months(closed_on, 12)),
+    ]
