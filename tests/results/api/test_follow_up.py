@@ -529,3 +529,23 @@ def test_a_closed_grant_imported_from_a_workbook_has_its_ex_post_checks(tmp_path
         (6, closed_on, services.add_months(closed_on, 6)),
         (12, closed_on, services.add_months(closed_on, 12)),
     ]
+
+
+def test_a_follow_on_keeps_the_parent_s_window_while_it_takes_the_proposal(
+    funded, leader, fund_manager
+):
+    from partners import services as partner_services
+    from tests.windows.factories import make_window
+
+    window = make_window(fund_manager, allocate="500000.00")
+    parent = finished_grant(leader, fund_manager, window=window)
+    assert parent.window_id == window.pk
+    kept = grant_services.grant_propose_follow_on(parent=parent, user=leader)
+    assert kept.window_id == window.pk
+    # The window no longer takes a grant of that size: the draft is left out of it.
+    partner_services.window_update(
+        window=window, user=fund_manager, max_grant_usd=Decimal("50000.00")
+    )
+    parent = Grant.objects.get(pk=parent.pk)
+    left_out = grant_services.grant_propose_follow_on(parent=parent, user=leader)
+    assert (left_out.window_id, left_out.parent_id) == (None, parent.pk)
