@@ -164,7 +164,8 @@ def _remove(environ, query, key):
 SCALARS = """g.id, g.reference, g.title, g.summary, g.task_team_leader_id, g.sector_id,
     g.region, g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
     g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
-    g.submitted_at, g.decided_at, g.created_at, g.window_id, g.recipient_endorsed_on"""
+    g.submitted_at, g.decided_at, g.created_at, g.window_id, g.recipient_endorsed_on,
+    g.parent_id, g.relation"""
 
 
 def grants_sql(where: str, order: str, limit: str) -> str:
@@ -213,7 +214,8 @@ def grants_sql(where: str, order: str, limit: str) -> str:
                g.requested_usd, g.approved_usd, g.disbursed_usd, g.status, g.development_goal,
                g.targeted_outcomes, g.planned_start, g.planned_end, g.completion_report_due,
                g.submitted_at, g.decided_at, g.created_at, g.window_id,
-               COALESCE(pr.v, '[]'::json), g.recipient_endorsed_on, m.request_id, m.offer_id
+               COALESCE(pr.v, '[]'::json), g.recipient_endorsed_on, m.request_id, m.offer_id,
+               g.parent_id, g.relation
         FROM page g LEFT JOIN rc ON rc.grant_id = g.id LEFT JOIN pc ON pc.grant_id = g.id
              LEFT JOIN fp ON fp.grant_id = g.id LEFT JOIN pr ON pr.grant_id = g.id
              LEFT JOIN brokering_match m ON m.grant_id = g.id
@@ -249,6 +251,8 @@ def grant_json(r):
         "submitted_at": stamp(r[19]),
         "decided_at": stamp(r[20]),
         "created_at": stamp(r[21]),
+        "parent": r[27],
+        "relation": r[28],
     }
 
 

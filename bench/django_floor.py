@@ -59,6 +59,8 @@ GRANT_COLUMNS = (
     "recipient_endorsed_on",
     "brokered_match__request_id",
     "brokered_match__offer_id",
+    "parent_id",
+    "relation",
 )
 
 
@@ -198,6 +200,8 @@ def _grants(rows) -> list:
             "submitted_at": _stamp(r["submitted_at"]),
             "decided_at": _stamp(r["decided_at"]),
             "created_at": _stamp(r["created_at"]),
+            "parent": r["parent_id"],
+            "relation": r["relation"],
         }
         for r in rows
     ]

@@ -676,6 +676,9 @@ class _Generator:
             updated_at=events[-1][0],
             # A triangular grant (a donor facilitating) is endorsed before it is submitted.
             recipient_endorsed_on=created.date() if partner_ids else None,
+            # Follow-ons are not generated (results' needs and checks: tests/perf).
+            parent_id=None,
+            relation="",
         )
         plan = GrantPlan(
             grant=grant,

@@ -44,6 +44,18 @@ APPROVED_AND_LATER = (
     GrantStatus.CANCELLED,
 )
 PIPELINE_STATUSES = (GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW)
+# What a follow-on or repeat grant may grow from: an exchange that has been held and
+# reported on (API.md, After the exchange).
+PARENT_STATUSES = (GrantStatus.COMPLETED, GrantStatus.CLOSED)
+
+
+class GrantRelation(models.TextChoices):
+    """How a grant follows its ``parent``: a follow-on takes the same reform further
+    (Box 3 of the 2011 review: benefits fade without follow-up); a repeat holds the same
+    exchange again for other officials."""
+
+    FOLLOW_ON = "follow_on", "Follow-on"
+    REPEAT = "repeat", "Repeat"
 
 
 class CapacityOutcome(models.TextChoices):
@@ -135,6 +147,20 @@ class Grant(TimeStampedModel):
     completion_report_due = models.DateField(null=True, blank=True, editable=False)
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
     decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by grants.services (grant_propose_follow_on, grant_link_parent), which refuse
+    # a parent that is not completed or closed and any cycle; PROTECT: a grant others
+    # follow on from stays on record.
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        editable=False,
+    )
+    relation = models.CharField(
+        max_length=16, choices=GrantRelation.choices, blank=True, editable=False
+    )
 
     objects = GrantQuerySet.as_manager()
 
@@ -175,6 +201,13 @@ class Grant(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(planned_end__gte=F("planned_start")),
                 name="grant_planned_period_ordered",
+            ),
+            # A cycle of one, the only one a row can check; longer ones: the services.
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="grant_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, relation="")
+                | Q(parent__isnull=False, relation__in=GrantRelation.values),
+                name="grant_relation_with_parent",
             ),
         ]
 
@@ -342,6 +375,9 @@ class ReminderKind(models.TextChoices):
     UPCOMING = "upcoming", "Completion report due soon"
     OVERDUE = "overdue", "Completion report overdue"
     ESCALATION = "escalation", "Completion report 30 days overdue (to fund managers)"
+    # Owed and sent for results (results.reminders, a source of grants.reminders): an
+    # ex-post check due; ``sequence`` is its months after closing (6 or 12).
+    EX_POST = "ex_post", "Ex-post check due"
 
 
 class Reminder(models.Model):

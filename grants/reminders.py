@@ -9,9 +9,14 @@ Exactly once: a reminder is first *claimed* by inserting its row, whose unique
 constraint (grant, kind, sequence, recipient) no second run, retry or worker can pass;
 then each pending row is sent inside a transaction that holds its row lock and sets
 `sent_at`. A send that fails rolls back, leaving the row pending for the next attempt.
+
+Apps above grants (which grants may not import) add reminders of their own kinds to the
+same engine and guarantees by registering a :class:`ReminderSource`
+(``register_reminder_source``, from their AppConfig.ready): results' ex-post checks.
 """
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -42,6 +47,33 @@ class ReminderRun:
     failed: int = 0
     withdrawn: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReminderSource:
+    """Reminders of one kind another app owes, sent by this engine exactly as the
+    completion-report ones: claimed by inserting their rows (the unique constraint on
+    grant, kind, sequence, recipient), then each sent in its own transaction.
+
+    - ``owed(as_of)``: the unsaved :class:`Reminder` rows owed on that day (sent or not);
+    - ``still_owed(reminder)``: whether a pending one should still go (else withdrawn);
+    - ``context(reminder, as_of)``: the e-mail's context, beside ``grant`` and ``reminder``;
+    - ``template``: the e-mail's template, as ``send_templated_mail`` takes it.
+    """
+
+    kind: str
+    owed: Callable[[date], Iterable[Reminder]]
+    still_owed: Callable[[Reminder], bool]
+    context: Callable[[Reminder, date], dict]
+    template: str
+
+
+_SOURCES: dict[str, ReminderSource] = {}
+
+
+def register_reminder_source(source: ReminderSource) -> None:
+    """Add (or replace: AppConfig.ready may run twice in tests) the source of a kind."""
+    _SOURCES[source.kind] = source
 
 
 def reminders_for(grant: Grant, as_of: date, managers: list) -> list[Reminder]:
@@ -126,11 +158,28 @@ def claim_reminders(*, as_of: date) -> int:
             pending = []
     if pending:
         claimed += _claim(pending)
+    for source in _SOURCES.values():
+        pending = []
+        for reminder in source.owed(as_of):
+            pending.append(reminder)
+            if len(pending) >= BATCH:
+                claimed += _claim(pending)
+                pending = []
+        if pending:
+            claimed += _claim(pending)
     return claimed
 
 
 def _send(reminder: Reminder, as_of: date) -> None:
     grant = reminder.grant
+    source = _SOURCES.get(reminder.kind)
+    if source is not None:
+        send_templated_mail(
+            template=source.template,
+            to=[reminder.recipient],
+            context={"grant": grant, "reminder": reminder, **source.context(reminder, as_of)},
+        )
+        return
     send_templated_mail(
         template=f"grants/email/reminder_{reminder.kind}",
         to=[reminder.recipient],
@@ -150,6 +199,7 @@ def send_pending_reminders(*, as_of: date) -> ReminderRun:
     A pending reminder whose grant is no longer approved (its report was submitted, or
     it was cancelled, while the reminder waited to be resent) is no longer owed: it is
     withdrawn, not sent. No grant returns to approved, so it is never claimed again.
+    A reminder of a registered source is withdrawn when its ``still_owed`` says so.
     """
     run = ReminderRun()
     skip_locked = connection.features.has_select_for_update_skip_locked
@@ -170,7 +220,12 @@ def send_pending_reminders(*, as_of: date) -> ReminderRun:
                 )
                 if reminder is None:
                     continue
-                if reminder.grant.status != GrantStatus.APPROVED:
+                source = _SOURCES.get(reminder.kind)
+                if (
+                    not source.still_owed(reminder)
+                    if source is not None
+                    else reminder.grant.status != GrantStatus.APPROVED
+                ):
                     reminder.delete()
                     run.withdrawn += 1
                     continue

@@ -477,3 +477,40 @@ def allowed_actions(user, grant: Grant) -> list[dict]:
             }
         )
     return rows
+
+
+def grant_chain(user, grant: Grant) -> dict:
+    """The grants ``grant`` follows on from (``ancestors``, the first first) and those
+    that follow on from it, at any depth (``descendants``, generation by generation,
+    each with its ``depth``), of those this user may see: what the grant page and
+    ``GET /grants/{id}/chain/`` show. One query per generation walked (a chain is a
+    few grants long), none for a grant with no parent and no children beyond one."""
+    visible = grants_visible_to(user)
+    columns = ("id", "reference", "title", "status", "relation", "parent_id")
+    ancestors, seen, node = [], {grant.pk}, grant.parent_id
+    while node is not None and node not in seen:
+        seen.add(node)
+        row = Grant.objects.filter(pk=node).values(*columns).first()
+        if row is None:
+            break
+        ancestors.append(row)
+        node = row["parent_id"]
+    visible_ids = (
+        set(visible.filter(pk__in=[row["id"] for row in ancestors]).values_list("pk", flat=True))
+        if ancestors
+        else set()
+    )
+    descendants, frontier, depth = [], [grant.pk], 1
+    while frontier:
+        rows = [
+            row
+            for row in visible.filter(parent_id__in=frontier).order_by("id").values(*columns)
+            if row["id"] not in seen
+        ]
+        seen.update(row["id"] for row in rows)
+        descendants.extend({**row, "depth": depth} for row in rows)
+        frontier, depth = [row["id"] for row in rows], depth + 1
+    return {
+        "ancestors": [row for row in reversed(ancestors) if row["id"] in visible_ids],
+        "descendants": descendants,
+    }

@@ -7,7 +7,7 @@ the history row, all in one transaction. Money moves through the fund's ledger
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -34,16 +34,19 @@ from seetf.common.rules import require
 from . import workflow
 from .models import (
     MAX_GRANT_USD,
+    PARENT_STATUSES,
     CapacityOutcome,
     Disbursement,
     Exchange,
     Grant,
     GrantHistory,
     GrantPartnerRole,
+    GrantRelation,
     PartnerRole,
 )
 from .permissions import (
     can_create_grant,
+    can_decide_grant,
     can_disburse,
     can_edit_grant,
     can_record_exchange,
@@ -543,6 +546,126 @@ def grant_record_event(*, grant: Grant, user, action: str, comment: str = "") ->
     comment); the caller holds the grant's lock in its transaction."""
     _record(grant, actor=user, action=action, from_status=grant.status, comment=comment)
     audit_record(actor=user, action=f"grant.{action}", obj=grant, reason=comment)
+
+
+# --- Follow-on and repeat grants ----------------------------------------------------------
+
+# The longest chain of parents walked when looking for a cycle: far beyond any real
+# chain of follow-ons, it only bounds the walk over data written outside the services.
+MAX_CHAIN = 100
+FOLLOW_ON_START_DAYS = 30
+
+
+def _parent_refusal(parent: Grant) -> None:
+    """409 ``invalid_transition`` unless ``parent`` may be followed on from."""
+    if parent.status not in PARENT_STATUSES:
+        raise _invalid_transition(
+            f"A follow-on or repeat grant follows a completed or closed grant; "
+            f"{parent} is {parent.status}."
+        )
+
+
+def _check_no_cycle(*, grant: Grant, parent: Grant) -> None:
+    """409 ``invalid_transition`` when making ``parent`` the parent of ``grant`` would
+    close a loop: ``grant`` itself, or one of ``parent``'s ancestors. One query per
+    generation walked."""
+    if parent.pk == grant.pk:
+        raise _invalid_transition("A grant cannot be its own parent.")
+    seen, node = set(), parent.parent_id
+    while node is not None and len(seen) < MAX_CHAIN:
+        if node == grant.pk:
+            raise _invalid_transition(
+                f"{grant} is already an ancestor of {parent}: a chain of grants has no cycles."
+            )
+        seen.add(node)
+        node = Grant.objects.filter(pk=node).values_list("parent_id", flat=True).first()
+        if node in seen:
+            break
+
+
+def _follow_on_fields(parent: Grant, relation: str) -> dict:
+    """The draft's proposal filled from its parent: what it was about, where, for whom,
+    the same window if it still takes it, the outcomes it targeted; the same length of
+    time, starting a month from today; the amount the parent was given."""
+    prefix = "Follow-on" if relation == GrantRelation.FOLLOW_ON else "Repeat"
+    start = timezone.localdate() + timedelta(days=FOLLOW_ON_START_DAYS)
+    return {
+        "title": f"{prefix}: {parent.title}"[:200],
+        "summary": parent.summary,
+        "sector": parent.sector,
+        "region": parent.region,
+        "recipient_countries": list(parent.recipient_countries.all()),
+        "provider_countries": list(parent.provider_countries.all()),
+        "requested_usd": min(parent.approved_usd or parent.requested_usd, MAX_GRANT_USD),
+        "development_goal": parent.development_goal,
+        "targeted_outcomes": list(parent.targeted_outcomes or []),
+        "planned_start": start,
+        "planned_end": start + (parent.planned_end - parent.planned_start),
+        "window": parent.window,
+    }
+
+
+def grant_propose_follow_on(
+    *, parent: Grant, user, relation: str = GrantRelation.FOLLOW_ON
+) -> Grant:
+    """ "Propose a follow-on": a draft for ``user`` (a task team leader: 403 otherwise)
+    filled from ``parent`` and linked to it, for the API action, the grant page's button
+    and a follow-up need's (``results.services.need_propose_follow_on``). The parent must
+    be completed or closed (409 ``invalid_transition``), statuses it never leaves, so it
+    is read, not locked. A window that no longer takes the proposal is left out (the
+    leader may choose another), never a reason to refuse."""
+    require(can_create_grant(user))
+    if relation not in GrantRelation.values:
+        raise ValidationError({"relation": [f"One of {', '.join(GrantRelation.values)}."]})
+    _parent_refusal(parent)
+    fields = _follow_on_fields(parent, relation)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                grant = grant_create(leader=user, **fields)
+        except ValidationError as error:
+            if fields["window"] is None or set(getattr(error, "error_dict", {})) != {"window"}:
+                raise
+            grant = grant_create(leader=user, **{**fields, "window": None})
+        grant.parent, grant.relation = parent, relation
+        grant.save(update_fields=["parent", "relation", "updated_at"])
+        audit_record(
+            actor=user,
+            action="grant.follow_on",
+            obj=grant,
+            changes={"parent": [None, parent.pk], "relation": ["", relation]},
+        )
+    return grant
+
+
+@transaction.atomic
+def grant_link_parent(
+    *, grant: Grant, user, parent: Grant | None, relation: str = GrantRelation.FOLLOW_ON
+) -> Grant:
+    """A fund manager records (or, with no parent, removes) the grant an existing grant
+    follows on from or repeats, e.g. one proposed before follow-ons were recorded. 403
+    for anyone else; 409 ``invalid_transition`` for a parent that is not completed or
+    closed, the grant itself, or one of its descendants (no cycles). Both grants are
+    locked, in the order of their ids, so that two links cannot cross into a loop."""
+    require(can_decide_grant(user, grant))
+    ids = sorted({grant.pk, *([parent.pk] if parent is not None else [])})
+    locked = {g.pk: g for g in Grant.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    grant = locked[grant.pk]
+    before = {"parent": grant.parent_id, "relation": grant.relation}
+    if parent is None:
+        grant.parent, grant.relation = None, ""
+    else:
+        parent = locked[parent.pk]
+        if relation not in GrantRelation.values:
+            raise ValidationError({"relation": [f"One of {', '.join(GrantRelation.values)}."]})
+        _check_no_cycle(grant=grant, parent=parent)
+        _parent_refusal(parent)
+        grant.parent, grant.relation = parent, relation
+    grant.save(update_fields=["parent", "relation", "updated_at"])
+    changes = diff(before, {"parent": grant.parent_id, "relation": grant.relation})
+    if changes:
+        audit_record(actor=user, action="grant.link_parent", obj=grant, changes=changes)
+    return grant
 
 
 # --- Exchanges ---------------------------------------------------------------------------

@@ -10,7 +10,14 @@ from seetf.common.errors import ApplicationError
 
 from . import permissions as rules
 from . import services
-from .models import CompletionReport, ConcreteResult, Outcome, ResultsStory
+from .models import (
+    CompletionReport,
+    ConcreteResult,
+    ExPostCheck,
+    FollowUpNeed,
+    Outcome,
+    ResultsStory,
+)
 
 STORY_FORM_FIELDS = ["grant", "title", "body", "sectors", "countries", "outcomes"]
 
@@ -154,3 +161,22 @@ class ConcreteResultAdmin(ReadOnlyAdmin):
     list_display = ["report", "kind", "description"]
     list_filter = ["kind"]
     list_select_related = ["report__grant"]
+
+
+# After the exchange: needs are written with the report and decided through the
+# services (financed once, audited), ex-post checks created at closing and filed by the
+# leader: read-only here.
+
+
+@admin.register(FollowUpNeed)
+class FollowUpNeedAdmin(ReadOnlyAdmin):
+    list_display = ["grant", "kind", "status", "estimated_usd", "financed_by_grant"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["grant", "financed_by_grant"]
+
+
+@admin.register(ExPostCheck)
+class ExPostCheckAdmin(ReadOnlyAdmin):
+    list_display = ["grant", "months_after_close", "due_on", "submitted_at"]
+    list_filter = ["months_after_close"]
+    list_select_related = ["grant"]

@@ -1,5 +1,7 @@
 """Results: completion reports (what each exchange achieved) and results stories."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -8,6 +10,7 @@ from django.db.models import F, Q
 from grants.models import CapacityOutcome, Grant
 from partners.models import Country, Sector
 from seetf.common.models import TimeStampedModel
+from seetf.common.money import MONEY
 
 # The six intermediate capacity outcomes, each a boolean column of the report, so that
 # the Annex D table is a SUM per column in the database.
@@ -150,3 +153,160 @@ class ResultsStory(TimeStampedModel):
 
     def __str__(self):
         return self.title
+
+
+# --- After the exchange: follow-up needs and ex-post checks -----------------------------
+
+
+class FollowUpKind(models.TextChoices):
+    FURTHER_EXCHANGE = "further_exchange", "Further exchange"
+    TECHNICAL_ASSISTANCE = "technical_assistance", "Technical assistance"
+    IMPLEMENTATION_FINANCING = "implementation_financing", "Implementation financing"
+    INVESTMENT = "investment", "Investment"
+    OTHER = "other", "Other"
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    FINANCED = "financed", "Financed"
+    DROPPED = "dropped", "Dropped"
+
+
+# The most a need's estimate or another source's financing may say (USD): validation.
+MAX_NEED_USD = Decimal("99999999999.99")
+
+
+class FollowUpNeed(TimeStampedModel):
+    """What a completion report says is needed to sustain the exchange's benefits (Box 3
+    of the 2011 review), and what became of it: financed by a seetf follow-on grant,
+    financed elsewhere (by whom, how much: money leveraged), or dropped (why).
+
+    The leader writes the needs with the report (results.services.completion_report_save
+    replaces them while the grant is approved, all still open); fund managers edit them
+    and record their outcome (results.services.need_*). A need is financed once: the
+    constraints below hold exactly one financing on a financed need, none on another.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="follow_up_needs")
+    report = models.ForeignKey(
+        CompletionReport, on_delete=models.CASCADE, related_name="follow_up_needs"
+    )
+    kind = models.CharField(max_length=32, choices=FollowUpKind.choices)
+    description = models.TextField(max_length=2000)
+    estimated_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN, db_index=True
+    )
+    # The draft proposed from this need ("propose a follow-on"); once it is approved the
+    # need is financed by it (results.receivers).
+    proposed_grant = models.ForeignKey(
+        Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="proposed_for_needs"
+    )
+    financed_by_grant = models.ForeignKey(
+        Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="financed_needs"
+    )
+    financed_elsewhere_by = models.CharField(max_length=200, blank=True)
+    financed_elsewhere_usd = models.DecimalField(**MONEY, null=True, blank=True)
+    dropped_reason = models.TextField(max_length=2000, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["grant", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(estimated_usd__isnull=True) | Q(estimated_usd__gte=0),
+                name="need_estimate_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(financed_elsewhere_usd__isnull=True) | Q(financed_elsewhere_usd__gte=0),
+                name="need_elsewhere_not_negative",
+            ),
+            # Financed elsewhere: by whom and how much, together.
+            models.CheckConstraint(
+                condition=Q(financed_elsewhere_by="", financed_elsewhere_usd__isnull=True)
+                | (~Q(financed_elsewhere_by="") & Q(financed_elsewhere_usd__isnull=False)),
+                name="need_elsewhere_by_and_amount",
+            ),
+            # Financed: by a grant or elsewhere, never both; else neither.
+            models.CheckConstraint(
+                condition=(
+                    Q(status="financed")
+                    & (
+                        (Q(financed_by_grant__isnull=False) & Q(financed_elsewhere_by=""))
+                        | (Q(financed_by_grant__isnull=True) & ~Q(financed_elsewhere_by=""))
+                    )
+                )
+                | (
+                    ~Q(status="financed")
+                    & Q(financed_by_grant__isnull=True, financed_elsewhere_by="")
+                ),
+                name="need_financed_once",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="dropped") & ~Q(dropped_reason=""))
+                | (~Q(status="dropped") & Q(dropped_reason="")),
+                name="need_dropped_with_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.grant}"
+
+
+# The months after closing at which a grant is checked again (API.md).
+EX_POST_MONTHS = (6, 12)
+# What an ex-post check asks, each a boolean column: the sustained-results report sums them.
+EX_POST_RESULTS = (
+    "action_plan_adopted",
+    "pilot_funded",
+    "reform_enacted",
+    "investment_made",
+    "follow_up_financed",
+)
+
+
+class ExPostCheck(TimeStampedModel):
+    """The leader's short answer 6 and 12 months after a grant closed: did the results
+    last? Both rows are created when the grant is closed (results.receivers); the leader
+    files each once, from its due date (results.services.ex_post_check_file)."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="ex_post_checks")
+    months_after_close = models.PositiveSmallIntegerField()
+    closed_on = models.DateField()
+    due_on = models.DateField(db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action_plan_adopted = models.BooleanField(default=False)
+    pilot_funded = models.BooleanField(default=False)
+    reform_enacted = models.BooleanField(default=False)
+    investment_made = models.BooleanField(default=False)
+    follow_up_financed = models.BooleanField(default=False)
+    evidence = models.TextField(max_length=5000, blank=True)
+    notes = models.TextField(max_length=5000, blank=True)
+
+    class Meta:
+        ordering = ["grant_id", "months_after_close"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "months_after_close"], name="ex_post_check_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(months_after_close__in=EX_POST_MONTHS), name="ex_post_months_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_on__gt=F("closed_on")), name="ex_post_due_after_close"
+            ),
+            models.CheckConstraint(
+                condition=Q(submitted_at__isnull=True) | Q(submitted_by__isnull=False),
+                name="ex_post_submitted_by_someone",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.grant}: {self.months_after_close}-month check"

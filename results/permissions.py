@@ -26,3 +26,20 @@ def can_read_lessons(user) -> tuple[bool, str]:
     if user.is_superuser or user_roles(user):
         return True, ""
     return False, "Only fund managers, task team leaders and donors read lessons."
+
+
+# --- After the exchange ---------------------------------------------------------------
+
+
+def can_decide_needs(user) -> tuple[bool, str]:
+    """Fund managers edit follow-up needs and record what became of them."""
+    if user and user.is_authenticated and is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers edit follow-up needs and record their outcome."
+
+
+def can_file_ex_post(user, grant) -> tuple[bool, str]:
+    """A grant's ex-post checks are filed by its task team leader."""
+    if grant.task_team_leader_id == user.pk:
+        return True, ""
+    return False, "Only the grant's task team leader files its ex-post checks."

@@ -33,6 +33,7 @@ from partners.roles import Role
 from partners.services import fund_commit, fund_disburse, user_create_or_update
 
 from .models import OUTCOME_FIELDS, CompletionReport, ConcreteResult
+from .services import ex_post_checks_create
 
 DATA = Path(__file__).resolve().parent / "data" / "review_2011"
 SYSTEM_LEADER = "review2011"
@@ -186,6 +187,7 @@ def load_review_projects() -> dict:
             exchange.provider_countries.set(Country.objects.filter(code__in=box["providers"]))
             exchange.recipient_countries.set(Country.objects.filter(code__in=box["recipients"]))
             created["exchanges"] += 1
+        ex_post_checks_create(grant=grant, closed_on=date(2010, 9, 15))
         created["grants"] += 1
     return created
 

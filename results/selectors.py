@@ -25,6 +25,7 @@ from django.db.models import (
     DecimalField,
     F,
     IntegerField,
+    Max,
     Prefetch,
     Q,
     Sum,
@@ -37,11 +38,19 @@ from django.utils import timezone
 from grants.models import APPROVED_AND_LATER, Grant, GrantPartnerRole, GrantStatus, PartnerRole
 from grants.selectors import fund_summary, grants_visible_to, visibility_key
 from partners.models import Contribution, Country, Partner, Sector, Window
-from partners.roles import donor_partner_id, is_fund_manager
+from partners.roles import Role, donor_partner_id, is_fund_manager, user_roles
 from seetf.common.datacache import cached
 from seetf.common.money import CENT, MONEY, ZERO, to_cents
 
-from .models import OUTCOME_FIELDS, CompletionReport, ResultsStory
+from .models import (
+    EX_POST_RESULTS,
+    OUTCOME_FIELDS,
+    CompletionReport,
+    ExPostCheck,
+    FollowUpNeed,
+    FollowUpStatus,
+    ResultsStory,
+)
 from .permissions import can_see_story_drafts
 
 SEARCH_CONFIG = "english"
@@ -277,6 +286,96 @@ def _follow_up_report(*, user, grants) -> dict:
         grants=Count("pk"),
         approved_usd=Coalesce(Sum("approved_usd"), Value(ZERO), output_field=DecimalField(**MONEY)),
     )
+    _add_needs(rows, totals, grants)
+    return {"rows": rows, "totals": totals}
+
+
+NEED_COLUMNS = ("needs", "open_needs", "financed_needs", "dropped_needs")
+NEED_MONEY = ("estimated_usd", "leveraged_usd")
+
+
+def _add_needs(rows: list[dict], totals: dict, grants) -> None:
+    """The follow-up needs of the report's grants (one grouped query): how many, open,
+    financed, dropped; their estimated cost; and the money leveraged, what other sources
+    finance (``financed_elsewhere_usd``), per grant and in total."""
+    money = DecimalField(**MONEY)
+    grouped = {
+        group["grant_id"]: group
+        for group in FollowUpNeed.objects.filter(grant__in=grants.values("pk"))
+        .order_by()
+        .values("grant_id")
+        .annotate(
+            needs=Count("pk"),
+            open_needs=Count("pk", filter=Q(status=FollowUpStatus.OPEN)),
+            financed_needs=Count("pk", filter=Q(status=FollowUpStatus.FINANCED)),
+            dropped_needs=Count("pk", filter=Q(status=FollowUpStatus.DROPPED)),
+            estimated_usd=Coalesce(Sum("estimated_usd"), Value(ZERO), output_field=money),
+            leveraged_usd=Coalesce(Sum("financed_elsewhere_usd"), Value(ZERO), output_field=money),
+        )
+    }
+    empty = {**dict.fromkeys(NEED_COLUMNS, 0), **dict.fromkeys(NEED_MONEY, ZERO)}
+    for name in (*NEED_COLUMNS, *NEED_MONEY):
+        totals[name] = empty[name]
+    for row in rows:
+        group = grouped.get(row["grant"], empty)
+        for name in (*NEED_COLUMNS, *NEED_MONEY):
+            row[name] = group[name]
+            totals[name] += group[name]
+
+
+def follow_up_needs_visible_to(user):
+    """The follow-up needs a user may read, as the reports they come from: fund managers
+    all; a leader their own grants'; donors and other leaders those of accepted reports
+    (``grants.permissions.can_see_report``)."""
+    if not user or not user.is_authenticated:
+        return FollowUpNeed.objects.none()
+    needs = FollowUpNeed.objects.filter(grant__in=grants_visible_to(user))
+    if is_fund_manager(user) or user.is_superuser:
+        return needs
+    condition = Q(grant__task_team_leader=user)
+    if user_roles(user) & {Role.DONOR, Role.TASK_TEAM_LEADER}:
+        condition |= Q(report__accepted_at__isnull=False)
+    return needs.filter(condition)
+
+
+def ex_post_checks_visible_to(user):
+    """The ex-post checks of every grant the user may see: what lasted is the evidence
+    the fund shows its donors."""
+    return ExPostCheck.objects.filter(grant__in=grants_visible_to(user))
+
+
+def sustained_results_report(*, user, grants=None, today=None) -> dict:
+    """Of the grants closed a year ago or more (their 12-month check due), a row each:
+    how many of its checks were filed, and whether any filed check shows each result;
+    totals count the grants showing each. One query; the totals are counted over the
+    very rows returned."""
+    today = today or timezone.localdate()
+    grants = grants_visible_to(user) if grants is None else grants
+    year_on = ExPostCheck.objects.filter(months_after_close=12, due_on__lte=today)
+    filed = Q(ex_post_checks__submitted_at__isnull=False)
+    grants = grants.filter(status=GrantStatus.CLOSED, pk__in=year_on.values("grant_id"))
+    keys = ("grant", "reference", "title", "closed_on", "checks_filed", *EX_POST_RESULTS)
+    rows = [
+        dict(zip(keys, values, strict=True))
+        for values in grants.order_by("reference", "id")
+        .annotate(
+            closed_on=Max("ex_post_checks__closed_on"),
+            checks_filed=Count("ex_post_checks", filter=filed),
+            **{
+                name: Count("ex_post_checks", filter=filed & Q(**{f"ex_post_checks__{name}": True}))
+                for name in EX_POST_RESULTS
+            },
+        )
+        .values_list("id", "reference", "title", "closed_on", "checks_filed", *EX_POST_RESULTS)
+    ]
+    for row in rows:
+        for name in EX_POST_RESULTS:
+            row[name] = row[name] > 0
+    totals = {
+        "grants": len(rows),
+        "grants_checked": sum(1 for row in rows if row["checks_filed"]),
+        **{name: sum(1 for row in rows if row[name]) for name in EX_POST_RESULTS},
+    }
     return {"rows": rows, "totals": totals}
 
 

@@ -5,8 +5,9 @@ A story is written in Markdown; each write renders and sanitizes it into ``body_
 same transaction, so a story is never read with stale HTML or a stale index.
 """
 
+import calendar
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
@@ -15,18 +16,29 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from audit.services import audit_record, diff, snapshot
-from grants.models import APPROVED_AND_LATER, CapacityOutcome, Grant, GrantStatus
+from audit.services import audit_record, created, diff, snapshot
+from grants.models import APPROVED_AND_LATER, CapacityOutcome, Grant, GrantRelation, GrantStatus
 from grants.permissions import can_write_report
-from grants.services import grant_transition, grant_transition_check
+from grants.services import grant_propose_follow_on, grant_transition, grant_transition_check
 from partners.models import Country, Sector
 from seetf.common.errors import ApplicationError
 from seetf.common.models import explicit_timestamps
 from seetf.common.rules import require
 
 from .markdown import render_markdown
-from .models import OUTCOME_FIELDS, CompletionReport, ConcreteResult, Outcome, ResultsStory
-from .permissions import can_write_stories
+from .models import (
+    EX_POST_MONTHS,
+    EX_POST_RESULTS,
+    OUTCOME_FIELDS,
+    CompletionReport,
+    ConcreteResult,
+    ExPostCheck,
+    FollowUpNeed,
+    FollowUpStatus,
+    Outcome,
+    ResultsStory,
+)
+from .permissions import can_decide_needs, can_file_ex_post, can_write_stories
 
 REPORT_FIELDS = {
     "outcomes_achieved",
@@ -36,6 +48,7 @@ REPORT_FIELDS = {
     "lessons",
     "follow_up_needed",
     "follow_up_description",
+    "follow_up_needs",
 }
 
 
@@ -59,6 +72,9 @@ def _report_state(report: CompletionReport | None) -> dict:
     state = snapshot(report, REPORT_AUDIT_FIELDS)
     state["concrete_results"] = [
         [r.kind, r.description] for r in report.concrete_results.order_by("id")
+    ]
+    state["follow_up_needs"] = [
+        [n.kind, n.description, str(n.estimated_usd)] for n in report.follow_up_needs.order_by("id")
     ]
     return state
 
@@ -104,6 +120,10 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
     completion_report_save_check(grant=grant, user=user)
     outcomes = fields.pop("outcomes_achieved", None)
     results = fields.pop("concrete_results", None)
+    needs = fields.pop("follow_up_needs", None)
+    if needs:
+        # Needs written are follow-up needed.
+        fields["follow_up_needed"] = True
     if outcomes is not None:
         unknown_outcomes = sorted(set(outcomes) - set(CapacityOutcome.values))
         if unknown_outcomes:
@@ -124,6 +144,8 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
             ConcreteResult(report=report, kind=r["kind"], description=r["description"])
             for r in results
         )
+    if needs is not None:
+        _write_needs(report, needs)
     changes = diff(before, _report_state(report))
     if changes or is_new:
         action = "completion_report.create" if is_new else "completion_report.update"
@@ -150,7 +172,11 @@ def completion_report_submit(
     missing = {}
     if not report.rating and rating_required:
         missing["rating"] = ["Rate the grant's results before submitting."]
-    if report.follow_up_needed and not report.follow_up_description.strip():
+    if (
+        report.follow_up_needed
+        and not report.follow_up_description.strip()
+        and not report.follow_up_needs.exists()
+    ):
         missing["follow_up_description"] = ["Say what follow-up is needed."]
     if missing:
         raise ValidationError(missing)
@@ -185,6 +211,256 @@ def completion_report_accept(
         reason=comment,
     )
     return report
+
+
+# --- Follow-up needs ------------------------------------------------------------------
+
+NEED_FIELDS = {"kind", "description", "estimated_usd"}
+# A need's outcome is recorded once the report is in: the grant completed or closed.
+NEED_DECISION_STATUSES = (GrantStatus.COMPLETED, GrantStatus.CLOSED)
+NEED_AUDIT_FIELDS = (
+    "kind",
+    "description",
+    "estimated_usd",
+    "status",
+    "financed_by_grant",
+    "financed_elsewhere_by",
+    "financed_elsewhere_usd",
+    "dropped_reason",
+    "proposed_grant",
+)
+
+
+def _write_needs(report: CompletionReport, needs: list[dict]) -> None:
+    """Replace the report's needs (the report is being written: the grant is approved,
+    so every need is still open and none has a follow-on proposed)."""
+    report.follow_up_needs.all().delete()
+    FollowUpNeed.objects.bulk_create(
+        FollowUpNeed(
+            grant_id=report.grant_id,
+            report=report,
+            kind=need["kind"],
+            description=need["description"],
+            estimated_usd=need.get("estimated_usd"),
+        )
+        for need in needs
+    )
+
+
+def _locked_need(need: FollowUpNeed) -> FollowUpNeed:
+    return (
+        FollowUpNeed.objects.select_for_update(of=("self",)).select_related("grant").get(pk=need.pk)
+    )
+
+
+def _need_open(need: FollowUpNeed) -> None:
+    """409 ``invalid_transition`` unless the need is open: a need is financed once (by a
+    follow-on grant or elsewhere) or dropped, and what became of it stays."""
+    if need.status != FollowUpStatus.OPEN:
+        raise ApplicationError(
+            f"This follow-up need is {need.status} already: a need is financed or dropped once.",
+            code="invalid_transition",
+        )
+
+
+def need_decide_check(*, need: FollowUpNeed, user) -> None:
+    """403 unless a fund manager; 409 unless the report is in and the need open."""
+    require(can_decide_needs(user))
+    if need.grant.status not in NEED_DECISION_STATUSES:
+        raise ApplicationError(
+            "What became of a follow-up need is recorded once the grant is completed.",
+            code="invalid_transition",
+        )
+    _need_open(need)
+
+
+def _audit_need(need, user, action, before, reason=""):
+    audit_record(
+        actor=user,
+        action=f"follow_up_need.{action}",
+        obj=need,
+        changes=diff(before, snapshot(need, NEED_AUDIT_FIELDS)),
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def need_update(*, need: FollowUpNeed, user, **fields) -> FollowUpNeed:
+    """A fund manager corrects an open need's kind, description or estimate."""
+    unknown = set(fields) - NEED_FIELDS
+    if unknown:
+        raise ValueError(f"need_update() cannot set {', '.join(sorted(unknown))}")
+    need = _locked_need(need)
+    require(can_decide_needs(user))
+    _need_open(need)
+    before = snapshot(need, NEED_AUDIT_FIELDS)
+    for name, value in fields.items():
+        setattr(need, name, value)
+    need.save()
+    _audit_need(need, user, "update", before)
+    return need
+
+
+@transaction.atomic
+def need_finance_elsewhere(
+    *, need: FollowUpNeed, user, financed_elsewhere_by: str, financed_elsewhere_usd, comment=""
+) -> FollowUpNeed:
+    """A fund manager records that another source finances the need (money leveraged:
+    the follow-up report adds it up). 409 ``invalid_transition`` for a need already
+    financed or dropped."""
+    need = _locked_need(need)
+    need_decide_check(need=need, user=user)
+    if not (financed_elsewhere_by or "").strip():
+        raise ValidationError({"financed_elsewhere_by": ["Say who finances it."]})
+    if financed_elsewhere_usd is None or financed_elsewhere_usd < 0:
+        raise ValidationError({"financed_elsewhere_usd": ["An amount of zero or more."]})
+    before = snapshot(need, NEED_AUDIT_FIELDS)
+    need.status = FollowUpStatus.FINANCED
+    need.financed_elsewhere_by = financed_elsewhere_by.strip()
+    need.financed_elsewhere_usd = financed_elsewhere_usd
+    need.decided_at, need.decided_by = timezone.now(), user
+    need.save()
+    _audit_need(need, user, "finance_elsewhere", before, comment)
+    return need
+
+
+@transaction.atomic
+def need_drop(*, need: FollowUpNeed, user, reason: str) -> FollowUpNeed:
+    """A fund manager drops a need nobody will finance, saying why."""
+    need = _locked_need(need)
+    need_decide_check(need=need, user=user)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["Say why the need is dropped."]})
+    before = snapshot(need, NEED_AUDIT_FIELDS)
+    need.status = FollowUpStatus.DROPPED
+    need.dropped_reason = reason.strip()
+    need.decided_at, need.decided_by = timezone.now(), user
+    need.save()
+    _audit_need(need, user, "drop", before, reason)
+    return need
+
+
+# A proposal that ended so leaves the need free for another.
+_PROPOSAL_ENDED = (GrantStatus.REJECTED, GrantStatus.CANCELLED)
+
+
+@transaction.atomic
+def need_propose_follow_on(
+    *, need: FollowUpNeed, user, relation: str = GrantRelation.FOLLOW_ON
+) -> Grant:
+    """ "Propose a follow-on" from a need: ``grants.services.grant_propose_follow_on`` on
+    the need's grant, the draft remembered as the need's ``proposed_grant``; approving
+    it finances the need (``results.receivers``). 409 ``invalid_transition`` for a need
+    not open; 409 ``duplicate`` while another proposal for it is under way."""
+    need = _locked_need(need)
+    _need_open(need)
+    if need.proposed_grant_id is not None:
+        status = Grant.objects.filter(pk=need.proposed_grant_id).values_list("status", flat=True)
+        if status.first() not in _PROPOSAL_ENDED:
+            raise ApplicationError(
+                "A follow-on grant is already proposed for this need.", code="duplicate"
+            )
+    draft = grant_propose_follow_on(parent=need.grant, user=user, relation=relation)
+    before = snapshot(need, NEED_AUDIT_FIELDS)
+    need.proposed_grant = draft
+    need.save(update_fields=["proposed_grant", "updated_at"])
+    _audit_need(need, user, "propose_follow_on", before)
+    return draft
+
+
+def needs_finance_by(*, grant: Grant, user) -> int:
+    """The needs a grant was proposed for are financed by it, once approved: called in
+    the approval's transaction (grant locked) by ``results.receivers``. Each open need
+    is locked; one financed or dropped meanwhile keeps what became of it (a need is
+    financed once). Returns how many were financed."""
+    needs = list(
+        FollowUpNeed.objects.select_for_update()
+        .filter(proposed_grant=grant, status=FollowUpStatus.OPEN)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for need in needs:
+        before = snapshot(need, NEED_AUDIT_FIELDS)
+        need.status = FollowUpStatus.FINANCED
+        need.financed_by_grant = grant
+        need.decided_at, need.decided_by = now, user
+        need.save()
+        _audit_need(need, user, "financed", before)
+    return len(needs)
+
+
+# --- Ex-post checks ----------------------------------------------------------------------
+
+EX_POST_FIELDS = {*EX_POST_RESULTS, "evidence", "notes"}
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day (31 August + 6: 28 or 29
+    February)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _ex_post_checks(grant_id: int, closed_on: date) -> list[ExPostCheck]:
+    return [
+        ExPostCheck(
+            grant_id=grant_id,
+            months_after_close=months,
+            closed_on=closed_on,
+            due_on=add_months(closed_on, months),
+        )
+        for months in EX_POST_MONTHS
+    ]
+
+
+def ex_post_checks_create(*, grant: Grant, closed_on: date) -> list[ExPostCheck]:
+    """Both checks of a grant just closed, due 6 and 12 months after ``closed_on``; run
+    in the closing transaction (``results.receivers``). A grant is closed once, and the
+    unique constraint (grant, months) keeps it to two checks whatever happens."""
+    return ExPostCheck.objects.bulk_create(_ex_post_checks(grant.pk, closed_on))
+
+
+def ex_post_check_file_check(*, check: ExPostCheck, user, today: date | None = None) -> None:
+    """403 unless the grant's leader; 409 ``invalid_transition`` for a check filed
+    already, or before its due date ("not before due_on": a check says what lasted
+    6 or 12 months on, and answered earlier it would not)."""
+    require(can_file_ex_post(user, check.grant))
+    if check.submitted_at is not None:
+        raise ApplicationError(
+            "This ex-post check was filed already; it cannot be changed.",
+            code="invalid_transition",
+        )
+    today = today or timezone.localdate()
+    if today < check.due_on:
+        raise ApplicationError(
+            f"This {check.months_after_close}-month check is due on {check.due_on:%Y-%m-%d}: "
+            "it can be filed from that day, not before.",
+            code="invalid_transition",
+        )
+
+
+@transaction.atomic
+def ex_post_check_file(*, check: ExPostCheck, user, **answers) -> ExPostCheck:
+    """The leader files an ex-post check, once, from its due date."""
+    unknown = set(answers) - EX_POST_FIELDS
+    if unknown:
+        raise ValueError(f"ex_post_check_file() cannot set {', '.join(sorted(unknown))}")
+    check = (
+        ExPostCheck.objects.select_for_update(of=("self",)).select_related("grant").get(pk=check.pk)
+    )
+    ex_post_check_file_check(check=check, user=user)
+    for name, value in answers.items():
+        setattr(check, name, value)
+    check.submitted_at, check.submitted_by = timezone.now(), user
+    check.save()
+    audit_record(
+        actor=user,
+        action="ex_post_check.file",
+        obj=check,
+        changes=created(check, [*EX_POST_FIELDS, "submitted_at"]),
+    )
+    return check
 
 
 # --- Results stories ---------------------------------------------------------------------
@@ -514,6 +790,18 @@ def grants_record_past(*, records: list, rating_required: bool = True) -> list:
             ConcreteResult(report=report, kind=r["kind"], description=r["description"])
             for _record, report, results in reports
             for r in results
+        ],
+        batch_size=5000,
+    )
+    # A grant of the past that was closed has its ex-post checks too, due from the day
+    # it was closed (the reminders chase only those due lately: results.reminders).
+    ExPostCheck.objects.bulk_create(
+        [
+            check
+            for record in records
+            for step in record.steps
+            if step.kind == "close"
+            for check in _ex_post_checks(record.grant.pk, timezone.localdate(step.at))
         ],
         batch_size=5000,
     )

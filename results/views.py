@@ -31,7 +31,9 @@ from . import selectors, services
 from .charts import bar_chart
 from .filters import ResultsStoryFilter
 from .forms import CompletionReportForm, ConcreteResultFormSet, DashboardPartnerForm
+from .forms_follow_up import FollowUpNeedFormSet
 from .models import CompletionReport
+from .views_follow_up import needs_panel
 
 HUB_PAGE_SIZE = 12
 ACCEPT_ID = "id_accept_%s"
@@ -48,7 +50,9 @@ def _report_of(request, pk):
         request.user, pk, Grant.objects.select_related("sector", "task_team_leader")
     )
     report = (
-        CompletionReport.objects.filter(grant=grant).prefetch_related("concrete_results").first()
+        CompletionReport.objects.filter(grant=grant)
+        .prefetch_related("concrete_results", "follow_up_needs__financed_by_grant")
+        .first()
     )
     if not can_see_report(request.user, report, grant):
         raise Http404
@@ -57,7 +61,7 @@ def _report_of(request, pk):
     return grant, report
 
 
-def _report_page(request, grant, report, form=None, results=None, accept_form=None):
+def _report_page(request, grant, report, form=None, results=None, accept_form=None, needs=None):
     user = request.user
     # Each form is offered while the service would take it (grants.workflow's table).
     verdicts = {row["action"]: row["allowed"] for row in allowed_actions(user, grant)}
@@ -73,6 +77,13 @@ def _report_page(request, grant, report, form=None, results=None, accept_form=No
             for r in (report.concrete_results.all() if report else [])
         ]
         results = ConcreteResultFormSet(initial=initial, prefix="results")
+        needs = FollowUpNeedFormSet(
+            initial=[
+                {"kind": n.kind, "description": n.description, "estimated_usd": n.estimated_usd}
+                for n in (report.follow_up_needs.all() if report else [])
+            ],
+            prefix="needs",
+        )
     acceptable = verdicts["accept-report"]
     closable = verdicts["close"]
     return render(
@@ -87,6 +98,8 @@ def _report_page(request, grant, report, form=None, results=None, accept_form=No
             ],
             "form": form if writable else None,
             "results": results if writable else None,
+            "needs": needs if writable else None,
+            "follow_up_needs": needs_panel(user, grant, report) if not writable else [],
             "accept_form": (accept_form or CommentForm(auto_id=ACCEPT_ID)) if acceptable else None,
             # The close form posts to the grant's own action (grants.views.grant_action).
             "close_form": CommentForm(auto_id="id_close_%s") if closable else None,
@@ -108,13 +121,15 @@ def completion_report(request, pk):
         raise PermissionDenied(reason)
     form = CompletionReportForm(request.POST)
     results = ConcreteResultFormSet(request.POST, prefix="results")
-    if all([form.is_valid(), results.is_valid()]):
+    needs = FollowUpNeedFormSet(request.POST, prefix="needs")
+    if all([form.is_valid(), results.is_valid(), needs.is_valid()]):
         submit = "submit" in request.POST
         with service_errors_on(form), transaction.atomic():
             services.completion_report_save(
                 grant=grant,
                 user=request.user,
                 concrete_results=results.results(),
+                follow_up_needs=needs.needs(),
                 **form.cleaned_data,
             )
             if submit:
@@ -127,7 +142,7 @@ def completion_report(request, pk):
                 return redirect("grants:detail", pk=grant.pk)
             messages.success(request, _("The completion report was saved."))
             return redirect("results:report", pk=grant.pk)
-    return _report_page(request, grant, report, form, results)
+    return _report_page(request, grant, report, form, results, needs=needs)
 
 
 @login_required

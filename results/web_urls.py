@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_follow_up
 
 app_name = "results"
 
@@ -15,4 +15,23 @@ urlpatterns = [
     path("dashboard/<slug:table>.xlsx", views.dashboard_xlsx, name="dashboard-xlsx"),
     path("hub/", views.hub, name="hub"),
     path("stories/<slug:slug>/", views.story_detail, name="story"),
+    # After the exchange (results.views_follow_up).
+    path(
+        "grants/<int:pk>/needs/<int:need_pk>/finance-elsewhere/",
+        views_follow_up.need_finance_elsewhere,
+        name="need-finance-elsewhere",
+    ),
+    path("grants/<int:pk>/needs/<int:need_pk>/drop/", views_follow_up.need_drop, name="need-drop"),
+    path(
+        "grants/<int:pk>/needs/<int:need_pk>/follow-on/",
+        views_follow_up.need_propose_follow_on,
+        name="need-follow-on",
+    ),
+    path("grants/<int:pk>/follow-on/", views_follow_up.grant_follow_on, name="grant-follow-on"),
+    path("grants/<int:pk>/ex-post/<int:months>/", views_follow_up.ex_post_check, name="ex-post"),
+    path(
+        "reports/sustained-results/",
+        views_follow_up.sustained_results,
+        name="sustained-results",
+    ),
 ]

@@ -16,11 +16,12 @@ from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.models import Country, FundAlert, Sector
+from results.models import FollowUpNeed
 from tests.brokering.factories import make_offer, make_request
 from tests.documents.factories import make_document
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_exchange, make_grant
-from tests.results.factories import make_story
+from tests.results.factories import finished_grant, make_story
 from tests.windows.factories import make_window
 
 WRITES = ("POST", "PUT", "PATCH")
@@ -43,7 +44,8 @@ def one_of_each(fund_manager, leader) -> dict:
     (``grants`` for ``/grants/{id}/`` and ``/grants/{grant_pk}/...``), nested ones
     belonging to their parent: an approved grant with an exchange and a disbursement, a
     contribution with a receipt, a story, a reminder, an alert, a funding window, a
-    published offer and an open request."""
+    published offer and an open request; a closed grant with its ex-post checks and a
+    follow-up need."""
     fund_with("100.00")
     run_fund_check()  # below the threshold: a low-balance alert
     contribution = make_contribution(pledged_amount="500000.00")
@@ -56,6 +58,12 @@ def one_of_each(fund_manager, leader) -> dict:
     run_reminders(as_of=date(2026, 10, 1))  # its report was due 60 days after 2026-06-30
     window = make_window(fund_manager, allocate="10000.00")
     document = make_document(grant, leader)
+    # After the exchange: a closed grant (its ex-post checks made at closing) whose
+    # report has a follow-up need; the checks are read under their own grant.
+    closed = finished_grant(leader, fund_manager, title="A closed grant")
+    need = FollowUpNeed.objects.create(
+        grant=closed, report=closed.completion_report, kind="investment", description="A loan"
+    )
     return {
         "windows": window,
         "grants": grant,
@@ -73,6 +81,8 @@ def one_of_each(fund_manager, leader) -> dict:
         "offers": make_offer(leader),
         "requests": make_request(leader),
         "documents": document,
+        "follow-up-needs": need,
+        "ex-post-checks": closed.ex_post_checks.first(),
     }
 
 

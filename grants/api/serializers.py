@@ -17,6 +17,7 @@ from ..models import (
     Grant,
     GrantHistory,
     GrantPartnerRole,
+    GrantRelation,
     GrantStatus,
     Instrument,
     PartnerRole,
@@ -160,6 +161,15 @@ class GrantSerializer(serializers.ModelSerializer):
         max_length=len(CapacityOutcome.values),
     )
     status = serializers.ChoiceField(choices=GrantStatus.choices, read_only=True)
+    parent = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        help_text="The completed or closed grant this one follows on from or repeats, or "
+        "null. Set by `propose-follow-on/` (on the parent) or by a fund manager's "
+        "`link-parent/`.",
+    )
+    relation = serializers.CharField(
+        read_only=True, help_text="`follow_on` or `repeat` with a parent; empty without."
+    )
 
     def get_brokered_request(self, grant) -> int | None:
         return _brokered("request_id")(grant)
@@ -197,6 +207,8 @@ class GrantSerializer(serializers.ModelSerializer):
             "submitted_at",
             "decided_at",
             "created_at",
+            "parent",
+            "relation",
         ]
         read_only_fields = [
             "id",
@@ -301,6 +313,43 @@ GRANT_DETAIL_ROWS = RowRepresentation(
         "allowed_actions": Computed(WORKFLOW_COLUMNS, lambda row: None),
     },
 )
+
+
+class ProposeFollowOnSerializer(serializers.Serializer):
+    relation = serializers.ChoiceField(
+        choices=GrantRelation.choices,
+        default=GrantRelation.FOLLOW_ON,
+        help_text="follow_on (the default): the next step; repeat: the same exchange again.",
+    )
+
+
+class LinkParentSerializer(serializers.Serializer):
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Grant.objects.all(),
+        allow_null=True,
+        help_text="The completed or closed grant (its id) this one follows; null removes it.",
+    )
+    relation = serializers.ChoiceField(
+        choices=GrantRelation.choices, required=False, default=GrantRelation.FOLLOW_ON
+    )
+
+
+class ChainGrantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField(allow_null=True)
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=GrantStatus.choices)
+    relation = serializers.CharField(help_text="How it follows its own parent.")
+
+
+class DescendantSerializer(ChainGrantSerializer):
+    parent = serializers.IntegerField(source="parent_id")
+    depth = serializers.IntegerField(help_text="1: a child, 2: a grandchild...")
+
+
+class ChainSerializer(serializers.Serializer):
+    ancestors = ChainGrantSerializer(many=True, help_text="The root first, the parent last.")
+    descendants = DescendantSerializer(many=True, help_text="Generation by generation.")
 
 
 class HistorySerializer(serializers.ModelSerializer):

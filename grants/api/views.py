@@ -4,6 +4,7 @@ from django.utils.module_loading import import_string
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,10 +19,11 @@ from seetf.common.rules import require
 from .. import selectors, services, workflow
 from ..filters import GrantFilter, GrantFilterBackend, GrantOrderingFilter
 from ..models import Grant
-from ..permissions import can_create_grant, can_disburse
+from ..permissions import can_create_grant, can_decide_grant, can_disburse
 from .pagination import GrantPagination
 from .serializers import (
     GRANT_DETAIL_ROWS,
+    ChainSerializer,
     DisbursementSerializer,
     ExchangeSerializer,
     FundSummarySerializer,
@@ -29,6 +31,8 @@ from .serializers import (
     GrantRows,
     GrantSerializer,
     HistorySerializer,
+    LinkParentSerializer,
+    ProposeFollowOnSerializer,
     grant_representations,
     represent_grant,
 )
@@ -201,6 +205,62 @@ class GrantViewSet(
     # One endpoint per workflow action that declares a request (grants.workflow), added
     # below the class: ``submit``, ``start-review``, ``return``, ``reject``, ``approve``,
     # ``cancel``, ``close``.
+
+    @extend_schema(
+        request=ProposeFollowOnSerializer,
+        responses={
+            201: GrantSerializer,
+            400: OpenApiResponse(description="Bad relation."),
+            **REFUSALS,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="propose-follow-on", filterset_class=None)
+    def propose_follow_on(self, request, pk=None):
+        """A draft for the requesting task team leader (403 for other roles) filled from
+        this grant (title, summary, sector, region, countries, window, outcomes, amount,
+        the same length of time a month from today) and linked to it as its `parent`
+        with the `relation` asked. The grant must be completed or closed: else 409
+        `invalid_transition`."""
+        grant = self.get_grant(pk)
+        require(can_create_grant(request.user))
+        serializer = ProposeFollowOnSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        draft = services.grant_propose_follow_on(
+            parent=grant, user=request.user, **serializer.validated_data
+        )
+        return Response(represent_grant(draft), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LinkParentSerializer, responses={200: GrantSerializer, **REFUSALS})
+    @action(detail=True, methods=["post"], url_path="link-parent", filterset_class=None)
+    def link_parent(self, request, pk=None):
+        """A fund manager records the grant this one follows on from or repeats (or,
+        with `parent` null, removes it). 409 `invalid_transition` when the parent is not
+        completed or closed, is this grant, or follows from it (no cycles); 400 for a
+        parent the user cannot see."""
+        grant = self.get_grant(pk)
+        require(can_decide_grant(request.user, grant))
+        serializer = LinkParentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        parent = serializer.validated_data["parent"]
+        if parent is not None and not self.visible_grants().filter(pk=parent.pk).exists():
+            raise ValidationError(
+                {"parent": [f'Invalid pk "{parent.pk}" - object does not exist.']}
+            )
+        grant = services.grant_link_parent(
+            grant=grant,
+            user=request.user,
+            parent=parent,
+            relation=serializer.validated_data["relation"],
+        )
+        return Response(represent_grant(grant))
+
+    @extend_schema(responses={200: ChainSerializer, 404: REFUSALS[404]})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def chain(self, request, pk=None):
+        """The grants this one follows on from (the root first) and those following on
+        from it, at any depth, of those you may see."""
+        grant = self.get_grant(pk)
+        return Response(ChainSerializer(selectors.grant_chain(request.user, grant)).data)
 
     @extend_schema(responses={200: HistorySerializer(many=True), 404: REFUSALS[404]})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

@@ -65,11 +65,27 @@ class FollowUpRowSerializer(serializers.Serializer):
     rating = serializers.CharField()
     follow_up_description = serializers.CharField()
     accepted_at = serializers.DateTimeField(allow_null=True)
+    needs = serializers.IntegerField(help_text="Its follow-up needs (results.FollowUpNeed).")
+    open_needs = serializers.IntegerField()
+    financed_needs = serializers.IntegerField(help_text="By a follow-on grant or elsewhere.")
+    dropped_needs = serializers.IntegerField()
+    estimated_usd = serializers.DecimalField(**MONEY, help_text="The needs' estimated cost.")
+    leveraged_usd = serializers.DecimalField(
+        **MONEY, help_text="What other sources finance of its needs (financed_elsewhere_usd)."
+    )
 
 
 class FollowUpTotalsSerializer(serializers.Serializer):
     grants = serializers.IntegerField()
     approved_usd = serializers.DecimalField(**MONEY)
+    needs = serializers.IntegerField()
+    open_needs = serializers.IntegerField()
+    financed_needs = serializers.IntegerField()
+    dropped_needs = serializers.IntegerField()
+    estimated_usd = serializers.DecimalField(**MONEY)
+    leveraged_usd = serializers.DecimalField(
+        **MONEY, help_text="The money leveraged from other sources for the follow-up."
+    )
 
 
 class FollowUpReportSerializer(serializers.Serializer):
@@ -126,7 +142,8 @@ class CapacityOutcomesReportView(ReportView):
 
 class FollowUpReportView(ReportView):
     """The follow-up pipeline: completed and closed grants whose completion report says
-    follow-up is needed, and what is needed."""
+    follow-up is needed, what is needed, what became of their follow-up needs, and the
+    money leveraged from other sources (`leveraged_usd`)."""
 
     report_name = "follow-up"
     report_serializer = FollowUpReportSerializer

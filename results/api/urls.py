@@ -1,10 +1,16 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import reports, stories, views
+from . import follow_up, reports, stories, views
 
 router = SimpleRouter()
 router.register("results-stories", stories.ResultsStoryViewSet, basename="results-story")
+router.register("follow-up-needs", follow_up.FollowUpNeedViewSet, basename="follow-up-need")
+router.register(
+    r"grants/(?P<grant_pk>\d+)/ex-post-checks",
+    follow_up.ExPostCheckViewSet,
+    basename="ex-post-check",
+)
 
 urlpatterns = [
     path(
@@ -28,6 +34,11 @@ urlpatterns = [
         name="report-capacity-outcomes",
     ),
     path("reports/follow-up/", reports.FollowUpReportView.as_view(), name="report-follow-up"),
+    path(
+        "reports/sustained-results/",
+        follow_up.SustainedResultsReportView.as_view(),
+        name="report-sustained-results",
+    ),
     path("dashboards/donor/", reports.DonorDashboardView.as_view(), name="dashboard-donor"),
     *router.urls,
     path("lessons/", stories.LessonListView.as_view(), name="lesson-list"),

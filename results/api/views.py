@@ -20,7 +20,7 @@ class CompletionReportMixin(VisibleGrantsMixin, ScopedAPIView):
     write_rule = staticmethod(lambda user: (True, ""))
 
     def refine(self, reports):
-        return reports.prefetch_related("concrete_results")
+        return reports.prefetch_related("concrete_results", "follow_up_needs")
 
     def visible_report(self, grant_pk, *, must_exist=True):
         grant = self.get_grant(grant_pk)
@@ -53,7 +53,9 @@ class CompletionReportView(CompletionReportMixin):
         report = services.completion_report_save(
             grant=grant, user=request.user, **serializer.validated_data
         )
-        report = CompletionReport.objects.prefetch_related("concrete_results").get(pk=report.pk)
+        report = CompletionReport.objects.prefetch_related(
+            "concrete_results", "follow_up_needs"
+        ).get(pk=report.pk)
         return Response(CompletionReportSerializer(report).data)
 
 

@@ -351,6 +351,8 @@ SPECTACULAR_SETTINGS = {
         "CapacityOutcomeEnum": "grants.models.CapacityOutcome",
         "GrantStatusEnum": "grants.models.GrantStatus",
         "InstrumentEnum": "grants.models.Instrument",
+        "FollowUpKindEnum": "results.models.FollowUpKind",
+        "FollowUpStatusEnum": "results.models.FollowUpStatus",
     },
 }
 

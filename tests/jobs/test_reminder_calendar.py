@@ -139,6 +139,8 @@ def test_grants_that_owe_no_report_get_no_reminders(funded, leader, managers):
         }
     assert {g.completion_report_due for g in owed.values()} == {DUE}
     walk(DUE - timedelta(days=20), DUE + timedelta(days=40))
+    # The closed grant's 6-month ex-post check fell due on 2026-07-05, more than 30 days
+    # before the walk: it is not chased any more (results.reminders.CATCH_UP_DAYS).
     assert mail.outbox == []
     assert not Reminder.objects.exists()
 
@@ -334,3 +336,111 @@ def test_the_database_refuses_a_second_row_for_the_same_reminder(approved_grant,
         Reminder.objects.create(**fields)
     Reminder.objects.create(**{**fields, "sequence": 3})
     assert Reminder.objects.count() == 2
+
+
+# --- Ex-post reminders (results, a source of the same engine) ---------------------------
+
+CLOSED_ON = date(2026, 9, 15)
+
+
+@pytest.fixture
+def closed_grant(funded, leader, managers):
+    """A grant closed on CLOSED_ON: its ex-post checks are due on 2027-03-15 and
+    2027-09-15."""
+    from tests.results.factories import finished_grant
+
+    with on_day(CLOSED_ON):
+        grant = finished_grant(leader, managers[0])
+    assert sorted(grant.ex_post_checks.values_list("due_on", flat=True)) == [
+        date(2027, 3, 15),
+        date(2027, 9, 15),
+    ]
+    return grant
+
+
+def test_ex_post_reminders_go_on_their_days_once_each(closed_grant, leader, managers):
+    """Walked from the day before the first check falls due to past the second, twice a
+    day: one reminder to the leader on each due date, none again while unfiled."""
+    sent = walk(date(2027, 3, 14), date(2027, 3, 25), runs_per_day=2)
+    sent.update(walk(date(2027, 9, 13), date(2027, 9, 20), runs_per_day=2))
+    assert sent == {
+        date(2027, 3, 15): [
+            (leader.email, f"Ex-post check for {closed_grant.reference}: 6 months after closing")
+        ],
+        date(2027, 9, 15): [
+            (leader.email, f"Ex-post check for {closed_grant.reference}: 12 months after closing")
+        ],
+    }
+    rows = Reminder.objects.filter(kind=ReminderKind.EX_POST).order_by("sequence")
+    assert [(r.sequence, r.due_date, r.sent_at.date(), r.attempts) for r in rows] == [
+        (6, date(2027, 3, 15), date(2027, 3, 15), 1),
+        (12, date(2027, 9, 15), date(2027, 9, 15), 1),
+    ]
+    (message, _) = mail.outbox
+    link = f"https://seetf.example.org/grants/{closed_grant.pk}/ex-post/6/"
+    ((html, _),) = message.alternatives
+    assert link in message.body and f'href="{link}"' in html
+    assert "2027-03-15" in message.body
+
+
+def test_a_check_filed_before_its_reminder_is_not_reminded(closed_grant, leader):
+    from results import services as results_services
+
+    check = closed_grant.ex_post_checks.get(months_after_close=6)
+    with on_day(check.due_on):
+        results_services.ex_post_check_file(check=check, user=leader, pilot_funded=True)
+    walk(date(2027, 3, 15), date(2027, 3, 20))
+    assert mail.outbox == []
+    assert not Reminder.objects.exists()
+
+
+def test_an_ex_post_reminder_left_pending_is_withdrawn_once_the_check_is_filed(
+    closed_grant, leader, settings
+):
+    """Claimed on its day while the mail server was down, then the leader files the
+    check: the next run withdraws it instead of sending it."""
+    from results import services as results_services
+
+    settings.EMAIL_BACKEND = "tests.jobs.mail_backends.RefusedBackend"
+    with on_day(date(2027, 3, 15)), pytest.raises(Exception, match="refused"):
+        run_reminders(as_of=date(2027, 3, 15))
+    (pending,) = Reminder.objects.filter(sent_at__isnull=True)
+    assert (pending.kind, pending.sequence, pending.attempts) == ("ex_post", 6, 1)
+    check = closed_grant.ex_post_checks.get(months_after_close=6)
+    with on_day(date(2027, 3, 16)):
+        results_services.ex_post_check_file(check=check, user=leader, reform_enacted=True)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with on_day(date(2027, 3, 16)):
+        run = run_reminders(as_of=date(2027, 3, 16))
+    assert (run.claimed, run.sent, run.withdrawn) == (0, 0, 1)
+    assert mail.outbox == [] and not Reminder.objects.exists()
+
+
+def test_an_ex_post_reminder_is_caught_up_within_30_days_of_its_due_date_not_later(
+    closed_grant, leader
+):
+    walk(date(2027, 4, 14), date(2027, 4, 20))  # the 6-month check: due 2027-03-15
+    assert [(r.sequence, r.sent_at.date()) for r in Reminder.objects.all()] == [
+        (6, date(2027, 4, 14))
+    ]
+    Reminder.objects.all().delete()
+    mail.outbox.clear()
+    walk(date(2027, 4, 15), date(2027, 4, 20))
+    assert mail.outbox == []
+
+
+def test_an_ex_post_reminder_the_mail_server_refused_goes_the_next_day(
+    closed_grant, leader, settings
+):
+    settings.EMAIL_BACKEND = "tests.jobs.mail_backends.RefusedBackend"
+    with on_day(date(2027, 3, 15)), pytest.raises(Exception, match="refused"):
+        run_reminders(as_of=date(2027, 3, 15))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    walk(date(2027, 3, 16), date(2027, 3, 18))
+    (reminder,) = Reminder.objects.all()
+    assert (reminder.kind, reminder.sent_at.date(), reminder.attempts) == (
+        "ex_post",
+        date(2027, 3, 16),
+        2,
+    )
+    assert len(mail.outbox) == 1

@@ -301,3 +301,51 @@ def test_a_mail_server_that_is_down_makes_the_worker_retry_and_lose_nothing(
     mails = worker.mails()
     assert len(mails) == len(overdue_grants) + 1
     assert len({(m["Subject"], m["To"]) for m in mails}) == len(mails)
+
+
+@pytest.fixture
+def closed_grants(leader, leader2, managers):
+    """Two grants closed on 2026-09-15: their 6-month ex-post checks are due 2027-03-15."""
+    from tests.results.factories import finished_grant
+
+    fund_with("500000.00")
+    with on_day(date(2026, 9, 15)):
+        return [finished_grant(owner, managers[0]) for owner in (leader, leader2)]
+
+
+def test_ex_post_reminders_sent_twice_at_once_on_real_workers_go_once_each(worker, closed_grants):
+    as_of = "2027-03-20"
+    outcomes = [wait(result) for result in [worker.send(REMINDERS, as_of=as_of) for _ in range(2)]]
+    assert outcomes[0]["sent"] + outcomes[1]["sent"] == len(closed_grants)
+    rows = list(Reminder.objects.all())
+    assert sorted((r.grant_id, r.kind, r.sequence) for r in rows) == sorted(
+        (grant.pk, "ex_post", 6) for grant in closed_grants
+    )
+    assert all(r.sent_at is not None and r.attempts == 1 for r in rows)
+    mails = worker.mails()
+    assert sorted(m["To"] for m in mails) == sorted(
+        grant.task_team_leader.email for grant in closed_grants
+    )
+    grant = closed_grants[0]
+    (message,) = [m for m in mails if m["To"] == grant.task_team_leader.email]
+    assert message["Subject"] == f"Ex-post check for {grant.reference}: 6 months after closing"
+    assert f"{SITE_URL}/grants/{grant.pk}/ex-post/6/" in message.get_body(("plain",)).get_content()
+    assert wait(worker.send(REMINDERS, as_of=as_of)) == {"claimed": 0, "sent": 0}
+    assert len(worker.mails()) == len(closed_grants)
+
+
+def test_ex_post_reminders_are_not_lost_when_the_mail_server_is_down(worker, closed_grants):
+    worker.mail_down(True)
+    reminders = worker.send(REMINDERS, as_of="2027-03-15")
+
+    def retried():
+        rows = list(Reminder.objects.all())
+        return len(rows) == len(closed_grants) and all(r.attempts >= 2 for r in rows)
+
+    wait_for(retried, TASK_TIMEOUT, "the reminder task to be retried")
+    assert not Reminder.objects.filter(sent_at__isnull=False).exists()
+    assert worker.mails() == []
+    worker.mail_down(False)
+    assert wait(reminders) == {"claimed": 0, "sent": len(closed_grants)}
+    assert all(r.sent_at is not None for r in Reminder.objects.all())
+    assert len(worker.mails()) == len(closed_grants)

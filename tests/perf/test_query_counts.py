@@ -9,6 +9,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from brokering.models import ExchangeRequest, RequestStatus
 from grants.models import Grant, GrantStatus
@@ -236,3 +237,116 @@ def test_each_home_page_runs_the_same_queries_at_any_size(
         with django_assert_num_queries(queries, info=f"home page ({role})"):
             response = client.get("/")
         assert response.status_code == 200, (role, response.content[:300])
+
+
+# After the exchange (issue 19): the follow-up needs and ex-post checks, made for the
+# generated portfolio's completed and closed grants, two needs each (one in three of them
+# financed elsewhere) and, for closed grants, two checks closed two years ago (one in two
+# filed). (name, role, url, queries, what the queries are)
+FOLLOW_UP_ENDPOINTS = [
+    (
+        "follow-up report",
+        "fund_manager",
+        "/api/v1/reports/follow-up/",
+        4,
+        "roles; the rows; their totals; the needs grouped by grant (leverage)",
+    ),
+    (
+        "follow-up report as CSV",
+        "donor",
+        "/api/v1/reports/follow-up/?format=csv",
+        4,
+        "roles; the rows; their totals; the needs grouped by grant",
+    ),
+    (
+        "sustained-results report",
+        "donor",
+        "/api/v1/reports/sustained-results/",
+        2,
+        "roles; the rows (the totals are counted over them)",
+    ),
+    (
+        "sustained-results report as XLSX",
+        "fund_manager",
+        "/api/v1/reports/sustained-results/?format=xlsx",
+        2,
+        "roles; the rows",
+    ),
+    ("follow-up needs", "fund_manager", "/api/v1/follow-up-needs/", 3, "roles; count; page"),
+    (
+        "a grant's ex-post checks",
+        "donor",
+        "/api/v1/grants/{closed}/ex-post-checks/",
+        4,
+        "roles; the grant; count; page",
+    ),
+]
+
+
+def _after_the_exchange():
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from results.models import CompletionReport, ExPostCheck, FollowUpNeed
+
+    reports = list(
+        CompletionReport.objects.filter(
+            grant__status__in=[GrantStatus.COMPLETED, GrantStatus.CLOSED]
+        ).values_list("pk", "grant_id", "grant__status", "grant__task_team_leader_id")
+    )
+    CompletionReport.objects.filter(pk__in=[r[0] for r in reports]).update(follow_up_needed=True)
+    needs, checks = [], []
+    closed_on = date.today() - timedelta(days=730)
+    for number, (report, grant, status, leader) in enumerate(reports):
+        elsewhere = number % 3 == 0
+        needs += [
+            FollowUpNeed(
+                grant_id=grant,
+                report_id=report,
+                kind="investment",
+                description="A loan",
+                estimated_usd=Decimal("100000.00"),
+                status="financed" if elsewhere else "open",
+                financed_elsewhere_by="IDB" if elsewhere else "",
+                financed_elsewhere_usd=Decimal("250000.00") if elsewhere else None,
+            ),
+            FollowUpNeed(grant_id=grant, report_id=report, kind="other", description="More"),
+        ]
+        if status == GrantStatus.CLOSED:
+            for months, due in (
+                (6, closed_on + timedelta(days=182)),
+                (12, closed_on + timedelta(days=365)),
+            ):
+                filed = number % 2 == 0
+                checks.append(
+                    ExPostCheck(
+                        grant_id=grant,
+                        months_after_close=months,
+                        closed_on=closed_on,
+                        due_on=due,
+                        submitted_at=timezone.now() if filed else None,
+                        submitted_by_id=leader if filed else None,
+                        reform_enacted=filed,
+                        pilot_funded=filed and months == 12,
+                    )
+                )
+    FollowUpNeed.objects.bulk_create(needs)
+    ExPostCheck.objects.bulk_create(checks)
+    assert needs and checks, "the generated portfolio has completed and closed grants"
+    return checks[0].grant_id
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_the_follow_up_endpoints_run_the_same_queries_at_any_size(
+    fresh_client, n, portfolio, role_users, django_assert_num_queries
+):
+    portfolio(n)
+    users = role_users()
+    closed = _after_the_exchange()
+    for name, role, url, queries, _what in FOLLOW_UP_ENDPOINTS:
+        client = fresh_client(users[role])
+        with django_assert_num_queries(queries, info=name):
+            response = client.get(url.format(closed=closed))
+        assert response.status_code == 200, (name, response.content[:300])
+        if "reports/" in url and "format" not in url:
+            assert response.json()["rows"], name

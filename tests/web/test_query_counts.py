@@ -30,15 +30,18 @@ PAGES = {
     ("leader", "home"): 5,
     # The donor's home: one query for the funding windows, one for co-financing.
     ("donor", "home"): 12,
-    # The grant page reads its partner roles (with their partners) in one query, and its
-    # documents (with their uploaders and exchanges) in one.
-    ("fund_manager", "grant"): 16,
-    ("fund_manager", "proposal"): 17,  # with the approval form and the fund's money
-    ("leader", "grant"): 14,
+    # The grant page reads its partner roles (with their partners) in one query, its
+    # documents (with their uploaders and exchanges) in one, and the grants that follow
+    # on from it in one (results.templatetags.follow_up; a closed grant one more, for its
+    # ex-post checks).
+    ("fund_manager", "grant"): 17,
+    ("fund_manager", "proposal"): 18,  # with the approval form and the fund's money
+    ("leader", "grant"): 15,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
-    # and one for co-financing.
-    ("donor", "dashboard"): 24,
+    # and one for co-financing; and one for the follow-up needs of its follow-up table
+    # (results.selectors._add_needs).
+    ("donor", "dashboard"): 25,
     ("anonymous", "hub"): 12,
     ("anonymous", "home"): 4,
 }

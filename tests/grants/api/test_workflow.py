@@ -198,6 +198,8 @@ def test_a_grant_and_its_history_have_the_fields_of_the_contract(
         "submitted_at",
         "decided_at",
         "created_at",
+        "parent",
+        "relation",
         "allowed_actions",
     }
     assert body["sector"] == "16010"
