@@ -36,6 +36,7 @@ from .models import (
     CapacityOutcome,
     Disbursement,
     Exchange,
+    ExchangeStatus,
     Grant,
     GrantHistory,
     GrantPartnerRole,
@@ -563,9 +564,17 @@ def exchange_check(*, grant: Grant, user) -> None:
 
 
 def _validate_exchange(data: dict) -> None:
+    """The rules an exchange meets, each a 400 naming its field: an exchange is held
+    once it has started, never in the future."""
     errors = {}
     if data["end_date"] < data["start_date"]:
         errors["end_date"] = ["An exchange cannot end before it starts."]
+    today = timezone.localdate()
+    if data.get("status") == ExchangeStatus.HELD and data["start_date"] > today:
+        errors["status"] = [
+            f"An exchange starting on {data['start_date']:%Y-%m-%d} cannot be held yet; "
+            "it is planned until it starts."
+        ]
     if data["women_participants"] > data["participants"]:
         errors["women_participants"] = ["Cannot be more than the participants."]
     both = {c.code for c in data["provider_countries"]} & {
@@ -631,6 +640,7 @@ def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
     data = {
         "start_date": exchange.start_date,
         "end_date": exchange.end_date,
+        "status": exchange.status,
         "participants": exchange.participants,
         "women_participants": exchange.women_participants,
         "provider_countries": list(exchange.provider_countries.all()),
@@ -666,6 +676,21 @@ def disbursement_check(*, grant: Grant, user) -> None:
         )
 
 
+def _validate_disbursement(amount_usd: Decimal, disbursed_on: date) -> None:
+    """Money paid out is positive and paid by now: a disbursement dated in the future is
+    a 400 on ``disbursed_on`` (a payment to come is not a disbursement)."""
+    errors = {}
+    if amount_usd <= 0:
+        errors["amount_usd"] = ["Must be greater than zero."]
+    today = timezone.localdate()
+    if disbursed_on > today:
+        errors["disbursed_on"] = [
+            f"A disbursement cannot be dated in the future (after {today:%Y-%m-%d})."
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
 DISBURSEMENT_FIELDS = ("grant", "amount_usd", "disbursed_on", "purpose", "reverses", "reason")
 
 
@@ -680,8 +705,7 @@ def disbursement_record(
     then the fund's ledger row (``fund_disburse``)."""
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     disbursement_check(grant=grant, user=user)
-    if amount_usd <= 0:
-        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+    _validate_disbursement(amount_usd, disbursed_on)
     if amount_usd > grant.undisbursed_usd:
         raise ApplicationError(
             f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
@@ -870,8 +894,7 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
         elif step.kind == "disbursement":
             disbursement_check(grant=grant, user=step.user)
             amount = step.inputs["amount_usd"]
-            if amount <= 0:
-                raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+            _validate_disbursement(amount, step.inputs["disbursed_on"])
             if amount > grant.undisbursed_usd:
                 raise ApplicationError(
                     f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",

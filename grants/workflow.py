@@ -369,6 +369,14 @@ def report_accepted_now(step: Step) -> None:
     step.save_report(report, ["accepted_at", "accepted_by"])
 
 
+def report_returned_now(step: Step) -> None:
+    """The report goes back to its leader to revise: no longer submitted (the grant is
+    approved again, the leader writes and submits it once more)."""
+    report = _report(step.grant)
+    report.submitted_at = None
+    step.save_report(report, ["submitted_at"])
+
+
 # --- The table -----------------------------------------------------------------------------
 
 
@@ -536,6 +544,20 @@ for _action in [
         effect=report_accepted_now,
         guards=(report_submitted, report_not_yet_accepted),
         status_message="Only a submitted report of a completed grant can be accepted.",
+    ),
+    # A fund manager sends a submitted report back for revision, with a comment the
+    # leader reads (results.services.completion_report_return requires it): the grant is
+    # approved again and its report no longer submitted.
+    Action(
+        "return-report",
+        frozenset({S.COMPLETED}),
+        S.APPROVED,
+        permissions.can_return_report,
+        history_label=_("Completion report returned for revision"),
+        done=_("The completion report was returned to the task team leader for revision."),
+        effect=report_returned_now,
+        guards=(report_submitted, report_not_yet_accepted),
+        status_message="Only a submitted report of a completed grant can be returned.",
     ),
     Action(
         "close",

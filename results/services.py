@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.services import audit_record, diff, snapshot
-from grants.models import APPROVED_AND_LATER, CapacityOutcome, Grant, GrantStatus
+from grants.models import APPROVED_AND_LATER, CapacityOutcome, ExchangeStatus, Grant, GrantStatus
 from grants.permissions import can_write_report
 from grants.services import grant_transition, grant_transition_check
 from partners.models import Country, Sector
@@ -86,6 +86,11 @@ def completion_report_submit_check(*, grant: Grant, user) -> None:
     grant_transition_check(grant=grant, user=user, action="complete")
 
 
+def completion_report_return_check(*, grant: Grant, user) -> None:
+    """Returning the report for revision is the workflow's ``return-report`` action."""
+    grant_transition_check(grant=grant, user=user, action="return-report")
+
+
 def completion_report_accept_check(*, grant: Grant, user) -> None:
     """Accepting the report is the workflow's ``accept-report`` action."""
     grant_transition_check(grant=grant, user=user, action="accept-report")
@@ -130,6 +135,34 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
     return report
 
 
+def _exchange_errors(grant: Grant, day=None) -> dict:
+    """What the grant's exchanges say against reporting its completion on ``day`` (by
+    default today), as errors on ``exchanges``: none may still be planned (hold it or
+    cancel it first), and the report does not come before the first exchange was held.
+    A grant without exchanges is not refused here (the fund's past has such reports)."""
+    day = day or timezone.localdate()
+    rows = list(
+        grant.exchanges.exclude(status=ExchangeStatus.CANCELLED).values_list(
+            "title", "status", "start_date"
+        )
+    )
+    planned = [title for title, status, _start in rows if status == ExchangeStatus.PLANNED]
+    errors = []
+    if planned:
+        errors.append(
+            "Exchanges still planned: "
+            + "; ".join(planned)
+            + ". Record each as held or cancelled before reporting completion."
+        )
+    held = [start for _title, status, start in rows if status == ExchangeStatus.HELD]
+    if held and min(held) > day:
+        errors.append(
+            f"The first exchange is held on {min(held):%Y-%m-%d}: a completion report "
+            "cannot come before it."
+        )
+    return {"exchanges": errors} if errors else {}
+
+
 @transaction.atomic
 def completion_report_submit(
     *,
@@ -151,6 +184,7 @@ def completion_report_submit(
         missing["rating"] = ["Rate the grant's results before submitting."]
     if report.follow_up_needed and not report.follow_up_description.strip():
         missing["follow_up_description"] = ["Say what follow-up is needed."]
+    missing.update(_exchange_errors(grant, timezone.localdate(at) if at else None))
     if missing:
         raise ValidationError(missing)
     grant_transition(grant=grant, user=user, action="complete", comment=comment, at=at)
@@ -181,6 +215,28 @@ def completion_report_accept(
             {"accepted_at": None, "accepted_by": None},
             snapshot(report, ["accepted_at", "accepted_by"]),
         ),
+        reason=comment,
+    )
+    return report
+
+
+@transaction.atomic
+def completion_report_return(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+    """A fund manager sends a submitted, not yet accepted report back to its leader for
+    revision (the workflow's ``return-report``): the grant is approved again, the report
+    no longer submitted; the comment, which says what to revise, is required (400)."""
+    grant = _locked_grant(grant)
+    completion_report_return_check(grant=grant, user=user)
+    if not (comment or "").strip():
+        raise ValidationError({"comment": ["Say what the leader should revise."]})
+    before = snapshot(grant.completion_report, ["submitted_at"])
+    grant_transition(grant=grant, user=user, action="return-report", comment=comment)
+    report = CompletionReport.objects.get(grant=grant)
+    audit_record(
+        actor=user,
+        action="completion_report.return",
+        obj=report,
+        changes=diff(before, snapshot(report, ["submitted_at"])),
         reason=comment,
     )
     return report
