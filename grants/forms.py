@@ -222,13 +222,47 @@ class CommentForm(WebForm):
 
 
 class RequiredCommentForm(CommentForm):
-    """Returning or rejecting a proposal says why: the leader reads it."""
+    """Returning a proposal says what to change: the leader reads it."""
 
     comment = forms.CharField(
         label=_("Comment to the task team leader"),
         max_length=COMMENT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Say what to change (return) or why (reject)."),
+        help_text=_("Say what to change: the leader revises the proposal and resubmits it."),
+    )
+
+
+class ConfirmedCommentForm(RequiredCommentForm):
+    """A decision that cannot be undone (rejecting, cancelling) is confirmed on the page
+    (a checkbox, no script) and says why."""
+
+    confirm = forms.BooleanField(
+        label=_("I confirm: this cannot be undone."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+    def transition_inputs(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "confirm"}
+
+
+class RejectForm(ConfirmedCommentForm):
+    comment = forms.CharField(
+        label=_("Why the proposal is rejected"),
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The leader reads it. A rejected proposal cannot be resubmitted."),
+    )
+
+
+class CancelForm(ConfirmedCommentForm):
+    comment = forms.CharField(
+        label=_("Why the grant is cancelled"),
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "The leader and the donors read it. Nothing more is disbursed; what was "
+            "disbursed stays on record."
+        ),
     )
 
 

@@ -286,6 +286,29 @@ def _can(check, **kwargs) -> bool:
     return True
 
 
+def _timeline(history: list, edits: list[dict], grant: Grant) -> tuple[list, list]:
+    """The history rows and the proposal's edits in one list, in time order (an edit as
+    a dict with ``edit``: True); and, once a returned proposal was submitted again, the
+    edits made since the last return, each marked ``since_return`` (the page highlights
+    them: what the deciders should read again)."""
+    returns = [row.at for row in history if row.action == "return"]
+    resubmitted = bool(returns) and any(
+        row.action == "submit" and row.at > returns[-1] for row in history
+    )
+    since = []
+    for edit in edits:
+        edit["edit"] = True
+        edit["since_return"] = resubmitted and edit["at"] > returns[-1]
+        if edit["since_return"]:
+            since.append(edit)
+    rows = sorted([*history, *edits], key=lambda row: _at(row))
+    return rows, since
+
+
+def _at(row):
+    return row["at"] if isinstance(row, dict) else row.at
+
+
 def grant_page(request, grant: Grant, *, bound: dict | None = None):
     """The grant page; ``bound`` holds a submitted form to show again with its errors."""
     user = request.user
@@ -293,6 +316,8 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
     history = list(grant.history.select_related("actor").order_by("at", "id"))
     for row in history:
         row.label = workflow.history_label(row.action)
+        row.amount = grant.approved_usd if row.action == "approve" else None
+    timeline, changed_since_return = _timeline(history, selectors.grant_edits(grant), grant)
     countries = Country.objects.only("code", "name")
     exchanges = list(
         grant.exchanges.prefetch_related(
@@ -312,7 +337,8 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
     report_visible = can_see_report(user, report, grant)
     context = {
         "grant": grant,
-        "history": history,
+        "history": timeline,
+        "changed_since_return": changed_since_return,
         "exchanges": exchanges,
         "report": report,
         "leader_actions": [o for o in offered if o["place"] == "leader"],
@@ -400,8 +426,13 @@ def grant_action(request, pk, action):
     form = step.form(request.POST, auto_id=_auto_id(action))
     if form.is_valid():
         with service_errors_on(form):
+            inputs = (
+                form.transition_inputs()
+                if hasattr(form, "transition_inputs")
+                else form.cleaned_data
+            )
             grant = services.grant_transition(
-                grant=grant, user=request.user, action=action, **form.cleaned_data
+                grant=grant, user=request.user, action=action, **inputs
             )
         if not form.errors:
             messages.success(request, step.done % {"ref": _ref(grant)})

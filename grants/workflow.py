@@ -36,7 +36,7 @@ from seetf.common.errors import ApplicationError
 from seetf.common.rules import ALLOWED, Verdict, as_verdict
 
 from . import permissions
-from .forms import ApproveForm, CommentForm, RequiredCommentForm
+from .forms import ApproveForm, CancelForm, CommentForm, RejectForm, RequiredCommentForm
 from .models import GrantStatus as S
 from .references import next_grant_reference
 
@@ -499,7 +499,7 @@ for _action in [
         history_label=_("Rejected"),
         done=_("%(ref)s was rejected."),
         effect=decided,
-        form=RequiredCommentForm,
+        form=RejectForm,
         heading=_("Reject"),
         button=_("Reject the proposal"),
         style="danger",
@@ -513,7 +513,7 @@ for _action in [
         history_label=_("Cancelled"),
         done=_("%(ref)s was cancelled; its undisbursed money was released."),
         effect=released,
-        form=RequiredCommentForm,
+        form=CancelForm,
         heading=_("Cancel the grant"),
         button=_("Cancel the grant"),
         note=_cancel_note,

@@ -29,10 +29,12 @@ PAGES = {
     ("leader", "home"): 5,
     # The donor's home: one query for the funding windows, one for co-financing.
     ("donor", "home"): 12,
-    # The grant page reads its partner roles (with their partners) in one query.
-    ("fund_manager", "grant"): 15,
-    ("fund_manager", "proposal"): 16,  # with the approval form and the fund's money
-    ("leader", "grant"): 13,
+    # The grant page reads its partner roles (with their partners) in one query, and
+    # the proposal's edits its history shows in one more (grants.selectors.grant_edits;
+    # their countries and sectors in one each, only when an edit changed them).
+    ("fund_manager", "grant"): 16,
+    ("fund_manager", "proposal"): 17,  # with the approval form and the fund's money
+    ("leader", "grant"): 14,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing.
