@@ -22,7 +22,16 @@ def _countries():
 
 
 class CountriesField(forms.ModelMultipleChoiceField):
-    widget = forms.SelectMultiple(attrs={"size": 8})
+    """A multiple choice of countries; seetf/forms.js puts a search box above it (the
+    plain select works without a script)."""
+
+    widget = forms.SelectMultiple(
+        attrs={
+            "size": 8,
+            "data-picker": "countries",
+            "data-picker-label": _("Type to find a country"),
+        }
+    )
 
     def label_from_instance(self, obj):
         return f"{obj.name} ({obj.code})"
@@ -53,7 +62,10 @@ class ProposalForm(WebForm):
     recipient_countries = CountriesField(
         label=_("Recipient countries"),
         queryset=_countries(),
-        help_text=_("The countries that learn. Hold Ctrl (or Cmd) to choose several."),
+        help_text=_(
+            "The countries that learn. Type to find one; hold Ctrl (or Cmd) to choose "
+            "several."
+        ),
     )
     provider_countries = CountriesField(
         label=_("Provider countries"),
@@ -65,7 +77,13 @@ class ProposalForm(WebForm):
         label=_("Facilitating partners"),
         queryset=Partner.objects.filter(kind=PartnerKind.TRADITIONAL_DONOR).order_by("name"),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 5}),
+        widget=forms.SelectMultiple(
+            attrs={
+                "size": 5,
+                "data-picker": "partners",
+                "data-picker-label": _("Type to find a partner"),
+            }
+        ),
         help_text=_("Traditional donors in a triangular exchange."),
     )
     recipient_endorsed_on = forms.DateField(
@@ -171,11 +189,12 @@ class ExchangeForm(WebForm):
         label=_("Instrument"), choices=[("", "---------"), *Instrument.choices]
     )
     title = forms.CharField(label=_("Title"), max_length=200)
-    provider_countries = CountriesField(
-        label=_("Provider countries"), queryset=_countries(), required=False
-    )
+    # Recipients first, then providers: in the order of the proposal's form.
     recipient_countries = CountriesField(
         label=_("Recipient countries"), queryset=_countries(), required=False
+    )
+    provider_countries = CountriesField(
+        label=_("Provider countries"), queryset=_countries(), required=False
     )
     start_date = forms.DateField(label=_("Start"), widget=DateInput())
     end_date = forms.DateField(label=_("End"), widget=DateInput())
@@ -203,6 +222,14 @@ class ExchangeForm(WebForm):
             "participants": exchange.participants,
             "women_participants": exchange.women_participants,
             "status": exchange.status,
+        }
+
+    @classmethod
+    def initial_from_grant(cls, grant) -> dict:
+        """A new exchange starts from its proposal's countries."""
+        return {
+            "recipient_countries": [c.pk for c in grant.recipient_countries.all()],
+            "provider_countries": [c.pk for c in grant.provider_countries.all()],
         }
 
     def service_fields(self) -> dict:

@@ -151,7 +151,8 @@ def _validate_proposal(data: dict) -> None:
             f"Facilitating partners are traditional donors; not: {', '.join(not_donors)}."
         ]
     window = data.get("window")
-    if window is not None and not errors:
+    complete = all(data.get(name) is not None for name in ("region", "sector", "requested_usd"))
+    if window is not None and complete and not errors:
         # The window's rules as at submission, but for its opening date: a draft may be
         # prepared before the window takes proposals (the submission checks the dates).
         today = timezone.localdate()
@@ -173,6 +174,28 @@ def _validate_proposal(data: dict) -> None:
         errors["recipient_endorsed_on"] = ["The endorsement cannot be in the future."]
     if errors:
         raise ValidationError(errors)
+
+
+def errors_of(check, data: dict) -> dict[str, list[str]]:
+    """The errors one of the rules above (``proposal_rules``, ``exchange_rules``) finds
+    in what is given, as ``{field: [messages]}``, without raising: a web form that
+    refused some fields still shows the rules' errors on the others, all at once rather
+    than in rounds. Only the fields given are checked."""
+    try:
+        check(data)
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
+def proposal_rules(data: dict) -> None:
+    """The proposal's rules (``_validate_proposal``), for ``errors_of``."""
+    _validate_proposal(data)
+
+
+def exchange_rules(data: dict) -> None:
+    """An exchange's rules (``_validate_exchange``), for ``errors_of``."""
+    _validate_exchange(data)
 
 
 def _validate_reference(reference: str) -> None:
@@ -567,18 +590,20 @@ def _validate_exchange(data: dict) -> None:
     """The rules an exchange meets, each a 400 naming its field: an exchange is held
     once it has started, never in the future."""
     errors = {}
-    if data["end_date"] < data["start_date"]:
+    start, end = data.get("start_date"), data.get("end_date")
+    if start and end and end < start:
         errors["end_date"] = ["An exchange cannot end before it starts."]
     today = timezone.localdate()
-    if data.get("status") == ExchangeStatus.HELD and data["start_date"] > today:
+    if data.get("status") == ExchangeStatus.HELD and start and start > today:
         errors["status"] = [
-            f"An exchange starting on {data['start_date']:%Y-%m-%d} cannot be held yet; "
+            f"An exchange starting on {start:%Y-%m-%d} cannot be held yet; "
             "it is planned until it starts."
         ]
-    if data["women_participants"] > data["participants"]:
+    women, participants = data.get("women_participants"), data.get("participants")
+    if women is not None and participants is not None and women > participants:
         errors["women_participants"] = ["Cannot be more than the participants."]
-    both = {c.code for c in data["provider_countries"]} & {
-        c.code for c in data["recipient_countries"]
+    both = {c.code for c in data.get("provider_countries") or []} & {
+        c.code for c in data.get("recipient_countries") or []
     }
     if both:
         errors["provider_countries"] = [

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.forms import CheckboxSelectMultiple
+from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -117,6 +118,38 @@ def grant_list(request):
 # --- The proposal form --------------------------------------------------------------------
 
 
+def _all_errors_at_once(form, check) -> None:
+    """A form some of whose fields were refused: the service's rules run on the fields
+    that were taken (an end before its start, a country on both sides...), and their
+    errors join the others, each beside its field, so nothing comes in a second round."""
+    for name, found in services.errors_of(check, dict(form.cleaned_data)).items():
+        if name in form.fields and name not in form.errors:
+            for message in found:
+                form.add_error(name, message)
+
+
+def _quiet(form) -> None:
+    """A bound form shown again without judging it (the "add another row" button):
+    what was typed stays, no error is shown yet."""
+    form._errors = ErrorDict()
+    form.cleaned_data = {}
+
+
+def _add_row(data, formset_class, prefix, form, initial=None):
+    """Without a script, "Add another exchange" sends the form: the page comes back with
+    what was typed and one more empty row, nothing saved."""
+    data = data.copy()
+    total = f"{prefix}-TOTAL_FORMS"
+    data[total] = str(min(int(data.get(total) or 0) + 1, formset_class.max_num))
+    bound = form.__class__(data, initial=form.initial)
+    _quiet(bound)
+    rows = formset_class(data, initial=initial, prefix=prefix)
+    rows._errors, rows._non_form_errors = [], rows.error_class()
+    for row in rows.forms:
+        _quiet(row)
+    return bound, rows
+
+
 class _Invalid(Exception):
     """Some form in the page was refused by a service: roll back and show it."""
 
@@ -194,11 +227,28 @@ def proposal_create(request):
         raise PermissionDenied(reason)
     form = ProposalForm(request.POST or None)
     exchanges = PlannedExchangeFormSet(request.POST or None, prefix="exchanges")
-    if request.method == "POST" and all([form.is_valid(), exchanges.is_valid()]):
-        response = _save_proposal(request, form, exchanges)
+    if "add_exchange" in request.POST:
+        form, exchanges = _add_row(request.POST, PlannedExchangeFormSet, "exchanges", form)
+        return _proposal_page(request, form, exchanges)
+    if request.method == "POST":
+        response = _checked_and_saved(request, form, exchanges)
         if response is not None:
             return response
     return _proposal_page(request, form, exchanges)
+
+
+def _checked_and_saved(request, form, exchanges, grant=None):
+    """Every error at once: the fields, the rows and the rules between fields; saved
+    only when there is none."""
+    valid = all([form.is_valid(), exchanges.is_valid()])
+    if valid:
+        return _save_proposal(request, form, exchanges, grant)
+    if form.errors:
+        _all_errors_at_once(form, services.proposal_rules)
+    for row in exchanges.forms:
+        if row.has_changed() and row.errors:
+            _all_errors_at_once(row, services.exchange_rules)
+    return None
 
 
 @login_required
@@ -229,11 +279,14 @@ def proposal_edit(request, pk):
     data = request.POST if request.method == "POST" else None
     form = ProposalForm(data, initial=ProposalForm.initial_for(grant))
     exchanges = PlannedExchangeFormSet(data, initial=planned, prefix="exchanges")
-    if request.method == "POST" and all([form.is_valid(), exchanges.is_valid()]):
-        response = _save_proposal(request, form, exchanges, grant)
+    returns = grant.history.filter(action="return").select_related("actor").order_by("-at", "-id")
+    if data is not None and "add_exchange" in data:
+        form, exchanges = _add_row(data, PlannedExchangeFormSet, "exchanges", form, planned)
+        return _proposal_page(request, form, exchanges, grant, list(returns))
+    if data is not None:
+        response = _checked_and_saved(request, form, exchanges, grant)
         if response is not None:
             return response
-    returns = grant.history.filter(action="return").select_related("actor").order_by("-at", "-id")
     return _proposal_page(request, form, exchanges, grant, list(returns))
 
 
@@ -514,8 +567,12 @@ def exchange_form(request, pk, exchange_pk=None):
         services.exchange_check(grant=grant, user=request.user)
     except ApplicationError as error:
         return _refuse(request, error, grant)
-    initial = ExchangeForm.initial_for(exchange) if exchange else None
+    initial = (
+        ExchangeForm.initial_for(exchange) if exchange else ExchangeForm.initial_from_grant(grant)
+    )
     form = ExchangeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and not form.is_valid():
+        _all_errors_at_once(form, services.exchange_rules)
     if request.method == "POST" and form.is_valid():
         with service_errors_on(form):
             if exchange is None:
