@@ -37,8 +37,29 @@ class CountriesField(forms.ModelMultipleChoiceField):
         return f"{obj.name} ({obj.code})"
 
 
+NEEDED_TO_SUBMIT = _("Needed to submit.")
+# What a draft may be saved without (the submission requires them: grants.workflow).
+DRAFT_OPTIONAL = (
+    "sector",
+    "region",
+    "recipient_countries",
+    "planned_start",
+    "planned_end",
+    "requested_usd",
+)
+
+
 class ProposalForm(WebForm):
-    """A task team leader's proposal (create, and edit while draft or returned)."""
+    """A task team leader's proposal (create, and edit while draft or returned). A draft
+    is saved with only its title; the rest is marked "Needed to submit." and required by
+    the submission (every missing field named at once)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in DRAFT_OPTIONAL:
+            field = self.fields[name]
+            field.required = False
+            field.help_text = f"{field.help_text} {NEEDED_TO_SUBMIT}".strip()
 
     title = forms.CharField(label=_("Title"), max_length=200)
     summary = forms.CharField(
@@ -138,10 +159,13 @@ class ProposalForm(WebForm):
         }
 
     def service_fields(self) -> dict:
-        """The cleaned data as the grant services take it."""
+        """The cleaned data as the grant services take it: an empty recipient list is
+        left out (a draft without recipients yet; an edit keeps the ones named)."""
         data = dict(self.cleaned_data)
         for name in ("recipient_countries", "provider_countries", "facilitating_partners"):
             data[name] = list(data[name])
+        if not data["recipient_countries"]:
+            del data["recipient_countries"]
         return data
 
 

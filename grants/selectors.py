@@ -447,8 +447,12 @@ def workflow_grant(row: dict) -> Grant:
         region=row["region"],
         sector_id=row["sector_id"],
         requested_usd=row["requested_usd"],
+        planned_start=row["planned_start"],
+        planned_end=row["planned_end"],
         recipient_endorsed_on=row["recipient_endorsed_on"],
     )
+    # What the submission's completeness guard reads (workflow.proposal_complete).
+    grant._has_recipients = bool(row["recipient_countries"])
     grant._partner_facts = (
         [(role["role"], role["partner_kind"]) for role in row["partner_roles"]],
         bool(row["provider_countries"]),

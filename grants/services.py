@@ -40,6 +40,7 @@ from .models import (
     Grant,
     GrantHistory,
     GrantPartnerRole,
+    GrantStatus,
     PartnerRole,
 )
 from .permissions import (
@@ -350,12 +351,12 @@ def grant_create(
     *,
     leader,
     title: str,
-    sector: Sector,
-    region: str,
-    recipient_countries: list[Country],
-    requested_usd: Decimal,
-    planned_start: date,
-    planned_end: date,
+    sector: Sector | None = None,
+    region: str = "",
+    recipient_countries: list[Country] | None = None,
+    requested_usd: Decimal | None = None,
+    planned_start: date | None = None,
+    planned_end: date | None = None,
     summary: str = "",
     provider_countries: list[Country] = (),
     facilitating_partners: list[Partner] = (),
@@ -377,8 +378,15 @@ def grant_create(
     grant's ``reference`` (SEETF-YYYY-NNNN, unique; the year's counter is raised past it
     so that no later submission is given it), dates its creation ``at`` the time of the
     files, and, for a grant whose file names no recipient country (the 2011 review's),
-    passes ``recipients_required=False``."""
+    passes ``recipients_required=False``.
+
+    A draft may be saved half written, with only its title: what it lacks (sector,
+    region, recipient countries, dates, amount) is required at submission (the
+    workflow's ``proposal_complete`` names every missing field); a list of recipients
+    given is not empty."""
     require(can_create_grant(leader))
+    if recipient_countries is None:
+        recipient_countries, recipients_required = [], False
     roles = _merge_roles(
         {"partner_roles": partner_roles, "facilitating_partners": list(facilitating_partners)},
         [],
@@ -447,6 +455,16 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
         raise ValueError(f"grant_update() cannot set {', '.join(sorted(unknown))}")
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     grant_update_check(grant=grant, user=user)
+    if grant.status != GrantStatus.DRAFT:
+        # A returned proposal was complete when submitted, and stays so (the database
+        # refuses a grant past draft without them: grant_complete_once_submitted).
+        cleared = {
+            name: [workflow.NEEDED_TO_SUBMIT[name]]
+            for name, value in fields.items()
+            if name in workflow.NEEDED_TO_SUBMIT and value in (None, "")
+        }
+        if cleared:
+            raise ValidationError(cleared)
     before = snapshot(grant, GRANT_AUDIT_FIELDS)
     merged = {
         "window": grant.window,
@@ -461,6 +479,9 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
         "facilitating_partners": list(grant.facilitating_partners.all()),
         **fields,
     }
+    if "recipient_countries" not in fields and not merged["recipient_countries"]:
+        # A draft without recipients yet: the submission asks for them.
+        merged.pop("recipient_countries")
     endorsed_before = grant.recipient_endorsed_on
     before_roles = _current_roles(grant)
     roles = _merge_roles(fields, before_roles)

@@ -121,8 +121,14 @@ def grant_list(request):
 def _all_errors_at_once(form, check) -> None:
     """A form some of whose fields were refused: the service's rules run on the fields
     that were taken (an end before its start, a country on both sides...), and their
-    errors join the others, each beside its field, so nothing comes in a second round."""
-    for name, found in services.errors_of(check, dict(form.cleaned_data)).items():
+    errors join the others, each beside its field, so nothing comes in a second round.
+    (Recipients not chosen yet are left out, as the save leaves them out.)"""
+    data = {
+        name: value
+        for name, value in form.cleaned_data.items()
+        if not (name == "recipient_countries" and not value)
+    }
+    for name, found in services.errors_of(check, data).items():
         if name in form.fields and name not in form.errors:
             for message in found:
                 form.add_error(name, message)
@@ -305,7 +311,11 @@ def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, 
         action = workflow.get(name)
         # A grant that does not fit its funding window: the decider (and the leader,
         # about submitting) is told which rule it breaks.
-        worth_telling = verdict["code"] in ("self_approval", "window_ineligible")
+        worth_telling = verdict["code"] in (
+            "self_approval",
+            "window_ineligible",
+            "incomplete_proposal",
+        )
         if worth_telling and grant.status in action.sources:
             notice = verdict["reason"]
         if not verdict["allowed"] or action.form is None:
@@ -444,7 +454,9 @@ def _grant_for_page(request, pk) -> Grant:
             ),
         ),
     )
-    # What the workflow's not_endorsed guard reads, from the prefetched rows (no query).
+    # What the workflow's guards read (not_endorsed, proposal_complete), from the
+    # prefetched rows (no query).
+    grant._has_recipients = bool(grant.recipient_countries.all())
     grant._partner_facts = (
         [(role.role, role.partner.kind) for role in grant.partner_roles.all()],
         bool(grant.provider_countries.all()),

@@ -232,6 +232,55 @@ def report_accepted(grant) -> Verdict | None:
     return None
 
 
+# --- Guards: a proposal is complete when submitted (a 400 naming every missing field) ---
+
+# What a draft may lack and a submission needs, with what the leader is told.
+NEEDED_TO_SUBMIT = {
+    "sector": "Choose the sector.",
+    "region": "Choose the region.",
+    "recipient_countries": "Name at least one recipient country.",
+    "planned_start": "Give the planned start.",
+    "planned_end": "Give the planned end.",
+    "requested_usd": "Give the amount requested.",
+}
+
+
+def _has_recipients(grant) -> bool:
+    """From what the page or the API read with the grant (``_has_recipients``), else one
+    query; an unsaved grant of the fund's past (the importer) is not asked: the 2011
+    review's grants name none."""
+    known = getattr(grant, "_has_recipients", None)
+    if known is not None:
+        return known
+    if grant.pk is None:
+        return True
+    return grant.recipient_countries.exists()
+
+
+def proposal_complete(grant) -> Verdict | None:
+    """A draft may be saved half written; it is submitted once it says everything the
+    fund managers decide on. Every missing field at once, each a 400 on its field."""
+    missing = {
+        name: [message]
+        for name, message in NEEDED_TO_SUBMIT.items()
+        if (
+            not _has_recipients(grant)
+            if name == "recipient_countries"
+            else getattr(grant, f"{name}_id" if name == "sector" else name) in (None, "")
+        )
+    }
+    if not missing:
+        return None
+    names = ", ".join(missing)
+    return Verdict(
+        False,
+        f"The proposal is not complete: {names}.",
+        "incomplete_proposal",
+        field=next(iter(missing)),
+        errors=missing,
+    )
+
+
 # --- Guards: a grant in a funding window fits it (a 400 on ``window``) -------------------
 
 
@@ -440,7 +489,7 @@ for _action in [
         history_label=_("Submitted"),
         done=_("The proposal %(ref)s was submitted to the fund managers."),
         effect=submitted,
-        guards=(fits_window_when_submitted,),
+        guards=(proposal_complete, fits_window_when_submitted),
         form=CommentForm,
         place="leader",
         heading=_("Submit"),

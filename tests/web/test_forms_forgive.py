@@ -38,7 +38,7 @@ def test_field_and_cross_field_errors_come_in_one_round(web, leader):
     response = web(leader).post(
         "/grants/new/",
         proposal(
-            sector=None,
+            title="",
             planned_end="2027-01-01",
             **{
                 "exchanges-0-instrument": "workshop",
@@ -50,7 +50,7 @@ def test_field_and_cross_field_errors_come_in_one_round(web, leader):
     )
     assert response.status_code == 200
     root = page(response)
-    assert field_errors(root, "id_sector") == ["This field is required."]
+    assert field_errors(root, "id_title") == ["This field is required."]
     assert field_errors(root, "id_planned_end") == [
         "The planned end cannot be before the planned start."
     ]
@@ -59,7 +59,7 @@ def test_field_and_cross_field_errors_come_in_one_round(web, leader):
     ]
     summary = root.testid("error-summary")
     links = {a.attrs["href"] for a in summary.find_all("a")}
-    assert {"#id_sector", "#id_planned_end", "#id_exchanges-0-title"} <= links
+    assert {"#id_title", "#id_planned_end", "#id_exchanges-0-title"} <= links
     assert "Exchange 1, Exchange title: This field is required." in summary.text
     assert not Grant.objects.exists()
 
@@ -126,3 +126,35 @@ def test_the_history_shows_edits_and_the_approved_amount(web, leader, fund_manag
     assert ["Title", "Conditional cash transfers for Honduras", "Cash transfers, revised"] in rows
     assert ["Recipient countries", "Honduras", "Guatemala"] in rows
     assert history.testid("history-amount").text == "90,000.00 USD"
+
+
+def test_a_draft_is_saved_with_only_a_title_and_submitted_once_complete(web, leader):
+    """The draft keeps what was written; submitting names every missing field at once
+    and saves nothing; once complete it is submitted."""
+    client = web(leader)
+    only_title = {
+        k: v for k, v in proposal().items() if k.startswith("exchanges-") or k in ("title", "save")
+    }
+    response = client.post("/grants/new/", only_title)
+    assert response.status_code == 302
+    grant = Grant.objects.get()
+    assert (grant.title, grant.status, grant.sector, grant.requested_usd) == (
+        "Cash transfers",
+        GrantStatus.DRAFT,
+        None,
+        None,
+    )
+    # The grant page says what is missing; submitting from the form names every field.
+    notice = page(client.get(f"/grants/{grant.pk}/")).testid("window-notice").text
+    assert "not complete" in notice and "sector" in notice
+    submit = {**only_title, "save": None, "submit": "1"}
+    root = page(client.post(f"/grants/{grant.pk}/edit/", {k: v for k, v in submit.items() if v}))
+    for field in ("sector", "region", "recipient_countries", "planned_start", "planned_end"):
+        assert field_errors(root, f"id_{field}"), field
+    assert field_errors(root, "id_requested_usd") == ["Give the amount requested."]
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.DRAFT
+    response = client.post(f"/grants/{grant.pk}/edit/", proposal(save=None, submit="1"))
+    assert response.status_code == 302
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.SUBMITTED and grant.requested_usd == Decimal("50000.00")

@@ -158,3 +158,78 @@ def test_the_returned_amounts_stay_decimal(funded, leader, fund_manager):
     result_services.completion_report_return(grant=grant, user=fund_manager, comment="Revise.")
     grant.refresh_from_db()
     assert grant.approved_usd == Decimal("100000.00") and grant.released_usd == 0
+
+
+def test_an_incomplete_draft_is_submitted_with_every_missing_field_named(
+    funded, leader, client_for
+):
+    """A draft kept with only its title (the web's half-written proposal): the API reads
+    it, a PATCH completes it bit by bit, and submitting names every field still missing
+    at once (400), then succeeds once it is complete."""
+    from grants import services
+
+    grant = services.grant_create(leader=leader, title="Half a proposal")
+    client = client_for(leader)
+    body = client.get(f"/api/v1/grants/{grant.pk}/").json()
+    assert (body["sector"], body["requested_usd"], body["planned_start"]) == (None, None, None)
+    submit = f"/api/v1/grants/{grant.pk}/submit/"
+    response = client.post(submit, {}, format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()) == {
+        "sector",
+        "region",
+        "recipient_countries",
+        "planned_start",
+        "planned_end",
+        "requested_usd",
+    }
+    allowed = {
+        a["action"]: a for a in client.get(f"/api/v1/grants/{grant.pk}/").json()["allowed_actions"]
+    }
+    assert allowed["submit"]["allowed"] is False
+    assert allowed["submit"]["code"] == "incomplete_proposal"
+    patch = client.patch(
+        f"/api/v1/grants/{grant.pk}/", {"requested_usd": "50000.00"}, format="json"
+    )
+    assert patch.status_code == 200, patch.content
+    response = client.post(submit, {}, format="json")
+    assert "requested_usd" not in response.json()
+    from partners.models import Country, Sector
+
+    client.patch(
+        f"/api/v1/grants/{grant.pk}/",
+        {
+            "sector": Sector.objects.get(code="16010").pk,
+            "region": "LCR",
+            "recipient_countries": ["HND"],
+            "planned_start": "2027-01-10",
+            "planned_end": "2027-06-30",
+        },
+        format="json",
+    )
+    assert Country.objects.get(code="HND") in grant.recipient_countries.all()
+    response = client.post(submit, {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "submitted"
+
+
+def test_a_returned_proposal_keeps_what_it_was_submitted_with(funded, leader, fund_manager):
+    from grants import services
+
+    grant = make_grant(leader, S.SUBMITTED)
+    services.grant_transition(grant=grant, user=fund_manager, action="return", comment="Less.")
+    with pytest.raises(ValidationError) as refused:
+        services.grant_update(grant=grant, user=leader, requested_usd=None, sector=None)
+    assert set(refused.value.message_dict) == {"requested_usd", "sector"}
+    grant.refresh_from_db()
+    assert grant.requested_usd == Decimal("100000.00")
+
+
+def test_the_database_refuses_a_submitted_grant_without_its_amount(funded, leader):
+    from django.db import IntegrityError, transaction
+
+    from grants.models import Grant
+
+    grant = make_grant(leader, S.SUBMITTED)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Grant.objects.filter(pk=grant.pk).update(requested_usd=None)
