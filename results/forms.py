@@ -45,16 +45,14 @@ class CompletionReportForm(WebForm):
 
     @classmethod
     def initial_for(cls, report, grant=None) -> dict:
-        """A report's values; a new report starts from the grant's exchanges (their
-        participants, held ones) and its targeted outcomes."""
+        """A report's values; a new report starts from the participants of the grant's
+        held exchanges. (The outcomes it targeted are shown beside the form, never ticked
+        for the leader: what was achieved is theirs to say.)"""
         if report is None:
             if grant is None:
                 return {}
             held = grant.exchanges.filter(status="held")
-            return {
-                "participants": sum(held.values_list("participants", flat=True)),
-                "outcomes_achieved": list(grant.targeted_outcomes or []),
-            }
+            return {"participants": sum(held.values_list("participants", flat=True))}
         return {
             "outcomes_achieved": report.outcomes_achieved,
             "participants": report.participants,

@@ -65,7 +65,7 @@ def test_every_error_at_once_with_a_summary_and_a_picker_used_by_typing(people, 
     assert shown == ["Honduras (HND)"]
     search.press("Enter")
     assert "Honduras (HND)" in page.get_by_test_id("picker-chosen").first.inner_text()
-    # An end before the start, a title too long and no sector: all in the first round.
+    # An end before the start and a title too long: both in the first round.
     form.get_by_label(label("Planned start")).fill("2027-06-30")
     form.get_by_label(label("Planned end")).fill("2027-01-10")
     form.get_by_label(label("Requested amount (USD)")).fill("50000")
@@ -73,10 +73,9 @@ def test_every_error_at_once_with_a_summary_and_a_picker_used_by_typing(people, 
     summary = page.get_by_test_id("error-summary")
     text = " ".join(summary.inner_text().split())
     assert "Title: Ensure this value has at most 200 characters (it has 250)." in text
-    assert "Sector: This field is required." in text
     assert "Planned end: The planned end cannot be before the planned start." in text
     links = summary.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert {"#id_title", "#id_sector", "#id_planned_end"} <= set(links)
+    assert {"#id_title", "#id_planned_end"} <= set(links)
     # What was typed is kept, the long title too (never cut).
     assert (
         len(page.get_by_test_id("proposal-form").get_by_label(label("Title")).input_value()) == 250
@@ -86,6 +85,34 @@ def test_every_error_at_once_with_a_summary_and_a_picker_used_by_typing(people, 
     assert page.evaluate("location.hash") == "#id_planned_end"
     no_overflow(page)
     assert not Grant.objects.exists()
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_a_draft_is_saved_with_only_a_title(people, browser, viewport):
+    leader = browser.window("tomas", viewport=viewport)
+    page = leader.go("/grants/new/")
+    form = page.get_by_test_id("proposal-form")
+    assert "Needed to submit." in form.inner_text()
+    form.get_by_label(label("Title")).fill("Cash transfers: half written")
+    leader.click(form.get_by_test_id("save-draft"))
+    assert page.get_by_test_id("grant-status").get_attribute("data-status") == "draft"
+    assert leader.text("grant-title") == "Cash transfers: half written"
+    # The page says what the submission still needs.
+    notice = leader.text("window-notice")
+    assert "not complete" in notice and "requested_usd" in notice
+    # Submitting from the form names every missing field at once, beside each.
+    leader.click(page.get_by_test_id("edit-proposal"))
+    leader.click(page.get_by_test_id("save-submit"))
+    summary = " ".join(page.get_by_test_id("error-summary").inner_text().split())
+    for text in (
+        "Choose the sector.",
+        "Name at least one recipient country.",
+        "Give the amount requested.",
+    ):
+        assert text in summary, summary
+    grant = Grant.objects.get()
+    assert grant.status == GrantStatus.DRAFT and grant.requested_usd is None
+    no_overflow(page)
 
 
 @pytest.mark.parametrize("viewport", SIZES)
