@@ -27,3 +27,11 @@ class SetupCodeForm(WebForm):
 class ResetTwoFactorForm(WebForm):
     username = forms.CharField(label=_("Username"), max_length=150)
     reason = forms.CharField(label=_("Why"), max_length=500)
+
+
+class UnlockForm(WebForm):
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=500,
+        help_text=_("For example: the user called and was identified. Kept in the audit log."),
+    )

@@ -17,6 +17,14 @@ def can_reset_two_factor(user, target) -> tuple[bool, str]:
     return True, ""
 
 
+def can_unlock(user, target) -> tuple[bool, str]:
+    if not is_fund_manager(user):
+        return False, "Only fund managers unlock another user's account."
+    if target is not None and target.pk == user.pk:
+        return False, "Ask another fund manager to unlock your account."
+    return True, ""
+
+
 def can_hold_token(user) -> tuple[bool, str]:
     if user.is_authenticated:
         return True, ""

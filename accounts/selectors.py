@@ -1,6 +1,11 @@
 """What each user may read of signing in: fund managers the whole login log; everyone
 their own API tokens."""
 
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Sum
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from partners.roles import is_fund_manager
@@ -18,3 +23,21 @@ def tokens_visible_to(user):
     if not user or not user.is_authenticated:
         return Token.objects.none()
     return Token.objects.filter(user=user).order_by("created")
+
+
+def lockout_of(user) -> dict:
+    """What stops this user signing in now: django-axes' failed logins for the username
+    (from each address: ``locked`` once one address reached ``AXES_FAILURE_LIMIT``), and
+    the wrong second-factor codes their devices throttle (django-otp)."""
+    attempts = AccessAttempt.objects.filter(username=user.get_username())
+    failures = attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
+    worst = max(attempts.values_list("failures_since_start", flat=True), default=0)
+    throttled = sum(
+        model.objects.filter(user=user, throttling_failure_count__gt=0).count()
+        for model in (TOTPDevice, StaticDevice)
+    )
+    return {
+        "failures": failures,
+        "locked": worst >= settings.AXES_FAILURE_LIMIT,
+        "throttled_devices": throttled,
+    }

@@ -11,6 +11,7 @@ import logging
 import re
 from datetime import timedelta
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -169,6 +170,37 @@ def two_factor_reset(*, user, by, reason: str = "") -> int:
     audit_record(actor=by, action="user.two_factor_reset", obj=user, reason=reason)
     logger.info("Second factor of user %s (id %s) reset by %s", user, user.pk, by)
     return removed
+
+
+@transaction.atomic
+def account_unlock(*, user, by, reason: str) -> dict:
+    """A fund manager lifts a user's lockout: django-axes' failed logins for the username
+    are removed (from every address) and the throttles of the user's second-factor
+    devices reset, so the next right password and code sign them in. The login log
+    keeps every failure (it is never deleted from); the limit per address
+    (``accounts.backends``) is the address's, not the user's, and stays. Audited
+    (``user.unlock``, with the reason). Returns what was lifted."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the account is unlocked."]})
+    removed = axes_reset(username=user.get_username())
+    devices = 0
+    for model in (TOTPDevice, StaticDevice):
+        for device in model.objects.select_for_update().filter(
+            user=user, throttling_failure_count__gt=0
+        ):
+            device.throttle_reset(commit=True)
+            devices += 1
+    lifted = {"failed_logins": removed, "throttled_devices": devices}
+    audit_record(
+        actor=by,
+        action="user.unlock",
+        obj=user,
+        changes={name: [value, 0] for name, value in lifted.items()},
+        reason=reason,
+    )
+    logger.info("User %s (id %s) unlocked by %s: %s", user, user.pk, by, lifted)
+    return lifted
 
 
 # --- API tokens ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from seetf.common.forms import apply_service_errors
 from . import permissions as rules
 from . import selectors, services
 from .filters import LoginRecordFilter
-from .forms import CodeForm, ResetTwoFactorForm, SetupCodeForm
+from .forms import CodeForm, ResetTwoFactorForm, SetupCodeForm, UnlockForm
 from .models import LoginMethod, LoginOutcome
 from .policy import (
     SESSION_CODE_FAILURES,
@@ -283,3 +283,58 @@ def two_factor_reset(request):
     else:
         messages.error(request, _("Give the username and why."))
     return redirect("accounts:logins")
+
+
+# --- A user's page (fund managers) ------------------------------------------------------------
+
+
+def _user_page(request, target, unlock_form=None):
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "target": target,
+            "lockout": selectors.lockout_of(target),
+            "logins": selectors.logins_visible_to(request.user)
+            .filter(user=target)
+            .order_by("-at", "-id")[:10],
+            "unlock_form": unlock_form or UnlockForm(),
+            "may_unlock": rules.can_unlock(request.user, target)[0],
+            "reset_form": ResetTwoFactorForm(initial={"username": target.get_username()}),
+            "may_reset": rules.can_reset_two_factor(request.user, target)[0],
+        },
+    )
+
+
+@login_required
+def user_detail(request, username):
+    """A user's sign-in state for fund managers: locked out or not, their last logins,
+    and the buttons to unlock them and to reset their second factor."""
+    _require(rules.can_read_logins(request.user))
+    target = get_object_or_404(get_user_model(), username=username)
+    return _user_page(request, target)
+
+
+@login_required
+@require_POST
+def user_unlock(request, username):
+    """A fund manager unlocks a locked-out user (``services.account_unlock``, audited)."""
+    _require(rules.can_unlock(request.user, None))
+    target = get_object_or_404(get_user_model(), username=username)
+    _require(rules.can_unlock(request.user, target))
+    form = UnlockForm(request.POST)
+    if not form.is_valid():
+        return _user_page(request, target, form)
+    try:
+        lifted = services.account_unlock(
+            user=target, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        return _user_page(request, target, form)
+    messages.success(
+        request,
+        _("%(name)s can sign in again (%(n)s failed logins removed).")
+        % {"name": target.get_username(), "n": lifted["failed_logins"]},
+    )
+    return redirect("accounts:user", username=target.get_username())

@@ -15,4 +15,6 @@ urlpatterns = [
     path("account/recovery-codes/", views.recovery_codes, name="recovery-codes"),
     path("logins/", views.logins, name="logins"),
     path("logins/reset-two-factor/", views.two_factor_reset, name="two-factor-reset"),
+    path("users/<str:username>/", views.user_detail, name="user"),
+    path("users/<str:username>/unlock/", views.user_unlock, name="user-unlock"),
 ]

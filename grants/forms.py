@@ -22,14 +22,44 @@ def _countries():
 
 
 class CountriesField(forms.ModelMultipleChoiceField):
-    widget = forms.SelectMultiple(attrs={"size": 8})
+    """A multiple choice of countries; seetf/forms.js puts a search box above it (the
+    plain select works without a script)."""
+
+    widget = forms.SelectMultiple(
+        attrs={
+            "size": 8,
+            "data-picker": "countries",
+            "data-picker-label": _("Type to find a country"),
+        }
+    )
 
     def label_from_instance(self, obj):
         return f"{obj.name} ({obj.code})"
 
 
+NEEDED_TO_SUBMIT = _("Needed to submit.")
+# What a draft may be saved without (the submission requires them: grants.workflow).
+DRAFT_OPTIONAL = (
+    "sector",
+    "region",
+    "recipient_countries",
+    "planned_start",
+    "planned_end",
+    "requested_usd",
+)
+
+
 class ProposalForm(WebForm):
-    """A task team leader's proposal (create, and edit while draft or returned)."""
+    """A task team leader's proposal (create, and edit while draft or returned). A draft
+    is saved with only its title; the rest is marked "Needed to submit." and required by
+    the submission (every missing field named at once)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in DRAFT_OPTIONAL:
+            field = self.fields[name]
+            field.required = False
+            field.help_text = f"{field.help_text} {NEEDED_TO_SUBMIT}".strip()
 
     title = forms.CharField(label=_("Title"), max_length=200)
     summary = forms.CharField(
@@ -53,7 +83,10 @@ class ProposalForm(WebForm):
     recipient_countries = CountriesField(
         label=_("Recipient countries"),
         queryset=_countries(),
-        help_text=_("The countries that learn. Hold Ctrl (or Cmd) to choose several."),
+        help_text=_(
+            "The countries that learn. Type to find one; hold Ctrl (or Cmd) to choose "
+            "several."
+        ),
     )
     provider_countries = CountriesField(
         label=_("Provider countries"),
@@ -65,7 +98,13 @@ class ProposalForm(WebForm):
         label=_("Facilitating partners"),
         queryset=Partner.objects.filter(kind=PartnerKind.TRADITIONAL_DONOR).order_by("name"),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 5}),
+        widget=forms.SelectMultiple(
+            attrs={
+                "size": 5,
+                "data-picker": "partners",
+                "data-picker-label": _("Type to find a partner"),
+            }
+        ),
         help_text=_("Traditional donors in a triangular exchange."),
     )
     recipient_endorsed_on = forms.DateField(
@@ -120,10 +159,13 @@ class ProposalForm(WebForm):
         }
 
     def service_fields(self) -> dict:
-        """The cleaned data as the grant services take it."""
+        """The cleaned data as the grant services take it: an empty recipient list is
+        left out (a draft without recipients yet; an edit keeps the ones named)."""
         data = dict(self.cleaned_data)
         for name in ("recipient_countries", "provider_countries", "facilitating_partners"):
             data[name] = list(data[name])
+        if not data["recipient_countries"]:
+            del data["recipient_countries"]
         return data
 
 
@@ -171,11 +213,12 @@ class ExchangeForm(WebForm):
         label=_("Instrument"), choices=[("", "---------"), *Instrument.choices]
     )
     title = forms.CharField(label=_("Title"), max_length=200)
-    provider_countries = CountriesField(
-        label=_("Provider countries"), queryset=_countries(), required=False
-    )
+    # Recipients first, then providers: in the order of the proposal's form.
     recipient_countries = CountriesField(
         label=_("Recipient countries"), queryset=_countries(), required=False
+    )
+    provider_countries = CountriesField(
+        label=_("Provider countries"), queryset=_countries(), required=False
     )
     start_date = forms.DateField(label=_("Start"), widget=DateInput())
     end_date = forms.DateField(label=_("End"), widget=DateInput())
@@ -205,6 +248,14 @@ class ExchangeForm(WebForm):
             "status": exchange.status,
         }
 
+    @classmethod
+    def initial_from_grant(cls, grant) -> dict:
+        """A new exchange starts from its proposal's countries."""
+        return {
+            "recipient_countries": [c.pk for c in grant.recipient_countries.all()],
+            "provider_countries": [c.pk for c in grant.provider_countries.all()],
+        }
+
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
         for name in ("provider_countries", "recipient_countries"):
@@ -222,13 +273,47 @@ class CommentForm(WebForm):
 
 
 class RequiredCommentForm(CommentForm):
-    """Returning or rejecting a proposal says why: the leader reads it."""
+    """Returning a proposal says what to change: the leader reads it."""
 
     comment = forms.CharField(
         label=_("Comment to the task team leader"),
         max_length=COMMENT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Say what to change (return) or why (reject)."),
+        help_text=_("Say what to change: the leader revises the proposal and resubmits it."),
+    )
+
+
+class ConfirmedCommentForm(RequiredCommentForm):
+    """A decision that cannot be undone (rejecting, cancelling) is confirmed on the page
+    (a checkbox, no script) and says why."""
+
+    confirm = forms.BooleanField(
+        label=_("I confirm: this cannot be undone."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+    def transition_inputs(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "confirm"}
+
+
+class RejectForm(ConfirmedCommentForm):
+    comment = forms.CharField(
+        label=_("Why the proposal is rejected"),
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The leader reads it. A rejected proposal cannot be resubmitted."),
+    )
+
+
+class CancelForm(ConfirmedCommentForm):
+    comment = forms.CharField(
+        label=_("Why the grant is cancelled"),
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "The leader and the donors read it. Nothing more is disbursed; what was "
+            "disbursed stays on record."
+        ),
     )
 
 

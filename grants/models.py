@@ -101,8 +101,13 @@ class Grant(TimeStampedModel):
         related_name="led_grants",
         editable=False,
     )
-    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="grants")
-    region = models.CharField(max_length=3, choices=Region.choices)
+    # A draft may lack what follows (a proposal half written is kept); the submission
+    # requires it (grants.workflow ``proposal_complete``), and the database refuses a
+    # grant past draft without it (``grant_complete_once_submitted``).
+    sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.PROTECT, related_name="grants"
+    )
+    region = models.CharField(max_length=3, choices=Region.choices, blank=True)
     recipient_countries = models.ManyToManyField(Country, related_name="grants_received")
     provider_countries = models.ManyToManyField(Country, related_name="grants_provided", blank=True)
     # Derived: the partners holding the ``facilitator`` role (GrantPartnerRole), kept by
@@ -128,7 +133,7 @@ class Grant(TimeStampedModel):
         related_name="grants",
         help_text="The funding window the grant is financed from; null: the fund itself.",
     )
-    requested_usd = models.DecimalField(**MONEY)
+    requested_usd = models.DecimalField(**MONEY, null=True, blank=True)
     approved_usd = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
     disbursed_usd = models.DecimalField(**MONEY, default=ZERO, editable=False)
     released_usd = models.DecimalField(
@@ -142,8 +147,8 @@ class Grant(TimeStampedModel):
     )
     development_goal = models.TextField(max_length=2000, blank=True)
     targeted_outcomes = models.JSONField(default=list, blank=True)
-    planned_start = models.DateField()
-    planned_end = models.DateField()
+    planned_start = models.DateField(null=True, blank=True)
+    planned_end = models.DateField(null=True, blank=True)
     completion_report_due = models.DateField(null=True, blank=True, editable=False)
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
     decided_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -182,8 +187,20 @@ class Grant(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(requested_usd__gt=0) & Q(requested_usd__lte=MAX_GRANT_USD),
+                condition=Q(requested_usd__isnull=True)
+                | (Q(requested_usd__gt=0) & Q(requested_usd__lte=MAX_GRANT_USD)),
                 name="grant_requested_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=GrantStatus.DRAFT)
+                | (
+                    Q(sector__isnull=False)
+                    & ~Q(region="")
+                    & Q(requested_usd__isnull=False)
+                    & Q(planned_start__isnull=False)
+                    & Q(planned_end__isnull=False)
+                ),
+                name="grant_complete_once_submitted",
             ),
             models.CheckConstraint(
                 condition=Q(approved_usd__isnull=True) | Q(approved_usd__gt=0),
@@ -225,6 +242,8 @@ class Grant(TimeStampedModel):
         return self.committed_usd - self.disbursed_usd
 
     def compute_completion_report_due(self):
+        if self.planned_end is None:
+            return None
         return self.planned_end + timedelta(days=settings.COMPLETION_REPORT_DUE_DAYS)
 
 

@@ -103,6 +103,12 @@ def can_accept_report(user, grant: Grant) -> tuple[bool, str]:
     return False, "Only fund managers accept completion reports."
 
 
+def can_return_report(user, grant: Grant) -> tuple[bool, str]:
+    if is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers return completion reports for revision."
+
+
 def can_record_exchange(user, grant: Grant) -> tuple[bool, str]:
     if is_leader_of(user, grant) or is_fund_manager(user):
         return True, ""

@@ -3,17 +3,22 @@ role's part of the home page, and grants read as rows."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Case, DecimalField, F, Func, Prefetch, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from partners.models import (
     WINDOW_MOVEMENT_SIGN,
     Contribution,
+    Country,
     Fund,
     FundAlert,
     Receipt,
+    Sector,
     Window,
     WindowApprover,
     WindowMovement,
@@ -27,6 +32,7 @@ from . import workflow
 from .models import (
     APPROVED_AND_LATER,
     PIPELINE_STATUSES,
+    CapacityOutcome,
     Disbursement,
     Exchange,
     Grant,
@@ -441,8 +447,12 @@ def workflow_grant(row: dict) -> Grant:
         region=row["region"],
         sector_id=row["sector_id"],
         requested_usd=row["requested_usd"],
+        planned_start=row["planned_start"],
+        planned_end=row["planned_end"],
         recipient_endorsed_on=row["recipient_endorsed_on"],
     )
+    # What the submission's completeness guard reads (workflow.proposal_complete).
+    grant._has_recipients = bool(row["recipient_countries"])
     grant._partner_facts = (
         [(role["role"], role["partner_kind"]) for role in row["partner_roles"]],
         bool(row["provider_countries"]),
@@ -514,3 +524,64 @@ def grant_chain(user, grant: Grant) -> dict:
         "ancestors": [row for row in reversed(ancestors) if row["id"] in visible_ids],
         "descendants": descendants,
     }
+# --- A grant's edits, as its history shows them ---------------------------------------
+
+EDIT_ACTIONS = ("grant.update", "grant.partner_roles", "grant.endorsement")
+# The proposal's fields whose audited value is a list of country ids.
+_COUNTRY_FIELDS = ("recipient_countries", "provider_countries")
+
+
+def grant_edits(grant: Grant) -> list[dict]:
+    """The leader's edits of a proposal, from the audit log (``audit.AuditEntry``: every
+    ``grant_update`` writes what changed, before and after), oldest first: each
+    ``{"at", "actor", "changes": [(label, before, after)]}`` with countries by name, a
+    sector by its code and name, money and dates as written. Three queries at most
+    (the entries, their countries, their sectors), whatever their number."""
+    entries = list(
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Grant),
+            object_id=str(grant.pk),
+            action__in=EDIT_ACTIONS,
+        )
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+    country_ids, sector_ids = set(), set()
+    for entry in entries:
+        for name, pair in entry.changes.items():
+            for value in pair:
+                if name in _COUNTRY_FIELDS and value:
+                    country_ids.update(value)
+                elif name == "sector" and value is not None:
+                    sector_ids.add(value)
+    countries = dict(Country.objects.filter(pk__in=country_ids).values_list("pk", "name"))
+    sectors = {s.pk: str(s) for s in Sector.objects.filter(pk__in=sector_ids)} if sector_ids else {}
+
+    def shown(name, value):
+        if value in (None, "", []):
+            return "–"
+        if name in _COUNTRY_FIELDS:
+            return ", ".join(countries.get(pk, str(pk)) for pk in value)
+        if name == "sector":
+            return sectors.get(value, str(value))
+        if name == "targeted_outcomes":
+            labels = dict(CapacityOutcome.choices)
+            return ", ".join(str(labels.get(code, code)) for code in value)
+        if name == "partner_roles":
+            return "; ".join(f"{r['role']} {r['partner']}" for r in value)
+        return str(value)
+
+    rows = []
+    for entry in entries:
+        changes = []
+        for name, (before, after) in entry.changes.items():
+            if name in ("updated_at", "completion_report_due"):
+                continue
+            try:
+                label = str(Grant._meta.get_field(name).verbose_name).capitalize()
+            except FieldDoesNotExist:  # a change audited under a name of its own
+                label = name.replace("_", " ").capitalize()
+            changes.append((label, shown(name, before), shown(name, after)))
+        if changes:
+            rows.append({"at": entry.at, "actor": entry.actor, "changes": changes})
+    return rows

@@ -38,10 +38,12 @@ from .models import (
     CapacityOutcome,
     Disbursement,
     Exchange,
+    ExchangeStatus,
     Grant,
     GrantHistory,
     GrantPartnerRole,
     GrantRelation,
+    GrantStatus,
     PartnerRole,
 )
 from .permissions import (
@@ -154,7 +156,8 @@ def _validate_proposal(data: dict) -> None:
             f"Facilitating partners are traditional donors; not: {', '.join(not_donors)}."
         ]
     window = data.get("window")
-    if window is not None and not errors:
+    complete = all(data.get(name) is not None for name in ("region", "sector", "requested_usd"))
+    if window is not None and complete and not errors:
         # The window's rules as at submission, but for its opening date: a draft may be
         # prepared before the window takes proposals (the submission checks the dates).
         today = timezone.localdate()
@@ -176,6 +179,28 @@ def _validate_proposal(data: dict) -> None:
         errors["recipient_endorsed_on"] = ["The endorsement cannot be in the future."]
     if errors:
         raise ValidationError(errors)
+
+
+def errors_of(check, data: dict) -> dict[str, list[str]]:
+    """The errors one of the rules above (``proposal_rules``, ``exchange_rules``) finds
+    in what is given, as ``{field: [messages]}``, without raising: a web form that
+    refused some fields still shows the rules' errors on the others, all at once rather
+    than in rounds. Only the fields given are checked."""
+    try:
+        check(data)
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
+def proposal_rules(data: dict) -> None:
+    """The proposal's rules (``_validate_proposal``), for ``errors_of``."""
+    _validate_proposal(data)
+
+
+def exchange_rules(data: dict) -> None:
+    """An exchange's rules (``_validate_exchange``), for ``errors_of``."""
+    _validate_exchange(data)
 
 
 def _validate_reference(reference: str) -> None:
@@ -330,12 +355,12 @@ def grant_create(
     *,
     leader,
     title: str,
-    sector: Sector,
-    region: str,
-    recipient_countries: list[Country],
-    requested_usd: Decimal,
-    planned_start: date,
-    planned_end: date,
+    sector: Sector | None = None,
+    region: str = "",
+    recipient_countries: list[Country] | None = None,
+    requested_usd: Decimal | None = None,
+    planned_start: date | None = None,
+    planned_end: date | None = None,
     summary: str = "",
     provider_countries: list[Country] = (),
     facilitating_partners: list[Partner] = (),
@@ -357,8 +382,15 @@ def grant_create(
     grant's ``reference`` (SEETF-YYYY-NNNN, unique; the year's counter is raised past it
     so that no later submission is given it), dates its creation ``at`` the time of the
     files, and, for a grant whose file names no recipient country (the 2011 review's),
-    passes ``recipients_required=False``."""
+    passes ``recipients_required=False``.
+
+    A draft may be saved half written, with only its title: what it lacks (sector,
+    region, recipient countries, dates, amount) is required at submission (the
+    workflow's ``proposal_complete`` names every missing field); a list of recipients
+    given is not empty."""
     require(can_create_grant(leader))
+    if recipient_countries is None:
+        recipient_countries, recipients_required = [], False
     roles = _merge_roles(
         {"partner_roles": partner_roles, "facilitating_partners": list(facilitating_partners)},
         [],
@@ -427,6 +459,16 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
         raise ValueError(f"grant_update() cannot set {', '.join(sorted(unknown))}")
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     grant_update_check(grant=grant, user=user)
+    if grant.status != GrantStatus.DRAFT:
+        # A returned proposal was complete when submitted, and stays so (the database
+        # refuses a grant past draft without them: grant_complete_once_submitted).
+        cleared = {
+            name: [workflow.NEEDED_TO_SUBMIT[name]]
+            for name, value in fields.items()
+            if name in workflow.NEEDED_TO_SUBMIT and value in (None, "")
+        }
+        if cleared:
+            raise ValidationError(cleared)
     before = snapshot(grant, GRANT_AUDIT_FIELDS)
     merged = {
         "window": grant.window,
@@ -441,6 +483,9 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
         "facilitating_partners": list(grant.facilitating_partners.all()),
         **fields,
     }
+    if "recipient_countries" not in fields and not merged["recipient_countries"]:
+        # A draft without recipients yet: the submission asks for them.
+        merged.pop("recipient_countries")
     endorsed_before = grant.recipient_endorsed_on
     before_roles = _current_roles(grant)
     roles = _merge_roles(fields, before_roles)
@@ -687,13 +732,23 @@ def exchange_check(*, grant: Grant, user) -> None:
 
 
 def _validate_exchange(data: dict) -> None:
+    """The rules an exchange meets, each a 400 naming its field: an exchange is held
+    once it has started, never in the future."""
     errors = {}
-    if data["end_date"] < data["start_date"]:
+    start, end = data.get("start_date"), data.get("end_date")
+    if start and end and end < start:
         errors["end_date"] = ["An exchange cannot end before it starts."]
-    if data["women_participants"] > data["participants"]:
+    today = timezone.localdate()
+    if data.get("status") == ExchangeStatus.HELD and start and start > today:
+        errors["status"] = [
+            f"An exchange starting on {start:%Y-%m-%d} cannot be held yet; "
+            "it is planned until it starts."
+        ]
+    women, participants = data.get("women_participants"), data.get("participants")
+    if women is not None and participants is not None and women > participants:
         errors["women_participants"] = ["Cannot be more than the participants."]
-    both = {c.code for c in data["provider_countries"]} & {
-        c.code for c in data["recipient_countries"]
+    both = {c.code for c in data.get("provider_countries") or []} & {
+        c.code for c in data.get("recipient_countries") or []
     }
     if both:
         errors["provider_countries"] = [
@@ -755,6 +810,7 @@ def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
     data = {
         "start_date": exchange.start_date,
         "end_date": exchange.end_date,
+        "status": exchange.status,
         "participants": exchange.participants,
         "women_participants": exchange.women_participants,
         "provider_countries": list(exchange.provider_countries.all()),
@@ -790,6 +846,21 @@ def disbursement_check(*, grant: Grant, user) -> None:
         )
 
 
+def _validate_disbursement(amount_usd: Decimal, disbursed_on: date) -> None:
+    """Money paid out is positive and paid by now: a disbursement dated in the future is
+    a 400 on ``disbursed_on`` (a payment to come is not a disbursement)."""
+    errors = {}
+    if amount_usd <= 0:
+        errors["amount_usd"] = ["Must be greater than zero."]
+    today = timezone.localdate()
+    if disbursed_on > today:
+        errors["disbursed_on"] = [
+            f"A disbursement cannot be dated in the future (after {today:%Y-%m-%d})."
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
 DISBURSEMENT_FIELDS = ("grant", "amount_usd", "disbursed_on", "purpose", "reverses", "reason")
 
 
@@ -817,6 +888,7 @@ def disbursement_record(
     then the fund's ledger row (``fund_disburse``)."""
     grant = Grant.objects.select_for_update().get(pk=grant.pk)
     disbursement_check(grant=grant, user=user)
+    _validate_disbursement(amount_usd, disbursed_on)
     disbursement_amount_check(grant=grant, amount_usd=amount_usd)
     disbursement = Disbursement.objects.create(
         grant=grant,
@@ -974,6 +1046,7 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
         elif step.kind == "disbursement":
             disbursement_check(grant=grant, user=step.user)
             amount = step.inputs["amount_usd"]
+            _validate_disbursement(amount, step.inputs["disbursed_on"])
             disbursement_amount_check(grant=grant, amount_usd=amount)
             grant.disbursed_usd += amount
             record.disbursed += amount

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .alerts import AlertDeliveryError, run_fund_check
 from .ledger import run_ledger_check
+from .models import PIPELINE_STATUSES
 from .reminders import ReminderDeliveryError, run_reminders
 
 logger = logging.getLogger(__name__)
@@ -108,3 +109,16 @@ def check_fund_balance_after_commit(**_signal) -> None:
     if any(callback is _enqueue_fund_check for _, callback, _ in connection.run_on_commit):
         return
     transaction.on_commit(_enqueue_fund_check)
+
+
+def check_fund_balance_after_pipeline_move(*, grant, from_status, past=False, **_signal) -> None:
+    """Queue the funding check when a workflow action moves a proposal into or out of
+    the pipeline (submitted, resubmitted, returned, rejected, approved...): the
+    ``pipeline_exceeds_balance`` alert compares the pipeline with the available money,
+    so it is raised on the submission that crosses it, not by the next daily run. The
+    receiver of ``grants.signals.grant_transitioned``; the importer's past decisions
+    (``past``) queue nothing (the import queues its own check once its ledger moved)."""
+    if past:
+        return
+    if (from_status in PIPELINE_STATUSES) != (grant.status in PIPELINE_STATUSES):
+        check_fund_balance_after_commit()

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.forms import CheckboxSelectMultiple
+from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -117,6 +118,44 @@ def grant_list(request):
 # --- The proposal form --------------------------------------------------------------------
 
 
+def _all_errors_at_once(form, check) -> None:
+    """A form some of whose fields were refused: the service's rules run on the fields
+    that were taken (an end before its start, a country on both sides...), and their
+    errors join the others, each beside its field, so nothing comes in a second round.
+    (Recipients not chosen yet are left out, as the save leaves them out.)"""
+    data = {
+        name: value
+        for name, value in form.cleaned_data.items()
+        if not (name == "recipient_countries" and not value)
+    }
+    for name, found in services.errors_of(check, data).items():
+        if name in form.fields and name not in form.errors:
+            for message in found:
+                form.add_error(name, message)
+
+
+def _quiet(form) -> None:
+    """A bound form shown again without judging it (the "add another row" button):
+    what was typed stays, no error is shown yet."""
+    form._errors = ErrorDict()
+    form.cleaned_data = {}
+
+
+def _add_row(data, formset_class, prefix, form, initial=None):
+    """Without a script, "Add another exchange" sends the form: the page comes back with
+    what was typed and one more empty row, nothing saved."""
+    data = data.copy()
+    total = f"{prefix}-TOTAL_FORMS"
+    data[total] = str(min(int(data.get(total) or 0) + 1, formset_class.max_num))
+    bound = form.__class__(data, initial=form.initial)
+    _quiet(bound)
+    rows = formset_class(data, initial=initial, prefix=prefix)
+    rows._errors, rows._non_form_errors = [], rows.error_class()
+    for row in rows.forms:
+        _quiet(row)
+    return bound, rows
+
+
 class _Invalid(Exception):
     """Some form in the page was refused by a service: roll back and show it."""
 
@@ -194,11 +233,28 @@ def proposal_create(request):
         raise PermissionDenied(reason)
     form = ProposalForm(request.POST or None)
     exchanges = PlannedExchangeFormSet(request.POST or None, prefix="exchanges")
-    if request.method == "POST" and all([form.is_valid(), exchanges.is_valid()]):
-        response = _save_proposal(request, form, exchanges)
+    if "add_exchange" in request.POST:
+        form, exchanges = _add_row(request.POST, PlannedExchangeFormSet, "exchanges", form)
+        return _proposal_page(request, form, exchanges)
+    if request.method == "POST":
+        response = _checked_and_saved(request, form, exchanges)
         if response is not None:
             return response
     return _proposal_page(request, form, exchanges)
+
+
+def _checked_and_saved(request, form, exchanges, grant=None):
+    """Every error at once: the fields, the rows and the rules between fields; saved
+    only when there is none."""
+    valid = all([form.is_valid(), exchanges.is_valid()])
+    if valid:
+        return _save_proposal(request, form, exchanges, grant)
+    if form.errors:
+        _all_errors_at_once(form, services.proposal_rules)
+    for row in exchanges.forms:
+        if row.has_changed() and row.errors:
+            _all_errors_at_once(row, services.exchange_rules)
+    return None
 
 
 @login_required
@@ -229,11 +285,14 @@ def proposal_edit(request, pk):
     data = request.POST if request.method == "POST" else None
     form = ProposalForm(data, initial=ProposalForm.initial_for(grant))
     exchanges = PlannedExchangeFormSet(data, initial=planned, prefix="exchanges")
-    if request.method == "POST" and all([form.is_valid(), exchanges.is_valid()]):
-        response = _save_proposal(request, form, exchanges, grant)
+    returns = grant.history.filter(action="return").select_related("actor").order_by("-at", "-id")
+    if data is not None and "add_exchange" in data:
+        form, exchanges = _add_row(data, PlannedExchangeFormSet, "exchanges", form, planned)
+        return _proposal_page(request, form, exchanges, grant, list(returns))
+    if data is not None:
+        response = _checked_and_saved(request, form, exchanges, grant)
         if response is not None:
             return response
-    returns = grant.history.filter(action="return").select_related("actor").order_by("-at", "-id")
     return _proposal_page(request, form, exchanges, grant, list(returns))
 
 
@@ -252,7 +311,11 @@ def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, 
         action = workflow.get(name)
         # A grant that does not fit its funding window: the decider (and the leader,
         # about submitting) is told which rule it breaks.
-        worth_telling = verdict["code"] in ("self_approval", "window_ineligible")
+        worth_telling = verdict["code"] in (
+            "self_approval",
+            "window_ineligible",
+            "incomplete_proposal",
+        )
         if worth_telling and grant.status in action.sources:
             notice = verdict["reason"]
         if not verdict["allowed"] or action.form is None:
@@ -286,6 +349,29 @@ def _can(check, **kwargs) -> bool:
     return True
 
 
+def _timeline(history: list, edits: list[dict], grant: Grant) -> tuple[list, list]:
+    """The history rows and the proposal's edits in one list, in time order (an edit as
+    a dict with ``edit``: True); and, once a returned proposal was submitted again, the
+    edits made since the last return, each marked ``since_return`` (the page highlights
+    them: what the deciders should read again)."""
+    returns = [row.at for row in history if row.action == "return"]
+    resubmitted = bool(returns) and any(
+        row.action == "submit" and row.at > returns[-1] for row in history
+    )
+    since = []
+    for edit in edits:
+        edit["edit"] = True
+        edit["since_return"] = resubmitted and edit["at"] > returns[-1]
+        if edit["since_return"]:
+            since.append(edit)
+    rows = sorted([*history, *edits], key=lambda row: _at(row))
+    return rows, since
+
+
+def _at(row):
+    return row["at"] if isinstance(row, dict) else row.at
+
+
 def grant_page(request, grant: Grant, *, bound: dict | None = None):
     """The grant page; ``bound`` holds a submitted form to show again with its errors."""
     user = request.user
@@ -293,6 +379,8 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
     history = list(grant.history.select_related("actor").order_by("at", "id"))
     for row in history:
         row.label = workflow.history_label(row.action)
+        row.amount = grant.approved_usd if row.action == "approve" else None
+    timeline, changed_since_return = _timeline(history, selectors.grant_edits(grant), grant)
     countries = Country.objects.only("code", "name")
     exchanges = list(
         grant.exchanges.prefetch_related(
@@ -312,7 +400,8 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
     report_visible = can_see_report(user, report, grant)
     context = {
         "grant": grant,
-        "history": history,
+        "history": timeline,
+        "changed_since_return": changed_since_return,
         "exchanges": exchanges,
         "report": report,
         "leader_actions": [o for o in offered if o["place"] == "leader"],
@@ -365,7 +454,9 @@ def _grant_for_page(request, pk) -> Grant:
             ),
         ),
     )
-    # What the workflow's not_endorsed guard reads, from the prefetched rows (no query).
+    # What the workflow's guards read (not_endorsed, proposal_complete), from the
+    # prefetched rows (no query).
+    grant._has_recipients = bool(grant.recipient_countries.all())
     grant._partner_facts = (
         [(role.role, role.partner.kind) for role in grant.partner_roles.all()],
         bool(grant.provider_countries.all()),
@@ -400,8 +491,13 @@ def grant_action(request, pk, action):
     form = step.form(request.POST, auto_id=_auto_id(action))
     if form.is_valid():
         with service_errors_on(form):
+            inputs = (
+                form.transition_inputs()
+                if hasattr(form, "transition_inputs")
+                else form.cleaned_data
+            )
             grant = services.grant_transition(
-                grant=grant, user=request.user, action=action, **form.cleaned_data
+                grant=grant, user=request.user, action=action, **inputs
             )
         if not form.errors:
             messages.success(request, step.done % {"ref": _ref(grant)})
@@ -483,8 +579,12 @@ def exchange_form(request, pk, exchange_pk=None):
         services.exchange_check(grant=grant, user=request.user)
     except ApplicationError as error:
         return _refuse(request, error, grant)
-    initial = ExchangeForm.initial_for(exchange) if exchange else None
+    initial = (
+        ExchangeForm.initial_for(exchange) if exchange else ExchangeForm.initial_from_grant(grant)
+    )
     form = ExchangeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and not form.is_valid():
+        _all_errors_at_once(form, services.exchange_rules)
     if request.method == "POST" and form.is_valid():
         with service_errors_on(form):
             if exchange is None:

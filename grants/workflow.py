@@ -36,7 +36,7 @@ from seetf.common.errors import ApplicationError
 from seetf.common.rules import ALLOWED, Verdict, as_verdict
 
 from . import permissions
-from .forms import ApproveForm, CommentForm, RequiredCommentForm
+from .forms import ApproveForm, CancelForm, CommentForm, RejectForm, RequiredCommentForm
 from .models import GrantStatus as S
 from .references import next_grant_reference
 
@@ -232,6 +232,55 @@ def report_accepted(grant) -> Verdict | None:
     return None
 
 
+# --- Guards: a proposal is complete when submitted (a 400 naming every missing field) ---
+
+# What a draft may lack and a submission needs, with what the leader is told.
+NEEDED_TO_SUBMIT = {
+    "sector": "Choose the sector.",
+    "region": "Choose the region.",
+    "recipient_countries": "Name at least one recipient country.",
+    "planned_start": "Give the planned start.",
+    "planned_end": "Give the planned end.",
+    "requested_usd": "Give the amount requested.",
+}
+
+
+def _has_recipients(grant) -> bool:
+    """From what the page or the API read with the grant (``_has_recipients``), else one
+    query; an unsaved grant of the fund's past (the importer) is not asked: the 2011
+    review's grants name none."""
+    known = getattr(grant, "_has_recipients", None)
+    if known is not None:
+        return known
+    if grant.pk is None:
+        return True
+    return grant.recipient_countries.exists()
+
+
+def proposal_complete(grant) -> Verdict | None:
+    """A draft may be saved half written; it is submitted once it says everything the
+    fund managers decide on. Every missing field at once, each a 400 on its field."""
+    missing = {
+        name: [message]
+        for name, message in NEEDED_TO_SUBMIT.items()
+        if (
+            not _has_recipients(grant)
+            if name == "recipient_countries"
+            else getattr(grant, f"{name}_id" if name == "sector" else name) in (None, "")
+        )
+    }
+    if not missing:
+        return None
+    names = ", ".join(missing)
+    return Verdict(
+        False,
+        f"The proposal is not complete: {names}.",
+        "incomplete_proposal",
+        field=next(iter(missing)),
+        errors=missing,
+    )
+
+
 # --- Guards: a grant in a funding window fits it (a 400 on ``window``) -------------------
 
 
@@ -369,6 +418,14 @@ def report_accepted_now(step: Step) -> None:
     step.save_report(report, ["accepted_at", "accepted_by"])
 
 
+def report_returned_now(step: Step) -> None:
+    """The report goes back to its leader to revise: no longer submitted (the grant is
+    approved again, the leader writes and submits it once more)."""
+    report = _report(step.grant)
+    report.submitted_at = None
+    step.save_report(report, ["submitted_at"])
+
+
 # --- The table -----------------------------------------------------------------------------
 
 
@@ -432,7 +489,7 @@ for _action in [
         history_label=_("Submitted"),
         done=_("The proposal %(ref)s was submitted to the fund managers."),
         effect=submitted,
-        guards=(fits_window_when_submitted,),
+        guards=(proposal_complete, fits_window_when_submitted),
         form=CommentForm,
         place="leader",
         heading=_("Submit"),
@@ -491,7 +548,7 @@ for _action in [
         history_label=_("Rejected"),
         done=_("%(ref)s was rejected."),
         effect=decided,
-        form=RequiredCommentForm,
+        form=RejectForm,
         heading=_("Reject"),
         button=_("Reject the proposal"),
         style="danger",
@@ -505,7 +562,7 @@ for _action in [
         history_label=_("Cancelled"),
         done=_("%(ref)s was cancelled; its undisbursed money was released."),
         effect=released,
-        form=RequiredCommentForm,
+        form=CancelForm,
         heading=_("Cancel the grant"),
         button=_("Cancel the grant"),
         note=_cancel_note,
@@ -536,6 +593,20 @@ for _action in [
         effect=report_accepted_now,
         guards=(report_submitted, report_not_yet_accepted),
         status_message="Only a submitted report of a completed grant can be accepted.",
+    ),
+    # A fund manager sends a submitted report back for revision, with a comment the
+    # leader reads (results.services.completion_report_return requires it): the grant is
+    # approved again and its report no longer submitted.
+    Action(
+        "return-report",
+        frozenset({S.COMPLETED}),
+        S.APPROVED,
+        permissions.can_return_report,
+        history_label=_("Completion report returned for revision"),
+        done=_("The completion report was returned to the task team leader for revision."),
+        effect=report_returned_now,
+        guards=(report_submitted, report_not_yet_accepted),
+        status_message="Only a submitted report of a completed grant can be returned.",
     ),
     Action(
         "close",

@@ -44,9 +44,15 @@ class CompletionReportForm(WebForm):
     )
 
     @classmethod
-    def initial_for(cls, report) -> dict:
+    def initial_for(cls, report, grant=None) -> dict:
+        """A report's values; a new report starts from the participants of the grant's
+        held exchanges. (The outcomes it targeted are shown beside the form, never ticked
+        for the leader: what was achieved is theirs to say.)"""
         if report is None:
-            return {}
+            if grant is None:
+                return {}
+            held = grant.exchanges.filter(status="held")
+            return {"participants": sum(held.values_list("participants", flat=True))}
         return {
             "outcomes_achieved": report.outcomes_achieved,
             "participants": report.participants,
@@ -55,6 +61,20 @@ class CompletionReportForm(WebForm):
             "follow_up_needed": report.follow_up_needed,
             "follow_up_description": report.follow_up_description,
         }
+
+
+class ReportReturnForm(WebForm):
+    """A fund manager sends a submitted report back: what to revise (required)."""
+
+    comment = forms.CharField(
+        label=_("What to revise"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "The leader reads it, revises the report and submits it again; meanwhile the "
+            "grant is approved again."
+        ),
+    )
 
 
 class ConcreteResultForm(WebForm):

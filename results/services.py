@@ -17,7 +17,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.services import audit_record, created, diff, snapshot
-from grants.models import APPROVED_AND_LATER, CapacityOutcome, Grant, GrantRelation, GrantStatus
+from grants.models import (
+    APPROVED_AND_LATER,
+    CapacityOutcome,
+    ExchangeStatus,
+    Grant,
+    GrantRelation,
+    GrantStatus,
+)
 from grants.permissions import can_write_report
 from grants.services import grant_propose_follow_on, grant_transition, grant_transition_check
 from partners.models import Country, Sector
@@ -103,6 +110,11 @@ def completion_report_submit_check(*, grant: Grant, user) -> None:
     grant_transition_check(grant=grant, user=user, action="complete")
 
 
+def completion_report_return_check(*, grant: Grant, user) -> None:
+    """Returning the report for revision is the workflow's ``return-report`` action."""
+    grant_transition_check(grant=grant, user=user, action="return-report")
+
+
 def completion_report_accept_check(*, grant: Grant, user) -> None:
     """Accepting the report is the workflow's ``accept-report`` action."""
     grant_transition_check(grant=grant, user=user, action="accept-report")
@@ -153,6 +165,34 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
     return report
 
 
+def _exchange_errors(grant: Grant, day=None) -> dict:
+    """What the grant's exchanges say against reporting its completion on ``day`` (by
+    default today), as errors on ``exchanges``: none may still be planned (hold it or
+    cancel it first), and the report does not come before the first exchange was held.
+    A grant without exchanges is not refused here (the fund's past has such reports)."""
+    day = day or timezone.localdate()
+    rows = list(
+        grant.exchanges.exclude(status=ExchangeStatus.CANCELLED).values_list(
+            "title", "status", "start_date"
+        )
+    )
+    planned = [title for title, status, _start in rows if status == ExchangeStatus.PLANNED]
+    errors = []
+    if planned:
+        errors.append(
+            "Exchanges still planned: "
+            + "; ".join(planned)
+            + ". Record each as held or cancelled before reporting completion."
+        )
+    held = [start for _title, status, start in rows if status == ExchangeStatus.HELD]
+    if held and min(held) > day:
+        errors.append(
+            f"The first exchange is held on {min(held):%Y-%m-%d}: a completion report "
+            "cannot come before it."
+        )
+    return {"exchanges": errors} if errors else {}
+
+
 @transaction.atomic
 def completion_report_submit(
     *,
@@ -178,6 +218,7 @@ def completion_report_submit(
         and not report.follow_up_needs.exists()
     ):
         missing["follow_up_description"] = ["Say what follow-up is needed."]
+    missing.update(_exchange_errors(grant, timezone.localdate(at) if at else None))
     if missing:
         raise ValidationError(missing)
     grant_transition(grant=grant, user=user, action="complete", comment=comment, at=at)
@@ -461,6 +502,26 @@ def ex_post_check_file(*, check: ExPostCheck, user, **answers) -> ExPostCheck:
         changes=created(check, [*EX_POST_FIELDS, "submitted_at"]),
     )
     return check
+@transaction.atomic
+def completion_report_return(*, grant: Grant, user, comment: str = "") -> CompletionReport:
+    """A fund manager sends a submitted, not yet accepted report back to its leader for
+    revision (the workflow's ``return-report``): the grant is approved again, the report
+    no longer submitted; the comment, which says what to revise, is required (400)."""
+    grant = _locked_grant(grant)
+    completion_report_return_check(grant=grant, user=user)
+    if not (comment or "").strip():
+        raise ValidationError({"comment": ["Say what the leader should revise."]})
+    before = snapshot(grant.completion_report, ["submitted_at"])
+    grant_transition(grant=grant, user=user, action="return-report", comment=comment)
+    report = CompletionReport.objects.get(grant=grant)
+    audit_record(
+        actor=user,
+        action="completion_report.return",
+        obj=report,
+        changes=diff(before, snapshot(report, ["submitted_at"])),
+        reason=comment,
+    )
+    return report
 
 
 # --- Results stories ---------------------------------------------------------------------

@@ -30,13 +30,19 @@ from seetf.common.forms import service_errors_on
 from . import selectors, services
 from .charts import bar_chart
 from .filters import ResultsStoryFilter
-from .forms import CompletionReportForm, ConcreteResultFormSet, DashboardPartnerForm
+from .forms import (
+    CompletionReportForm,
+    ConcreteResultFormSet,
+    DashboardPartnerForm,
+    ReportReturnForm,
+)
 from .forms_follow_up import FollowUpNeedFormSet
 from .models import CompletionReport
 from .views_follow_up import needs_panel
 
 HUB_PAGE_SIZE = 12
 ACCEPT_ID = "id_accept_%s"
+RETURN_ID = "id_return_report_%s"
 # The per-grant tables of the dashboard show this many rows; their CSV has them all.
 TABLE_LIMIT = 100
 
@@ -61,7 +67,16 @@ def _report_of(request, pk):
     return grant, report
 
 
-def _report_page(request, grant, report, form=None, results=None, accept_form=None, needs=None):
+def _report_page(
+    request,
+    grant,
+    report,
+    form=None,
+    results=None,
+    accept_form=None,
+    return_form=None,
+    needs=None,
+):
     user = request.user
     # Each form is offered while the service would take it (grants.workflow's table).
     verdicts = {row["action"]: row["allowed"] for row in allowed_actions(user, grant)}
@@ -71,7 +86,7 @@ def _report_page(request, grant, report, form=None, results=None, accept_form=No
     except ApplicationError:
         writable = False
     if writable and form is None:
-        form = CompletionReportForm(initial=CompletionReportForm.initial_for(report))
+        form = CompletionReportForm(initial=CompletionReportForm.initial_for(report, grant))
         initial = [
             {"kind": r.kind, "description": r.description}
             for r in (report.concrete_results.all() if report else [])
@@ -86,6 +101,9 @@ def _report_page(request, grant, report, form=None, results=None, accept_form=No
         )
     acceptable = verdicts["accept-report"]
     closable = verdicts["close"]
+    returned = (
+        grant.history.filter(action="return-report").select_related("actor").order_by("-at", "-id")
+    ).first()
     return render(
         request,
         "results/report.html",
@@ -101,6 +119,16 @@ def _report_page(request, grant, report, form=None, results=None, accept_form=No
             "needs": needs if writable else None,
             "follow_up_needs": needs_panel(user, grant, report) if not writable else [],
             "accept_form": (accept_form or CommentForm(auto_id=ACCEPT_ID)) if acceptable else None,
+            "return_form": (return_form or ReportReturnForm(auto_id=RETURN_ID))
+            if verdicts["return-report"]
+            else None,
+            # The fund manager's last comment, while the report is being revised.
+            "last_return": returned if report and not report.submitted_at else None,
+            "targeted_outcomes": [
+                label
+                for code, label in CapacityOutcome.choices
+                if code in (grant.targeted_outcomes or [])
+            ],
             # The close form posts to the grant's own action (grants.views.grant_action).
             "close_form": CommentForm(auto_id="id_close_%s") if closable else None,
             "is_leader": is_leader_of(user, grant),
@@ -162,6 +190,24 @@ def report_accept(request, pk):
         messages.success(
             request, _("The completion report was accepted; the grant can now be closed.")
         )
+    return redirect("results:report", pk=grant.pk)
+
+
+@login_required
+@require_POST
+def report_return(request, pk):
+    """A fund manager sends the submitted report back to its leader for revision."""
+    grant, report = _report_of(request, pk)
+    form = ReportReturnForm(request.POST, auto_id=RETURN_ID)
+    if not form.is_valid():
+        return _report_page(request, grant, report, return_form=form)
+    with service_errors_on(form):
+        services.completion_report_return(grant=grant, user=request.user, **form.cleaned_data)
+    if form.errors:
+        return _report_page(request, grant, report, return_form=form)
+    messages.success(
+        request, _("The completion report was returned to the task team leader for revision.")
+    )
     return redirect("results:report", pk=grant.pk)
 
 

@@ -155,6 +155,11 @@ class GrantSerializer(serializers.ModelSerializer):
         "its rules (400 on window). Null: the fund itself.",
     )
     requested_usd = serializers.DecimalField(**MONEY, min_value=CENT, max_value=MAX_GRANT_USD)
+    # Required on create as before: a draft kept half written comes from the web's
+    # proposal form (grants.services.grant_create takes it); the API reads it with
+    # these fields null, and a PATCH completes it.
+    planned_start = serializers.DateField()
+    planned_end = serializers.DateField()
     targeted_outcomes = serializers.ListField(
         child=serializers.ChoiceField(choices=CapacityOutcome.choices),
         required=False,

@@ -29,6 +29,11 @@ urlpatterns = [
         name="completion-report-accept",
     ),
     path(
+        "grants/<int:grant_pk>/completion-report/return/",
+        views.CompletionReportReturnView.as_view(),
+        name="completion-report-return",
+    ),
+    path(
         "reports/capacity-outcomes/",
         reports.CapacityOutcomesReportView.as_view(),
         name="report-capacity-outcomes",

@@ -96,3 +96,26 @@ class CompletionReportAcceptView(CompletionReportMixin):
             grant=grant, user=request.user, **serializer.validated_data
         )
         return Response(CompletionReportSerializer(report).data)
+
+
+class CompletionReportReturnView(CompletionReportMixin):
+    """A fund manager returns a submitted report to its leader for revision, saying what
+    to revise (``comment``, required): the grant is approved again."""
+
+    @extend_schema(
+        request=CommentSerializer,
+        responses={
+            200: CompletionReportSerializer,
+            **REFUSALS,
+            404: OpenApiResponse(description="No such grant or report."),
+        },
+    )
+    def post(self, request, grant_pk):
+        grant, _ = self.visible_report(grant_pk, must_exist=False)
+        services.completion_report_return_check(grant=grant, user=request.user)
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = services.completion_report_return(
+            grant=grant, user=request.user, **serializer.validated_data
+        )
+        return Response(CompletionReportSerializer(report).data)

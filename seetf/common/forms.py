@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from seetf.common.errors import ApplicationError
 
@@ -26,7 +27,11 @@ class MoneyInput(forms.NumberInput):
 
 
 class WebForm(forms.Form):
-    """The web pages' forms: a required field's label is marked (site.css adds "*")."""
+    """The web pages' forms: a required field's label is marked (site.css adds "*"),
+    and a text's limit is said before it bites: "200 characters at most." in its help,
+    and counted as one types (``data-maxlength``, seetf/forms.js). No ``maxlength``
+    attribute: the browser would cut a pasted text silently, where the form says it is
+    too long and keeps it to be shortened."""
 
     required_css_class = "required"
 
@@ -34,6 +39,14 @@ class WebForm(forms.Form):
         # No ":" after labels (Form.__init__ would replace a class attribute).
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            limit = getattr(field, "max_length", None)
+            if not isinstance(field, forms.CharField) or not limit or field.widget.is_hidden:
+                continue
+            field.widget.attrs.pop("maxlength", None)
+            field.widget.attrs["data-maxlength"] = str(limit)
+            said = _("%(limit)s characters at most.") % {"limit": f"{limit:,}"}
+            field.help_text = f"{field.help_text} {said}".strip() if field.help_text else said
 
 
 def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:

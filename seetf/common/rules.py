@@ -21,6 +21,9 @@ class Verdict(NamedTuple):
     # A refusal about one of the object's fields (a grant that does not fit its funding
     # window): a 400 on that field, DRF's shape, instead of a 403 or 409.
     field: str = ""
+    # A refusal about several fields at once ({field: [messages]}: a proposal submitted
+    # incomplete names every missing field): the 400's body.
+    errors: dict | None = None
 
     @property
     def status(self) -> int:
@@ -48,6 +51,8 @@ def require(answer, *, code: str = "permission_denied") -> None:
     as the ApplicationError the API and the pages answer with: a 403 for who, a 409 for
     the state of things; nothing when it is allowed."""
     verdict = as_verdict(answer, code=code)
+    if not verdict.allowed and verdict.errors:
+        raise ValidationError(verdict.errors)
     if not verdict.allowed and verdict.field:
         raise ValidationError({verdict.field: [verdict.reason]})
     if not verdict.allowed:

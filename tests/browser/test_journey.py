@@ -15,6 +15,7 @@ No page may send a request off this machine or log a console error (conftest.Win
 """
 
 import re
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -216,8 +217,10 @@ def test_a_grant_from_draft_to_published_story(people, browser):
     form.get_by_label(label("Title")).fill("Study tour to Mexico City")
     form.get_by_label(label("Provider countries")).select_option(label="Mexico (MEX)")
     form.get_by_label(label("Recipient countries")).select_option(label="Honduras (HND)")
-    form.get_by_label(label("Start")).fill("2027-02-01")
-    form.get_by_label(label("End")).fill("2027-02-07")
+    # Held, so started by today (an exchange is never held in the future).
+    held_from = date.today() - timedelta(days=60)
+    form.get_by_label(label("Start")).fill(held_from.isoformat())
+    form.get_by_label(label("End")).fill((held_from + timedelta(days=6)).isoformat())
     form.get_by_label(label("Location")).fill("Mexico City")
     form.get_by_label(label("Participants")).fill("14")
     form.get_by_label(label("Of whom women")).fill("6")

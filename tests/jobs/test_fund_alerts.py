@@ -258,14 +258,14 @@ def test_money_moving_checks_the_fund_after_each_commit(leader, managers, monkey
     assert calls == [False]
     assert alerts() == []
     grant = approve(leader, managers[0], "200000.00")
-    assert calls == [False, False]
+    assert calls == [False, False, False]  # the submission (the pipeline), the approval
     (alert,) = alerts()
     assert alert.kind == LOW and alert.resolved_at is None
     assert len(mail.outbox) == 1
     receive("100000.00")
     assert alerts(LOW)[0].resolved_at is not None
     grant_services.grant_transition(grant=grant, user=managers[0], action="cancel")
-    assert calls == [False] * 4
+    assert calls == [False] * 5
     assert len(alerts()) == 1 and len(mail.outbox) == 1
 
 
@@ -274,8 +274,8 @@ def test_a_rolled_back_movement_queues_nothing(
     leader, managers, monkeypatch, django_capture_on_commit_callbacks
 ):
     fund_with("1000000.00")
-    calls = _record_enqueues(monkeypatch)
     grant = make_grant(leader, GrantStatus.SUBMITTED, requested_usd=Decimal("900000.00"))
+    calls = _record_enqueues(monkeypatch)
 
     class Abort(Exception):
         pass
@@ -354,3 +354,32 @@ def test_the_database_allows_one_open_alert_of_each_kind():
     with pytest.raises(IntegrityError), transaction.atomic():
         raise_alert(LOW)
     assert FundAlert.objects.filter(resolved_at=None).count() == 2
+
+
+# --- The check after the pipeline moves ---------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_past_the_available_money_raises_the_alert_at_once(
+    leader, managers, monkeypatch
+):
+    """Submitting (and resubmitting) queues the check after commit: the pipeline alert is
+    raised by the submission that crosses, not by the next daily run; a return (out of
+    the pipeline) queues it again and resolves it; a draft saved queues nothing."""
+    fund_with("500000.00")
+    calls = _record_enqueues(monkeypatch)
+    grant = make_grant(leader, GrantStatus.DRAFT, requested_usd=Decimal("600000.00"))
+    assert calls == []
+    grant = grant_services.grant_transition(grant=grant, user=leader, action="submit")
+    assert calls == [False]
+    (alert,) = alerts(PIPELINE)
+    assert alert.resolved_at is None and alert.pipeline_usd == Decimal("600000.00")
+    grant_services.grant_transition(
+        grant=grant, user=managers[0], action="start-review"
+    )  # within the pipeline: no check
+    assert calls == [False]
+    grant = grant_services.grant_transition(
+        grant=grant, user=managers[0], action="return", comment="Smaller, please."
+    )
+    assert calls == [False, False]
+    assert alerts(PIPELINE)[0].resolved_at is not None

@@ -39,6 +39,7 @@ def finished_grant(
             title=f"A {instrument}",
             start_date=date(2026, 2, 1),
             end_date=date(2026, 2, 5),
+            status="held",
         )
     report = {**REPORT, "lessons": lessons}
     if outcomes is not None:

@@ -63,8 +63,17 @@ def test_start_review_then_reject_with_a_comment(web, leader, fund_manager, fund
     assert client.post(f"/grants/{grant.pk}/actions/start-review/", {}).status_code == 302
     grant.refresh_from_db()
     assert grant.status == GrantStatus.UNDER_REVIEW
-    response = client.post(
+    # Rejecting is final: without the confirmation it is refused, the comment kept.
+    refused = client.post(
         f"/grants/{grant.pk}/actions/reject/", {"comment": "Outside the fund's mandate."}
+    )
+    assert field_errors(page(refused), "id_reject_confirm") == ["Tick the box to confirm."]
+    assert page(refused).testid("reject-details").attrs.get("open") is not None
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.UNDER_REVIEW
+    response = client.post(
+        f"/grants/{grant.pk}/actions/reject/",
+        {"comment": "Outside the fund's mandate.", "confirm": "on"},
     )
     assert response.status_code == 302
     grant.refresh_from_db()
@@ -87,7 +96,10 @@ def test_cancelling_releases_what_was_not_disbursed(web, leader, fund_manager, f
     assert "50,000.00 USD" in root.testid("cancel-form").text
     refused = client.post(f"/grants/{grant.pk}/actions/cancel/", {"comment": ""})
     assert field_errors(page(refused), "id_cancel_comment") == ["This field is required."]
-    response = client.post(f"/grants/{grant.pk}/actions/cancel/", {"comment": "Stopped."})
+    assert field_errors(page(refused), "id_cancel_confirm") == ["Tick the box to confirm."]
+    response = client.post(
+        f"/grants/{grant.pk}/actions/cancel/", {"comment": "Stopped.", "confirm": "on"}
+    )
     assert response.status_code == 302
     grant.refresh_from_db()
     assert grant.status == GrantStatus.CANCELLED

@@ -31,12 +31,14 @@ PAGES = {
     # The donor's home: one query for the funding windows, one for co-financing.
     ("donor", "home"): 12,
     # The grant page reads its partner roles (with their partners) in one query, its
-    # documents (with their uploaders and exchanges) in one, and the grants that follow
-    # on from it in one (results.templatetags.follow_up; a closed grant one more, for its
-    # ex-post checks).
-    ("fund_manager", "grant"): 17,
-    ("fund_manager", "proposal"): 18,  # with the approval form and the fund's money
-    ("leader", "grant"): 15,
+    # documents (with their uploaders and exchanges) in one, the grants that follow on
+    # from it in one (results.templatetags.follow_up; a closed grant one more, for its
+    # ex-post checks), and the proposal's edits its history shows in one more
+    # (grants.selectors.grant_edits; their countries and sectors in one each, only when
+    # an edit changed them).
+    ("fund_manager", "grant"): 18,
+    ("fund_manager", "proposal"): 19,  # with the approval form and the fund's money
+    ("leader", "grant"): 16,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing; and one for the follow-up needs of its follow-up table

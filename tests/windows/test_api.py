@@ -459,6 +459,7 @@ def test_a_window_manager_reviews_and_approves_up_to_their_limit(
         "cancel": False,
         "complete": False,
         "accept-report": False,
+        "return-report": False,
         "close": False,
     }
     assert client.post(f"/api/v1/grants/{grant.pk}/start-review/").status_code == 200

@@ -4,7 +4,7 @@ The expected answer of each case comes from the tables below, copied from API.md
 the transition table, completion reports), never from the code under test. The checks
 happen in this order: no credentials (401), visibility (404), role (403), status (409).
 
-Speed: the 486 cases share the module's ``world`` (tests/grants/conftest.py): its users,
+Speed: the 540 cases share the module's ``world`` (tests/grants/conftest.py): its users,
 fund and grants at every status are made once, and each case runs in a savepoint that
 undoes what it wrote.
 """
@@ -36,8 +36,11 @@ MOVES = {
     "report-submit": ({S.APPROVED}, S.COMPLETED, ITS_LEADERS, "complete"),
     # POST .../completion-report/accept/: a decision that keeps the grant completed.
     "report-accept": ({S.COMPLETED}, S.COMPLETED, FUND_MANAGERS, "accept-report"),
+    # POST .../completion-report/return/: the report back to its leader, the grant
+    # approved again.
+    "report-return": ({S.COMPLETED}, S.APPROVED, FUND_MANAGERS, "return-report"),
 }
-REPORT_ACTIONS = {"report-submit", "report-accept"}
+REPORT_ACTIONS = {"report-submit", "report-accept", "report-return"}
 
 # The completion report each status has in these tests: written (not submitted) while
 # approved, submitted once completed, accepted once closed; none before approval or
@@ -76,6 +79,8 @@ def url(grant_id: int, action: str) -> str:
         return f"/api/v1/grants/{grant_id}/completion-report/submit/"
     if action == "report-accept":
         return f"/api/v1/grants/{grant_id}/completion-report/accept/"
+    if action == "report-return":
+        return f"/api/v1/grants/{grant_id}/completion-report/return/"
     return f"/api/v1/grants/{grant_id}/{action}/"
 
 
@@ -160,12 +165,12 @@ def test_workflow_action(action, status, role, world, clients):
 
 def test_the_table_covers_every_action_status_and_role():
     """MOVES has a row for each workflow action the API offers on a grant (its POST
-    actions, and the completion report's submit and accept), and the statuses walked are
-    the contract's."""
+    actions, and the completion report's submit, accept and return), and the statuses
+    walked are the contract's."""
     offered = {a.url_path for a in GrantViewSet.get_extra_actions() if "post" in a.mapping}
     # Follow-ons are no move of the workflow (tests/results/api/test_follow_up_matrix.py).
     offered -= {"propose-follow-on", "link-parent"}
-    assert set(MOVES) == offered | {"report-submit", "report-accept"}
+    assert set(MOVES) == offered | REPORT_ACTIONS
     assert set(ALL_STATUSES) == {
         "draft",
         "submitted",
