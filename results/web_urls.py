@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import views
+from . import feedback_web, views
 
 app_name = "results"
 
@@ -15,4 +15,11 @@ urlpatterns = [
     path("dashboard/<slug:table>.xlsx", views.dashboard_xlsx, name="dashboard-xlsx"),
     path("hub/", views.hub, name="hub"),
     path("stories/<slug:slug>/", views.story_detail, name="story"),
+    # Participant feedback: the participants' page (no login) and the staff's form.
+    path("feedback/<str:token>/", feedback_web.feedback_form, name="feedback"),
+    path(
+        "grants/<int:pk>/exchanges/<int:exchange_pk>/feedback-link/",
+        feedback_web.feedback_link_open,
+        name="feedback-link-open",
+    ),
 ]
