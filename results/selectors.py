@@ -212,9 +212,9 @@ def feedback_links_visible_to(user):
 def _feedback_aggregates(answers) -> dict:
     return answers.aggregate(
         answers=Count("pk"),
-        relevance=Avg("relevance"),
-        usefulness=Avg("usefulness"),
-        intention=Avg("intention"),
+        relevance_avg=Avg("relevance"),
+        usefulness_avg=Avg("usefulness"),
+        intention_avg=Avg("intention"),
         intending=Count("pk", filter=Q(intention__gte=INTENDS_TO_APPLY)),
     )
 
@@ -225,7 +225,7 @@ def _feedback_summary(row: dict) -> dict:
     count = row["answers"] or 0
 
     def mean(name):
-        value = row[name]
+        value = row[f"{name}_avg"]
         return None if value is None else round(float(value), 2)
 
     return {
@@ -240,7 +240,13 @@ def _feedback_summary(row: dict) -> dict:
 def empty_feedback() -> dict:
     """The aggregates of an exchange no one has answered about."""
     return _feedback_summary(
-        {"answers": 0, "relevance": None, "usefulness": None, "intention": None, "intending": 0}
+        {
+            "answers": 0,
+            "relevance_avg": None,
+            "usefulness_avg": None,
+            "intention_avg": None,
+            "intending": 0,
+        }
     )
 
 
@@ -258,9 +264,9 @@ def grant_feedback(grant) -> dict:
         .values("exchange_id")
         .annotate(
             answers=Count("pk"),
-            relevance=Avg("relevance"),
-            usefulness=Avg("usefulness"),
-            intention=Avg("intention"),
+            relevance_avg=Avg("relevance"),
+            usefulness_avg=Avg("usefulness"),
+            intention_avg=Avg("intention"),
             intending=Count("pk", filter=Q(intention__gte=INTENDS_TO_APPLY)),
         )
     )
