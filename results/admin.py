@@ -10,7 +10,15 @@ from seetf.common.errors import ApplicationError
 
 from . import permissions as rules
 from . import services
-from .models import CompletionReport, ConcreteResult, Outcome, ResultsStory
+from .models import (
+    CompletionReport,
+    ConcreteResult,
+    FeedbackAnswer,
+    FeedbackLink,
+    Lesson,
+    Outcome,
+    ResultsStory,
+)
 
 STORY_FORM_FIELDS = ["grant", "title", "body", "sectors", "countries", "outcomes"]
 
@@ -154,3 +162,29 @@ class ConcreteResultAdmin(ReadOnlyAdmin):
     list_display = ["report", "kind", "description"]
     list_filter = ["kind"]
     list_select_related = ["report__grant"]
+
+
+# Lessons and feedback are written through their services (reviewed, audited; answers
+# only from the participants' page): read-only here.
+
+
+@admin.register(Lesson)
+class LessonAdmin(ReadOnlyAdmin):
+    list_display = ["id", "grant", "evidence_level", "review_status", "reviewed_at"]
+    list_filter = ["evidence_level", "review_status"]
+    list_select_related = ["grant"]
+    search_fields = ["grant__reference", "what_worked", "what_did_not", "why"]
+
+
+@admin.register(FeedbackLink)
+class FeedbackLinkAdmin(ReadOnlyAdmin):
+    list_display = ["id", "exchange", "expires_at", "closed_at", "created_at"]
+    list_select_related = ["exchange"]
+    exclude = ["token_hash"]
+
+
+@admin.register(FeedbackAnswer)
+class FeedbackAnswerAdmin(ReadOnlyAdmin):
+    list_display = ["id", "exchange", "relevance", "usefulness", "intention", "created_at"]
+    list_select_related = ["exchange"]
+    exclude = ["session_key"]

@@ -118,10 +118,13 @@ class FeedbackLinkViewSet(ExchangeMixin, GrantChildViewSet, mixins.ListModelMixi
     scope = staticmethod(selectors.feedback_links_visible_to)
     serializer_class = FeedbackLinkSerializer
     grant_rule = staticmethod(rules.can_manage_feedback)
-    pagination_class = None
 
     def refine(self, links):
-        return links.filter(exchange=self.exchange).annotate(answer_count=Count("answers"))
+        return (
+            links.filter(exchange=self.exchange)
+            .annotate(answer_count=Count("answers"))
+            .order_by("-created_at", "-id")
+        )
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
