@@ -366,6 +366,8 @@ def hub(request):
     page = Paginator(found, HUB_PAGE_SIZE).get_page(request.GET.get("page"))
     lessons = LessonFilter(request.GET or None, queryset=selectors.reviewed_lessons())
     lessons.form.fields["evidence_level"].label = _("Evidence level")
+    # With no filter given, every reviewed lesson; with a bad one, none (as the stories).
+    lessons_valid = not lessons.is_bound or lessons.is_valid()
     return render(
         request,
         "results/hub.html",
@@ -374,9 +376,9 @@ def hub(request):
             "filter_fields": [form[name] for name in HUB_FILTERS],
             "page": page,
             "lesson_filter": lessons.form["evidence_level"],
-            "lessons_count": lessons.qs.count() if lessons.is_valid() else 0,
+            "lessons_count": lessons.qs.count() if lessons_valid else 0,
             "lessons": list(selectors.with_lesson_relations(lessons.qs)[:HUB_LESSONS])
-            if lessons.is_valid()
+            if lessons_valid
             else [],
             "searched": bool(
                 filterset.is_bound and form.is_valid() and form.cleaned_data["search"]
