@@ -15,7 +15,8 @@ from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
-from tests.results.factories import finished_grant, make_story
+from results import services as result_services
+from tests.results.factories import finished_grant, make_story, review_lessons
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +30,17 @@ PAGES = {
     ("leader", "home"): 5,
     # The donor's home: one query for the funding windows, one for co-financing.
     ("donor", "home"): 12,
-    # The grant page reads its partner roles (with their partners) in one query.
-    ("fund_manager", "grant"): 15,
-    ("fund_manager", "proposal"): 16,  # with the approval form and the fund's money
-    ("leader", "grant"): 13,
+    # The grant page reads its partner roles (with their partners) in one query, and its
+    # exchanges' participant feedback in two (the totals, then grouped by exchange).
+    ("fund_manager", "grant"): 17,
+    ("fund_manager", "proposal"): 18,  # with the approval form and the fund's money
+    ("leader", "grant"): 15,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing.
     ("donor", "dashboard"): 24,
-    ("anonymous", "hub"): 12,
+    # The hub four more for its reviewed lessons: count, page, countries, outcomes.
+    ("anonymous", "hub"): 16,
     ("anonymous", "home"): 4,
 }
 
@@ -60,6 +63,7 @@ def _portfolio(size, leader, fund_manager, donor_partner):
         finished_grant(leader, fund_manager, accept=False)
         closed = finished_grant(leader, fund_manager, instruments=["workshop", "study_tour"])
         make_story(fund_manager, closed, published=True, title=f"Story {number}")
+    review_lessons(fund_manager)
     evaluate_fund_alerts()
     # A proposal waiting for a decision, with size planned exchanges.
     proposal = make_grant(leader, GrantStatus.DRAFT)
@@ -89,6 +93,13 @@ def _portfolio(size, leader, fund_manager, donor_partner):
         grant_services.disbursement_record(
             grant=grant, user=fund_manager, amount_usd=1000, disbursed_on=date(2026, 2, 1)
         )
+        link, _token = result_services.feedback_link_open(
+            exchange=grant.exchanges.get(title=f"Workshop {number}"), user=leader
+        )
+        for answer in range(size):
+            result_services.feedback_answer(
+                link=link, session_key=f"s{answer}", relevance=4, usefulness=4, intention=5
+            )
     return grant, proposal
 
 
