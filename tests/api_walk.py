@@ -16,6 +16,7 @@ from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.models import Country, FundAlert, Sector
+from results import services as result_services
 from tests.brokering.factories import make_offer, make_request
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_exchange, make_grant
@@ -42,7 +43,8 @@ def one_of_each(fund_manager, leader) -> dict:
     (``grants`` for ``/grants/{id}/`` and ``/grants/{grant_pk}/...``), nested ones
     belonging to their parent: an approved grant with an exchange and a disbursement, a
     contribution with a receipt, a story, a reminder, an alert, a funding window, a
-    published offer and an open request."""
+    published offer and an open request, a feedback link of the exchange and a lesson
+    of the grant."""
     fund_with("100.00")
     run_fund_check()  # below the threshold: a low-balance alert
     contribution = make_contribution(pledged_amount="500000.00")
@@ -54,7 +56,11 @@ def one_of_each(fund_manager, leader) -> dict:
     )
     run_reminders(as_of=date(2026, 10, 1))  # its report was due 60 days after 2026-06-30
     window = make_window(fund_manager, allocate="10000.00")
+    link, _token = result_services.feedback_link_open(exchange=exchange, user=fund_manager)
+    lesson = result_services.lesson_create(user=leader, grant=grant, what_worked="Peers.")
     return {
+        "feedback-links": link,
+        "lessons": lesson,
         "windows": window,
         "grants": grant,
         "exchanges": exchange,

@@ -13,9 +13,9 @@ import pytest
 from grants import services as grant_services
 from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
+from results import services as result_services
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
-from results import services as result_services
 from tests.results.factories import finished_grant, make_story, review_lessons
 
 pytestmark = pytest.mark.django_db
