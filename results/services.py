@@ -668,6 +668,13 @@ def lesson_update(*, lesson: Lesson, user, **fields) -> Lesson:
 
 def _lesson_review(*, lesson: Lesson, user, to: str, comment: str, allowed_from) -> Lesson:
     require(can_review_lessons(user))
+    if lesson.grant.task_team_leader_id == user.pk and not user.is_superuser:
+        # As for approving one's own grant: a review is someone else's reading.
+        raise ApplicationError(
+            "You lead this grant: another fund manager reviews its lessons.",
+            code="self_approval",
+            status=403,
+        )
     lesson = _locked_lesson(lesson)
     if lesson.review_status not in allowed_from:
         raise ApplicationError(

@@ -323,3 +323,48 @@ def test_the_data_migration_makes_lessons_of_report_lessons(funded, leader, fund
     assert first.reviewed_by == fund_manager and first.what_worked == "Accepted lesson."
     assert sorted(first.outcomes.values_list("code", flat=True)) == sorted(report.outcomes_achieved)
     assert lessons[waiting.pk].review_status == "pending"
+
+
+def test_a_fund_manager_does_not_review_the_lessons_of_own_grant(
+    client_for, fm_leader, funded, fund_manager
+):
+    grant = finished_grant(fm_leader, fund_manager, lessons="Own lesson.")
+    lesson = Lesson.objects.get(grant=grant)
+    refused = client_for(fm_leader).post(f"{URL}{lesson.pk}/approve/")
+    assert (refused.status_code, refused.json()["code"]) == (403, "self_approval")
+    assert Lesson.objects.get(pk=lesson.pk).review_status == "pending"
+    assert client_for(fund_manager).post(f"{URL}{lesson.pk}/approve/").status_code == 200
+
+
+# role -> (read a waiting lesson, approve it, edit it, write one), for a lesson of
+# ``leader``'s grant waiting for review. A waiting lesson is seen by its leader and fund
+# managers only: for everyone else it does not exist (404), whatever the action.
+LESSON_MATRIX = {
+    "fund_manager": (200, 200, 403, 403),
+    "fm_leader": (200, 200, 403, 403),  # a fund manager, not this grant's leader
+    "leader": (200, 403, 200, 201),
+    "other_leader": (404, 404, 404, 403),
+    "donor": (404, 404, 404, 403),
+    "window_manager": (404, 404, 404, 403),
+    "no_role": (404, 404, 404, 403),
+    "anonymous": (404, 401, 401, 401),
+}
+
+
+@pytest.mark.parametrize("role", list(LESSON_MATRIX))
+def test_every_role_on_a_waiting_lesson(client_for, make_user, closed_grant, role):
+    from partners.roles import Role
+
+    lesson = Lesson.objects.get(grant=closed_grant)
+    who = make_user("wm", Role.WINDOW_MANAGER) if role == "window_manager" else role
+    client = client_for(who)
+    read, approve, edit, write = LESSON_MATRIX[role]
+    assert client.get(f"{URL}{lesson.pk}/").status_code == read
+    edited = client.patch(f"{URL}{lesson.pk}/", {"why": "Edited."}, format="json")
+    assert edited.status_code == edit, edited.content
+    assert (Lesson.objects.get(pk=lesson.pk).why == "Edited.") == (edit == 200)
+    created = client.post(URL, _body(closed_grant), format="json")
+    assert created.status_code == write, created.content
+    approved = client.post(f"{URL}{lesson.pk}/approve/")
+    assert approved.status_code == approve, approved.content
+    assert (Lesson.objects.get(pk=lesson.pk).review_status == "approved") == (approve == 200)
