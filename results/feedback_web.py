@@ -11,7 +11,7 @@ closed one a 410, with the same words and nothing of the exchange.
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,7 @@ from audit.context import client_address
 from grants.models import Exchange
 from grants.selectors import visible_grant_or_404
 from seetf.common.errors import ApplicationError
-from seetf.common.forms import WebForm, service_errors_on
+from seetf.common.forms import WebForm, apply_service_errors
 
 from . import services
 from .models import FeedbackAnswer
@@ -93,13 +93,14 @@ def feedback_form(request, token):
     form = FeedbackForm(request.POST)
     if form.is_valid():
         try:
-            with service_errors_on(form):
-                services.feedback_answer(
-                    link=link, session_key=_session_key(request), **form.cleaned_data
-                )
+            services.feedback_answer(
+                link=link, session_key=_session_key(request), **form.cleaned_data
+            )
         except ApplicationError:  # answered meanwhile, from another tab of this session
             return render(request, "results/feedback_thanks.html", {"again": True}, status=409)
-        if not form.errors:
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
             return render(request, "results/feedback_thanks.html", {"again": False})
     return render(
         request, "results/feedback_form.html", {"form": form, "exchange": exchange}, status=400

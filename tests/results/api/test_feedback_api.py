@@ -292,3 +292,28 @@ def test_no_answer_gives_nulls(client_for, place):
     body = client_for("leader").get(feedback_url(place)).json()
     assert body["answers"] == 0
     assert body["relevance_mean"] is None and body["share_intending_to_apply"] is None
+
+
+def test_the_service_refuses_a_second_answer_even_past_its_check(client_for, place, monkeypatch):
+    """Two tabs of one session racing: the unique constraint decides, and the loser is
+    the same 409 ``duplicate`` as a plain second answer."""
+    from django.core.exceptions import ValidationError
+
+    from results import services
+    from seetf.common.errors import ApplicationError
+
+    link = FeedbackLink.objects.get(pk=open_link(client_for, place)["id"])
+    ratings = {"relevance": 3, "usefulness": 3, "intention": 3}
+    services.feedback_answer(link=link, session_key="k", **ratings)
+    with pytest.raises(ApplicationError) as plain:
+        services.feedback_answer(link=link, session_key="k", **ratings)
+    monkeypatch.setattr(
+        "django.db.models.query.QuerySet.exists", lambda self: False
+    )  # the check passes: as if the other tab had not committed yet
+    with pytest.raises(ApplicationError) as raced:
+        services.feedback_answer(link=link, session_key="k", **ratings)
+    assert plain.value.code == raced.value.code == "duplicate"
+    monkeypatch.undo()
+    assert FeedbackAnswer.objects.count() == 1
+    with pytest.raises(ValidationError):
+        services.feedback_answer(link=link, session_key="j", **{**ratings, "intention": 6})
