@@ -78,5 +78,5 @@ def review_lessons(manager, grants=None):
     lessons = Lesson.objects.filter(review_status=LessonReview.PENDING)
     if grants is not None:
         lessons = lessons.filter(grant__in=grants)
-    for lesson in lessons:
+    for lesson in lessons.order_by("pk"):  # oldest first: the newest review is the last
         result_services.lesson_approve(lesson=lesson, user=manager)
