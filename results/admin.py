@@ -14,7 +14,10 @@ from .models import (
     CompletionReport,
     ConcreteResult,
     ExPostCheck,
+    FeedbackAnswer,
+    FeedbackLink,
     FollowUpNeed,
+    Lesson,
     Outcome,
     ResultsStory,
 )
@@ -180,3 +183,27 @@ class ExPostCheckAdmin(ReadOnlyAdmin):
     list_display = ["grant", "months_after_close", "due_on", "submitted_at"]
     list_filter = ["months_after_close"]
     list_select_related = ["grant"]
+# Lessons and feedback are written through their services (reviewed, audited; answers
+# only from the participants' page): read-only here.
+
+
+@admin.register(Lesson)
+class LessonAdmin(ReadOnlyAdmin):
+    list_display = ["id", "grant", "evidence_level", "review_status", "reviewed_at"]
+    list_filter = ["evidence_level", "review_status"]
+    list_select_related = ["grant"]
+    search_fields = ["grant__reference", "what_worked", "what_did_not", "why"]
+
+
+@admin.register(FeedbackLink)
+class FeedbackLinkAdmin(ReadOnlyAdmin):
+    list_display = ["id", "exchange", "expires_at", "closed_at", "created_at"]
+    list_select_related = ["exchange"]
+    exclude = ["token_hash"]
+
+
+@admin.register(FeedbackAnswer)
+class FeedbackAnswerAdmin(ReadOnlyAdmin):
+    list_display = ["id", "exchange", "relevance", "usefulness", "intention", "created_at"]
+    list_select_related = ["exchange"]
+    exclude = ["session_key"]

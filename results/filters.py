@@ -15,7 +15,7 @@ from grants.models import CapacityOutcome, Exchange, ExchangeStatus, Grant, Inst
 from partners.models import Country, Region, Sector
 
 from . import selectors
-from .models import CompletionReport, ResultsStory
+from .models import EvidenceLevel, Lesson, LessonReview, ResultsStory
 
 MAX_ID = 2**63 - 1
 
@@ -130,18 +130,37 @@ class ResultsStoryFilter(KnowledgeHubFilter):
 
 
 class LessonFilter(KnowledgeHubFilter):
-    """Lessons are filtered by their grant: its sector, its recipient countries (and
-    their regions, or the grant's region) and the outcomes its report achieved."""
+    """Lessons are filtered by their grant (its sector, its recipient countries and
+    their regions, or the grant's region), by the outcomes they concern, and by their
+    evidence level and review state."""
 
     search = filters.CharFilter(
         method="filter_search",
         max_length=200,
-        help_text="Words in the lessons; the best matches come first.",
+        help_text="Words in what worked, what did not and why; the best matches come first.",
+    )
+    evidence_level = filters.ChoiceFilter(
+        choices=EvidenceLevel.choices, help_text="What the lesson rests on."
+    )
+    review_status = filters.ChoiceFilter(
+        choices=LessonReview.choices,
+        help_text="Only fund managers (and a leader, for their own grants) see other "
+        "lessons than reviewed ones.",
     )
 
     class Meta:
-        model = CompletionReport
-        fields = ["search", "sector", "region", "country", "outcome", "instrument", "grant"]
+        model = Lesson
+        fields = [
+            "search",
+            "sector",
+            "region",
+            "country",
+            "outcome",
+            "instrument",
+            "grant",
+            "evidence_level",
+            "review_status",
+        ]
 
     def filter_search(self, queryset, name, value):
         return selectors.search_lessons(queryset, value)
@@ -162,5 +181,7 @@ class LessonFilter(KnowledgeHubFilter):
         return queryset.filter(Q(grant__region=value) | Exists(in_region))
 
     def filter_outcome(self, queryset, name, value):
-        # ``value`` is one of the six choices, each a boolean column of the report.
-        return queryset.filter(**{value: True})
+        through = Lesson.outcomes.through
+        return queryset.filter(
+            Exists(through.objects.filter(lesson_id=OuterRef("pk"), outcome_id=value))
+        )

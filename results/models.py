@@ -310,3 +310,149 @@ class ExPostCheck(TimeStampedModel):
 
     def __str__(self):
         return f"{self.grant}: {self.months_after_close}-month check"
+
+
+# --- Lessons with evidence -------------------------------------------------------------
+
+
+class EvidenceLevel(models.TextChoices):
+    """How much a lesson rests on (API.md, After the exchange): the leader's own word,
+    what the participants answered on the feedback form, or a review by someone who
+    took no part in the exchange."""
+
+    SELF_REPORTED = "self_reported", "Self-reported"
+    PARTICIPANT_FEEDBACK = "participant_feedback", "Participant feedback"
+    INDEPENDENT_REVIEW = "independent_review", "Independent review"
+
+
+class LessonReview(models.TextChoices):
+    """Where a lesson is in its review: written and waiting (``pending``), let through
+    to the public hub by a fund manager (``approved``), or sent back to its leader with
+    a comment (``returned``; editing it puts it back to ``pending``)."""
+
+    PENDING = "pending", "Waiting for review"
+    APPROVED = "approved", "Reviewed"
+    RETURNED = "returned", "Returned for revision"
+
+
+class Lesson(TimeStampedModel):
+    """A lesson learned from a grant: what worked, what did not and why, the capacity
+    outcomes it concerns and the evidence it rests on. Only an approved lesson reaches
+    the public knowledge hub (``results.selectors.lessons_visible_to``)."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="lessons")
+    completion_report = models.ForeignKey(
+        CompletionReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    what_worked = models.TextField(max_length=5000, blank=True)
+    what_did_not = models.TextField(max_length=5000, blank=True)
+    why = models.TextField(max_length=5000, blank=True)
+    outcomes = models.ManyToManyField(Outcome, related_name="lessons", blank=True)
+    evidence_level = models.CharField(
+        max_length=24, choices=EvidenceLevel.choices, default=EvidenceLevel.SELF_REPORTED
+    )
+    review_status = models.CharField(
+        max_length=16, choices=LessonReview.choices, default=LessonReview.PENDING
+    )
+    review_comment = models.TextField(max_length=5000, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Where a loaded lesson came from ("review-2011:<grant title>", "report:<id>"), so
+    # that loading again finds it instead of writing it twice. Empty for lessons written
+    # by people.
+    source = models.CharField(max_length=250, blank=True, editable=False)
+
+    class Meta:
+        ordering = [F("reviewed_at").desc(nulls_last=True), "-id"]
+        indexes = [models.Index(fields=["review_status", "-reviewed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(what_worked="") | ~Q(what_did_not="") | ~Q(why=""),
+                name="lesson_says_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_status="approved", reviewed_at__isnull=False)
+                | ~Q(review_status="approved"),
+                name="lesson_approved_has_date",
+            ),
+            models.UniqueConstraint(
+                fields=["source"], condition=~Q(source=""), name="lesson_source_once"
+            ),
+        ]
+
+    def __str__(self):
+        text = self.what_worked or self.what_did_not or self.why
+        return f"Lesson of {self.grant_id}: {text[:40]}"
+
+
+# --- Participant feedback --------------------------------------------------------------
+
+
+class FeedbackLink(models.Model):
+    """A link a fund manager or a grant's leader opens for one exchange, for its
+    participants to rate it without an account. Only the SHA-256 of its token is kept:
+    the token is shown once, when the link is opened, and a stolen database gives no
+    usable link."""
+
+    exchange = models.ForeignKey(
+        "grants.Exchange", on_delete=models.CASCADE, related_name="feedback_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Feedback link {self.pk} of exchange {self.exchange_id}"
+
+
+RATING_RANGE = Q(relevance__gte=1, relevance__lte=5) & Q(usefulness__gte=1, usefulness__lte=5)
+
+
+class FeedbackAnswer(models.Model):
+    """One participant's answer, from one browser session: three ratings from 1 to 5
+    and an optional comment. Nothing that names the participant is asked or kept (the
+    session key only tells answers apart, and is not linked to any account)."""
+
+    link = models.ForeignKey(FeedbackLink, on_delete=models.CASCADE, related_name="answers")
+    # Denormalised from the link, so that the aggregates group by exchange in one scan.
+    exchange = models.ForeignKey(
+        "grants.Exchange", on_delete=models.CASCADE, related_name="feedback_answers"
+    )
+    relevance = models.PositiveSmallIntegerField()
+    usefulness = models.PositiveSmallIntegerField()
+    intention = models.PositiveSmallIntegerField(
+        help_text="How far the participant intends to apply what was learned (1-5)."
+    )
+    comment = models.TextField(max_length=1000, blank=True)
+    session_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link", "session_key"], name="feedback_once_per_session"
+            ),
+            models.CheckConstraint(
+                condition=RATING_RANGE & Q(intention__gte=1, intention__lte=5),
+                name="feedback_ratings_1_to_5",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Feedback {self.pk} on exchange {self.exchange_id}"

@@ -43,3 +43,38 @@ def can_file_ex_post(user, grant) -> tuple[bool, str]:
     if grant.task_team_leader_id == user.pk:
         return True, ""
     return False, "Only the grant's task team leader files its ex-post checks."
+# --- Lessons with evidence and participant feedback ----------------------------------
+
+
+def can_write_lesson(user, grant) -> tuple[bool, str]:
+    """A grant's leader writes its lessons (and superusers, who may do anything)."""
+    if (
+        user
+        and user.is_authenticated
+        and (user.is_superuser or grant.task_team_leader_id == user.pk)
+    ):
+        return True, ""
+    return False, "Only the grant's task team leader writes its lessons."
+
+
+def can_review_lessons(user) -> tuple[bool, str]:
+    if user and user.is_authenticated and is_fund_manager(user):
+        return True, ""
+    return False, "Only fund managers review lessons."
+
+
+def can_see_unreviewed_lessons(user) -> bool:
+    """Fund managers see every lesson, to review it; a leader also sees the unreviewed
+    lessons of their own grants; everyone else reviewed lessons only."""
+    return bool(user and user.is_authenticated and is_fund_manager(user))
+
+
+def can_manage_feedback(user, grant) -> tuple[bool, str]:
+    """Fund managers and the grant's leader open and close an exchange's feedback links."""
+    if (
+        user
+        and user.is_authenticated
+        and (is_fund_manager(user) or grant.task_team_leader_id == user.pk)
+    ):
+        return True, ""
+    return False, "Only fund managers and the grant's task team leader manage feedback links."

@@ -215,3 +215,36 @@ def load_review_stories() -> dict:
         story_publish(story=story, user=manager)
         created["stories"] += 1
     return created
+
+
+@transaction.atomic
+def load_review_lessons() -> dict:
+    """The lesson of each of the six exchanges the review's boxes describe, in the
+    project's words (``lesson`` in box_exchanges.json): self-reported (the review
+    retells what the task teams reported), written by the review's leader account and
+    reviewed by its manager account through the lesson services, so that they reach the
+    public hub. Idempotent: a lesson is known by its ``source``."""
+    from .models import Lesson
+    from .services import lesson_approve, lesson_create
+
+    leader, manager = _system_users()
+    created = {"lessons": 0}
+    for title, box in box_exchanges().items():
+        source = f"review-2011:{title}"
+        if Lesson.objects.filter(source=source).exists():
+            continue
+        grant = Grant.objects.get(title=title, task_team_leader=leader)
+        fact = box["lesson"]
+        lesson = lesson_create(
+            user=leader,
+            grant=grant,
+            completion_report=CompletionReport.objects.filter(grant=grant).first(),
+            what_worked=fact["what_worked"],
+            what_did_not=fact["what_did_not"],
+            why=fact["why"],
+            outcomes=fact["outcomes"],
+            source=source,
+        )
+        lesson_approve(lesson=lesson, user=manager, comment="Recorded from the 2011 review.")
+        created["lessons"] += 1
+    return created

@@ -15,11 +15,11 @@ Each report runs a fixed, small number of queries whatever the size of the portf
 and aggregates in the database.
 """
 
-
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import (
+    Avg,
     Case,
     Count,
     DecimalField,
@@ -47,15 +47,19 @@ from .models import (
     OUTCOME_FIELDS,
     CompletionReport,
     ExPostCheck,
+    FeedbackAnswer,
+    FeedbackLink,
     FollowUpNeed,
     FollowUpStatus,
+    Lesson,
+    LessonReview,
     ResultsStory,
 )
-from .permissions import can_see_story_drafts
+from .permissions import can_see_story_drafts, can_see_unreviewed_lessons
 
 SEARCH_CONFIG = "english"
 STORY_ORDER = (F("published_at").desc(nulls_last=True), "-id")
-LESSON_ORDER = ("-accepted_at", "-id")
+LESSON_ORDER = (F("reviewed_at").desc(nulls_last=True), "-id")
 
 
 def _uses_full_text_search() -> bool:
@@ -136,12 +140,21 @@ def search_stories(stories, text: str):
     ).order_by("-title_match", *STORY_ORDER)
 
 
+def reviewed_lessons():
+    """The lessons a fund manager has reviewed and let through: the public hub's."""
+    return Lesson.objects.filter(review_status=LessonReview.APPROVED)
+
+
 def lessons_visible_to(user):
-    """The knowledge hub: the lessons of accepted completion reports of grants this user
-    may see. Reports with no lessons written are left out."""
-    return CompletionReport.objects.filter(
-        accepted_at__isnull=False, grant__in=grants_visible_to(user)
-    ).exclude(lessons="")
+    """The knowledge hub's lessons: anyone, anonymous users included, reads reviewed
+    lessons; a leader also the unreviewed lessons of their own grants; fund managers
+    every lesson (they review them)."""
+    if can_see_unreviewed_lessons(user):
+        return Lesson.objects.all()
+    visible = Q(review_status=LessonReview.APPROVED)
+    if user and user.is_authenticated:
+        visible |= Q(grant__task_team_leader=user)
+    return Lesson.objects.filter(visible)
 
 
 def completion_reports_visible_to(user):
@@ -152,32 +165,120 @@ def completion_reports_visible_to(user):
     return CompletionReport.objects.filter(grant__in=grants_visible_to(user))
 
 
-def with_lesson_relations(reports):
-    """The report with its grant joined, and one query for the recipient countries."""
+def with_lesson_relations(lessons):
+    """Lessons with their grant joined, then one query each for the grants' recipient
+    countries and the lessons' outcomes: a fixed number of queries whatever the page."""
     return (
-        reports.select_related("grant")
+        lessons.select_related("grant")
         .prefetch_related(
-            Prefetch("grant__recipient_countries", queryset=Country.objects.only("code"))
+            Prefetch("grant__recipient_countries", queryset=Country.objects.only("code")),
+            "outcomes",
         )
         .order_by(*LESSON_ORDER)
     )
 
 
-def search_lessons(reports, text: str):
-    """Reports whose lessons match ``text``, best first. On PostgreSQL the vector is
-    computed from the column by the same expression as the GIN index of migration 0003,
-    so the index serves the match."""
+LESSON_TEXT = ("what_worked", "what_did_not", "why")
+
+
+def search_lessons(lessons, text: str):
+    """Lessons whose text (what worked, what did not, why) matches ``text``, best first.
+    On PostgreSQL the vector is computed by the same expression as the GIN index of
+    migration 0006, so the index serves the match."""
     if _uses_full_text_search():
         query = _search_query(text)
         return (
-            reports.alias(lessons_vector=SearchVector("lessons", config=SEARCH_CONFIG))
-            .filter(lessons_vector=query)
-            .annotate(rank=SearchRank(F("lessons_vector"), query))
+            lessons.alias(lesson_vector=SearchVector(*LESSON_TEXT, config=SEARCH_CONFIG))
+            .filter(lesson_vector=query)
+            .annotate(rank=SearchRank(F("lesson_vector"), query))
             .order_by("-rank", *LESSON_ORDER)
         )
     for word in text.split():
-        reports = reports.filter(lessons__icontains=word)
-    return reports
+        lessons = lessons.filter(
+            Q(what_worked__icontains=word)
+            | Q(what_did_not__icontains=word)
+            | Q(why__icontains=word)
+        )
+    return lessons
+
+
+# --- Participant feedback ------------------------------------------------------------
+
+# An answer of 4 or 5 to "will you apply what you learned?" counts as intending to.
+INTENDS_TO_APPLY = 4
+
+
+def feedback_links_visible_to(user):
+    """The feedback links of the exchanges of the grants this user may see (the API's
+    rule then admits fund managers and the grant's leader only)."""
+    return FeedbackLink.objects.filter(exchange__grant__in=grants_visible_to(user))
+
+
+def _feedback_aggregates(answers) -> dict:
+    return answers.aggregate(
+        answers=Count("pk"),
+        relevance_avg=Avg("relevance"),
+        usefulness_avg=Avg("usefulness"),
+        intention_avg=Avg("intention"),
+        intending=Count("pk", filter=Q(intention__gte=INTENDS_TO_APPLY)),
+    )
+
+
+def _feedback_summary(row: dict) -> dict:
+    """Counts and means as the API and the pages show them: means to two places, the
+    share intending to apply as a fraction (None when no one answered)."""
+    count = row["answers"] or 0
+
+    def mean(name):
+        value = row[f"{name}_avg"]
+        return None if value is None else round(float(value), 2)
+
+    return {
+        "answers": count,
+        "relevance_mean": mean("relevance"),
+        "usefulness_mean": mean("usefulness"),
+        "intention_mean": mean("intention"),
+        "share_intending_to_apply": round(row["intending"] / count, 2) if count else None,
+    }
+
+
+def empty_feedback() -> dict:
+    """The aggregates of an exchange no one has answered about."""
+    return _feedback_summary(
+        {
+            "answers": 0,
+            "relevance_avg": None,
+            "usefulness_avg": None,
+            "intention_avg": None,
+            "intending": 0,
+        }
+    )
+
+
+def exchange_feedback(exchange) -> dict:
+    """One exchange's feedback aggregates (one query)."""
+    return _feedback_summary(_feedback_aggregates(FeedbackAnswer.objects.filter(exchange=exchange)))
+
+
+def grant_feedback(grant) -> dict:
+    """A grant's feedback: the aggregates over all its exchanges, and per exchange
+    (two queries, grouped in the database, whatever the number of answers)."""
+    answers = FeedbackAnswer.objects.filter(exchange__grant=grant)
+    rows = (
+        answers.order_by()
+        .values("exchange_id")
+        .annotate(
+            answers=Count("pk"),
+            relevance_avg=Avg("relevance"),
+            usefulness_avg=Avg("usefulness"),
+            intention_avg=Avg("intention"),
+            intending=Count("pk", filter=Q(intention__gte=INTENDS_TO_APPLY)),
+        )
+    )
+    return {
+        "total": _feedback_summary(_feedback_aggregates(answers)),
+        "by_exchange": {row["exchange_id"]: _feedback_summary(row) for row in rows},
+    }
 
 
 # --- Reports and dashboards ------------------------------------------------------------

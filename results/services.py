@@ -6,10 +6,14 @@ same transaction, so a story is never read with stale HTML or a stale index.
 """
 
 import calendar
+import hashlib
+import secrets
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVector
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -20,6 +24,7 @@ from audit.services import audit_record, created, diff, snapshot
 from grants.models import (
     APPROVED_AND_LATER,
     CapacityOutcome,
+    Exchange,
     ExchangeStatus,
     Grant,
     GrantRelation,
@@ -39,13 +44,25 @@ from .models import (
     OUTCOME_FIELDS,
     CompletionReport,
     ConcreteResult,
+    EvidenceLevel,
     ExPostCheck,
+    FeedbackAnswer,
+    FeedbackLink,
     FollowUpNeed,
     FollowUpStatus,
+    Lesson,
+    LessonReview,
     Outcome,
     ResultsStory,
 )
-from .permissions import can_decide_needs, can_file_ex_post, can_write_stories
+from .permissions import (
+    can_decide_needs,
+    can_file_ex_post,
+    can_manage_feedback,
+    can_review_lessons,
+    can_write_lesson,
+    can_write_stories,
+)
 
 REPORT_FIELDS = {
     "outcomes_achieved",
@@ -223,6 +240,7 @@ def completion_report_submit(
         raise ValidationError(missing)
     grant_transition(grant=grant, user=user, action="complete", comment=comment, at=at)
     report = CompletionReport.objects.get(grant=grant)
+    lesson_from_report(report=report, user=user)
     audit_record(
         actor=user,
         action="completion_report.submit",
@@ -867,3 +885,352 @@ def grants_record_past(*, records: list, rating_required: bool = True) -> list:
         batch_size=5000,
     )
     return records
+
+
+# --- Lessons with evidence ---------------------------------------------------------------
+
+LESSON_TEXT_FIELDS = ("what_worked", "what_did_not", "why")
+LESSON_AUDIT_FIELDS = (
+    "grant",
+    "completion_report",
+    *LESSON_TEXT_FIELDS,
+    "outcomes",
+    "evidence_level",
+    "review_status",
+    "review_comment",
+    "reviewed_at",
+    "reviewed_by",
+)
+# Lessons a leader may still edit: an approved one is public, and changing it would
+# put words on the hub that no fund manager read. A fund manager returns it first.
+LESSON_EDITABLE = (LessonReview.PENDING, LessonReview.RETURNED)
+
+
+def _locked_lesson(lesson: Lesson) -> Lesson:
+    return Lesson.objects.select_for_update().get(pk=lesson.pk)
+
+
+def validate_lesson(*, grant: Grant, completion_report=None, **texts) -> None:
+    """A lesson says at least one of what worked, what did not, or why; its grant is
+    approved or later; its completion report, if named, is that grant's."""
+    errors = {}
+    if not any((texts.get(name) or "").strip() for name in LESSON_TEXT_FIELDS):
+        errors["what_worked"] = ["Say what worked, what did not, or why."]
+    if grant.status not in APPROVED_AND_LATER:
+        errors["grant"] = ["Lessons are written about grants approved or later."]
+    if completion_report is not None and completion_report.grant_id != grant.pk:
+        errors["completion_report"] = ["This report is not the grant's."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _lesson_state(lesson: Lesson) -> dict:
+    return snapshot(lesson, LESSON_AUDIT_FIELDS)
+
+
+@transaction.atomic
+def lesson_create(
+    *,
+    user,
+    grant: Grant,
+    what_worked: str = "",
+    what_did_not: str = "",
+    why: str = "",
+    outcomes: Iterable[str | Outcome] = (),
+    evidence_level: str = EvidenceLevel.SELF_REPORTED,
+    completion_report: CompletionReport | None = None,
+    source: str = "",
+) -> Lesson:
+    """The grant's leader writes a lesson; it waits for a fund manager's review."""
+    require(can_write_lesson(user, grant))
+    validate_lesson(
+        grant=grant,
+        completion_report=completion_report,
+        what_worked=what_worked,
+        what_did_not=what_did_not,
+        why=why,
+    )
+    lesson = Lesson.objects.create(
+        grant=grant,
+        completion_report=completion_report,
+        what_worked=what_worked.strip(),
+        what_did_not=what_did_not.strip(),
+        why=why.strip(),
+        evidence_level=evidence_level,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+    )
+    lesson.outcomes.set(_outcome_codes(outcomes))
+    audit_record(
+        actor=user, action="lesson.create", obj=lesson, changes=diff({}, _lesson_state(lesson))
+    )
+    return lesson
+
+
+def lesson_update_check(*, lesson: Lesson, user) -> None:
+    """Who may edit (its grant's leader: 403) and when (not once approved: 409)."""
+    require(can_write_lesson(user, lesson.grant))
+    if lesson.review_status not in LESSON_EDITABLE:
+        raise ApplicationError(
+            "This lesson is reviewed and public; a fund manager returns it before it changes.",
+            code="invalid_transition",
+        )
+
+
+@transaction.atomic
+def lesson_update(*, lesson: Lesson, user, **fields) -> Lesson:
+    """The leader edits a lesson not yet approved; a returned one goes back to
+    waiting for review."""
+    lesson = _locked_lesson(lesson)
+    lesson_update_check(lesson=lesson, user=user)
+    before = _lesson_state(lesson)
+    outcomes = fields.pop("outcomes", None)
+    for name in (*LESSON_TEXT_FIELDS, "evidence_level", "completion_report"):
+        if name in fields:
+            value = fields[name]
+            setattr(lesson, name, value.strip() if isinstance(value, str) else value)
+    validate_lesson(
+        grant=lesson.grant,
+        completion_report=lesson.completion_report,
+        **{name: getattr(lesson, name) for name in LESSON_TEXT_FIELDS},
+    )
+    lesson.review_status = LessonReview.PENDING
+    lesson.save()
+    if outcomes is not None:
+        lesson.outcomes.set(_outcome_codes(outcomes))
+    audit_record(
+        actor=user, action="lesson.update", obj=lesson, changes=diff(before, _lesson_state(lesson))
+    )
+    return lesson
+
+
+def _lesson_review(*, lesson: Lesson, user, to: str, comment: str, allowed_from) -> Lesson:
+    require(can_review_lessons(user))
+    if lesson.grant.task_team_leader_id == user.pk and not user.is_superuser:
+        # As for approving one's own grant: a review is someone else's reading.
+        raise ApplicationError(
+            "You lead this grant: another fund manager reviews its lessons.",
+            code="self_approval",
+            status=403,
+        )
+    lesson = _locked_lesson(lesson)
+    if lesson.review_status not in allowed_from:
+        raise ApplicationError(
+            f"This lesson is {lesson.get_review_status_display().lower()}; it cannot be "
+            f"{'approved' if to == LessonReview.APPROVED else 'returned'} now.",
+            code="invalid_transition",
+        )
+    before = _lesson_state(lesson)
+    lesson.review_status = to
+    lesson.review_comment = comment
+    lesson.reviewed_at = timezone.now()
+    lesson.reviewed_by = user
+    lesson.save(
+        update_fields=[
+            "review_status",
+            "review_comment",
+            "reviewed_at",
+            "reviewed_by",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        actor=user,
+        action=f"lesson.{'approve' if to == LessonReview.APPROVED else 'return'}",
+        obj=lesson,
+        changes=diff(before, _lesson_state(lesson)),
+        reason=comment,
+    )
+    return lesson
+
+
+@transaction.atomic
+def lesson_approve(*, lesson: Lesson, user, comment: str = "") -> Lesson:
+    """A fund manager lets a waiting lesson through to the public hub."""
+    return _lesson_review(
+        lesson=lesson,
+        user=user,
+        to=LessonReview.APPROVED,
+        comment=comment,
+        allowed_from=(LessonReview.PENDING,),
+    )
+
+
+@transaction.atomic
+def lesson_return(*, lesson: Lesson, user, comment: str = "") -> Lesson:
+    """A fund manager sends a waiting (or an approved, which leaves the hub) lesson
+    back to its leader, saying why."""
+    return _lesson_review(
+        lesson=lesson,
+        user=user,
+        to=LessonReview.RETURNED,
+        comment=comment,
+        allowed_from=(LessonReview.PENDING, LessonReview.APPROVED),
+    )
+
+
+def lesson_from_report(*, report: CompletionReport, user) -> Lesson | None:
+    """When a report is submitted, its lessons text becomes a self-reported lesson that
+    waits for review (once per report: ``source``). Called inside the submission's
+    transaction."""
+    source = f"report:{report.pk}"
+    if not report.lessons.strip() or Lesson.objects.filter(source=source).exists():
+        return None
+    return lesson_create(
+        user=user,
+        grant=report.grant,
+        what_worked=report.lessons[:5000],
+        outcomes=report.outcomes_achieved,
+        completion_report=report,
+        source=source,
+    )
+
+
+# --- Participant feedback ----------------------------------------------------------------
+
+FEEDBACK_TOKEN_BYTES = 32  # 43 URL-safe characters
+FEEDBACK_COMMENT_MAX = 1000
+FEEDBACK_LINK_EXCHANGE_STATUSES = (ExchangeStatus.PLANNED, ExchangeStatus.HELD)
+FEEDBACK_LINK_GRANT_STATUSES = (GrantStatus.APPROVED, GrantStatus.COMPLETED, GrantStatus.CLOSED)
+
+
+def feedback_token_hash(token: str) -> str:
+    """What is stored of a token. A 256-bit random token needs no slow hash: no one
+    can guess it, and looking its hash up leaks nothing of it."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def feedback_link_check(*, exchange: Exchange, user) -> None:
+    """Who may open a link (403), and for which exchanges (409): not a cancelled one,
+    and only once its grant is approved (participants rate what took place)."""
+    require(can_manage_feedback(user, exchange.grant))
+    if exchange.status not in FEEDBACK_LINK_EXCHANGE_STATUSES:
+        raise ApplicationError(
+            "A cancelled exchange has no participants to ask.", code="invalid_transition"
+        )
+    if exchange.grant.status not in FEEDBACK_LINK_GRANT_STATUSES:
+        raise ApplicationError(
+            f"Feedback is asked once the grant is approved; this one is {exchange.grant.status}.",
+            code="invalid_transition",
+        )
+
+
+@transaction.atomic
+def feedback_link_open(*, exchange: Exchange, user, days: int | None = None):
+    """Open a feedback link for an exchange. Returns ``(link, token)``: the token is
+    not stored (only its hash) and cannot be shown again."""
+    feedback_link_check(exchange=exchange, user=user)
+    days = days or settings.SEETF_FEEDBACK_LINK_DAYS
+    if not 1 <= days <= 366:
+        raise ValidationError({"days": ["A link stays open from 1 to 366 days."]})
+    token = secrets.token_urlsafe(FEEDBACK_TOKEN_BYTES)
+    link = FeedbackLink.objects.create(
+        exchange=exchange,
+        token_hash=feedback_token_hash(token),
+        expires_at=timezone.now() + timedelta(days=days),
+        created_by=user,
+    )
+    audit_record(
+        actor=user,
+        action="feedback_link.open",
+        obj=link,
+        changes={"exchange": [None, exchange.pk], "expires_at": [None, link.expires_at]},
+    )
+    return link, token
+
+
+@transaction.atomic
+def feedback_link_close(*, link: FeedbackLink, user) -> FeedbackLink:
+    """Close a link before it expires: it answers as an expired one from then on."""
+    require(can_manage_feedback(user, link.exchange.grant))
+    link = FeedbackLink.objects.select_for_update().get(pk=link.pk)
+    if link.closed_at is not None:
+        raise ApplicationError("This feedback link is closed already.", code="invalid_transition")
+    link.closed_at = timezone.now()
+    link.closed_by = user
+    link.save(update_fields=["closed_at", "closed_by"])
+    audit_record(
+        actor=user,
+        action="feedback_link.close",
+        obj=link,
+        changes={"closed_at": [None, link.closed_at]},
+    )
+    return link
+
+
+def feedback_link_state(token: str) -> tuple[FeedbackLink | None, str]:
+    """The open link of a token, or why there is none: ``unknown`` (no such token) or
+    ``gone`` (expired or closed). The participant's page tells them apart by status
+    only (404, 410), with the same words, and nothing of the exchange."""
+    if not token or len(token) > 200:
+        return None, "unknown"
+    link = (
+        FeedbackLink.objects.select_related("exchange")
+        .filter(token_hash=feedback_token_hash(token))
+        .first()
+    )
+    if link is None:
+        return None, "unknown"
+    if link.closed_at is not None or link.expires_at <= timezone.now():
+        return None, "gone"
+    return link, ""
+
+
+def feedback_rate_limited(address: str | None) -> bool:
+    """Counts this address's answers in the cache (``SEETF_FEEDBACK_RATE_LIMIT`` per
+    ``SEETF_FEEDBACK_RATE_WINDOW`` seconds) and says whether it is over the limit. The
+    first answer of a window starts it (``add``); the counter is incremented
+    atomically where the cache can (Redis; locmem within a process)."""
+    key = f"feedback-rate:{address or 'unknown'}"
+    window = settings.SEETF_FEEDBACK_RATE_WINDOW
+    if cache.add(key, 1, timeout=window):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window)
+            count = 1
+    return count > settings.SEETF_FEEDBACK_RATE_LIMIT
+
+
+@transaction.atomic
+def feedback_answer(
+    *,
+    link: FeedbackLink,
+    session_key: str,
+    relevance: int,
+    usefulness: int,
+    intention: int,
+    comment: str = "",
+) -> FeedbackAnswer:
+    """A participant's answer, once per browser session (a second one is a 409
+    ``duplicate``, also when two race: the database's unique constraint decides)."""
+    errors = {}
+    for name, value in (
+        ("relevance", relevance),
+        ("usefulness", usefulness),
+        ("intention", intention),
+    ):
+        if not isinstance(value, int) or not 1 <= value <= 5:
+            errors[name] = ["Choose from 1 to 5."]
+    if len(comment) > FEEDBACK_COMMENT_MAX:
+        errors["comment"] = [f"At most {FEEDBACK_COMMENT_MAX} characters."]
+    if errors:
+        raise ValidationError(errors)
+    duplicate = ApplicationError("You have already answered: thank you.", code="duplicate")
+    if FeedbackAnswer.objects.filter(link=link, session_key=session_key).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            return FeedbackAnswer.objects.create(
+                link=link,
+                exchange_id=link.exchange_id,
+                relevance=relevance,
+                usefulness=usefulness,
+                intention=intention,
+                comment=comment.strip(),
+                session_key=session_key,
+            )
+    except IntegrityError:
+        raise duplicate from None

@@ -29,7 +29,7 @@ from seetf.common.forms import service_errors_on
 
 from . import selectors, services
 from .charts import bar_chart
-from .filters import ResultsStoryFilter
+from .filters import LessonFilter, ResultsStoryFilter
 from .forms import (
     CompletionReportForm,
     ConcreteResultFormSet,
@@ -41,6 +41,8 @@ from .models import CompletionReport
 from .views_follow_up import needs_panel
 
 HUB_PAGE_SIZE = 12
+# The hub shows the newest reviewed lessons matching its filters (the API lists them all).
+HUB_LESSONS = 10
 ACCEPT_ID = "id_accept_%s"
 RETURN_ID = "id_return_report_%s"
 # The per-grant tables of the dashboard show this many rows; their CSV has them all.
@@ -413,7 +415,9 @@ HUB_FILTERS = {
 
 def hub(request):
     """The knowledge hub: published results stories, searched and filtered like the
-    API's list (ResultsStoryFilter). Fund managers also see drafts, marked as such."""
+    API's list (ResultsStoryFilter). Fund managers also see drafts, marked as such.
+    Below them, the newest reviewed lessons, filtered alike and by evidence level
+    (LessonFilter)."""
     stories = selectors.stories_visible_to(request.user)
     filterset = ResultsStoryFilter(request.GET or None, queryset=stories)
     form = filterset.form
@@ -421,6 +425,10 @@ def hub(request):
         form.fields[name].label = label
     found = selectors.stories_with_names(filterset.qs)
     page = Paginator(found, HUB_PAGE_SIZE).get_page(request.GET.get("page"))
+    lessons = LessonFilter(request.GET or None, queryset=selectors.reviewed_lessons())
+    lessons.form.fields["evidence_level"].label = _("Evidence level")
+    # With no filter given, every reviewed lesson; with a bad one, none (as the stories).
+    lessons_valid = not lessons.is_bound or lessons.is_valid()
     return render(
         request,
         "results/hub.html",
@@ -428,6 +436,11 @@ def hub(request):
             "filterset": filterset,
             "filter_fields": [form[name] for name in HUB_FILTERS],
             "page": page,
+            "lesson_filter": lessons.form["evidence_level"],
+            "lessons_count": lessons.qs.count() if lessons_valid else 0,
+            "lessons": list(selectors.with_lesson_relations(lessons.qs)[:HUB_LESSONS])
+            if lessons_valid
+            else [],
             "searched": bool(
                 filterset.is_bound and form.is_valid() and form.cleaned_data["search"]
             ),

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import views, views_follow_up
+from . import feedback_web, views, views_follow_up
 
 app_name = "results"
 
@@ -34,5 +34,12 @@ urlpatterns = [
         "reports/sustained-results/",
         views_follow_up.sustained_results,
         name="sustained-results",
+    ),
+    # Participant feedback: the participants' page (no login) and the staff's form.
+    path("feedback/<str:token>/", feedback_web.feedback_form, name="feedback"),
+    path(
+        "grants/<int:pk>/exchanges/<int:exchange_pk>/feedback-link/",
+        feedback_web.feedback_link_open,
+        name="feedback-link-open",
     ),
 ]

@@ -16,6 +16,7 @@ from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
 from grants.reminders import run_reminders
 from partners.models import Country, FundAlert, Sector
+from results import services as result_services
 from results.models import FollowUpNeed
 from tests.brokering.factories import make_offer, make_request
 from tests.documents.factories import make_document
@@ -44,8 +45,8 @@ def one_of_each(fund_manager, leader) -> dict:
     (``grants`` for ``/grants/{id}/`` and ``/grants/{grant_pk}/...``), nested ones
     belonging to their parent: an approved grant with an exchange and a disbursement, a
     contribution with a receipt, a story, a reminder, an alert, a funding window, a
-    published offer and an open request; a closed grant with its ex-post checks and a
-    follow-up need."""
+    published offer and an open request, a feedback link of the exchange and a lesson
+    of the grant; a closed grant with its ex-post checks and a follow-up need."""
     fund_with("100.00")
     run_fund_check()  # below the threshold: a low-balance alert
     contribution = make_contribution(pledged_amount="500000.00")
@@ -64,7 +65,11 @@ def one_of_each(fund_manager, leader) -> dict:
     need = FollowUpNeed.objects.create(
         grant=closed, report=closed.completion_report, kind="investment", description="A loan"
     )
+    link, _token = result_services.feedback_link_open(exchange=exchange, user=fund_manager)
+    lesson = result_services.lesson_create(user=leader, grant=grant, what_worked="Peers.")
     return {
+        "feedback-links": link,
+        "lessons": lesson,
         "windows": window,
         "grants": grant,
         "exchanges": exchange,

@@ -38,7 +38,6 @@ from partners.api.views import (
 from partners.models import Contribution, Country, FundAlert
 from partners.roles import Role
 from results.api.reports import CapacityOutcomesReportView, FollowUpReportView
-from results.api.stories import LessonListView
 from results.models import ResultsStory
 from seetf.common.api import (
     ReportCSVRenderer,
@@ -65,7 +64,6 @@ EXEMPT = {
 ROW_KEYS = {
     CountryViewSet: ("code", "pk"),
     SectorViewSet: ("code", "pk"),
-    LessonListView: ("grant", "grant_id"),  # a lesson is its grant's completion report
     ContributionReportView: ("code", "code"),  # a row per partner
     CapacityOutcomesReportView: ("grant", "pk"),
     FollowUpReportView: ("grant", "pk"),
@@ -86,7 +84,7 @@ AGGREGATES = {
     ),
 }
 # The parent a nested route names, and where its ids come from.
-URL_ARGUMENTS = {"grant_pk": Grant, "contribution_pk": Contribution}
+URL_ARGUMENTS = {"grant_pk": Grant, "contribution_pk": Contribution, "exchange_pk": Exchange}
 
 
 def api_routes():

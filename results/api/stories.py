@@ -1,9 +1,8 @@
-"""The public face of results: results stories, and the knowledge hub's lessons.
+"""The public face of results: results stories (the knowledge hub's lessons are
+``results.api.lessons``).
 
-- ``/results-stories/``: anyone, anonymous users included, reads published stories;
-  fund managers also read drafts, write (POST, PATCH) and publish or unpublish.
-- ``/lessons/``: the lessons of accepted completion reports, for fund managers, task
-  team leaders and donors.
+``/results-stories/``: anyone, anonymous users included, reads published stories;
+fund managers also read drafts, write (POST, PATCH) and publish or unpublish.
 """
 
 from django.core.exceptions import ValidationError
@@ -16,21 +15,21 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import generics, mixins, permissions, serializers, status
+from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from grants.models import CapacityOutcome, Grant
 from grants.selectors import grants_visible_to
-from partners.models import Country, Region, Sector
-from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewMixin, ScopedViewSet
+from partners.models import Country, Sector
+from seetf.common.api import ErrorSerializer, ScopedViewSet
 from seetf.common.pagination import Rows
-from seetf.common.rows import Computed, Related, RowRepresentation
+from seetf.common.rows import Related, RowRepresentation
 
 from .. import permissions as rules
 from .. import selectors, services
-from ..filters import LessonFilter, ResultsStoryFilter
-from ..models import OUTCOME_FIELDS, CompletionReport, ResultsStory
+from ..filters import ResultsStoryFilter
+from ..models import ResultsStory
 
 STORY_REFUSALS = {
     401: OpenApiResponse(description="No credentials."),
@@ -156,42 +155,6 @@ def _existing(model, codes: list[str]) -> list:
     if unknown:
         raise serializers.ValidationError(f"Unknown code(s): {', '.join(unknown)}.")
     return [found[code] for code in codes]
-
-
-class LessonSerializer(serializers.Serializer):
-    """A lesson learned, from an accepted completion report, with its grant's facts."""
-
-    grant = serializers.IntegerField(source="grant_id")
-    reference = serializers.CharField(source="grant.reference")
-    title = serializers.CharField(source="grant.title")
-    sector = serializers.CharField(source="grant.sector_id", help_text="DAC purpose code.")
-    region = serializers.ChoiceField(source="grant.region", choices=Region.choices)
-    countries = serializers.SerializerMethodField(help_text="Recipient countries (ISO3).")
-    outcomes_achieved = serializers.ListField(
-        child=serializers.ChoiceField(CapacityOutcome.choices)
-    )
-    lessons = serializers.CharField()
-    follow_up_needed = serializers.BooleanField()
-    follow_up_description = serializers.CharField()
-    accepted_at = serializers.DateTimeField()
-
-    def get_countries(self, report) -> list[str]:
-        return [country.code for country in report.grant.recipient_countries.all()]
-
-
-# The lessons, from rows, as the stories are: LessonSerializer's JSON, its grant's facts
-# read by the join of ``.values()``, not by instances of reports, grants and countries.
-LESSON_ROWS = RowRepresentation(
-    LessonSerializer,
-    model=CompletionReport,
-    declared={
-        "countries": Related("grant.recipient_countries"),  # get_countries
-        # CompletionReport.outcomes_achieved, from the six boolean columns.
-        "outcomes_achieved": Computed(
-            tuple(OUTCOME_FIELDS), lambda row: [name for name in OUTCOME_FIELDS if row[name]]
-        ),
-    },
-)
 
 
 # --- Views -------------------------------------------------------------------------------
@@ -335,30 +298,3 @@ class ResultsStoryViewSet(
 
     publish = _story_action("publish", services.story_publish)
     unpublish = _story_action("unpublish", services.story_unpublish)
-
-
-class LessonListView(ScopedViewMixin, generics.ListAPIView):
-    """The knowledge hub: lessons learned, from accepted completion reports, newest
-    first (best match first with `search`). For fund managers, task team leaders and
-    donors."""
-
-    scope = staticmethod(selectors.lessons_visible_to)
-    serializer_class = LessonSerializer
-    permission_classes = [RulePermission]
-    read_rule = staticmethod(rules.can_read_lessons)
-    # Nothing is written here: let other methods through to DRF's 405.
-    write_rule = staticmethod(lambda user: (True, ""))
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = LessonFilter
-
-    def refine(self, reports):
-        return selectors.with_lesson_relations(reports)
-
-    def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``LESSON_ROWS``): the count, the page and its
-        # countries, as before, but no instances of reports, grants and countries for the
-        # serializer to walk. (No docstring: drf-spectacular would make it the
-        # operation's description.)
-        reports = self.scoped().order_by(*selectors.LESSON_ORDER)
-        page = self.paginate_queryset(Rows(self.filter_queryset(reports), LESSON_ROWS.read))
-        return self.get_paginated_response(LESSON_ROWS.represent(page))

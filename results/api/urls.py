@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import follow_up, reports, stories, views
+from . import feedback, follow_up, lessons, reports, stories, views
 
 router = SimpleRouter()
 router.register("results-stories", stories.ResultsStoryViewSet, basename="results-story")
+router.register("lessons", lessons.LessonViewSet, basename="lesson")
 router.register("follow-up-needs", follow_up.FollowUpNeedViewSet, basename="follow-up-need")
 router.register(
     r"grants/(?P<grant_pk>\d+)/ex-post-checks",
@@ -46,5 +47,19 @@ urlpatterns = [
     ),
     path("dashboards/donor/", reports.DonorDashboardView.as_view(), name="dashboard-donor"),
     *router.urls,
-    path("lessons/", stories.LessonListView.as_view(), name="lesson-list"),
+    path(
+        "grants/<int:grant_pk>/exchanges/<int:exchange_pk>/feedback-links/",
+        feedback.FeedbackLinkViewSet.as_view({"get": "list", "post": "create"}),
+        name="feedback-link-list",
+    ),
+    path(
+        "grants/<int:grant_pk>/exchanges/<int:exchange_pk>/feedback-links/<int:pk>/close/",
+        feedback.FeedbackLinkViewSet.as_view({"post": "close"}),
+        name="feedback-link-close",
+    ),
+    path(
+        "grants/<int:grant_pk>/exchanges/<int:exchange_pk>/feedback/",
+        feedback.ExchangeFeedbackView.as_view(),
+        name="exchange-feedback",
+    ),
 ]

@@ -471,3 +471,12 @@ IATI_CACHE_DIR = env("IATI_CACHE_DIR", default=str(BASE_DIR / "var" / "iati"))
 PORTFOLIO_IMPORT_MAX_BYTES = env.int("PORTFOLIO_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 PORTFOLIO_IMPORT_MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
 PORTFOLIO_IMPORT_MAX_RATIO = 200
+
+# --- Participant feedback (results: feedback links of exchanges) ---------------------
+# A link stays open this many days unless its opener says otherwise; one client address
+# may send SEETF_FEEDBACK_RATE_LIMIT answers per SEETF_FEEDBACK_RATE_WINDOW seconds
+# (counted in the default cache: set CACHE_URL to a Redis for a count shared by all
+# processes).
+SEETF_FEEDBACK_LINK_DAYS = env.int("SEETF_FEEDBACK_LINK_DAYS", default=30)
+SEETF_FEEDBACK_RATE_LIMIT = env.int("SEETF_FEEDBACK_RATE_LIMIT", default=30)
+SEETF_FEEDBACK_RATE_WINDOW = env.int("SEETF_FEEDBACK_RATE_WINDOW", default=3600)

@@ -69,3 +69,15 @@ def make_story(
     if published:
         story = result_services.story_publish(story=story, user=manager)
     return story
+
+
+def review_lessons(manager, grants=None):
+    """Approve the lessons waiting for review (of these grants): what a fund manager
+    does before they reach the public hub."""
+    from results.models import Lesson, LessonReview
+
+    lessons = Lesson.objects.filter(review_status=LessonReview.PENDING)
+    if grants is not None:
+        lessons = lessons.filter(grant__in=grants)
+    for lesson in lessons.order_by("pk"):  # oldest first: the newest review is the last
+        result_services.lesson_approve(lesson=lesson, user=manager)

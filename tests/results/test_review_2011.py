@@ -75,3 +75,24 @@ def test_fund_stays_consistent_with_annex_c(review, client_for, fund_manager):
     assert fund["received_usd"] == "9516087.00" == f"{ledger['received_usd']}"
     assert fund["committed_usd"] == f"{ledger['committed_usd']}" == "2100000.00"
     assert fund["available_usd"] == "7416087.00"
+
+
+def test_the_six_box_exchanges_load_with_their_lessons_self_reported(review, anon):
+    """Loaded twice (the fixture): six lessons, one per box exchange, self-reported,
+    reviewed, public; Box 3's three say what did not work and why."""
+    from audit.models import AuditEntry
+    from results.models import Lesson
+
+    body = anon.get("/api/v1/lessons/", {"page_size": 50}).json()
+    assert body["count"] == 6 == Lesson.objects.count()
+    rows = {row["title"]: row for row in body["results"]}
+    assert {row["evidence_level"] for row in rows.values()} == {"self_reported"}
+    assert {row["review_status"] for row in rows.values()} == {"approved"}
+    hospital = rows["Hospital Policy and Management"]
+    assert "agency" in hospital["what_did_not"] and "follow-on" in hospital["why"]
+    assert hospital["outcomes"] == ["improved_consensus_and_teamwork", "raised_awareness"]
+    assert rows["Garment Production"]["what_did_not"].startswith("The benefits are not yet")
+    assert rows["Afforestation and Carbon Trading"]["what_did_not"] == ""
+    assert AuditEntry.objects.filter(action="lesson.approve").count() == 6
+    found = anon.get("/api/v1/lessons/", {"search": "special economic zones"}).json()
+    assert [row["title"] for row in found["results"]] == ["Garment Production"]

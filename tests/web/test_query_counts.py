@@ -13,10 +13,11 @@ import pytest
 from grants import services as grant_services
 from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
+from results import services as result_services
 from tests.documents.factories import make_document
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
-from tests.results.factories import finished_grant, make_story
+from tests.results.factories import finished_grant, make_story, review_lessons
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +34,20 @@ PAGES = {
     # The grant page reads its partner roles (with their partners) in one query, its
     # documents (with their uploaders and exchanges) in one, the grants that follow on
     # from it in one (results.templatetags.follow_up; a closed grant one more, for its
-    # ex-post checks), and the proposal's edits its history shows in one more
+    # ex-post checks), the proposal's edits its history shows in one more
     # (grants.selectors.grant_edits; their countries and sectors in one each, only when
-    # an edit changed them).
-    ("fund_manager", "grant"): 18,
-    ("fund_manager", "proposal"): 19,  # with the approval form and the fund's money
-    ("leader", "grant"): 16,
+    # an edit changed them), and its exchanges' participant feedback in two (the totals,
+    # then grouped by exchange).
+    ("fund_manager", "grant"): 20,
+    ("fund_manager", "proposal"): 21,  # with the approval form and the fund's money
+    ("leader", "grant"): 18,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing; and one for the follow-up needs of its follow-up table
     # (results.selectors._add_needs).
     ("donor", "dashboard"): 25,
-    ("anonymous", "hub"): 12,
+    # The hub four more for its reviewed lessons: count, page, countries, outcomes.
+    ("anonymous", "hub"): 16,
     ("anonymous", "home"): 4,
 }
 
@@ -67,6 +70,7 @@ def _portfolio(size, leader, fund_manager, donor_partner):
         finished_grant(leader, fund_manager, accept=False)
         closed = finished_grant(leader, fund_manager, instruments=["workshop", "study_tour"])
         make_story(fund_manager, closed, published=True, title=f"Story {number}")
+    review_lessons(fund_manager)
     evaluate_fund_alerts()
     # A proposal waiting for a decision, with size planned exchanges.
     proposal = make_grant(leader, GrantStatus.DRAFT)
@@ -98,6 +102,13 @@ def _portfolio(size, leader, fund_manager, donor_partner):
         )
         make_document(grant, leader, exchange=grant.exchanges.last())
         make_document(proposal, leader)
+        link, _token = result_services.feedback_link_open(
+            exchange=grant.exchanges.get(title=f"Workshop {number}"), user=leader
+        )
+        for answer in range(size):
+            result_services.feedback_answer(
+                link=link, session_key=f"s{answer}", relevance=4, usefulness=4, intention=5
+            )
     return grant, proposal
 
 
