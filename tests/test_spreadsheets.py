@@ -58,7 +58,7 @@ REPORT = {
 
 
 def test_csv_neutralises_text_and_keeps_negative_money_a_number():
-    rows = list(csv.reader(io.StringIO(report_csv(REPORT).decode())))
+    rows = list(csv.reader(io.StringIO(report_csv(REPORT).decode("utf-8-sig"))))
 
     assert rows == [
         ["name", "amount", "text_amount", "n"],
@@ -112,7 +112,7 @@ def test_xlsx_types_dates_timestamps_booleans_and_drops_what_xml_cannot_carry(se
 def test_error_bodies_are_one_row_in_both_formats():
     body = {"detail": "-not allowed", "code": "permission_denied"}
 
-    assert report_csv(body).decode().splitlines() == [
+    assert report_csv(body).decode("utf-8-sig").splitlines() == [
         "detail,code",
         "'-not allowed,permission_denied",
     ]
