@@ -24,27 +24,29 @@ DEFAULT_ORDERING = ["-created_at", "-id"]
 
 @dataclass(frozen=True)
 class Column:
+    """A column of the table; ``sorts`` are its sort links, ``(ordering field, label)``
+    (the planned dates' column has two: by start and by end)."""
+
     key: str
     label: str
-    sort: str = ""  # the ordering field, "" for a column that does not sort
+    sorts: tuple = ()
     num: bool = False
 
 
 COLUMNS = [
-    Column("reference", _("Reference"), "reference"),
-    Column("title", _("Title"), "title"),
-    Column("status", _("Status"), "status"),
-    Column("leader", _("Task team leader")),
-    Column("countries", _("Countries (recipient ← provider)")),
+    Column("reference", _("Reference"), (("reference", _("Reference")),)),
+    Column("title", _("Title"), (("title", _("Title")),)),
+    Column("status", _("Status"), (("status", _("Status")),)),
+    Column("leader", _("Leader")),
+    Column("countries", _("Countries")),
     Column("window", _("Window")),
-    Column("planned_start", _("Start"), "planned_start"),
-    Column("planned_end", _("End"), "planned_end"),
-    Column("requested_usd", _("Requested (USD)"), "requested_usd", num=True),
-    Column("approved_usd", _("Approved (USD)"), "approved_usd", num=True),
-    Column("disbursed_usd", _("Disbursed (USD)"), "disbursed_usd", num=True),
+    Column("planned", _("Planned"), (("planned_start", _("Start")), ("planned_end", _("End")))),
+    Column("requested_usd", _("Requested (USD)"), (("requested_usd", _("Requested (USD)")),), True),
+    Column("approved_usd", _("Approved (USD)"), (("approved_usd", _("Approved (USD)")),), True),
+    Column("disbursed_usd", _("Disbursed (USD)"), (("disbursed_usd", _("Disbursed (USD)")),), True),
 ]
 # The sortable columns: each one the API's ``ordering`` accepts too.
-SORTABLE = {c.sort for c in COLUMNS if c.sort} & set(GRANT_ORDERING_FIELDS)
+SORTABLE = {field for c in COLUMNS for field, _label in c.sorts} & set(GRANT_ORDERING_FIELDS)
 
 
 def ordering_of(value: str | None) -> tuple[list[str], str]:
@@ -59,23 +61,25 @@ def ordering_of(value: str | None) -> tuple[list[str], str]:
 
 
 def headers(query, current: str) -> list[dict]:
-    """Each column's header: its label and, for a sortable one, the link that sorts by
-    it (ascending first, then the other way) with the other filters kept and the page
-    reset, and its ``aria-sort``."""
+    """Each column's header: its label, its sort links (ascending first, then the other
+    way, the other filters kept and the page reset) and its ``aria-sort``, "none" for a
+    sortable column the list is not sorted by."""
     out = []
     for column in COLUMNS:
-        header = {"column": column, "aria_sort": "", "url": ""}
-        if column.sort:
-            ascending = current == column.sort
-            descending = current == "-" + column.sort
+        header = {"column": column, "aria_sort": "", "links": []}
+        for field, label in column.sorts:
+            ascending = current == field
+            descending = current == "-" + field
             params = query.copy()
             params.pop("page", None)
             params.pop("format", None)
-            params["ordering"] = "-" + column.sort if ascending else column.sort
-            header["url"] = "?" + params.urlencode()
-            header["aria_sort"] = (
-                "ascending" if ascending else "descending" if descending else "none"
+            params["ordering"] = "-" + field if ascending else field
+            state = "ascending" if ascending else "descending" if descending else "none"
+            header["links"].append(
+                {"field": field, "label": label, "url": "?" + params.urlencode(), "state": state}
             )
+            if state != "none" or not header["aria_sort"]:
+                header["aria_sort"] = state
         out.append(header)
     return out
 

@@ -94,6 +94,7 @@ FILTER_HELP = {
     ),
     "recipient_country": gettext_lazy("The country that learns."),
     "provider_country": gettext_lazy("The country that shares its experience."),
+    "status": "",
     "min_usd": "",
     "max_usd": "",
 }
@@ -132,6 +133,8 @@ def grant_list(request):
             "filterset": filterset,
             "form": form,
             "refused": refused,
+            # The filters are shown open while some filter is applied (not for a sort).
+            "filtering": refused or any(name in request.GET for name in filterset.filters),
             "page": page,
             "totals": None if refused or not page.paginator.count else listing.totals(found),
             "headers": listing.headers(request.GET, ordering),

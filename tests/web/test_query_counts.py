@@ -38,6 +38,12 @@ PAGES = {
     # and one for co-financing.
     ("donor", "dashboard"): 24,
     ("anonymous", "hub"): 12,
+    # The grant list (issue 13): the count, the totals of the filtered list (one
+    # aggregate), the page (sector, leader and window joined), its recipient and
+    # provider countries (one query each), and the filter form's three pickers (sectors,
+    # recipient and provider countries); filtered, searched and sorted it is the same.
+    ("fund_manager", "grants"): 12,
+    ("fund_manager", "grants, filtered and sorted"): 12,
     ("anonymous", "home"): 4,
 }
 
@@ -105,6 +111,9 @@ def test_page_query_counts_are_pinned(
         "proposal": f"/grants/{proposal.pk}/",
         "dashboard": "/dashboard/",
         "hub": "/hub/",
+        "grants": "/grants/",
+        "grants, filtered and sorted": "/grants/?status=approved&status=closed&search=a"
+        "&min_usd=1&ordering=-requested_usd",
     }[page_name]
     client = web(who)
     with django_assert_num_queries(PAGES[(who, page_name)]):
