@@ -66,15 +66,18 @@ CHART_TEXT_OUTSIDE = """
     const shown = svg.getBoundingClientRect();
     if (shown.width === 0) continue;
     const view = svg.viewBox.baseVal;
-    const barX = Math.min(...[...svg.querySelectorAll('rect.chart__bar')].map(r => r.x.baseVal.value));
+    const bars = [...svg.querySelectorAll('rect.chart__bar')];
+    const barX = Math.min(...bars.map(r => r.x.baseVal.value));
     for (const text of svg.querySelectorAll('text')) {
       const b = text.getBBox();
-      const where = `${svg.closest('figure').dataset.testid}/${svg.dataset.variant}: "${text.textContent}"`;
-      if (b.x < -0.5 || b.x + b.width > view.width + 0.5 || b.y < -0.5 || b.y + b.height > view.height + 0.5)
+      const chart = svg.closest('figure').dataset.testid;
+      const where = `${chart}/${svg.dataset.variant}: "${text.textContent}"`;
+      if (b.x < -0.5 || b.x + b.width > view.width + 0.5 ||
+          b.y < -0.5 || b.y + b.height > view.height + 0.5)
         bad.push(`${where} box ${b.x.toFixed(1)}..${(b.x + b.width).toFixed(1)} of ${view.width}`);
       const s = text.getBoundingClientRect();
       if (s.left < shown.left - 0.5 || s.right > shown.right + 0.5)
-        bad.push(`${where} on screen ${s.left.toFixed(0)}..${s.right.toFixed(0)} of ${shown.left.toFixed(0)}..${shown.right.toFixed(0)}`);
+        bad.push(`${where} on screen ${s.left}..${s.right} of ${shown.left}..${shown.right}`);
       if (text.classList.contains('chart__label') && barX > 0 && b.x + b.width > barX + 0.5)
         bad.push(`${where} runs into the bars (${(b.x + b.width).toFixed(1)} > ${barX})`);
     }
@@ -113,7 +116,8 @@ def _screenshot(window, name: str, size: dict, at: str | None = None) -> None:
 
 
 def _amounts(page, column: str) -> list[str]:
-    return page.locator(f"[data-testid=grant-table] tbody td[data-label='{column}']").all_inner_texts()
+    cells = page.locator(f"[data-testid=grant-table] tbody td[data-label='{column}']")
+    return cells.all_inner_texts()
 
 
 def _number(text: str) -> float:

@@ -51,9 +51,10 @@ def test_the_headers_sort_on_the_server_and_say_so(web, fund_manager, three):
     assert page(descending).testid("sort-requested_usd").parent.attrs["aria-sort"] == "descending"
     assert _titles(client.get("/grants/?ordering=title")) == ["Alpha", "Bravo", "Charlie"]
     # The sort keeps the filters, and an unknown one is the default order, not an error.
-    assert "status=submitted" in page(client.get("/grants/?status=submitted")).testid(
-        "sort-title"
-    ).attrs["href"]
+    assert (
+        "status=submitted"
+        in page(client.get("/grants/?status=submitted")).testid("sort-title").attrs["href"]
+    )
     assert client.get("/grants/?ordering=password").status_code == 200
 
 
@@ -61,8 +62,13 @@ def test_the_columns_a_fund_manager_works_with(web, fund_manager, three):
     client = web(fund_manager)
     root = page(client.get("/grants/?ordering=title"))
     headers = [th.text.strip() for th in root.testid("grant-table").find("thead").find_all("th")]
-    for label in ["Leader", "Countries", "Window", "Planned: start · Planned: end",
-                  "Disbursed (USD)"]:
+    for label in [
+        "Leader",
+        "Countries",
+        "Window",
+        "Planned: start · Planned: end",
+        "Disbursed (USD)",
+    ]:
         assert label in headers, label  # fmt: skip
     first = _rows(client.get("/grants/?ordering=title"))[0]
     cells = {td.attrs["data-label"]: td.text.strip() for td in first.find_all("td")}

@@ -120,9 +120,7 @@ def test_an_excerpt_keeps_a_space_between_the_blocks(web, fund_manager, stories)
     assert excerpt == "Context The utility lost & half its water. One Two"
 
 
-def test_the_country_filter_offers_the_countries_of_published_stories(
-    web, fund_manager, stories
-):
+def test_the_country_filter_offers_the_countries_of_published_stories(web, fund_manager, stories):
     from partners.models import Country
 
     kenya, peru = Country.objects.get(code="KEN"), Country.objects.get(code="PER")
