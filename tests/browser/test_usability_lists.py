@@ -14,7 +14,6 @@ laptop's size (1366x900) and a phone's (390x844):
 
 import csv
 import io
-import struct
 
 import pytest
 from openpyxl import load_workbook
@@ -22,8 +21,11 @@ from openpyxl import load_workbook
 from grants.models import Grant, GrantStatus
 from partners.models import Partner
 from results.models import ResultsStory
-from tests.browser.conftest import PHONE, SCREENSHOTS, label
-from tests.browser.test_pages import world  # noqa: F401  (the fixture)
+from tests.browser.conftest import PHONE, label
+from tests.browser.test_pages import (
+    _screenshot,
+    world,  # noqa: F401  (the fixture)
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -92,27 +94,6 @@ SHOWN_CHARTS = """
   .map(svg => ({variant: svg.dataset.variant, width: svg.getBoundingClientRect().width,
                 room: svg.closest('figure').parentElement.getBoundingClientRect().width}))
 """
-
-
-def _png_size(png: bytes) -> tuple[int, int]:
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", png[16:24])
-
-
-def _screenshot(window, name: str, size: dict, at: str | None = None) -> None:
-    """The page's first screen (or the screen from the element ``at``, a CSS selector),
-    saved for the README (only rewritten when it changed)."""
-    page = window.page
-    if at is None:
-        page.evaluate("window.scrollTo(0, 0)")
-    else:
-        page.locator(at).first.evaluate("e => e.scrollIntoView({block: 'start'})")
-    png = page.screenshot()
-    assert _png_size(png) == (size["width"], size["height"])
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    if not path.exists() or path.read_bytes() != png:
-        path.write_bytes(png)
 
 
 def _amounts(page, column: str) -> list[str]:
