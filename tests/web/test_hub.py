@@ -100,10 +100,14 @@ def test_links_inside_a_story_are_the_only_external_ones(web, stories):
     assert link.attrs["rel"] == "noopener noreferrer nofollow"
 
 
-def test_the_count_is_one_sentence_in_the_singular_and_the_plural(web, stories):
+def test_the_count_is_one_sentence_in_the_singular_and_the_plural(web, fund_manager, stories):
     one = page(web(None).get("/hub/?search=leak")).testid("story-count").text
     assert one == "1 story matches your search."
-    two = page(web(None).get("/hub/?search=the")).testid("story-count").text
+    make_story(
+        fund_manager, stories["cash"].grant, published=True, title="Leak detection spreads",
+        body="Engineers trained others in leak detection.",
+    )  # fmt: skip
+    two = page(web(None).get("/hub/?search=leak")).testid("story-count").text
     assert two == "2 stories match your search."
 
 
