@@ -1,11 +1,46 @@
 import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
 
 from partners.models import Country, Partner, Region, Sector
 
 from .models import Grant, GrantStatus
+
+# The columns a grant list may be ordered by (the API's ``ordering`` and the list page's
+# sortable headers): one list, so that a page's sort is one the API answers too.
+GRANT_ORDERING_FIELDS = [
+    "created_at",
+    "submitted_at",
+    "decided_at",
+    "requested_usd",
+    "approved_usd",
+    "disbursed_usd",
+    "planned_start",
+    "planned_end",
+    "reference",
+    "title",
+    "status",
+]
+
+
+class GrantFilterForm(forms.Form):
+    """The filters' form, with the one rule between two fields: a lower bound above the
+    upper one is refused (the API answers 400, the page says so), not read as a filter
+    that matches nothing."""
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_usd"), cleaned.get("max_usd")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "max_usd",
+                _("The largest amount must not be below the smallest (%(low)s).") % {"low": low},
+            )
+        return cleaned
 
 
 class GrantFilter(django_filters.FilterSet):
@@ -45,11 +80,15 @@ class GrantFilter(django_filters.FilterSet):
     min_usd = django_filters.NumberFilter(field_name="requested_usd", lookup_expr="gte")
     max_usd = django_filters.NumberFilter(field_name="requested_usd", lookup_expr="lte")
     search = django_filters.CharFilter(
-        method="filter_search", max_length=200, help_text="Words in the title or summary."
+        method="filter_search",
+        max_length=200,
+        help_text="Words in the title, the summary, the reference or the task team leader's "
+        "name (user name, first or last name); every word must be found.",
     )
 
     class Meta:
         model = Grant
+        form = GrantFilterForm
         fields = [
             "status",
             "sector",
@@ -77,8 +116,20 @@ class GrantFilter(django_filters.FilterSet):
         return form_class
 
     def filter_search(self, queryset, name, value):
+        """Each word in the title, the summary, the reference or the leader's name: a
+        fund manager looks a grant up by its number or by who leads it. The leader is a
+        foreign key (one row per grant): no duplicates, no DISTINCT."""
+        leader = "task_team_leader__"
+        username = leader + get_user_model().USERNAME_FIELD
         for word in value.split():
-            queryset = queryset.filter(Q(title__icontains=word) | Q(summary__icontains=word))
+            queryset = queryset.filter(
+                Q(title__icontains=word)
+                | Q(summary__icontains=word)
+                | Q(reference__icontains=word)
+                | Q(**{f"{username}__icontains": word})
+                | Q(**{f"{leader}first_name__icontains": word})
+                | Q(**{f"{leader}last_name__icontains": word})
+            )
         return queryset
 
     def filter_triangular(self, queryset, name, value):

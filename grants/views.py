@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.forms import CheckboxSelectMultiple
 from django.forms.utils import ErrorDict
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,11 +28,12 @@ from django.views.decorators.http import require_POST
 from partners.forms import ReversalForm, mark_reversals
 from partners.models import Country
 from partners.roles import is_fund_manager
+from seetf.common import spreadsheets
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import apply_service_errors, service_errors_on
 from seetf.common.idempotency import once_per_form
 
-from . import selectors, services, workflow
+from . import listing, selectors, services, workflow
 from .filters import GrantFilter
 from .forms import (
     DisbursementForm,
@@ -78,6 +79,7 @@ def _ref(grant: Grant) -> str:
 
 
 FILTER_LABELS = {
+    "search": gettext_lazy("Reference, leader or words of the title"),
     "status": gettext_lazy("Status"),
     "sector": gettext_lazy("Sector"),
     "region": gettext_lazy("Region"),
@@ -85,34 +87,81 @@ FILTER_LABELS = {
     "provider_country": gettext_lazy("Provider country"),
     "min_usd": gettext_lazy("Requested at least (USD)"),
     "max_usd": gettext_lazy("Requested at most (USD)"),
-    "search": gettext_lazy("Words in the title or summary"),
+}
+# The filters' help as a person reads it (the FilterSet's is the API's documentation).
+FILTER_HELP = {
+    "search": gettext_lazy(
+        "A reference (SEETF-2026-0012), a leader's name or words of the title or summary."
+    ),
+    "recipient_country": gettext_lazy("The country that learns."),
+    "provider_country": gettext_lazy("The country that shares its experience."),
+    "status": "",
+    "min_usd": "",
+    "max_usd": "",
 }
 
 
 @login_required
 def grant_list(request):
-    """Every grant the user may see, filtered like the API's list (GrantFilter)."""
-    grants = selectors.grants_visible_to(request.user).select_related("sector", "task_team_leader")
-    filterset = GrantFilter(request.GET or None, queryset=grants.order_by("-created_at", "-id"))
+    """Every grant the user may see, filtered like the API's list (GrantFilter) and
+    sorted by the column asked for (``?ordering=``, the API's vocabulary), with the
+    totals of the whole filtered list; ``?format=csv`` or ``xlsx`` downloads it all.
+    Filters the form refuses (a minimum above the maximum) are shown as errors, never
+    read as a list that matches nothing."""
+    order_by, ordering = listing.ordering_of(request.GET.get("ordering"))
+    grants = selectors.grants_visible_to(request.user).order_by(*order_by)
+    filterset = GrantFilter(request.GET or None, queryset=grants)
     form = filterset.form
     for name, label in FILTER_LABELS.items():
         form.fields[name].label = label
+    for name, text in FILTER_HELP.items():
+        form.fields[name].help_text = text
     form.fields["status"].widget = CheckboxSelectMultiple(choices=GrantStatus.choices)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    chosen = form.cleaned_data if filterset.is_bound and form.is_valid() else {}
+    refused = filterset.is_bound and not form.is_valid()
+    found = grants.none() if refused else filterset.qs
+    download = request.GET.get("format")
+    if download in ("csv", "xlsx") and not refused:
+        return _grant_list_download(found, download)
+    page = Paginator(listing.with_relations(found), PAGE_SIZE).get_page(request.GET.get("page"))
+    chosen = {} if refused or not filterset.is_bound else form.cleaned_data
     mine = chosen.get("task_team_leader") == request.user.pk
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "grants/grant_list.html",
         {
             "filterset": filterset,
             "form": form,
+            "refused": refused,
+            # The filters are shown open while some filter is applied (not for a sort).
+            "filtering": refused or any(name in request.GET for name in filterset.filters),
             "page": page,
+            "totals": None if refused or not page.paginator.count else listing.totals(found),
+            "headers": listing.headers(request.GET, ordering),
+            "ordering": ordering,
+            "download_query": query.urlencode(),
             "mine": mine,
             "can_propose": can_create_grant(request.user)[0],
             "filter_fields": [form[name] for name in FILTER_LABELS],
         },
     )
+
+
+def _grant_list_download(grants, kind):
+    """The filtered list, every row, as CSV or XLSX, with its totals."""
+    data = spreadsheets.for_people(
+        {"rows": listing.export_rows(grants), "totals": listing.totals(grants)}
+    )
+    stamp = timezone.localdate().isoformat()
+    if kind == "csv":
+        content, media = spreadsheets.report_csv(data), "text/csv; charset=utf-8"
+    else:
+        content = spreadsheets.report_xlsx(data, title="grants")
+        media = spreadsheets.XLSX_MEDIA_TYPE
+    response = HttpResponse(content, content_type=media)
+    response["Content-Disposition"] = f'attachment; filename="seetf-grants-{stamp}.{kind}"'
+    return response
 
 
 # --- The proposal form --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from grants.forms import CommentForm
 from grants.models import CapacityOutcome, Grant, GrantStatus
 from grants.permissions import can_see_report, can_write_report, is_leader_of
 from grants.selectors import allowed_actions, grants_visible_to, visible_grant_or_404
-from partners.models import Partner, Region
+from partners.models import ContributionStatus, Partner, Region, WindowKind, WindowStatus
 from partners.roles import donor_partner_id, is_donor, is_fund_manager
 from seetf.common import spreadsheets
 from seetf.common.errors import ApplicationError
@@ -273,12 +273,18 @@ def dashboard_tables(partner, user) -> dict:
         },
         "region": with_totals(
             _largest_first(
-                [{**r, "name": _region_label(r["region"])} for r in portfolio["by_region"]]
+                [
+                    {"region": r["region"], "name": _region_label(r["region"]), **r}
+                    for r in portfolio["by_region"]
+                ]
             )
         ),
         "sector": with_totals(_largest_first(portfolio["by_sector"])),
         "status": with_totals(
-            [{**r, "name": _status_label(r["status"])} for r in portfolio["by_status"]]
+            [
+                {"status": r["status"], "name": _status_label(r["status"]), **r}
+                for r in portfolio["by_status"]
+            ]
         ),
         "windows": {
             "rows": data["windows"],
@@ -354,28 +360,47 @@ def donor_dashboard(request):
             },
             outcome_columns=CapacityOutcome.choices,
             outcome_rows=[
-                {**row, "marks": [row[code] for code, _label in CapacityOutcome.choices]}
+                {**row, "marks": [(row[code], label) for code, label in CapacityOutcome.choices]}
                 for row in tables["outcomes"]["rows"][:TABLE_LIMIT]
             ],
             follow_up_rows=tables["follow_up"]["rows"][:TABLE_LIMIT],
             table_limit=TABLE_LIMIT,
-            outcome_totals=[outcome_totals[code] for code, _label in CapacityOutcome.choices],
+            outcome_totals=[
+                (outcome_totals[code], label) for code, label in CapacityOutcome.choices
+            ],
             stories=selectors.published_stories(request.user, 6),
         )
     return render(request, "results/dashboard.html", context)
 
 
+# Per table: the codes of its download that get a label in a column beside them (the
+# portfolio tables have theirs already, ``name``).
+TABLE_LABELS = {
+    "contributions": {"status": dict(ContributionStatus.choices)},
+    "windows": {
+        "kind": dict(WindowKind.choices),
+        "region": dict(Region.choices),
+        "status": dict(WindowStatus.choices),
+    },
+    "follow_up": {"status": dict(GrantStatus.choices), "region": dict(Region.choices)},
+}
+
+
 def _dashboard_table(request, table):
-    """One table of the dashboard (404 for an unknown one, or no partner chosen) and the
-    file name it downloads as, without its extension."""
+    """One table of the dashboard as a person downloads it (404 for an unknown one, or
+    no partner chosen; ``spreadsheets.for_people``: no internal ids, labels beside
+    codes, no column empty throughout) and the file name, without its extension."""
     if table not in CSV_TABLES:
         raise Http404
     partner, _form = _dashboard_partner(request)
     if partner is None:
         raise Http404
-    return dashboard_tables(partner, request.user)[
-        table
-    ], f"seetf-{partner.code}-{CSV_TABLES[table]}"
+    data = spreadsheets.for_people(
+        dashboard_tables(partner, request.user)[table],
+        labels=TABLE_LABELS.get(table),
+        drop=("id", "grant"),
+    )
+    return data, f"seetf-{partner.code}-{CSV_TABLES[table]}"
 
 
 def _download(content, content_type, filename):
@@ -423,6 +448,8 @@ def hub(request):
     form = filterset.form
     for name, label in HUB_FILTERS.items():
         form.fields[name].label = label
+    form.fields["country"].queryset = selectors.story_countries()
+    form.fields["country"].help_text = _("Only the countries some story is about.")
     found = selectors.stories_with_names(filterset.qs)
     page = Paginator(found, HUB_PAGE_SIZE).get_page(request.GET.get("page"))
     lessons = LessonFilter(request.GET or None, queryset=selectors.reviewed_lessons())

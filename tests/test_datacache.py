@@ -177,7 +177,7 @@ def test_filters_and_formats_are_cached_apart(closed, fund_manager, client_for):
     response = client.get(f"{REPORT}?format=csv")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    lines = list(csv.reader(io.StringIO(response.content.decode())))
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert lines[0][:3] == ["grant", "reference", "title"]
     assert lines[-1][0] == "TOTAL"
     # And JSON again, after the CSV was cached.

@@ -10,7 +10,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from seetf.common.spreadsheets import report_csv, report_xlsx, safe_cell
+from seetf.common.spreadsheets import for_people, report_csv, report_xlsx, safe_cell
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,7 +58,7 @@ REPORT = {
 
 
 def test_csv_neutralises_text_and_keeps_negative_money_a_number():
-    rows = list(csv.reader(io.StringIO(report_csv(REPORT).decode())))
+    rows = list(csv.reader(io.StringIO(report_csv(REPORT).decode("utf-8-sig"))))
 
     assert rows == [
         ["name", "amount", "text_amount", "n"],
@@ -112,7 +112,7 @@ def test_xlsx_types_dates_timestamps_booleans_and_drops_what_xml_cannot_carry(se
 def test_error_bodies_are_one_row_in_both_formats():
     body = {"detail": "-not allowed", "code": "permission_denied"}
 
-    assert report_csv(body).decode().splitlines() == [
+    assert report_csv(body).decode("utf-8-sig").splitlines() == [
         "detail,code",
         "'-not allowed,permission_denied",
     ]
@@ -121,3 +121,32 @@ def test_error_bodies_are_one_row_in_both_formats():
         ["detail", "code"],
         ["'-not allowed", "permission_denied"],
     ]
+
+
+def test_csv_starts_with_a_byte_order_mark_for_excel():
+    content = report_csv({"rows": [{"name": "São Tomé and Príncipe"}], "totals": {}})
+    assert content.startswith(b"\xef\xbb\xbf")
+    assert content.decode("utf-8-sig").splitlines() == ["name", "São Tomé and Príncipe"]
+
+
+def test_for_people_drops_ids_and_empty_columns_and_labels_codes():
+    data = {
+        "rows": [
+            {"id": 7, "region": "LCR", "status": "partially_received", "note": None, "n": 1},
+            {"id": 8, "region": "AFR", "status": "received", "note": "", "n": 2},
+        ],
+        "totals": {"n": 3, "note": 0},
+    }
+    people = for_people(
+        data,
+        labels={
+            "region": {"LCR": "Latin America and the Caribbean", "AFR": "Sub-Saharan Africa"},
+            "status": {"partially_received": "Partially received", "received": "Received"},
+        },
+    )
+    assert list(people["rows"][0]) == ["region", "region_label", "status", "status_label", "n"]
+    assert people["rows"][0]["region_label"] == "Latin America and the Caribbean"
+    assert people["rows"][1]["status_label"] == "Received"
+    assert people["totals"] == {"n": 3}
+    # Without rows, the columns stay (the header says what the table holds).
+    assert for_people({"rows": [], "totals": {"n": 0}}) == {"rows": [], "totals": {"n": 0}}

@@ -17,7 +17,12 @@ from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from seetf.common.rules import require
 
 from .. import selectors, services, workflow
-from ..filters import GrantFilter, GrantFilterBackend, GrantOrderingFilter
+from ..filters import (
+    GRANT_ORDERING_FIELDS,
+    GrantFilter,
+    GrantFilterBackend,
+    GrantOrderingFilter,
+)
 from ..models import Grant
 from ..permissions import can_create_grant, can_decide_grant, can_disburse
 from .pagination import GrantPagination
@@ -139,18 +144,7 @@ class GrantViewSet(
     filter_backends = [GrantFilterBackend, GrantOrderingFilter]
     pagination_class = GrantPagination
     write_rule = staticmethod(lambda user: (True, ""))
-    ordering_fields = [
-        "created_at",
-        "submitted_at",
-        "decided_at",
-        "requested_usd",
-        "approved_usd",
-        "planned_start",
-        "planned_end",
-        "reference",
-        "title",
-        "status",
-    ]
+    ordering_fields = GRANT_ORDERING_FIELDS
     ordering = ["-created_at", "-id"]
     lookup_value_regex = r"\d+"
 

@@ -10,6 +10,11 @@ One rule for both formats, in one place:
   dates and timestamps are not text either), and text that is a plain decimal number,
   ``-?[0-9]+(\\.[0-9]+)?`` (the API's money, ``"-100.00"``, ``"-5"``). Anything else
   that begins so is neutralised, ``"-2+3"``, ``"+100"`` and ``"-1,000.00"`` included.
+- ``report_csv`` writes UTF-8 with a byte-order mark: Excel reads a CSV without one in
+  the machine's legacy code page and garbles every accent ("São Tomé"); the mark is
+  what tells it the file is UTF-8 (Python reads it with ``utf-8-sig``).
+- ``for_people`` readies a page's download for a person rather than a program: no
+  internal ids, a readable label beside each code, no column empty in every row.
 - ``report_table`` lays a report out: the columns (the rows' keys in order of first
   appearance, then any total's key not among them), the rows, and a ``TOTAL`` line with
   each total under its column (``TOTAL`` in the first column when that column has no
@@ -79,6 +84,36 @@ def report_table(data) -> tuple[list[str], list[dict], dict | None]:
     return columns, rows, (totals or None)
 
 
+def for_people(data, *, labels: dict | None = None, drop=("id",)) -> dict:
+    """A report ``{"rows", "totals"}`` as a person downloads it from a page: the columns
+    in ``drop`` (internal ids) left out; beside each column of ``labels``
+    (``{column: {code: label}}``) a ``<column>_label`` column with the code's label; and
+    every column empty (None or "") in every row left out, its total with it. A report
+    without rows keeps its columns (the header says what the table would hold). The
+    API's reports are left as the contract declares them."""
+    labels = labels or {}
+    rows = []
+    for row in data.get("rows") or []:
+        out = {}
+        for key, value in row.items():
+            if key in drop:
+                continue
+            out[key] = value
+            if key in labels:
+                out[f"{key}_label"] = str(labels[key].get(value, value or ""))
+        rows.append(out)
+    totals = {k: v for k, v in (data.get("totals") or {}).items() if k not in drop}
+    if rows:
+        empty = {
+            key
+            for key in {k for row in rows for k in row} | set(totals)
+            if all(row.get(key) in (None, "") for row in rows)
+        }
+        rows = [{k: v for k, v in row.items() if k not in empty} for row in rows]
+        totals = {k: v for k, v in totals.items() if k not in empty}
+    return {"rows": rows, "totals": totals}
+
+
 def _total_line(columns, totals) -> list:
     line = [totals.get(c) if c in totals else None for c in columns]
     if columns and columns[0] not in totals:
@@ -100,7 +135,8 @@ def _csv_cell(value):
 
 
 def report_csv(data) -> bytes:
-    """The report as CSV (UTF-8): a header, the rows, then the TOTAL line."""
+    """The report as CSV (UTF-8 with a byte-order mark, for Excel): a header, the rows,
+    then the TOTAL line."""
     columns, rows, totals = report_table(data)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -109,7 +145,7 @@ def report_csv(data) -> bytes:
         writer.writerow([_csv_cell(row.get(c)) for c in columns])
     if totals:
         writer.writerow([_csv_cell(v) for v in _total_line(columns, totals)])
-    return out.getvalue().encode("utf-8")
+    return out.getvalue().encode("utf-8-sig")
 
 
 # --- XLSX -----------------------------------------------------------------------------------

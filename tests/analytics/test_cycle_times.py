@@ -151,7 +151,7 @@ def test_the_csv_gives_the_same_figures(grants, client_for):
     response = client_for("fund_manager").get(URL + "?group_by=quarter&format=csv")
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="seetf-cycle-times.csv"'
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [row["group"] for row in rows] == ["2025-Q4", "2026-Q1", "TOTAL"]
     total = rows[-1]
     assert total["submit_to_decision_median_days"] == "11.5"

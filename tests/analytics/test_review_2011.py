@@ -105,7 +105,7 @@ def test_the_flows_as_csv(review, client_for):
     response = client_for("donor").get("/api/v1/reports/exchange-flows/?format=csv")
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="seetf-exchange-flows.csv"'
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == [
         "provider",
         "provider_name",

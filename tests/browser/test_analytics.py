@@ -70,4 +70,4 @@ def test_the_exchange_map(world, browser):
     assert_accessible(page, "dashboard with the map")
     # The downloads beside the map.
     response = donor.context.request.get(page.get_by_test_id("csv-regions").get_attribute("href"))
-    assert response.status == 200 and response.text().splitlines()[0].startswith("provider,")
+    assert response.status == 200 and response.body().decode("utf-8-sig").startswith("provider,")

@@ -306,7 +306,7 @@ def test_a_grant_from_draft_to_published_story(people, browser):
     search = visitor.page.get_by_test_id("hub-search-form")
     search.get_by_label(label("Search")).fill("targeting")
     visitor.click(search.get_by_role("button", name="Search"))
-    assert visitor.text("story-count") == "1 story match your search."
+    assert visitor.text("story-count") == "1 story matches your search."
     cards = visitor.page.get_by_test_id("story-card")
     assert cards.count() == 1
     visitor.click(cards.get_by_role("link", name=STORY_TITLE))

@@ -160,12 +160,17 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return struct.unpack(">II", png[16:24])
 
 
-def _screenshot(window, name: str) -> None:
-    """The page at laptop size, saved for the README (only rewritten when it changed)."""
+def _screenshot(window, name: str, size: dict = LAPTOP, at: str | None = None) -> None:
+    """The page's first screen at its window's size (a laptop's unless told), or the
+    screen from the element ``at`` (a CSS selector), saved for the README (only
+    rewritten when it changed)."""
     page = window.page
-    page.evaluate("window.scrollTo(0, 0)")
+    if at is None:
+        page.evaluate("window.scrollTo(0, 0)")
+    else:
+        page.locator(at).first.evaluate("e => e.scrollIntoView({block: 'start'})")
     png = page.screenshot()
-    assert _png_size(png) == (LAPTOP["width"], LAPTOP["height"])
+    assert _png_size(png) == (size["width"], size["height"])
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     if not path.exists() or path.read_bytes() != png:

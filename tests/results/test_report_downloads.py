@@ -35,7 +35,7 @@ def assert_no_formula(cells, where):
 
 
 def csv_cells(content) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(content.decode())))
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 def xlsx_sheet(content):

@@ -68,8 +68,10 @@ def test_the_donor_sees_their_money_share_and_what_the_fund_finances(
         for row in root.testid("table-status").find("tbody").find_all("tr")
     ]
     assert [r[0] for r in status_rows] == ["Approved", "Closed", "Completed"]
-    bars = root.testid("chart-status").find_all("rect")
-    assert len(bars) == 3
+    # Drawn for a laptop and for a phone (the stylesheet shows one): a bar each.
+    for variant in ("wide", "narrow"):
+        drawing = root.testid("chart-status").find("svg", data_variant=variant)
+        assert len(drawing.find_all("rect")) == 3
 
     region = root.testid("table-region")
     assert "Sub-Saharan Africa" in region.text
@@ -98,14 +100,18 @@ def test_every_table_downloads_as_csv_with_the_same_numbers(web, donor, donor_pa
         assert response.status_code == 200, table
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert response["Content-Disposition"].startswith("attachment; filename=")
-        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        # A byte-order mark first, so that Excel reads the file as UTF-8.
+        assert response.content.startswith(b"\xef\xbb\xbf"), table
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert rows[0], table
-    region = list(csv.DictReader(io.StringIO(client.get("/dashboard/region.csv").content.decode())))
+    region = list(
+        csv.DictReader(io.StringIO(client.get("/dashboard/region.csv").content.decode("utf-8-sig")))
+    )
     afr = next(r for r in region if r["region"] == "AFR")
     assert afr["name"] == "Sub-Saharan Africa"
     assert Decimal(afr["approved_usd"]) == Decimal("100000.00")
-    contributions = client.get("/dashboard/contributions.csv").content.decode().splitlines()
-    assert contributions[-1].split(",")[0] == "TOTAL"
+    contributions = client.get("/dashboard/contributions.csv").content.decode("utf-8-sig")
+    assert contributions.splitlines()[-1].split(",")[0] == "TOTAL"
 
 
 def test_the_dashboard_lists_published_stories_only(web, donor, portfolio):
@@ -148,3 +154,48 @@ def test_an_empty_fund_draws_no_bars(web, donor):
     root = page(web(donor).get("/dashboard/"))
     assert root.testid("chart-region").find("svg") is None
     assert "Nothing to show yet." in root.testid("chart-region").text
+
+
+def _csv_rows(response):
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_the_downloads_are_for_people(web, donor, donor_partner, portfolio):
+    """Issue 13: labels beside codes, no internal ids, no column empty in every row,
+    and a byte-order mark so that Excel keeps the accents."""
+    client = web(donor)
+    contributions = client.get("/dashboard/contributions.csv")
+    assert contributions.content.startswith(b"\xef\xbb\xbf")
+    columns = list(_csv_rows(contributions)[0])
+    assert "id" not in columns
+    assert columns.index("status_label") == columns.index("status") + 1
+    first = _csv_rows(contributions)[0]
+    assert (first["status"], first["status_label"]) == ("partially_received", "Partially received")
+
+    region = _csv_rows(client.get("/dashboard/region.csv"))
+    assert list(region[0])[:2] == ["region", "name"]
+    assert {r["region"]: r["name"] for r in region}["AFR"] == "Sub-Saharan Africa"
+
+    outcomes = _csv_rows(client.get("/dashboard/outcomes.csv"))
+    # No grant id, and no column the rows all leave empty (the count of grants, a total).
+    assert "grant" not in outcomes[0] and "grants" not in outcomes[0]
+    assert outcomes[0]["reference"] == portfolio["closed"].reference
+    for row in outcomes[:-1]:
+        assert all(value != "" for key, value in row.items()), row
+
+
+def test_the_workbooks_drop_the_ids_as_the_csv_does(web, donor, portfolio):
+    from openpyxl import load_workbook
+
+    response = web(donor).get("/dashboard/contributions.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
+    assert "id" not in header and "status_label" in header
+
+
+def test_the_dashboard_has_a_table_of_contents(web, donor, portfolio):
+    root = page(web(donor).get("/dashboard/"))
+    targets = [a.attrs["href"] for a in root.testid("dashboard-toc").find_all("a")]
+    assert targets[0] == "#money-heading"
+    for target in targets:
+        assert root.find(id=target[1:]) is not None, target

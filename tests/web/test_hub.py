@@ -98,3 +98,69 @@ def test_links_inside_a_story_are_the_only_external_ones(web, stories):
     link = root.testid("story-body").find("a")
     assert link.attrs["href"] == "https://example.org/peers"
     assert link.attrs["rel"] == "noopener noreferrer nofollow"
+
+
+def test_the_count_is_one_sentence_in_the_singular_and_the_plural(web, fund_manager, stories):
+    one = page(web(None).get("/hub/?search=leak")).testid("story-count").text
+    assert one == "1 story matches your search."
+    make_story(
+        fund_manager, stories["cash"].grant, published=True, title="Leak detection spreads",
+        body="Engineers trained others in leak detection.",
+    )  # fmt: skip
+    two = page(web(None).get("/hub/?search=leak")).testid("story-count").text
+    assert two == "2 stories match your search."
+
+
+def test_an_excerpt_keeps_a_space_between_the_blocks(web, fund_manager, stories):
+    story = make_story(
+        fund_manager,
+        stories["water"].grant,
+        published=True,
+        title="Headings and sentences",
+        body="## Context\n\nThe utility lost &amp; half its water.\n\n- One\n- Two",
+    )
+    card = page(web(None).get("/hub/")).find(data_slug=story.slug)
+    excerpt = card.find(data_testid="story-excerpt").text
+    assert excerpt == "Context The utility lost & half its water. One Two"
+
+
+def test_the_country_filter_offers_the_countries_of_published_stories(web, fund_manager, stories):
+    from partners.models import Country
+
+    kenya, peru = Country.objects.get(code="KEN"), Country.objects.get(code="PER")
+    stories["water"].countries.set([kenya])
+    stories["draft"].countries.set([peru])  # a draft's countries are not offered
+    form = page(web(None).get("/hub/")).testid("hub-search-form")
+    offered = {o.attrs["value"] for o in form.find("select", name="country").find_all("option")}
+    told = {c.code for story in (stories["water"], stories["cash"]) for c in story.countries.all()}
+    assert "KEN" in told and "PER" not in told
+    assert offered - {""} == told
+    assert "ISO 3166" not in form.text
+
+
+def test_a_story_is_dated_by_its_exchange_not_the_day_it_was_loaded(web, fund_manager, stories):
+    from datetime import date
+
+    from grants.models import Exchange
+
+    cash = stories["cash"]
+    # No exchange held: the grant's planned end.
+    card = page(web(None).get("/hub/")).find(data_slug=cash.slug)
+    assert card.find(data_testid="story-date").attrs["datetime"] == (
+        cash.grant.planned_end.isoformat()
+    )
+    # Recorded as they would have been before the grant closed (a closed grant takes none).
+    for start, end, status in [
+        (date(2026, 2, 1), date(2026, 2, 5), "held"),
+        (date(2026, 3, 1), date(2026, 3, 4), "held"),
+        (date(2026, 5, 1), date(2026, 5, 9), "cancelled"),
+    ]:
+        Exchange.objects.create(
+            grant=cash.grant, instrument="workshop", title="A workshop", start_date=start,
+            end_date=end, status=status,
+        )  # fmt: skip
+    card = page(web(None).get("/hub/")).find(data_slug=cash.slug)
+    assert card.find(data_testid="story-date").attrs["datetime"] == "2026-03-04"
+    assert cash.published_at.date().isoformat() != "2026-03-04"
+    story = page(web(None).get(f"/stories/{cash.slug}/")).testid("story-date").text
+    assert story == "The exchange ended 2026-03-04"

@@ -132,7 +132,7 @@ def test_the_partner_list_is_the_contributions_table_with_its_csv(web, leader):
     response = client.get(csv_url)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    lines = response.content.decode().splitlines()
+    lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "partner,code,kind,pledged_usd,received_usd,outstanding_usd"
     assert lines[-1].startswith("TOTAL")
 

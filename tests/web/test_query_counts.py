@@ -48,6 +48,12 @@ PAGES = {
     ("donor", "dashboard"): 25,
     # The hub four more for its reviewed lessons: count, page, countries, outcomes.
     ("anonymous", "hub"): 16,
+    # The grant list (issue 13): the count, the totals of the filtered list (one
+    # aggregate), the page (sector, leader and window joined), its recipient and
+    # provider countries (one query each), and the filter form's three pickers (sectors,
+    # recipient and provider countries); filtered, searched and sorted it is the same.
+    ("fund_manager", "grants"): 12,
+    ("fund_manager", "grants, filtered and sorted"): 12,
     ("anonymous", "home"): 4,
 }
 
@@ -125,6 +131,9 @@ def test_page_query_counts_are_pinned(
         "proposal": f"/grants/{proposal.pk}/",
         "dashboard": "/dashboard/",
         "hub": "/hub/",
+        "grants": "/grants/",
+        "grants, filtered and sorted": "/grants/?status=approved&status=closed&search=a"
+        "&min_usd=1&ordering=-requested_usd",
     }[page_name]
     client = web(who)
     with django_assert_num_queries(PAGES[(who, page_name)]):

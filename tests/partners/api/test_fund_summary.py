@@ -271,7 +271,7 @@ def test_the_report_as_csv(portfolio, client_for, donor):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     header, *rows, total = lines
     assert header == ["partner", "code", "kind", "pledged_usd", "received_usd", "outstanding_usd"]
     # The donor's own partner (no pledges) is a row of zeros among the others.
@@ -287,7 +287,7 @@ def test_the_csv_report_filters_too(portfolio, client_for, fund_manager):
         "/api/v1/reports/contributions/?format=csv&kind=traditional_donor"
     )
 
-    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [line[1] for line in lines[1:-1]] == ["DNK", "ESP", "GBR"]
     assert lines[-1] == ["TOTAL", "", "", "1883237.65", "1202484.56", "681987.65"]
 

@@ -133,7 +133,7 @@ def test_the_csv_report_refuses_with_the_reason(world, client_for, no_role_user)
     response = client_for(no_role_user).get("/api/v1/reports/contributions/?format=csv")
 
     assert response.status_code == 403
-    assert list(csv.reader(io.StringIO(response.content.decode()))) == [
+    assert list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")))) == [
         ["detail", "code"],
         [
             "Only fund managers, task team leaders and donors may read fund data.",
