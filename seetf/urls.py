@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("iati.urls")),
     path("", include("analytics.api")),
     path("", include("brokering.api.urls")),
+    path("", include("collaboration.api.urls")),
 ]
 
 urlpatterns = [
@@ -41,6 +42,7 @@ urlpatterns = [
     path("", include("analytics.web_urls")),
     path("", include("portability.web_urls")),
     path("", include("brokering.web_urls")),
+    path("", include("collaboration.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"
