@@ -4,12 +4,14 @@ of the portfolio (no query per grant, per exchange or per history row).
 Each count includes the three every logged-in page pays: the session, the user and the
 user's roles; and a fund manager's pages a fourth, the authenticator that verified the
 session (django-otp's OTPMiddleware: a device deleted by a reset ends its sessions'
-second factor)."""
+second factor); and every logged-in page one more, the header's unread notifications
+(collaboration.selectors.unread_count)."""
 
 from datetime import date
 
 import pytest
 
+from collaboration.services import comment_create
 from grants import services as grant_services
 from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
@@ -25,18 +27,19 @@ PAGES = {
     # The fund manager's home: one more for the authenticator that verified the session,
     # one for the grants overdue against the service standards
     # (analytics.cycletimes.overdue_against_standards), one for the open funding windows.
-    ("fund_manager", "home"): 12,
-    ("leader", "home"): 5,
+    ("fund_manager", "home"): 13,
+    ("leader", "home"): 6,
     # The donor's home: one query for the funding windows, one for co-financing.
-    ("donor", "home"): 12,
-    # The grant page reads its partner roles (with their partners) in one query.
-    ("fund_manager", "grant"): 15,
-    ("fund_manager", "proposal"): 16,  # with the approval form and the fund's money
-    ("leader", "grant"): 13,
+    ("donor", "home"): 13,
+    # The grant page reads its partner roles (with their partners) in one query, and its
+    # discussion (the comments with their authors) in one.
+    ("fund_manager", "grant"): 17,
+    ("fund_manager", "proposal"): 18,  # with the approval form and the fund's money
+    ("leader", "grant"): 15,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing.
-    ("donor", "dashboard"): 24,
+    ("donor", "dashboard"): 25,
     ("anonymous", "hub"): 12,
     ("anonymous", "home"): 4,
 }
@@ -89,6 +92,8 @@ def _portfolio(size, leader, fund_manager, donor_partner):
         grant_services.disbursement_record(
             grant=grant, user=fund_manager, amount_usd=1000, disbursed_on=date(2026, 2, 1)
         )
+        for grant_discussed in (grant, proposal):
+            comment_create(grant=grant_discussed, user=leader, body=f"@fm {number}")
     return grant, proposal
 
 
