@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -76,7 +77,7 @@ def notifications_read(request):
     if ids is None:
         messages.success(request, _("%(n)s notification(s) marked read.") % {"n": count})
     target = request.POST.get("next", "")
-    if ids and target.startswith("/") and not target.startswith("//"):
+    if ids and target.startswith("/") and url_has_allowed_host_and_scheme(target, None):
         return redirect(target)
     return redirect("collaboration:notifications")
 

@@ -88,6 +88,12 @@ def test_the_notifications_page_marks_read(web, funded, leader, fund_manager):
     # A link elsewhere is not followed; another's notification is not touched.
     theirs = Notification.objects.create(user=leader, kind="comment", text="x", delivery="never")
     client.post("/notifications/read/", {"id": theirs.pk, "next": "//evil.example/"})
+    mine = Notification.objects.create(
+        user=fund_manager, kind="comment", text="x", delivery="never"
+    )
+    for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        response = client.post("/notifications/read/", {"id": mine.pk, "next": elsewhere})
+        assert response["Location"] == "/notifications/"
     assert Notification.objects.get(pk=theirs.pk).read_at is None
     assert client.post("/notifications/read/", {"id": "x"}).status_code == 404
     client.post("/notifications/read/")
