@@ -26,12 +26,19 @@ SITE_URL = "https://seetf.example.org"
 def workers(django_db_setup, django_db_blocker, tmp_path_factory):
     if not _redis_answers(BROKER):
         pytest.fail(f"needs Redis at {BROKER} (CELERY_TEST_BROKER_URL)")
+    from seetf.celery import app
+
     pool = Workers(tmp_path_factory.mktemp("celery"), settings.DATABASES["default"]["NAME"])
+    # The client's Celery app made itself the current one: the project's again, or the
+    # shared tasks of the tests after these (tests/jobs) would go to the broker instead
+    # of running in-process.
+    app.set_current()
     try:
         pool.start()
         yield pool
     finally:
         pool.stop()
+        app.set_current()
 
 
 @pytest.fixture
