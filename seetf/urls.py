@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("analytics.api")),
     path("", include("brokering.api.urls")),
     path("", include("documents.api")),
+    path("", include("collaboration.api.urls")),
 ]
 
 urlpatterns = [
@@ -43,6 +44,7 @@ urlpatterns = [
     path("", include("portability.web_urls")),
     path("", include("brokering.web_urls")),
     path("", include("documents.web_urls")),
+    path("", include("collaboration.web_urls")),
 ]
 
 handler400 = "seetf.web.bad_request"

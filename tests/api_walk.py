@@ -11,6 +11,7 @@ from django.apps import apps
 from drf_spectacular.generators import SchemaGenerator
 
 from audit.models import AuditEntry
+from collaboration.models import Notification
 from grants import services as grant_services
 from grants.alerts import run_fund_check
 from grants.models import GrantStatus, Reminder
@@ -45,8 +46,8 @@ def one_of_each(fund_manager, leader) -> dict:
     (``grants`` for ``/grants/{id}/`` and ``/grants/{grant_pk}/...``), nested ones
     belonging to their parent: an approved grant with an exchange and a disbursement, a
     contribution with a receipt, a story, a reminder, an alert, a funding window, a
-    published offer and an open request, a feedback link of the exchange and a lesson
-    of the grant; a closed grant with its ex-post checks and a follow-up need."""
+    published offer, an open request and a notification, a feedback link of the exchange
+    and a lesson of the grant; a closed grant with its ex-post checks and a follow-up need."""
     fund_with("100.00")
     run_fund_check()  # below the threshold: a low-balance alert
     contribution = make_contribution(pledged_amount="500000.00")
@@ -88,6 +89,8 @@ def one_of_each(fund_manager, leader) -> dict:
         "documents": document,
         "follow-up-needs": need,
         "ex-post-checks": closed.ex_post_checks.first(),
+        # The fund manager's own (the grant's submission told them).
+        "notifications": Notification.objects.filter(user=fund_manager).first(),
     }
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "portability",
     "brokering",
     "documents",
+    "collaboration",
 ]
 
 MIDDLEWARE = [
@@ -439,6 +440,17 @@ CELERY_BEAT_SCHEDULE = {
     "compact-data-version": {
         "task": "seetf.common.tasks.compact_data_version",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Notifications (collaboration/delivery.py): each e-mail to be sent at once is queued
+    # when its transaction commits; this catches up what a lost task or a failed send
+    # left pending. The daily digests go after the reminders.
+    "notification-emails": {
+        "task": "collaboration.tasks.send_notification_emails",
+        "schedule": crontab(minute="*/10"),
+    },
+    "notification-digests": {
+        "task": "collaboration.tasks.send_notification_digests",
+        "schedule": crontab(hour=6, minute=30),
     },
 }
 

@@ -203,8 +203,8 @@ def test_the_page_runs_constant_queries(web, fund_manager, n, django_assert_num_
     for i in range(n):
         audit_record(actor=fund_manager, action="partner.update", obj=partner, reason=str(i))
     client = web(fund_manager)
-    # session, user, its second factor (accounts), roles, count, page (content types
-    # joined)
-    with django_assert_num_queries(6):
+    # session, user, its second factor (accounts), roles, the header's unread
+    # notifications (collaboration), count, page (content types joined)
+    with django_assert_num_queries(7):
         response = client.get("/audit/", {"action": "partner.update"})
     assert response.status_code == 200

@@ -211,17 +211,22 @@ def test_a_deep_page_costs_what_the_first_does(
 HOME_PAGES = [
     (
         "fund_manager",
-        12,
+        13,
         "session; user; the authenticator that verified the session; roles; review queue; "
         "overdue reports; reports to accept; grants to close; the fund's money; open alerts; "
-        "overdue against the service standards; the open windows",
+        "overdue against the service standards; the open windows; the header's unread "
+        "notifications",
     ),
-    ("task_team_leader", 5, "session; user; roles; their grants; the returns among them"),
+    (
+        "task_team_leader",
+        6,
+        "session; user; roles; their grants; the returns among them; unread notifications",
+    ),
     (
         "donor",
-        12,
+        13,
         "session; user; roles; membership; partner; contributions; fund; outcome totals; "
-        "portfolio; sector names; windows; co-financing",
+        "portfolio; sector names; windows; co-financing; unread notifications",
     ),
 ]
 

@@ -4,12 +4,14 @@ of the portfolio (no query per grant, per exchange or per history row).
 Each count includes the three every logged-in page pays: the session, the user and the
 user's roles; and a fund manager's pages a fourth, the authenticator that verified the
 session (django-otp's OTPMiddleware: a device deleted by a reset ends its sessions'
-second factor)."""
+second factor); and every logged-in page one more, the header's unread notifications
+(collaboration.selectors.unread_count)."""
 
 from datetime import date
 
 import pytest
 
+from collaboration.services import comment_create
 from grants import services as grant_services
 from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
@@ -27,33 +29,35 @@ PAGES = {
     # The fund manager's home: one more for the authenticator that verified the session,
     # one for the grants overdue against the service standards
     # (analytics.cycletimes.overdue_against_standards), one for the open funding windows.
-    ("fund_manager", "home"): 12,
-    ("leader", "home"): 5,
+    ("fund_manager", "home"): 13,
+    ("leader", "home"): 6,
     # The donor's home: one query for the funding windows, one for co-financing.
-    ("donor", "home"): 12,
+    ("donor", "home"): 13,
     # The grant page reads its partner roles (with their partners) in one query, its
     # documents (with their uploaders and exchanges) in one, the grants that follow on
     # from it in one (results.templatetags.follow_up; a closed grant one more, for its
     # ex-post checks), the proposal's edits its history shows in one more
     # (grants.selectors.grant_edits; their countries and sectors in one each, only when
     # an edit changed them), and its exchanges' participant feedback in two (the totals,
-    # then grouped by exchange).
-    ("fund_manager", "grant"): 20,
-    ("fund_manager", "proposal"): 21,  # with the approval form and the fund's money
-    ("leader", "grant"): 18,
+    # then grouped by exchange), and its discussion (the comments with their authors)
+    # in one.
+    ("fund_manager", "grant"): 22,
+    ("fund_manager", "proposal"): 23,  # with the approval form and the fund's money
+    ("leader", "grant"): 20,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing; and one for the follow-up needs of its follow-up table
     # (results.selectors._add_needs).
-    ("donor", "dashboard"): 25,
+    ("donor", "dashboard"): 26,
     # The hub four more for its reviewed lessons: count, page, countries, outcomes.
     ("anonymous", "hub"): 16,
     # The grant list (issue 13): the count, the totals of the filtered list (one
     # aggregate), the page (sector, leader and window joined), its recipient and
     # provider countries (one query each), and the filter form's three pickers (sectors,
-    # recipient and provider countries); filtered, searched and sorted it is the same.
-    ("fund_manager", "grants"): 12,
-    ("fund_manager", "grants, filtered and sorted"): 12,
+    # recipient and provider countries), and the header's unread count; filtered,
+    # searched and sorted it is the same.
+    ("fund_manager", "grants"): 13,
+    ("fund_manager", "grants, filtered and sorted"): 13,
     ("anonymous", "home"): 4,
 }
 
@@ -115,6 +119,8 @@ def _portfolio(size, leader, fund_manager, donor_partner):
             result_services.feedback_answer(
                 link=link, session_key=f"s{answer}", relevance=4, usefulness=4, intention=5
             )
+        for grant_discussed in (grant, proposal):
+            comment_create(grant=grant_discussed, user=leader, body=f"@fm {number}")
     return grant, proposal
 
 
