@@ -168,6 +168,7 @@ class GrantSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=GrantStatus.choices, read_only=True)
     parent = serializers.PrimaryKeyRelatedField(
         read_only=True,
+        allow_null=True,
         help_text="The completed or closed grant this one follows on from or repeats, or "
         "null. Set by `propose-follow-on/` (on the parent) or by a fund manager's "
         "`link-parent/`.",
