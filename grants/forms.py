@@ -187,9 +187,12 @@ class PlannedExchangeForm(WebForm):
     participants = forms.IntegerField(
         label=_("Participants"), min_value=0, max_value=PARTICIPANTS_MAX, required=False
     )
+    # A saved row's "Remove": the exchange is removed when the proposal is saved
+    # (grants.services.exchange_remove; shown only on rows already saved).
+    remove = forms.BooleanField(label=_("Remove this exchange"), required=False)
 
     def service_fields(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if k != "id"}
+        data = {k: v for k, v in self.cleaned_data.items() if k not in ("id", "remove")}
         data["participants"] = data.get("participants") or 0
         return data
 

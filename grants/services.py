@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from audit.services import audit_record, created, diff, snapshot
@@ -830,6 +830,36 @@ def exchange_update(*, exchange: Exchange, user, **fields) -> Exchange:
     if changes:
         audit_record(actor=user, action="exchange.update", obj=exchange, changes=changes)
     return exchange
+
+
+@transaction.atomic
+def exchange_remove(*, exchange: Exchange, user) -> None:
+    """The leader removes a planned exchange from a proposal still being written (draft
+    or returned: ``grant_update_check``, 403 then 409). A held or cancelled exchange is a
+    record of what happened and stays (409 ``invalid_transition``), and so does one that
+    other records name (a document filed under it: 409, nothing removed). Audited with
+    every field it had."""
+    grant = Grant.objects.select_for_update().get(pk=exchange.grant_id)
+    grant_update_check(grant=grant, user=user)
+    exchange = Exchange.objects.select_for_update().get(pk=exchange.pk, grant=grant)
+    if exchange.status != ExchangeStatus.PLANNED:
+        raise _invalid_transition(
+            f"Only a planned exchange is removed from a proposal; this one is {exchange.status}."
+        )
+    before = snapshot(exchange, sorted(EXCHANGE_FIELDS))
+    audit_record(
+        actor=user,
+        action="exchange.remove",
+        obj=exchange,
+        changes={name: [value, None] for name, value in before.items()},
+    )
+    try:
+        with transaction.atomic():
+            exchange.delete()
+    except ProtectedError:
+        raise _invalid_transition(
+            "This exchange has records filed under it (documents): it cannot be removed."
+        ) from None
 
 
 # --- Disbursements -------------------------------------------------------------------------

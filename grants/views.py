@@ -225,11 +225,21 @@ def _save_planned_exchanges(grant: Grant, user, formset) -> None:
                     form.add_error(None, _("This exchange is not one of this grant's."))
                     failed = True
                     continue
+                if form.cleaned_data.get("remove"):
+                    services.exchange_remove(exchange=exchange, user=user)
+                    continue
                 services.exchange_update(exchange=exchange, user=user, **form.service_fields())
+            elif form.cleaned_data.get("remove"):
+                continue  # a new row ticked away: nothing to save
             else:
                 services.exchange_create(grant=grant, user=user, **form.service_fields())
         except ValidationError as error:
             apply_service_errors(form, error)
+            failed = True
+        except ApplicationError as error:
+            if error.status == 403:
+                raise
+            form.add_error(None, error.message)
             failed = True
     if failed:
         raise _Invalid
