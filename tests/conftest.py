@@ -20,13 +20,7 @@ REQUIRE_POSTGRES = os.environ.get("SEETF_REQUIRE_POSTGRES") == "1"
 
 def pytest_collection_modifyitems(config, items):
     """`postgres` tests need PostgreSQL. On SQLite they are skipped with the reason shown
-    in the summary; in CI (SEETF_REQUIRE_POSTGRES=1) running them elsewhere is an error.
-
-    The fuzz run goes first: its examples are derandomized, and the ids they meet depend
-    on how far earlier tests moved the sequences (PostgreSQL's TRUNCATE between
-    transactional tests keeps them), so first, it meets the same objects in a full run as
-    in its file alone."""
-    items.sort(key=lambda item: item.get_closest_marker("fuzz") is None)  # stable
+    in the summary; in CI (SEETF_REQUIRE_POSTGRES=1) running them elsewhere is an error."""
     if connection.vendor == "postgresql":
         return
     for item in items:
