@@ -43,10 +43,12 @@ from io import StringIO
 
 import pytest
 import schemathesis
+from django.apps import apps
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -114,7 +116,22 @@ OPERATIONS = dict(sorted(OPERATIONS.items(), key=lambda pair: _run_order(pair[0]
 
 
 @pytest.fixture
-def all_roles_token():
+def _ids_from_the_rows():
+    """Each table's id sequence set back to its highest row (``sqlsequencereset``), before
+    the fuzz run makes its data: PostgreSQL's sequences only move on, and keep what every
+    earlier test of the session took (a rollback or a TRUNCATE gives nothing back), so
+    without this the derandomized examples would meet other ids in a full run than in
+    this file alone (the chained scenarios once linked no call for it)."""
+    if connection.vendor != "postgresql":
+        return
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+@pytest.fixture
+def all_roles_token(_ids_from_the_rows):
     """The review's demo data, and the token of a user holding every role (a donor of the
     first partner)."""
     call_command("load_review_2011", stdout=StringIO())
