@@ -5,9 +5,13 @@ collaboration/tasks.py wraps them.
 Exactly once, the claim pattern of ``grants.reminders``: the row is the claim (made in
 the transaction of the change, so a change that rolls back leaves none). Each pending
 row, or each user's pending digest rows together, is sent inside a transaction that
-holds their row locks (``SELECT ... FOR UPDATE SKIP LOCKED``: a second worker skips what
-the first is sending) and sets ``emailed_at``. A send that fails rolls back, leaving the
-rows pending for the next run; the failure is counted on them.
+holds their row locks and sets ``emailed_at``. An immediate notification is one row
+(``SELECT ... FOR UPDATE SKIP LOCKED``: a second worker skips what the first is
+sending). A digest is several rows, and SKIP LOCKED would hand a second worker the rows
+the first had not locked yet (two digests, each with part of the day); so a digest's
+rows are locked without skipping, in one fixed order (oldest first): the second worker
+waits on the first row, then finds every row sent and sends nothing. A send that fails
+rolls back, leaving the rows pending for the next run; the failure is counted on them.
 """
 
 import logging
@@ -38,8 +42,8 @@ class DeliveryRun:
     errors: list[str] = field(default_factory=list)
 
 
-def _locked(queryset):
-    skip_locked = connection.features.has_select_for_update_skip_locked
+def _locked(queryset, *, skip_locked=True):
+    skip_locked = skip_locked and connection.features.has_select_for_update_skip_locked
     # Only the notifications' rows are locked (of=self): the user and the grant stay free.
     return queryset.select_for_update(skip_locked=skip_locked, of=("self",))
 
@@ -112,13 +116,16 @@ def send_digests(*, as_of: date) -> DeliveryRun:
         pks: list[int] = []
         try:
             with transaction.atomic():
+                # All of the user's rows or none: wait for a worker that holds any of
+                # them (the fixed order rules out a deadlock), then read them again.
                 rows = list(
                     _locked(
-                        waiting.filter(user_id=user_id).select_related("user", "grant")
+                        waiting.filter(user_id=user_id).select_related("user", "grant"),
+                        skip_locked=False,
                     ).order_by("created_at", "pk")
                 )
                 if not rows:
-                    continue  # Another worker is sending this user's digest.
+                    continue  # Another worker has sent this user's digest.
                 pks = [row.pk for row in rows]
                 send_templated_mail(
                     template="collaboration/email/digest",
