@@ -16,6 +16,8 @@ COPY requirements.txt constraints.txt ./
 RUN pip install -r requirements.txt -c constraints.txt
 
 COPY . .
+# The translation catalogues compiled (pure Python, babel: the image has no gettext).
+RUN python -m seetf.common.catalogues compile
 
 # Not root: the processes may write only the collected static files (`collectstatic` runs
 # when the web container starts), the uploaded documents (MEDIA_ROOT, a volume in

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo worker beat schema fuzz clean
+.PHONY: install run test lint migrate demo worker beat schema fuzz clean messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+# Also compiles the translation catalogues (locale/*/LC_MESSAGES/*.po to .mo, never
+# committed) in pure Python (babel): no GNU gettext needed; no catalogue is no error.
 install: $(VENV)/.installed
+	$(PY) -m seetf.common.catalogues compile
+
+# The catalogues regenerated from the code (README "Languages"): Django's makemessages for
+# es, fr, pt, ru, zh_Hans and ar, the django and djangojs domains, file names without line
+# numbers, no obsolete entries, unwrapped (options: seetf/common/catalogues.py). Needs GNU
+# gettext (Debian: apt-get install gettext).
+messages: install
+	$(PY) -m seetf.common.catalogues messages
 
 migrate: install
 	$(PY) manage.py migrate --noinput

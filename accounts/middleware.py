@@ -5,6 +5,8 @@ OTPMiddleware, which tells ``request.user.is_verified()``):
   ended (the next page asks to log in again; an API call with it is anonymous: 401). The
   last activity is written at most once a minute, so a page does not write its session on
   every request. ``SESSION_COOKIE_AGE`` still bounds a session however active.
+- ``UserLanguageMiddleware`` (not a gate): a signed-in user's saved language wins over
+  the switcher's cookie and the browser's Accept-Language that LocaleMiddleware read.
 - ``TwoFactorMiddleware``: a user whose roles require a second factor, or who has one,
   reaches no page but the second-factor pages and logging out until they have given it
   in this session: sent to set one up (no device yet) or to type a code. The API answers
@@ -19,9 +21,10 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from . import services
+from . import selectors, services
 from .policy import SESSION_HAS_DEVICE, needs_second_factor, two_factor_required
 from .signals import SESSION_LAST_ACTIVITY
 
@@ -53,9 +56,35 @@ class IdleTimeoutMiddleware:
         return self.get_response(request)
 
 
+def use_language(request, language: str) -> None:
+    """Answer ``request`` in ``language`` (one of LANGUAGES; anything else is ignored)."""
+    if language and language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+
+class UserLanguageMiddleware:
+    """After authentication: the signed-in user's saved language, read from the session
+    (``accounts.services.SESSION_LANGUAGE``, written at login), so no page spends a query
+    on it; a session from before the preference existed reads it once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if session is not None and user is not None and user.is_authenticated:
+            if services.SESSION_LANGUAGE not in session:
+                session[services.SESSION_LANGUAGE] = selectors.saved_language(user)
+            use_language(request, session[services.SESSION_LANGUAGE])
+        return self.get_response(request)
+
+
 # Reached before the second factor is given: signing in and out, the second factor's
-# own pages, the API (which answers for itself), static files and the probes.
-OPEN_PREFIXES = ("/api/", "/static/", "/healthz", "/readyz", "/login/", "/logout/")
+# own pages, the API (which answers for itself), static files, the probes and the
+# language switcher.
+OPEN_PREFIXES = ("/api/", "/static/", "/healthz", "/readyz", "/login/", "/logout/", "/i18n/")
 
 
 class TwoFactorMiddleware:

@@ -57,3 +57,31 @@ class LoginRecord(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.method} {self.outcome}"
+
+
+class UserPreference(models.Model):
+    """A user's own choices: the language of their pages, API answers and e-mails (README
+    "Languages"). Blank, or no row at all: the browser's (Accept-Language, the switcher's
+    cookie) on the web, the site's default (English) in e-mails."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Blank: follow the browser's language."),
+    )
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self):
+        return f"{self.user_id} {self.language or '-'}"

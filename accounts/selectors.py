@@ -3,6 +3,7 @@ their own API tokens."""
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Sum
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -10,7 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from partners.roles import is_fund_manager
 
-from .models import LoginRecord
+from .models import LoginRecord, UserPreference
 
 
 def logins_visible_to(user):
@@ -41,3 +42,27 @@ def lockout_of(user) -> dict:
         "locked": worst >= settings.AXES_FAILURE_LIMIT,
         "throttled_devices": throttled,
     }
+
+
+def saved_language(user) -> str:
+    """The user's saved language ("" for none: follow the browser)."""
+    if not user or not user.is_authenticated:
+        return ""
+    return UserPreference.objects.filter(user=user).values_list("language", flat=True).first() or ""
+
+
+def languages_by_email(emails) -> dict[str, str]:
+    """The saved language of each address's user ("" when none is saved). An address
+    shared by several active users takes the first saved one."""
+    found: dict[str, str] = {}
+    rows = (
+        get_user_model()
+        .objects.filter(email__in=set(emails), is_active=True)
+        .exclude(preference__language="")
+        .exclude(preference__isnull=True)
+        .order_by("pk")
+        .values_list("email", "preference__language")
+    )
+    for email, language in rows:
+        found.setdefault(email, language)
+    return found

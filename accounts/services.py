@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record
 
-from .models import USER_AGENT_LENGTH, LoginMethod, LoginOutcome, LoginRecord
+from .models import USER_AGENT_LENGTH, LoginMethod, LoginOutcome, LoginRecord, UserPreference
 
 logger = logging.getLogger(__name__)
 
@@ -227,3 +227,24 @@ def token_issue(*, user) -> Token:
         token.delete()
         token = None
     return token or Token.objects.create(user=user)
+
+
+# --- The language --------------------------------------------------------------------------
+# A signed-in web session keeps its user's saved language here (written at login and
+# whenever the user changes it), so that no page spends a query on it.
+SESSION_LANGUAGE = "seetf_language"
+
+
+def language_set(*, user, language: str, session=None) -> str:
+    """Save ``user``'s language ("" to follow the browser again); a code not in
+    LANGUAGES is refused (ValidationError, nothing written). Kept in ``session`` too."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    if language and language not in codes:
+        raise ValidationError(
+            _("%(language)s is not a language of the site.") % {"language": language},
+            code="invalid_language",
+        )
+    UserPreference.objects.update_or_create(user=user, defaults={"language": language})
+    if session is not None:
+        session[SESSION_LANGUAGE] = language
+    return language

@@ -15,7 +15,7 @@ from django_otp import user_has_device
 
 from audit.context import client_address
 
-from . import services
+from . import selectors, services
 from .models import LoginMethod, LoginOutcome
 from .policy import SESSION_HAS_DEVICE
 
@@ -51,6 +51,8 @@ def _logged_in(sender, request, user, **kwargs):
     if method == LoginMethod.WEB and session is not None:
         session[SESSION_LAST_ACTIVITY] = time.time()
         session[SESSION_HAS_DEVICE] = user_has_device(user)
+        # The saved language, kept in the session so that pages do not read it again.
+        session[services.SESSION_LANGUAGE] = selectors.saved_language(user)
 
 
 @receiver(user_login_failed, dispatch_uid="accounts_login_failure")

@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from audit.context import client_address
 from seetf.common.forms import apply_service_errors
@@ -190,6 +191,32 @@ def two_factor_qr(request):
     return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
 
 
+# --- The language ------------------------------------------------------------------------
+
+
+@require_POST
+def set_language(request):
+    """The header's switcher and the account page's choice (README "Languages"): Django's
+    ``set_language`` (the cookie, the redirect to ``next``), and for a signed-in user the
+    saved preference that pages, the API and e-mails follow. An empty ``language`` (the
+    account page's "follow my browser") forgets both."""
+    language = request.POST.get("language", "")
+    response = django_set_language(request)
+    if request.user.is_authenticated:
+        try:
+            services.language_set(user=request.user, language=language, session=request.session)
+        except ValidationError:
+            return response  # Not a language of the site: nothing saved.
+    if language == "":
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
+
+
 # --- One's own account ---------------------------------------------------------------------
 
 
@@ -214,6 +241,7 @@ def account(request):
             "recovery_left": services.recovery_codes_left(request.user),
             "tokens": tokens,
             "lifetime_hours": settings.SEETF_TOKEN_LIFETIME_HOURS,
+            "saved_language": selectors.saved_language(request.user),
         },
     )
 

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from seetf.common.mail import send_templated_mail
+from accounts.mail import send_templated_mail
 
 from .models import Delivery, Notification
 

@@ -24,10 +24,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.mail import send_templated_mail
 from partners.models import AlertKind, FundAlert, Window, WindowStatus
 from partners.roles import Role
 from partners.services import fund_lock
-from seetf.common.mail import send_templated_mail
 
 from .selectors import fund_summary
 

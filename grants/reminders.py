@@ -27,8 +27,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.mail import send_templated_mail
 from partners.roles import Role
-from seetf.common.mail import send_templated_mail
 
 from .models import Grant, GrantStatus, Reminder, ReminderKind
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import views as accounts_views
 from seetf import health, web
 from seetf.common.csp import csp_report
 
@@ -32,6 +33,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     # The web pages (server-rendered, on the same services as the API).
     path("", web.home, name="home"),
+    # The language switcher (accounts.views.set_language) and the scripts' catalogue.
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
+    path("i18n/js/<str:language>/", web.javascript_catalog, name="javascript-catalog"),
     path("login/", web.LoginView.as_view(), name="login"),
     path("logout/", web.LogoutView.as_view(), name="logout"),
     path("password/", web.PasswordChangeView.as_view(), name="password_change"),

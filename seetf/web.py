@@ -11,12 +11,16 @@ import logging
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponseServerError, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.i18n import JavaScriptCatalog
 
 from analytics import cycletimes
 from grants import selectors as grant_selectors
@@ -85,6 +89,20 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 # --- Error pages ------------------------------------------------------------------------
 # The API keeps its JSON errors (API.md): a path under /api/ that matches no route gets
 # a JSON body, like every other API error; pages get the site's layout.
+
+
+# The scripts' catalogue (locale/<lang>/LC_MESSAGES/djangojs.po) and Django's formats, in
+# the language its URL names: a page of another language asks for another URL, so a
+# browser may keep each for an hour. Only the project's catalogues (LOCALE_PATHS).
+_javascript_catalog = JavaScriptCatalog.as_view(packages=["seetf.common"])
+
+
+@cache_control(public=True, max_age=3600)
+def javascript_catalog(request, language):
+    if language not in dict(settings.LANGUAGES):
+        raise Http404
+    with translation.override(language):
+        return _javascript_catalog(request)
 
 
 def _is_api(request) -> bool:

@@ -4,6 +4,7 @@ navigation) and a contribution's status. The site's other helpers are ``seetf_we
 
 from django import template
 
+from partners.countries import country_name as _country_name
 from partners.models import ContributionStatus
 from partners.roles import (
     donor_partner_id,
@@ -42,3 +43,10 @@ def roles_of(user) -> Roles:
 def contribution_status(value) -> str:
     """The label of a contribution's (derived) status."""
     return ContributionStatus(value).label if value in ContributionStatus.values else value
+
+
+@register.filter
+def country_name(country) -> str:
+    """A country (or its stored English name) named in the page's language
+    (``partners.countries``): ``{{ grant.country|country_name }}``."""
+    return _country_name(country)

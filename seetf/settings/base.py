@@ -63,11 +63,17 @@ MIDDLEWARE = [
     # Early, so that it sees every /api/ response (seetf/common/middleware.py).
     "seetf.common.middleware.APINoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the request (README "Languages"): after the session, before
+    # CommonMiddleware; the signed-in user's saved preference is applied after
+    # authentication (accounts.middleware.UserLanguageMiddleware).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session gave its second factor.
     "django_otp.middleware.OTPMiddleware",
+    # A signed-in user's saved language wins over the cookie and Accept-Language.
+    "accounts.middleware.UserLanguageMiddleware",
     # The request's client address for the audit entries its services write.
     "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -197,9 +203,31 @@ SEETF_TRUSTED_PROXY_HEADER = env.str("SEETF_TRUSTED_PROXY_HEADER", default="")
 SEETF_TRUSTED_PROXY_COUNT = env.int("SEETF_TRUSTED_PROXY_COUNT", default=1)
 
 # --- I18N -----------------------------------------------------------------------
+# README "Languages": English by default; the request's language from a signed-in user's
+# saved preference (accounts.UserPreference), else the switcher's cookie, else the
+# browser's Accept-Language. Each language is named in itself in the switcher.
 LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("pt", "Português"),
+    ("ru", "Русский"),
+    ("zh-hans", "简体中文"),
+    ("ar", "العربية"),
+]
+# The catalogues (locale/<lang>/LC_MESSAGES/django.po, djangojs.po); `make install`
+# compiles them to .mo (seetf/common/management/commands/compile_catalogues.py).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
+# Numbers and dates on pages in the language's formats (Django's, with the project's own
+# choices in seetf/formats/<lang>/formats.py); CSV, XLSX and the API stay machine formats.
+# Money is grouped by the `money` filter (force_grouping, the language's separator); not
+# every integer (USE_THOUSAND_SEPARATOR off): ids, years and day counts stay "2026", not
+# "2,026" (a page's ids go into links and data attributes).
+USE_THOUSAND_SEPARATOR = False
+FORMAT_MODULE_PATH = ["seetf.formats"]
 USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------

@@ -7,6 +7,12 @@
      rows it added, "Remove" (the server's "add another" button is hidden then). */
 (function () {
   "use strict";
+  // The page's language (Django's JavaScript catalogue, /i18n/js/<lang>/, loaded before
+  // this script); English as written here when it is missing.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, args) {
+    return format.replace(/%s/g, function () { return String(args.shift()); });
+  };
 
   function fold(text) {
     return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
@@ -22,7 +28,7 @@
     var label = document.createElement("label");
     label.className = "picker__label";
     label.htmlFor = box.id;
-    label.textContent = select.dataset.pickerLabel || "Type to find";
+    label.textContent = select.dataset.pickerLabel || gettext("Type to find");
     var chosen = document.createElement("p");
     chosen.className = "picker__chosen";
     chosen.setAttribute("aria-live", "polite");
@@ -35,7 +41,9 @@
       var names = Array.prototype.filter.call(select.options, function (o) {
         return o.selected;
       }).map(function (o) { return o.textContent; });
-      chosen.textContent = names.length ? "Chosen: " + names.join("; ") : "None chosen.";
+      chosen.textContent = names.length
+        ? interpolate(gettext("Chosen: %s"), [names.join("; ")])
+        : gettext("None chosen.");
     }
     box.addEventListener("input", function () {
       var words = fold(box.value).split(/\s+/).filter(Boolean);
@@ -88,7 +96,7 @@
     var add = document.createElement("button");
     add.type = "button";
     add.className = "button button--secondary";
-    add.textContent = fieldset.dataset.addLabel || "Add a row";
+    add.textContent = fieldset.dataset.addLabel || gettext("Add a row");
     add.setAttribute("data-testid", "add-row");
     rows.parentNode.insertBefore(add, rows.nextSibling);
     add.addEventListener("click", function () {
@@ -102,7 +110,7 @@
       var remove = document.createElement("button");
       remove.type = "button";
       remove.className = "button button--secondary";
-      remove.textContent = "Remove this row";
+      remove.textContent = gettext("Remove this row");
       remove.setAttribute("data-testid", "remove-row");
       remove.addEventListener("click", function () {
         // Only the last added row is removed, so the numbering stays continuous.

@@ -1,0 +1,1 @@
+# Django's own formats for this language are right for the fund's reports.
