@@ -204,17 +204,15 @@ def test_an_api_token_users_saved_language_wins(make_user):
     user = make_user("ana", "task_team_leader")
     services.language_set(user=user, language="es")
     token = services.token_issue(user=user)
-    client = Client(
-        headers={"authorization": f"Token {token.key}", "accept-language": "fr"}
-    )
+    client = Client(headers={"authorization": f"Token {token.key}", "accept-language": "fr"})
     response = client.get("/api/v1/grants/")
     assert response.status_code == 200 and response["Content-Language"] == "es"
 
 
 def test_an_invalid_token_is_refused_in_the_browsers_language():
-    response = Client(
-        headers={"authorization": "Token nope", "accept-language": "es"}
-    ).get("/api/v1/grants/")
+    response = Client(headers={"authorization": "Token nope", "accept-language": "es"}).get(
+        "/api/v1/grants/"
+    )
     assert response.status_code == 401
     english = "Invalid token."
     expected = _drf(english, "es")
