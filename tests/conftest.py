@@ -64,6 +64,27 @@ def _flush_past_append_only_triggers():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _compiled_catalogues():
+    """The translation catalogues compiled as `make install` does (locale/*.po to .mo),
+    so that a test run sees the committed translations, whatever was installed before."""
+    from seetf.common.catalogues import compile_all
+
+    compile_all()
+
+
+@pytest.fixture(autouse=True)
+def _english_again():
+    """Each test starts, and ends, in the site's default language: a request's language
+    (LocaleMiddleware activates it in the thread and leaves it) does not leak into the
+    next test's strings."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: the data version (seetf.common.datacache)

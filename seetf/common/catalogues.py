@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOCALE_DIR = BASE_DIR / "locale"
@@ -113,9 +113,13 @@ class Problem:
 def problems(path: Path, nplurals: int | None = None) -> list[Problem]:
     """What keeps a catalogue from being complete: a fuzzy header or entry, an empty
     msgstr, a msgstr whose placeholders are not its msgid's, a plural entry without
-    exactly ``nplurals`` forms (the catalogue's Plural-Forms must say ``nplurals`` too)."""
-    catalogue = read(path)
+    exactly ``nplurals`` forms (the catalogue's Plural-Forms must say ``nplurals`` too; a
+    missing form reads as an empty one, one too many makes the file invalid)."""
     name = str(path.relative_to(path.parents[2]))
+    try:
+        catalogue = read(path)
+    except PoFileError as error:  # e.g. more plural forms than Plural-Forms says
+        return [Problem(name, "", f"invalid: {error}")]
     found: list[Problem] = []
     if catalogue.fuzzy:
         found.append(Problem(name, "", "the header is fuzzy"))
