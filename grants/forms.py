@@ -7,6 +7,7 @@ whose ValidationErrors are shown next to the fields by
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partners.countries import country_name
 from partners.models import Country, Partner, PartnerKind, Region, Sector, Window, WindowStatus
 from seetf.common.forms import DateInput, MoneyInput, WebForm
 from seetf.common.money import CENT, MONEY
@@ -34,7 +35,8 @@ class CountriesField(forms.ModelMultipleChoiceField):
     )
 
     def label_from_instance(self, obj):
-        return f"{obj.name} ({obj.code})"
+        # Named in the page's language (pycountry's translations; English unchanged).
+        return f"{country_name(obj)} ({obj.code})"
 
 
 NEEDED_TO_SUBMIT = _("Needed to submit.")
