@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record, created, diff, snapshot
 from partners.models import Country, Partner, PartnerKind, Sector, Window
@@ -206,9 +207,15 @@ def exchange_rules(data: dict) -> None:
 def _validate_reference(reference: str) -> None:
     match = REFERENCE_PATTERN.fullmatch(reference or "")
     if match is None:
-        raise ValidationError({"reference": ["A grant reference is SEETF-YYYY-NNNN."]})
+        raise ValidationError({"reference": [gettext("A grant reference is SEETF-YYYY-NNNN.")]})
     if Grant.objects.filter(reference=reference).exists():
-        raise ValidationError({"reference": [f"A grant {reference} exists already."]})
+        raise ValidationError(
+            {
+                "reference": [
+                    gettext("A grant %(reference)s exists already.") % {"reference": reference}
+                ]
+            }
+        )
 
 
 def _proposal_grant(leader, fields: dict, *, recipients_required: bool = True):
@@ -286,8 +293,10 @@ def _merge_roles(fields: dict, current: list[dict] | None) -> list[dict] | None:
                 raise ValidationError(
                     {
                         "facilitating_partners": [
-                            "Must name the partners of partner_roles with the facilitator "
-                            "role (or leave it out)."
+                            gettext(
+                                "Must name the partners of partner_roles with the facilitator "
+                                "role (or leave it out)."
+                            )
                         ]
                     }
                 )
@@ -446,7 +455,8 @@ def grant_update_check(*, grant: Grant, user) -> None:
     require(can_edit_grant(user, grant))
     if grant.status not in EDITABLE_STATUSES:
         raise _invalid_transition(
-            f"A grant is edited only while draft or returned; this one is {grant.status}."
+            gettext("A grant is edited only while draft or returned; this one is %(status)s.")
+            % {"status": grant.status}
         )
 
 
@@ -521,7 +531,7 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
 def _action(name: str) -> workflow.Action:
     action = workflow.get(name)
     if action is None:
-        raise _invalid_transition(f"Unknown action {name!r}.")
+        raise _invalid_transition(gettext("Unknown action %(name)s.") % {"name": f"{name!r}"})
     return action
 
 
@@ -605,8 +615,11 @@ def _parent_refusal(parent: Grant) -> None:
     """409 ``invalid_transition`` unless ``parent`` may be followed on from."""
     if parent.status not in PARENT_STATUSES:
         raise _invalid_transition(
-            f"A follow-on or repeat grant follows a completed or closed grant; "
-            f"{parent} is {parent.status}."
+            gettext(
+                "A follow-on or repeat grant follows a completed or closed grant; "
+                "%(parent)s is %(status)s."
+            )
+            % {"parent": parent, "status": parent.status}
         )
 
 
@@ -615,12 +628,16 @@ def _check_no_cycle(*, grant: Grant, parent: Grant) -> None:
     close a loop: ``grant`` itself, or one of ``parent``'s ancestors. One query per
     generation walked."""
     if parent.pk == grant.pk:
-        raise _invalid_transition("A grant cannot be its own parent.")
+        raise _invalid_transition(gettext("A grant cannot be its own parent."))
     seen, node = set(), parent.parent_id
     while node is not None and len(seen) < MAX_CHAIN:
         if node == grant.pk:
             raise _invalid_transition(
-                f"{grant} is already an ancestor of {parent}: a chain of grants has no cycles."
+                gettext(
+                    "%(grant)s is already an ancestor of %(parent)s: a chain of grants "
+                    "has no cycles."
+                )
+                % {"grant": grant, "parent": parent}
             )
         seen.add(node)
         node = Grant.objects.filter(pk=node).values_list("parent_id", flat=True).first()
@@ -661,7 +678,13 @@ def grant_propose_follow_on(
     leader may choose another), never a reason to refuse."""
     require(can_create_grant(user))
     if relation not in GrantRelation.values:
-        raise ValidationError({"relation": [f"One of {', '.join(GrantRelation.values)}."]})
+        raise ValidationError(
+            {
+                "relation": [
+                    gettext("One of %(values)s.") % {"values": ", ".join(GrantRelation.values)}
+                ]
+            }
+        )
     _parent_refusal(parent)
     fields = _follow_on_fields(parent, relation)
     with transaction.atomic():
@@ -702,7 +725,13 @@ def grant_link_parent(
     else:
         parent = locked[parent.pk]
         if relation not in GrantRelation.values:
-            raise ValidationError({"relation": [f"One of {', '.join(GrantRelation.values)}."]})
+            raise ValidationError(
+                {
+                    "relation": [
+                        gettext("One of %(values)s.") % {"values": ", ".join(GrantRelation.values)}
+                    ]
+                }
+            )
         _check_no_cycle(grant=grant, parent=parent)
         _parent_refusal(parent)
         grant.parent, grant.relation = parent, relation
@@ -727,7 +756,8 @@ def exchange_check(*, grant: Grant, user) -> None:
     )
     if grant.status not in statuses:
         raise _invalid_transition(
-            f"Exchanges cannot be recorded on a grant that is {grant.status}."
+            gettext("Exchanges cannot be recorded on a grant that is %(status)s.")
+            % {"status": grant.status}
         )
 
 
@@ -844,7 +874,8 @@ def exchange_remove(*, exchange: Exchange, user) -> None:
     exchange = Exchange.objects.select_for_update().get(pk=exchange.pk, grant=grant)
     if exchange.status != ExchangeStatus.PLANNED:
         raise _invalid_transition(
-            f"Only a planned exchange is removed from a proposal; this one is {exchange.status}."
+            gettext("Only a planned exchange is removed from a proposal; this one is %(status)s.")
+            % {"status": exchange.status}
         )
     before = snapshot(exchange, sorted(EXCHANGE_FIELDS))
     audit_record(
@@ -858,7 +889,7 @@ def exchange_remove(*, exchange: Exchange, user) -> None:
             exchange.delete()
     except ProtectedError:
         raise _invalid_transition(
-            "This exchange has records filed under it (documents): it cannot be removed."
+            gettext("This exchange has records filed under it (documents): it cannot be removed.")
         ) from None
 
 
@@ -872,7 +903,10 @@ def disbursement_check(*, grant: Grant, user) -> None:
     require(can_disburse(user, grant))
     if grant.status not in DISBURSABLE_STATUSES:
         raise _invalid_transition(
-            f"Money is disbursed only on approved or completed grants; this one is {grant.status}."
+            gettext(
+                "Money is disbursed only on approved or completed grants; this one is %(status)s."
+            )
+            % {"status": grant.status}
         )
 
 
@@ -899,10 +933,11 @@ def disbursement_amount_check(*, grant: Grant, amount_usd: Decimal) -> None:
     undisbursed commitment (409 ``over_disbursement``). ``disbursement_record`` checks it
     under the grant's row lock; ``grants_record_past`` on each past grant as it replays."""
     if amount_usd <= 0:
-        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+        raise ValidationError({"amount_usd": [gettext("Must be greater than zero.")]})
     if amount_usd > grant.undisbursed_usd:
         raise ApplicationError(
-            f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
+            gettext("Only %(undisbursed_usd)s USD of this grant is left to disburse.")
+            % {"undisbursed_usd": f"{grant.undisbursed_usd:,.2f}"},
             code="over_disbursement",
         )
 
@@ -1132,10 +1167,17 @@ def grants_record_past(*, records: list[PastGrant]) -> list[PastGrant]:
     for record in records:
         try:
             if not REFERENCE_PATTERN.fullmatch(record.reference or ""):
-                raise ValidationError({"reference": ["A grant reference is SEETF-YYYY-NNNN."]})
+                raise ValidationError(
+                    {"reference": [gettext("A grant reference is SEETF-YYYY-NNNN.")]}
+                )
             if record.reference in taken:
                 raise ValidationError(
-                    {"reference": [f"A grant {record.reference} exists already."]}
+                    {
+                        "reference": [
+                            gettext("A grant %(reference)s exists already.")
+                            % {"reference": record.reference}
+                        ]
+                    }
                 )
             taken.add(record.reference)
             _live(record, history, exchanges, disbursements)

@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.services import fund_commit, fund_release, window_refusal
@@ -274,7 +275,7 @@ def proposal_complete(grant) -> Verdict | None:
     names = ", ".join(missing)
     return Verdict(
         False,
-        f"The proposal is not complete: {names}.",
+        gettext("The proposal is not complete: %(names)s.") % {"names": names},
         "incomplete_proposal",
         field=next(iter(missing)),
         errors=missing,
@@ -347,8 +348,10 @@ def recipient_endorsed(grant) -> Verdict | None:
         return None
     return Verdict(
         False,
-        "A triangular grant (a traditional donor beside a Southern provider) needs the "
-        "recipient's endorsement (recipient_endorsed_on) before it is approved.",
+        gettext(
+            "A triangular grant (a traditional donor beside a Southern provider) needs the "
+            "recipient's endorsement (recipient_endorsed_on) before it is approved."
+        ),
         "not_endorsed",
     )
 
@@ -367,22 +370,26 @@ def approved(step: Step) -> None:
     ``insufficient_funds`` beyond it, under the fund's lock)."""
     grant, amount = step.grant, step.inputs.get("approved_usd")
     if amount is None:
-        raise ValidationError({"approved_usd": ["Give the amount approved."]})
+        raise ValidationError({"approved_usd": [gettext("Give the amount approved.")]})
     if amount <= 0:
-        raise ValidationError({"approved_usd": ["Must be greater than zero."]})
+        raise ValidationError({"approved_usd": [gettext("Must be greater than zero.")]})
     if amount > grant.requested_usd:
         raise ValidationError(
             {
                 "approved_usd": [
-                    f"Cannot approve more than the {grant.requested_usd:,.2f} USD requested."
+                    gettext("Cannot approve more than the %(requested_usd)s USD requested.")
+                    % {"requested_usd": f"{grant.requested_usd:,.2f}"}
                 ]
             }
         )
     limit = permissions.approval_limit(step.user, grant)
     if limit is not None and amount > limit:
         raise ApplicationError(
-            f"Your delegated limit in this window is {limit:,.2f} USD; "
-            f"{amount:,.2f} USD is beyond it (a fund manager may approve it).",
+            gettext(
+                "Your delegated limit in this window is %(limit)s USD; %(amount)s "
+                "USD is beyond it (a fund manager may approve it)."
+            )
+            % {"limit": f"{limit:,.2f}", "amount": f"{amount:,.2f}"},
             code="over_delegated_limit",
             status=403,
         )
