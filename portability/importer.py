@@ -55,6 +55,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record
 from grants.models import MAX_GRANT_USD, CapacityOutcome, Grant, GrantStatus
@@ -436,7 +437,7 @@ class _Check:
                 try:
                     username(leader)
                     if len(leader) > 150:
-                        raise ValidationError("too long")
+                        raise ValidationError(gettext("too long"))
                 except ValidationError:
                     self.add(row, "task_team_leader", f"'{leader}' is not a valid username.")
             if v["sector"] and v["sector"] not in self.sectors:
