@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record, created, diff, snapshot
 from grants import services as grant_services
@@ -353,11 +354,16 @@ def request_match(*, request: ExchangeRequest, offer: Offer, user) -> Match:
     request_check(request=request, user=user)
     offer = Offer.objects.select_for_update().select_related("provider_country").get(pk=offer.pk)
     if offer.status != OfferStatus.PUBLISHED:
-        raise ValidationError({"offer": ["Only a published offer can be matched."]})
+        raise ValidationError({"offer": [_("Only a published offer can be matched.")]})
     recipient = request.recipient_country
     if offer.provider_country_id == request.recipient_country_id:
         raise ValidationError(
-            {"offer": [f"The offer comes from {recipient.name}, the recipient country itself."]}
+            {
+                "offer": [
+                    _("The offer comes from %(name)s, the recipient country itself.")
+                    % {"name": recipient.name}
+                ]
+            }
         )
     leader = request.requested_by
     now = timezone.now()
