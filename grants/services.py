@@ -128,17 +128,20 @@ def _validate_proposal(data: dict) -> None:
     requested = data.get("requested_usd")
     if requested is not None:
         if requested <= 0:
-            errors["requested_usd"] = ["Must be greater than zero."]
+            errors["requested_usd"] = [gettext("Must be greater than zero.")]
         elif requested > MAX_GRANT_USD:
-            errors["requested_usd"] = [f"Must be at most {MAX_GRANT_USD:,}."]
+            errors["requested_usd"] = [
+                gettext("Must be at most %(max_grant_usd)s.")
+                % {"max_grant_usd": f"{MAX_GRANT_USD:,}"}
+            ]
         elif not is_whole_cents(requested):
-            errors["requested_usd"] = ["Use at most two decimal places."]
+            errors["requested_usd"] = [gettext("Use at most two decimal places.")]
     start, end = data.get("planned_start"), data.get("planned_end")
     if start and end and end < start:
-        errors["planned_end"] = ["The planned end cannot be before the planned start."]
+        errors["planned_end"] = [gettext("The planned end cannot be before the planned start.")]
     recipients = data.get("recipient_countries")
     if recipients is not None and len(recipients) == 0:
-        errors["recipient_countries"] = ["Name at least one recipient country."]
+        errors["recipient_countries"] = [gettext("Name at least one recipient country.")]
     providers = data.get("provider_countries") or []
     both = sorted({c.code for c in providers} & {c.code for c in recipients or []})
     if both:
@@ -154,7 +157,8 @@ def _validate_proposal(data: dict) -> None:
     not_donors = sorted(p.code for p in partners if p.kind != PartnerKind.TRADITIONAL_DONOR)
     if not_donors:
         errors["facilitating_partners"] = [
-            f"Facilitating partners are traditional donors; not: {', '.join(not_donors)}."
+            gettext("Facilitating partners are traditional donors; not: %(not_donors)s.")
+            % {"not_donors": ", ".join(not_donors)}
         ]
     window = data.get("window")
     complete = all(data.get(name) is not None for name in ("region", "sector", "requested_usd"))
@@ -177,7 +181,7 @@ def _validate_proposal(data: dict) -> None:
         errors["partner_roles"] = role_errors
     endorsed = data.get("recipient_endorsed_on")
     if endorsed is not None and endorsed > timezone.localdate():
-        errors["recipient_endorsed_on"] = ["The endorsement cannot be in the future."]
+        errors["recipient_endorsed_on"] = [gettext("The endorsement cannot be in the future.")]
     if errors:
         raise ValidationError(errors)
 
@@ -263,11 +267,17 @@ def _partner_role_errors(roles: list[dict]) -> list[str]:
             if amount is None or amount <= 0:
                 errors.append(f"Give what {partner.code} co-finances (cofinancing_usd).")
             elif not is_whole_cents(amount):
-                errors.append("Use at most two decimal places in cofinancing_usd.")
+                errors.append(gettext("Use at most two decimal places in cofinancing_usd."))
         elif amount is not None:
-            errors.append(f"Only a cofinancier has cofinancing_usd ({partner.code} is {role}).")
+            errors.append(
+                gettext("Only a cofinancier has cofinancing_usd (%(code)s is %(role)s).")
+                % {"code": partner.code, "role": role}
+            )
         if role == PartnerRole.FACILITATOR and partner.kind != PartnerKind.TRADITIONAL_DONOR:
-            errors.append(f"Facilitators are traditional donors; not: {partner.code}.")
+            errors.append(
+                gettext("Facilitators are traditional donors; not: %(code)s.")
+                % {"code": partner.code}
+            )
     return errors
 
 
@@ -767,16 +777,19 @@ def _validate_exchange(data: dict) -> None:
     errors = {}
     start, end = data.get("start_date"), data.get("end_date")
     if start and end and end < start:
-        errors["end_date"] = ["An exchange cannot end before it starts."]
+        errors["end_date"] = [gettext("An exchange cannot end before it starts.")]
     today = timezone.localdate()
     if data.get("status") == ExchangeStatus.HELD and start and start > today:
         errors["status"] = [
-            f"An exchange starting on {start:%Y-%m-%d} cannot be held yet; "
-            "it is planned until it starts."
+            gettext(
+                "An exchange starting on %(start)s cannot be held yet; it is planned "
+                "until it starts."
+            )
+            % {"start": f"{start:%Y-%m-%d}"}
         ]
     women, participants = data.get("women_participants"), data.get("participants")
     if women is not None and participants is not None and women > participants:
-        errors["women_participants"] = ["Cannot be more than the participants."]
+        errors["women_participants"] = [gettext("Cannot be more than the participants.")]
     both = {c.code for c in data.get("provider_countries") or []} & {
         c.code for c in data.get("recipient_countries") or []
     }
@@ -915,7 +928,7 @@ def _validate_disbursement(amount_usd: Decimal, disbursed_on: date) -> None:
     a 400 on ``disbursed_on`` (a payment to come is not a disbursement)."""
     errors = {}
     if amount_usd <= 0:
-        errors["amount_usd"] = ["Must be greater than zero."]
+        errors["amount_usd"] = [gettext("Must be greater than zero.")]
     today = timezone.localdate()
     if disbursed_on > today:
         errors["disbursed_on"] = [

@@ -961,7 +961,10 @@ def _approvers_set(window: Window, approvers, *, user) -> None:
         try:
             _validate_amount("limit_usd", limit)
         except ValidationError:
-            errors.append(f"The limit of {approver.get_username()} must be a positive amount.")
+            errors.append(
+                gettext("The limit of %(username)s must be a positive amount.")
+                % {"username": approver.get_username()}
+            )
             continue
         wanted[approver.pk] = limit
     if errors:
