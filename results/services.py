@@ -204,15 +204,17 @@ def _exchange_errors(grant: Grant, day=None) -> dict:
     errors = []
     if planned:
         errors.append(
-            "Exchanges still planned: "
-            + "; ".join(planned)
-            + ". Record each as held or cancelled before reporting completion."
+            _(
+                "Exchanges still planned: %(exchanges)s. Record each as held or cancelled "
+                "before reporting completion."
+            )
+            % {"exchanges": "; ".join(planned)}
         )
     held = [start for _title, status, start in rows if status == ExchangeStatus.HELD]
     if held and min(held) > day:
         errors.append(
-            f"The first exchange is held on {min(held):%Y-%m-%d}: a completion report "
-            "cannot come before it."
+            _("The first exchange is held on %(date)s: a completion report cannot come before it.")
+            % {"date": f"{min(held):%Y-%m-%d}"}
         )
     return {"exchanges": errors} if errors else {}
 
@@ -235,13 +237,13 @@ def completion_report_submit(
     report = grant.completion_report
     missing = {}
     if not report.rating and rating_required:
-        missing["rating"] = ["Rate the grant's results before submitting."]
+        missing["rating"] = [_("Rate the grant's results before submitting.")]
     if (
         report.follow_up_needed
         and not report.follow_up_description.strip()
         and not report.follow_up_needs.exists()
     ):
-        missing["follow_up_description"] = ["Say what follow-up is needed."]
+        missing["follow_up_description"] = [_("Say what follow-up is needed.")]
     missing.update(_exchange_errors(grant, timezone.localdate(at) if at else None))
     if missing:
         raise ValidationError(missing)
@@ -579,14 +581,15 @@ def validate_story(*, grant: Grant | None, title: str, body: str, outcomes=()) -
         errors["grant"] = ["A story tells the results of a grant: name it."]
     elif grant.status not in APPROVED_AND_LATER:
         errors["grant"] = [
-            f"Stories are written about approved grants and later; this one is {grant.status}."
+            _("Stories are written about approved grants and later; this one is %(status)s.")
+            % {"status": grant.status}
         ]
     if not (title or "").strip():
-        errors["title"] = ["Give the story a title."]
+        errors["title"] = [_("Give the story a title.")]
     elif len(title) > TITLE_MAX:
         errors["title"] = [f"At most {TITLE_MAX} characters."]
     if not (body or "").strip():
-        errors["body"] = ["Write the story."]
+        errors["body"] = [_("Write the story.")]
     elif len(body) > BODY_MAX:
         errors["body"] = [f"At most {BODY_MAX} characters."]
     unknown = sorted(set(_outcome_codes(outcomes)) - set(CapacityOutcome.values))
@@ -792,9 +795,9 @@ def _report_submit_check(grant: Grant, *, rating_required: bool) -> None:
     report = grant.completion_report
     missing = {}
     if not report.rating and rating_required:
-        missing["rating"] = ["Rate the grant's results before submitting."]
+        missing["rating"] = [_("Rate the grant's results before submitting.")]
     if report.follow_up_needed and not report.follow_up_description.strip():
-        missing["follow_up_description"] = ["Say what follow-up is needed."]
+        missing["follow_up_description"] = [_("Say what follow-up is needed.")]
     if missing:
         raise ValidationError(missing)
 
@@ -935,11 +938,11 @@ def validate_lesson(*, grant: Grant, completion_report=None, **texts) -> None:
     approved or later; its completion report, if named, is that grant's."""
     errors = {}
     if not any((texts.get(name) or "").strip() for name in LESSON_TEXT_FIELDS):
-        errors["what_worked"] = ["Say what worked, what did not, or why."]
+        errors["what_worked"] = [_("Say what worked, what did not, or why.")]
     if grant.status not in APPROVED_AND_LATER:
-        errors["grant"] = ["Lessons are written about grants approved or later."]
+        errors["grant"] = [_("Lessons are written about grants approved or later.")]
     if completion_report is not None and completion_report.grant_id != grant.pk:
-        errors["completion_report"] = ["This report is not the grant's."]
+        errors["completion_report"] = [_("This report is not the grant's.")]
     if errors:
         raise ValidationError(errors)
 
@@ -1240,7 +1243,7 @@ def feedback_answer(
         ("intention", intention),
     ):
         if not isinstance(value, int) or not 1 <= value <= 5:
-            errors[name] = ["Choose from 1 to 5."]
+            errors[name] = [_("Choose from 1 to 5.")]
     if len(comment) > FEEDBACK_COMMENT_MAX:
         errors["comment"] = [f"At most {FEEDBACK_COMMENT_MAX} characters."]
     if errors:
