@@ -76,9 +76,9 @@ def check_file(file, *, name: str) -> str:
 def _check_attachment(grant: Grant, exchange, completion_report) -> None:
     errors = {}
     if exchange is not None and exchange.grant_id != grant.pk:
-        errors["exchange"] = ["This exchange is not one of the grant's."]
+        errors["exchange"] = [_("This exchange is not one of the grant's.")]
     if completion_report is not None and completion_report.grant_id != grant.pk:
-        errors["completion_report"] = ["This is not the grant's completion report."]
+        errors["completion_report"] = [_("This is not the grant's completion report.")]
     if exchange is not None and completion_report is not None:
         errors["exchange"] = ["A document belongs to an exchange or to the report, not both."]
     if errors:
