@@ -151,7 +151,7 @@ def ics(user, *, today: date, stamp) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//SEETF//Grant calendar//EN")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", "SEETF: what is due")
+    calendar.add("x-wr-calname", _("SEETF: what is due"))
     host = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0]
     for entry in calendar_entries(user, start=today - FEED_BEHIND, end=today + FEED_AHEAD):
         event = Event()

@@ -86,10 +86,10 @@ def _ooxml(file, size: int) -> str:
                 raise Refused(_("This file unpacks to far more than its size (a zip bomb?)."))
             names = {entry.filename for entry in entries}
             if "[Content_Types].xml" not in names:
-                raise Refused("A zip file that is not an Office document is refused.")
+                raise Refused(_("A zip file that is not an Office document is refused."))
             kinds = [kind for part, kind in OOXML_MAIN_PARTS.items() if part in names]
             if len(kinds) != 1:
-                raise Refused("Only Word, Excel and PowerPoint documents are accepted.")
+                raise Refused(_("Only Word, Excel and PowerPoint documents are accepted."))
             if any(name.lower().endswith("vbaproject.bin") for name in names):
                 raise Refused(_("Office documents with macros are refused."))
             for entry in entries:
@@ -119,7 +119,7 @@ def _text(file) -> str | None:
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f" for c in text):
         return None
     if text.startswith("#!"):
-        raise Refused("A script is refused.")
+        raise Refused(_("A script is refused."))
     return TEXT
 
 
@@ -141,8 +141,10 @@ def sniff(file, *, size: int, name: str = "") -> Sniffed:
         raise Refused(_("This Office 97-2003 file's kind could not be told: save it as docx."))
     if _text(file) is None:
         raise Refused(
-            "Only PDF, Office documents, images (PNG, JPEG, GIF, WebP), text and CSV files "
-            "are accepted."
+            _(
+                "Only PDF, Office documents, images (PNG, JPEG, GIF, WebP), text and CSV files "
+                "are accepted."
+            )
         )
     return Sniffed(CSV if name.lower().endswith(".csv") else TEXT)
 

@@ -80,7 +80,7 @@ def _check_attachment(grant: Grant, exchange, completion_report) -> None:
     if completion_report is not None and completion_report.grant_id != grant.pk:
         errors["completion_report"] = [_("This is not the grant's completion report.")]
     if exchange is not None and completion_report is not None:
-        errors["exchange"] = ["A document belongs to an exchange or to the report, not both."]
+        errors["exchange"] = [_("A document belongs to an exchange or to the report, not both.")]
     if errors:
         raise ValidationError(errors)
 

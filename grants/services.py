@@ -146,7 +146,8 @@ def _validate_proposal(data: dict) -> None:
     both = sorted({c.code for c in providers} & {c.code for c in recipients or []})
     if both:
         errors["provider_countries"] = [
-            f"A country cannot both provide and receive in one grant: {', '.join(both)}."
+            gettext("A country cannot both provide and receive in one grant: %(countries)s.")
+            % {"countries": ", ".join(both)}
         ]
     outcomes = data.get("targeted_outcomes")
     if outcomes is not None:
@@ -256,16 +257,25 @@ def _partner_role_errors(roles: list[dict]) -> list[str]:
     """What is wrong with a list of partner roles ({partner, role, cofinancing_usd})."""
     errors = []
     if len(roles) > MAX_PARTNER_ROLES:
-        return [f"At most {MAX_PARTNER_ROLES} partner roles."]
+        return [
+            gettext("At most %(max_partner_roles)s partner roles.")
+            % {"max_partner_roles": MAX_PARTNER_ROLES}
+        ]
     seen = set()
     for item in roles:
         partner, role, amount = item["partner"], item["role"], item.get("cofinancing_usd")
         if (partner.pk, role) in seen:
-            errors.append(f"{partner.code} holds the role {role} twice.")
+            errors.append(
+                gettext("%(code)s holds the role %(role)s twice.")
+                % {"code": partner.code, "role": role}
+            )
         seen.add((partner.pk, role))
         if role == PartnerRole.COFINANCIER:
             if amount is None or amount <= 0:
-                errors.append(f"Give what {partner.code} co-finances (cofinancing_usd).")
+                errors.append(
+                    gettext("Give what %(code)s co-finances (cofinancing_usd).")
+                    % {"code": partner.code}
+                )
             elif not is_whole_cents(amount):
                 errors.append(gettext("Use at most two decimal places in cofinancing_usd."))
         elif amount is not None:
@@ -795,7 +805,8 @@ def _validate_exchange(data: dict) -> None:
     }
     if both:
         errors["provider_countries"] = [
-            f"A country cannot both provide and receive: {', '.join(sorted(both))}."
+            gettext("A country cannot both provide and receive: %(countries)s.")
+            % {"countries": ", ".join(sorted(both))}
         ]
     if errors:
         raise ValidationError(errors)
@@ -932,7 +943,8 @@ def _validate_disbursement(amount_usd: Decimal, disbursed_on: date) -> None:
     today = timezone.localdate()
     if disbursed_on > today:
         errors["disbursed_on"] = [
-            f"A disbursement cannot be dated in the future (after {today:%Y-%m-%d})."
+            gettext("A disbursement cannot be dated in the future (after %(today)s).")
+            % {"today": f"{today:%Y-%m-%d}"}
         ]
     if errors:
         raise ValidationError(errors)

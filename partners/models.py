@@ -51,7 +51,7 @@ class Country(models.Model):
 
 class Sector(models.Model):
     code = models.CharField(
-        "OECD DAC purpose code",
+        _("OECD DAC purpose code"),
         max_length=5,
         primary_key=True,
         validators=[RegexValidator(r"^\d{5}$", _("A DAC purpose code has five digits."))],
@@ -117,7 +117,7 @@ class Partner(TimeStampedModel):
     )
     joined_on = models.DateField(null=True, blank=True)
     iati_org_ref = models.CharField(
-        "IATI organisation identifier",
+        _("IATI organisation identifier"),
         max_length=100,
         blank=True,
         validators=[IATI_REF_VALIDATOR],
@@ -127,7 +127,7 @@ class Partner(TimeStampedModel):
         ),
     )
     iati_org_type = models.CharField(
-        "IATI organisation type",
+        _("IATI organisation type"),
         max_length=2,
         blank=True,
         choices=IatiOrgType.choices,
@@ -212,7 +212,7 @@ class Contribution(TimeStampedModel):
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     provider_activity_id = models.CharField(
-        "IATI provider activity identifier",
+        _("IATI provider activity identifier"),
         max_length=200,
         blank=True,
         validators=[

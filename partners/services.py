@@ -886,35 +886,43 @@ def window_refusal(
     the proposal's validation and the workflow's guards at submission and approval.
     """
     if window.status != WindowStatus.OPEN:
-        return f"The window {window.code} is closed."
+        return gettext("The window %(code)s is closed.") % {"code": window.code}
     if on is not None and on < window.opens_on:
-        return f"The window {window.code} opens on {window.opens_on:%Y-%m-%d}."
+        return gettext("The window %(code)s opens on %(opens_on)s.") % {
+            "code": window.code,
+            "opens_on": f"{window.opens_on:%Y-%m-%d}",
+        }
     if on is not None and on > window.closes_on:
-        return f"The window {window.code} closed on {window.closes_on:%Y-%m-%d}."
+        return gettext("The window %(code)s closed on %(closes_on)s.") % {
+            "code": window.code,
+            "closes_on": f"{window.closes_on:%Y-%m-%d}",
+        }
     if window.region:
         if region != window.region:
-            return (
-                f"The window {window.code} finances grants in region {window.region}; "
-                f"this grant's region is {region}."
-            )
+            return gettext(
+                "The window %(code)s finances grants in region %(region)s; this "
+                "grant's region is %(grant_region)s."
+            ) % {"code": window.code, "region": window.region, "grant_region": region}
         outside = sorted(code for code, r in recipient_regions.items() if r != window.region)
         if outside:
-            return (
-                f"The window {window.code} finances recipients in region {window.region}; "
-                f"not: {', '.join(outside)}."
-            )
+            return gettext(
+                "The window %(code)s finances recipients in region %(region)s; not: %(outside)s."
+            ) % {"code": window.code, "region": window.region, "outside": ", ".join(outside)}
     if sector_ids is None:
         sector_ids = set(window.sectors.values_list("code", flat=True))
     if sector_ids and sector_id not in sector_ids:
-        return (
-            f"The window {window.code} finances the sectors {', '.join(sorted(sector_ids))}; "
-            f"not {sector_id}."
-        )
+        return gettext(
+            "The window %(code)s finances the sectors %(sectors)s; not %(sector_id)s."
+        ) % {"code": window.code, "sectors": ", ".join(sorted(sector_ids)), "sector_id": sector_id}
     if requested_usd is not None and requested_usd > window.max_grant_usd:
-        return (
-            f"The window {window.code} finances grants of at most "
-            f"{window.max_grant_usd:,.2f} USD; {requested_usd:,.2f} USD was requested."
-        )
+        return gettext(
+            "The window %(code)s finances grants of at most %(max_grant_usd)s "
+            "USD; %(requested_usd)s USD was requested."
+        ) % {
+            "code": window.code,
+            "max_grant_usd": f"{window.max_grant_usd:,.2f}",
+            "requested_usd": f"{requested_usd:,.2f}",
+        }
     return ""
 
 
@@ -926,7 +934,7 @@ def _validate_window(fields: dict, *, current: Window | None = None) -> None:
         if current is not None:
             clash = clash.exclude(pk=current.pk)
         if clash.exists():
-            errors["code"] = ["A window with this code exists."]
+            errors["code"] = [gettext("A window with this code exists.")]
     maximum = fields.get("max_grant_usd")
     if maximum is not None:
         try:
@@ -935,7 +943,7 @@ def _validate_window(fields: dict, *, current: Window | None = None) -> None:
             errors.update(exc.message_dict)
     opens, closes = fields.get("opens_on"), fields.get("closes_on")
     if opens and closes and closes < opens:
-        errors["closes_on"] = ["A window cannot close before it opens."]
+        errors["closes_on"] = [gettext("A window cannot close before it opens.")]
     if errors:
         raise ValidationError(errors)
 
@@ -949,14 +957,19 @@ def _approvers_set(window: Window, approvers, *, user) -> None:
         who, limit = entry["user"], entry["limit_usd"]
         approver = who if isinstance(who, User) else User.objects.filter(username=who).first()
         if approver is None:
-            errors.append(f"No user {who!r}.")
+            errors.append(gettext("No user %(who)s.") % {"who": f"{who!r}"})
             continue
         roles = set(approver.groups.values_list("name", flat=True))
         if Role.WINDOW_MANAGER not in roles:
-            errors.append(f"{approver.get_username()} does not hold the window_manager role.")
+            errors.append(
+                gettext("%(username)s does not hold the window_manager role.")
+                % {"username": approver.get_username()}
+            )
             continue
         if approver.pk in wanted:
-            errors.append(f"{approver.get_username()} is named twice.")
+            errors.append(
+                gettext("%(username)s is named twice.") % {"username": approver.get_username()}
+            )
             continue
         try:
             _validate_amount("limit_usd", limit)

@@ -578,7 +578,7 @@ def validate_story(*, grant: Grant | None, title: str, body: str, outcomes=()) -
     """
     errors: dict[str, list[str]] = {}
     if grant is None:
-        errors["grant"] = ["A story tells the results of a grant: name it."]
+        errors["grant"] = [_("A story tells the results of a grant: name it.")]
     elif grant.status not in APPROVED_AND_LATER:
         errors["grant"] = [
             _("Stories are written about approved grants and later; this one is %(status)s.")
@@ -587,11 +587,11 @@ def validate_story(*, grant: Grant | None, title: str, body: str, outcomes=()) -
     if not (title or "").strip():
         errors["title"] = [_("Give the story a title.")]
     elif len(title) > TITLE_MAX:
-        errors["title"] = [f"At most {TITLE_MAX} characters."]
+        errors["title"] = [_("At most %(limit)s characters.") % {"limit": TITLE_MAX}]
     if not (body or "").strip():
         errors["body"] = [_("Write the story.")]
     elif len(body) > BODY_MAX:
-        errors["body"] = [f"At most {BODY_MAX} characters."]
+        errors["body"] = [_("At most %(limit)s characters.") % {"limit": BODY_MAX}]
     unknown = sorted(set(_outcome_codes(outcomes)) - set(CapacityOutcome.values))
     if unknown:
         errors["outcomes"] = [f"Unknown outcome(s): {', '.join(unknown)}."]
@@ -1245,7 +1245,7 @@ def feedback_answer(
         if not isinstance(value, int) or not 1 <= value <= 5:
             errors[name] = [_("Choose from 1 to 5.")]
     if len(comment) > FEEDBACK_COMMENT_MAX:
-        errors["comment"] = [f"At most {FEEDBACK_COMMENT_MAX} characters."]
+        errors["comment"] = [_("At most %(limit)s characters.") % {"limit": FEEDBACK_COMMENT_MAX}]
     if errors:
         raise ValidationError(errors)
     duplicate = ApplicationError(_("You have already answered: thank you."), code="duplicate")

@@ -32,7 +32,7 @@ def api_exception_handler(exc, context):
         # have caught it first, so log it, but the client still gets a clear 409.
         logger.warning("Integrity error reached the API: %s", exc)
         return Response(
-            {"detail": "The change conflicts with data already recorded.", "code": "duplicate"},
+            {"detail": _("The change conflicts with data already recorded."), "code": "duplicate"},
             status=status.HTTP_409_CONFLICT,
         )
     elif isinstance(exc, OverflowError):
