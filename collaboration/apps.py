@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CollaborationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "collaboration"
-    verbose_name = "Working on a grant together"
+    verbose_name = _("Working on a grant together")
 
     def ready(self):
         # grants may not import this app: it tells it of its workflow through signals.
