@@ -85,7 +85,9 @@ def _validate_common(data: dict, errors: dict) -> None:
     if instruments is not None:
         unknown = sorted(set(instruments) - set(Instrument.values))
         if unknown:
-            errors["instruments"] = [f"Unknown instrument(s): {', '.join(unknown)}."]
+            errors["instruments"] = [
+                _("Unknown instrument(s): %(unknown)s.") % {"unknown": ", ".join(unknown)}
+            ]
         elif not instruments:
             errors["instruments"] = [_("Name at least one instrument.")]
     languages = data.get("languages")

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partners.models import (
     Country,
@@ -33,7 +34,7 @@ class GrantStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     APPROVED = "approved", _("Approved")
     COMPLETED = "completed", _("Completed")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("status", "Closed")
     CANCELLED = "cancelled", _("Cancelled")
 
 

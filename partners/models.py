@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from seetf.common.models import TimeStampedModel
 from seetf.common.money import CENT, MONEY, ZERO, to_cents
@@ -471,8 +472,8 @@ class WindowKind(models.TextChoices):
 
 
 class WindowStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    OPEN = "open", pgettext_lazy("status", "Open")
+    CLOSED = "closed", pgettext_lazy("status", "Closed")
 
 
 class Window(TimeStampedModel):

@@ -7,6 +7,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from grants.models import CapacityOutcome, Grant
 from partners.models import Country, Sector
@@ -168,7 +169,7 @@ class FollowUpKind(models.TextChoices):
 
 
 class FollowUpStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("status", "Open")
     FINANCED = "financed", _("Financed")
     DROPPED = "dropped", _("Dropped")
 
