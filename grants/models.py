@@ -30,7 +30,7 @@ class GrantStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
     UNDER_REVIEW = "under_review", _("Under review")
-    RETURNED = "returned", _("Returned for revision")
+    RETURNED = "returned", pgettext_lazy("status", "Returned for revision")
     REJECTED = "rejected", _("Rejected")
     APPROVED = "approved", _("Approved")
     COMPLETED = "completed", _("Completed")
@@ -335,7 +335,7 @@ class Instrument(models.TextChoices):
 class ExchangeStatus(models.TextChoices):
     PLANNED = "planned", _("Planned")
     HELD = "held", _("Held")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("status of an exchange", "Cancelled")
 
 
 class Exchange(TimeStampedModel):

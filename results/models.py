@@ -334,7 +334,7 @@ class LessonReview(models.TextChoices):
 
     PENDING = "pending", _("Waiting for review")
     APPROVED = "approved", _("Reviewed")
-    RETURNED = "returned", _("Returned for revision")
+    RETURNED = "returned", pgettext_lazy("status", "Returned for revision")
 
 
 class Lesson(TimeStampedModel):
