@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import client_address
 
@@ -38,7 +39,7 @@ class AddressLimitBackend:
         if request is not None and address_locked(client_address(request)):
             request.seetf_address_locked = True
             request.axes_locked_out = True
-            raise PermissionDenied("Too many failed logins from this address.")
+            raise PermissionDenied(_("Too many failed logins from this address."))
         return None
 
 

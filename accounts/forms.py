@@ -1,12 +1,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from seetf.common.forms import WebForm
 
 
 class CodeForm(WebForm):
     code = forms.CharField(
-        label=_("Code"),
+        label=pgettext_lazy("sign-in code", "Code"),
         max_length=32,
         help_text=_("The 6 digits your authenticator app shows now, or a recovery code."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
@@ -15,7 +16,7 @@ class CodeForm(WebForm):
 
 class SetupCodeForm(WebForm):
     code = forms.CharField(
-        label=_("Code"),
+        label=pgettext_lazy("sign-in code", "Code"),
         max_length=32,
         help_text=_("The 6 digits the app shows for this account."),
         widget=forms.TextInput(

@@ -182,7 +182,7 @@ def account_unlock(*, user, by, reason: str) -> dict:
     (``user.unlock``, with the reason). Returns what was lifted."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Say why the account is unlocked."]})
+        raise ValidationError({"reason": [_("Say why the account is unlocked.")]})
     removed = axes_reset(username=user.get_username())
     devices = 0
     for model in (TOTPDevice, StaticDevice):

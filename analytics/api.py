@@ -5,6 +5,7 @@ signed-in roles over the grants each may see (``grants_visible_to``), and cached
 until the data changes (``seetf.common.datacache``)."""
 
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -135,7 +136,9 @@ class ExchangeFlowsReportSerializer(serializers.Serializer):
 def _choice(request, name, choices, default):
     value = request.query_params.get(name, default)
     if value not in choices:
-        raise ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
+        raise ValidationError(
+            {name: [_("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)}]}
+        )
     return value
 
 
@@ -150,7 +153,7 @@ def _date(request, name):
     except ValueError:
         day = None
     if day is None:
-        raise ValidationError({name: ["Give a date: YYYY-MM-DD."]})
+        raise ValidationError({name: [_("Give a date: YYYY-MM-DD.")]})
     return day
 
 
@@ -215,7 +218,7 @@ class PortfolioIndicatorsReportView(ReportView):
     def get(self, request):
         start, end = _date(request, "approved_from"), _date(request, "approved_to")
         if start and end and start > end:
-            raise ValidationError({"approved_to": ["The period ends before it starts."]})
+            raise ValidationError({"approved_to": [_("The period ends before it starts.")]})
 
         def build():
             grants = portfolio.approved_in_period(self.filtered_grants(request), start, end)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AnalyticsConfig(AppConfig):
@@ -8,4 +9,4 @@ class AnalyticsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "analytics"
-    verbose_name = "Process and portfolio analytics"
+    verbose_name = _("Process and portfolio analytics")

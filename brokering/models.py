@@ -4,6 +4,8 @@ for, and the match that turns a request into a draft grant."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from grants.models import Grant, Instrument
 from partners.models import Country, Sector
@@ -26,29 +28,29 @@ class _Described:
 
 
 class OfferStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class RequestStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    MATCHED = "matched", "Matched"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", pgettext_lazy("status", "Open")
+    MATCHED = "matched", _("Matched")
+    CLOSED = "closed", pgettext_lazy("status", "Closed")
 
 
 class Offer(_Described, TimeStampedModel):
     """A provider country's institution and the experience it can share."""
 
     title = models.CharField(max_length=200)
-    description = models.TextField(max_length=10000, help_text="Plain text or Markdown.")
+    description = models.TextField(max_length=10000, help_text=_("Plain text or Markdown."))
     provider_country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="offers")
     institution = models.CharField(max_length=200)
     sectors = models.ManyToManyField(Sector, related_name="offers")
-    instruments = models.JSONField(default=list, help_text="grants.Instrument values.")
-    languages = models.JSONField(default=list, help_text="ISO 639-1 codes.")
+    instruments = models.JSONField(default=list, help_text=_("grants.Instrument values."))
+    languages = models.JSONField(default=list, help_text=_("ISO 639-1 codes."))
     capacity_per_year = models.PositiveSmallIntegerField(
-        help_text="How many exchanges a year the institution can host."
+        help_text=_("How many exchanges a year the institution can host.")
     )
     contact_name = models.CharField(max_length=200)
     contact_email = models.EmailField()
@@ -76,7 +78,7 @@ class ExchangeRequest(_Described, TimeStampedModel):
     """A recipient country's knowledge gap: what it wants to learn, how, by when."""
 
     title = models.CharField(max_length=200)
-    description = models.TextField(max_length=10000, help_text="Plain text or Markdown.")
+    description = models.TextField(max_length=10000, help_text=_("Plain text or Markdown."))
     recipient_country = models.ForeignKey(
         Country, on_delete=models.PROTECT, related_name="exchange_requests"
     )
@@ -85,7 +87,7 @@ class ExchangeRequest(_Described, TimeStampedModel):
     languages = models.JSONField(default=list)
     needed_by = models.DateField()
     endorsed_on = models.DateField(
-        null=True, blank=True, help_text="When the recipient government endorsed the request."
+        null=True, blank=True, help_text=_("When the recipient government endorsed the request.")
     )
     status = models.CharField(
         max_length=16, choices=RequestStatus.choices, default=RequestStatus.OPEN, editable=False
@@ -113,7 +115,7 @@ class Match(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     matched_at = models.DateTimeField()
-    year = models.PositiveSmallIntegerField(help_text="The year whose capacity it uses.")
+    year = models.PositiveSmallIntegerField(help_text=_("The year whose capacity it uses."))
 
     class Meta:
         ordering = ["id"]

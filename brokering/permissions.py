@@ -1,6 +1,8 @@
 """Who may do what with offers and requests (API.md roles), as named rules returning
 ``(allowed, reason)``. What a user may see at all is ``selectors.*_visible_to``."""
 
+from django.utils.translation import gettext as _
+
 from partners.roles import is_fund_manager, is_task_team_leader, user_roles
 
 
@@ -21,7 +23,7 @@ def can_see_contacts(user) -> bool:
 def can_write_offers(user) -> tuple[bool, str]:
     if is_signed_in(user) and (is_fund_manager(user) or is_task_team_leader(user)):
         return True, ""
-    return False, "Only task team leaders and fund managers write offers."
+    return False, _("Only task team leaders and fund managers write offers.")
 
 
 def can_edit_offer(user, offer) -> tuple[bool, str]:
@@ -30,19 +32,19 @@ def can_edit_offer(user, offer) -> tuple[bool, str]:
         return True, ""
     if is_signed_in(user) and is_task_team_leader(user) and offer.created_by_id == user.pk:
         return True, ""
-    return False, "Only the offer's author and fund managers change an offer."
+    return False, _("Only the offer's author and fund managers change an offer.")
 
 
 def can_read_requests(user) -> tuple[bool, str]:
     if has_a_role(user):
         return True, ""
-    return False, "Only signed-in fund managers, task team leaders and donors read requests."
+    return False, _("Only signed-in fund managers, task team leaders and donors read requests.")
 
 
 def can_write_requests(user) -> tuple[bool, str]:
     if is_signed_in(user) and (is_fund_manager(user) or is_task_team_leader(user)):
         return True, ""
-    return False, "Only task team leaders and fund managers write requests."
+    return False, _("Only task team leaders and fund managers write requests.")
 
 
 def can_edit_request(user, request) -> tuple[bool, str]:
@@ -51,4 +53,4 @@ def can_edit_request(user, request) -> tuple[bool, str]:
         return True, ""
     if is_signed_in(user) and is_task_team_leader(user) and request.requested_by_id == user.pk:
         return True, ""
-    return False, "Only the request's author and fund managers change or match a request."
+    return False, _("Only the request's author and fund managers change or match a request.")

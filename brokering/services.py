@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record, created, diff, snapshot
 from grants import services as grant_services
@@ -64,35 +65,44 @@ def _validate_common(data: dict, errors: dict) -> None:
     description = data.get("description")
     if description is not None and _HTML.search(description):
         errors["description"] = [
-            "Write plain text or Markdown: HTML tags are not accepted (use **bold**, "
-            "lists, [links](https://...))."
+            _(
+                "Write plain text or Markdown: HTML tags are not accepted (use **bold**, "
+                "lists, [links](https://...))."
+            )
         ]
     title = data.get("title")
     if title is not None and _HTML.search(title):
-        errors["title"] = ["HTML tags are not accepted in a title."]
+        errors["title"] = [_("HTML tags are not accepted in a title.")]
     sectors = data.get("sectors")
     if sectors is not None:
         if not sectors:
-            errors["sectors"] = ["Name at least one sector."]
+            errors["sectors"] = [_("Name at least one sector.")]
         elif len(sectors) > MAX_SECTORS:
-            errors["sectors"] = [f"At most {MAX_SECTORS} sectors."]
+            errors["sectors"] = [
+                _("At most %(max_sectors)s sectors.") % {"max_sectors": MAX_SECTORS}
+            ]
     instruments = data.get("instruments")
     if instruments is not None:
         unknown = sorted(set(instruments) - set(Instrument.values))
         if unknown:
-            errors["instruments"] = [f"Unknown instrument(s): {', '.join(unknown)}."]
+            errors["instruments"] = [
+                _("Unknown instrument(s): %(unknown)s.") % {"unknown": ", ".join(unknown)}
+            ]
         elif not instruments:
-            errors["instruments"] = ["Name at least one instrument."]
+            errors["instruments"] = [_("Name at least one instrument.")]
     languages = data.get("languages")
     if languages is not None:
         bad = sorted({str(code) for code in languages if not is_language(code)})
         if bad:
             errors["languages"] = [
-                f"Not ISO 639-1 language code(s): {', '.join(bad)} (two lower-case letters, "
-                "e.g. en, fr, pt)."
+                _(
+                    "Not ISO 639-1 language code(s): %(bad)s (two lower-case letters, "
+                    "e.g. en, fr, pt)."
+                )
+                % {"bad": ", ".join(bad)}
             ]
         elif not languages:
-            errors["languages"] = ["Name at least one language."]
+            errors["languages"] = [_("Name at least one language.")]
 
 
 def _ordered_unique(values) -> list:
@@ -104,7 +114,7 @@ def _validate_offer(data: dict) -> None:
     _validate_common(data, errors)
     capacity = data.get("capacity_per_year")
     if capacity is not None and not (1 <= capacity <= 1000):
-        errors["capacity_per_year"] = ["Between 1 and 1000 exchanges a year."]
+        errors["capacity_per_year"] = [_("Between 1 and 1000 exchanges a year.")]
     if errors:
         raise ValidationError(errors)
 
@@ -114,10 +124,10 @@ def _validate_request(data: dict, *, today: date) -> None:
     _validate_common(data, errors)
     needed_by = data.get("needed_by")
     if needed_by is not None and needed_by < today:
-        errors["needed_by"] = ["Cannot be in the past."]
+        errors["needed_by"] = [_("Cannot be in the past.")]
     endorsed = data.get("endorsed_on")
     if endorsed is not None and endorsed > today:
-        errors["endorsed_on"] = ["The endorsement cannot be in the future."]
+        errors["endorsed_on"] = [_("The endorsement cannot be in the future.")]
     if errors:
         raise ValidationError(errors)
 
@@ -211,14 +221,14 @@ def offer_transition(*, offer: Offer, user, action: str, reason: str = "") -> Of
     """Publish or withdraw an offer (its author or a fund manager); a move its status
     does not allow is 409 ``invalid_transition``."""
     if action not in OFFER_TRANSITIONS:
-        raise _invalid(f"Unknown action {action!r}.")
+        raise _invalid(_("Unknown action %(action)s.") % {"action": f"{action!r}"})
     offer = Offer.objects.select_for_update().get(pk=offer.pk)
     offer_check(offer=offer, user=user)
     sources, target = OFFER_TRANSITIONS[action]
     if offer.status not in sources:
         raise _invalid(
-            f"Cannot {action} an offer that is {offer.status}; it must be "
-            f"{' or '.join(sorted(sources))}."
+            _("Cannot %(action)s an offer that is %(status)s; it must be %(statuses)s.")
+            % {"action": action, "status": offer.status, "statuses": " or ".join(sorted(sources))}
         )
     before = offer.status
     offer.status = target
@@ -282,7 +292,10 @@ def request_check(*, request: ExchangeRequest, user) -> None:
     """403 unless the user may change this request; 409 unless it is open."""
     require(can_edit_request(user, request))
     if request.status != RequestStatus.OPEN:
-        raise _invalid(f"A request is changed only while open; this one is {request.status}.")
+        raise _invalid(
+            _("A request is changed only while open; this one is %(status)s.")
+            % {"status": request.status}
+        )
 
 
 @transaction.atomic
@@ -353,11 +366,16 @@ def request_match(*, request: ExchangeRequest, offer: Offer, user) -> Match:
     request_check(request=request, user=user)
     offer = Offer.objects.select_for_update().select_related("provider_country").get(pk=offer.pk)
     if offer.status != OfferStatus.PUBLISHED:
-        raise ValidationError({"offer": ["Only a published offer can be matched."]})
+        raise ValidationError({"offer": [_("Only a published offer can be matched.")]})
     recipient = request.recipient_country
     if offer.provider_country_id == request.recipient_country_id:
         raise ValidationError(
-            {"offer": [f"The offer comes from {recipient.name}, the recipient country itself."]}
+            {
+                "offer": [
+                    _("The offer comes from %(name)s, the recipient country itself.")
+                    % {"name": recipient.name}
+                ]
+            }
         )
     leader = request.requested_by
     now = timezone.now()

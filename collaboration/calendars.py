@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from grants.models import Exchange, ExchangeStatus, Grant, GrantStatus
@@ -67,7 +68,7 @@ def reports_due(grants, start: date, end: date) -> list[Entry]:
             uid=f"report-due-{pk}",
             starts=due,
             ends=due,
-            title=f"Completion report due: {reference or title}",
+            title=_("Completion report due: %(grant)s") % {"grant": reference or title},
             grant_id=pk,
             grant_reference=reference,
             path=f"/grants/{pk}/report/",
@@ -97,7 +98,7 @@ def exchanges_planned(grants, start: date, end: date) -> list[Entry]:
             uid=f"exchange-{pk}",
             starts=starts,
             ends=ends,
-            title=f"{title} ({reference or 'draft'})",
+            title=f"{title} ({reference or _('draft')})",
             grant_id=grant_id,
             grant_reference=reference,
             path=f"/grants/{grant_id}/#exchanges",
@@ -124,7 +125,8 @@ def ex_post_checks_due(grants, start: date, end: date) -> list[Entry]:
             uid=f"ex-post-{pk}",
             starts=due,
             ends=due,
-            title=f"{months}-month ex-post check due: {reference}",
+            title=_("%(months)s-month ex-post check due: %(reference)s")
+            % {"months": months, "reference": reference},
             grant_id=grant_id,
             grant_reference=reference,
             path=f"/grants/{grant_id}/ex-post/{months}/",
@@ -149,7 +151,7 @@ def ics(user, *, today: date, stamp) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//SEETF//Grant calendar//EN")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", "SEETF: what is due")
+    calendar.add("x-wr-calname", _("SEETF: what is due"))
     host = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0]
     for entry in calendar_entries(user, start=today - FEED_BEHIND, end=today + FEED_AHEAD):
         event = Event()

@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.mail import send_templated_mail
+from seetf.common.jobs import DailyJobFailed
 
 from .models import Delivery, Notification
 
@@ -172,3 +173,25 @@ def run_digests(*, as_of: date) -> DeliveryRun:
     if run.failed:
         raise NotificationDeliveryError("; ".join(run.errors[:5]))
     return run
+
+
+def pending_emails_job(as_of: date) -> str:
+    """``run_jobs``' catch-up of the e-mails to send at once (as beat's every 10 minutes)."""
+    run = send_pending_notifications()
+    if run.failed:
+        raise DailyJobFailed(
+            f"{run.sent} sent, {run.failed} could not be sent (they stay pending): "
+            + "; ".join(run.errors[:5])
+        )
+    return f"Notification e-mails: {run.sent} sent."
+
+
+def daily_digests_job(as_of: date) -> str:
+    """``run_jobs``' daily digests as of the day (as beat's morning task)."""
+    run = send_digests(as_of=as_of)
+    if run.failed:
+        raise DailyJobFailed(
+            f"{run.sent} notifications sent, {run.failed} could not be sent (they stay "
+            "pending): " + "; ".join(run.errors[:5])
+        )
+    return f"Daily digests as of {as_of}: {run.sent} notifications sent."

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from grants.models import Grant
 
@@ -35,21 +36,21 @@ class Comment(models.Model):
 
 
 class NotificationKind(models.TextChoices):
-    SUBMITTED = "submitted", "A proposal was submitted"
-    RETURNED = "returned", "A proposal was returned for revision"
-    REJECTED = "rejected", "A proposal was rejected"
-    APPROVED = "approved", "A proposal was approved"
-    DISBURSEMENT = "disbursement", "A disbursement was recorded"
-    REPORT_SUBMITTED = "report_submitted", "A completion report was submitted"
-    REPORT_ACCEPTED = "report_accepted", "A completion report was accepted"
-    MENTION = "mention", "You were mentioned in a discussion"
-    COMMENT = "comment", "A comment on a grant you lead or decide"
+    SUBMITTED = "submitted", _("A proposal was submitted")
+    RETURNED = "returned", _("A proposal was returned for revision")
+    REJECTED = "rejected", _("A proposal was rejected")
+    APPROVED = "approved", _("A proposal was approved")
+    DISBURSEMENT = "disbursement", _("A disbursement was recorded")
+    REPORT_SUBMITTED = "report_submitted", _("A completion report was submitted")
+    REPORT_ACCEPTED = "report_accepted", _("A completion report was accepted")
+    MENTION = "mention", _("You were mentioned in a discussion")
+    COMMENT = "comment", _("A comment on a grant you lead or decide")
 
 
 class Delivery(models.TextChoices):
-    IMMEDIATELY = "immediately", "E-mail me at once"
-    DAILY = "daily", "In a daily digest"
-    NEVER = "never", "Never by e-mail"
+    IMMEDIATELY = "immediately", _("E-mail me at once")
+    DAILY = "daily", _("In a daily digest")
+    NEVER = "never", _("Never by e-mail")
 
 
 class Notification(models.Model):

@@ -7,6 +7,8 @@ it). Others who may see the grant (donors, other leaders once it is approved) ge
 see the grant at all gets the grant's 404 first.
 """
 
+from django.utils.translation import gettext as _
+
 from grants.permissions import delegated_limit, is_leader_of
 from partners.roles import is_fund_manager
 
@@ -17,6 +19,8 @@ def can_discuss(user, grant) -> tuple[bool, str]:
     if delegated_limit(user, grant) is not None:
         return True, ""
     return False, (
-        "The discussion of a grant is between its task team leader, the fund managers "
-        "and its window's approvers."
+        _(
+            "The discussion of a grant is between its task team leader, the fund managers "
+            "and its window's approvers."
+        )
     )

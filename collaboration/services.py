@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from grants.models import GrantHistory
 from results.markdown import render_markdown
@@ -110,7 +111,7 @@ def comment_create(*, grant, user, body: str) -> Comment:
     require(can_discuss(user, grant))
     body = (body or "").strip()
     if not body:
-        raise ValidationError({"body": ["Write something."]})
+        raise ValidationError({"body": [_("Write something.")]})
     recipients = _told_of_comments(grant)  # before this comment makes its author a writer
     comment = Comment.objects.create(
         grant=grant, author=user, body=body, body_html=render_markdown(body)
@@ -158,7 +159,14 @@ def preferences_set(*, user, preferences: dict[str, str]) -> None:
     to notifications made from now on."""
     for kind, delivery in preferences.items():
         if kind not in NotificationKind.values or delivery not in Delivery.values:
-            raise ValidationError({kind: [f"Not a kind and delivery: {kind}, {delivery}."]})
+            raise ValidationError(
+                {
+                    kind: [
+                        _("Not a kind and delivery: %(kind)s, %(delivery)s.")
+                        % {"kind": kind, "delivery": delivery}
+                    ]
+                }
+            )
         NotificationPreference.objects.update_or_create(
             user=user, kind=kind, defaults={"delivery": delivery}
         )

@@ -6,6 +6,7 @@ from urllib.parse import quote
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
@@ -108,12 +109,12 @@ class DocumentViewSet(
         if data.get("exchange_id") is not None:
             exchange = grant.exchanges.filter(pk=data["exchange_id"]).first()
             if exchange is None:
-                raise ValidationError({"exchange": ["No such exchange of this grant."]})
+                raise ValidationError({"exchange": [_("No such exchange of this grant.")]})
         report = None
         if data.get("completion_report"):
             report = getattr(grant, "completion_report", None)
             if report is None:
-                raise ValidationError({"completion_report": ["The grant has no report yet."]})
+                raise ValidationError({"completion_report": [_("The grant has no report yet.")]})
         serializer.instance = services.document_upload(
             grant=grant,
             user=self.request.user,
@@ -151,7 +152,7 @@ class DocumentDownloadView(ScopedAPIView):
         try:
             handle = services.document_open(document)
         except FileNotFoundError as missing:
-            raise Http404("The document's file is missing.") from missing
+            raise Http404(_("The document's file is missing.")) from missing
         response = FileResponse(handle, content_type=document.content_type)
         response["Content-Disposition"] = content_disposition(document.filename)
         response["Content-Length"] = str(document.size)

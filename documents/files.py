@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
 import filetype
+from django.utils.translation import gettext as _
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -76,26 +77,29 @@ def _ooxml(file, size: int) -> str:
         with zipfile.ZipFile(file) as archive:
             entries = archive.infolist()
             if len(entries) > ZIP_MAX_ENTRIES:
-                raise Refused(f"An Office file of more than {ZIP_MAX_ENTRIES} parts is refused.")
+                raise Refused(
+                    _("An Office file of more than %(zip_max_entries)s parts is refused.")
+                    % {"zip_max_entries": ZIP_MAX_ENTRIES}
+                )
             declared = sum(entry.file_size for entry in entries)
             if declared > ZIP_MAX_UNCOMPRESSED or declared > ZIP_MAX_RATIO * max(size, 1):
-                raise Refused("This file unpacks to far more than its size (a zip bomb?).")
+                raise Refused(_("This file unpacks to far more than its size (a zip bomb?)."))
             names = {entry.filename for entry in entries}
             if "[Content_Types].xml" not in names:
-                raise Refused("A zip file that is not an Office document is refused.")
+                raise Refused(_("A zip file that is not an Office document is refused."))
             kinds = [kind for part, kind in OOXML_MAIN_PARTS.items() if part in names]
             if len(kinds) != 1:
-                raise Refused("Only Word, Excel and PowerPoint documents are accepted.")
+                raise Refused(_("Only Word, Excel and PowerPoint documents are accepted."))
             if any(name.lower().endswith("vbaproject.bin") for name in names):
-                raise Refused("Office documents with macros are refused.")
+                raise Refused(_("Office documents with macros are refused."))
             for entry in entries:
                 if entry.flag_bits & 0x1:
-                    raise Refused("An encrypted Office file is refused.")
+                    raise Refused(_("An encrypted Office file is refused."))
                 with archive.open(entry) as part:
                     while part.read(1024 * 1024):
                         pass
     except DAMAGED as error:
-        raise Refused("This Office file is damaged.") from error
+        raise Refused(_("This Office file is damaged.")) from error
     return kinds[0]
 
 
@@ -115,7 +119,7 @@ def _text(file) -> str | None:
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f" for c in text):
         return None
     if text.startswith("#!"):
-        raise Refused("A script is refused.")
+        raise Refused(_("A script is refused."))
     return TEXT
 
 
@@ -125,20 +129,22 @@ def sniff(file, *, size: int, name: str = "") -> Sniffed:
     file.seek(0)
     head = file.read(HEAD)
     if not head:
-        raise Refused("The file is empty.")
+        raise Refused(_("The file is empty."))
     if head.startswith(ZIP_MAGIC):
         return Sniffed(_ooxml(file, size))
     kind = filetype.guess(head)
     if kind is not None:
         if kind.mime in SIGNATURES:
             return Sniffed(SIGNATURES[kind.mime])
-        raise Refused(f"Files of this type ({kind.mime}) are refused.")
+        raise Refused(_("Files of this type (%(mime)s) are refused.") % {"mime": kind.mime})
     if head.startswith(OLE_MAGIC):
-        raise Refused("This Office 97-2003 file's kind could not be told: save it as docx.")
+        raise Refused(_("This Office 97-2003 file's kind could not be told: save it as docx."))
     if _text(file) is None:
         raise Refused(
-            "Only PDF, Office documents, images (PNG, JPEG, GIF, WebP), text and CSV files "
-            "are accepted."
+            _(
+                "Only PDF, Office documents, images (PNG, JPEG, GIF, WebP), text and CSV files "
+                "are accepted."
+            )
         )
     return Sniffed(CSV if name.lower().endswith(".csv") else TEXT)
 

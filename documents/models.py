@@ -12,20 +12,21 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from grants.models import Exchange, Grant
 from results.models import CompletionReport
 
 
 class DocumentCategory(models.TextChoices):
-    CONCEPT_NOTE = "concept_note", "Concept note"
-    AGENDA = "agenda", "Agenda"
-    PARTICIPANT_LIST = "participant_list", "Participant list"
-    BACK_TO_OFFICE_REPORT = "back_to_office_report", "Back-to-office report"
-    PRESENTATION = "presentation", "Presentation"
-    AGREEMENT = "agreement", "Grant agreement"
-    PHOTO = "photo", "Photo"
-    OTHER = "other", "Other"
+    CONCEPT_NOTE = "concept_note", _("Concept note")
+    AGENDA = "agenda", _("Agenda")
+    PARTICIPANT_LIST = "participant_list", _("Participant list")
+    BACK_TO_OFFICE_REPORT = "back_to_office_report", _("Back-to-office report")
+    PRESENTATION = "presentation", _("Presentation")
+    AGREEMENT = "agreement", _("Grant agreement")
+    PHOTO = "photo", _("Photo")
+    OTHER = "other", _("Other")
 
 
 # Never public, whatever the grant's story: participant lists name people (personal data).
@@ -46,10 +47,10 @@ class Document(models.Model):
     )
     category = models.CharField(max_length=32, choices=DocumentCategory.choices)
     title = models.CharField(max_length=200)
-    filename = models.CharField(max_length=255, help_text="The uploader's name, sanitised.")
+    filename = models.CharField(max_length=255, help_text=_("The uploader's name, sanitised."))
     stored_name = models.CharField(max_length=255, unique=True, editable=False)
     size = models.PositiveBigIntegerField()
-    content_type = models.CharField(max_length=128, help_text="Sniffed from the content.")
+    content_type = models.CharField(max_length=128, help_text=_("Sniffed from the content."))
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -5,6 +5,8 @@ window's approvers (its window managers). A draft is seen by its leader alone, s
 they add to it; nobody adds to a rejected or cancelled grant (nothing more happens in it).
 """
 
+from django.utils.translation import gettext as _
+
 from grants.models import Grant, GrantStatus
 from grants.permissions import delegated_limit, is_leader_of
 from partners.roles import is_fund_manager
@@ -18,5 +20,8 @@ def can_upload_document(user, grant: Grant) -> tuple[bool, str]:
     if delegated_limit(user, grant) is not None:
         return True, ""
     return False, (
-        "Only the grant's task team leader, fund managers and its window's approvers add documents."
+        _(
+            "Only the grant's task team leader, fund managers and its window's approvers "
+            "add documents."
+        )
     )

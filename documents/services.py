@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record, created
 from grants.models import Exchange, Grant
@@ -44,7 +45,8 @@ def document_check(*, grant: Grant, user) -> None:
     require(can_upload_document(user, grant))
     if grant.status in CLOSED_TO_DOCUMENTS:
         raise ApplicationError(
-            f"Documents cannot be added to a grant that is {grant.status}.",
+            _("Documents cannot be added to a grant that is %(status)s.")
+            % {"status": grant.status},
             code="invalid_transition",
         )
 
@@ -55,9 +57,16 @@ def check_file(file, *, name: str) -> str:
     limit = max_bytes()
     if file.size is None or file.size > limit:
         megabytes = limit / (1024 * 1024)
-        raise ValidationError({"file": [f"A document may be at most {megabytes:g} MB."]})
+        raise ValidationError(
+            {
+                "file": [
+                    _("A document may be at most %(megabytes)s MB.")
+                    % {"megabytes": f"{megabytes:g}"}
+                ]
+            }
+        )
     if file.size == 0:
-        raise ValidationError({"file": ["The file is empty."]})
+        raise ValidationError({"file": [_("The file is empty.")]})
     try:
         return files.sniff(file, size=file.size, name=name).content_type
     except files.Refused as refusal:
@@ -67,11 +76,11 @@ def check_file(file, *, name: str) -> str:
 def _check_attachment(grant: Grant, exchange, completion_report) -> None:
     errors = {}
     if exchange is not None and exchange.grant_id != grant.pk:
-        errors["exchange"] = ["This exchange is not one of the grant's."]
+        errors["exchange"] = [_("This exchange is not one of the grant's.")]
     if completion_report is not None and completion_report.grant_id != grant.pk:
-        errors["completion_report"] = ["This is not the grant's completion report."]
+        errors["completion_report"] = [_("This is not the grant's completion report.")]
     if exchange is not None and completion_report is not None:
-        errors["exchange"] = ["A document belongs to an exchange or to the report, not both."]
+        errors["exchange"] = [_("A document belongs to an exchange or to the report, not both.")]
     if errors:
         raise ValidationError(errors)
 
@@ -91,10 +100,16 @@ def document_upload(
     upload stores nothing; a file stored for a record that then fails is removed again."""
     document_check(grant=grant, user=user)
     if category not in DocumentCategory.values:
-        raise ValidationError({"category": [f"{category!r} is not a document category."]})
+        raise ValidationError(
+            {
+                "category": [
+                    _("%(category)s is not a document category.") % {"category": f"{category!r}"}
+                ]
+            }
+        )
     title = (title or "").strip()
     if not title:
-        raise ValidationError({"title": ["A document needs a title."]})
+        raise ValidationError({"title": [_("A document needs a title.")]})
     _check_attachment(grant, exchange, completion_report)
     filename = files.safe_filename(getattr(file, "name", "") or "")
     content_type = check_file(file, name=filename)

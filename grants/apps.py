@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GrantsConfig(AppConfig):
     name = "grants"
-    verbose_name = "Grants"
+    verbose_name = _("Grants")
 
     def ready(self):
         # Every movement of the fund's ledger (partners, which may not import grants)

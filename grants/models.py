@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partners.models import (
     Country,
@@ -25,15 +27,15 @@ MAX_GRANT_USD = Decimal("10000000.00")
 
 
 class GrantStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    UNDER_REVIEW = "under_review", "Under review"
-    RETURNED = "returned", "Returned for revision"
-    REJECTED = "rejected", "Rejected"
-    APPROVED = "approved", "Approved"
-    COMPLETED = "completed", "Completed"
-    CLOSED = "closed", "Closed"
-    CANCELLED = "cancelled", "Cancelled"
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    UNDER_REVIEW = "under_review", _("Under review")
+    RETURNED = "returned", pgettext_lazy("status", "Returned for revision")
+    REJECTED = "rejected", _("Rejected")
+    APPROVED = "approved", _("Approved")
+    COMPLETED = "completed", _("Completed")
+    CLOSED = "closed", pgettext_lazy("status", "Closed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # Approved and later: what donors see and what leaders see of others' grants.
@@ -54,24 +56,27 @@ class GrantRelation(models.TextChoices):
     (Box 3 of the 2011 review: benefits fade without follow-up); a repeat holds the same
     exchange again for other officials."""
 
-    FOLLOW_ON = "follow_on", "Follow-on"
-    REPEAT = "repeat", "Repeat"
+    FOLLOW_ON = "follow_on", _("Follow-on")
+    REPEAT = "repeat", _("Repeat")
 
 
 class CapacityOutcome(models.TextChoices):
     """The six intermediate capacity outcomes (Capacity Development Results Framework)."""
 
-    RAISED_AWARENESS = "raised_awareness", "Raised awareness"
-    ENHANCED_KNOWLEDGE_AND_SKILLS = "enhanced_knowledge_and_skills", "Enhanced knowledge and skills"
+    RAISED_AWARENESS = "raised_awareness", _("Raised awareness")
+    ENHANCED_KNOWLEDGE_AND_SKILLS = (
+        "enhanced_knowledge_and_skills",
+        _("Enhanced knowledge and skills"),
+    )
     IMPROVED_CONSENSUS_AND_TEAMWORK = (
         "improved_consensus_and_teamwork",
-        "Improved consensus and teamwork",
+        _("Improved consensus and teamwork"),
     )
-    STRENGTHENED_COALITIONS = "strengthened_coalitions", "Strengthened coalitions"
-    ENHANCED_NETWORKS = "enhanced_networks", "Enhanced networks"
+    STRENGTHENED_COALITIONS = "strengthened_coalitions", _("Strengthened coalitions")
+    ENHANCED_NETWORKS = "enhanced_networks", _("Enhanced networks")
     INCREASED_IMPLEMENTATION_KNOWHOW = (
         "increased_implementation_knowhow",
-        "Increased implementation know-how",
+        _("Increased implementation know-how"),
     )
 
 
@@ -91,7 +96,7 @@ class Grant(TimeStampedModel):
         null=True,
         blank=True,
         editable=False,
-        help_text="SEETF-YYYY-NNNN, assigned at first submission and never reused.",
+        help_text=_("SEETF-YYYY-NNNN, assigned at first submission and never reused."),
     )
     title = models.CharField(max_length=200)
     summary = models.TextField(max_length=5000, blank=True)
@@ -117,13 +122,15 @@ class Grant(TimeStampedModel):
         Partner,
         related_name="facilitated_grants",
         blank=True,
-        help_text="The partners with the facilitator role (derived from partner_roles).",
+        help_text=_("The partners with the facilitator role (derived from partner_roles)."),
     )
     recipient_endorsed_on = models.DateField(
         null=True,
         blank=True,
-        help_text="When the recipient government endorsed the exchange; a triangular grant "
-        "is approved only once it is recorded.",
+        help_text=_(
+            "When the recipient government endorsed the exchange; a triangular grant "
+            "is approved only once it is recorded."
+        ),
     )
     window = models.ForeignKey(
         Window,
@@ -131,7 +138,7 @@ class Grant(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="grants",
-        help_text="The funding window the grant is financed from; null: the fund itself.",
+        help_text=_("The funding window the grant is financed from; null: the fund itself."),
     )
     requested_usd = models.DecimalField(**MONEY, null=True, blank=True)
     approved_usd = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
@@ -140,7 +147,7 @@ class Grant(TimeStampedModel):
         **MONEY,
         default=ZERO,
         editable=False,
-        help_text="Committed money given back to the fund by cancelling or closing.",
+        help_text=_("Committed money given back to the fund by cancelling or closing."),
     )
     status = models.CharField(
         max_length=16, choices=GrantStatus.choices, default=GrantStatus.DRAFT, editable=False
@@ -248,10 +255,10 @@ class Grant(TimeStampedModel):
 
 
 class PartnerRole(models.TextChoices):
-    FINANCIER = "financier", "Financier"
-    COFINANCIER = "cofinancier", "Co-financier"
-    KNOWLEDGE_PROVIDER = "knowledge_provider", "Knowledge provider"
-    FACILITATOR = "facilitator", "Facilitator"
+    FINANCIER = "financier", _("Financier")
+    COFINANCIER = "cofinancier", _("Co-financier")
+    KNOWLEDGE_PROVIDER = "knowledge_provider", _("Knowledge provider")
+    FACILITATOR = "facilitator", _("Facilitator")
 
 
 class GrantPartnerRole(models.Model):
@@ -300,7 +307,7 @@ class GrantHistory(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        verbose_name_plural = "grant history"
+        verbose_name_plural = _("grant history")
 
     def __str__(self):
         return f"{self.grant} {self.action} {self.from_status}->{self.to_status}"
@@ -317,18 +324,18 @@ class ReferenceCounter(models.Model):
 
 
 class Instrument(models.TextChoices):
-    STUDY_TOUR = "study_tour", "Study tour"
-    VIDEOCONFERENCE = "videoconference", "Videoconference"
-    PEER_CONSULTATION = "peer_consultation", "Peer consultation"
-    WORKSHOP = "workshop", "Workshop"
-    EXPERT_VISIT = "expert_visit", "Expert visit"
-    CONFERENCE = "conference", "Conference"
+    STUDY_TOUR = "study_tour", _("Study tour")
+    VIDEOCONFERENCE = "videoconference", _("Videoconference")
+    PEER_CONSULTATION = "peer_consultation", _("Peer consultation")
+    WORKSHOP = "workshop", _("Workshop")
+    EXPERT_VISIT = "expert_visit", _("Expert visit")
+    CONFERENCE = "conference", _("Conference")
 
 
 class ExchangeStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    HELD = "held", "Held"
-    CANCELLED = "cancelled", "Cancelled"
+    PLANNED = "planned", _("Planned")
+    HELD = "held", _("Held")
+    CANCELLED = "cancelled", pgettext_lazy("status of an exchange", "Cancelled")
 
 
 class Exchange(TimeStampedModel):
@@ -391,12 +398,12 @@ class Disbursement(ReversibleEntry):
 
 
 class ReminderKind(models.TextChoices):
-    UPCOMING = "upcoming", "Completion report due soon"
-    OVERDUE = "overdue", "Completion report overdue"
-    ESCALATION = "escalation", "Completion report 30 days overdue (to fund managers)"
+    UPCOMING = "upcoming", _("Completion report due soon")
+    OVERDUE = "overdue", _("Completion report overdue")
+    ESCALATION = "escalation", _("Completion report 30 days overdue (to fund managers)")
     # Owed and sent for results (results.reminders, a source of grants.reminders): an
     # ex-post check due; ``sequence`` is its months after closing (6 or 12).
-    EX_POST = "ex_post", "Ex-post check due"
+    EX_POST = "ex_post", _("Ex-post check due")
 
 
 class Reminder(models.Model):
@@ -411,9 +418,10 @@ class Reminder(models.Model):
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=16, choices=ReminderKind.choices)
     sequence = models.PositiveSmallIntegerField(
-        default=0, help_text="Overdue reminders: 0 the day after the due date, then 1, 2... weekly."
+        default=0,
+        help_text=_("Overdue reminders: 0 the day after the due date, then 1, 2... weekly."),
     )
-    due_date = models.DateField(help_text="The completion_report_due it reminds of.")
+    due_date = models.DateField(help_text=_("The completion_report_due it reminds of."))
     recipient_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

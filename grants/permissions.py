@@ -6,6 +6,8 @@ these rules decide what a user who can see a grant may do with it (403 otherwise
 
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from partners.roles import is_donor, is_fund_manager, is_task_team_leader, is_window_manager
 from partners.selectors import approver_limits
 from seetf.common.rules import Verdict
@@ -20,13 +22,13 @@ def is_leader_of(user, grant: Grant) -> bool:
 def can_create_grant(user) -> tuple[bool, str]:
     if is_task_team_leader(user):
         return True, ""
-    return False, "Only task team leaders propose grants."
+    return False, _("Only task team leaders propose grants.")
 
 
 def can_edit_grant(user, grant: Grant) -> tuple[bool, str]:
     if is_leader_of(user, grant):
         return True, ""
-    return False, "Only the grant's task team leader edits the proposal."
+    return False, _("Only the grant's task team leader edits the proposal.")
 
 
 def can_submit_grant(user, grant: Grant) -> tuple[bool, str]:
@@ -37,7 +39,7 @@ def can_decide_grant(user, grant: Grant) -> tuple[bool, str]:
     """Start review, return, reject, cancel, close: the fund managers' decisions."""
     if is_fund_manager(user):
         return True, ""
-    return False, "Only fund managers decide on grants."
+    return False, _("Only fund managers decide on grants.")
 
 
 def delegated_limit(user, grant: Grant) -> Decimal | None:
@@ -63,8 +65,8 @@ def can_review_grant(user, grant: Grant) -> tuple[bool, str]:
     if is_fund_manager(user) or delegated_limit(user, grant) is not None:
         return True, ""
     if grant.window_id is not None:
-        return False, "Only fund managers and the window's approvers decide on this grant."
-    return False, "Only fund managers decide on grants."
+        return False, _("Only fund managers and the window's approvers decide on this grant.")
+    return False, _("Only fund managers decide on grants.")
 
 
 def can_approve_grant(user, grant: Grant) -> tuple[bool, str] | Verdict:
@@ -76,7 +78,9 @@ def can_approve_grant(user, grant: Grant) -> tuple[bool, str] | Verdict:
         return allowed, reason
     if is_leader_of(user, grant):
         who = "A fund manager" if is_fund_manager(user) else "A window's approver"
-        return Verdict(False, f"{who} cannot approve a grant they lead.", "self_approval")
+        return Verdict(
+            False, _("%(who)s cannot approve a grant they lead.") % {"who": who}, "self_approval"
+        )
     return True, ""
 
 
@@ -94,35 +98,35 @@ def can_write_report(user, grant: Grant) -> tuple[bool, str]:
     """The completion report (results) is written and submitted by the grant's leader."""
     if is_leader_of(user, grant):
         return True, ""
-    return False, "Only the grant's task team leader writes its completion report."
+    return False, _("Only the grant's task team leader writes its completion report.")
 
 
 def can_accept_report(user, grant: Grant) -> tuple[bool, str]:
     if is_fund_manager(user):
         return True, ""
-    return False, "Only fund managers accept completion reports."
+    return False, _("Only fund managers accept completion reports.")
 
 
 def can_return_report(user, grant: Grant) -> tuple[bool, str]:
     if is_fund_manager(user):
         return True, ""
-    return False, "Only fund managers return completion reports for revision."
+    return False, _("Only fund managers return completion reports for revision.")
 
 
 def can_record_exchange(user, grant: Grant) -> tuple[bool, str]:
     if is_leader_of(user, grant) or is_fund_manager(user):
         return True, ""
-    return False, "Only the grant's task team leader and fund managers record its exchanges."
+    return False, _("Only the grant's task team leader and fund managers record its exchanges.")
 
 
 def can_disburse(user, grant: Grant | None = None) -> tuple[bool, str]:
     if is_fund_manager(user):
         return True, ""
-    return False, "Only fund managers see and record disbursements."
+    return False, _("Only fund managers see and record disbursements.")
 
 
 def can_read_reminders(user) -> tuple[bool, str]:
     """Fund managers see every reminder; a task team leader the ones sent to them."""
     if is_fund_manager(user) or is_task_team_leader(user):
         return True, ""
-    return False, "Only fund managers and task team leaders see reminders."
+    return False, _("Only fund managers and task team leaders see reminders.")

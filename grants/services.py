@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record, created, diff, snapshot
 from partners.models import Country, Partner, PartnerKind, Sector, Window
@@ -127,22 +128,26 @@ def _validate_proposal(data: dict) -> None:
     requested = data.get("requested_usd")
     if requested is not None:
         if requested <= 0:
-            errors["requested_usd"] = ["Must be greater than zero."]
+            errors["requested_usd"] = [gettext("Must be greater than zero.")]
         elif requested > MAX_GRANT_USD:
-            errors["requested_usd"] = [f"Must be at most {MAX_GRANT_USD:,}."]
+            errors["requested_usd"] = [
+                gettext("Must be at most %(max_grant_usd)s.")
+                % {"max_grant_usd": f"{MAX_GRANT_USD:,}"}
+            ]
         elif not is_whole_cents(requested):
-            errors["requested_usd"] = ["Use at most two decimal places."]
+            errors["requested_usd"] = [gettext("Use at most two decimal places.")]
     start, end = data.get("planned_start"), data.get("planned_end")
     if start and end and end < start:
-        errors["planned_end"] = ["The planned end cannot be before the planned start."]
+        errors["planned_end"] = [gettext("The planned end cannot be before the planned start.")]
     recipients = data.get("recipient_countries")
     if recipients is not None and len(recipients) == 0:
-        errors["recipient_countries"] = ["Name at least one recipient country."]
+        errors["recipient_countries"] = [gettext("Name at least one recipient country.")]
     providers = data.get("provider_countries") or []
     both = sorted({c.code for c in providers} & {c.code for c in recipients or []})
     if both:
         errors["provider_countries"] = [
-            f"A country cannot both provide and receive in one grant: {', '.join(both)}."
+            gettext("A country cannot both provide and receive in one grant: %(countries)s.")
+            % {"countries": ", ".join(both)}
         ]
     outcomes = data.get("targeted_outcomes")
     if outcomes is not None:
@@ -153,7 +158,8 @@ def _validate_proposal(data: dict) -> None:
     not_donors = sorted(p.code for p in partners if p.kind != PartnerKind.TRADITIONAL_DONOR)
     if not_donors:
         errors["facilitating_partners"] = [
-            f"Facilitating partners are traditional donors; not: {', '.join(not_donors)}."
+            gettext("Facilitating partners are traditional donors; not: %(not_donors)s.")
+            % {"not_donors": ", ".join(not_donors)}
         ]
     window = data.get("window")
     complete = all(data.get(name) is not None for name in ("region", "sector", "requested_usd"))
@@ -176,7 +182,7 @@ def _validate_proposal(data: dict) -> None:
         errors["partner_roles"] = role_errors
     endorsed = data.get("recipient_endorsed_on")
     if endorsed is not None and endorsed > timezone.localdate():
-        errors["recipient_endorsed_on"] = ["The endorsement cannot be in the future."]
+        errors["recipient_endorsed_on"] = [gettext("The endorsement cannot be in the future.")]
     if errors:
         raise ValidationError(errors)
 
@@ -206,9 +212,15 @@ def exchange_rules(data: dict) -> None:
 def _validate_reference(reference: str) -> None:
     match = REFERENCE_PATTERN.fullmatch(reference or "")
     if match is None:
-        raise ValidationError({"reference": ["A grant reference is SEETF-YYYY-NNNN."]})
+        raise ValidationError({"reference": [gettext("A grant reference is SEETF-YYYY-NNNN.")]})
     if Grant.objects.filter(reference=reference).exists():
-        raise ValidationError({"reference": [f"A grant {reference} exists already."]})
+        raise ValidationError(
+            {
+                "reference": [
+                    gettext("A grant %(reference)s exists already.") % {"reference": reference}
+                ]
+            }
+        )
 
 
 def _proposal_grant(leader, fields: dict, *, recipients_required: bool = True):
@@ -245,22 +257,37 @@ def _partner_role_errors(roles: list[dict]) -> list[str]:
     """What is wrong with a list of partner roles ({partner, role, cofinancing_usd})."""
     errors = []
     if len(roles) > MAX_PARTNER_ROLES:
-        return [f"At most {MAX_PARTNER_ROLES} partner roles."]
+        return [
+            gettext("At most %(max_partner_roles)s partner roles.")
+            % {"max_partner_roles": MAX_PARTNER_ROLES}
+        ]
     seen = set()
     for item in roles:
         partner, role, amount = item["partner"], item["role"], item.get("cofinancing_usd")
         if (partner.pk, role) in seen:
-            errors.append(f"{partner.code} holds the role {role} twice.")
+            errors.append(
+                gettext("%(code)s holds the role %(role)s twice.")
+                % {"code": partner.code, "role": role}
+            )
         seen.add((partner.pk, role))
         if role == PartnerRole.COFINANCIER:
             if amount is None or amount <= 0:
-                errors.append(f"Give what {partner.code} co-finances (cofinancing_usd).")
+                errors.append(
+                    gettext("Give what %(code)s co-finances (cofinancing_usd).")
+                    % {"code": partner.code}
+                )
             elif not is_whole_cents(amount):
-                errors.append("Use at most two decimal places in cofinancing_usd.")
+                errors.append(gettext("Use at most two decimal places in cofinancing_usd."))
         elif amount is not None:
-            errors.append(f"Only a cofinancier has cofinancing_usd ({partner.code} is {role}).")
+            errors.append(
+                gettext("Only a cofinancier has cofinancing_usd (%(code)s is %(role)s).")
+                % {"code": partner.code, "role": role}
+            )
         if role == PartnerRole.FACILITATOR and partner.kind != PartnerKind.TRADITIONAL_DONOR:
-            errors.append(f"Facilitators are traditional donors; not: {partner.code}.")
+            errors.append(
+                gettext("Facilitators are traditional donors; not: %(code)s.")
+                % {"code": partner.code}
+            )
     return errors
 
 
@@ -286,8 +313,10 @@ def _merge_roles(fields: dict, current: list[dict] | None) -> list[dict] | None:
                 raise ValidationError(
                     {
                         "facilitating_partners": [
-                            "Must name the partners of partner_roles with the facilitator "
-                            "role (or leave it out)."
+                            gettext(
+                                "Must name the partners of partner_roles with the facilitator "
+                                "role (or leave it out)."
+                            )
                         ]
                     }
                 )
@@ -446,7 +475,8 @@ def grant_update_check(*, grant: Grant, user) -> None:
     require(can_edit_grant(user, grant))
     if grant.status not in EDITABLE_STATUSES:
         raise _invalid_transition(
-            f"A grant is edited only while draft or returned; this one is {grant.status}."
+            gettext("A grant is edited only while draft or returned; this one is %(status)s.")
+            % {"status": grant.status}
         )
 
 
@@ -521,7 +551,7 @@ def grant_update(*, grant: Grant, user, **fields) -> Grant:
 def _action(name: str) -> workflow.Action:
     action = workflow.get(name)
     if action is None:
-        raise _invalid_transition(f"Unknown action {name!r}.")
+        raise _invalid_transition(gettext("Unknown action %(name)s.") % {"name": f"{name!r}"})
     return action
 
 
@@ -605,8 +635,11 @@ def _parent_refusal(parent: Grant) -> None:
     """409 ``invalid_transition`` unless ``parent`` may be followed on from."""
     if parent.status not in PARENT_STATUSES:
         raise _invalid_transition(
-            f"A follow-on or repeat grant follows a completed or closed grant; "
-            f"{parent} is {parent.status}."
+            gettext(
+                "A follow-on or repeat grant follows a completed or closed grant; "
+                "%(parent)s is %(status)s."
+            )
+            % {"parent": parent, "status": parent.status}
         )
 
 
@@ -615,12 +648,16 @@ def _check_no_cycle(*, grant: Grant, parent: Grant) -> None:
     close a loop: ``grant`` itself, or one of ``parent``'s ancestors. One query per
     generation walked."""
     if parent.pk == grant.pk:
-        raise _invalid_transition("A grant cannot be its own parent.")
+        raise _invalid_transition(gettext("A grant cannot be its own parent."))
     seen, node = set(), parent.parent_id
     while node is not None and len(seen) < MAX_CHAIN:
         if node == grant.pk:
             raise _invalid_transition(
-                f"{grant} is already an ancestor of {parent}: a chain of grants has no cycles."
+                gettext(
+                    "%(grant)s is already an ancestor of %(parent)s: a chain of grants "
+                    "has no cycles."
+                )
+                % {"grant": grant, "parent": parent}
             )
         seen.add(node)
         node = Grant.objects.filter(pk=node).values_list("parent_id", flat=True).first()
@@ -661,7 +698,13 @@ def grant_propose_follow_on(
     leader may choose another), never a reason to refuse."""
     require(can_create_grant(user))
     if relation not in GrantRelation.values:
-        raise ValidationError({"relation": [f"One of {', '.join(GrantRelation.values)}."]})
+        raise ValidationError(
+            {
+                "relation": [
+                    gettext("One of %(values)s.") % {"values": ", ".join(GrantRelation.values)}
+                ]
+            }
+        )
     _parent_refusal(parent)
     fields = _follow_on_fields(parent, relation)
     with transaction.atomic():
@@ -702,7 +745,13 @@ def grant_link_parent(
     else:
         parent = locked[parent.pk]
         if relation not in GrantRelation.values:
-            raise ValidationError({"relation": [f"One of {', '.join(GrantRelation.values)}."]})
+            raise ValidationError(
+                {
+                    "relation": [
+                        gettext("One of %(values)s.") % {"values": ", ".join(GrantRelation.values)}
+                    ]
+                }
+            )
         _check_no_cycle(grant=grant, parent=parent)
         _parent_refusal(parent)
         grant.parent, grant.relation = parent, relation
@@ -727,7 +776,8 @@ def exchange_check(*, grant: Grant, user) -> None:
     )
     if grant.status not in statuses:
         raise _invalid_transition(
-            f"Exchanges cannot be recorded on a grant that is {grant.status}."
+            gettext("Exchanges cannot be recorded on a grant that is %(status)s.")
+            % {"status": grant.status}
         )
 
 
@@ -737,22 +787,26 @@ def _validate_exchange(data: dict) -> None:
     errors = {}
     start, end = data.get("start_date"), data.get("end_date")
     if start and end and end < start:
-        errors["end_date"] = ["An exchange cannot end before it starts."]
+        errors["end_date"] = [gettext("An exchange cannot end before it starts.")]
     today = timezone.localdate()
     if data.get("status") == ExchangeStatus.HELD and start and start > today:
         errors["status"] = [
-            f"An exchange starting on {start:%Y-%m-%d} cannot be held yet; "
-            "it is planned until it starts."
+            gettext(
+                "An exchange starting on %(start)s cannot be held yet; it is planned "
+                "until it starts."
+            )
+            % {"start": f"{start:%Y-%m-%d}"}
         ]
     women, participants = data.get("women_participants"), data.get("participants")
     if women is not None and participants is not None and women > participants:
-        errors["women_participants"] = ["Cannot be more than the participants."]
+        errors["women_participants"] = [gettext("Cannot be more than the participants.")]
     both = {c.code for c in data.get("provider_countries") or []} & {
         c.code for c in data.get("recipient_countries") or []
     }
     if both:
         errors["provider_countries"] = [
-            f"A country cannot both provide and receive: {', '.join(sorted(both))}."
+            gettext("A country cannot both provide and receive: %(countries)s.")
+            % {"countries": ", ".join(sorted(both))}
         ]
     if errors:
         raise ValidationError(errors)
@@ -844,7 +898,8 @@ def exchange_remove(*, exchange: Exchange, user) -> None:
     exchange = Exchange.objects.select_for_update().get(pk=exchange.pk, grant=grant)
     if exchange.status != ExchangeStatus.PLANNED:
         raise _invalid_transition(
-            f"Only a planned exchange is removed from a proposal; this one is {exchange.status}."
+            gettext("Only a planned exchange is removed from a proposal; this one is %(status)s.")
+            % {"status": exchange.status}
         )
     before = snapshot(exchange, sorted(EXCHANGE_FIELDS))
     audit_record(
@@ -858,7 +913,7 @@ def exchange_remove(*, exchange: Exchange, user) -> None:
             exchange.delete()
     except ProtectedError:
         raise _invalid_transition(
-            "This exchange has records filed under it (documents): it cannot be removed."
+            gettext("This exchange has records filed under it (documents): it cannot be removed.")
         ) from None
 
 
@@ -872,7 +927,10 @@ def disbursement_check(*, grant: Grant, user) -> None:
     require(can_disburse(user, grant))
     if grant.status not in DISBURSABLE_STATUSES:
         raise _invalid_transition(
-            f"Money is disbursed only on approved or completed grants; this one is {grant.status}."
+            gettext(
+                "Money is disbursed only on approved or completed grants; this one is %(status)s."
+            )
+            % {"status": grant.status}
         )
 
 
@@ -881,11 +939,12 @@ def _validate_disbursement(amount_usd: Decimal, disbursed_on: date) -> None:
     a 400 on ``disbursed_on`` (a payment to come is not a disbursement)."""
     errors = {}
     if amount_usd <= 0:
-        errors["amount_usd"] = ["Must be greater than zero."]
+        errors["amount_usd"] = [gettext("Must be greater than zero.")]
     today = timezone.localdate()
     if disbursed_on > today:
         errors["disbursed_on"] = [
-            f"A disbursement cannot be dated in the future (after {today:%Y-%m-%d})."
+            gettext("A disbursement cannot be dated in the future (after %(today)s).")
+            % {"today": f"{today:%Y-%m-%d}"}
         ]
     if errors:
         raise ValidationError(errors)
@@ -899,10 +958,11 @@ def disbursement_amount_check(*, grant: Grant, amount_usd: Decimal) -> None:
     undisbursed commitment (409 ``over_disbursement``). ``disbursement_record`` checks it
     under the grant's row lock; ``grants_record_past`` on each past grant as it replays."""
     if amount_usd <= 0:
-        raise ValidationError({"amount_usd": ["Must be greater than zero."]})
+        raise ValidationError({"amount_usd": [gettext("Must be greater than zero.")]})
     if amount_usd > grant.undisbursed_usd:
         raise ApplicationError(
-            f"Only {grant.undisbursed_usd:,.2f} USD of this grant is left to disburse.",
+            gettext("Only %(undisbursed_usd)s USD of this grant is left to disburse.")
+            % {"undisbursed_usd": f"{grant.undisbursed_usd:,.2f}"},
             code="over_disbursement",
         )
 
@@ -1132,10 +1192,17 @@ def grants_record_past(*, records: list[PastGrant]) -> list[PastGrant]:
     for record in records:
         try:
             if not REFERENCE_PATTERN.fullmatch(record.reference or ""):
-                raise ValidationError({"reference": ["A grant reference is SEETF-YYYY-NNNN."]})
+                raise ValidationError(
+                    {"reference": [gettext("A grant reference is SEETF-YYYY-NNNN.")]}
+                )
             if record.reference in taken:
                 raise ValidationError(
-                    {"reference": [f"A grant {record.reference} exists already."]}
+                    {
+                        "reference": [
+                            gettext("A grant %(reference)s exists already.")
+                            % {"reference": record.reference}
+                        ]
+                    }
                 )
             taken.add(record.reference)
             _live(record, history, exchanges, disbursements)

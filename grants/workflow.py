@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.services import fund_commit, fund_release, window_refusal
@@ -175,8 +176,12 @@ def status_verdict(action: Action, grant) -> Verdict:
     if action.status_message:
         return _refused(action.status_message.format(status=grant.status))
     return _refused(
-        f"Cannot {action.name} a grant that is {grant.status}; "
-        f"it must be {' or '.join(sorted(action.sources))}."
+        gettext("Cannot %(action)s a grant that is %(status)s; it must be %(statuses)s.")
+        % {
+            "action": action.name,
+            "status": grant.status,
+            "statuses": " or ".join(sorted(action.sources)),
+        }
     )
 
 
@@ -207,28 +212,28 @@ def _report(grant):
 
 def report_written(grant) -> Verdict | None:
     if _report(grant) is None:
-        return _refused("Write the completion report first.")
+        return _refused(gettext("Write the completion report first."))
     return None
 
 
 def report_submitted(grant) -> Verdict | None:
     report = _report(grant)
     if report is None or report.submitted_at is None:
-        return _refused("Only a submitted report of a completed grant can be accepted.")
+        return _refused(gettext("Only a submitted report of a completed grant can be accepted."))
     return None
 
 
 def report_not_yet_accepted(grant) -> Verdict | None:
     report = _report(grant)
     if report is not None and report.accepted_at is not None:
-        return _refused("This report was accepted already.")
+        return _refused(gettext("This report was accepted already."))
     return None
 
 
 def report_accepted(grant) -> Verdict | None:
     report = _report(grant)
     if report is None or report.accepted_at is None:
-        return _refused("A grant is closed once its completion report has been accepted.")
+        return _refused(gettext("A grant is closed once its completion report has been accepted."))
     return None
 
 
@@ -236,12 +241,12 @@ def report_accepted(grant) -> Verdict | None:
 
 # What a draft may lack and a submission needs, with what the leader is told.
 NEEDED_TO_SUBMIT = {
-    "sector": "Choose the sector.",
-    "region": "Choose the region.",
-    "recipient_countries": "Name at least one recipient country.",
-    "planned_start": "Give the planned start.",
-    "planned_end": "Give the planned end.",
-    "requested_usd": "Give the amount requested.",
+    "sector": _("Choose the sector."),
+    "region": _("Choose the region."),
+    "recipient_countries": _("Name at least one recipient country."),
+    "planned_start": _("Give the planned start."),
+    "planned_end": _("Give the planned end."),
+    "requested_usd": _("Give the amount requested."),
 }
 
 
@@ -274,7 +279,7 @@ def proposal_complete(grant) -> Verdict | None:
     names = ", ".join(missing)
     return Verdict(
         False,
-        f"The proposal is not complete: {names}.",
+        gettext("The proposal is not complete: %(names)s.") % {"names": names},
         "incomplete_proposal",
         field=next(iter(missing)),
         errors=missing,
@@ -347,8 +352,10 @@ def recipient_endorsed(grant) -> Verdict | None:
         return None
     return Verdict(
         False,
-        "A triangular grant (a traditional donor beside a Southern provider) needs the "
-        "recipient's endorsement (recipient_endorsed_on) before it is approved.",
+        gettext(
+            "A triangular grant (a traditional donor beside a Southern provider) needs the "
+            "recipient's endorsement (recipient_endorsed_on) before it is approved."
+        ),
         "not_endorsed",
     )
 
@@ -367,22 +374,26 @@ def approved(step: Step) -> None:
     ``insufficient_funds`` beyond it, under the fund's lock)."""
     grant, amount = step.grant, step.inputs.get("approved_usd")
     if amount is None:
-        raise ValidationError({"approved_usd": ["Give the amount approved."]})
+        raise ValidationError({"approved_usd": [gettext("Give the amount approved.")]})
     if amount <= 0:
-        raise ValidationError({"approved_usd": ["Must be greater than zero."]})
+        raise ValidationError({"approved_usd": [gettext("Must be greater than zero.")]})
     if amount > grant.requested_usd:
         raise ValidationError(
             {
                 "approved_usd": [
-                    f"Cannot approve more than the {grant.requested_usd:,.2f} USD requested."
+                    gettext("Cannot approve more than the %(requested_usd)s USD requested.")
+                    % {"requested_usd": f"{grant.requested_usd:,.2f}"}
                 ]
             }
         )
     limit = permissions.approval_limit(step.user, grant)
     if limit is not None and amount > limit:
         raise ApplicationError(
-            f"Your delegated limit in this window is {limit:,.2f} USD; "
-            f"{amount:,.2f} USD is beyond it (a fund manager may approve it).",
+            gettext(
+                "Your delegated limit in this window is %(limit)s USD; %(amount)s "
+                "USD is beyond it (a fund manager may approve it)."
+            )
+            % {"limit": f"{limit:,.2f}", "amount": f"{amount:,.2f}"},
             code="over_delegated_limit",
             status=403,
         )
@@ -580,7 +591,9 @@ for _action in [
         done=_("The completion report was submitted; the grant is completed."),
         effect=report_submitted_now,
         guards=(report_written,),
-        status_message="A report is submitted while the grant is approved; this one is {status}.",
+        status_message=_(
+            "A report is submitted while the grant is approved; this one is {status}."
+        ),
     ),
     # A fund manager accepts the submitted report; the status stays completed.
     Action(
@@ -592,7 +605,7 @@ for _action in [
         done=_("The completion report was accepted; the grant can now be closed."),
         effect=report_accepted_now,
         guards=(report_submitted, report_not_yet_accepted),
-        status_message="Only a submitted report of a completed grant can be accepted.",
+        status_message=_("Only a submitted report of a completed grant can be accepted."),
     ),
     # A fund manager sends a submitted report back for revision, with a comment the
     # leader reads (results.services.completion_report_return requires it): the grant is
@@ -606,7 +619,7 @@ for _action in [
         done=_("The completion report was returned to the task team leader for revision."),
         effect=report_returned_now,
         guards=(report_submitted, report_not_yet_accepted),
-        status_message="Only a submitted report of a completed grant can be returned.",
+        status_message=_("Only a submitted report of a completed grant can be returned."),
     ),
     Action(
         "close",

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IatiConfig(AppConfig):
     name = "iati"
-    verbose_name = "IATI publishing"
+    verbose_name = _("IATI publishing")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .conf import SchemaDirMissing
 from .data import FundFacts, GrantFacts, contribution_date, grant_batches
@@ -61,47 +62,75 @@ def grant_problems(grant: GrantFacts, *, on: date, codes: Codes) -> list[tuple[s
     """``[(element, message)]``: what would make this grant's activity invalid."""
     found = []
     if not grant.reference:
-        found.append(("iati-identifier", "The grant has no reference to identify it by."))
+        found.append(("iati-identifier", _("The grant has no reference to identify it by.")))
     if not grant.title.strip():
-        found.append(("title", "The grant has no title."))
+        found.append(("title", _("The grant has no title.")))
     if not (grant.summary.strip() or grant.development_goal.strip()):
-        found.append(("description", "The grant has no summary or development goal."))
+        found.append(("description", _("The grant has no summary or development goal.")))
     if not grant.sector:
-        found.append(("sector", "The grant has no sector."))
+        found.append(("sector", _("The grant has no sector.")))
     elif codes.sectors is not None and grant.sector not in codes.sectors:
         found.append(
-            ("sector", f"Sector {grant.sector} is not a DAC purpose code of IATI's codelist.")
+            (
+                "sector",
+                _("Sector %(sector)s is not a DAC purpose code of IATI's codelist.")
+                % {"sector": grant.sector},
+            )
         )
     for country in grant.recipients:
         if not country["alpha2"]:
-            found.append(("recipient-country", f"{country['name']} has no ISO alpha-2 code."))
+            found.append(
+                (
+                    "recipient-country",
+                    _("%(name)s has no ISO alpha-2 code.") % {"name": country["name"]},
+                )
+            )
         elif codes.countries is not None and country["alpha2"] not in codes.countries:
             found.append(
                 (
                     "recipient-country",
-                    f"{country['name']} ({country['alpha2']}) is not in IATI's country codelist.",
+                    _("%(name)s (%(alpha2)s) is not in IATI's country codelist.")
+                    % {"name": country["name"], "alpha2": country["alpha2"]},
                 )
             )
     if grant.planned_end < grant.planned_start:
-        found.append(("activity-date", "The planned end is before the planned start."))
+        found.append(("activity-date", _("The planned end is before the planned start.")))
     approved_on = grant.approved_on
     if grant.approved_usd is None or approved_on is None:
-        found.append(("transaction", "The approval has no date or amount: no commitment."))
+        found.append(("transaction", _("The approval has no date or amount: no commitment.")))
     elif approved_on > on:
-        found.append(("transaction", f"The approval is dated in the future ({approved_on})."))
+        found.append(
+            (
+                "transaction",
+                _("The approval is dated in the future (%(approved_on)s).")
+                % {"approved_on": approved_on},
+            )
+        )
     if grant.released_usd and grant.released_on is None:
-        found.append(("transaction", "Money was released but no cancelling or closing date."))
+        found.append(("transaction", _("Money was released but no cancelling or closing date.")))
     for disbursement in grant.disbursements:
         if disbursement["disbursed_on"] > on:
             found.append(
                 (
                     "transaction",
-                    f"A disbursement is dated in the future ({disbursement['disbursed_on']}).",
+                    _("A disbursement is dated in the future (%(disbursed_on)s).")
+                    % {"disbursed_on": disbursement["disbursed_on"]},
                 )
             )
-    for label, day in (("start", grant.actual_start), ("end", grant.actual_end)):
-        if day and day > on:
-            found.append(("activity-date", f"The actual {label} is in the future ({day})."))
+    if grant.actual_start and grant.actual_start > on:
+        found.append(
+            (
+                "activity-date",
+                _("The actual start is in the future (%(day)s).") % {"day": grant.actual_start},
+            )
+        )
+    if grant.actual_end and grant.actual_end > on:
+        found.append(
+            (
+                "activity-date",
+                _("The actual end is in the future (%(day)s).") % {"day": grant.actual_end},
+            )
+        )
     return found
 
 
@@ -116,7 +145,8 @@ def fund_problems(fund: FundFacts, *, on: date) -> list[Problem]:
                     None,
                     contribution["reference"],
                     "transaction",
-                    f"The pledge is dated in the future ({contribution_date(contribution)}).",
+                    _("The pledge is dated in the future (%(contribution_date)s).")
+                    % {"contribution_date": contribution_date(contribution)},
                 )
             )
     for receipt in fund.receipts:

@@ -11,6 +11,7 @@ from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
@@ -502,7 +503,12 @@ class WindowApproverAdminForm(ServiceAdminForm):
         user = self.cleaned_data.get("user") or self.instance.user
         if self.instance.pk is None and window.approver_limits.filter(user=user).exists():
             raise ValidationError(
-                {"user": [f"{user.get_username()} approves in {window.code} already."]}
+                {
+                    "user": [
+                        _("%(username)s approves in %(code)s already.")
+                        % {"username": user.get_username(), "code": window.code}
+                    ]
+                }
             )
         approvers = [a for a in _approvers_of(window) if a["user"].pk != user.pk]
         approvers.append({"user": user, "limit_usd": self.cleaned_data["limit_usd"]})

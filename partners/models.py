@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from seetf.common.models import TimeStampedModel
 from seetf.common.money import CENT, MONEY, ZERO, to_cents
@@ -16,21 +18,21 @@ MAX_AMOUNT = Decimal("1000000000.00")
 
 
 class Region(models.TextChoices):
-    AFR = "AFR", "Sub-Saharan Africa"
-    EAP = "EAP", "East Asia and Pacific"
-    ECA = "ECA", "Europe and Central Asia"
-    LCR = "LCR", "Latin America and the Caribbean"
-    MNA = "MNA", "Middle East and North Africa"
-    SAR = "SAR", "South Asia"
-    OTH = "OTH", "Other"
+    AFR = "AFR", _("Sub-Saharan Africa")
+    EAP = "EAP", _("East Asia and Pacific")
+    ECA = "ECA", _("Europe and Central Asia")
+    LCR = "LCR", _("Latin America and the Caribbean")
+    MNA = "MNA", _("Middle East and North Africa")
+    SAR = "SAR", _("South Asia")
+    OTH = "OTH", _("Other")
 
 
 class IncomeGroup(models.TextChoices):
-    LOW = "low", "Low income"
-    LOWER_MIDDLE = "lower_middle", "Lower-middle income"
-    UPPER_MIDDLE = "upper_middle", "Upper-middle income"
-    HIGH = "high", "High income"
-    UNCLASSIFIED = "unclassified", "Not classified"
+    LOW = "low", _("Low income")
+    LOWER_MIDDLE = "lower_middle", _("Lower-middle income")
+    UPPER_MIDDLE = "upper_middle", _("Upper-middle income")
+    HIGH = "high", _("High income")
+    UNCLASSIFIED = "unclassified", _("Not classified")
 
 
 class Country(models.Model):
@@ -42,7 +44,7 @@ class Country(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "countries"
+        verbose_name_plural = _("countries")
 
     def __str__(self):
         return self.name
@@ -50,13 +52,13 @@ class Country(models.Model):
 
 class Sector(models.Model):
     code = models.CharField(
-        "OECD DAC purpose code",
+        _("OECD DAC purpose code"),
         max_length=5,
         primary_key=True,
-        validators=[RegexValidator(r"^\d{5}$", "A DAC purpose code has five digits.")],
+        validators=[RegexValidator(r"^\d{5}$", _("A DAC purpose code has five digits."))],
     )
     name = models.CharField(max_length=200)
-    category = models.CharField(max_length=200, help_text="The DAC 3-digit category's name.")
+    category = models.CharField(max_length=200, help_text=_("The DAC 3-digit category's name."))
 
     class Meta:
         ordering = ["code"]
@@ -66,28 +68,28 @@ class Sector(models.Model):
 
 
 class PartnerKind(models.TextChoices):
-    TRADITIONAL_DONOR = "traditional_donor", "Traditional donor"
-    NEW_DEVELOPMENT_PARTNER = "new_development_partner", "New development partner"
-    MULTILATERAL = "multilateral", "Multilateral"
-    PRIVATE = "private", "Private"
+    TRADITIONAL_DONOR = "traditional_donor", _("Traditional donor")
+    NEW_DEVELOPMENT_PARTNER = "new_development_partner", _("New development partner")
+    MULTILATERAL = "multilateral", _("Multilateral")
+    PRIVATE = "private", _("Private")
 
 
 class IatiOrgType(models.TextChoices):
     """IATI's OrganisationType codelist (the codes a fund's partners can be)."""
 
-    GOVERNMENT = "10", "Government"
-    LOCAL_GOVERNMENT = "11", "Local Government"
-    OTHER_PUBLIC_SECTOR = "15", "Other Public Sector"
-    INTERNATIONAL_NGO = "21", "International NGO"
-    NATIONAL_NGO = "22", "National NGO"
-    REGIONAL_NGO = "23", "Regional NGO"
-    PARTNER_COUNTRY_NGO = "24", "Partner Country based NGO"
-    PUBLIC_PRIVATE_PARTNERSHIP = "30", "Public Private Partnership"
-    MULTILATERAL = "40", "Multilateral"
-    FOUNDATION = "60", "Foundation"
-    PRIVATE_SECTOR = "70", "Private Sector"
-    ACADEMIC = "80", "Academic, Training and Research"
-    OTHER = "90", "Other"
+    GOVERNMENT = "10", _("Government")
+    LOCAL_GOVERNMENT = "11", _("Local Government")
+    OTHER_PUBLIC_SECTOR = "15", _("Other Public Sector")
+    INTERNATIONAL_NGO = "21", _("International NGO")
+    NATIONAL_NGO = "22", _("National NGO")
+    REGIONAL_NGO = "23", _("Regional NGO")
+    PARTNER_COUNTRY_NGO = "24", _("Partner Country based NGO")
+    PUBLIC_PRIVATE_PARTNERSHIP = "30", _("Public Private Partnership")
+    MULTILATERAL = "40", _("Multilateral")
+    FOUNDATION = "60", _("Foundation")
+    PRIVATE_SECTOR = "70", _("Private Sector")
+    ACADEMIC = "80", _("Academic, Training and Research")
+    OTHER = "90", _("Other")
 
 
 # An IATI organisation identifier: a registration agency's prefix, a hyphen, the
@@ -95,8 +97,10 @@ class IatiOrgType(models.TextChoices):
 # allowed by blank=True: validators do not run on an empty value.)
 IATI_REF_VALIDATOR = RegexValidator(
     r"^[A-Za-z]{2}-[A-Za-z0-9]+-[^\s/&|?]+$",
-    "An IATI organisation identifier such as XM-DAC-3 or GB-GOV-1: an agency prefix, "
-    "then the organisation's number, without spaces, /, &, | or ?.",
+    _(
+        "An IATI organisation identifier such as XM-DAC-3 or GB-GOV-1: an agency prefix, "
+        "then the organisation's number, without spaces, /, &, | or ?."
+    ),
 )
 
 
@@ -104,8 +108,8 @@ class Partner(TimeStampedModel):
     code = models.CharField(
         max_length=16,
         unique=True,
-        validators=[RegexValidator(r"^[A-Z0-9_-]{2,16}$", "Use 2-16 capitals, digits, - or _.")],
-        help_text="Unique; the country's ISO3 code for a country partner.",
+        validators=[RegexValidator(r"^[A-Z0-9_-]{2,16}$", _("Use 2-16 capitals, digits, - or _."))],
+        help_text=_("Unique; the country's ISO3 code for a country partner."),
     )
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=PartnerKind.choices, db_index=True)
@@ -114,20 +118,24 @@ class Partner(TimeStampedModel):
     )
     joined_on = models.DateField(null=True, blank=True)
     iati_org_ref = models.CharField(
-        "IATI organisation identifier",
+        _("IATI organisation identifier"),
         max_length=100,
         blank=True,
         validators=[IATI_REF_VALIDATOR],
-        help_text="The partner's IATI organisation identifier (e.g. XM-DAC-3 for Denmark); "
-        "empty when it has none: the IATI files then name it by its name only.",
+        help_text=_(
+            "The partner's IATI organisation identifier (e.g. XM-DAC-3 for Denmark); "
+            "empty when it has none: the IATI files then name it by its name only."
+        ),
     )
     iati_org_type = models.CharField(
-        "IATI organisation type",
+        _("IATI organisation type"),
         max_length=2,
         blank=True,
         choices=IatiOrgType.choices,
-        help_text="IATI OrganisationType code; empty: from the kind (a country partner is a "
-        "government, a multilateral a multilateral, a private partner a foundation).",
+        help_text=_(
+            "IATI OrganisationType code; empty: from the kind (a country partner is a "
+            "government, a multilateral a multilateral, a private partner a foundation)."
+        ),
     )
 
     class Meta:
@@ -150,9 +158,9 @@ class PartnerMembership(models.Model):
 
 
 class ContributionStatus(models.TextChoices):
-    PLEDGED = "pledged", "Pledged"
-    PARTIALLY_RECEIVED = "partially_received", "Partially received"
-    RECEIVED = "received", "Received"
+    PLEDGED = "pledged", _("Pledged")
+    PARTIALLY_RECEIVED = "partially_received", _("Partially received")
+    RECEIVED = "received", _("Received")
 
 
 def outstanding_usd_expression(prefix: str = ""):
@@ -196,7 +204,7 @@ class Contribution(TimeStampedModel):
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="contributions")
     reference = models.CharField(max_length=64, unique=True)
-    currency = models.CharField(max_length=3, help_text="ISO 4217 code.")
+    currency = models.CharField(max_length=3, help_text=_("ISO 4217 code."))
     pledged_amount = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
     pledged_usd = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
     received_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
@@ -205,16 +213,18 @@ class Contribution(TimeStampedModel):
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     provider_activity_id = models.CharField(
-        "IATI provider activity identifier",
+        _("IATI provider activity identifier"),
         max_length=200,
         blank=True,
         validators=[
             RegexValidator(
-                r"^[^\s/&|?]+$", "An IATI activity identifier has no spaces, /, &, | or ?."
+                r"^[^\s/&|?]+$", _("An IATI activity identifier has no spaces, /, &, | or ?.")
             )
         ],
-        help_text="The donor's own IATI activity that this money comes from, so that it can "
-        "be traced end to end.",
+        help_text=_(
+            "The donor's own IATI activity that this money comes from, so that it can "
+            "be traced end to end."
+        ),
     )
 
     objects = ContributionQuerySet.as_manager()
@@ -301,13 +311,15 @@ class ReversibleEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="reversal",
-        help_text="The entry this one reverses (its amounts are the negative of that "
-        "entry's); null for an original entry. An entry is reversed at most once.",
+        help_text=_(
+            "The entry this one reverses (its amounts are the negative of that "
+            "entry's); null for an original entry. An entry is reversed at most once."
+        ),
     )
     reason = models.CharField(
         max_length=REASON_MAX_LENGTH,
         blank=True,
-        help_text="Why the entry it reverses was reversed; empty for an original entry.",
+        help_text=_("Why the entry it reverses was reversed; empty for an original entry."),
     )
 
     class Meta:
@@ -322,8 +334,8 @@ class Receipt(ReversibleEntry):
     contribution = models.ForeignKey(
         Contribution, on_delete=models.PROTECT, related_name="receipts"
     )
-    amount = models.DecimalField(**MONEY, help_text="In the contribution's currency.")
-    usd_amount = models.DecimalField(**MONEY, help_text="The USD credited to the fund.")
+    amount = models.DecimalField(**MONEY, help_text=_("In the contribution's currency."))
+    usd_amount = models.DecimalField(**MONEY, help_text=_("The USD credited to the fund."))
     received_on = models.DateField()
     # PROTECT, not SET_NULL: who recorded money stays on record (and the table refuses
     # the UPDATE that SET_NULL would be).
@@ -358,8 +370,10 @@ class Fund(models.Model):
     allocated_usd = models.DecimalField(
         **MONEY,
         default=ZERO,
-        help_text="Money set aside in funding windows and not yet committed there: the "
-        "sum of the windows' available money.",
+        help_text=_(
+            "Money set aside in funding windows and not yet committed there: the "
+            "sum of the windows' available money."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -393,9 +407,9 @@ class Fund(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    LOW_BALANCE = "low_balance", "Available money below the threshold"
-    PIPELINE_EXCEEDS_BALANCE = "pipeline_exceeds_balance", "Pipeline exceeds available money"
-    LEDGER_DRIFT = "ledger_drift", "The ledger differs from the records"
+    LOW_BALANCE = "low_balance", _("Available money below the threshold")
+    PIPELINE_EXCEEDS_BALANCE = "pipeline_exceeds_balance", _("Pipeline exceeds available money")
+    LEDGER_DRIFT = "ledger_drift", _("The ledger differs from the records")
 
 
 class FundAlert(models.Model):
@@ -410,7 +424,7 @@ class FundAlert(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="alerts",
-        help_text="The funding window whose money it is about; null: the fund's.",
+        help_text=_("The funding window whose money it is about; null: the fund's."),
     )
     raised_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -418,12 +432,14 @@ class FundAlert(models.Model):
     threshold_usd = models.DecimalField(**MONEY)
     pipeline_usd = models.DecimalField(**MONEY)
     notified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the fund managers were e-mailed."
+        null=True, blank=True, help_text=_("When the fund managers were e-mailed.")
     )
     detail = models.TextField(
         blank=True,
-        help_text="What drifted, for a ledger_drift alert (check_fund): each figure, "
-        "the value the records give and the value found.",
+        help_text=_(
+            "What drifted, for a ledger_drift alert (check_fund): each figure, "
+            "the value the records give and the value found."
+        ),
     )
 
     class Meta:
@@ -450,14 +466,14 @@ class FundAlert(models.Model):
 
 
 class WindowKind(models.TextChoices):
-    REGIONAL = "regional", "Regional"
-    THEMATIC = "thematic", "Thematic"
-    SMALL_GRANTS = "small_grants", "Small grants"
+    REGIONAL = "regional", _("Regional")
+    THEMATIC = "thematic", _("Thematic")
+    SMALL_GRANTS = "small_grants", _("Small grants")
 
 
 class WindowStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", pgettext_lazy("status", "Open")
+    CLOSED = "closed", pgettext_lazy("status", "Closed")
 
 
 class Window(TimeStampedModel):
@@ -480,7 +496,7 @@ class Window(TimeStampedModel):
     code = models.CharField(
         max_length=16,
         unique=True,
-        validators=[RegexValidator(r"^[A-Z0-9_-]{2,16}$", "Use 2-16 capitals, digits, - or _.")],
+        validators=[RegexValidator(r"^[A-Z0-9_-]{2,16}$", _("Use 2-16 capitals, digits, - or _."))],
     )
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=WindowKind.choices)
@@ -488,13 +504,13 @@ class Window(TimeStampedModel):
         max_length=3,
         choices=Region.choices,
         blank=True,
-        help_text="When set, a grant's region and recipient countries must be in it.",
+        help_text=_("When set, a grant's region and recipient countries must be in it."),
     )
     sectors = models.ManyToManyField(
         Sector,
         related_name="windows",
         blank=True,
-        help_text="When any are set, a grant's sector must be one of them.",
+        help_text=_("When any are set, a grant's sector must be one of them."),
     )
     max_grant_usd = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
     opens_on = models.DateField()
@@ -574,10 +590,10 @@ class WindowApprover(models.Model):
 
 
 class WindowMovementKind(models.TextChoices):
-    ALLOCATION = "allocation", "Allocated from the fund"
-    RELEASE = "release", "Released to the fund"
-    CLOSE = "close", "Returned to the fund at closing"
-    GRANT_RETURN = "grant_return", "A grant's release returned to the fund (window closed)"
+    ALLOCATION = "allocation", _("Allocated from the fund")
+    RELEASE = "release", _("Released to the fund")
+    CLOSE = "close", _("Returned to the fund at closing")
+    GRANT_RETURN = "grant_return", _("A grant's release returned to the fund (window closed)")
 
 
 # The sign each kind of movement gives the window's allocated money.

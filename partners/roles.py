@@ -1,15 +1,16 @@
 """The roles of API.md, held as Django groups (a user may hold several)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    FUND_MANAGER = "fund_manager", "Fund manager"
-    TASK_TEAM_LEADER = "task_team_leader", "Task team leader"
-    DONOR = "donor", "Donor"
+    FUND_MANAGER = "fund_manager", _("Fund manager")
+    TASK_TEAM_LEADER = "task_team_leader", _("Task team leader")
+    DONOR = "donor", _("Donor")
     # Decides on the grants of the funding windows where they are an approver, up to
     # their limit there (partners.models.WindowApprover).
-    WINDOW_MANAGER = "window_manager", "Window manager"
+    WINDOW_MANAGER = "window_manager", _("Window manager")
 
 
 def user_roles(user) -> frozenset[str]:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record, created, diff, snapshot
@@ -46,17 +47,25 @@ logger = logging.getLogger(__name__)
 def validate_currency(code: str) -> str:
     code = (code or "").upper()
     if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValidationError({"currency": [f"'{code}' is not an ISO 4217 currency code."]})
+        raise ValidationError(
+            {"currency": [gettext("'%(code)s' is not an ISO 4217 currency code.") % {"code": code}]}
+        )
     return code
 
 
 def _validate_amount(field: str, value: Decimal) -> Decimal:
     if value is None or value <= 0:
-        raise ValidationError({field: ["Must be greater than zero."]})
+        raise ValidationError({field: [gettext("Must be greater than zero.")]})
     if value > MAX_AMOUNT:
-        raise ValidationError({field: [f"Must be at most {MAX_AMOUNT:,}."]})
+        raise ValidationError(
+            {
+                field: [
+                    gettext("Must be at most %(max_amount)s.") % {"max_amount": f"{MAX_AMOUNT:,}"}
+                ]
+            }
+        )
     if not is_whole_cents(value):
-        raise ValidationError({field: ["Use at most two decimal places."]})
+        raise ValidationError({field: [gettext("Use at most two decimal places.")]})
     return value
 
 
@@ -66,9 +75,18 @@ EARLIEST_DATE = date(1990, 1, 1)
 
 def _validate_recorded_date(field: str, value: date) -> None:
     if value < EARLIEST_DATE:
-        raise ValidationError({field: [f"Must be on or after {EARLIEST_DATE:%Y-%m-%d}."]})
+        raise ValidationError(
+            {
+                field: [
+                    gettext("Must be on or after %(earliest_date)s.")
+                    % {"earliest_date": f"{EARLIEST_DATE:%Y-%m-%d}"}
+                ]
+            }
+        )
     if value > timezone.localdate():
-        raise ValidationError({field: ["Money cannot be recorded as received in the future."]})
+        raise ValidationError(
+            {field: [gettext("Money cannot be recorded as received in the future.")]}
+        )
 
 
 # --- The fund's ledger ---------------------------------------------------------------------
@@ -123,8 +141,12 @@ def _lock_available(amount_usd: Decimal, refused: str) -> Fund:
     fund = fund_lock()
     if amount_usd > fund.available_usd:
         raise ApplicationError(
-            f"The fund has {fund.available_usd:,.2f} USD available; "
-            f"{amount_usd:,.2f} USD {refused}.",
+            gettext("The fund has %(available_usd)s USD available; %(amount_usd)s USD %(refused)s.")
+            % {
+                "available_usd": f"{fund.available_usd:,.2f}",
+                "amount_usd": f"{amount_usd:,.2f}",
+                "refused": refused,
+            },
             code="insufficient_funds",
         )
     return fund
@@ -137,8 +159,16 @@ def _lock_window_available(window_id: int, amount_usd: Decimal, refused: str, co
     window = window_lock(window_id)
     if amount_usd > window.available_usd:
         raise ApplicationError(
-            f"The window {window.code} has {window.available_usd:,.2f} USD available; "
-            f"{amount_usd:,.2f} USD {refused}.",
+            gettext(
+                "The window %(code)s has %(available_usd)s USD available; "
+                "%(amount_usd)s USD %(refused)s."
+            )
+            % {
+                "code": window.code,
+                "available_usd": f"{window.available_usd:,.2f}",
+                "amount_usd": f"{amount_usd:,.2f}",
+                "refused": refused,
+            },
             code=code,
         )
     return window
@@ -151,9 +181,11 @@ def fund_commit(*, amount_usd: Decimal, window_id: int | None = None) -> Fund:
     fund's committed money rises and its allocated money falls by the amount, so the
     fund's available money (received - committed - allocated) does not move."""
     if window_id is None:
-        _lock_available(amount_usd, "cannot be committed")
+        _lock_available(amount_usd, gettext("cannot be committed"))
         return _fund_add(committed_usd=amount_usd)
-    _lock_window_available(window_id, amount_usd, "cannot be committed", "insufficient_funds")
+    _lock_window_available(
+        window_id, amount_usd, gettext("cannot be committed"), "insufficient_funds"
+    )
     _window_add(window_id, committed_usd=amount_usd)
     return _fund_add(committed_usd=amount_usd, allocated_usd=-amount_usd)
 
@@ -162,7 +194,9 @@ def fund_debit(*, amount_usd: Decimal) -> Fund:
     """Money received taken back (a reversed receipt); refuses (409
     ``insufficient_funds``) beyond what is available: money committed to grants stays
     covered by money received."""
-    _lock_available(amount_usd, "received cannot be taken back: committed money would be uncovered")
+    _lock_available(
+        amount_usd, gettext("received cannot be taken back: committed money would be uncovered")
+    )
     return _fund_add(received_usd=-amount_usd)
 
 
@@ -228,9 +262,16 @@ def validate_reason(reason: str) -> str:
     """A reversing entry says why (400 on ``reason``)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Say why this entry is reversed."]})
+        raise ValidationError({"reason": [gettext("Say why this entry is reversed.")]})
     if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError({"reason": [f"Use at most {REASON_MAX_LENGTH} characters."]})
+        raise ValidationError(
+            {
+                "reason": [
+                    gettext("Use at most %(reason_max_length)s characters.")
+                    % {"reason_max_length": REASON_MAX_LENGTH}
+                ]
+            }
+        )
     return reason
 
 
@@ -239,11 +280,17 @@ def reversal_check(entry, *, name: str) -> None:
     its parent's row lock) is a reversal itself or was reversed already."""
     if entry.reverses_id is not None:
         raise ApplicationError(
-            f"This {name} reverses {name} {entry.reverses_id}; a reversal cannot be reversed.",
+            gettext(
+                "This %(name)s reverses %(name)s %(reverses_id)s; a reversal cannot be reversed."
+            )
+            % {"name": name, "reverses_id": entry.reverses_id},
             code="invalid_transition",
         )
     if type(entry).objects.filter(reverses=entry).exists():
-        raise ApplicationError(f"This {name} was reversed already.", code="invalid_transition")
+        raise ApplicationError(
+            gettext("This %(name)s was reversed already.") % {"name": name},
+            code="invalid_transition",
+        )
 
 
 # --- Partners -------------------------------------------------------------------------------
@@ -314,7 +361,7 @@ def _validate_provider_activity_id(value: str) -> None:
 
 def _validate_period(period_start: date | None, period_end: date | None) -> None:
     if period_start and period_end and period_end < period_start:
-        raise ValidationError({"period_end": ["The period cannot end before it starts."]})
+        raise ValidationError({"period_end": [gettext("The period cannot end before it starts.")]})
 
 
 @transaction.atomic
@@ -337,17 +384,21 @@ def contribution_create(
     _validate_amount("pledged_amount", pledged_amount)
     if currency == "USD":
         if pledged_usd is not None and pledged_usd != pledged_amount:
-            raise ValidationError({"pledged_usd": ["For a USD pledge it equals pledged_amount."]})
+            raise ValidationError(
+                {"pledged_usd": [gettext("For a USD pledge it equals pledged_amount.")]}
+            )
         pledged_usd = pledged_amount
     elif pledged_usd is None:
         raise ValidationError(
-            {"pledged_usd": ["Give the USD value of a pledge in another currency."]}
+            {"pledged_usd": [gettext("Give the USD value of a pledge in another currency.")]}
         )
     _validate_amount("pledged_usd", pledged_usd)
     _validate_period(period_start, period_end)
     _validate_provider_activity_id(provider_activity_id)
     if Contribution.objects.filter(reference=reference).exists():
-        raise ValidationError({"reference": ["A contribution with this reference exists."]})
+        raise ValidationError(
+            {"reference": [gettext("A contribution with this reference exists.")]}
+        )
     contribution = Contribution.objects.create(
         partner=partner,
         reference=reference,
@@ -395,28 +446,40 @@ def contribution_update(*, contribution: Contribution, actor=None, **fields) -> 
     if "currency" in fields:
         fields["currency"] = validate_currency(fields["currency"])
         if fields["currency"] != contribution.currency and contribution.received_amount > 0:
-            raise ValidationError({"currency": ["Money was received in this currency already."]})
+            raise ValidationError(
+                {"currency": [gettext("Money was received in this currency already.")]}
+            )
     if (
         "reference" in fields
         and Contribution.objects.filter(reference=fields["reference"])
         .exclude(pk=contribution.pk)
         .exists()
     ):
-        raise ValidationError({"reference": ["A contribution with this reference exists."]})
+        raise ValidationError(
+            {"reference": [gettext("A contribution with this reference exists.")]}
+        )
     for name, value in fields.items():
         setattr(contribution, name, value)
     _validate_amount("pledged_amount", contribution.pledged_amount)
     if contribution.currency == "USD":
         if "pledged_usd" in fields and contribution.pledged_usd != contribution.pledged_amount:
-            raise ValidationError({"pledged_usd": ["For a USD pledge it equals pledged_amount."]})
+            raise ValidationError(
+                {"pledged_usd": [gettext("For a USD pledge it equals pledged_amount.")]}
+            )
         contribution.pledged_usd = contribution.pledged_amount
     _validate_amount("pledged_usd", contribution.pledged_usd)
     if contribution.pledged_amount < contribution.received_amount:
         raise ValidationError(
             {
                 "pledged_amount": [
-                    f"{contribution.received_amount:,.2f} {contribution.currency} was received "
-                    "already; the pledge cannot be smaller."
+                    gettext(
+                        "%(received_amount)s %(currency)s was received already; the pledge "
+                        "cannot be smaller."
+                    )
+                    % {
+                        "received_amount": f"{contribution.received_amount:,.2f}",
+                        "currency": contribution.currency,
+                    }
                 ]
             }
         )
@@ -424,8 +487,11 @@ def contribution_update(*, contribution: Contribution, actor=None, **fields) -> 
         raise ValidationError(
             {
                 "pledged_usd": [
-                    f"{contribution.received_usd:,.2f} USD was credited already; the "
-                    "pledge's USD value cannot be smaller."
+                    gettext(
+                        "%(received_usd)s USD was credited already; the pledge's USD value "
+                        "cannot be smaller."
+                    )
+                    % {"received_usd": f"{contribution.received_usd:,.2f}"}
                 ]
             }
         )
@@ -466,11 +532,13 @@ def receipt_record(
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
     if contribution.currency == "USD":
         if usd_amount is not None and usd_amount != amount:
-            raise ValidationError({"usd_amount": ["For a USD contribution it equals amount."]})
+            raise ValidationError(
+                {"usd_amount": [gettext("For a USD contribution it equals amount.")]}
+            )
         usd_amount = amount
     elif usd_amount is None:
         raise ValidationError(
-            {"usd_amount": ["Give the USD credited for money in another currency."]}
+            {"usd_amount": [gettext("Give the USD credited for money in another currency.")]}
         )
     _validate_amount("usd_amount", usd_amount)
     outstanding = contribution.pledged_amount - contribution.received_amount
@@ -478,8 +546,11 @@ def receipt_record(
         raise ValidationError(
             {
                 "amount": [
-                    f"Only {outstanding:,.2f} {contribution.currency} of this pledge is "
-                    "outstanding; amend the pledge first."
+                    gettext(
+                        "Only %(outstanding)s %(currency)s of this pledge is outstanding; "
+                        "amend the pledge first."
+                    )
+                    % {"outstanding": f"{outstanding:,.2f}", "currency": contribution.currency}
                 ]
             }
         )
@@ -488,8 +559,14 @@ def receipt_record(
         raise ValidationError(
             {
                 "usd_amount": [
-                    f"The pledge is worth {contribution.pledged_usd:,.2f} USD and "
-                    f"{usd_left:,.2f} USD of it is left to credit; amend the pledge first."
+                    gettext(
+                        "The pledge is worth %(pledged_usd)s USD and %(usd_left)s USD of it "
+                        "is left to credit; amend the pledge first."
+                    )
+                    % {
+                        "pledged_usd": f"{contribution.pledged_usd:,.2f}",
+                        "usd_left": f"{usd_left:,.2f}",
+                    }
                 ]
             }
         )
@@ -628,13 +705,17 @@ def user_create_or_update(
     """
     unknown = sorted(set(roles) - set(Role.values))
     if unknown:
-        raise ValidationError({"roles": [f"Unknown role(s): {', '.join(unknown)}."]})
+        raise ValidationError(
+            {"roles": [gettext("Unknown role(s): %(unknown)s.") % {"unknown": ", ".join(unknown)}]}
+        )
     if not roles:
-        raise ValidationError({"roles": ["Give at least one role."]})
+        raise ValidationError({"roles": [gettext("Give at least one role.")]})
     if Role.DONOR in roles and partner is None:
-        raise ValidationError({"partner": ["A donor belongs to a partner: give --partner CODE."]})
+        raise ValidationError(
+            {"partner": [gettext("A donor belongs to a partner: give --partner CODE.")]}
+        )
     if partner is not None and Role.DONOR not in roles:
-        raise ValidationError({"partner": ["Only donors belong to a partner."]})
+        raise ValidationError({"partner": [gettext("Only donors belong to a partner.")]})
     User = get_user_model()
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username=username).first() or User(
@@ -676,11 +757,20 @@ def users_create_many(*, usernames: list[str], role: str, actor=None) -> dict:
     of task team leaders). Each is audited (``user.create``). Returns {username: user},
     their roles read (``user_roles``) already. A name that is taken is a 400."""
     if role not in Role.values or role == Role.DONOR:
-        raise ValidationError({"roles": [f"Cannot create users of the role {role!r} here."]})
+        raise ValidationError(
+            {
+                "roles": [
+                    gettext("Cannot create users of the role %(role)s here.")
+                    % {"role": f"{role!r}"}
+                ]
+            }
+        )
     User = get_user_model()
     taken = sorted(User.objects.filter(username__in=usernames).values_list("username", flat=True))
     if taken:
-        raise ValidationError({"username": [f"Taken already: {', '.join(taken)}."]})
+        raise ValidationError(
+            {"username": [gettext("Taken already: %(taken)s.") % {"taken": ", ".join(taken)}]}
+        )
     users = []
     for name in dict.fromkeys(usernames):
         user = User(username=name)
@@ -796,35 +886,43 @@ def window_refusal(
     the proposal's validation and the workflow's guards at submission and approval.
     """
     if window.status != WindowStatus.OPEN:
-        return f"The window {window.code} is closed."
+        return gettext("The window %(code)s is closed.") % {"code": window.code}
     if on is not None and on < window.opens_on:
-        return f"The window {window.code} opens on {window.opens_on:%Y-%m-%d}."
+        return gettext("The window %(code)s opens on %(opens_on)s.") % {
+            "code": window.code,
+            "opens_on": f"{window.opens_on:%Y-%m-%d}",
+        }
     if on is not None and on > window.closes_on:
-        return f"The window {window.code} closed on {window.closes_on:%Y-%m-%d}."
+        return gettext("The window %(code)s closed on %(closes_on)s.") % {
+            "code": window.code,
+            "closes_on": f"{window.closes_on:%Y-%m-%d}",
+        }
     if window.region:
         if region != window.region:
-            return (
-                f"The window {window.code} finances grants in region {window.region}; "
-                f"this grant's region is {region}."
-            )
+            return gettext(
+                "The window %(code)s finances grants in region %(region)s; this "
+                "grant's region is %(grant_region)s."
+            ) % {"code": window.code, "region": window.region, "grant_region": region}
         outside = sorted(code for code, r in recipient_regions.items() if r != window.region)
         if outside:
-            return (
-                f"The window {window.code} finances recipients in region {window.region}; "
-                f"not: {', '.join(outside)}."
-            )
+            return gettext(
+                "The window %(code)s finances recipients in region %(region)s; not: %(outside)s."
+            ) % {"code": window.code, "region": window.region, "outside": ", ".join(outside)}
     if sector_ids is None:
         sector_ids = set(window.sectors.values_list("code", flat=True))
     if sector_ids and sector_id not in sector_ids:
-        return (
-            f"The window {window.code} finances the sectors {', '.join(sorted(sector_ids))}; "
-            f"not {sector_id}."
-        )
+        return gettext(
+            "The window %(code)s finances the sectors %(sectors)s; not %(sector_id)s."
+        ) % {"code": window.code, "sectors": ", ".join(sorted(sector_ids)), "sector_id": sector_id}
     if requested_usd is not None and requested_usd > window.max_grant_usd:
-        return (
-            f"The window {window.code} finances grants of at most "
-            f"{window.max_grant_usd:,.2f} USD; {requested_usd:,.2f} USD was requested."
-        )
+        return gettext(
+            "The window %(code)s finances grants of at most %(max_grant_usd)s "
+            "USD; %(requested_usd)s USD was requested."
+        ) % {
+            "code": window.code,
+            "max_grant_usd": f"{window.max_grant_usd:,.2f}",
+            "requested_usd": f"{requested_usd:,.2f}",
+        }
     return ""
 
 
@@ -836,7 +934,7 @@ def _validate_window(fields: dict, *, current: Window | None = None) -> None:
         if current is not None:
             clash = clash.exclude(pk=current.pk)
         if clash.exists():
-            errors["code"] = ["A window with this code exists."]
+            errors["code"] = [gettext("A window with this code exists.")]
     maximum = fields.get("max_grant_usd")
     if maximum is not None:
         try:
@@ -845,7 +943,7 @@ def _validate_window(fields: dict, *, current: Window | None = None) -> None:
             errors.update(exc.message_dict)
     opens, closes = fields.get("opens_on"), fields.get("closes_on")
     if opens and closes and closes < opens:
-        errors["closes_on"] = ["A window cannot close before it opens."]
+        errors["closes_on"] = [gettext("A window cannot close before it opens.")]
     if errors:
         raise ValidationError(errors)
 
@@ -859,19 +957,27 @@ def _approvers_set(window: Window, approvers, *, user) -> None:
         who, limit = entry["user"], entry["limit_usd"]
         approver = who if isinstance(who, User) else User.objects.filter(username=who).first()
         if approver is None:
-            errors.append(f"No user {who!r}.")
+            errors.append(gettext("No user %(who)s.") % {"who": f"{who!r}"})
             continue
         roles = set(approver.groups.values_list("name", flat=True))
         if Role.WINDOW_MANAGER not in roles:
-            errors.append(f"{approver.get_username()} does not hold the window_manager role.")
+            errors.append(
+                gettext("%(username)s does not hold the window_manager role.")
+                % {"username": approver.get_username()}
+            )
             continue
         if approver.pk in wanted:
-            errors.append(f"{approver.get_username()} is named twice.")
+            errors.append(
+                gettext("%(username)s is named twice.") % {"username": approver.get_username()}
+            )
             continue
         try:
             _validate_amount("limit_usd", limit)
         except ValidationError:
-            errors.append(f"The limit of {approver.get_username()} must be a positive amount.")
+            errors.append(
+                gettext("The limit of %(username)s must be a positive amount.")
+                % {"username": approver.get_username()}
+            )
             continue
         wanted[approver.pk] = limit
     if errors:
@@ -972,7 +1078,14 @@ def window_update(*, window: Window, user, approvers: list[dict] | None = None, 
 def _movement(window: Window, *, kind: str, amount_usd: Decimal, user, reason: str):
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError({"reason": [f"Use at most {REASON_MAX_LENGTH} characters."]})
+        raise ValidationError(
+            {
+                "reason": [
+                    gettext("Use at most %(reason_max_length)s characters.")
+                    % {"reason_max_length": REASON_MAX_LENGTH}
+                ]
+            }
+        )
     movement = WindowMovement.objects.create(
         window=window, kind=kind, amount_usd=amount_usd, reason=reason, recorded_by=user
     )
@@ -1006,11 +1119,12 @@ def window_allocate(
     a closed window). Locks: the fund's row, then the window's."""
     window_money_check(user=user)
     _validate_amount("amount_usd", amount_usd)
-    _lock_available(amount_usd, "cannot be allocated")
+    _lock_available(amount_usd, gettext("cannot be allocated"))
     window = window_lock(window.pk)
     if window.status != WindowStatus.OPEN:
         raise ApplicationError(
-            f"The window {window.code} is closed; money is allocated to open windows.",
+            gettext("The window %(code)s is closed; money is allocated to open windows.")
+            % {"code": window.code},
             code="invalid_transition",
         )
     movement = _movement(
@@ -1029,7 +1143,9 @@ def window_release(
     ``over_release`` beyond the window's available). Locks: the fund, then the window."""
     window_money_check(user=user)
     _validate_amount("amount_usd", amount_usd)
-    window = _lock_window_available(window.pk, amount_usd, "cannot be released", "over_release")
+    window = _lock_window_available(
+        window.pk, amount_usd, gettext("cannot be released"), "over_release"
+    )
     movement = _movement(
         window, kind=WindowMovementKind.RELEASE, amount_usd=amount_usd, user=user, reason=reason
     )
@@ -1048,7 +1164,8 @@ def window_close(*, window: Window, user, reason: str = "") -> WindowMovement:
     window = window_lock(window.pk)
     if window.status != WindowStatus.OPEN:
         raise ApplicationError(
-            f"The window {window.code} is closed already.", code="invalid_transition"
+            gettext("The window %(code)s is closed already.") % {"code": window.code},
+            code="invalid_transition",
         )
     amount = window.available_usd
     movement = _movement(
@@ -1095,12 +1212,16 @@ def receipts_record_many(*, entries: list[dict], recorded_by=None) -> list[Recei
             if contribution.currency == "USD":
                 if usd_amount is not None and usd_amount != amount:
                     raise ValidationError(
-                        {"usd_amount": ["For a USD contribution it equals amount."]}
+                        {"usd_amount": [gettext("For a USD contribution it equals amount.")]}
                     )
                 usd_amount = amount
             elif usd_amount is None:
                 raise ValidationError(
-                    {"usd_amount": ["Give the USD credited for money in another currency."]}
+                    {
+                        "usd_amount": [
+                            gettext("Give the USD credited for money in another currency.")
+                        ]
+                    }
                 )
             _validate_amount("usd_amount", usd_amount)
             total = received[contribution.pk]
@@ -1109,8 +1230,14 @@ def receipts_record_many(*, entries: list[dict], recorded_by=None) -> list[Recei
                 raise ValidationError(
                     {
                         "amount": [
-                            f"Only {outstanding:,.2f} {contribution.currency} of this pledge is "
-                            "outstanding; amend the pledge first."
+                            gettext(
+                                "Only %(outstanding)s %(currency)s of this pledge is outstanding; "
+                                "amend the pledge first."
+                            )
+                            % {
+                                "outstanding": f"{outstanding:,.2f}",
+                                "currency": contribution.currency,
+                            }
                         ]
                     }
                 )
@@ -1118,9 +1245,14 @@ def receipts_record_many(*, entries: list[dict], recorded_by=None) -> list[Recei
                 raise ValidationError(
                     {
                         "usd_amount": [
-                            f"The pledge is worth {contribution.pledged_usd:,.2f} USD and "
-                            f"{contribution.pledged_usd - total[1]:,.2f} USD of it is left to "
-                            "credit; amend the pledge first."
+                            gettext(
+                                "The pledge is worth %(pledged_usd)s USD and %(value)s USD of it "
+                                "is left to credit; amend the pledge first."
+                            )
+                            % {
+                                "pledged_usd": f"{contribution.pledged_usd:,.2f}",
+                                "value": f"{contribution.pledged_usd - total[1]:,.2f}",
+                            }
                         ]
                     }
                 )

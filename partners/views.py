@@ -380,7 +380,7 @@ def window_money(request, pk, move):
     """Allocate money to a window, release its unused money, or close it (each form
     records once: its one-time token)."""
     if move not in WINDOW_MOVES:
-        raise Http404("No such action.")
+        raise Http404(_("No such action."))
     _require(rules.can_manage_windows(request.user))
     window = get_object_or_404(Window, pk=pk)
     service, form_class = WINDOW_MOVES[move]

@@ -55,6 +55,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit_record
 from grants.models import MAX_GRANT_USD, CapacityOutcome, Grant, GrantStatus
@@ -209,7 +210,12 @@ class _Check:
             if not value:
                 continue
             if value in seen:
-                self.add(row, key, f"{value} is given twice (also row {seen[value].number}).")
+                self.add(
+                    row,
+                    key,
+                    gettext("%(value)s is given twice (also row %(number)s).")
+                    % {"value": value, "number": seen[value].number},
+                )
                 row.values["_duplicate"] = True
                 continue
             seen[value] = row
@@ -222,9 +228,14 @@ class _Check:
                 self.add(row, name, "Required.")
             return None
         if value < EARLIEST_DATE:
-            self.add(row, name, f"Must be on or after {EARLIEST_DATE:%Y-%m-%d}.")
+            self.add(
+                row,
+                name,
+                gettext("Must be on or after %(earliest_date)s.")
+                % {"earliest_date": f"{EARLIEST_DATE:%Y-%m-%d}"},
+            )
         elif value > self.today:
-            self.add(row, name, "Cannot be in the future.")
+            self.add(row, name, gettext("Cannot be in the future."))
         return value
 
     def _money(self, row, name, *, limit=MAX_AMOUNT):
@@ -232,10 +243,10 @@ class _Check:
         if value is None:
             return None
         if value <= 0:
-            self.add(row, name, "Must be greater than zero.")
+            self.add(row, name, gettext("Must be greater than zero."))
             return None
         if value > limit:
-            self.add(row, name, f"Must be at most {limit:,}.")
+            self.add(row, name, gettext("Must be at most %(limit)s.") % {"limit": f"{limit:,}"})
             return None
         return value
 
@@ -245,8 +256,10 @@ class _Check:
             self.add(
                 row,
                 name,
-                f"Unknown country code(s): {', '.join(unknown)} (ISO 3166 alpha-3; see the codes "
-                "sheet).",
+                gettext(
+                    "Unknown country code(s): %(unknown)s (ISO 3166 alpha-3; see the codes sheet)."
+                )
+                % {"unknown": ", ".join(unknown)},
             )
 
     def _compare(self, row, held: dict, what: str) -> bool:
@@ -260,8 +273,11 @@ class _Check:
             self.add(
                 row,
                 name,
-                f"{what} is held already with {held[name]!r}; the file says "
-                f"{row.values[name]!r}. An import adds records, it does not change them.",
+                gettext(
+                    "%(what)s is held already with %(value)s; the file says %(value2)s. "
+                    "An import adds records, it does not change them."
+                )
+                % {"what": what, "value": f"{held[name]!r}", "value2": f"{row.values[name]!r}"},
             )
         return not differing
 
@@ -279,16 +295,31 @@ class _Check:
                     self.skipped["partners"] += 1
                 continue
             if not PARTNER_CODE.match(code):
-                self.add(row, "code", "Use 2-16 capitals, digits, - or _.")
+                self.add(row, "code", gettext("Use 2-16 capitals, digits, - or _."))
             if v["country"] and v["country"] not in self.countries:
-                self.add(row, "country", f"Unknown country code {v['country']} (ISO 3166 alpha-3).")
+                self.add(
+                    row,
+                    "country",
+                    gettext("Unknown country code %(country)s (ISO 3166 alpha-3).")
+                    % {"country": v["country"]},
+                )
             if v["name"] in names:
-                self.add(row, "name", f"The name is given twice (also row {names[v['name']]}).")
+                self.add(
+                    row,
+                    "name",
+                    gettext("The name is given twice (also row %(row)s).")
+                    % {"row": names[v["name"]]},
+                )
             elif self.partner_names.get(v["name"], code) != code:
-                self.add(row, "name", f"Partner {self.partner_names[v['name']]} has this name.")
+                self.add(
+                    row,
+                    "name",
+                    gettext("Partner %(value)s has this name.")
+                    % {"value": self.partner_names[v["name"]]},
+                )
             names[v["name"]] = row.number
             if v["joined_on"] and v["joined_on"] > self.today:
-                self.add(row, "joined_on", "Cannot be in the future.")
+                self.add(row, "joined_on", gettext("Cannot be in the future."))
             self.new_partners.append(row)
 
     def contributions(self):
@@ -303,10 +334,17 @@ class _Check:
             self.pledges[reference] = row
             currency = v["currency"]
             if currency and pycountry.currencies.get(alpha_3=currency) is None:
-                self.add(row, "currency", f"'{currency}' is not an ISO 4217 currency code.")
+                self.add(
+                    row,
+                    "currency",
+                    gettext("'%(currency)s' is not an ISO 4217 currency code.")
+                    % {"currency": currency},
+                )
             if currency == "USD":
                 if v["pledged_usd"] is not None and v["pledged_usd"] != v["pledged_amount"]:
-                    self.add(row, "pledged_usd", "For a USD pledge it equals pledged_amount.")
+                    self.add(
+                        row, "pledged_usd", gettext("For a USD pledge it equals pledged_amount.")
+                    )
                 v["pledged_usd"] = v["pledged_amount"]
             for r in receipts[reference]:
                 if currency == "USD" and r.values["usd_amount"] is None:
@@ -321,10 +359,16 @@ class _Check:
                     self.add(
                         row,
                         "reference",
-                        f"Contribution {reference} is held already with "
-                        f"{len(self.db_receipts[reference])} receipt(s) that differ from the "
-                        f"file's {len(receipts[reference])}. An import adds records, it does not "
-                        "change them.",
+                        gettext(
+                            "Contribution %(reference)s is held already with %(n_value)s "
+                            "receipt(s) that differ from the file's %(n_value2)s. An import adds "
+                            "records, it does not change them."
+                        )
+                        % {
+                            "reference": reference,
+                            "n_value": len(self.db_receipts[reference]),
+                            "n_value2": len(receipts[reference]),
+                        },
                     )
                     same = False
                 if same:
@@ -334,7 +378,12 @@ class _Check:
                         r.values["_held"] = True
                 continue
             if reference in self.all_contribution_refs:
-                self.add(row, "reference", f"Contribution {reference} exists already.")
+                self.add(
+                    row,
+                    "reference",
+                    gettext("Contribution %(reference)s exists already.")
+                    % {"reference": reference},
+                )
                 continue
             partner = v["partner"]
             if (
@@ -343,14 +392,21 @@ class _Check:
                 and partner not in self.file_partner_kinds
             ):
                 self.add(
-                    row, "partner", f"Unknown partner {partner}: add it to the partners sheet."
+                    row,
+                    "partner",
+                    gettext("Unknown partner %(partner)s: add it to the partners sheet.")
+                    % {"partner": partner},
                 )
             self._money(row, "pledged_amount")
             if currency != "USD" and v["pledged_usd"] is None and v["pledged_amount"]:
-                self.add(row, "pledged_usd", "Give the USD value of a pledge in another currency.")
+                self.add(
+                    row,
+                    "pledged_usd",
+                    gettext("Give the USD value of a pledge in another currency."),
+                )
             self._money(row, "pledged_usd")
             if v["period_start"] and v["period_end"] and v["period_end"] < v["period_start"]:
-                self.add(row, "period_end", "The period cannot end before it starts.")
+                self.add(row, "period_end", gettext("The period cannot end before it starts."))
             self.new_contributions[reference] = row
         for reference, rows in receipts.items():
             pledge = self.pledges.get(reference)
@@ -360,11 +416,16 @@ class _Check:
                     self.add(
                         r,
                         "contribution",
-                        f"Contribution {reference} is held already: receipts come in with their "
-                        "contribution's row."
+                        gettext(
+                            "Contribution %(reference)s is held already: receipts come in with "
+                            "their contribution's row."
+                        )
+                        % {"reference": reference}
                         if held
-                        else f"Unknown contribution {reference}: add it to the contributions "
-                        "sheet.",
+                        else gettext(
+                            "Unknown contribution %(reference)s: add it to the contributions sheet."
+                        )
+                        % {"reference": reference},
                     )
                 continue
             for r in rows:
@@ -372,14 +433,16 @@ class _Check:
                 self._money(r, "amount")
                 if pledge.values["currency"] not in ("USD", "") and r.values["usd_amount"] is None:
                     self.add(
-                        r, "usd_amount", "Give the USD credited for money in another currency."
+                        r,
+                        "usd_amount",
+                        gettext("Give the USD credited for money in another currency."),
                     )
                 self._money(r, "usd_amount")
                 if (
                     pledge.values["currency"] == "USD"
                     and r.values["usd_amount"] != r.values["amount"]
                 ):
-                    self.add(r, "usd_amount", "For a USD contribution it equals amount.")
+                    self.add(r, "usd_amount", gettext("For a USD contribution it equals amount."))
             if reference not in self.new_contributions:
                 continue
             amount = usd = ZERO
@@ -391,17 +454,32 @@ class _Check:
                     self.add(
                         r,
                         "amount",
-                        f"With this receipt {amount:,.2f} {p['currency']} would be received "
-                        f"against a pledge of {p['pledged_amount']:,.2f} (contributions row "
-                        f"{pledge.number}): a receipt stays within its pledge.",
+                        gettext(
+                            "With this receipt %(amount)s %(currency)s would be received against "
+                            "a pledge of %(pledged_amount)s (contributions row %(number)s): a "
+                            "receipt stays within its pledge."
+                        )
+                        % {
+                            "amount": f"{amount:,.2f}",
+                            "currency": p["currency"],
+                            "pledged_amount": f"{p['pledged_amount']:,.2f}",
+                            "number": pledge.number,
+                        },
                     )
                     break
                 if p["pledged_usd"] and usd > p["pledged_usd"]:
                     self.add(
                         r,
                         "usd_amount",
-                        f"With this receipt {usd:,.2f} USD would be credited against a pledge "
-                        f"worth {p['pledged_usd']:,.2f} USD (contributions row {pledge.number}).",
+                        gettext(
+                            "With this receipt %(usd)s USD would be credited against a pledge "
+                            "worth %(pledged_usd)s USD (contributions row %(number)s)."
+                        )
+                        % {
+                            "usd": f"{usd:,.2f}",
+                            "pledged_usd": f"{p['pledged_usd']:,.2f}",
+                            "number": pledge.number,
+                        },
                     )
                     break
 
@@ -424,23 +502,41 @@ class _Check:
                 self._held_grant(reference, row)
                 continue
             if reference in self.all_grant_refs:
-                self.add(row, "reference", f"Grant {reference} exists already (a draft or hidden).")
+                self.add(
+                    row,
+                    "reference",
+                    gettext("Grant %(reference)s exists already (a draft or hidden).")
+                    % {"reference": reference},
+                )
                 continue
             if not REFERENCE_PATTERN.fullmatch(reference):
-                self.add(row, "reference", "A grant reference is SEETF-YYYY-NNNN.")
+                self.add(row, "reference", gettext("A grant reference is SEETF-YYYY-NNNN."))
             leader = v["task_team_leader"]
             user = self.users.get(leader)
             if user is not None and Role.TASK_TEAM_LEADER not in user_roles(user):
-                self.add(row, "task_team_leader", f"User {leader} is not a task team leader.")
+                self.add(
+                    row,
+                    "task_team_leader",
+                    gettext("User %(leader)s is not a task team leader.") % {"leader": leader},
+                )
             elif user is None and leader:
                 try:
                     username(leader)
                     if len(leader) > 150:
-                        raise ValidationError("too long")
+                        raise ValidationError(gettext("too long"))
                 except ValidationError:
-                    self.add(row, "task_team_leader", f"'{leader}' is not a valid username.")
+                    self.add(
+                        row,
+                        "task_team_leader",
+                        gettext("'%(leader)s' is not a valid username.") % {"leader": leader},
+                    )
             if v["sector"] and v["sector"] not in self.sectors:
-                self.add(row, "sector", f"Unknown sector {v['sector']} (a DAC 5-digit code).")
+                self.add(
+                    row,
+                    "sector",
+                    gettext("Unknown sector %(sector)s (a DAC 5-digit code).")
+                    % {"sector": v["sector"]},
+                )
             self._countries(row, "recipient_countries")
             self._countries(row, "provider_countries")
             both = set(v["recipient_countries"]) & set(v["provider_countries"])
@@ -448,46 +544,70 @@ class _Check:
                 self.add(
                     row,
                     "provider_countries",
-                    "A country cannot both provide and receive in one grant: "
-                    f"{', '.join(sorted(both))}.",
+                    gettext("A country cannot both provide and receive in one grant: %(sorted)s.")
+                    % {"sorted": ", ".join(sorted(both))},
                 )
             for code in v["facilitating_partners"]:
                 kind = self.file_partner_kinds.get(code, self.partner_kinds.get(code))
                 if kind is None:
-                    self.add(row, "facilitating_partners", f"Unknown partner {code}.")
+                    self.add(
+                        row,
+                        "facilitating_partners",
+                        gettext("Unknown partner %(code)s.") % {"code": code},
+                    )
                 elif kind != PartnerKind.TRADITIONAL_DONOR:
-                    self.add(row, "facilitating_partners", f"{code} is not a traditional donor.")
+                    self.add(
+                        row,
+                        "facilitating_partners",
+                        gettext("%(code)s is not a traditional donor.") % {"code": code},
+                    )
             unknown = sorted(set(v["targeted_outcomes"]) - OUTCOMES)
             if unknown:
                 self.add(row, "targeted_outcomes", f"Unknown outcome(s): {', '.join(unknown)}.")
             requested = self._money(row, "requested_usd", limit=MAX_GRANT_USD)
             if v["planned_start"] and v["planned_end"] and v["planned_end"] < v["planned_start"]:
-                self.add(row, "planned_end", "The planned end cannot be before the planned start.")
+                self.add(
+                    row,
+                    "planned_end",
+                    gettext("The planned end cannot be before the planned start."),
+                )
             self._grant_dates(row)
             status = v["status"]
             if status in APPROVED_LINE:
                 approved = self._money(row, "approved_usd", limit=MAX_GRANT_USD)
                 if approved is None and v["approved_usd"] is None:
                     self.add(
-                        row, "approved_usd", f"A grant {status} was approved: give the amount."
+                        row,
+                        "approved_usd",
+                        gettext("A grant %(status)s was approved: give the amount.")
+                        % {"status": status},
                     )
                 elif approved and requested and approved > requested:
                     self.add(
                         row,
                         "approved_usd",
-                        f"Cannot approve more than the {requested:,.2f} USD requested.",
+                        gettext("Cannot approve more than the %(requested)s USD requested.")
+                        % {"requested": f"{requested:,.2f}"},
                     )
                 if self.actor is not None and self.actor.username == leader:
                     self.add(
                         row,
                         "task_team_leader",
-                        "A fund manager cannot approve a grant they lead: import it as another "
-                        "fund manager.",
+                        gettext(
+                            "A fund manager cannot approve a grant they lead: import it as another "
+                            "fund manager."
+                        ),
                     )
             elif v["approved_usd"] is not None:
-                self.add(row, "approved_usd", f"A grant {status} has no approved amount.")
+                self.add(
+                    row,
+                    "approved_usd",
+                    gettext("A grant %(status)s has no approved amount.") % {"status": status},
+                )
             if not v["recipient_countries"] and status not in ENDED | REPORTED | {S.REJECTED}:
-                self.add(row, "recipient_countries", "Name at least one recipient country.")
+                self.add(
+                    row, "recipient_countries", gettext("Name at least one recipient country.")
+                )
             self.new_grants[reference] = row
         for sheet, by_grant in children.items():
             for reference, rows in by_grant.items():
@@ -498,10 +618,14 @@ class _Check:
                     self.add(
                         r,
                         "grant",
-                        f"Grant {reference} is held already: its {sheet.replace('_', ' ')} come "
-                        "in with its row."
+                        gettext(
+                            "Grant %(reference)s is held already: its %(replace)s come in with "
+                            "its row."
+                        )
+                        % {"reference": reference, "replace": sheet.replace("_", " ")}
                         if held
-                        else f"Unknown grant {reference}: add it to the grants sheet.",
+                        else gettext("Unknown grant %(reference)s: add it to the grants sheet.")
+                        % {"reference": reference},
                     )
         for reference, row in self.new_grants.items():
             self._grant_children(reference, row)
@@ -516,9 +640,17 @@ class _Check:
                 self.add(
                     row,
                     "reference",
-                    f"Grant {reference} is held already with {len(held)} "
-                    f"{sheet.replace('_', ' ')} that differ from the file's {len(mine)}. An "
-                    "import adds records, it does not change them.",
+                    gettext(
+                        "Grant %(reference)s is held already with %(n_held)s %(replace)s "
+                        "that differ from the file's %(n_mine)s. An import adds records, it "
+                        "does not change them."
+                    )
+                    % {
+                        "reference": reference,
+                        "n_held": len(held),
+                        "replace": sheet.replace("_", " "),
+                        "n_mine": len(mine),
+                    },
                 )
                 same = False
         if same:
@@ -539,13 +671,29 @@ class _Check:
             if value is None:
                 continue
             if name == "review_started_on" and status == S.SUBMITTED:
-                self.add(row, name, "A grant still submitted has not been taken into review.")
+                self.add(
+                    row, name, gettext("A grant still submitted has not been taken into review.")
+                )
             if name == "decided_on" and status not in DECIDED:
-                self.add(row, name, f"A grant {status} has not been decided.")
+                self.add(
+                    row,
+                    name,
+                    gettext("A grant %(status)s has not been decided.") % {"status": status},
+                )
             if name == "ended_on" and status not in ENDED:
-                self.add(row, name, f"A grant {status} has not been closed or cancelled.")
+                self.add(
+                    row,
+                    name,
+                    gettext("A grant %(status)s has not been closed or cancelled.")
+                    % {"status": status},
+                )
             if previous is not None and value < previous[1]:
-                self.add(row, name, f"Cannot be before {previous[0]} ({previous[1]:%Y-%m-%d}).")
+                self.add(
+                    row,
+                    name,
+                    gettext("Cannot be before %(field)s (%(date)s).")
+                    % {"field": previous[0], "date": f"{previous[1]:%Y-%m-%d}"},
+                )
             previous = (name, value)
 
     def _grant_children(self, reference, grant_row):
@@ -554,9 +702,9 @@ class _Check:
         for r in self.children["exchanges"][reference]:
             v = r.values
             if v["start_date"] and v["end_date"] and v["end_date"] < v["start_date"]:
-                self.add(r, "end_date", "An exchange cannot end before it starts.")
+                self.add(r, "end_date", gettext("An exchange cannot end before it starts."))
             if v["women_participants"] > v["participants"]:
-                self.add(r, "women_participants", "Cannot be more than the participants.")
+                self.add(r, "women_participants", gettext("Cannot be more than the participants."))
             self._countries(r, "provider_countries")
             self._countries(r, "recipient_countries")
             both = set(v["provider_countries"]) & set(v["recipient_countries"])
@@ -564,24 +712,42 @@ class _Check:
                 self.add(
                     r,
                     "provider_countries",
-                    f"A country cannot both provide and receive: {', '.join(sorted(both))}.",
+                    gettext("A country cannot both provide and receive: %(sorted)s.")
+                    % {"sorted": ", ".join(sorted(both))},
                 )
         disbursed = ZERO
         for r in self.children["disbursements"][reference]:
             if status not in APPROVED_LINE:
-                self.add(r, "grant", f"Grant {reference} is {status}: nothing is disbursed.")
+                self.add(
+                    r,
+                    "grant",
+                    gettext("Grant %(reference)s is %(status)s: nothing is disbursed.")
+                    % {"reference": reference, "status": status},
+                )
                 continue
             day = self._date(r, "disbursed_on", required=True)
             if day and g["decided_on"] and day < g["decided_on"]:
-                self.add(r, "disbursed_on", f"Before the grant's approval ({g['decided_on']}).")
+                self.add(
+                    r,
+                    "disbursed_on",
+                    gettext("Before the grant's approval (%(decided_on)s).")
+                    % {"decided_on": g["decided_on"]},
+                )
             amount = self._money(r, "amount_usd")
             disbursed += amount or ZERO
             if g["approved_usd"] and disbursed > g["approved_usd"]:
                 self.add(
                     r,
                     "amount_usd",
-                    f"With this disbursement {disbursed:,.2f} USD would be paid out of the "
-                    f"{g['approved_usd']:,.2f} USD approved (grants row {grant_row.number}).",
+                    gettext(
+                        "With this disbursement %(disbursed)s USD would be paid out of the "
+                        "%(approved_usd)s USD approved (grants row %(number)s)."
+                    )
+                    % {
+                        "disbursed": f"{disbursed:,.2f}",
+                        "approved_usd": f"{g['approved_usd']:,.2f}",
+                        "number": grant_row.number,
+                    },
                 )
         g["_disbursed"] = disbursed
         reports = self.children["completion_reports"][reference]
@@ -589,21 +755,30 @@ class _Check:
             self.add(
                 extra,
                 "grant",
-                f"Grant {reference} has one completion report (row {reports[0].number}).",
+                gettext("Grant %(reference)s has one completion report (row %(number)s).")
+                % {"reference": reference, "number": reports[0].number},
             )
         report = reports[0] if reports else None
         if status in REPORTED and report is None:
             self.add(
                 grant_row,
                 "status",
-                f"A grant {status} has a submitted completion report: add it to the "
-                "completion_reports sheet.",
+                gettext(
+                    "A grant %(status)s has a submitted completion report: add it to the "
+                    "completion_reports sheet."
+                )
+                % {"status": status},
             )
         if report is None:
             return
         r = report.values
         if status not in APPROVED_LINE - {S.CANCELLED}:
-            self.add(report, "grant", f"Grant {reference} is {status}: it has no report.")
+            self.add(
+                report,
+                "grant",
+                gettext("Grant %(reference)s is %(status)s: it has no report.")
+                % {"reference": reference, "status": status},
+            )
             return
         unknown = sorted(set(r["outcomes_achieved"]) - OUTCOMES)
         if unknown:
@@ -618,29 +793,36 @@ class _Check:
                 self.add(
                     report,
                     "concrete_results",
-                    f"'{line.strip()[:60]}' is not 'kind: description' with a kind of: "
-                    f"{', '.join(ConcreteResultKind.values)}.",
+                    gettext("'%(value)s' is not 'kind: description' with a kind of: %(values)s.")
+                    % {"value": line.strip()[:60], "values": ", ".join(ConcreteResultKind.values)},
                 )
                 continue
             results.append({"kind": kind, "description": text.strip()})
         r["_results"] = results
         if r["follow_up_needed"] and not r["follow_up_description"]:
-            self.add(report, "follow_up_description", "Say what follow-up is needed.")
+            self.add(report, "follow_up_description", gettext("Say what follow-up is needed."))
         submitted = self._date(report, "submitted_on", required=status in REPORTED)
         accepted = self._date(report, "accepted_on", required=status == S.CLOSED)
         if status == S.APPROVED and submitted:
             self.add(
-                report, "submitted_on", "The grant is approved: its report is not yet submitted."
+                report,
+                "submitted_on",
+                gettext("The grant is approved: its report is not yet submitted."),
             )
         if submitted and g["decided_on"] and submitted < g["decided_on"]:
-            self.add(report, "submitted_on", f"Before the grant's approval ({g['decided_on']}).")
+            self.add(
+                report,
+                "submitted_on",
+                gettext("Before the grant's approval (%(decided_on)s).")
+                % {"decided_on": g["decided_on"]},
+            )
         if accepted and not submitted:
-            self.add(report, "accepted_on", "A report is accepted once submitted.")
+            self.add(report, "accepted_on", gettext("A report is accepted once submitted."))
         elif accepted and submitted and accepted < submitted:
-            self.add(report, "accepted_on", "Cannot be before the report was submitted.")
+            self.add(report, "accepted_on", gettext("Cannot be before the report was submitted."))
         if g["ended_on"] and status == S.CLOSED and accepted and g["ended_on"] < accepted:
             grant_row and self.add(
-                grant_row, "ended_on", "A grant is closed after its report was accepted."
+                grant_row, "ended_on", gettext("A grant is closed after its report was accepted.")
             )
         g["_report"] = report
 
@@ -686,9 +868,16 @@ class _Check:
                     self.add(
                         row,
                         "approved_usd",
-                        f"On {day:%Y-%m-%d} the fund had {available:,.2f} USD available (the "
-                        f"money received by then, less what was committed): {amount:,.2f} USD "
-                        "cannot be approved. Add the receipts that came before it.",
+                        gettext(
+                            "On %(day)s the fund had %(available)s USD available (the money "
+                            "received by then, less what was committed): %(amount)s USD cannot "
+                            "be approved. Add the receipts that came before it."
+                        )
+                        % {
+                            "day": f"{day:%Y-%m-%d}",
+                            "available": f"{available:,.2f}",
+                            "amount": f"{amount:,.2f}",
+                        },
                     )
                     v["_refused"] = True
                     continue
@@ -1046,7 +1235,7 @@ def _import(source, *, user, dry_run: bool, file_name: str) -> ImportResult:
     started = time.perf_counter()
     result = ImportResult(dry_run=dry_run)
     if user is not None and not is_fund_manager(user):
-        result.problems = [Problem("", 0, "", "Only fund managers import a portfolio.")]
+        result.problems = [Problem("", 0, "", gettext("Only fund managers import a portfolio."))]
         return result
     try:
         rows, problems = read_source(source)

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from seetf.common.money import is_whole_cents
 from seetf.common.spreadsheets import FORMULA_LEADS
@@ -102,7 +103,7 @@ def _text(value) -> str:
 def parse_cell(column: Column, value):
     """The canonical value of a cell, or CellError with a sentence."""
     if isinstance(value, str) and value.startswith("=") and len(value) > 1:
-        raise CellError("A formula: the import reads values; paste the values instead.")
+        raise CellError(gettext("A formula: the import reads values; paste the values instead."))
     kind = column.kind
     if kind == "date":
         if value is None or value == "":
@@ -114,20 +115,26 @@ def parse_cell(column: Column, value):
         try:
             return datetime.date.fromisoformat(_text(value)[:10])
         except ValueError:
-            raise CellError(f"'{_text(value)}' is not a date (YYYY-MM-DD).") from None
+            raise CellError(
+                gettext("'%(text)s' is not a date (YYYY-MM-DD).") % {"text": _text(value)}
+            ) from None
     if kind == "money":
         if value is None or value == "":
             return None
         if isinstance(value, bool):
-            raise CellError("Give an amount, not yes/no.")
+            raise CellError(gettext("Give an amount, not yes/no."))
         try:
             amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
         except InvalidOperation:
-            raise CellError(f"'{_text(value)}' is not an amount (e.g. 1234.50).") from None
+            raise CellError(
+                gettext("'%(text)s' is not an amount (e.g. 1234.50).") % {"text": _text(value)}
+            ) from None
         if not amount.is_finite():
-            raise CellError(f"'{_text(value)}' is not an amount.")
+            raise CellError(gettext("'%(text)s' is not an amount.") % {"text": _text(value)})
         if not is_whole_cents(amount):
-            raise CellError(f"{amount} has more than two decimal places.")
+            raise CellError(
+                gettext("%(amount)s has more than two decimal places.") % {"amount": amount}
+            )
         return amount.quantize(Decimal("0.01"))
     if kind == "int":
         if value is None or value == "":
@@ -137,9 +144,11 @@ def parse_cell(column: Column, value):
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise CellError(f"'{_text(value)}' is not a whole number.") from None
+            raise CellError(
+                gettext("'%(text)s' is not a whole number.") % {"text": _text(value)}
+            ) from None
         if number < 0:
-            raise CellError("Cannot be negative.")
+            raise CellError(gettext("Cannot be negative."))
         return number
     if kind == "bool":
         if isinstance(value, bool):
@@ -149,7 +158,7 @@ def parse_cell(column: Column, value):
             return True
         if text in _FALSE:
             return False
-        raise CellError(f"'{_text(value)}' is not yes or no.")
+        raise CellError(gettext("'%(text)s' is not yes or no.") % {"text": _text(value)})
     text = _text(value)
     if kind == "code":
         return text.upper()
@@ -158,7 +167,9 @@ def parse_cell(column: Column, value):
     if kind == "choice":
         if text and text not in column.choices:
             shown = ", ".join(column.choices)
-            raise CellError(f"'{text}' is not one of: {shown}.")
+            raise CellError(
+                gettext("'%(text)s' is not one of: %(shown)s.") % {"text": text, "shown": shown}
+            )
         return text
     return text
 
@@ -172,7 +183,9 @@ def parse_row(sheet, number: int, header: list, cells, problems: list) -> Row | 
     for name, value in zip(header, raw, strict=False):
         if name is None:
             if value not in (None, ""):
-                problems.append(Problem(sheet.name, number, "", "A value under no header."))
+                problems.append(
+                    Problem(sheet.name, number, "", gettext("A value under no header."))
+                )
             continue
         column = columns[name]
         try:
@@ -201,13 +214,14 @@ def parse_header(sheet, cells, problems: list) -> list | None:
                     sheet.name,
                     1,
                     name,
-                    f"Unknown column; the columns are {', '.join(sheet.names)}.",
+                    gettext("Unknown column; the columns are %(names)s.")
+                    % {"names": ", ".join(sheet.names)},
                 )
             )
             header.append(None)
             continue
         if name in header:
-            problems.append(Problem(sheet.name, 1, name, "This column is given twice."))
+            problems.append(Problem(sheet.name, 1, name, gettext("This column is given twice.")))
             header.append(None)
             continue
         header.append(name)
@@ -215,7 +229,7 @@ def parse_header(sheet, cells, problems: list) -> list | None:
         header.pop()
     missing = [c.name for c in sheet.columns if c.required and c.name not in header]
     for name in missing:
-        problems.append(Problem(sheet.name, 1, name, "A required column is missing."))
+        problems.append(Problem(sheet.name, 1, name, gettext("A required column is missing.")))
     return header
 
 
@@ -233,7 +247,8 @@ def _sheet_for(name: str, problems: list):
                 name,
                 0,
                 "",
-                f"Unknown sheet; the sheets are {', '.join(SHEET_BY_NAME)} (and {CODES_SHEET}).",
+                gettext("Unknown sheet; the sheets are %(sheet_by_name)s (and %(codes_sheet)s).")
+                % {"sheet_by_name": ", ".join(SHEET_BY_NAME), "codes_sheet": CODES_SHEET},
             )
         )
     return sheet
@@ -242,28 +257,35 @@ def _sheet_for(name: str, problems: list):
 def check_zip(data: bytes) -> None:
     """Refuse what is not a zip (an .xlsx is one) and a zip bomb, before any XML is read."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise FileRefused("This is not an Excel workbook (.xlsx): give the .xlsx file itself.")
+        raise FileRefused(
+            gettext("This is not an Excel workbook (.xlsx): give the .xlsx file itself.")
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise FileRefused("This workbook is damaged: it cannot be opened.") from None
+        raise FileRefused(gettext("This workbook is damaged: it cannot be opened.")) from None
     if len(members) > 10000:
-        raise FileRefused("This workbook has too many parts to be a portfolio.")
+        raise FileRefused(gettext("This workbook has too many parts to be a portfolio."))
     total = 0
     for member in members:
         total += member.file_size
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > MiB and ratio > max_ratio():
             raise FileRefused(
-                f"This workbook's part {member.filename} unpacks {ratio:,.0f} times its "
-                "size: refused as a possible zip bomb."
+                gettext(
+                    "This workbook's part %(filename)s unpacks %(ratio)s times its size: "
+                    "refused as a possible zip bomb."
+                )
+                % {"filename": member.filename, "ratio": f"{ratio:,.0f}"}
             )
     if total > max_uncompressed_bytes():
         raise FileRefused(
-            f"This workbook unpacks to {total / MiB:,.0f} MB, more than the "
-            f"{max_uncompressed_bytes() / MiB:,.0f} MB a portfolio may: refused as a possible "
-            "zip bomb."
+            gettext(
+                "This workbook unpacks to %(value)s MB, more than the %(value2)s MB "
+                "a portfolio may: refused as a possible zip bomb."
+            )
+            % {"value": f"{total / MiB:,.0f}", "value2": f"{max_uncompressed_bytes() / MiB:,.0f}"}
         )
 
 
@@ -401,7 +423,9 @@ def read_xlsx(data: bytes) -> tuple[list[Row], list[Problem]]:
         sheets, date1904 = _sheets(archive)
         strings = _shared_strings(archive)
     except Exception:  # a zip that is not a workbook: many kinds of errors
-        raise FileRefused("This workbook cannot be read: is it an .xlsx saved by Excel?") from None
+        raise FileRefused(
+            gettext("This workbook cannot be read: is it an .xlsx saved by Excel?")
+        ) from None
     with archive:
         for title, part in sheets:
             sheet = _sheet_for(title, problems)
@@ -424,9 +448,18 @@ def read_xlsx(data: bytes) -> tuple[list[Row], list[Problem]]:
                     if row is not None:
                         rows.append(row)
             except KeyError:
-                problems.append(Problem(sheet.name, 0, "", "This sheet's part is missing."))
+                problems.append(
+                    Problem(sheet.name, 0, "", gettext("This sheet's part is missing."))
+                )
             except Exception as exc:  # malformed XML
-                problems.append(Problem(sheet.name, 0, "", f"This sheet cannot be read ({exc})."))
+                problems.append(
+                    Problem(
+                        sheet.name,
+                        0,
+                        "",
+                        gettext("This sheet cannot be read (%(exc)s).") % {"exc": exc},
+                    )
+                )
     return rows, problems
 
 
@@ -438,7 +471,7 @@ def read_csv_folder(folder: Path) -> tuple[list[Row], list[Problem]]:
     if total > max_bytes():
         raise FileRefused(_too_large(total))
     if not files:
-        raise FileRefused("This folder holds no CSV files (partners.csv, grants.csv...).")
+        raise FileRefused(gettext("This folder holds no CSV files (partners.csv, grants.csv...)."))
     for path in files:
         sheet = _sheet_for(path.stem, problems)
         if sheet is None:
@@ -447,7 +480,11 @@ def read_csv_folder(folder: Path) -> tuple[list[Row], list[Problem]]:
             try:
                 lines = list(csv.reader(handle))
             except (UnicodeDecodeError, csv.Error) as exc:
-                problems.append(Problem(sheet.name, 0, "", f"Not a UTF-8 CSV file ({exc})."))
+                problems.append(
+                    Problem(
+                        sheet.name, 0, "", gettext("Not a UTF-8 CSV file (%(exc)s).") % {"exc": exc}
+                    )
+                )
                 continue
         if not lines:
             continue
@@ -462,10 +499,10 @@ def read_csv_folder(folder: Path) -> tuple[list[Row], list[Problem]]:
 
 
 def _too_large(size: int) -> str:
-    return (
-        f"This file is {size / MiB:,.1f} MB; a portfolio file may be at most "
-        f"{max_bytes() / MiB:,.0f} MB (PORTFOLIO_IMPORT_MAX_BYTES)."
-    )
+    return gettext(
+        "This file is %(value)s MB; a portfolio file may be at most "
+        "%(value2)s MB (PORTFOLIO_IMPORT_MAX_BYTES)."
+    ) % {"value": f"{size / MiB:,.1f}", "value2": f"{max_bytes() / MiB:,.0f}"}
 
 
 def read_source(source) -> tuple[list[Row], list[Problem]]:

@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from grants.models import APPROVED_AND_LATER
 from seetf.common.admin import ReadOnlyAdmin
@@ -82,7 +84,7 @@ class ResultsStoryAdmin(admin.ModelAdmin):
             ).order_by("reference")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="Body as published (sanitized)")
+    @admin.display(description=_("Body as published (sanitized)"))
     def rendered_body(self, story):
         # body_html is the sanitizer's output, safe to show as HTML.
         return mark_safe(story.body_html)  # noqa: S308
@@ -101,7 +103,7 @@ class ResultsStoryAdmin(admin.ModelAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    def _apply(self, request, queryset, service, done: str):
+    def _apply(self, request, queryset, service, done):
         count = 0
         for story in queryset:
             try:
@@ -110,15 +112,25 @@ class ResultsStoryAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{story}: {refused.message}", messages.WARNING)
             else:
                 count += 1
-        self.message_user(request, f"{count} stor{'y' if count == 1 else 'ies'} {done}.")
+        self.message_user(request, done(count) % {"count": count})
 
-    @admin.action(description="Publish the selected stories", permissions=["change"])
+    @admin.action(description=_("Publish the selected stories"), permissions=["change"])
     def publish(self, request, queryset):
-        self._apply(request, queryset, services.story_publish, "published")
+        self._apply(
+            request,
+            queryset,
+            services.story_publish,
+            lambda n: ngettext("%(count)d story published.", "%(count)d stories published.", n),
+        )
 
-    @admin.action(description="Unpublish the selected stories", permissions=["change"])
+    @admin.action(description=_("Unpublish the selected stories"), permissions=["change"])
     def unpublish(self, request, queryset):
-        self._apply(request, queryset, services.story_unpublish, "unpublished")
+        self._apply(
+            request,
+            queryset,
+            services.story_unpublish,
+            lambda n: ngettext("%(count)d story unpublished.", "%(count)d stories unpublished.", n),
+        )
 
 
 @admin.register(Outcome)
@@ -183,6 +195,8 @@ class ExPostCheckAdmin(ReadOnlyAdmin):
     list_display = ["grant", "months_after_close", "due_on", "submitted_at"]
     list_filter = ["months_after_close"]
     list_select_related = ["grant"]
+
+
 # Lessons and feedback are written through their services (reviewed, audited; answers
 # only from the participants' page): read-only here.
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ResultsConfig(AppConfig):
     name = "results"
-    verbose_name = "Results"
+    verbose_name = _("Results")
 
     def ready(self):
         # grants may not import results: results listens to its transitions and adds

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from grants.models import CapacityOutcome, Grant
 from partners.models import Country, Sector
@@ -18,22 +20,22 @@ OUTCOME_FIELDS = list(CapacityOutcome.values)
 
 
 class Rating(models.TextChoices):
-    HS = "HS", "Highly satisfactory"
-    S = "S", "Satisfactory"
-    MS = "MS", "Moderately satisfactory"
-    MU = "MU", "Moderately unsatisfactory"
-    U = "U", "Unsatisfactory"
-    HU = "HU", "Highly unsatisfactory"
+    HS = "HS", _("Highly satisfactory")
+    S = "S", _("Satisfactory")
+    MS = "MS", _("Moderately satisfactory")
+    MU = "MU", _("Moderately unsatisfactory")
+    U = "U", _("Unsatisfactory")
+    HU = "HU", _("Highly unsatisfactory")
 
 
 class ConcreteResultKind(models.TextChoices):
-    ACTION_PLAN = "action_plan", "Action plan"
-    PILOT_PROJECT = "pilot_project", "Pilot project"
-    POLICY_FRAMEWORK = "policy_framework", "Policy framework"
-    INSTITUTIONAL_REFORM = "institutional_reform", "Institutional reform"
-    INVESTMENT = "investment", "Investment"
-    NETWORK = "network", "Network"
-    OTHER = "other", "Other"
+    ACTION_PLAN = "action_plan", _("Action plan")
+    PILOT_PROJECT = "pilot_project", _("Pilot project")
+    POLICY_FRAMEWORK = "policy_framework", _("Policy framework")
+    INSTITUTIONAL_REFORM = "institutional_reform", _("Institutional reform")
+    INVESTMENT = "investment", _("Investment")
+    NETWORK = "network", _("Network")
+    OTHER = "other", _("Other")
 
 
 class CompletionReport(TimeStampedModel):
@@ -124,7 +126,7 @@ class ResultsStory(TimeStampedModel):
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="results_stories")
     slug = models.SlugField(max_length=220, unique=True, editable=False)
     title = models.CharField(max_length=200)
-    body = models.TextField(max_length=50000, help_text="Markdown.")
+    body = models.TextField(max_length=50000, help_text=_("Markdown."))
     body_html = models.TextField(blank=True, editable=False)
     sectors = models.ManyToManyField(Sector, related_name="results_stories", blank=True)
     countries = models.ManyToManyField(Country, related_name="results_stories", blank=True)
@@ -142,7 +144,7 @@ class ResultsStory(TimeStampedModel):
 
     class Meta:
         ordering = [F("published_at").desc(nulls_last=True), "-id"]
-        verbose_name_plural = "results stories"
+        verbose_name_plural = _("results stories")
         indexes = [models.Index(fields=["published", "-published_at"])]
         constraints = [
             models.CheckConstraint(
@@ -159,17 +161,17 @@ class ResultsStory(TimeStampedModel):
 
 
 class FollowUpKind(models.TextChoices):
-    FURTHER_EXCHANGE = "further_exchange", "Further exchange"
-    TECHNICAL_ASSISTANCE = "technical_assistance", "Technical assistance"
-    IMPLEMENTATION_FINANCING = "implementation_financing", "Implementation financing"
-    INVESTMENT = "investment", "Investment"
-    OTHER = "other", "Other"
+    FURTHER_EXCHANGE = "further_exchange", _("Further exchange")
+    TECHNICAL_ASSISTANCE = "technical_assistance", _("Technical assistance")
+    IMPLEMENTATION_FINANCING = "implementation_financing", _("Implementation financing")
+    INVESTMENT = "investment", _("Investment")
+    OTHER = "other", _("Other")
 
 
 class FollowUpStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    FINANCED = "financed", "Financed"
-    DROPPED = "dropped", "Dropped"
+    OPEN = "open", pgettext_lazy("status", "Open")
+    FINANCED = "financed", _("Financed")
+    DROPPED = "dropped", _("Dropped")
 
 
 # The most a need's estimate or another source's financing may say (USD): validation.
@@ -320,9 +322,9 @@ class EvidenceLevel(models.TextChoices):
     what the participants answered on the feedback form, or a review by someone who
     took no part in the exchange."""
 
-    SELF_REPORTED = "self_reported", "Self-reported"
-    PARTICIPANT_FEEDBACK = "participant_feedback", "Participant feedback"
-    INDEPENDENT_REVIEW = "independent_review", "Independent review"
+    SELF_REPORTED = "self_reported", _("Self-reported")
+    PARTICIPANT_FEEDBACK = "participant_feedback", _("Participant feedback")
+    INDEPENDENT_REVIEW = "independent_review", _("Independent review")
 
 
 class LessonReview(models.TextChoices):
@@ -330,9 +332,9 @@ class LessonReview(models.TextChoices):
     to the public hub by a fund manager (``approved``), or sent back to its leader with
     a comment (``returned``; editing it puts it back to ``pending``)."""
 
-    PENDING = "pending", "Waiting for review"
-    APPROVED = "approved", "Reviewed"
-    RETURNED = "returned", "Returned for revision"
+    PENDING = "pending", _("Waiting for review")
+    APPROVED = "approved", _("Reviewed")
+    RETURNED = "returned", pgettext_lazy("status", "Returned for revision")
 
 
 class Lesson(TimeStampedModel):
@@ -436,7 +438,7 @@ class FeedbackAnswer(models.Model):
     relevance = models.PositiveSmallIntegerField()
     usefulness = models.PositiveSmallIntegerField()
     intention = models.PositiveSmallIntegerField(
-        help_text="How far the participant intends to apply what was learned (1-5)."
+        help_text=_("How far the participant intends to apply what was learned (1-5).")
     )
     comment = models.TextField(max_length=1000, blank=True)
     session_key = models.CharField(max_length=64)

@@ -3,6 +3,8 @@ Who reads, writes, submits and accepts a completion report is part of the grant
 workflow, in ``grants.permissions`` (``can_see_report``, ``can_write_report``,
 ``can_accept_report``)."""
 
+from django.utils.translation import gettext as _
+
 from partners.roles import is_fund_manager, user_roles
 
 # --- Results stories and lessons ---------------------------------------------------------
@@ -17,7 +19,7 @@ def can_see_story_drafts(user) -> bool:
 def can_write_stories(user) -> tuple[bool, str]:
     if user and user.is_authenticated and is_fund_manager(user):
         return True, ""
-    return False, "Only fund managers write and publish results stories."
+    return False, _("Only fund managers write and publish results stories.")
 
 
 def can_read_lessons(user) -> tuple[bool, str]:
@@ -25,7 +27,7 @@ def can_read_lessons(user) -> tuple[bool, str]:
     anonymous users and from users without a role."""
     if user.is_superuser or user_roles(user):
         return True, ""
-    return False, "Only fund managers, task team leaders and donors read lessons."
+    return False, _("Only fund managers, task team leaders and donors read lessons.")
 
 
 # --- After the exchange ---------------------------------------------------------------
@@ -35,14 +37,14 @@ def can_decide_needs(user) -> tuple[bool, str]:
     """Fund managers edit follow-up needs and record what became of them."""
     if user and user.is_authenticated and is_fund_manager(user):
         return True, ""
-    return False, "Only fund managers edit follow-up needs and record their outcome."
+    return False, _("Only fund managers edit follow-up needs and record their outcome.")
 
 
 def can_file_ex_post(user, grant) -> tuple[bool, str]:
     """A grant's ex-post checks are filed by its task team leader."""
     if grant.task_team_leader_id == user.pk:
         return True, ""
-    return False, "Only the grant's task team leader files its ex-post checks."
+    return False, _("Only the grant's task team leader files its ex-post checks.")
 # --- Lessons with evidence and participant feedback ----------------------------------
 
 
@@ -54,13 +56,13 @@ def can_write_lesson(user, grant) -> tuple[bool, str]:
         and (user.is_superuser or grant.task_team_leader_id == user.pk)
     ):
         return True, ""
-    return False, "Only the grant's task team leader writes its lessons."
+    return False, _("Only the grant's task team leader writes its lessons.")
 
 
 def can_review_lessons(user) -> tuple[bool, str]:
     if user and user.is_authenticated and is_fund_manager(user):
         return True, ""
-    return False, "Only fund managers review lessons."
+    return False, _("Only fund managers review lessons.")
 
 
 def can_see_unreviewed_lessons(user) -> bool:
@@ -77,4 +79,4 @@ def can_manage_feedback(user, grant) -> tuple[bool, str]:
         and (is_fund_manager(user) or grant.task_team_leader_id == user.pk)
     ):
         return True, ""
-    return False, "Only fund managers and the grant's task team leader manage feedback links."
+    return False, _("Only fund managers and the grant's task team leader manage feedback links.")

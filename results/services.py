@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record, created, diff, snapshot
 from grants.models import (
@@ -117,7 +118,8 @@ def completion_report_save_check(*, grant: Grant, user) -> None:
     require(can_write_report(user, grant))
     if grant.status != GrantStatus.APPROVED:
         raise ApplicationError(
-            f"The report is written while the grant is approved; this one is {grant.status}.",
+            _("The report is written while the grant is approved; this one is %(status)s.")
+            % {"status": grant.status},
             code="invalid_transition",
         )
 
@@ -157,7 +159,12 @@ def completion_report_save(*, grant: Grant, user, **fields) -> CompletionReport:
         unknown_outcomes = sorted(set(outcomes) - set(CapacityOutcome.values))
         if unknown_outcomes:
             raise ValidationError(
-                {"outcomes_achieved": [f"Unknown outcome(s): {', '.join(unknown_outcomes)}."]}
+                {
+                    "outcomes_achieved": [
+                        _("Unknown outcome(s): %(unknown_outcomes)s.")
+                        % {"unknown_outcomes": ", ".join(unknown_outcomes)}
+                    ]
+                }
             )
         fields.update({name: name in outcomes for name in OUTCOME_FIELDS})
     report, is_new = CompletionReport.objects.get_or_create(grant=grant)
@@ -197,15 +204,17 @@ def _exchange_errors(grant: Grant, day=None) -> dict:
     errors = []
     if planned:
         errors.append(
-            "Exchanges still planned: "
-            + "; ".join(planned)
-            + ". Record each as held or cancelled before reporting completion."
+            _(
+                "Exchanges still planned: %(exchanges)s. Record each as held or cancelled "
+                "before reporting completion."
+            )
+            % {"exchanges": "; ".join(planned)}
         )
     held = [start for _title, status, start in rows if status == ExchangeStatus.HELD]
     if held and min(held) > day:
         errors.append(
-            f"The first exchange is held on {min(held):%Y-%m-%d}: a completion report "
-            "cannot come before it."
+            _("The first exchange is held on %(date)s: a completion report cannot come before it.")
+            % {"date": f"{min(held):%Y-%m-%d}"}
         )
     return {"exchanges": errors} if errors else {}
 
@@ -228,13 +237,13 @@ def completion_report_submit(
     report = grant.completion_report
     missing = {}
     if not report.rating and rating_required:
-        missing["rating"] = ["Rate the grant's results before submitting."]
+        missing["rating"] = [_("Rate the grant's results before submitting.")]
     if (
         report.follow_up_needed
         and not report.follow_up_description.strip()
         and not report.follow_up_needs.exists()
     ):
-        missing["follow_up_description"] = ["Say what follow-up is needed."]
+        missing["follow_up_description"] = [_("Say what follow-up is needed.")]
     missing.update(_exchange_errors(grant, timezone.localdate(at) if at else None))
     if missing:
         raise ValidationError(missing)
@@ -317,7 +326,8 @@ def _need_open(need: FollowUpNeed) -> None:
     follow-on grant or elsewhere) or dropped, and what became of it stays."""
     if need.status != FollowUpStatus.OPEN:
         raise ApplicationError(
-            f"This follow-up need is {need.status} already: a need is financed or dropped once.",
+            _("This follow-up need is %(status)s already: a need is financed or dropped once.")
+            % {"status": need.status},
             code="invalid_transition",
         )
 
@@ -327,7 +337,7 @@ def need_decide_check(*, need: FollowUpNeed, user) -> None:
     require(can_decide_needs(user))
     if need.grant.status not in NEED_DECISION_STATUSES:
         raise ApplicationError(
-            "What became of a follow-up need is recorded once the grant is completed.",
+            _("What became of a follow-up need is recorded once the grant is completed."),
             code="invalid_transition",
         )
     _need_open(need)
@@ -370,9 +380,9 @@ def need_finance_elsewhere(
     need = _locked_need(need)
     need_decide_check(need=need, user=user)
     if not (financed_elsewhere_by or "").strip():
-        raise ValidationError({"financed_elsewhere_by": ["Say who finances it."]})
+        raise ValidationError({"financed_elsewhere_by": [_("Say who finances it.")]})
     if financed_elsewhere_usd is None or financed_elsewhere_usd < 0:
-        raise ValidationError({"financed_elsewhere_usd": ["An amount of zero or more."]})
+        raise ValidationError({"financed_elsewhere_usd": [_("An amount of zero or more.")]})
     before = snapshot(need, NEED_AUDIT_FIELDS)
     need.status = FollowUpStatus.FINANCED
     need.financed_elsewhere_by = financed_elsewhere_by.strip()
@@ -389,7 +399,7 @@ def need_drop(*, need: FollowUpNeed, user, reason: str) -> FollowUpNeed:
     need = _locked_need(need)
     need_decide_check(need=need, user=user)
     if not (reason or "").strip():
-        raise ValidationError({"reason": ["Say why the need is dropped."]})
+        raise ValidationError({"reason": [_("Say why the need is dropped.")]})
     before = snapshot(need, NEED_AUDIT_FIELDS)
     need.status = FollowUpStatus.DROPPED
     need.dropped_reason = reason.strip()
@@ -417,7 +427,7 @@ def need_propose_follow_on(
         status = Grant.objects.filter(pk=need.proposed_grant_id).values_list("status", flat=True)
         if status.first() not in _PROPOSAL_ENDED:
             raise ApplicationError(
-                "A follow-on grant is already proposed for this need.", code="duplicate"
+                _("A follow-on grant is already proposed for this need."), code="duplicate"
             )
     draft = grant_propose_follow_on(parent=need.grant, user=user, relation=relation)
     before = snapshot(need, NEED_AUDIT_FIELDS)
@@ -487,14 +497,20 @@ def ex_post_check_file_check(*, check: ExPostCheck, user, today: date | None = N
     require(can_file_ex_post(user, check.grant))
     if check.submitted_at is not None:
         raise ApplicationError(
-            "This ex-post check was filed already; it cannot be changed.",
+            _("This ex-post check was filed already; it cannot be changed."),
             code="invalid_transition",
         )
     today = today or timezone.localdate()
     if today < check.due_on:
         raise ApplicationError(
-            f"This {check.months_after_close}-month check is due on {check.due_on:%Y-%m-%d}: "
-            "it can be filed from that day, not before.",
+            _(
+                "This %(months_after_close)s-month check is due on %(due_on)s: it "
+                "can be filed from that day, not before."
+            )
+            % {
+                "months_after_close": check.months_after_close,
+                "due_on": f"{check.due_on:%Y-%m-%d}",
+            },
             code="invalid_transition",
         )
 
@@ -520,6 +536,8 @@ def ex_post_check_file(*, check: ExPostCheck, user, **answers) -> ExPostCheck:
         changes=created(check, [*EX_POST_FIELDS, "submitted_at"]),
     )
     return check
+
+
 @transaction.atomic
 def completion_report_return(*, grant: Grant, user, comment: str = "") -> CompletionReport:
     """A fund manager sends a submitted, not yet accepted report back to its leader for
@@ -528,7 +546,7 @@ def completion_report_return(*, grant: Grant, user, comment: str = "") -> Comple
     grant = _locked_grant(grant)
     completion_report_return_check(grant=grant, user=user)
     if not (comment or "").strip():
-        raise ValidationError({"comment": ["Say what the leader should revise."]})
+        raise ValidationError({"comment": [_("Say what the leader should revise.")]})
     before = snapshot(grant.completion_report, ["submitted_at"])
     grant_transition(grant=grant, user=user, action="return-report", comment=comment)
     report = CompletionReport.objects.get(grant=grant)
@@ -560,19 +578,20 @@ def validate_story(*, grant: Grant | None, title: str, body: str, outcomes=()) -
     """
     errors: dict[str, list[str]] = {}
     if grant is None:
-        errors["grant"] = ["A story tells the results of a grant: name it."]
+        errors["grant"] = [_("A story tells the results of a grant: name it.")]
     elif grant.status not in APPROVED_AND_LATER:
         errors["grant"] = [
-            f"Stories are written about approved grants and later; this one is {grant.status}."
+            _("Stories are written about approved grants and later; this one is %(status)s.")
+            % {"status": grant.status}
         ]
     if not (title or "").strip():
-        errors["title"] = ["Give the story a title."]
+        errors["title"] = [_("Give the story a title.")]
     elif len(title) > TITLE_MAX:
-        errors["title"] = [f"At most {TITLE_MAX} characters."]
+        errors["title"] = [_("At most %(limit)s characters.") % {"limit": TITLE_MAX}]
     if not (body or "").strip():
-        errors["body"] = ["Write the story."]
+        errors["body"] = [_("Write the story.")]
     elif len(body) > BODY_MAX:
-        errors["body"] = [f"At most {BODY_MAX} characters."]
+        errors["body"] = [_("At most %(limit)s characters.") % {"limit": BODY_MAX}]
     unknown = sorted(set(_outcome_codes(outcomes)) - set(CapacityOutcome.values))
     if unknown:
         errors["outcomes"] = [f"Unknown outcome(s): {', '.join(unknown)}."]
@@ -736,7 +755,7 @@ def story_publish(*, story: ResultsStory, user) -> ResultsStory:
     require(can_write_stories(user))
     story = _locked(story)
     if story.published:
-        raise ApplicationError("This story is published already.", code="invalid_transition")
+        raise ApplicationError(_("This story is published already."), code="invalid_transition")
     story.published = True
     story.published_at = timezone.now()
     story.save(update_fields=["published", "published_at", "updated_at"])
@@ -755,7 +774,7 @@ def story_unpublish(*, story: ResultsStory, user) -> ResultsStory:
     require(can_write_stories(user))
     story = _locked(story)
     if not story.published:
-        raise ApplicationError("This story is not published.", code="invalid_transition")
+        raise ApplicationError(_("This story is not published."), code="invalid_transition")
     before = snapshot(story, PUBLISH_FIELDS)
     story.published = False
     story.published_at = None
@@ -776,9 +795,9 @@ def _report_submit_check(grant: Grant, *, rating_required: bool) -> None:
     report = grant.completion_report
     missing = {}
     if not report.rating and rating_required:
-        missing["rating"] = ["Rate the grant's results before submitting."]
+        missing["rating"] = [_("Rate the grant's results before submitting.")]
     if report.follow_up_needed and not report.follow_up_description.strip():
-        missing["follow_up_description"] = ["Say what follow-up is needed."]
+        missing["follow_up_description"] = [_("Say what follow-up is needed.")]
     if missing:
         raise ValidationError(missing)
 
@@ -806,7 +825,11 @@ def grants_record_past(*, records: list, rating_required: bool = True) -> list:
         unknown = sorted(set(outcomes) - set(CapacityOutcome.values))
         if unknown:
             exc = ValidationError(
-                {"outcomes_achieved": [f"Unknown outcome(s): {', '.join(unknown)}."]}
+                {
+                    "outcomes_achieved": [
+                        _("Unknown outcome(s): %(unknown)s.") % {"unknown": ", ".join(unknown)}
+                    ]
+                }
             )
             exc.record = record
             raise exc
@@ -915,11 +938,11 @@ def validate_lesson(*, grant: Grant, completion_report=None, **texts) -> None:
     approved or later; its completion report, if named, is that grant's."""
     errors = {}
     if not any((texts.get(name) or "").strip() for name in LESSON_TEXT_FIELDS):
-        errors["what_worked"] = ["Say what worked, what did not, or why."]
+        errors["what_worked"] = [_("Say what worked, what did not, or why.")]
     if grant.status not in APPROVED_AND_LATER:
-        errors["grant"] = ["Lessons are written about grants approved or later."]
+        errors["grant"] = [_("Lessons are written about grants approved or later.")]
     if completion_report is not None and completion_report.grant_id != grant.pk:
-        errors["completion_report"] = ["This report is not the grant's."]
+        errors["completion_report"] = [_("This report is not the grant's.")]
     if errors:
         raise ValidationError(errors)
 
@@ -972,7 +995,7 @@ def lesson_update_check(*, lesson: Lesson, user) -> None:
     require(can_write_lesson(user, lesson.grant))
     if lesson.review_status not in LESSON_EDITABLE:
         raise ApplicationError(
-            "This lesson is reviewed and public; a fund manager returns it before it changes.",
+            _("This lesson is reviewed and public; a fund manager returns it before it changes."),
             code="invalid_transition",
         )
 
@@ -1009,15 +1032,19 @@ def _lesson_review(*, lesson: Lesson, user, to: str, comment: str, allowed_from)
     if lesson.grant.task_team_leader_id == user.pk and not user.is_superuser:
         # As for approving one's own grant: a review is someone else's reading.
         raise ApplicationError(
-            "You lead this grant: another fund manager reviews its lessons.",
+            _("You lead this grant: another fund manager reviews its lessons."),
             code="self_approval",
             status=403,
         )
     lesson = _locked_lesson(lesson)
     if lesson.review_status not in allowed_from:
         raise ApplicationError(
-            f"This lesson is {lesson.get_review_status_display().lower()}; it cannot be "
-            f"{'approved' if to == LessonReview.APPROVED else 'returned'} now.",
+            (
+                _("This lesson is %(status)s; it cannot be approved now.")
+                if to == LessonReview.APPROVED
+                else _("This lesson is %(status)s; it cannot be returned now.")
+            )
+            % {"status": lesson.get_review_status_display().lower()},
             code="invalid_transition",
         )
     before = _lesson_state(lesson)
@@ -1106,11 +1133,12 @@ def feedback_link_check(*, exchange: Exchange, user) -> None:
     require(can_manage_feedback(user, exchange.grant))
     if exchange.status not in FEEDBACK_LINK_EXCHANGE_STATUSES:
         raise ApplicationError(
-            "A cancelled exchange has no participants to ask.", code="invalid_transition"
+            _("A cancelled exchange has no participants to ask."), code="invalid_transition"
         )
     if exchange.grant.status not in FEEDBACK_LINK_GRANT_STATUSES:
         raise ApplicationError(
-            f"Feedback is asked once the grant is approved; this one is {exchange.grant.status}.",
+            _("Feedback is asked once the grant is approved; this one is %(status)s.")
+            % {"status": exchange.grant.status},
             code="invalid_transition",
         )
 
@@ -1122,7 +1150,7 @@ def feedback_link_open(*, exchange: Exchange, user, days: int | None = None):
     feedback_link_check(exchange=exchange, user=user)
     days = days or settings.SEETF_FEEDBACK_LINK_DAYS
     if not 1 <= days <= 366:
-        raise ValidationError({"days": ["A link stays open from 1 to 366 days."]})
+        raise ValidationError({"days": [_("A link stays open from 1 to 366 days.")]})
     token = secrets.token_urlsafe(FEEDBACK_TOKEN_BYTES)
     link = FeedbackLink.objects.create(
         exchange=exchange,
@@ -1145,7 +1173,9 @@ def feedback_link_close(*, link: FeedbackLink, user) -> FeedbackLink:
     require(can_manage_feedback(user, link.exchange.grant))
     link = FeedbackLink.objects.select_for_update().get(pk=link.pk)
     if link.closed_at is not None:
-        raise ApplicationError("This feedback link is closed already.", code="invalid_transition")
+        raise ApplicationError(
+            _("This feedback link is closed already."), code="invalid_transition"
+        )
     link.closed_at = timezone.now()
     link.closed_by = user
     link.save(update_fields=["closed_at", "closed_by"])
@@ -1213,12 +1243,12 @@ def feedback_answer(
         ("intention", intention),
     ):
         if not isinstance(value, int) or not 1 <= value <= 5:
-            errors[name] = ["Choose from 1 to 5."]
+            errors[name] = [_("Choose from 1 to 5.")]
     if len(comment) > FEEDBACK_COMMENT_MAX:
-        errors["comment"] = [f"At most {FEEDBACK_COMMENT_MAX} characters."]
+        errors["comment"] = [_("At most %(limit)s characters.") % {"limit": FEEDBACK_COMMENT_MAX}]
     if errors:
         raise ValidationError(errors)
-    duplicate = ApplicationError("You have already answered: thank you.", code="duplicate")
+    duplicate = ApplicationError(_("You have already answered: thank you."), code="duplicate")
     if FeedbackAnswer.objects.filter(link=link, session_key=session_key).exists():
         raise duplicate
     try:

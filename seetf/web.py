@@ -144,7 +144,7 @@ def bad_request(request, exception=None):
         if isinstance(exception, RequestDataTooBig):
             # Beyond DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): documented on every write.
             return JsonResponse(
-                {"detail": "The request body is too large.", "code": "too_large"}, status=413
+                {"detail": _("The request body is too large."), "code": "too_large"}, status=413
             )
         return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
     return render(request, "400.html", status=400)

@@ -311,7 +311,7 @@ def test_a_new_user_with_no_terminal_and_no_password_is_refused(fresh_copy, stat
 
 
 def test_the_console_says_each_thing_once(fresh_copy, states):
-    """run_jobs' two lines, and one line per refused request (a 403 and a 404 in demo
+    """run_jobs' four lines, and one line per refused request (a 403 and a 404 in demo
     mode), each once, on the local settings' console; the 404 is the site's page."""
     tree = fresh_copy()
     returncode, output = run(
@@ -321,6 +321,8 @@ def test_the_console_says_each_thing_once(fresh_copy, states):
     assert output.splitlines() == [
         "Reminders as of 2026-06-01: 0 new, 0 sent.",
         "Fund check: raised none, resolved none, 0 e-mailed.",
+        "Notification e-mails: 0 sent.",
+        "Daily digests as of 2026-06-01: 0 notifications sent.",
     ]
 
     requests = (

@@ -3,6 +3,7 @@
 from axes.helpers import get_cool_off
 from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.authtoken.models import Token
@@ -72,7 +73,7 @@ class ObtainTokenView(ObtainAuthToken):
             if getattr(request, "axes_locked_out", False):
                 raise Throttled(
                     wait=_lockout_seconds(request),
-                    detail="Too many failed logins; try again later.",
+                    detail=_("Too many failed logins; try again later."),
                 ) from None
             raise
         user = serializer.validated_data["user"]
@@ -126,7 +127,7 @@ def _lockout_seconds(request) -> int | None:
 
 class NoTokenToRevoke(APIException):
     status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = (
+    default_detail = gettext_lazy(
         "This request carries no API token to revoke: send it as `Authorization: Token <key>`."
     )
     default_code = "no_token"

@@ -4,6 +4,7 @@
 import django_filters
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -95,7 +96,9 @@ class _LanguageFilter(django_filters.CharFilter):
         if value in (None, ""):
             return qs
         if not is_language(value):
-            raise ValidationError({"language": [f"Not an ISO 639-1 code: {value[:20]}."]})
+            raise ValidationError(
+                {"language": [_("Not an ISO 639-1 code: %(value)s.") % {"value": value[:20]}]}
+            )
         return _in_json_list(qs, "languages", value)
 
 
@@ -116,7 +119,7 @@ class _SharedFilters(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         if not (value.isdigit() and len(value) == 3):
-            raise ValidationError({"category": ["Three digits, e.g. 311."]})
+            raise ValidationError({"category": [_("Three digits, e.g. 311.")]})
         return queryset.filter(
             pk__in=queryset.model.sectors.through.objects.filter(
                 sector__code__startswith=value
@@ -407,5 +410,11 @@ def _limit(raw) -> int:
     if raw in (None, ""):
         return scoring.DEFAULT_LIMIT
     if not str(raw).isdigit() or not (1 <= int(raw) <= scoring.MAX_LIMIT):
-        raise ValidationError({"limit": [f"A whole number from 1 to {scoring.MAX_LIMIT}."]})
+        raise ValidationError(
+            {
+                "limit": [
+                    _("A whole number from 1 to %(max_limit)s.") % {"max_limit": scoring.MAX_LIMIT}
+                ]
+            }
+        )
     return int(raw)

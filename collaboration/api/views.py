@@ -2,6 +2,7 @@
 user's `notifications/` and marking them read."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
@@ -57,7 +58,7 @@ class CommentViewSet(GrantChildViewSet, mixins.ListModelMixin, mixins.CreateMode
 
 class NotificationFilter(django_filters.FilterSet):
     unread = django_filters.BooleanFilter(
-        field_name="read_at", lookup_expr="isnull", label="Only the unread (true) or read."
+        field_name="read_at", lookup_expr="isnull", label=_("Only the unread (true) or read.")
     )
     kind = django_filters.ChoiceFilter(choices=NotificationKind.choices)
 

@@ -1,6 +1,7 @@
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -173,7 +174,7 @@ class GrantViewSet(
         user may take it now and, if not, why (the reason and code the action answers)."""
         rows = GRANT_DETAIL_ROWS.read(self.visible_grants().filter(pk=self.kwargs["pk"]))
         if not rows:
-            raise Http404("No Grant matches the given query.")
+            raise Http404(_("No Grant matches the given query."))
         row = rows[0]
         row["allowed_actions"] = selectors.allowed_actions(
             request.user, selectors.workflow_grant(row)
@@ -238,7 +239,7 @@ class GrantViewSet(
         parent = serializer.validated_data["parent"]
         if parent is not None and not self.visible_grants().filter(pk=parent.pk).exists():
             raise ValidationError(
-                {"parent": [f'Invalid pk "{parent.pk}" - object does not exist.']}
+                {"parent": [_('Invalid pk "%(pk)s" - object does not exist.') % {"pk": parent.pk}]}
             )
         grant = services.grant_link_parent(
             grant=grant,

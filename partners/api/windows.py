@@ -1,6 +1,7 @@
 """Funding windows: `/api/v1/windows/` (API.md, Funding windows)."""
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -90,7 +91,7 @@ class WindowSerializer(serializers.ModelSerializer):
         closes = attrs.get("closes_on", getattr(self.instance, "closes_on", None))
         if opens and closes and closes < opens:
             raise serializers.ValidationError(
-                {"closes_on": ["A window cannot close before it opens."]}
+                {"closes_on": [_("A window cannot close before it opens.")]}
             )
         return attrs
 

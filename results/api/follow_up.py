@@ -5,6 +5,7 @@ and the sustained-results report. Reads through the selectors' scopes, writes th
 
 import django_filters
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -95,7 +96,7 @@ class FollowUpNeedFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=FollowUpStatus.choices)
     financed_by_grant = django_filters.NumberFilter(field_name="financed_by_grant_id")
     financed_elsewhere = django_filters.BooleanFilter(
-        method="filter_elsewhere", label="Financed by another source (true) or not (false)."
+        method="filter_elsewhere", label=_("Financed by another source (true) or not (false).")
     )
 
     class Meta:

@@ -7,6 +7,7 @@ sends it back with a comment. Every write goes through ``results.services`` and 
 audited there.
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -121,7 +122,9 @@ class LessonInputSerializer(serializers.Serializer):
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
-                raise serializers.ValidationError({name: ["Text must be valid Unicode."]}) from exc
+                raise serializers.ValidationError(
+                    {name: [_("Text must be valid Unicode.")]}
+                ) from exc
         return attrs
 
 
@@ -130,7 +133,7 @@ def _can_write_any_lesson(user) -> tuple[bool, str]:
     decided by the service, under the grant's rule)."""
     if user.is_superuser or is_task_team_leader(user):
         return True, ""
-    return False, "Only task team leaders write lessons, for their own grants."
+    return False, _("Only task team leaders write lessons, for their own grants.")
 
 
 def _review_action(name: str, attribute: str, service):

@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -269,10 +270,12 @@ class DonorDashboardView(ScopedAPIView):
         user = request.user
         requested = request.query_params.get("partner")
         if requested is not None and not requested.isdigit():
-            raise ValidationError({"partner": ["Give a partner id."]})
+            raise ValidationError({"partner": [_("Give a partner id.")]})
         if is_fund_manager(user):
             if requested is None:
-                raise ValidationError({"partner": ["Fund managers name a partner: ?partner=ID."]})
+                raise ValidationError(
+                    {"partner": [_("Fund managers name a partner: ?partner=ID.")]}
+                )
             partner = get_object_or_404(self.get_queryset(), pk=int(requested))
         elif is_donor(user):
             # The donor's own partner, through their membership, in one query.
@@ -281,7 +284,7 @@ class DonorDashboardView(ScopedAPIView):
                 raise NotFound()
         else:
             raise ApplicationError(
-                "The donor dashboard is for donors and fund managers.",
+                _("The donor dashboard is for donors and fund managers."),
                 code="permission_denied",
                 status=403,
             )

@@ -7,6 +7,7 @@ fund managers also read drafts, write (POST, PATCH) and publish or unpublish.
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -45,7 +46,7 @@ def _no_lone_surrogates(value: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise serializers.ValidationError("Text must be valid Unicode.") from exc
+        raise serializers.ValidationError(_("Text must be valid Unicode.")) from exc
 
 
 # --- Serializers ---------------------------------------------------------------------
@@ -153,7 +154,9 @@ def _existing(model, codes: list[str]) -> list:
     found = model.objects.in_bulk(codes)
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise serializers.ValidationError(f"Unknown code(s): {', '.join(unknown)}.")
+        raise serializers.ValidationError(
+            _("Unknown code(s): %(unknown)s.") % {"unknown": ", ".join(unknown)}
+        )
     return [found[code] for code in codes]
 
 
@@ -277,7 +280,10 @@ class ResultsStoryViewSet(
         except (TypeError, ValueError, ValidationError):
             raise Http404 from None
         if not rows:
-            raise Http404(f"No {ResultsStory._meta.object_name} matches the given query.")
+            raise Http404(
+                _("No %(object_name)s matches the given query.")
+                % {"object_name": ResultsStory._meta.object_name}
+            )
         return Response(STORY_ROWS.represent_one(rows[0]))
 
     def _input(self, **kwargs) -> dict:

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CommonConfig(AppConfig):
     name = "seetf.common"
     label = "common"
-    verbose_name = "Common"
+    verbose_name = _("Common")
 
     def ready(self):
         from django.db.models.signals import post_migrate

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -31,7 +32,7 @@ def api_exception_handler(exc, context):
         # have caught it first, so log it, but the client still gets a clear 409.
         logger.warning("Integrity error reached the API: %s", exc)
         return Response(
-            {"detail": "The change conflicts with data already recorded.", "code": "duplicate"},
+            {"detail": _("The change conflicts with data already recorded."), "code": "duplicate"},
             status=status.HTTP_409_CONFLICT,
         )
     elif isinstance(exc, OverflowError):
@@ -40,7 +41,7 @@ def api_exception_handler(exc, context):
         # fault, so 400, not 500. Logged: a validator should have refused it first.
         logger.warning("Out-of-range value reached the API: %s", exc)
         exc = exceptions.ValidationError(
-            {"non_field_errors": ["A number or date in the request is out of range."]}
+            {"non_field_errors": [_("A number or date in the request is out of range.")]}
         )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -53,7 +54,8 @@ def _fingerprint(request) -> str:
 def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise ApplicationError(
-            "This Idempotency-Key was already used for a different request.", code="duplicate"
+            gettext("This Idempotency-Key was already used for a different request."),
+            code="duplicate",
         )
     response = Response(record.response_body, status=record.response_status)
     response["Idempotent-Replayed"] = "true"
@@ -87,7 +89,10 @@ def idempotent(request, handler) -> Response:
         raise exceptions.ValidationError(
             {
                 HEADER: [
-                    f"Give a non-empty key of at most {MAX_KEY_LENGTH} printable characters."
+                    gettext(
+                        "Give a non-empty key of at most %(max_key_length)s printable characters."
+                    )
+                    % {"max_key_length": MAX_KEY_LENGTH}
                 ]
             }
         )
@@ -168,7 +173,9 @@ def once_per_form(view):
                 return response
         record = IdempotencyKey.objects.get(user=request.user, key=key)
         if record.fingerprint != fingerprint or not record.response_status:
-            raise BadRequest("This form's one-time token was already used for another form.")
+            raise BadRequest(
+                gettext("This form's one-time token was already used for another form.")
+            )
         for level, text in record.response_body["messages"]:
             messages.add_message(request, level, text)
         return HttpResponseRedirect(record.response_body["location"])

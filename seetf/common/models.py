@@ -3,6 +3,7 @@ import contextvars
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # The models whose instances keep the timestamps they carry, in this context only (a
 # thread, a task): see ``explicit_timestamps``.
@@ -58,7 +59,7 @@ class IdempotencyKey(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    fingerprint = models.CharField(max_length=64, help_text=_("SHA-256 of method, path and body."))
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField(encoder=None)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -87,7 +88,7 @@ class DataChange(models.Model):
     weight = models.BigIntegerField(default=1)
 
     class Meta:
-        verbose_name = "data change"
+        verbose_name = _("data change")
 
     def __str__(self):
         return f"{self.pk}: +{self.weight}"

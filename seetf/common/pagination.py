@@ -1,5 +1,6 @@
 import re
 
+from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -26,7 +27,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
         size = _whole_number(raw)
         if size is None or not 1 <= size <= self.max_page_size:
             raise ValidationError(
-                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+                {
+                    self.page_size_query_param: [
+                        _("A whole number from 1 to %(max_page_size)s.")
+                        % {"max_page_size": self.max_page_size}
+                    ]
+                }
             )
         return size
 
@@ -36,7 +42,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return 1
         number = _whole_number(raw)
         if number is None or number < 1:
-            raise ValidationError({self.page_query_param: ["A whole number from 1."]})
+            raise ValidationError({self.page_query_param: [_("A whole number from 1.")]})
         return number
 
     def get_schema_operation_parameters(self, view):

@@ -6,6 +6,7 @@ import codecs
 import re
 from itertools import accumulate
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils import json
@@ -39,16 +40,19 @@ class StrictJSONParser(JSONParser):
                 depth = json_depth(text)
                 if depth > MAX_JSON_DEPTH:
                     raise ParseError(
-                        f"JSON parse error - nested {depth} levels deep, more than the "
-                        f"{MAX_JSON_DEPTH} allowed."
+                        _(
+                            "JSON parse error - nested %(depth)s levels deep, more than the "
+                            "%(max_json_depth)s allowed."
+                        )
+                        % {"depth": depth, "max_json_depth": MAX_JSON_DEPTH}
                     )
             parse_constant = json.strict_constant if self.strict else None
             data = json.loads(text, parse_constant=parse_constant)
             _refuse_unencodable(data)
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deep.") from None
+            raise ParseError(_("JSON parse error - nested too deep.")) from None
         except ValueError as exc:  # as DRF's JSONParser words it
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(_("JSON parse error - %(exc)s") % {"exc": exc}) from None
         return data
 
 
@@ -67,7 +71,7 @@ def _refuse_unencodable(value) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ParseError("JSON parse error - a string is not valid Unicode text.") from None
+            raise ParseError(_("JSON parse error - a string is not valid Unicode text.")) from None
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_unencodable(key)

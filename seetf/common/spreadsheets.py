@@ -36,6 +36,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.functional import Promise
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -60,6 +61,8 @@ _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def safe_cell(value):
     """The value, neutralised if it is text a spreadsheet would run as a formula."""
+    if isinstance(value, Promise):  # a translated label: text in the active language
+        value = str(value)
     if isinstance(value, str) and value.startswith(FORMULA_LEADS) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
@@ -125,6 +128,8 @@ def _total_line(columns, totals) -> list:
 
 
 def _csv_cell(value):
+    if isinstance(value, Promise):
+        value = str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -184,6 +189,8 @@ def _typed(value, field):
 
 
 def _xlsx_cell(sheet, value, *, bold=False):
+    if isinstance(value, Promise):  # a translated label (a choice's): its text
+        value = str(value)
     if isinstance(value, (list, tuple)):
         value = ";".join(str(v) for v in value)
     if isinstance(value, str):

@@ -31,15 +31,17 @@ def _waiting_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def test_a_digest_whose_oldest_row_another_worker_holds_waits_and_goes_whole(
-    funded, leader
-):
+def test_a_digest_whose_oldest_row_another_worker_holds_waits_and_goes_whole(funded, leader):
     grant = make_grant(leader)
     yesterday = timezone.make_aware(datetime.combine(date(2026, 3, 2), clock(10)))
     rows = [
         Notification.objects.create(
-            user=leader, kind="comment", grant=grant, text=f"Comment {n}",
-            delivery=Delivery.DAILY, created_at=yesterday + timedelta(minutes=n),
+            user=leader,
+            kind="comment",
+            grant=grant,
+            text=f"Comment {n}",
+            delivery=Delivery.DAILY,
+            created_at=yesterday + timedelta(minutes=n),
         )  # fmt: skip
         for n in range(3)
     ]

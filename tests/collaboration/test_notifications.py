@@ -254,6 +254,29 @@ def test_a_digest_that_fails_is_sent_whole_by_the_next_run(settings, funded, lea
     assert message.subject == "Your SEETF digest: 2 notifications"
 
 
+def test_run_jobs_sends_the_digests_and_fails_loudly_while_the_mail_server_is_down(
+    settings, funded, leader, fund_manager, capsys
+):
+    """The embedded default has no beat: ``manage.py run_jobs`` is how the digests go."""
+    from django.core.management import CommandError, call_command
+
+    services.preferences_set(user=fund_manager, preferences={K.SUBMITTED: Delivery.DAILY})
+    with at(date(2026, 3, 2)):
+        make_grant(leader, GrantStatus.SUBMITTED)
+        make_grant(leader, GrantStatus.SUBMITTED)
+    settings.EMAIL_BACKEND = "tests.jobs.mail_backends.SMTPErrorBackend"
+    with pytest.raises(CommandError, match="Some e-mails failed"):
+        call_command("run_jobs", date="2026-03-03")
+    assert "Daily digests:" in capsys.readouterr().err
+    assert not Notification.objects.filter(emailed_at__isnull=False).exists()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    call_command("run_jobs", date="2026-03-03")
+    out = capsys.readouterr().out
+    assert "Daily digests as of 2026-03-03: 2 notifications sent." in out
+    assert [m.subject for m in mail.outbox] == ["Your SEETF digest: 2 notifications"]
+    assert not Notification.objects.filter(emailed_at__isnull=True).exists()
+
+
 def test_the_actor_is_not_told_of_their_own_action(funded, fm_leader, fund_manager):
     make_grant(fm_leader, GrantStatus.SUBMITTED)
     assert told() == [("fm", K.SUBMITTED)]

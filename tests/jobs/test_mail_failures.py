@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
+from collaboration.models import Notification
 from grants.alerts import AlertDeliveryError, run_fund_check
 from grants.models import Reminder
 from grants.reminders import ReminderDeliveryError, run_reminders
@@ -156,12 +157,17 @@ def test_run_jobs_with_the_server_down_fails_loudly_and_sends_later(
     assert Reminder.objects.get().sent_at is None
     assert FundAlert.objects.get().notified_at is None
 
+    assert "Notification e-mails:" in err  # the approval's, pending as well
+    waiting = Notification.objects.filter(emailed_at=None).count()
+    assert waiting > 0
+
     settings.EMAIL_BACKEND = LOCMEM
     call_command("run_jobs", date=day.isoformat())
     call_command("run_jobs", date=day.isoformat())
     assert Reminder.objects.get().sent_at is not None
     assert FundAlert.objects.get().notified_at is not None
-    assert len(mail.outbox) == 2
+    assert not Notification.objects.filter(emailed_at=None).exists()
+    assert len(mail.outbox) == 2 + waiting
 
 
 def test_a_run_out_of_time_stops_between_two_sends_leaving_the_rest_pending(

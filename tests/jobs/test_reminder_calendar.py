@@ -292,13 +292,20 @@ def test_run_jobs_takes_the_date_and_says_what_it_did(approved_grant, capsys):
 def test_run_jobs_says_each_result_once(approved_grant, capsys, caplog):
     """On the console, the command's own lines: the jobs log nothing more at INFO (they
     used to log the same results again in other words)."""
+    from collaboration.models import Notification
+
     day = DUE + timedelta(days=1)
+    # The approval's notifications, not e-mailed (no commit here): run_jobs catches up.
+    waiting = Notification.objects.filter(emailed_at=None).count()
+    assert waiting > 0
     with caplog.at_level(logging.INFO):
         call_command("run_jobs", date=day.isoformat())
     out = capsys.readouterr().out
     assert out.splitlines() == [
         f"Reminders as of {day}: 1 new, 1 sent.",
         "Fund check: raised none, resolved none, 0 e-mailed.",
+        f"Notification e-mails: {waiting} sent.",
+        f"Daily digests as of {day}: 0 notifications sent.",
     ]
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
 

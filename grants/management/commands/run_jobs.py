@@ -6,13 +6,15 @@ from django.utils import timezone
 from grants.alerts import AlertDeliveryError, run_fund_check
 from grants.reminders import ReminderDeliveryError, run_reminders
 from seetf.common.datacache import compact_data_changes
+from seetf.common.jobs import DailyJobFailed, daily_jobs
 
 
 class Command(BaseCommand):
     help = (
         "Run the daily jobs once, as Celery beat does: completion-report reminders as of "
-        "--date (default today), then the funding-balance check (and the cache's "
-        "housekeeping)."
+        "--date (default today), the funding-balance check, then the jobs other apps "
+        "register (the notification e-mails and daily digests), and the cache's "
+        "housekeeping."
     )
 
     def add_arguments(self, parser):
@@ -42,6 +44,12 @@ class Command(BaseCommand):
         except AlertDeliveryError as exc:
             failed = True
             self.stderr.write(f"An alert could not be e-mailed (it stays pending): {exc}")
+        for job in daily_jobs():
+            try:
+                self.stdout.write(job.run(as_of))
+            except DailyJobFailed as exc:
+                failed = True
+                self.stderr.write(f"{job.name}: {exc}")
         # Housekeeping beat also does daily: the data version's change rows folded into one.
         compact_data_changes()
         if failed:
