@@ -46,24 +46,38 @@ MAKEMESSAGES_OPTIONS = {
 
 
 def makemessages(locale_dir: Path | None = None, verbosity: int = 0) -> None:
-    """Django's makemessages for both domains, into ``locale_dir`` (LOCALE_PATHS by
-    default), from the project's folder. Needs GNU gettext (Debian: apt-get install
-    gettext)."""
+    """Django's makemessages for both domains, from the project's folder, into its
+    ``locale/`` or into ``locale_dir`` (a copy, for the test). Needs GNU gettext (Debian:
+    apt-get install gettext).
+
+    Into a copy, it runs over a shadow of the project's folder (a temporary folder of
+    links to each of its entries, ``locale`` pointing to the copy), followed through the
+    links: makemessages writes each string into the ``locale`` beside the files it read,
+    so this is the one way to run it unchanged on the project and leave locale/ alone."""
     import os
+    import tempfile
 
     from django.core.management import call_command
     from django.test.utils import override_settings
 
     here = os.getcwd()
-    os.chdir(BASE_DIR)
-    try:
-        with override_settings(LOCALE_PATHS=[str(locale_dir or LOCALE_DIR)]):
-            for domain in DOMAINS:
-                call_command(
-                    "makemessages", domain=domain, verbosity=verbosity, **MAKEMESSAGES_OPTIONS
-                )
-    finally:
-        os.chdir(here)
+    with tempfile.TemporaryDirectory() as shadow:
+        options = dict(MAKEMESSAGES_OPTIONS)
+        root = BASE_DIR
+        if locale_dir is not None and Path(locale_dir).resolve() != LOCALE_DIR.resolve():
+            root = Path(shadow)
+            for entry in BASE_DIR.iterdir():
+                if entry.name not in ("locale", ".git"):
+                    (root / entry.name).symlink_to(entry)
+            (root / "locale").symlink_to(Path(locale_dir).resolve())
+            options["symlinks"] = True
+        os.chdir(root)
+        try:
+            with override_settings(LOCALE_PATHS=[str(root / "locale")]):
+                for domain in DOMAINS:
+                    call_command("makemessages", domain=domain, verbosity=verbosity, **options)
+        finally:
+            os.chdir(here)
 
 
 # %(name)s, %s, %d, %.2f... (not %%), and {name} / {0} / {}.
