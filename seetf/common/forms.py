@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from seetf.common.errors import ApplicationError
@@ -45,7 +46,9 @@ class WebForm(forms.Form):
                 continue
             field.widget.attrs.pop("maxlength", None)
             field.widget.attrs["data-maxlength"] = str(limit)
-            said = _("%(limit)s characters at most.") % {"limit": f"{limit:,}"}
+            said = _("%(limit)s characters at most.") % {
+                "limit": number_format(limit, force_grouping=True)  # 5,000; 5 000 in French
+            }
             field.help_text = f"{field.help_text} {said}".strip() if field.help_text else said
 
 
