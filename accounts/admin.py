@@ -13,7 +13,8 @@ from audit.services import audit_record
 from partners import services as partner_services
 from seetf.common.admin import ReadOnlyAdmin
 
-from .models import LoginRecord
+from . import services
+from .models import LoginRecord, UserPreference
 
 User = get_user_model()
 
@@ -24,6 +25,21 @@ class LoginRecordAdmin(ReadOnlyAdmin):
     list_filter = ["method", "outcome"]
     search_fields = ["username", "address"]
     list_select_related = ["user"]
+
+
+@admin.register(UserPreference)
+class UserPreferenceAdmin(admin.ModelAdmin):
+    """A user's saved language (README "Languages"), saved through the service. A user
+    signed in now keeps their session's language until they next sign in or choose one."""
+
+    list_display = ["user", "language"]
+    list_filter = ["language"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+
+    def save_model(self, request, obj, form, change):
+        services.language_set(user=obj.user, language=obj.language)
 
 
 class ServicePasswordChangeForm(AdminPasswordChangeForm):
