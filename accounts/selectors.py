@@ -51,6 +51,15 @@ def saved_language(user) -> str:
     return UserPreference.objects.filter(user=user).values_list("language", flat=True).first() or ""
 
 
+def saved_languages(user_ids) -> dict[int, str]:
+    """The saved language of each of these users that saved one (``{pk: code}``)."""
+    return dict(
+        UserPreference.objects.filter(user_id__in=list(user_ids))
+        .exclude(language="")
+        .values_list("user_id", "language")
+    )
+
+
 def languages_by_email(emails) -> dict[str, str]:
     """The saved language of each address's user ("" when none is saved). An address
     shared by several active users takes the first saved one."""

@@ -1,9 +1,11 @@
 """Reads of collaboration: a grant's discussion and who takes part in it, a user's
 notifications and preferences, and the calendar of what is due."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from accounts.selectors import saved_languages
 from grants.models import GrantStatus
 from grants.selectors import grants_visible_to
 from partners.roles import Role
@@ -80,3 +82,10 @@ def preferences_of(user) -> dict[str, str]:
     """{kind: delivery} for every kind, the default where the user chose nothing."""
     chosen = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
     return {kind: chosen.get(kind, Delivery.IMMEDIATELY) for kind in NotificationKind.values}
+
+
+def languages_of(user_ids) -> dict[int, str]:
+    """The language each user reads what is written to them in: their saved one, else the
+    site's (LANGUAGE_CODE)."""
+    saved = saved_languages(user_ids)
+    return {pk: saved.get(pk) or settings.LANGUAGE_CODE for pk in user_ids}

@@ -4,11 +4,12 @@ receivers all come here."""
 
 import re
 import secrets
+from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from grants.models import GrantHistory
@@ -43,10 +44,15 @@ def grant_path(grant, anchor: str = "") -> str:
     return f"/grants/{grant.pk}/{anchor}"
 
 
-def notify(*, users, kind: str, grant=None, text: str, path: str = "", actor=None) -> int:
+def notify(
+    *, users, kind: str, grant=None, text: Callable[[], str], path: str = "", actor=None
+) -> int:
     """Tell each of ``users`` (but the actor) of something: a row each, in the current
     transaction, e-mailed as their preference for ``kind`` says once it commits. A user
-    without an e-mail address is told in the header only. Returns how many were told."""
+    without an e-mail address is told in the header only. Returns how many were told.
+
+    ``text()`` gives the words, called once per language of the recipients (their saved
+    one, else the site's), never in the language of whoever acted."""
     wanted = {user.pk for user in users} - {getattr(actor, "pk", None)}
     if not wanted:
         return 0
@@ -54,12 +60,17 @@ def notify(*, users, kind: str, grant=None, text: str, path: str = "", actor=Non
         get_user_model().objects.filter(pk__in=wanted, is_active=True).values_list("pk", "email")
     )
     chosen = selectors.deliveries(list(emails), kind)
+    languages = selectors.languages_of(list(emails))
+    words: dict[str, str] = {}
+    for language in set(languages.values()):
+        with translation.override(language):
+            words[language] = text()[:6000]
     rows = [
         Notification(
             user_id=pk,
             kind=kind,
             grant=grant,
-            text=text[:6000],
+            text=words[languages[pk]],
             path=path,
             delivery=chosen[pk] if emails[pk] else Delivery.NEVER,
         )
@@ -121,11 +132,12 @@ def comment_create(*, grant, user, body: str) -> Comment:
     author = user.get_username()
     excerpt = body if len(body) <= EXCERPT else body[:EXCERPT].rstrip() + "…"
     path = grant_path(grant, f"#comment-{comment.pk}")
+    values = {"author": author, "grant": grant_label(grant), "excerpt": excerpt}
     notify(
         users=mentioned,
         kind=NotificationKind.MENTION,
         grant=grant,
-        text=f"{author} mentioned you on {grant_label(grant)}: {excerpt}",
+        text=lambda: _("%(author)s mentioned you on %(grant)s: %(excerpt)s") % values,
         path=path,
         actor=user,
     )
@@ -134,7 +146,7 @@ def comment_create(*, grant, user, body: str) -> Comment:
         users=get_user_model().objects.filter(pk__in=others),
         kind=NotificationKind.COMMENT,
         grant=grant,
-        text=f"{author} commented on {grant_label(grant)}: {excerpt}",
+        text=lambda: _("%(author)s commented on %(grant)s: %(excerpt)s") % values,
         path=path,
         actor=user,
     )

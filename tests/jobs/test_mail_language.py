@@ -87,6 +87,36 @@ def test_a_spanish_readers_notification_is_in_spanish(funded, leader, fund_manag
     assert in_spanish("Open it:") in message.body
 
 
+def test_a_notifications_own_words_are_in_each_readers_language_not_the_actors(
+    funded, leader, fund_manager, fund_manager2
+):
+    """The sentence stored with the notification (shown on the notifications page and in
+    its e-mail) is written once per reader's language, whatever the actor's request."""
+    from collaboration.models import Notification
+    from collaboration.services import grant_label
+
+    account_services.language_set(user=leader, language="es")
+    grant = make_grant(leader, GrantStatus.SUBMITTED)
+    with translation.override("fr"):  # the fund manager's request, in French
+        grant_services.grant_transition(
+            grant=grant, user=fund_manager, action="return", comment="x"
+        )
+    (told,) = Notification.objects.filter(user=leader, kind=NotificationKind.RETURNED)
+    expected = in_spanish(
+        "%(grant)s was returned for revision by %(user)s.",
+        grant=grant_label(grant),
+        user=fund_manager.get_username(),
+    ) + in_spanish(' Their comment: "%(comment)s"', comment="x")
+    assert told.text == expected
+    # A reader with no saved language: the site's, English, not the actor's French.
+    with translation.override("fr"):  # the leader's request, in French
+        grant_services.grant_transition(grant=grant, user=leader, action="submit")
+    latest = Notification.objects.filter(user=fund_manager2, kind=NotificationKind.SUBMITTED)
+    assert latest.latest("pk").text.startswith(
+        f"{leader.get_username()} resubmitted the proposal {grant_label(grant)}, asking for "
+    )
+
+
 def test_without_a_preference_the_mail_is_english_whatever_the_senders_language(
     funded, leader, fund_manager
 ):
