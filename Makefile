@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 # numbers, no obsolete entries, unwrapped (options: seetf/common/catalogues.py). Needs GNU
 # gettext (Debian: apt-get install gettext).
 messages: install
-	$(PY) -m seetf.common.catalogues messages
+	DJANGO_SETTINGS_MODULE=seetf.settings.local $(PY) -m seetf.common.catalogues messages
 
 migrate: install
 	$(PY) manage.py migrate --noinput
