@@ -34,9 +34,9 @@ class OfferStatus(models.TextChoices):
 
 
 class RequestStatus(models.TextChoices):
-    OPEN = "open", pgettext_lazy("status", "Open")
+    OPEN = "open", pgettext_lazy("status of a request", "Open")
     MATCHED = "matched", _("Matched")
-    CLOSED = "closed", pgettext_lazy("status", "Closed")
+    CLOSED = "closed", pgettext_lazy("status of a request", "Closed")
 
 
 class Offer(_Described, TimeStampedModel):

@@ -5,7 +5,7 @@ none, and their e-mails are queued only once it commits (``services.notify``).
 Each text is a function of no arguments, called by ``services.notify`` once per language
 of its recipients (each reads it, and its amounts, in their own)."""
 
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from . import selectors, services
@@ -130,12 +130,16 @@ def on_disbursement_recorded(sender, *, grant, disbursement, user, **extra):
     values = {
         "amount": disbursement.amount_usd,
         "grant": services.grant_label(grant),
-        "day": f"{disbursement.disbursed_on:%Y-%m-%d}",
+        "day": disbursement.disbursed_on,
     }
 
     def text():
         said = _("%(amount)s USD was disbursed from %(grant)s on %(day)s.")
-        return said % {**values, "amount": _usd(values["amount"])}
+        return said % {
+            **values,
+            "amount": _usd(values["amount"]),
+            "day": date_format(values["day"], "SHORT_DATE_FORMAT"),
+        }
 
     services.notify(
         users=[grant.task_team_leader],

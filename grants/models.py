@@ -30,11 +30,11 @@ class GrantStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
     UNDER_REVIEW = "under_review", _("Under review")
-    RETURNED = "returned", pgettext_lazy("status", "Returned for revision")
+    RETURNED = "returned", pgettext_lazy("status of a grant", "Returned for revision")
     REJECTED = "rejected", _("Rejected")
     APPROVED = "approved", _("Approved")
     COMPLETED = "completed", _("Completed")
-    CLOSED = "closed", pgettext_lazy("status", "Closed")
+    CLOSED = "closed", pgettext_lazy("status of a grant", "Closed")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -333,8 +333,8 @@ class Instrument(models.TextChoices):
 
 
 class ExchangeStatus(models.TextChoices):
-    PLANNED = "planned", _("Planned")
-    HELD = "held", _("Held")
+    PLANNED = "planned", pgettext_lazy("status of an exchange", "Planned")
+    HELD = "held", pgettext_lazy("status of an exchange", "Held")
     CANCELLED = "cancelled", pgettext_lazy("status of an exchange", "Cancelled")
 
 

@@ -472,8 +472,8 @@ class WindowKind(models.TextChoices):
 
 
 class WindowStatus(models.TextChoices):
-    OPEN = "open", pgettext_lazy("status", "Open")
-    CLOSED = "closed", pgettext_lazy("status", "Closed")
+    OPEN = "open", pgettext_lazy("status of a window", "Open")
+    CLOSED = "closed", pgettext_lazy("status of a window", "Closed")
 
 
 class Window(TimeStampedModel):

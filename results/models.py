@@ -169,7 +169,7 @@ class FollowUpKind(models.TextChoices):
 
 
 class FollowUpStatus(models.TextChoices):
-    OPEN = "open", pgettext_lazy("status", "Open")
+    OPEN = "open", pgettext_lazy("status of a follow-up need", "Open")
     FINANCED = "financed", _("Financed")
     DROPPED = "dropped", _("Dropped")
 
@@ -334,7 +334,7 @@ class LessonReview(models.TextChoices):
 
     PENDING = "pending", _("Waiting for review")
     APPROVED = "approved", _("Reviewed")
-    RETURNED = "returned", pgettext_lazy("status", "Returned for revision")
+    RETURNED = "returned", pgettext_lazy("status of a lesson", "Returned for revision")
 
 
 class Lesson(TimeStampedModel):
