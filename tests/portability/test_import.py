@@ -273,7 +273,14 @@ def test_the_commands(tmp_path):
     exported = tmp_path / "out.xlsx"
     call_command("export_portfolio", str(exported), stdout=out)
     names = load_workbook(exported, read_only=True).sheetnames
-    assert names[:4] == ["partners", "contributions", "receipts", "grants"]
+    assert names[:6] == [
+        "partners",
+        "contributions",
+        "receipts",
+        "windows",
+        "window_movements",
+        "grants",
+    ]
 
 
 def test_a_refusal_by_a_service_rolls_everything_back(tmp_path, fund_manager, monkeypatch):
@@ -335,7 +342,8 @@ def test_the_money_a_closing_releases_funds_a_later_approval_only(
         assert result.problems == []
         fund = Fund.objects.get(pk=1)
         assert fund.committed_usd == Decimal("98000.00")  # 95,000 - 5,000 + 8,000
-        assert fund.available_usd == Decimal("2000.00")
+        # 100,000 - 98,000 committed - the template's 1,000 allocated to its window.
+        assert fund.available_usd == Decimal("1000.00")
     else:
         assert [(p.sheet, p.row, p.column) for p in result.problems] == [
             ("grants", 3, "approved_usd")
