@@ -1258,6 +1258,7 @@ class _Generator:
             at = _at(self.as_of - timedelta(days=rng.randint(1, 1500)), rng)
             offers.append(
                 Offer(
+                    reference=f"OFR-{at.year}-{i + 1:04d}",
                     title=f"{topic[0].upper()}{topic[1:]}: what worked in {country.name}",
                     description=(
                         f"{country.name}'s experience of {topic}: the reforms, the "
@@ -1285,6 +1286,7 @@ class _Generator:
             at = _at(self.as_of - timedelta(days=rng.randint(1, 400)), rng)
             requests.append(
                 ExchangeRequest(
+                    reference=f"REQ-{at.year}-{i + 1:04d}",
                     title=f"{topic[0].upper()}{topic[1:]} for {country.name}",
                     description=f"{country.name} wants to learn about {topic} from its peers.",
                     recipient_country_id=country.code,
