@@ -506,7 +506,13 @@ def offers_record_past(*, entries: list[dict]) -> list[Offer]:
             updated_at=entry["created_at"],
         )
         try:
-            offer.full_clean(exclude=["provider_country", "created_by", "reference"])
+            # The fields' lengths and the e-mail's form; the capacity's CHECK is
+            # ``_validate_offer``'s (not a query per offer), the reference's uniqueness above.
+            offer.full_clean(
+                exclude=["provider_country", "created_by", "reference"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
         except ValidationError as exc:
             raise _past_error(exc, index) from None
         offers.append(offer)
