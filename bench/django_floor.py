@@ -606,6 +606,7 @@ def exchange_flows(request, user):
 
 OFFER_COLUMNS = (
     "id",
+    "reference",
     "title",
     "description",
     "provider_country_id",
@@ -650,6 +651,7 @@ def _offer_rows(offers) -> list[dict]:
     return [
         {
             "id": r["id"],
+            "reference": r["reference"],
             "title": r["title"],
             "description": r["description"],
             "description_html": render_markdown(r["description"]),

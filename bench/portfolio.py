@@ -1195,35 +1195,44 @@ class _Generator:
         for window, extra in zip(self.windows, left, strict=True):
             extra = _money(extra * scale)
             committed = figures[window.pk]["committed_usd"]
+            # The allocation covers the most its grants had committed at any time (an
+            # approval needs the window's money that day; a closing gives some back later).
+            peak = max(committed, _peak_commitment(window))
             stamp = datetime.combine(window.opens_on, time(9), tzinfo=UTC)
             movements.append(
                 WindowMovement(
                     window=window,
                     kind=WindowMovementKind.ALLOCATION,
-                    amount_usd=max(committed + extra, CENT),
+                    amount_usd=max(peak + extra, CENT),
                     reason="Initial allocation",
                     created_at=stamp,
                 )
             )
             if window.closes_on < self.as_of:
+                # Closed after the last approval of its grants (a closed window approves
+                # nothing: a grant submitted in time may be decided after the closing date).
+                closed_at = datetime.combine(window.closes_on, time(18), tzinfo=UTC)
+                last = Grant.objects.filter(window=window).aggregate(last=models.Max("decided_at"))[
+                    "last"
+                ]
+                if last is not None and last >= closed_at:
+                    closed_at = last + timedelta(hours=1)
                 movements.append(
                     WindowMovement(
                         window=window,
                         kind=WindowMovementKind.CLOSE,
-                        amount_usd=max(committed + extra, CENT) - committed,
+                        amount_usd=max(peak + extra, CENT) - committed,
                         reason="The call closed",
-                        created_at=datetime.combine(window.closes_on, time(18), tzinfo=UTC),
+                        created_at=closed_at,
                     )
                 )
                 status = WindowStatus.CLOSED
             else:
-                allocated += max(committed + extra, CENT) - committed
+                allocated += max(peak + extra, CENT) - committed
                 status = WindowStatus.OPEN
             Window.objects.filter(pk=window.pk).update(
                 status=status,
-                allocated_usd=max(committed + extra, CENT)
-                if status == WindowStatus.OPEN
-                else committed,
+                allocated_usd=max(peak + extra, CENT) if status == WindowStatus.OPEN else committed,
                 committed_usd=committed,
                 disbursed_usd=figures[window.pk]["disbursed_usd"],
             )
@@ -1258,6 +1267,7 @@ class _Generator:
             at = _at(self.as_of - timedelta(days=rng.randint(1, 1500)), rng)
             offers.append(
                 Offer(
+                    reference=f"OFR-{at.year}-{i + 1:04d}",
                     title=f"{topic[0].upper()}{topic[1:]}: what worked in {country.name}",
                     description=(
                         f"{country.name}'s experience of {topic}: the reforms, the "
@@ -1285,6 +1295,7 @@ class _Generator:
             at = _at(self.as_of - timedelta(days=rng.randint(1, 400)), rng)
             requests.append(
                 ExchangeRequest(
+                    reference=f"REQ-{at.year}-{i + 1:04d}",
                     title=f"{topic[0].upper()}{topic[1:]} for {country.name}",
                     description=f"{country.name} wants to learn about {topic} from its peers.",
                     recipient_country_id=country.code,
@@ -1384,6 +1395,32 @@ class _Generator:
         self.summary.by_status = {s: counts[s] for s in STATUS_WEIGHTS}
         self.summary.ledger = {**ledger, "available_usd": fund.available_usd}
         return self.summary
+
+
+def _peak_commitment(window) -> Decimal:
+    """The most a window's grants had committed at any one time: approvals add what was
+    approved, closings and cancellings take away what they released (by day, releases
+    before approvals, as the importer replays them)."""
+    moves = [
+        (at.date(), 1, approved)
+        for at, approved in Grant.objects.filter(
+            window=window, approved_usd__isnull=False, decided_at__isnull=False
+        ).values_list("decided_at", "approved_usd")
+    ]
+    released = dict(
+        Grant.objects.filter(window=window, released_usd__gt=0).values_list("pk", "released_usd")
+    )
+    moves += [
+        (at.date(), 0, -released[grant_id])
+        for grant_id, at in GrantHistory.objects.filter(
+            grant_id__in=released, action__in=["close", "cancel"]
+        ).values_list("grant_id", "at")
+    ]
+    running = peak = Decimal("0.00")
+    for _day, _order, amount in sorted(moves):
+        running += amount
+        peak = max(peak, running)
+    return peak
 
 
 def generate_portfolio(

@@ -42,6 +42,9 @@ class RequestStatus(models.TextChoices):
 class Offer(_Described, TimeStampedModel):
     """A provider country's institution and the experience it can share."""
 
+    # OFR-YYYY-NNNN, given by the services on creation (``references``): the offer's
+    # natural key in the portfolio workbook. Null only for rows written outside them.
+    reference = models.CharField(max_length=20, unique=True, null=True, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(max_length=10000, help_text=_("Plain text or Markdown."))
     provider_country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="offers")
@@ -77,6 +80,8 @@ class Offer(_Described, TimeStampedModel):
 class ExchangeRequest(_Described, TimeStampedModel):
     """A recipient country's knowledge gap: what it wants to learn, how, by when."""
 
+    # REQ-YYYY-NNNN, as the offer's reference.
+    reference = models.CharField(max_length=20, unique=True, null=True, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(max_length=10000, help_text=_("Plain text or Markdown."))
     recipient_country = models.ForeignKey(
@@ -102,6 +107,23 @@ class ExchangeRequest(_Described, TimeStampedModel):
 
     def __str__(self):
         return self.title
+
+
+class BrokeringCounter(models.Model):
+    """The last number of an offer's or a request's reference in a year (``prefix``
+    OFR or REQ); locked while a number is taken."""
+
+    prefix = models.CharField(max_length=3)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="brokering_counter_once")
+        ]
+
+    def __str__(self):
+        return f"{self.prefix} {self.year}: {self.last_number}"
 
 
 class Match(models.Model):

@@ -16,11 +16,19 @@ from grants import services as grant_services
 from grants.models import Instrument, PartnerRole
 from partners.models import Country, Partner, Sector
 from seetf.common.errors import ApplicationError
+from seetf.common.models import explicit_timestamps
 from seetf.common.rules import require
 
 from .languages import is_language
 from .models import ExchangeRequest, Match, Offer, OfferStatus, RequestStatus
 from .permissions import can_edit_offer, can_edit_request, can_write_offers, can_write_requests
+from .references import (
+    OFFER_PREFIX,
+    REFERENCE_PATTERN,
+    REQUEST_PREFIX,
+    next_reference,
+    references_reserve,
+)
 from .selectors import capacity_used
 
 OFFER_FIELDS = {
@@ -119,11 +127,13 @@ def _validate_offer(data: dict) -> None:
         raise ValidationError(errors)
 
 
-def _validate_request(data: dict, *, today: date) -> None:
+def _validate_request(data: dict, *, today: date, past: bool = False) -> None:
+    """``past``: a request of the fund's history (the importer), whose ``needed_by`` may
+    have gone by since; a new one is needed in the future (400)."""
     errors: dict[str, list[str]] = {}
     _validate_common(data, errors)
     needed_by = data.get("needed_by")
-    if needed_by is not None and needed_by < today:
+    if needed_by is not None and needed_by < today and not past:
         errors["needed_by"] = [_("Cannot be in the past.")]
     endorsed = data.get("endorsed_on")
     if endorsed is not None and endorsed > today:
@@ -171,6 +181,7 @@ def offer_create(
     )
     _validate_offer(data)
     offer = Offer.objects.create(
+        reference=next_reference(Offer, OFFER_PREFIX, timezone.localdate().year),
         title=title,
         description=description,
         provider_country=provider_country,
@@ -274,6 +285,7 @@ def request_create(
     )
     _validate_request(data, today=timezone.localdate())
     request = ExchangeRequest.objects.create(
+        reference=next_reference(ExchangeRequest, REQUEST_PREFIX, timezone.localdate().year),
         title=title,
         description=description,
         recipient_country=recipient_country,
@@ -443,3 +455,202 @@ def request_match(*, request: ExchangeRequest, offer: Offer, user) -> Match:
         },
     )
     return match
+
+
+# --- The fund's past, in batches (the importer) ------------------------------------------
+
+
+def _past_reference(reference: str, prefix: str, taken: set) -> None:
+    match = REFERENCE_PATTERN.fullmatch(reference or "")
+    if match is None or match.group(1) != prefix:
+        raise ValidationError({"reference": [f"A reference is {prefix}-YYYY-NNNN."]})
+    if reference in taken:
+        raise ValidationError({"reference": [f"{reference} exists already."]})
+    taken.add(reference)
+
+
+def _past_error(exc, index: int):
+    exc.entry = index
+    return exc
+
+
+@transaction.atomic
+def offers_record_past(*, entries: list[dict]) -> list[Offer]:
+    """Record offers of the fund's past in bulk (the importer's), by ``offer_create``'s
+    rules (its author may write offers; the fields' rules) and ``offer_transition``'s
+    statuses: each entry is ``offer_create``'s keyword arguments with ``reference``
+    (kept; the years' counters raised past it), ``status`` and ``created_at``. One
+    statement per table. A refusal names the entry: ``exc.entry`` (its index)."""
+    taken = set(
+        Offer.objects.filter(reference__in=[e["reference"] for e in entries]).values_list(
+            "reference", flat=True
+        )
+    )
+    offers, sectors = [], []
+    for index, entry in enumerate(entries):
+        try:
+            user = entry["user"]
+            require(can_write_offers(user))
+            _past_reference(entry["reference"], OFFER_PREFIX, taken)
+            if entry["status"] not in OfferStatus.values:
+                raise ValidationError({"status": [f"Unknown status {entry['status']!r}."]})
+            data = _clean_lists(
+                {
+                    "title": entry["title"],
+                    "description": entry["description"],
+                    "sectors": _ordered_unique(entry["sectors"]),
+                    "instruments": entry["instruments"],
+                    "languages": entry["languages"],
+                    "capacity_per_year": entry["capacity_per_year"],
+                }
+            )
+            _validate_offer(data)
+        except (ValidationError, ApplicationError) as exc:
+            raise _past_error(exc, index) from None
+        offer = Offer(
+            reference=entry["reference"],
+            title=entry["title"],
+            description=entry["description"],
+            provider_country=entry["provider_country"],
+            institution=entry["institution"],
+            instruments=data["instruments"],
+            languages=data["languages"],
+            capacity_per_year=entry["capacity_per_year"],
+            contact_name=entry["contact_name"],
+            contact_email=entry["contact_email"],
+            status=entry["status"],
+            created_by=user,
+            created_at=entry["created_at"],
+            updated_at=entry["created_at"],
+        )
+        try:
+            # The fields' lengths and the e-mail's form; the capacity's CHECK is
+            # ``_validate_offer``'s (not a query per offer), the reference's uniqueness above.
+            offer.full_clean(
+                exclude=["provider_country", "created_by", "reference"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as exc:
+            raise _past_error(exc, index) from None
+        offers.append(offer)
+        sectors.append(data["sectors"])
+    with explicit_timestamps(Offer):
+        Offer.objects.bulk_create(offers, batch_size=2000)
+    through = Offer.sectors.through
+    through.objects.bulk_create(
+        [
+            through(offer_id=o.pk, sector_id=s.pk)
+            for o, chosen in zip(offers, sectors, strict=True)
+            for s in chosen
+        ],
+        batch_size=2000,
+    )
+    references_reserve(o.reference for o in offers)
+    return offers
+
+
+@transaction.atomic
+def requests_record_past(*, entries: list[dict]) -> list[ExchangeRequest]:
+    """Record requests of the fund's past in bulk (the importer's), by
+    ``request_create``'s rules, but for ``needed_by``, which may have gone by (a past
+    request), and ``request_match``'s for a matched one: each entry is
+    ``request_create``'s keyword arguments with ``reference``, ``status``,
+    ``created_at`` and, for a ``matched`` request, ``match``: ``{offer, grant,
+    matched_by, matched_at}`` (a published offer, not from the recipient country; the
+    grant held). A refusal names the entry: ``exc.entry`` (its index)."""
+    taken = set(
+        ExchangeRequest.objects.filter(reference__in=[e["reference"] for e in entries]).values_list(
+            "reference", flat=True
+        )
+    )
+    today = timezone.localdate()
+    requests, sectors, matches = [], [], []
+    grants_matched = set()
+    for index, entry in enumerate(entries):
+        try:
+            user = entry["user"]
+            require(can_write_requests(user))
+            _past_reference(entry["reference"], REQUEST_PREFIX, taken)
+            status = entry["status"]
+            if status not in RequestStatus.values:
+                raise ValidationError({"status": [f"Unknown status {status!r}."]})
+            data = _clean_lists(
+                {
+                    "title": entry["title"],
+                    "description": entry["description"],
+                    "sectors": _ordered_unique(entry["sectors"]),
+                    "instruments": entry["instruments"],
+                    "languages": entry["languages"],
+                    "needed_by": entry["needed_by"],
+                    "endorsed_on": entry.get("endorsed_on"),
+                }
+            )
+            _validate_request(data, today=today, past=True)
+            match = entry.get("match")
+            if (status == RequestStatus.MATCHED) != (match is not None):
+                raise ValidationError(
+                    {"status": ["A request is matched when, and only when, it names its match."]}
+                )
+            if match is not None:
+                offer, recipient = match["offer"], entry["recipient_country"]
+                if offer.status != OfferStatus.PUBLISHED:
+                    raise ValidationError({"offer": ["Only a published offer can be matched."]})
+                if offer.provider_country_id == recipient.pk:
+                    raise ValidationError(
+                        {
+                            "offer": [
+                                f"The offer comes from {recipient.name}, the recipient "
+                                "country itself."
+                            ]
+                        }
+                    )
+                if match["grant"].pk in grants_matched or hasattr(match["grant"], "brokered_match"):
+                    raise ValidationError({"grant": ["This grant is another request's match."]})
+                grants_matched.add(match["grant"].pk)
+        except (ValidationError, ApplicationError) as exc:
+            raise _past_error(exc, index) from None
+        request = ExchangeRequest(
+            reference=entry["reference"],
+            title=entry["title"],
+            description=entry["description"],
+            recipient_country=entry["recipient_country"],
+            instruments=data["instruments"],
+            languages=data["languages"],
+            needed_by=entry["needed_by"],
+            endorsed_on=entry.get("endorsed_on"),
+            status=status,
+            requested_by=user,
+            created_at=entry["created_at"],
+            updated_at=entry["created_at"],
+        )
+        requests.append(request)
+        sectors.append(data["sectors"])
+        matches.append(match)
+    with explicit_timestamps(ExchangeRequest):
+        ExchangeRequest.objects.bulk_create(requests, batch_size=2000)
+    through = ExchangeRequest.sectors.through
+    through.objects.bulk_create(
+        [
+            through(exchangerequest_id=r.pk, sector_id=s.pk)
+            for r, chosen in zip(requests, sectors, strict=True)
+            for s in chosen
+        ],
+        batch_size=2000,
+    )
+    Match.objects.bulk_create(
+        [
+            Match(
+                request=r,
+                offer=m["offer"],
+                grant=m["grant"],
+                matched_by=m["matched_by"],
+                matched_at=m["matched_at"],
+                year=timezone.localtime(m["matched_at"]).year,
+            )
+            for r, m in zip(requests, matches, strict=True)
+            if m is not None
+        ]
+    )
+    references_reserve(r.reference for r in requests)
+    return requests

@@ -122,7 +122,7 @@ def _record(
 # --- Proposals ----------------------------------------------------------------------------
 
 
-def _validate_proposal(data: dict) -> None:
+def _validate_proposal(data: dict, *, today: date | None = None) -> None:
     """The rules a proposal must meet, each a 400 naming its field."""
     errors: dict[str, list[str]] = {}
     requested = data.get("requested_usd")
@@ -166,7 +166,8 @@ def _validate_proposal(data: dict) -> None:
     if window is not None and complete and not errors:
         # The window's rules as at submission, but for its opening date: a draft may be
         # prepared before the window takes proposals (the submission checks the dates).
-        today = timezone.localdate()
+        # ``today``: the day a proposal of the past was written (the importer's).
+        today = today or timezone.localdate()
         refusal = window_refusal(
             window,
             region=data.get("region"),
@@ -174,6 +175,7 @@ def _validate_proposal(data: dict) -> None:
             recipient_regions={c.code: c.region for c in recipients or []},
             requested_usd=requested,
             on=max(today, window.opens_on),
+            sector_ids=getattr(window, "_sector_ids", None),
         )
         if refusal:
             errors["window"] = [refusal]
@@ -223,7 +225,9 @@ def _validate_reference(reference: str) -> None:
         )
 
 
-def _proposal_grant(leader, fields: dict, *, recipients_required: bool = True):
+def _proposal_grant(
+    leader, fields: dict, *, recipients_required: bool = True, today: date | None = None
+):
     """The unsaved draft of ``grant_create`` and its many-to-many values, once the
     leader may propose and the proposal meets the rules (403, 400)."""
     require(can_create_grant(leader))
@@ -241,10 +245,10 @@ def _proposal_grant(leader, fields: dict, *, recipients_required: bool = True):
         data[name] = list(data[name])
     if not recipients_required and not data["recipient_countries"]:
         data.pop("recipient_countries")
-        _validate_proposal(data)
+        _validate_proposal(data, today=today)
         data["recipient_countries"] = []
     else:
-        _validate_proposal(data)
+        _validate_proposal(data, today=today)
     data.pop("partner_roles")
     m2m = {name: data.pop(name) for name in M2M_FIELDS}
     data["targeted_outcomes"] = sorted(set(data["targeted_outcomes"]))
@@ -1100,7 +1104,10 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
     exchange ``exchange_check`` and its rules, for a disbursement ``disbursement_check``
     and the undisbursed commitment."""
     grant, m2m = _proposal_grant(
-        record.leader, record.fields, recipients_required=record.recipients_required
+        record.leader,
+        record.fields,
+        recipients_required=record.recipients_required,
+        today=timezone.localdate(record.created_at),
     )
     grant.reference = record.reference
     grant.created_at = record.created_at
@@ -1115,6 +1122,8 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
         [("facilitator", p.kind) for p in dict.fromkeys(m2m["facilitating_partners"])],
         bool(m2m["provider_countries"]),
     )
+    # What the funding window's guards read of it (``workflow._window_fit``).
+    grant._recipient_regions = {c.code: c.region for c in m2m["recipient_countries"]}
     # History rows as (grant, at, actor, action, from, to, comment): written as plain rows.
     history.append((grant, record.created_at, record.leader, "create", "", grant.status, ""))
     tally = _Tally(record)
@@ -1151,6 +1160,8 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
             )
         else:
             action = _action(step.kind)
+            # The guards judge the step at its date (a window's dates at submission).
+            grant._past_at = step.at
             require(workflow.evaluate(action, step.user, grant))
             from_status = grant.status
             live = workflow.Step(

@@ -292,13 +292,20 @@ def proposal_complete(grant) -> Verdict | None:
 def _window_fit(grant, *, on) -> Verdict | None:
     if grant.window_id is None:
         return None
+    # An unsaved grant of the past (the importer's ``grants_record_past``) carries its
+    # recipients' regions, and its window the codes of its sectors (read once).
+    regions = getattr(grant, "_recipient_regions", None)
+    if regions is None:
+        regions = dict(grant.recipient_countries.values_list("code", "region"))
+    window = grant.window
     refusal = window_refusal(
-        grant.window,
+        window,
         region=grant.region,
         sector_id=grant.sector_id,
-        recipient_regions=dict(grant.recipient_countries.values_list("code", "region")),
+        recipient_regions=regions,
         requested_usd=grant.requested_usd,
         on=on,
+        sector_ids=getattr(window, "_sector_ids", None),
     )
     if refusal:
         return Verdict(False, refusal, "window_ineligible", field="window")
@@ -307,8 +314,10 @@ def _window_fit(grant, *, on) -> Verdict | None:
 
 def fits_window_when_submitted(grant) -> Verdict | None:
     """Submitted while its window takes proposals (open, today within its dates), in its
-    region and sectors, within its maximum."""
-    return _window_fit(grant, on=timezone.localdate())
+    region and sectors, within its maximum. A submission of the past the importer
+    replays (``_past_at``) is judged at its own date."""
+    past = getattr(grant, "_past_at", None)
+    return _window_fit(grant, on=timezone.localdate(past) if past else timezone.localdate())
 
 
 def fits_window_when_approved(grant) -> Verdict | None:

@@ -9,7 +9,7 @@ from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from seetf.common.models import TimeStampedModel
+from seetf.common.models import StampDateTimeField, TimeStampedModel
 from seetf.common.money import CENT, MONEY, ZERO, to_cents
 
 # The largest amount any single money field accepts: a billion USD (or currency units)
@@ -617,7 +617,8 @@ class WindowMovement(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Now, or the past's date of a movement the importer replays (``explicit_timestamps``).
+    created_at = StampDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]

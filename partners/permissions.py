@@ -45,6 +45,8 @@ def can_read_windows(user) -> tuple[bool, str]:
     if user.is_superuser or user_roles(user):
         return True, ""
     return False, _("Only signed-in users of the fund read its funding windows.")
+
+
 def can_read_audit_log(user) -> tuple[bool, str]:
     """The audit log (who changed what): fund managers and superusers."""
     if is_fund_manager(user):

@@ -1,7 +1,7 @@
 """Writes for partners, contributions, receipts, users, and the fund's ledger."""
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pycountry
@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record, created, diff, snapshot
 from seetf.common.errors import ApplicationError
+from seetf.common.models import explicit_timestamps
 from seetf.common.money import is_whole_cents
 from seetf.common.rules import require
 
@@ -201,14 +202,20 @@ def fund_debit(*, amount_usd: Decimal) -> Fund:
 
 
 def fund_release(
-    *, amount_usd: Decimal, window_id: int | None = None, by=None, reason: str = ""
+    *,
+    amount_usd: Decimal,
+    window_id: int | None = None,
+    by=None,
+    reason: str = "",
+    at: datetime | None = None,
 ) -> Fund:
     """Give back committed money that will not be spent (a cancelled or closed grant).
 
     A grant in a funding window gives it back to the window while the window is open
     (the fund's allocated money rises with it); once the window is closed, to the
     fund's available money, through the window: its allocated money falls as well, in
-    a ``grant_return`` movement recorded by ``by`` with ``reason``."""
+    a ``grant_return`` movement recorded by ``by`` with ``reason`` (``at``: its time, for
+    a release of the past the importer replays; by default now)."""
     fund_lock()
     if window_id is None:
         return _fund_add(committed_usd=-amount_usd)
@@ -217,13 +224,15 @@ def fund_release(
         _window_add(window_id, committed_usd=-amount_usd)
         return _fund_add(committed_usd=-amount_usd, allocated_usd=amount_usd)
     _window_add(window_id, committed_usd=-amount_usd, allocated_usd=-amount_usd)
-    movement = WindowMovement.objects.create(
-        window=window,
-        kind=WindowMovementKind.GRANT_RETURN,
-        amount_usd=amount_usd,
-        reason=reason[:REASON_MAX_LENGTH],
-        recorded_by=by,
-    )
+    with explicit_timestamps(WindowMovement):
+        movement = WindowMovement.objects.create(
+            window=window,
+            kind=WindowMovementKind.GRANT_RETURN,
+            amount_usd=amount_usd,
+            reason=reason[:REASON_MAX_LENGTH],
+            recorded_by=by,
+            created_at=at,
+        )
     audit_record(
         actor=by,
         action="window.grant_return",
@@ -1013,8 +1022,10 @@ def window_create(
     region: str = "",
     sectors: list[Sector] = (),
     approvers: list[dict] = (),
+    at: datetime | None = None,
 ) -> Window:
-    """A fund manager opens a funding window (with no money yet: allocate to it)."""
+    """A fund manager opens a funding window (with no money yet: allocate to it).
+    ``at``: when, for a window of the past the importer replays (by default now)."""
     require(can_manage_windows(user))
     fields = {
         "code": code,
@@ -1026,9 +1037,10 @@ def window_create(
         "closes_on": closes_on,
     }
     _validate_window(fields)
-    window = Window(**fields)
+    window = Window(**fields, created_at=at, updated_at=at)
     window.full_clean(exclude=["code"])
-    window.save()
+    with explicit_timestamps(Window):
+        window.save()
     window.sectors.set(sectors)
     audit_record(
         actor=user,
@@ -1075,7 +1087,9 @@ def window_update(*, window: Window, user, approvers: list[dict] | None = None, 
     return window
 
 
-def _movement(window: Window, *, kind: str, amount_usd: Decimal, user, reason: str):
+def _movement(
+    window: Window, *, kind: str, amount_usd: Decimal, user, reason: str, at=None
+) -> WindowMovement:
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationError(
@@ -1086,9 +1100,15 @@ def _movement(window: Window, *, kind: str, amount_usd: Decimal, user, reason: s
                 ]
             }
         )
-    movement = WindowMovement.objects.create(
-        window=window, kind=kind, amount_usd=amount_usd, reason=reason, recorded_by=user
-    )
+    with explicit_timestamps(WindowMovement):
+        movement = WindowMovement.objects.create(
+            window=window,
+            kind=kind,
+            amount_usd=amount_usd,
+            reason=reason,
+            recorded_by=user,
+            created_at=at,
+        )
     sign = -1 if kind != WindowMovementKind.ALLOCATION else 1
     audit_record(
         actor=user,
@@ -1112,7 +1132,12 @@ def window_money_check(*, user) -> None:
 
 @transaction.atomic
 def window_allocate(
-    *, window: Window, user, amount_usd: Decimal, reason: str = ""
+    *,
+    window: Window,
+    user,
+    amount_usd: Decimal,
+    reason: str = "",
+    at: datetime | None = None,
 ) -> WindowMovement:
     """Move money from the fund's available money into an open window (409
     ``insufficient_funds`` beyond the fund's available; 409 ``invalid_transition`` for
@@ -1128,7 +1153,12 @@ def window_allocate(
             code="invalid_transition",
         )
     movement = _movement(
-        window, kind=WindowMovementKind.ALLOCATION, amount_usd=amount_usd, user=user, reason=reason
+        window,
+        kind=WindowMovementKind.ALLOCATION,
+        amount_usd=amount_usd,
+        user=user,
+        reason=reason,
+        at=at,
     )
     _window_add(window.pk, allocated_usd=amount_usd)
     _fund_add(allocated_usd=amount_usd)
@@ -1137,7 +1167,12 @@ def window_allocate(
 
 @transaction.atomic
 def window_release(
-    *, window: Window, user, amount_usd: Decimal, reason: str = ""
+    *,
+    window: Window,
+    user,
+    amount_usd: Decimal,
+    reason: str = "",
+    at: datetime | None = None,
 ) -> WindowMovement:
     """Give a window's unused money back to the fund's available money (409
     ``over_release`` beyond the window's available). Locks: the fund, then the window."""
@@ -1147,7 +1182,12 @@ def window_release(
         window.pk, amount_usd, gettext("cannot be released"), "over_release"
     )
     movement = _movement(
-        window, kind=WindowMovementKind.RELEASE, amount_usd=amount_usd, user=user, reason=reason
+        window,
+        kind=WindowMovementKind.RELEASE,
+        amount_usd=amount_usd,
+        user=user,
+        reason=reason,
+        at=at,
     )
     _window_add(window.pk, allocated_usd=-amount_usd)
     _fund_add(allocated_usd=-amount_usd)
@@ -1155,10 +1195,14 @@ def window_release(
 
 
 @transaction.atomic
-def window_close(*, window: Window, user, reason: str = "") -> WindowMovement:
+def window_close(
+    *, window: Window, user, reason: str = "", at: datetime | None = None
+) -> WindowMovement:
     """Close a window: all its available money goes back to the fund, and it takes no
     more proposals or approvals (409 ``invalid_transition`` when closed already). What
-    its grants release afterwards goes back to the fund too (``fund_release``)."""
+    its grants release afterwards goes back to the fund too (``fund_release``). ``at``
+    (as for ``window_allocate`` and ``window_release``): when, for a movement of the
+    past the importer replays; by default now."""
     window_money_check(user=user)
     fund_lock()
     window = window_lock(window.pk)
@@ -1169,12 +1213,12 @@ def window_close(*, window: Window, user, reason: str = "") -> WindowMovement:
         )
     amount = window.available_usd
     movement = _movement(
-        window, kind=WindowMovementKind.CLOSE, amount_usd=amount, user=user, reason=reason
+        window, kind=WindowMovementKind.CLOSE, amount_usd=amount, user=user, reason=reason, at=at
     )
     Window.objects.filter(pk=window.pk).update(
         allocated_usd=F("allocated_usd") - amount,
         status=WindowStatus.CLOSED,
-        updated_at=timezone.now(),
+        updated_at=at or timezone.now(),
     )
     audit_record(
         actor=user,

@@ -48,21 +48,37 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock
+from decimal import Decimal, InvalidOperation
 
 import pycountry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from audit.services import audit_record
-from grants.models import MAX_GRANT_USD, CapacityOutcome, Grant, GrantStatus
+from brokering.languages import is_language
+from brokering.models import ExchangeRequest, Offer, OfferStatus, RequestStatus
+from brokering.permissions import can_write_offers, can_write_requests
+from brokering.references import REFERENCE_PATTERN as BROKERING_REFERENCE
+from brokering.services import offers_record_past, requests_record_past
+from grants.models import MAX_GRANT_USD, CapacityOutcome, Grant, GrantStatus, Instrument
 from grants.references import REFERENCE_PATTERN
 from grants.services import PastGrant, PastStep
-from partners.models import MAX_AMOUNT, Contribution, Country, Partner, PartnerKind, Sector
-from partners.roles import Role, is_fund_manager, user_roles
+from partners.models import (
+    MAX_AMOUNT,
+    Contribution,
+    Country,
+    Partner,
+    PartnerKind,
+    Sector,
+    Window,
+    WindowStatus,
+)
+from partners.roles import Role, is_fund_manager, is_window_manager, user_roles
 from partners.services import (
     EARLIEST_DATE,
     contribution_create,
@@ -73,6 +89,11 @@ from partners.services import (
     receipts_record_many,
     user_create_or_update,
     users_create_many,
+    window_allocate,
+    window_close,
+    window_create,
+    window_refusal,
+    window_release,
 )
 from results.models import ConcreteResultKind
 from results.services import grants_record_past
@@ -80,7 +101,14 @@ from seetf.common.errors import ApplicationError
 from seetf.common.money import ZERO
 
 from .reader import FileRefused, Problem, Row, read_source
-from .records import contribution_rows, grant_rows, partner_rows
+from .records import (
+    contribution_rows,
+    grant_rows,
+    offer_rows,
+    partner_rows,
+    request_rows,
+    window_rows,
+)
 from .schema import SHEETS
 
 SYSTEM_USER = "seetf-import"
@@ -91,8 +119,10 @@ DECIDED = {S.RETURNED, S.REJECTED} | APPROVED_LINE
 ENDED = {S.CLOSED, S.CANCELLED}
 REPORTED = {S.COMPLETED, S.CLOSED}
 PARTNER_CODE = re.compile(r"^[A-Z0-9_-]{2,16}$")
-# Events on one day, in this order: money in, money given back, money committed.
-RECEIPT, RELEASE, APPROVAL, AFTER = 0, 1, 2, 3
+# Events on one day, in this order: money in, money given back, money moved into a
+# window, money committed, the rest; then money moved out of a window and its closing.
+RECEIPT, RELEASE, ALLOCATION, APPROVAL, AFTER, WINDOW_OUT = 0, 1, 2, 3, 4, 5
+INSTRUMENTS = frozenset(Instrument.values)
 OUTCOMES = frozenset(CapacityOutcome.values)
 RESULT_KINDS = frozenset(ConcreteResultKind.values)
 # Grants handed to the batch service at a time (memory stays bounded).
@@ -123,6 +153,19 @@ class ImportResult:
 
 def noon(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, clock(12, 0)))
+
+
+def _as_open(window: Window) -> Window:
+    """A window held already, as it was when it took proposals (open)."""
+    copy = Window(
+        code=window.code,
+        region=window.region,
+        max_grant_usd=window.max_grant_usd,
+        opens_on=window.opens_on,
+        closes_on=window.closes_on,
+        status=WindowStatus.OPEN,
+    )
+    return copy
 
 
 def _norm(row: dict) -> dict:
@@ -191,7 +234,32 @@ class _Check:
         self.all_grant_refs = set(
             Grant.objects.exclude(reference=None).values_list("reference", flat=True)
         )
+        window_codes = [r.values["code"] for r in self.rows("windows")]
+        windows, movements = window_rows(codes=window_codes)
+        self.db_windows = {w["code"]: w for w in windows}
+        self.db_movements = defaultdict(list)
+        for m in movements:
+            self.db_movements[m["window"]].append(m)
+        self.all_windows = {w.code: w for w in Window.objects.prefetch_related("sectors")}
+        self.country_regions = dict(Country.objects.values_list("code", "region"))
+        self.db_offers = {
+            o["reference"]: o
+            for o in offer_rows(references=[r.values["reference"] for r in self.rows("offers")])
+        }
+        self.db_requests = {
+            o["reference"]: o
+            for o in request_rows(references=[r.values["reference"] for r in self.rows("requests")])
+        }
+        self.all_offers = dict(Offer.objects.exclude(reference=None).values_list("reference", "id"))
+        self.all_requests = set(
+            ExchangeRequest.objects.exclude(reference=None).values_list("reference", flat=True)
+        )
         usernames = {r.values["task_team_leader"] for r in self.rows("grants")}
+        usernames |= {r.values["created_by"] for r in self.rows("offers")}
+        usernames |= {r.values["requested_by"] for r in self.rows("requests")}
+        for row in self.rows("windows"):
+            row.values["_approvers"] = self._approvers(row)
+            usernames |= {name for name, _ in row.values["_approvers"]}
         User = get_user_model()
         self.users = {u.username: u for u in User.objects.filter(username__in=usernames)}
         for user in self.users.values():
@@ -280,6 +348,36 @@ class _Check:
                 % {"what": what, "value": f"{held[name]!r}", "value2": f"{row.values[name]!r}"},
             )
         return not differing
+
+    def _approvers(self, row) -> list[tuple[str, object]]:
+        """The 'username: limit' lines of a window's approvers (their problems found
+        with the window's other checks)."""
+        found = []
+        for line in (row.values["approvers"] or "").splitlines():
+            if not line.strip():
+                continue
+            name, _, limit = line.partition(":")
+            try:
+                amount = Decimal(limit.strip())
+                if not amount.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                amount = None
+            found.append((name.strip(), amount))
+        return found
+
+    def _username(self, row, column: str, name: str) -> None:
+        try:
+            UnicodeUsernameValidator()(name)
+            if len(name) > 150:
+                raise ValidationError("too long")
+        except ValidationError:
+            self.add(row, column, f"'{name}' is not a valid username.")
+
+    def _sectors(self, row, name="sectors"):
+        unknown = [c for c in row.values[name] if c not in self.sectors]
+        if unknown:
+            self.add(row, name, f"Unknown sector(s): {', '.join(unknown)} (DAC 5-digit codes).")
 
     # --- the sheets ----------------------------------------------------------------
 
@@ -483,6 +581,276 @@ class _Check:
                     )
                     break
 
+    def windows(self):
+        """The windows (new ones checked by the window services' rules) and their
+        movements; ``self.file_windows``: code -> an unsaved Window of its rules, open,
+        which the grants' fit is judged against (``window_refusal``)."""
+        self.new_windows: dict[str, Row] = {}
+        self.file_windows: dict[str, Window] = {}
+        self.window_rows: dict[str, Row] = {}
+        movements = defaultdict(list)
+        for row in self.rows("window_movements"):
+            movements[row.values["window"]].append(row)
+        self.movements_of = movements
+        for code, row in self._unique("windows", "code").items():
+            v = row.values
+            self.window_rows[code] = row
+            if v["status"] == WindowStatus.CLOSED and v["closed_on"] is None:
+                self.add(row, "closed_on", "A closed window: give the day it was closed.")
+            if v["status"] == WindowStatus.OPEN and v["closed_on"] is not None:
+                self.add(row, "closed_on", "An open window has not been closed.")
+            window = Window(
+                code=code,
+                name=v["name"],
+                kind=v["kind"],
+                region=v["region"],
+                max_grant_usd=v["max_grant_usd"] or MAX_AMOUNT,
+                opens_on=v["opens_on"] or date.min,
+                closes_on=v["closes_on"] or date.max,
+                status=WindowStatus.OPEN,
+            )
+            window._sector_ids = set(v["sectors"])
+            self.file_windows[code] = window
+            if code in self.db_windows:
+                held = {k: x for k, x in self.db_windows[code].items()}
+                same = self._compare(row, held, f"Window {code}")
+                names = ("kind", "moved_on", "amount_usd", "reason")
+                if same and _sorted_rows([r.values for r in movements[code]], names) != (
+                    _sorted_rows([_norm(m) for m in self.db_movements[code]], names)
+                ):
+                    self.add(
+                        row,
+                        "code",
+                        f"Window {code} is held already with {len(self.db_movements[code])} "
+                        f"movement(s) that differ from the file's {len(movements[code])}. An "
+                        "import adds records, it does not change them.",
+                    )
+                    same = False
+                if same:
+                    self.skipped["windows"] += 1
+                    self.skipped["window_movements"] += len(movements[code])
+                    for r in movements[code]:
+                        r.values["_held"] = True
+                    v["_held"] = True
+                continue
+            if code in self.all_windows:
+                self.add(row, "code", f"Window {code} exists already.")
+                continue
+            if not PARTNER_CODE.match(code):
+                self.add(row, "code", "Use 2-16 capitals, digits, - or _.")
+            self._sectors(row)
+            self._money(row, "max_grant_usd")
+            if v["opens_on"] and v["closes_on"] and v["closes_on"] < v["opens_on"]:
+                self.add(row, "closes_on", "A window cannot close before it opens.")
+            created_on = self._date(row, "created_on", required=True)
+            closed_on = self._date(row, "closed_on")
+            if created_on and closed_on and closed_on < created_on:
+                self.add(row, "closed_on", "Cannot be before the window was created.")
+            seen = set()
+            for name, limit in v["_approvers"]:
+                if not name or limit is None:
+                    self.add(row, "approvers", f"'{name}: ...' is not 'username: limit in USD'.")
+                    continue
+                if name in seen:
+                    self.add(row, "approvers", f"{name} is named twice.")
+                seen.add(name)
+                if limit <= 0 or limit > MAX_AMOUNT or limit != limit.quantize(Decimal("0.01")):
+                    self.add(row, "approvers", f"The limit of {name} must be a positive amount.")
+                user = self.users.get(name)
+                if user is None:
+                    self._username(row, "approvers", name)
+                elif not is_window_manager(user):
+                    self.add(
+                        row,
+                        "approvers",
+                        f"User {name} is not a window manager: an approver holds the "
+                        "window_manager role.",
+                    )
+            self.new_windows[code] = row
+        for code, rows in movements.items():
+            window_row = self.window_rows.get(code)
+            if window_row is None:
+                for r in rows:
+                    self.add(
+                        r,
+                        "window",
+                        f"Window {code} is held already: its movements come in with its row."
+                        if code in self.all_windows
+                        else f"Unknown window {code}: add it to the windows sheet.",
+                    )
+                continue
+            if code not in self.new_windows:
+                continue
+            w = window_row.values
+            for r in rows:
+                day = self._date(r, "moved_on", required=True)
+                self._money(r, "amount_usd")
+                if day and w["created_on"] and day < w["created_on"]:
+                    self.add(r, "moved_on", f"Before the window was created ({w['created_on']}).")
+                if day and w["closed_on"] and day > w["closed_on"]:
+                    self.add(r, "moved_on", f"After the window was closed ({w['closed_on']}).")
+
+    def _window_fit(self, row):
+        """A grant's window: known, and the grant fits it when submitted (the window's
+        rules, ``window_refusal``, at the submission's date)."""
+        v = row.values
+        code = v["window"]
+        if not code:
+            return
+        window = self.file_windows.get(code)
+        if window is None:
+            if code in self.all_windows:
+                window = self.all_windows[code]
+                window._sector_ids = {s.code for s in window.sectors.all()}
+            else:
+                self.add(row, "window", f"Unknown window {code}: add it to the windows sheet.")
+                return
+        v["_window"] = window
+        day = v["submitted_on"]
+        closed = self.window_rows.get(code) and self.window_rows[code].values["closed_on"]
+        if day and closed and day > closed:
+            self.add(row, "window", f"The window {code} was closed on {closed:%Y-%m-%d}.")
+            return
+        refusal = window_refusal(
+            window if code in self.file_windows else _as_open(window),
+            region=v["region"],
+            sector_id=v["sector"],
+            recipient_regions={
+                c: self.country_regions.get(c, "") for c in v["recipient_countries"]
+            },
+            requested_usd=v["requested_usd"],
+            on=day,
+            sector_ids=window._sector_ids,
+        )
+        if refusal:
+            self.add(row, "window", refusal)
+
+    def _author(self, row, column: str, rule) -> None:
+        name = row.values[column]
+        user = self.users.get(name)
+        if user is None:
+            if name:
+                self._username(row, column, name)
+            return
+        allowed, reason = rule(user)
+        if not allowed:
+            self.add(row, column, f"User {name}: {reason}")
+
+    def _brokered(self, row, prefix: str) -> None:
+        v = row.values
+        match = BROKERING_REFERENCE.fullmatch(v["reference"])
+        if match is None or match.group(1) != prefix:
+            self.add(row, "reference", f"A reference is {prefix}-YYYY-NNNN.")
+        self._sectors(row)
+        unknown = sorted(set(v["instruments"]) - INSTRUMENTS)
+        if unknown:
+            self.add(row, "instruments", f"Unknown instrument(s): {', '.join(unknown)}.")
+        bad = sorted(c for c in v["languages"] if not is_language(c))
+        if bad:
+            self.add(
+                row,
+                "languages",
+                f"Not ISO 639-1 language code(s): {', '.join(bad)} (two lower-case letters).",
+            )
+        self._date(row, "created_on", required=True)
+
+    def offers(self):
+        self.new_offers: dict[str, Row] = {}
+        self.file_offers: dict[str, Row] = {}
+        email = EmailValidator()
+        for reference, row in self._unique("offers", "reference").items():
+            v = row.values
+            self.file_offers[reference] = row
+            if reference in self.db_offers:
+                if self._compare(row, self.db_offers[reference], f"Offer {reference}"):
+                    self.skipped["offers"] += 1
+                continue
+            if reference in self.all_offers:
+                self.add(row, "reference", f"Offer {reference} exists already.")
+                continue
+            self._brokered(row, "OFR")
+            country = v["provider_country"]
+            if country and country not in self.countries:
+                self.add(
+                    row,
+                    "provider_country",
+                    f"Unknown country code {country} (ISO 3166 alpha-3; see the codes sheet).",
+                )
+            if not 1 <= v["capacity_per_year"] <= 1000:
+                self.add(row, "capacity_per_year", "Between 1 and 1000 exchanges a year.")
+            try:
+                email(v["contact_email"])
+            except ValidationError:
+                self.add(row, "contact_email", f"'{v['contact_email']}' is not an e-mail address.")
+            self._author(row, "created_by", can_write_offers)
+            self.new_offers[reference] = row
+
+    def requests(self):
+        self.new_requests: dict[str, Row] = {}
+        for reference, row in self._unique("requests", "reference").items():
+            v = row.values
+            if reference in self.db_requests:
+                if self._compare(row, self.db_requests[reference], f"Request {reference}"):
+                    self.skipped["requests"] += 1
+                continue
+            if reference in self.all_requests:
+                self.add(row, "reference", f"Request {reference} exists already.")
+                continue
+            self._brokered(row, "REQ")
+            country = v["recipient_country"]
+            if country and country not in self.countries:
+                self.add(
+                    row,
+                    "recipient_country",
+                    f"Unknown country code {country} (ISO 3166 alpha-3; see the codes sheet).",
+                )
+            self._date(row, "endorsed_on")
+            self._author(row, "requested_by", can_write_requests)
+            matched = v["status"] == RequestStatus.MATCHED
+            if not matched:
+                for name in ("offer", "grant", "matched_on"):
+                    if v[name]:
+                        self.add(row, name, f"A request {v['status']} has no match.")
+            else:
+                for name in ("offer", "grant", "matched_on"):
+                    if not v[name]:
+                        self.add(row, name, "A matched request names its offer, grant and day.")
+                offer = self.file_offers.get(v["offer"])
+                if v["offer"] and offer is None and v["offer"] not in self.all_offers:
+                    self.add(
+                        row, "offer", f"Unknown offer {v['offer']}: add it to the offers sheet."
+                    )
+                elif offer is not None:
+                    o = offer.values
+                    if o["status"] != OfferStatus.PUBLISHED:
+                        self.add(row, "offer", "Only a published offer can be matched.")
+                    if o["provider_country"] and o["provider_country"] == country:
+                        self.add(
+                            row,
+                            "offer",
+                            f"The offer {v['offer']} comes from {country}, the recipient "
+                            "country itself.",
+                        )
+                grant = v["grant"]
+                if grant and grant not in self.file_grants and grant not in self.all_grant_refs:
+                    self.add(row, "grant", f"Unknown grant {grant}: add it to the grants sheet.")
+                day = self._date(row, "matched_on")
+                if day and v["created_on"] and day < v["created_on"]:
+                    self.add(row, "matched_on", "Cannot be before the request was created.")
+            self.new_requests[reference] = row
+        grants = defaultdict(list)
+        for row in self.new_requests.values():
+            if row.values["grant"]:
+                grants[row.values["grant"]].append(row)
+        for rows in grants.values():
+            for extra in rows[1:]:
+                self.add(
+                    extra,
+                    "grant",
+                    f"Grant {extra.values['grant']} is the match of another request (row "
+                    f"{rows[0].number}).",
+                )
+
     def grants(self):
         self.new_grants: dict[str, Row] = {}
         self.file_grants: dict[str, Row] = {}
@@ -537,6 +905,7 @@ class _Check:
                     gettext("Unknown sector %(sector)s (a DAC 5-digit code).")
                     % {"sector": v["sector"]},
                 )
+            self._window_fit(row)
             self._countries(row, "recipient_countries")
             self._countries(row, "provider_countries")
             both = set(v["recipient_countries"]) & set(v["provider_countries"])
@@ -839,6 +1208,20 @@ class _Check:
             for r in rows:
                 seq += 1
                 events.append((r.values["received_on"] or date.min, RECEIPT, seq, "receipt", r))
+        for code, rows in self.movements_of.items():
+            if code not in self.window_rows:
+                continue
+            for r in rows:
+                seq += 1
+                day = r.values["moved_on"] or date.min
+                if r.values["kind"] == "allocation":
+                    events.append((day, ALLOCATION, seq, "allocation", r))
+                else:
+                    events.append((day, WINDOW_OUT, seq, "window-release", r))
+        for row in self.window_rows.values():
+            if row.values["closed_on"] is not None:
+                seq += 1
+                events.append((row.values["closed_on"], WINDOW_OUT, seq, "window-close", row))
         for row in self.file_grants.values():
             v = row.values
             status = v["status"]
@@ -857,11 +1240,90 @@ class _Check:
         return events
 
     def money(self, events) -> None:
+        """The fund's and the windows' money replayed in date order (as the services
+        move it: ``window_allocate``, ``window_release``, ``window_close``,
+        ``fund_commit`` and ``fund_release`` for a window's grant)."""
         available = ZERO
+        # Code -> [available, closed]; the windows held already are the services' to
+        # judge when the file's new grants are written.
+        windows = {code: [ZERO, False] for code in self.new_windows}
         for day, _, _, kind, row in events:
             v = row.values
+            if kind == "allocation":
+                code = v["window"]
+                if code not in windows or v.get("_held"):
+                    continue
+                amount = v["amount_usd"] or ZERO
+                if amount > available:
+                    self.add(
+                        row,
+                        "amount_usd",
+                        f"On {day:%Y-%m-%d} the fund had {available:,.2f} USD available: "
+                        f"{amount:,.2f} USD cannot be allocated to the window {code}.",
+                    )
+                    continue
+                available -= amount
+                windows[code][0] += amount
+                continue
+            if kind == "window-release":
+                code = v["window"]
+                if code not in windows or v.get("_held"):
+                    continue
+                amount = v["amount_usd"] or ZERO
+                if amount > windows[code][0]:
+                    self.add(
+                        row,
+                        "amount_usd",
+                        f"On {day:%Y-%m-%d} the window {code} had {windows[code][0]:,.2f} USD "
+                        f"available: {amount:,.2f} USD cannot be released.",
+                    )
+                    continue
+                windows[code][0] -= amount
+                available += amount
+                continue
+            if kind == "window-close":
+                if v["code"] in windows:
+                    available += windows[v["code"]][0]
+                    windows[v["code"]] = [ZERO, True]
+                continue
+            code = v.get("window") if kind != "receipt" else None
+            window = windows.get(code) if code else None
             if kind == "receipt":
                 available += v["usd_amount"] or ZERO
+            elif kind == "grant" and v["status"] in APPROVED_LINE and window is not None:
+                amount = v["approved_usd"] or ZERO
+                if window[1]:
+                    self.add(
+                        row,
+                        "window",
+                        f"The window {code} was closed before {day:%Y-%m-%d}: a grant is "
+                        "approved in an open window.",
+                    )
+                    v["_refused"] = True
+                elif amount > window[0]:
+                    self.add(
+                        row,
+                        "approved_usd",
+                        f"On {day:%Y-%m-%d} the window {code} had {window[0]:,.2f} USD "
+                        f"available: {amount:,.2f} USD cannot be approved. Allocate to the "
+                        "window before it (window_movements).",
+                    )
+                    v["_refused"] = True
+                else:
+                    window[0] -= amount
+            elif (
+                kind == "grant-end"
+                and v["status"] in ENDED
+                and not v.get("_refused")
+                and window is not None
+            ):
+                back = (v["approved_usd"] or ZERO) - (v.get("_disbursed") or ZERO)
+                if window[1]:
+                    available += back
+                else:
+                    window[0] += back
+            elif code and code in self.all_windows and code not in windows:
+                continue  # a window held already: the services judge
             elif kind == "grant" and v["status"] in APPROVED_LINE:
                 amount = v["approved_usd"] or ZERO
                 if amount > available:
@@ -898,7 +1360,10 @@ class _Check:
         self.load()
         self.partners()
         self.contributions()
+        self.windows()
         self.grants()
+        self.offers()
+        self.requests()
         events = self.plan()
         self.money(events)
         return events
@@ -968,24 +1433,60 @@ class _Write:
                 period_end=v["period_end"],
             )
             self.created["contributions"] += 1
-        leaders = dict(c.users)
-        new = {}
-        for row in c.new_grants.values():
-            name = row.values["task_team_leader"]
-            if name not in leaders:
-                new.setdefault(name, row)
-        if new:
-            leaders.update(
-                _service(
-                    next(iter(new.values())),
-                    "task_team_leader",
-                    users_create_many,
-                    usernames=list(new),
-                    role=Role.TASK_TEAM_LEADER,
+        # New users: the grants' leaders and the offers' and requests' authors as task
+        # team leaders, the windows' approvers as window managers (no usable password).
+        users = dict(c.users)
+        for role, names in (
+            (
+                Role.TASK_TEAM_LEADER,
+                [r.values["task_team_leader"] for r in c.new_grants.values()]
+                + [r.values["created_by"] for r in c.new_offers.values()]
+                + [r.values["requested_by"] for r in c.new_requests.values()],
+            ),
+            (
+                Role.WINDOW_MANAGER,
+                [n for r in c.new_windows.values() for n, _ in r.values["_approvers"]],
+            ),
+        ):
+            new = [n for n in dict.fromkeys(names) if n not in users]
+            if new:
+                users.update(
+                    _service(
+                        Row("", 0, {}),
+                        "",
+                        users_create_many,
+                        usernames=new,
+                        role=role,
+                        actor=self.actor,
+                    )
                 )
+                self.created["users"] += len(new)
+        self.leaders = self.users = users
+        # The windows (their rules and approvers, at their creation's date).
+        self.windows = {}
+        for code, row in c.new_windows.items():
+            v = row.values
+            self.windows[code] = _service(
+                row,
+                "code",
+                window_create,
+                user=self.actor,
+                code=code,
+                name=v["name"],
+                kind=v["kind"],
+                region=v["region"],
+                sectors=[self.sectors[x] for x in v["sectors"]],
+                max_grant_usd=v["max_grant_usd"],
+                opens_on=v["opens_on"],
+                closes_on=v["closes_on"],
+                approvers=[{"user": users[n], "limit_usd": lim} for n, lim in v["_approvers"]],
+                at=noon(v["created_on"]),
             )
-            self.created["users"] += len(new)
-        self.leaders = leaders
+            self.created["windows"] += 1
+        for code, window in c.all_windows.items():
+            self.windows.setdefault(code, window)
+        for window in self.windows.values():
+            window._sector_ids = {s.code for s in window.sectors.all()}
         # The grants first, whole (their rows do not depend on the ledger), in chunks.
         self.records: dict[str, PastGrant] = {}
         rows = [
@@ -995,13 +1496,15 @@ class _Write:
         ]
         for start in range(0, len(rows), GRANT_CHUNK):
             self.grants(rows[start : start + GRANT_CHUNK])
-        # Then the money, in date order: the receipts, and between them the decisions
-        # (approvals commit, cancellings and closings release), each run of decisions as
-        # one net move under the ledger's lock. The check pass replayed every decision
-        # one by one (available money never below zero at any approval); the ledger's
-        # lock, its check and its CHECK constraints hold at each move.
+        # Then the money, in date order: the receipts, the windows' movements, and
+        # between them the decisions (approvals commit, cancellings and closings
+        # release), each run of decisions as one net move per window (and the fund's)
+        # under the ledger's lock. The check pass replayed every decision one by one
+        # (available money never below zero at any approval); the ledger's lock, its
+        # check and its CHECK constraints hold at each move.
+        self.closed: set[int] = set()
         receipts, decisions = [], []
-        for _day, _, _, event, row in events:
+        for day, _, _, event, row in events:
             if event == "receipt":
                 if row.values.get("_held"):
                     continue
@@ -1009,6 +1512,18 @@ class _Write:
                     self.decide(decisions)
                     decisions = []
                 receipts.append(row)
+                continue
+            if event in ("allocation", "window-release", "window-close"):
+                code = row.values["window" if event != "window-close" else "code"]
+                if code not in c.new_windows or row.values.get("_held"):
+                    continue
+                if decisions:
+                    self.decide(decisions)
+                    decisions = []
+                if receipts:
+                    self.receive(receipts)
+                    receipts = []
+                self.move(event, row, self.windows[code], day)
                 continue
             record = self.records.get(row.values["reference"])
             if record is None:
@@ -1019,16 +1534,119 @@ class _Write:
                 if receipts:
                     self.receive(receipts)
                     receipts = []
-                decisions.append((event, row, record))
+                decisions.append((event, row, record, day))
         if decisions:
             self.decide(decisions)
         if receipts:
             self.receive(receipts)
-        # Paid out: within what stays committed to each grant, so at the end, in one move.
-        disbursed = sum((r.disbursed for r in self.records.values()), ZERO)
-        if disbursed:
-            first = next(iter(self.records.values())).origin
-            _service(first, "reference", fund_disburse, amount_usd=disbursed)
+        # Paid out: within what stays committed to each grant, so at the end, in one move
+        # for the fund's grants and one for each window's.
+        disbursed = defaultdict(lambda: ZERO)
+        for record in self.records.values():
+            disbursed[record.grant.window_id] += record.disbursed
+        first = next(iter(self.records.values()), None)
+        for window_id, amount in disbursed.items():
+            if amount:
+                _service(
+                    first.origin, "reference", fund_disburse, amount_usd=amount, window_id=window_id
+                )
+        self.brokering()
+
+    def move(self, event: str, row: Row, window: Window, day: date) -> None:
+        v = row.values
+        if event == "window-close":
+            _service(row, "closed_on", window_close, window=window, user=self.actor, at=noon(day))
+            self.closed.add(window.pk)
+            return
+        call = window_allocate if event == "allocation" else window_release
+        _service(
+            row,
+            "amount_usd",
+            call,
+            window=window,
+            user=self.actor,
+            amount_usd=v["amount_usd"],
+            reason=v["reason"],
+            at=noon(day),
+        )
+        self.created["window_movements"] += 1
+
+    def brokering(self) -> None:
+        """The offers, then the requests (a match names an offer and a grant)."""
+        c = self.check
+        entries = []
+        for row in c.new_offers.values():
+            v = row.values
+            entries.append(
+                {
+                    "user": self.users[v["created_by"]],
+                    "reference": v["reference"],
+                    "title": v["title"],
+                    "description": v["description"],
+                    "provider_country": self.countries[v["provider_country"]],
+                    "institution": v["institution"],
+                    "sectors": [self.sectors[x] for x in v["sectors"]],
+                    "instruments": list(v["instruments"]),
+                    "languages": list(v["languages"]),
+                    "capacity_per_year": v["capacity_per_year"],
+                    "contact_name": v["contact_name"],
+                    "contact_email": v["contact_email"],
+                    "status": v["status"],
+                    "created_at": noon(v["created_on"]),
+                }
+            )
+        rows = list(c.new_offers.values())
+        if entries:
+            try:
+                offers_record_past(entries=entries)
+            except (ValidationError, ApplicationError) as exc:
+                raise _Refused(_problem(rows[getattr(exc, "entry", 0)], "reference", exc)) from exc
+            self.created["offers"] += len(entries)
+        requests = list(c.new_requests.values())
+        if not requests:
+            return
+        wanted_offers = {r.values["offer"] for r in requests if r.values["offer"]}
+        offers = {o.reference: o for o in Offer.objects.filter(reference__in=wanted_offers)}
+        wanted_grants = {r.values["grant"] for r in requests if r.values["grant"]}
+        grants = {
+            g.reference: g
+            for g in Grant.objects.filter(reference__in=wanted_grants).select_related(
+                "brokered_match"
+            )
+        }
+        entries = []
+        for row in requests:
+            v = row.values
+            match = None
+            if v["status"] == RequestStatus.MATCHED:
+                match = {
+                    "offer": offers[v["offer"]],
+                    "grant": grants[v["grant"]],
+                    "matched_by": self.actor,
+                    "matched_at": noon(v["matched_on"]),
+                }
+            entries.append(
+                {
+                    "user": self.users[v["requested_by"]],
+                    "reference": v["reference"],
+                    "title": v["title"],
+                    "description": v["description"],
+                    "recipient_country": self.countries[v["recipient_country"]],
+                    "sectors": [self.sectors[x] for x in v["sectors"]],
+                    "instruments": list(v["instruments"]),
+                    "languages": list(v["languages"]),
+                    "needed_by": v["needed_by"],
+                    "endorsed_on": v["endorsed_on"],
+                    "status": v["status"],
+                    "created_at": noon(v["created_on"]),
+                    "match": match,
+                }
+            )
+        try:
+            requests_record_past(entries=entries)
+        except (ValidationError, ApplicationError) as exc:
+            raise _Refused(_problem(requests[getattr(exc, "entry", 0)], "reference", exc)) from exc
+        self.created["requests"] += len(entries)
 
     def grants(self, rows: list[Row]) -> None:
         records = [self.record(r) for r in rows]
@@ -1042,13 +1660,49 @@ class _Write:
             self.count(record)
 
     def decide(self, decisions: list) -> None:
-        committed = sum((rec.committed for e, _, rec in decisions if e == "grant"), ZERO)
-        released = sum((rec.released for e, _, rec in decisions if e == "grant-end"), ZERO)
-        row = decisions[0][1]
-        if committed > released:
-            _service(row, "approved_usd", fund_commit, amount_usd=committed - released)
-        elif released > committed:
-            _service(row, "ended_on", fund_release, amount_usd=released - committed)
+        """A run of decisions: one net move for the fund's grants and one for each open
+        window's; a release of a closed window's grant goes back to the fund through
+        the window, one ``grant_return`` each, at its date."""
+        by_window = defaultdict(list)
+        for decision in decisions:
+            window_id = decision[2].grant.window_id
+            if window_id in self.closed and decision[0] == "grant-end":
+                _, row, record, day = decision
+                _service(
+                    row,
+                    "ended_on",
+                    fund_release,
+                    amount_usd=record.released,
+                    window_id=window_id,
+                    by=self.actor,
+                    reason=f"{record.reference}: {record.grant.status}",
+                    at=noon(day),
+                )
+                continue
+            by_window[window_id].append(decision)
+        for window_id, run in by_window.items():
+            committed = sum((rec.committed for e, _, rec, _ in run if e == "grant"), ZERO)
+            released = sum((rec.released for e, _, rec, _ in run if e == "grant-end"), ZERO)
+            row = run[0][1]
+            if committed > released:
+                _service(
+                    row,
+                    "approved_usd",
+                    fund_commit,
+                    amount_usd=committed - released,
+                    window_id=window_id,
+                )
+            elif released > committed:
+                _service(
+                    row,
+                    "ended_on",
+                    fund_release,
+                    amount_usd=released - committed,
+                    window_id=window_id,
+                    by=self.actor,
+                    reason="Imported decisions",
+                    at=noon(run[0][3]),
+                )
 
     def receive(self, rows: list[Row]) -> None:
         entries = [
@@ -1178,6 +1832,7 @@ class _Write:
                 "summary": v["summary"],
                 "sector": self.sectors[v["sector"]],
                 "region": v["region"],
+                "window": self.windows[v["window"]] if v["window"] else None,
                 "recipient_countries": [countries[x] for x in v["recipient_countries"]],
                 "provider_countries": [countries[x] for x in v["provider_countries"]],
                 "facilitating_partners": [self.partners[x] for x in v["facilitating_partners"]],

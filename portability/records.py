@@ -17,8 +17,17 @@ from collections import defaultdict
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from brokering.models import ExchangeRequest, Match, Offer
 from grants.models import Disbursement, Exchange, Grant, GrantHistory, GrantStatus
-from partners.models import Contribution, Partner, Receipt
+from partners.models import (
+    Contribution,
+    Partner,
+    Receipt,
+    Window,
+    WindowApprover,
+    WindowMovement,
+    WindowMovementKind,
+)
 from results.models import OUTCOME_FIELDS, CompletionReport, ConcreteResult
 
 
@@ -111,6 +120,7 @@ GRANT_VALUES = (
     "task_team_leader_id",
     "sector_id",
     "region",
+    "window_id",
     "requested_usd",
     "approved_usd",
     "development_goal",
@@ -138,6 +148,7 @@ def grant_rows(references=None) -> dict[str, list[dict]]:
         .objects.filter(pk__in={g["task_team_leader_id"] for g in grants})
         .values_list("pk", "username")
     )
+    window_codes = dict(Window.objects.values_list("pk", "code"))
     recipients = _m2m(Grant.recipient_countries.through, "grant_id", "country_id", ids)
     providers = _m2m(Grant.provider_countries.through, "grant_id", "country_id", ids)
     partner_codes = dict(Partner.objects.values_list("pk", "code"))
@@ -178,6 +189,7 @@ def grant_rows(references=None) -> dict[str, list[dict]]:
                 "task_team_leader": users.get(g["task_team_leader_id"], ""),
                 "sector": g["sector_id"],
                 "region": g["region"],
+                "window": window_codes.get(g["window_id"], ""),
                 "recipient_countries": _codes(recipients[g["id"]]),
                 "provider_countries": _codes(providers[g["id"]]),
                 "facilitating_partners": _codes(partner_codes[p] for p in facilitators[g["id"]]),
@@ -295,11 +307,189 @@ def grant_rows(references=None) -> dict[str, list[dict]]:
     }
 
 
+def window_rows(codes=None) -> tuple[list[dict], list[dict]]:
+    """(windows, window_movements): the allocations and releases a fund manager made;
+    a closing is the window's status and ``closed_on`` (the money it returned follows),
+    and a closed window's grants' returns follow from the grants."""
+    windows = Window.objects.order_by("code")
+    if codes is not None:
+        windows = windows.filter(code__in=codes)
+    windows = list(
+        windows.values(
+            "id",
+            "code",
+            "name",
+            "kind",
+            "region",
+            "max_grant_usd",
+            "opens_on",
+            "closes_on",
+            "status",
+            "created_at",
+        )
+    )
+    ids = [w["id"] for w in windows]
+    code_of = {w["id"]: w["code"] for w in windows}
+    sectors = _m2m(Window.sectors.through, "window_id", "sector_id", ids)
+    approvers = defaultdict(list)
+    for window_id, username, limit in (
+        WindowApprover.objects.filter(window_id__in=ids)
+        .order_by("window_id", "user__username")
+        .values_list("window_id", "user__username", "limit_usd")
+    ):
+        approvers[window_id].append(f"{username}: {limit}")
+    closed = {}
+    movements = []
+    for m in (
+        WindowMovement.objects.filter(window_id__in=ids)
+        .order_by("window_id", "created_at", "id")
+        .values("window_id", "kind", "created_at", "amount_usd", "reason")
+    ):
+        if m["kind"] == WindowMovementKind.CLOSE:
+            closed[m["window_id"]] = _day(m["created_at"])
+        elif m["kind"] in (WindowMovementKind.ALLOCATION, WindowMovementKind.RELEASE):
+            movements.append(
+                {
+                    "window": code_of[m["window_id"]],
+                    "kind": m["kind"],
+                    "moved_on": _day(m["created_at"]),
+                    "amount_usd": m["amount_usd"],
+                    "reason": m["reason"].strip(),
+                }
+            )
+    rows = [
+        {
+            "code": w["code"],
+            "name": w["name"],
+            "kind": w["kind"],
+            "region": w["region"],
+            "sectors": _codes(sectors[w["id"]]),
+            "max_grant_usd": w["max_grant_usd"],
+            "opens_on": w["opens_on"],
+            "closes_on": w["closes_on"],
+            "status": w["status"],
+            "closed_on": closed.get(w["id"]),
+            "approvers": "\n".join(approvers[w["id"]]),
+            "created_on": _day(w["created_at"]),
+        }
+        for w in windows
+    ]
+    return rows, movements
+
+
+def _usernames(ids) -> dict:
+    return dict(get_user_model().objects.filter(pk__in=set(ids)).values_list("pk", "username"))
+
+
+def offer_rows(references=None) -> list[dict]:
+    offers = Offer.objects.order_by("reference", "id")
+    if references is not None:
+        offers = offers.filter(reference__in=references)
+    offers = list(
+        offers.values(
+            "id",
+            "reference",
+            "title",
+            "description",
+            "provider_country_id",
+            "institution",
+            "instruments",
+            "languages",
+            "capacity_per_year",
+            "contact_name",
+            "contact_email",
+            "status",
+            "created_by_id",
+            "created_at",
+        )
+    )
+    sectors = _m2m(Offer.sectors.through, "offer_id", "sector_id", [o["id"] for o in offers])
+    users = _usernames(o["created_by_id"] for o in offers)
+    return [
+        {
+            "reference": o["reference"] or "",
+            "title": o["title"],
+            "description": o["description"].strip(),
+            "provider_country": o["provider_country_id"],
+            "institution": o["institution"],
+            "sectors": _codes(sectors[o["id"]]),
+            "instruments": _codes(o["instruments"] or ()),
+            "languages": _codes(o["languages"] or ()),
+            "capacity_per_year": o["capacity_per_year"],
+            "contact_name": o["contact_name"],
+            "contact_email": o["contact_email"],
+            "status": o["status"],
+            "created_by": users.get(o["created_by_id"], ""),
+            "created_on": _day(o["created_at"]),
+        }
+        for o in offers
+    ]
+
+
+def request_rows(references=None) -> list[dict]:
+    requests = ExchangeRequest.objects.order_by("reference", "id")
+    if references is not None:
+        requests = requests.filter(reference__in=references)
+    requests = list(
+        requests.values(
+            "id",
+            "reference",
+            "title",
+            "description",
+            "recipient_country_id",
+            "instruments",
+            "languages",
+            "needed_by",
+            "endorsed_on",
+            "status",
+            "requested_by_id",
+            "created_at",
+        )
+    )
+    ids = [r["id"] for r in requests]
+    sectors = _m2m(ExchangeRequest.sectors.through, "exchangerequest_id", "sector_id", ids)
+    matches = {
+        m["request_id"]: m
+        for m in Match.objects.filter(request_id__in=ids).values(
+            "request_id", "offer__reference", "grant__reference", "matched_at"
+        )
+    }
+    users = _usernames(r["requested_by_id"] for r in requests)
+    rows = []
+    for r in requests:
+        match = matches.get(r["id"], {})
+        rows.append(
+            {
+                "reference": r["reference"] or "",
+                "title": r["title"],
+                "description": r["description"].strip(),
+                "recipient_country": r["recipient_country_id"],
+                "sectors": _codes(sectors[r["id"]]),
+                "instruments": _codes(r["instruments"] or ()),
+                "languages": _codes(r["languages"] or ()),
+                "needed_by": r["needed_by"],
+                "endorsed_on": r["endorsed_on"],
+                "status": r["status"],
+                "requested_by": users.get(r["requested_by_id"], ""),
+                "created_on": _day(r["created_at"]),
+                "offer": match.get("offer__reference") or "",
+                "grant": match.get("grant__reference") or "",
+                "matched_on": _day(match.get("matched_at")),
+            }
+        )
+    return rows
+
+
 def portfolio_rows() -> dict[str, list[dict]]:
     contributions, receipts = contribution_rows()
+    windows, movements = window_rows()
     return {
         "partners": partner_rows(),
         "contributions": contributions,
         "receipts": receipts,
+        "windows": windows,
+        "window_movements": movements,
         **grant_rows(),
+        "offers": offer_rows(),
+        "requests": request_rows(),
     }

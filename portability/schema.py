@@ -21,11 +21,14 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
+from brokering.models import OfferStatus, RequestStatus
 from grants.models import CapacityOutcome, ExchangeStatus, GrantStatus, Instrument
-from partners.models import PartnerKind, Region
+from partners.models import PartnerKind, Region, WindowKind, WindowStatus
 from results.models import ConcreteResultKind, Rating
 
 IMPORTABLE_STATUSES = [s for s in GrantStatus.values if s != GrantStatus.DRAFT]
+# The movements a file gives; a closing's and a closed window's grants' returns follow.
+WINDOW_MOVEMENT_KINDS = ("allocation", "release")
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,66 @@ SHEETS = (
         help="Money paid in against a pledge.",
     ),
     Sheet(
+        "windows",
+        (
+            Column("code", "code", True, example="AFR-1", help="2-16 capitals, digits, - or _"),
+            Column("name", "text", True, example="Africa regional window"),
+            Column("kind", "choice", True, _choices(WindowKind), example="regional"),
+            Column(
+                "region",
+                "choice",
+                False,
+                _choices(Region),
+                example="AFR",
+                help="when set, its grants and their recipients are in this region",
+            ),
+            Column(
+                "sectors",
+                "codes",
+                example="",
+                help="DAC codes; when any are set, a grant's sector is one of them",
+            ),
+            Column("max_grant_usd", "money", True, example=Decimal("150000.00")),
+            Column(
+                "opens_on",
+                "date",
+                True,
+                example=date(2020, 1, 1),
+                help="the window takes proposals from this day...",
+            ),
+            Column("closes_on", "date", True, example=date(2021, 12, 31), help="...to this day"),
+            Column("status", "choice", True, _choices(WindowStatus), example="open"),
+            Column(
+                "closed_on",
+                "date",
+                example=None,
+                help="a closed window: the day it was closed (its money went back)",
+            ),
+            Column(
+                "approvers",
+                "text",
+                example="example_window_manager: 100000.00",
+                help="one 'username: limit in USD' per line (window managers)",
+            ),
+            Column("created_on", "date", True, example=date(2020, 1, 1)),
+        ),
+        help="One row per funding window; the code is its key.",
+        key=("code",),
+    ),
+    Sheet(
+        "window_movements",
+        (
+            Column("window", "code", True, example="AFR-1", help="a window's code"),
+            Column("kind", "choice", True, WINDOW_MOVEMENT_KINDS, example="allocation"),
+            Column("moved_on", "date", True, example=date(2020, 12, 20)),
+            Column("amount_usd", "money", True, example=Decimal("1000.00")),
+            Column("reason", "text", example="Initial allocation"),
+        ),
+        help="Money moved from the fund into a window (allocation) and back (release); "
+        "the closing's return and the grants' returns after it follow from the windows "
+        "and grants sheets.",
+    ),
+    Sheet(
         "grants",
         (
             Column("reference", "text", True, example="SEETF-2020-0001", help="SEETF-YYYY-NNNN"),
@@ -108,6 +171,9 @@ SHEETS = (
             Column("task_team_leader", "text", True, example="example_leader", help="username"),
             Column("sector", "code", True, example="16010", help="DAC 5-digit code"),
             Column("region", "choice", True, _choices(Region), example="AFR"),
+            Column(
+                "window", "code", example="", help="a window's code (e.g. AFR-1); empty: the fund"
+            ),
             Column("recipient_countries", "codes", example="KEN"),
             Column("provider_countries", "codes", example="BRA"),
             Column("facilitating_partners", "codes", example="", help="partner codes"),
@@ -183,6 +249,56 @@ SHEETS = (
         ),
         help="One per grant: written while approved, submitted (completed), accepted.",
     ),
+    Sheet(
+        "offers",
+        (
+            Column("reference", "code", True, example="OFR-2020-0001", help="OFR-YYYY-NNNN"),
+            Column("title", "text", True, example="Conditional cash transfers: what worked"),
+            Column("description", "text", True, example="The reforms and their results."),
+            Column("provider_country", "code", True, example="BRA", help="ISO 3166 alpha-3"),
+            Column("institution", "text", True, example="Ministry of Social Development"),
+            Column("sectors", "codes", True, example="16010", help="DAC codes"),
+            Column("instruments", "codes", True, example="study_tour", help="instrument codes"),
+            Column("languages", "codes", True, example="en pt", help="ISO 639-1"),
+            Column("capacity_per_year", "int", True, example=4, help="exchanges a year"),
+            Column("contact_name", "text", True, example="Example Contact"),
+            Column("contact_email", "text", True, example="contact@example.org"),
+            Column("status", "choice", True, _choices(OfferStatus), example="published"),
+            Column("created_by", "text", True, example="example_leader", help="username"),
+            Column("created_on", "date", True, example=date(2020, 1, 20)),
+        ),
+        help="What provider countries' institutions offer; the reference is its key.",
+        key=("reference",),
+    ),
+    Sheet(
+        "requests",
+        (
+            Column("reference", "code", True, example="REQ-2020-0001", help="REQ-YYYY-NNNN"),
+            Column("title", "text", True, example="Cash transfers for Kenya"),
+            Column("description", "text", True, example="Kenya wants to learn from its peers."),
+            Column("recipient_country", "code", True, example="KEN", help="ISO 3166 alpha-3"),
+            Column("sectors", "codes", True, example="16010", help="DAC codes"),
+            Column("instruments", "codes", True, example="study_tour", help="instrument codes"),
+            Column("languages", "codes", True, example="en", help="ISO 639-1"),
+            Column(
+                "needed_by",
+                "date",
+                True,
+                example=date(2020, 6, 30),
+                help="may be past for a request of the past",
+            ),
+            Column("endorsed_on", "date", example=date(2020, 1, 25)),
+            Column("status", "choice", True, _choices(RequestStatus), example="matched"),
+            Column("requested_by", "text", True, example="example_leader", help="username"),
+            Column("created_on", "date", True, example=date(2020, 1, 25)),
+            Column("offer", "code", example="OFR-2020-0001", help="matched: the offer"),
+            Column("grant", "text", example="SEETF-2020-0001", help="matched: the grant"),
+            Column("matched_on", "date", example=date(2020, 2, 10)),
+        ),
+        help="What recipient countries ask for, and the match a request became; the "
+        "reference is its key.",
+        key=("reference",),
+    ),
 )
 SHEET_BY_NAME = {s.name: s for s in SHEETS}
 CODES_SHEET = "codes"
@@ -200,4 +316,9 @@ CODE_LISTS = {
     "outcome": CapacityOutcome.choices,
     "rating": Rating.choices,
     "concrete result kind": ConcreteResultKind.choices,
+    "window kind": WindowKind.choices,
+    "window status": WindowStatus.choices,
+    "window movement": [("allocation", "Allocated from the fund"), ("release", "Released")],
+    "offer status": OfferStatus.choices,
+    "request status": RequestStatus.choices,
 }

@@ -60,6 +60,11 @@ class PublicOfferSerializer(serializers.ModelSerializer):
     description_html = serializers.SerializerMethodField(
         help_text="The description rendered from Markdown and sanitised."
     )
+    reference = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="OFR-YYYY-NNNN, given on creation; the portfolio workbook's key.",
+    )
     status = serializers.ChoiceField(choices=OfferStatus.choices, read_only=True)
     capacity_left = serializers.SerializerMethodField(
         help_text="capacity_per_year minus this year's matches."
@@ -69,6 +74,7 @@ class PublicOfferSerializer(serializers.ModelSerializer):
         model = Offer
         fields = [
             "id",
+            "reference",
             "title",
             "description",
             "description_html",
@@ -81,7 +87,7 @@ class PublicOfferSerializer(serializers.ModelSerializer):
             "capacity_left",
             "status",
         ]
-        read_only_fields = ["id", "status"]
+        read_only_fields = ["id", "reference", "status"]
 
     def get_description_html(self, offer) -> str:
         return _description_html(offer.description)
@@ -117,6 +123,11 @@ class RequestSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="When the recipient government endorsed the request (not in the future).",
     )
+    reference = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="REQ-YYYY-NNNN, given on creation; the portfolio workbook's key.",
+    )
     status = serializers.ChoiceField(choices=RequestStatus.choices, read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     matched_offer = serializers.SerializerMethodField(help_text="The offer matched, or null.")
@@ -126,6 +137,7 @@ class RequestSerializer(serializers.ModelSerializer):
         model = ExchangeRequest
         fields = [
             "id",
+            "reference",
             "title",
             "description",
             "recipient_country",
@@ -140,7 +152,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "matched_grant",
             "created_at",
         ]
-        read_only_fields = ["id", "status", "requested_by", "created_at"]
+        read_only_fields = ["id", "reference", "status", "requested_by", "created_at"]
 
     def _match(self, request):
         try:

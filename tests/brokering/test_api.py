@@ -197,9 +197,7 @@ def test_a_leader_enters_a_request(client_for, leader):
 def test_a_bad_request_is_a_400_and_writes_nothing(client_for, overrides, field):
     client = client_for("leader")  # made first: a new user is an audit entry
     before = counts()
-    response = client.post(
-        "/api/v1/requests/", request_body(**overrides), format="json"
-    )
+    response = client.post("/api/v1/requests/", request_body(**overrides), format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert counts() == before

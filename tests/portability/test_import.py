@@ -96,22 +96,78 @@ def test_round_trip_of_the_2011_review(tmp_path, fund_manager):
     assert reports(fund_manager) == before
 
 
+def same_rows(mine: dict, theirs: dict) -> bool:
+    """The workbook's rows, sheet by sheet, whatever their order (the export orders some
+    sheets by the database's ids)."""
+    for sheet in theirs:
+        a = sorted(repr(sorted(r.items())) for r in mine[sheet])
+        b = sorted(repr(sorted(r.items())) for r in theirs[sheet])
+        assert a == b, sheet
+    return set(mine) == set(theirs)
+
+
+def lists() -> dict:
+    """The windows list, the offers and the requests as the API gives them, but for the
+    database's ids and the time of day of a creation (the import keeps the day)."""
+    from brokering.api.serializers import OfferSerializer, RequestSerializer
+    from brokering.models import ExchangeRequest, Offer
+    from partners.api.windows import WindowSerializer
+    from partners.models import Window
+
+    def plain(data, drop=("id",)):
+        row = {k: v for k, v in dict(data).items() if k not in drop}
+        if "created_at" in row:
+            row["created_at"] = row["created_at"][:10]
+        return row
+
+    windows = Window.objects.prefetch_related("sectors", "approver_limits__user")
+    offers = Offer.objects.prefetch_related("sectors").order_by("reference")
+    requests = ExchangeRequest.objects.prefetch_related("sectors").order_by("reference")
+    return {
+        "windows": [plain(WindowSerializer(w).data) for w in windows],
+        "offers": [plain(OfferSerializer(o).data) for o in offers],
+        "requests": [plain(RequestSerializer(r).data) for r in requests],
+    }
+
+
 @pytest.mark.postgres
 def test_round_trip_of_a_generated_portfolio_of_2000_grants(tmp_path, fund_manager):
     from bench.portfolio import generate_portfolio
+    from brokering.models import ExchangeRequest, Offer
+    from partners.models import Window, WindowMovement
 
-    # The workbook does not carry funding windows yet (issue 12 stays open on it): the
-    # portfolio of this round trip has none.
     with transaction.atomic():
-        generate_portfolio(grants=2000, seed=7, windows=False)
+        generate_portfolio(grants=2000, seed=7)
         before = reports(fund_manager)
+        listed = lists()
+        exported = portfolio_rows()
         data = export_portfolio()
         transaction.set_rollback(True)
-    assert nothing_written()
+    assert nothing_written() and not Window.objects.exists() and not Offer.objects.exists()
+    assert len(listed["windows"]) == 5 and sum(1 for g in exported["grants"] if g["window"])
+    assert len(listed["offers"]) == 1000 and len(listed["requests"]) == 200
     result = import_portfolio(save(tmp_path, data), user=fund_manager)
     assert result.problems == []
-    after = reports(fund_manager)
-    assert after == before
+    assert result.created["windows"] == 5 and result.created["offers"] == 1000
+    assert reports(fund_manager) == before
+    assert lists() == listed
+    assert same_rows(portfolio_rows(), exported)
+
+    # A re-import of the same file changes nothing.
+    counts = (
+        WindowMovement.objects.count(),
+        Offer.objects.count(),
+        ExchangeRequest.objects.count(),
+    )
+    again = import_portfolio(save(tmp_path, data), user=fund_manager)
+    assert again.problems == [] and sum(again.created.values()) == 0
+    assert again.skipped["windows"] == 5 and again.skipped["requests"] == 200
+    assert (
+        WindowMovement.objects.count(),
+        Offer.objects.count(),
+        ExchangeRequest.objects.count(),
+    ) == counts
+    assert reports(fund_manager) == before and lists() == listed
 
 
 def test_the_template_imports_as_a_dry_run_and_writes_nothing(tmp_path, fund_manager):
@@ -273,7 +329,14 @@ def test_the_commands(tmp_path):
     exported = tmp_path / "out.xlsx"
     call_command("export_portfolio", str(exported), stdout=out)
     names = load_workbook(exported, read_only=True).sheetnames
-    assert names[:4] == ["partners", "contributions", "receipts", "grants"]
+    assert names[:6] == [
+        "partners",
+        "contributions",
+        "receipts",
+        "windows",
+        "window_movements",
+        "grants",
+    ]
 
 
 def test_a_refusal_by_a_service_rolls_everything_back(tmp_path, fund_manager, monkeypatch):
@@ -335,7 +398,8 @@ def test_the_money_a_closing_releases_funds_a_later_approval_only(
         assert result.problems == []
         fund = Fund.objects.get(pk=1)
         assert fund.committed_usd == Decimal("98000.00")  # 95,000 - 5,000 + 8,000
-        assert fund.available_usd == Decimal("2000.00")
+        # 100,000 - 98,000 committed - the template's 1,000 allocated to its window.
+        assert fund.available_usd == Decimal("1000.00")
     else:
         assert [(p.sheet, p.row, p.column) for p in result.problems] == [
             ("grants", 3, "approved_usd")
