@@ -4,6 +4,7 @@
 import django_filters
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from grants.models import Instrument
 from partners.models import Country, Sector
 from seetf.common.api import ErrorSerializer, ScopedViewSet
+from seetf.common.datacache import cached_response
 
 from .. import scoring, selectors, services
 from ..languages import is_language
@@ -350,23 +352,33 @@ class RequestViewSet(
         offer's id, ascending. Never an offer from the recipient country."""
         obj = self.get_object()
         limit = _limit(request.query_params.get("limit"))
-        found = scoring.suggest(obj, limit=limit)
+        year = timezone.localdate().year
+        # The same for every reader allowed to see the request (the scope checked above):
+        # kept rendered until the offers, requests, matches, grants or reports under it
+        # change (seetf.common.datacache: brokering is one of the tracked apps).
+        return cached_response(
+            self,
+            request,
+            ("suggestions", obj.pk, limit, year),
+            lambda: self._suggestions(obj, limit, year),
+        )
+
+    def _suggestions(self, obj, limit: int, year: int) -> list[dict]:
+        found = scoring.suggest(obj, limit=limit, year=year)
         offers = {
             o.pk: o
             for o in selectors.with_capacity(
-                Offer.objects.filter(pk__in=[s.offer_id for s in found])
+                Offer.objects.filter(pk__in=[s.offer_id for s in found]), year
             )
             .select_related("provider_country")
             .prefetch_related("sectors")
         }
         # One serializer for the offers shown (its fields built once, not per offer).
         shown = OfferSerializer([offers[s.offer_id] for s in found], many=True).data
-        return Response(
-            [
-                {"offer": offer, "score": s.score, "reasons": s.reasons}
-                for s, offer in zip(found, shown, strict=True)
-            ]
-        )
+        return [
+            {"offer": offer, "score": s.score, "reasons": s.reasons}
+            for s, offer in zip(found, shown, strict=True)
+        ]
 
     @extend_schema(request=MatchInputSerializer, responses={201: MatchResultSerializer, **REFUSALS})
     @action(detail=True, methods=["post"])
