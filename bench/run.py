@@ -344,6 +344,7 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
         "cycle-times report",
         "portfolio-indicators report",
         "exchange-flows report",
+        "request suggestions",
     }
     items = [
         {
@@ -372,15 +373,13 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
 
 # --- Which floors answer which endpoint ------------------------------------------------------
 
-# The analytics reports and brokering's endpoints have a Django floor only
-# (bench/django_floor.py: the reports' statements, the suggestions' own ranking); no bare
-# WSGI floor restates them yet (README "Performance").
+# The analytics reports have a Django floor only (bench/django_floor.py: the reports'
+# statements); no bare WSGI floor restates them yet (README "Performance"). Brokering's
+# two endpoints have both (bare_wsgi runs the suggestions' own ranking statement).
 DJANGO_FLOOR_ONLY = {
     "cycle-times report",
     "portfolio-indicators report",
     "exchange-flows report",
-    "offers catalogue search",
-    "request suggestions",
 }
 NO_FLOORS: set[str] = set()
 

@@ -57,7 +57,8 @@ ANALYTICS = [
     ("fund_manager", "/api/v1/reports/exchange-flows/?by=country"),
     ("donor", "/api/v1/reports/exchange-flows/?by=region"),
 ]
-# Brokering's, on PostgreSQL too (the suggestions are ranked there by the database).
+# Brokering's, on PostgreSQL too (the suggestions are ranked there by the database), by
+# both floors.
 BROKERING = [
     ("donor", "/api/v1/offers/?search=experience&language=en"),
     ("fund_manager", "/api/v1/offers/?search=water"),
@@ -141,6 +142,8 @@ def test_the_bare_wsgi_floor_gives_the_apis_json(client, bench_world, monkeypatc
     monkeypatch.setattr(bare_wsgi, "_connection", None)
     requests = _next_pages(client, tokens, _requests(users))
     requests.append(("donor", f"/api/v1/results-stories/?search={_search_word()}"))
+    request = ExchangeRequest.objects.filter(status=RequestStatus.OPEN).order_by("pk")[0]
+    requests += [(role, url.format(request=request.pk)) for role, url in BROKERING]
     try:
         for role, path_ in requests:
             api = normalised(_api(client, tokens[role], path_).content)
