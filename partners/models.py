@@ -7,7 +7,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
 
-from seetf.common.models import TimeStampedModel
+from seetf.common.models import StampDateTimeField, TimeStampedModel
 from seetf.common.money import CENT, MONEY, ZERO, to_cents
 
 # The largest amount any single money field accepts: a billion USD (or currency units)
@@ -330,7 +330,8 @@ class Receipt(ReversibleEntry):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Now, or the date a generated or imported receipt carries (``explicit_timestamps``).
+    created_at = StampDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["received_on", "id"]
@@ -601,7 +602,8 @@ class WindowMovement(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Now, or the past's date of a movement the importer replays (``explicit_timestamps``).
+    created_at = StampDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
