@@ -876,6 +876,117 @@ def suggestions(db, user, pk: int):
     return 200, out
 
 
+# --- The analytics reports (analytics.cycletimes_sql, flows_sql) ----------------------------
+# The reports' own statements, written by `manage.py bench_statements` (bench/run does it
+# before starting this floor, BENCH_STATEMENTS names the file), with this floor's SQL for
+# the grants the user may see in place of ``__SCOPED__``; the rows shaped as the API
+# shapes them, by hand. Cycle times by quarter and flows by country: what bench/run asks.
+
+_statements = None
+
+
+def _analytics_statements() -> dict:
+    global _statements
+    if _statements is None:
+        with open(os.environ["BENCH_STATEMENTS"], encoding="utf-8") as found:
+            _statements = json.load(found)
+    return _statements
+
+
+def _bind(statement: str, user, zone: str) -> tuple[str, list]:
+    import re
+
+    where, where_params = user.visible()
+    scoped = f"SELECT g.id FROM grants_grant g WHERE {where}"
+    parts = re.split(r"(__SCOPED__|__ZONE__)", statement.replace("%", "%%"))
+    params: list = []
+    for index, part in enumerate(parts):
+        if part == "__SCOPED__":
+            parts[index] = scoped
+            params += where_params
+        elif part == "__ZONE__":
+            parts[index] = "%s"
+            params.append(zone)
+    return "".join(parts), params
+
+
+def _days(value):
+    if value is None:
+        return None
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding="ROUND_HALF_UP"))
+
+
+def _cycle_statistics(values, known) -> dict:
+    from decimal import ROUND_HALF_UP
+
+    standards = known["standards"]
+    values = iter(values)
+    grants = next(values)
+    out: dict = {"grants": grants}
+    for step in known["steps"]:
+        count, median, p80, within = (next(values) for _ in range(4))
+        out[f"{step}_count"] = count
+        out[f"{step}_median_days"] = _days(median)
+        out[f"{step}_p80_days"] = _days(p80)
+        share = None
+        if standards.get(step) is not None and count:
+            share = float(
+                (Decimal(within * 100) / count).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            )
+        out[f"{step}_within_standard_percent"] = share
+    returns = next(values) or 0
+    out["returns"] = (
+        float((Decimal(returns) / grants).quantize(CENT, rounding=ROUND_HALF_UP))
+        if grants
+        else None
+    )
+    for wait in known["waits"]:
+        out[f"{wait}_median_days"] = _days(next(values))
+        out[f"{wait}_p80_days"] = _days(next(values))
+    return out
+
+
+def cycle_times(db, user, query):
+    known = _analytics_statements()
+    group_by = (query.get("group_by") or ["quarter"])[0]
+    if group_by not in known["cycle_times"]:
+        return 404, {"detail": "Not measured."}
+    statement, params = _bind(known["cycle_times"][group_by], user, known["zone"])
+    rows, totals = [], None
+    for key, _extra, *values in db.all(statement, params):
+        if key is None:
+            totals = _cycle_statistics(values, known)
+        else:
+            rows.append({"group": key, "label": key, **_cycle_statistics(values, known)})
+    rows.sort(key=lambda row: row["group"])
+    return 200, {"rows": rows, "totals": totals, "standards": known["standards"]}
+
+
+def exchange_flows(db, user, query):
+    known = _analytics_statements()
+    by = (query.get("by") or ["country"])[0]
+    if by not in known["exchange_flows"]:
+        return 404, {"detail": "Not measured."}
+    statement, params = _bind(known["exchange_flows"][by], user, known["zone"])
+    keys = ("exchanges", "grants", "participants", "women_participants")
+    rows, totals = [], None
+    for a, a_name, b, b_name, *figures in db.all(statement, params):
+        if a is None:
+            totals = dict(zip(keys, figures, strict=True))
+            continue
+        rows.append(
+            {
+                "provider": a,
+                "provider_name": a_name,
+                "recipient": b,
+                "recipient_name": b_name,
+                **dict(zip(keys, figures, strict=True)),
+            }
+        )
+    rows.sort(key=lambda row: (-row["exchanges"], row["provider"], row["recipient"]))
+    return 200, {"rows": rows, "totals": totals}
+
+
 # --- WSGI ----------------------------------------------------------------------------------
 
 
@@ -899,6 +1010,10 @@ def route(db, environ):
         return capacity_outcomes(db, user)
     if path == "/api/v1/results-stories/":
         return stories(db, user, environ, query)
+    if path == "/api/v1/reports/cycle-times/":
+        return cycle_times(db, user, query)
+    if path == "/api/v1/reports/exchange-flows/":
+        return exchange_flows(db, user, query)
     if path == "/api/v1/offers/":
         return offers(db, user, environ, query)
     if path.startswith("/api/v1/requests/") and path.endswith("/suggestions/"):
