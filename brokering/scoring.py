@@ -1,5 +1,6 @@
 """Suggestions: for a request, the published offers ranked by a score that explains
-itself. The weights are this table (README "Brokering knowledge" repeats it):
+itself. The weights are this table (README "Brokering knowledge" repeats it; the
+numbers live in ``ranking_sql``, which the benchmark's bare floor reads without Django):
 
 | signal | points |
 |---|---:|
@@ -25,10 +26,11 @@ are still suggested, lower (the fund may still agree with the provider). Best fi
 score descending, then the offer's id ascending (the tie-break), at most ``limit``.
 
 Queries (the request and its sectors read by the caller), whatever the number of offers:
-on PostgreSQL the candidates with their signals computed by the database (sectors,
-languages and instruments shared, matches this year, text rank: a few numbers per
-candidate, ``_signals_postgres``), the evidence, and what the reasons name of the
-offers shown: three; elsewhere the candidates, their sectors and their matches this
+on PostgreSQL the evidence, the best candidates scored and ordered by the database
+with the signals their reasons name (sectors, languages and instruments shared,
+matches this year, text rank: ``_ranked_postgres``, one statement of ``ranking_sql``,
+which text-ranks only the candidates that can be shown), and what the reasons name of
+the offers shown: three; elsewhere the candidates, their sectors and their matches this
 year are read and compared here (``_signals_python``), and the evidence: four. Every
 candidate is scored; only the ones shown are explained.
 """
