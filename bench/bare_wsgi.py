@@ -55,6 +55,9 @@ def _cursor():
         _connection.autocommit = True
         with _connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
+            # As the project's connections run (seetf/settings/base.py): JIT compiling
+            # the analytics statements cost more than running them.
+            cursor.execute("SET jit = off")
     return _connection.cursor()
 
 

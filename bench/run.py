@@ -516,7 +516,7 @@ def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[
                     )
             row["load"] = {variant: combine(runs) for variant, runs in rounds.items()}
             seetf, bare_run = row["load"]["seetf"], row["load"].get("bare_wsgi")
-            if bare_run:
+            if bare_run and bare_run["rps"]:
                 row["share_of_bare_rps"] = round(seetf["rps"] / bare_run["rps"], 3)
             log(
                 f"  {item['name']:<58} {seetf['rps']:>7.1f} rps  p50 {seetf['p50_ms']:>7.2f} "
