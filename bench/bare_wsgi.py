@@ -55,6 +55,9 @@ def _cursor():
         _connection.autocommit = True
         with _connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
+            # As the project's connections run (seetf/settings/base.py): JIT compiling
+            # the analytics statements cost more than running them.
+            cursor.execute("SET jit = off")
     return _connection.cursor()
 
 
@@ -658,6 +661,335 @@ def stories(db, user, environ, query):
     }
 
 
+# --- Brokering (brokering.api.views) ------------------------------------------------------
+# The catalogue as the API pages it, and the suggestions ranked by the very statement the
+# API runs (brokering.ranking_sql: plain Python, the same text and parameters), with
+# the request, the evidence and the offers shown read by hand: five queries, not nine.
+
+INSTRUMENT_LABELS = {
+    "study_tour": "Study tour",
+    "videoconference": "Videoconference",
+    "peer_consultation": "Peer consultation",
+    "workshop": "Workshop",
+    "expert_visit": "Expert visit",
+    "conference": "Conference",
+}
+OFFER_KEYS = [
+    "id",
+    "title",
+    "description",
+    "provider_country",
+    "institution",
+    "sectors",
+    "instruments",
+    "languages",
+    "capacity_per_year",
+    "capacity_left",
+    "status",
+    "contact_name",
+    "contact_email",
+]
+
+
+def _year() -> int:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(os.environ.get("TIME_ZONE", "UTC"))).year
+
+
+def _like(word: str) -> str:
+    """``icontains``' pattern, as Django escapes it."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _offers(db, where: str, params, order: str = "o.id", limit=None) -> list[dict]:
+    """Offers as OfferSerializer gives them (with the contacts: every user measured has a
+    role), in one query: their sectors and this year's matches as subqueries."""
+
+    rows = db.all(
+        f"""SELECT o.id, o.title, o.description, o.provider_country_id, o.institution,
+               ARRAY(SELECT s.sector_id FROM brokering_offer_sectors s
+                     WHERE s.offer_id = o.id ORDER BY s.sector_id),
+               o.instruments, o.languages, o.capacity_per_year,
+               o.capacity_per_year - (SELECT count(*) FROM brokering_match m
+                                      WHERE m.offer_id = o.id AND m.year = %s),
+               o.status, o.contact_name, o.contact_email
+           FROM brokering_offer o WHERE {where} ORDER BY {order}"""
+        + ("" if limit is None else f" LIMIT {int(limit)}"),
+        [_year(), *params],
+    )
+    out = []
+    for r in rows:
+        item = dict(zip(OFFER_KEYS, r, strict=True))
+        item["description_html"] = _description_html(item["description"])
+        out.append(item)
+    return out
+
+
+_rendered: dict[str, str] = {}
+
+
+def _description_html(text: str) -> str:
+    """Rendered once per process, as the API keeps them (brokering.api.serializers)."""
+    from results.markdown import render_markdown
+
+    if text not in _rendered:
+        _rendered[text] = render_markdown(text)
+    return _rendered[text]
+
+
+def offers(db, user, environ, query):
+    """/offers/?search=&language=: the catalogue's first page (published offers and the
+    user's own; every offer for fund managers)."""
+    parts, params = [], []
+    if "fund_manager" not in user.roles and not user.superuser:
+        parts.append("(o.status = 'published' OR o.created_by_id = %s)")
+        params.append(user.id)
+    for word in (query.get("search") or [""])[0].split()[:10]:
+        parts.append(
+            "(UPPER(o.title::text) LIKE UPPER(%s) OR UPPER(o.description::text) LIKE UPPER(%s)"
+            " OR UPPER(o.institution::text) LIKE UPPER(%s))"
+        )
+        params += [_like(word)] * 3
+    language = (query.get("language") or [""])[0]
+    if language:
+        parts.append("o.languages::text LIKE %s")
+        params.append(_like(f'"{language}"'))
+    where = " AND ".join(parts) or "TRUE"
+    size = 50
+    count = db.one(f"SELECT count(*) FROM brokering_offer o WHERE {where}", params)[0]
+    results = _offers(db, where, params, limit=size)
+    return 200, {
+        "count": count,
+        "next": _replace(environ, query, "page", 2) if count > size else None,
+        "previous": None,
+        "results": results,
+    }
+
+
+def suggestions(db, user, pk: int):
+    """/requests/{id}/suggestions/: the request, its providers' evidence, the ranking
+    statement, the offers shown; the reasons written here as brokering.scoring writes
+    them."""
+    from brokering import ranking_sql as rs
+    from brokering.languages import language_name
+
+    if not (user.roles or user.superuser):
+        return 404, {"detail": "Not found."}
+    found = db.one(
+        """SELECT r.title, r.description, r.languages, r.instruments, c.code,
+                  c.income_group, c.region,
+                  ARRAY(SELECT s.sector_id FROM brokering_exchangerequest_sectors s
+                        WHERE s.exchangerequest_id = r.id)
+           FROM brokering_exchangerequest r
+           JOIN partners_country c ON c.code = r.recipient_country_id WHERE r.id = %s""",
+        [pk],
+    )
+    if found is None:
+        return 404, {"detail": "Not found."}
+    title, description, languages, instruments, country, income, region, wanted = found
+    wanted = set(wanted)
+    categories = {code[:3] for code in wanted}
+    if not categories:
+        return 200, []
+    ratings: dict[str, list] = {}
+    for code, rating in db.all(
+        """SELECT pc.country_id, cr.rating FROM grants_grant_provider_countries pc
+           JOIN grants_grant g ON g.id = pc.grant_id
+           JOIN results_completionreport cr ON cr.grant_id = g.id
+           WHERE g.sector_id = ANY(%s) AND cr.accepted_at IS NOT NULL AND cr.rating <> ''""",
+        [sorted(wanted)],
+    ):
+        ratings.setdefault(code, []).append(rating)
+    order = list(rs.RATING_POINTS)
+    evidence = {}
+    for code, reports in ratings.items():
+        points = sum(rs.RATING_POINTS.get(r, 0) for r in reports)
+        points = max(rs.EVIDENCE_MIN, min(rs.EVIDENCE_MAX, points))
+        shown = sorted(reports, key=lambda r: order.index(r) if r in order else 99)
+        evidence[code] = (
+            points,
+            f"evidence: {len(reports)} accepted completion report(s) in the sector, "
+            f"rated {', '.join(shown)} ({points:+d})",
+        )
+    offers_table = '"brokering_offer"'
+    likes = " OR ".join("s.sector_id LIKE %s" for _ in categories)
+    statement, params = rs.ranking_statement(
+        weights=rs.WEIGHTS,
+        offers=offers_table,
+        sectors="brokering_offer_sectors",
+        matches="brokering_match",
+        countries="partners_country",
+        candidates_where=(
+            f"{offers_table}.id IN (SELECT s.offer_id FROM brokering_offer_sectors s "
+            f"WHERE {likes}) AND {offers_table}.status = 'published' "
+            f"AND {offers_table}.provider_country_id <> %s"
+        ),
+        candidates_params=[f"{c}%" for c in sorted(categories)] + [country],
+        wanted=sorted(wanted),
+        languages=sorted(set(languages)),
+        instruments=sorted(set(instruments)),
+        year=_year(),
+        income_group=income,
+        region=region,
+        evidence={code: e[0] for code, e in evidence.items()},
+        words=sorted(rs.words(f"{title} {description}"))[: rs.MAX_QUERY_WORDS],
+        limit=rs.DEFAULT_LIMIT,
+    )
+    ranked = [dict(zip(rs.COLUMNS, row, strict=True)) for row in db.all(statement, params)]
+    if not ranked:
+        return 200, []
+    shown = {o["id"]: o for o in _offers(db, "o.id = ANY(%s)", [[r["id"] for r in ranked]])}
+    out = []
+    for row in ranked:
+        offer = shown[row["id"]]
+        sectors = set(offer["sectors"])
+        reasons = []
+        same = sorted(sectors & wanted)
+        if same:
+            reasons.append(f"same DAC purpose code {', '.join(same)}")
+        else:
+            near = sorted({s for s in sectors if s[:3] in categories})
+            reasons.append(f"same DAC category ({', '.join(s[:3] for s in near[:3])})")
+        common = sorted(set(languages) & set(offer["languages"]))
+        if common:
+            reasons.append(f"shared language: {', '.join(language_name(c) for c in common)}")
+        both = sorted(set(instruments) & set(offer["instruments"]))
+        if both:
+            reasons.append(
+                "an instrument both want: " + ", ".join(INSTRUMENT_LABELS.get(i, i) for i in both)
+            )
+        capacity = row["capacity_per_year"]
+        left = capacity - row["used"]
+        if left > 0:
+            reasons.append(f"capacity left this year: {left} of {capacity}")
+        else:
+            reasons.append(f"capacity exhausted this year ({capacity} matched)")
+        if row["provider_country_id"] in evidence:
+            reasons.append(evidence[row["provider_country_id"]][1])
+        if row["same_income"]:
+            reasons.append("provider in the same income group")
+        if row["same_region"]:
+            reasons.append("provider in the same region")
+        points = round(rs.WEIGHTS["text_similarity_max"] * float(row["text_rank"] or 0.0), 2)
+        if points >= 0.01:
+            reasons.append(f"similar descriptions (+{points:.2f})")
+        out.append({"offer": offer, "score": float(row["score"]), "reasons": reasons})
+    return 200, out
+
+
+# --- The analytics reports (analytics.cycletimes_sql, flows_sql) ----------------------------
+# The reports' own statements, written by `manage.py bench_statements` (bench/run does it
+# before starting this floor, BENCH_STATEMENTS names the file), with this floor's SQL for
+# the grants the user may see in place of ``__SCOPED__``; the rows shaped as the API
+# shapes them, by hand. Cycle times by quarter and flows by country: what bench/run asks.
+
+_statements = None
+
+
+def _analytics_statements() -> dict:
+    global _statements
+    if _statements is None:
+        with open(os.environ["BENCH_STATEMENTS"], encoding="utf-8") as found:
+            _statements = json.load(found)
+    return _statements
+
+
+def _bind(statement: str, user, zone: str) -> tuple[str, list]:
+    import re
+
+    where, where_params = user.visible()
+    scoped = f"SELECT g.id FROM grants_grant g WHERE {where}"
+    parts = re.split(r"(__SCOPED__|__ZONE__)", statement.replace("%", "%%"))
+    params: list = []
+    for index, part in enumerate(parts):
+        if part == "__SCOPED__":
+            parts[index] = scoped
+            params += where_params
+        elif part == "__ZONE__":
+            parts[index] = "%s"
+            params.append(zone)
+    return "".join(parts), params
+
+
+def _days(value):
+    if value is None:
+        return None
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding="ROUND_HALF_UP"))
+
+
+def _cycle_statistics(values, known) -> dict:
+    from decimal import ROUND_HALF_UP
+
+    standards = known["standards"]
+    values = iter(values)
+    grants = next(values)
+    out: dict = {"grants": grants}
+    for step in known["steps"]:
+        count, median, p80, within = (next(values) for _ in range(4))
+        out[f"{step}_count"] = count
+        out[f"{step}_median_days"] = _days(median)
+        out[f"{step}_p80_days"] = _days(p80)
+        share = None
+        if standards.get(step) is not None and count:
+            share = float(
+                (Decimal(within * 100) / count).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            )
+        out[f"{step}_within_standard_percent"] = share
+    returns = next(values) or 0
+    out["returns"] = (
+        float((Decimal(returns) / grants).quantize(CENT, rounding=ROUND_HALF_UP))
+        if grants
+        else None
+    )
+    for wait in known["waits"]:
+        out[f"{wait}_median_days"] = _days(next(values))
+        out[f"{wait}_p80_days"] = _days(next(values))
+    return out
+
+
+def cycle_times(db, user, query):
+    known = _analytics_statements()
+    group_by = (query.get("group_by") or ["quarter"])[0]
+    if group_by not in known["cycle_times"]:
+        return 404, {"detail": "Not measured."}
+    statement, params = _bind(known["cycle_times"][group_by], user, known["zone"])
+    rows, totals = [], None
+    for key, _extra, *values in db.all(statement, params):
+        if key is None:
+            totals = _cycle_statistics(values, known)
+        else:
+            rows.append({"group": key, "label": key, **_cycle_statistics(values, known)})
+    rows.sort(key=lambda row: row["group"])
+    return 200, {"rows": rows, "totals": totals, "standards": known["standards"]}
+
+
+def exchange_flows(db, user, query):
+    known = _analytics_statements()
+    by = (query.get("by") or ["country"])[0]
+    if by not in known["exchange_flows"]:
+        return 404, {"detail": "Not measured."}
+    statement, params = _bind(known["exchange_flows"][by], user, known["zone"])
+    keys = ("exchanges", "grants", "participants", "women_participants")
+    rows, totals = [], None
+    for a, a_name, b, b_name, *figures in db.all(statement, params):
+        if a is None:
+            totals = dict(zip(keys, figures, strict=True))
+            continue
+        rows.append(
+            {
+                "provider": a,
+                "provider_name": a_name,
+                "recipient": b,
+                "recipient_name": b_name,
+                **dict(zip(keys, figures, strict=True)),
+            }
+        )
+    rows.sort(key=lambda row: (-row["exchanges"], row["provider"], row["recipient"]))
+    return 200, {"rows": rows, "totals": totals}
+
+
 # --- WSGI ----------------------------------------------------------------------------------
 
 
@@ -681,6 +1013,16 @@ def route(db, environ):
         return capacity_outcomes(db, user)
     if path == "/api/v1/results-stories/":
         return stories(db, user, environ, query)
+    if path == "/api/v1/reports/cycle-times/":
+        return cycle_times(db, user, query)
+    if path == "/api/v1/reports/exchange-flows/":
+        return exchange_flows(db, user, query)
+    if path == "/api/v1/offers/":
+        return offers(db, user, environ, query)
+    if path.startswith("/api/v1/requests/") and path.endswith("/suggestions/"):
+        pk = path.split("/")[4]
+        if pk.isdigit():
+            return suggestions(db, user, int(pk))
     return 404, {"detail": "Not found."}
 
 

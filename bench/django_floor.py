@@ -654,7 +654,7 @@ def _offer_rows(offers) -> list[dict]:
             "reference": r["reference"],
             "title": r["title"],
             "description": r["description"],
-            "description_html": render_markdown(r["description"]),
+            "description_html": _description_html(r["description"], render_markdown),
             "provider_country": r["provider_country_id"],
             "institution": r["institution"],
             "sectors": sectors[r["id"]],
@@ -668,6 +668,16 @@ def _offer_rows(offers) -> list[dict]:
         }
         for r in rows
     ]
+
+
+_rendered: dict[str, str] = {}
+
+
+def _description_html(text: str, render) -> str:
+    """Rendered once per process, as the API keeps them (brokering.api.serializers)."""
+    if text not in _rendered:
+        _rendered[text] = render(text)
+    return _rendered[text]
 
 
 @_authenticated

@@ -25,7 +25,6 @@ construction (and the tests in tests/perf check it), not what is under test here
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
@@ -91,6 +90,7 @@ from results.models import (
     Rating,
     ResultsStory,
 )
+from seetf.common.models import explicit_timestamps
 from seetf.common.money import CENT
 
 # The portfolio's "today": dates are drawn relative to it, never to the clock.
@@ -282,24 +282,6 @@ def _at(day: date, rng: random.Random) -> datetime:
 def _weighted(rng: random.Random, weights: dict):
     keys = list(weights)
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
-
-
-@contextlib.contextmanager
-def _explicit_timestamps(*models):
-    """Let bulk_create keep the created_at/updated_at values given (the portfolio's
-    history spans years): auto_now and auto_now_add are switched off for the duration.
-    For a management command and tests only, never inside a serving process."""
-    saved = []
-    for model in models:
-        for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                saved.append((f, f.auto_now, f.auto_now_add))
-                f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
 def _requested(rng: random.Random) -> Decimal:
@@ -512,7 +494,7 @@ class _Generator:
                 rows.append((code, name, kind, country, currency, Decimal(rate), weight))
         joined = self.as_of - timedelta(days=4400)
         self.partners = []
-        with _explicit_timestamps(Partner):
+        with explicit_timestamps(Partner):
             for code, name, kind, country, currency, rate, weight in rows:
                 partner = Partner.objects.filter(code=code).first()
                 if partner is None:
@@ -943,7 +925,7 @@ class _Generator:
                     )
                 contribution.received_usd = usd_total
                 contributions.append((contribution, rows))
-        with _explicit_timestamps(Contribution, Receipt):
+        with explicit_timestamps(Contribution, Receipt):
             Contribution.objects.bulk_create([c for c, _ in contributions], batch_size=BATCH)
             all_receipts = []
             for c, rows in contributions:
@@ -994,7 +976,7 @@ class _Generator:
                     p,
                 )
             )
-        with _explicit_timestamps(ResultsStory):
+        with explicit_timestamps(ResultsStory):
             ResultsStory.objects.bulk_create([s for s, _ in stories], batch_size=BATCH)
         for name, rows in (
             ("sectors", lambda s, p: [("sector_id", p.grant.sector_id)]),
@@ -1135,7 +1117,7 @@ class _Generator:
             users.groups.through(user_id=u.pk, group_id=group.pk) for u in managers
         )
         self.windows = []
-        with _explicit_timestamps(Window):
+        with explicit_timestamps(Window):
             for (code, kind, region, sectors, maximum, is_open), manager in zip(
                 specs, managers, strict=True
             ):
@@ -1236,7 +1218,7 @@ class _Generator:
                 committed_usd=committed,
                 disbursed_usd=figures[window.pk]["disbursed_usd"],
             )
-        with _explicit_timestamps(WindowMovement):
+        with explicit_timestamps(WindowMovement):
             WindowMovement.objects.bulk_create(movements)
         return allocated
 
@@ -1310,7 +1292,7 @@ class _Generator:
                 )
             )
             request_sectors.append(pick_sectors())
-        with _explicit_timestamps(Offer, ExchangeRequest):
+        with explicit_timestamps(Offer, ExchangeRequest):
             offers = Offer.objects.bulk_create(offers, batch_size=BATCH)
             requests = ExchangeRequest.objects.bulk_create(requests, batch_size=BATCH)
         for model, made, sectors in (

@@ -1,5 +1,6 @@
 """Suggestions: for a request, the published offers ranked by a score that explains
-itself. The weights are this table (README "Brokering knowledge" repeats it):
+itself. The weights are this table (README "Brokering knowledge" repeats it; the
+numbers live in ``ranking_sql``, which the benchmark's bare floor reads without Django):
 
 | signal | points |
 |---|---:|
@@ -25,18 +26,17 @@ are still suggested, lower (the fund may still agree with the provider). Best fi
 score descending, then the offer's id ascending (the tie-break), at most ``limit``.
 
 Queries (the request and its sectors read by the caller), whatever the number of offers:
-on PostgreSQL the candidates with their signals computed by the database (sectors,
-languages and instruments shared, matches this year, text rank: a few numbers per
-candidate, ``_signals_postgres``), the evidence, and what the reasons name of the
-offers shown: three; elsewhere the candidates, their sectors and their matches this
+on PostgreSQL the evidence, the best candidates scored and ordered by the database
+with the signals their reasons name (sectors, languages and instruments shared,
+matches this year, text rank: ``_ranked_postgres``, one statement of ``ranking_sql``,
+which text-ranks only the candidates that can be shown), and what the reasons name of
+the offers shown: three; elsewhere the candidates, their sectors and their matches this
 year are read and compared here (``_signals_python``), and the evidence: four. Every
 candidate is scored; only the ones shown are explained.
 """
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import reduce
 from operator import or_
 
@@ -45,30 +45,22 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from grants.models import Grant, Instrument
+from partners.models import Country
 
 from .languages import language_name
 from .models import ExchangeRequest, Match, Offer, OfferStatus
-
-WEIGHTS = {
-    "same_purpose_code": 40,
-    "same_category": 20,
-    "shared_language": 15,
-    "shared_instrument": 10,
-    "capacity_left": 10,
-    "capacity_exhausted": -25,
-    "same_income_group": 5,
-    "same_region": 5,
-    "text_similarity_max": 10,
-}
-RATING_POINTS = {"HS": 5, "S": 4, "MS": 2, "MU": -1, "U": -3, "HU": -5}
-EVIDENCE_MIN, EVIDENCE_MAX = -10, 15
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
-MAX_QUERY_WORDS = 30
-_WORD = re.compile(r"[a-z0-9]{3,}")
-STOP_WORDS = frozenset(
-    "the and for with from that this are was were its their our into over under about "
-    "how what which who has have had not but can will all any more most other such than "
-    "very also been being each per via".split()
+from .ranking_sql import (  # noqa: F401 - the weights are read from here too
+    COLUMNS,
+    DEFAULT_LIMIT,
+    EVIDENCE_MAX,
+    EVIDENCE_MIN,
+    MAX_LIMIT,
+    MAX_QUERY_WORDS,
+    RATING_POINTS,
+    STOP_WORDS,
+    WEIGHTS,
+    ranking_statement,
+    words,
 )
 
 
@@ -79,30 +71,8 @@ class Suggestion:
     reasons: list[str]
 
 
-def words(text: str) -> set[str]:
-    return {w for w in _WORD.findall((text or "").lower()) if w not in STOP_WORDS}
-
-
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
-
-
-def _text_rank(candidates, request_words):
-    """PostgreSQL: the offers annotated with the full-text rank of their title (weight
-    A) and description (B) against the request's words (any of them), normalised to
-    0..1. The document is the column PostgreSQL keeps (brokering 0002), not parsed
-    again for each candidate."""
-    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
-    from django.db.models.expressions import RawSQL
-
-    if not request_words:
-        return candidates, False
-    chosen = sorted(request_words)[:MAX_QUERY_WORDS]
-    query = reduce(or_, (SearchQuery(w, config="english") for w in chosen))
-    table = Offer._meta.db_table
-    vector = RawSQL(f'"{table}"."search_vector"', [], output_field=SearchVectorField())
-    # Normalisation 32: rank / (rank + 1), within 0..1.
-    return candidates.annotate(text_rank=SearchRank(vector, query, normalization=32)), True
 
 
 def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) -> list[Suggestion]:
@@ -156,114 +126,39 @@ def suggest(request: ExchangeRequest, *, limit: int = DEFAULT_LIMIT, year=None) 
 # --- Signals: what each candidate has of what the request wants ------------------------------
 
 
-def _ranked_postgres(candidates, context, request_words, evidence, limit) -> list[dict]:
-    """One query: the best ``limit`` candidates, scored and ordered by the database
-    (``_score_expression``), with the signals their reasons name. Only those rows come
-    back, whatever the number of candidates."""
-    from django.db.models import Exists, IntegerField, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
-    through = Offer.sectors.through
-    candidates, ranked = _text_rank(candidates, request_words)
+def _ranked_postgres(
+    candidates, context, request_words, evidence, limit, *, cut=True
+) -> list[dict]:
+    """One query: the best ``limit`` candidates, scored and ordered by the database, with
+    the signals their reasons name (``ranking_sql``: the text rank only for the
+    candidates whose other points leave it a chance to be shown)."""
+    # The candidates' own conditions (``suggest``'s queryset), on the offers' table itself.
+    where_sql, where_params = candidates.query.get_compiler(connection=connection).compile(
+        candidates.query.where
+    )
     country = context["country"]
-    matches = (
-        Match.objects.filter(offer=OuterRef("pk"), year=context["year"])
-        .order_by()
-        .values("offer")
-        .annotate(n=Count("id"))
-        .values("n")
+    statement, params = ranking_statement(
+        weights=WEIGHTS,
+        offers=connection.ops.quote_name(Offer._meta.db_table),
+        sectors=Offer.sectors.through._meta.db_table,
+        matches=Match._meta.db_table,
+        countries=Country._meta.db_table,
+        candidates_where=where_sql,
+        candidates_params=list(where_params),
+        wanted=sorted(context["wanted"]),
+        languages=sorted(context["languages"]),
+        instruments=sorted(context["instruments"]),
+        year=context["year"],
+        income_group=country.income_group,
+        region=country.region,
+        evidence={code: found[0] for code, found in evidence.items()},
+        words=sorted(request_words)[:MAX_QUERY_WORDS],
+        limit=limit,
+        cut=cut,
     )
-    rows = candidates.annotate(
-        same_code=Exists(
-            through.objects.filter(offer=OuterRef("pk"), sector_id__in=context["wanted"])
-        ),
-        shares_language=(
-            Q(languages__has_any_keys=sorted(context["languages"]))
-            if context["languages"]
-            else Value(False)
-        ),
-        shares_instrument=(
-            Q(instruments__has_any_keys=sorted(context["instruments"]))
-            if context["instruments"]
-            else Value(False)
-        ),
-        used=Coalesce(Subquery(matches, output_field=IntegerField()), 0),
-        same_income=Q(provider_country__income_group=country.income_group),
-        same_region=Q(provider_country__region=country.region),
-        **({} if ranked else {"text_rank": Value(0.0)}),
-    )
-    rows = rows.annotate(score=_score_expression(evidence)).order_by("-score", "id")
-    return list(
-        rows.values(
-            "id",
-            "provider_country_id",
-            "capacity_per_year",
-            "same_code",
-            "shares_language",
-            "shares_instrument",
-            "used",
-            "same_income",
-            "same_region",
-            "text_rank",
-            "score",
-        )[:limit]
-    )
-
-
-def _evidence_expression(evidence: dict):
-    """The provider country's evidence points: one ``CASE`` of a few dozen countries,
-    written as SQL (as ``When`` clauses, compiling it cost more than running it)."""
-    from django.db.models import IntegerField, Value
-    from django.db.models.expressions import RawSQL
-
-    if not evidence:
-        return Value(0)
-    table = Offer._meta.db_table
-    items = sorted(evidence.items())
-    whens = " ".join("WHEN %s THEN %s" for _ in items)
-    params = [value for code, found in items for value in (code, found[0])]
-    return RawSQL(
-        f'CASE "{table}"."provider_country_id" {whens} ELSE 0 END',
-        params,
-        output_field=IntegerField(),
-    )
-
-
-def _score_expression(evidence: dict):
-    """``_score`` as an SQL expression over ``_ranked_postgres``' signals, in exact
-    decimals (the text points rounded to two places as ``_text_points`` rounds them)."""
-    from django.db.models import Case, DecimalField, ExpressionWrapper, F, Func, Value, When
-    from django.db.models.lookups import GreaterThanOrEqual
-
-    def points(condition, yes, no=0):
-        return Case(When(condition, then=Value(yes)), default=Value(no))
-
-    text = Func(
-        F("text_rank"),
-        template=f"round((%(expressions)s * {WEIGHTS['text_similarity_max']})::numeric, 2)",
-        output_field=DecimalField(),
-    )
-    terms = [
-        points(Q(same_code=True), WEIGHTS["same_purpose_code"], WEIGHTS["same_category"]),
-        points(Q(shares_language=True), WEIGHTS["shared_language"]),
-        points(Q(shares_instrument=True), WEIGHTS["shared_instrument"]),
-        points(
-            Q(capacity_per_year__gt=F("used")),
-            WEIGHTS["capacity_left"],
-            WEIGHTS["capacity_exhausted"],
-        ),
-        _evidence_expression(evidence),
-        points(Q(same_income=True), WEIGHTS["same_income_group"]),
-        points(Q(same_region=True), WEIGHTS["same_region"]),
-    ]
-    total = reduce(lambda a, b: a + b, terms)
-    cent = Value(Decimal("0.01"))
-    rounded = Case(
-        When(GreaterThanOrEqual(text, cent), then=text),
-        default=Value(Decimal("0")),
-        output_field=DecimalField(),
-    )
-    return ExpressionWrapper(total + rounded, output_field=DecimalField())
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _signals_python(candidates, context, request_words) -> list[dict]:

@@ -342,7 +342,8 @@ class Receipt(ReversibleEntry):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Now, or the date a generated or imported receipt carries (``explicit_timestamps``).
+    created_at = StampDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["received_on", "id"]

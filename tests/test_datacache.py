@@ -55,6 +55,10 @@ def test_every_table_of_the_tracked_apps_has_the_trigger():
         "partners_contribution",
         "partners_receipt",
         "partners_fund",
+        "brokering_offer",
+        "brokering_offer_sectors",
+        "brokering_exchangerequest",
+        "brokering_match",
     ):
         assert table in tables
     assert set(tables) <= datacache.tables_with_triggers()
@@ -343,3 +347,25 @@ def test_reports_are_cached_apart_per_time_zone(closed, fund_manager, client_for
     assert utc["rows"] and haiti["rows"]
     assert utc["rows"][0]["accepted_at"].endswith("Z")
     assert haiti["rows"][0]["accepted_at"].endswith("-05:00")
+
+
+def test_suggestions_are_served_from_the_cache_until_an_offer_changes(leader, client_for):
+    """Brokering is a tracked app: the suggestions are kept rendered, and any write to the
+    offers (here a raw update, no service) is seen at the next request."""
+    from django.test.utils import CaptureQueriesContext
+
+    from brokering.models import Offer
+    from tests.brokering.factories import make_offer, make_request
+
+    request = make_request(leader)
+    client = client_for("leader")
+    url = f"/api/v1/requests/{request.pk}/suggestions/"
+    assert client.get(url).json() == []
+    offer = make_offer(leader, provider_country="MEX", sectors=["16010"])
+    assert [s["offer"]["id"] for s in client.get(url).json()] == [offer.pk]
+    with CaptureQueriesContext(connection) as seen:
+        again = client.get(url).json()
+    assert [s["offer"]["id"] for s in again] == [offer.pk]
+    assert not [q for q in seen.captured_queries if "brokering_offer" in q["sql"]]
+    Offer.objects.filter(pk=offer.pk).update(status="withdrawn")
+    assert client.get(url).json() == []

@@ -4,6 +4,7 @@
 import django_filters
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
@@ -21,12 +22,16 @@ from rest_framework.response import Response
 from grants.models import Instrument
 from partners.models import Country, Sector
 from seetf.common.api import ErrorSerializer, ScopedViewSet
+from seetf.common.datacache import cached_response
+from seetf.common.pagination import Rows
 
 from .. import scoring, selectors, services
 from ..languages import is_language
 from ..models import ExchangeRequest, Offer, OfferStatus, RequestStatus
 from ..permissions import can_read_requests, can_see_contacts, can_write_offers, can_write_requests
 from .serializers import (
+    OFFER_ROWS,
+    PUBLIC_OFFER_ROWS,
     MatchInputSerializer,
     MatchResultSerializer,
     OfferSerializer,
@@ -244,6 +249,13 @@ class OfferViewSet(
         offer = self.get_queryset().get(pk=offer.pk)
         return self.get_serializer(offer).data
 
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances (``OFFER_ROWS``): the count, the page, its sectors.
+        rows = OFFER_ROWS if can_see_contacts(request.user) else PUBLIC_OFFER_ROWS
+        offers = self.filter_queryset(selectors.with_capacity(self.scoped()).order_by("id"))
+        page = self.paginate_queryset(Rows(offers, rows.read))
+        return self.get_paginated_response(rows.represent(page))
+
     def create(self, request, *args, **kwargs):
         serializer = OfferSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -353,23 +365,29 @@ class RequestViewSet(
         offer's id, ascending. Never an offer from the recipient country."""
         obj = self.get_object()
         limit = _limit(request.query_params.get("limit"))
-        found = scoring.suggest(obj, limit=limit)
-        offers = {
-            o.pk: o
-            for o in selectors.with_capacity(
-                Offer.objects.filter(pk__in=[s.offer_id for s in found])
-            )
-            .select_related("provider_country")
-            .prefetch_related("sectors")
-        }
-        # One serializer for the offers shown (its fields built once, not per offer).
-        shown = OfferSerializer([offers[s.offer_id] for s in found], many=True).data
-        return Response(
-            [
-                {"offer": offer, "score": s.score, "reasons": s.reasons}
-                for s, offer in zip(found, shown, strict=True)
-            ]
+        year = timezone.localdate().year
+        # The same for every reader allowed to see the request (the scope checked above):
+        # kept rendered until the offers, requests, matches, grants or reports under it
+        # change (seetf.common.datacache: brokering is one of the tracked apps).
+        return cached_response(
+            self,
+            request,
+            ("suggestions", obj.pk, limit, year),
+            lambda: self._suggestions(obj, limit, year),
         )
+
+    def _suggestions(self, obj, limit: int, year: int) -> list[dict]:
+        found = scoring.suggest(obj, limit=limit, year=year)
+        # The offers shown as rows (OfferSerializer's JSON): the offers, their sectors.
+        rows = OFFER_ROWS.read(
+            selectors.with_capacity(Offer.objects.filter(pk__in=[s.offer_id for s in found]), year)
+        )
+        offers = dict(zip((row["id"] for row in rows), OFFER_ROWS.represent(rows), strict=True))
+        shown = [offers[s.offer_id] for s in found]
+        return [
+            {"offer": offer, "score": s.score, "reasons": s.reasons}
+            for s, offer in zip(found, shown, strict=True)
+        ]
 
     @extend_schema(request=MatchInputSerializer, responses={201: MatchResultSerializer, **REFUSALS})
     @action(detail=True, methods=["post"])

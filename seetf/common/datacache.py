@@ -6,7 +6,7 @@ returns with the *data version* it was computed at, and gives it back while that
 version stands.
 
 The data version is kept by the database, not by Python: a trigger on every table of
-the partners, grants and results apps (``TRACKED_APPS``) records each statement that
+the partners, grants, results and brokering apps (``TRACKED_APPS``) records each statement that
 writes one of them in ``common_datachange`` (model ``DataChange``), whoever writes: the
 services, the admin, a bulk update, a data migration or raw SQL. Signals or
 ``updated_at`` would miss the last three. The version is ``SUM(weight)`` of that table:
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-TRACKED_APPS = ("partners", "grants", "results")
+TRACKED_APPS = ("partners", "grants", "results", "brokering")
 TABLE = "common_datachange"
 TRIGGER = "common_data_changed"
 KEY_PREFIX = "seetf:data:"

@@ -469,3 +469,33 @@ def test_who_writes_what(objects, client_for, role, name):
         assert counts() == before
         if response.status_code == 403:
             assert response.json()["code"] == "permission_denied"
+
+
+def test_the_offers_rows_give_byte_for_byte_what_the_serializers_give(leader):
+    """The catalogue and the suggestions represent offers from rows (OFFER_ROWS,
+    PUBLIC_OFFER_ROWS); the ModelSerializers over model instances give the same bytes:
+    drafts and withdrawn offers, several sectors, Markdown, capacity used by a match."""
+    from rest_framework.renderers import JSONRenderer
+
+    from brokering import selectors, services
+    from brokering.api.serializers import (
+        OFFER_ROWS,
+        PUBLIC_OFFER_ROWS,
+        OfferSerializer,
+        PublicOfferSerializer,
+    )
+
+    used = make_offer(leader, sectors=["16010", "16020", "15110"], capacity_per_year=1)
+    make_offer(leader, status="draft", description="A *draft* with [a link](https://x.org).")
+    make_offer(leader, status="withdrawn", provider_country="BRA", languages=["pt"])
+    services.request_match(request=make_request(leader), offer=used, user=leader)
+    offers = selectors.with_capacity(Offer.objects.all()).order_by("id")
+    instances = list(offers.select_related("provider_country").prefetch_related("sectors"))
+    render = JSONRenderer().render
+    for rows, serializer in (
+        (OFFER_ROWS, OfferSerializer),
+        (PUBLIC_OFFER_ROWS, PublicOfferSerializer),
+    ):
+        expected = render(serializer(instances, many=True).data)
+        assert render(rows.represent(rows.read(offers))) == expected
+    assert b'"capacity_left":0' in expected and b"<em>draft</em>" in expected

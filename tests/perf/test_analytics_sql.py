@@ -56,3 +56,27 @@ def test_the_databases_signals_are_the_ones_python_reads(portfolio_of_200, monke
 @pytest.fixture
 def portfolio_of_200(portfolio):
     return portfolio(200)
+
+
+def test_ranking_only_the_candidates_that_can_be_shown_gives_the_full_ranking(
+    portfolio_of_200, monkeypatch
+):
+    """The text rank is computed only for candidates whose other points leave them a
+    chance (brokering.ranking_sql): for every limit, the offers shown, their order,
+    scores and reasons are those of ranking every candidate in full."""
+    import functools
+
+    requests = ExchangeRequest.objects.filter(status=RequestStatus.OPEN).prefetch_related("sectors")
+    full_ranking = functools.partial(scoring._ranked_postgres, cut=False)
+    compared = 0
+    for request in requests.select_related("recipient_country").order_by("pk")[:10]:
+        for limit in (1, 3, 10, 20):
+            shown = scoring.suggest(request, limit=limit)
+            with monkeypatch.context() as patch:
+                patch.setattr(scoring, "_ranked_postgres", full_ranking)
+                full = scoring.suggest(request, limit=limit)
+            assert [(s.offer_id, s.score, s.reasons) for s in shown] == [
+                (s.offer_id, s.score, s.reasons) for s in full
+            ]
+            compared += len(full)
+    assert compared > 50
