@@ -463,9 +463,13 @@ def request_match(*, request: ExchangeRequest, offer: Offer, user) -> Match:
 def _past_reference(reference: str, prefix: str, taken: set) -> None:
     match = REFERENCE_PATTERN.fullmatch(reference or "")
     if match is None or match.group(1) != prefix:
-        raise ValidationError({"reference": [f"A reference is {prefix}-YYYY-NNNN."]})
+        raise ValidationError(
+            {"reference": [_("A reference is %(prefix)s-YYYY-NNNN.") % {"prefix": prefix}]}
+        )
     if reference in taken:
-        raise ValidationError({"reference": [f"{reference} exists already."]})
+        raise ValidationError(
+            {"reference": [_("%(reference)s exists already.") % {"reference": reference}]}
+        )
     taken.add(reference)
 
 
@@ -493,7 +497,13 @@ def offers_record_past(*, entries: list[dict]) -> list[Offer]:
             require(can_write_offers(user))
             _past_reference(entry["reference"], OFFER_PREFIX, taken)
             if entry["status"] not in OfferStatus.values:
-                raise ValidationError({"status": [f"Unknown status {entry['status']!r}."]})
+                raise ValidationError(
+                    {
+                        "status": [
+                            _("Unknown status %(status)s.") % {"status": f"{entry['status']!r}"}
+                        ]
+                    }
+                )
             data = _clean_lists(
                 {
                     "title": entry["title"],
@@ -574,7 +584,9 @@ def requests_record_past(*, entries: list[dict]) -> list[ExchangeRequest]:
             _past_reference(entry["reference"], REQUEST_PREFIX, taken)
             status = entry["status"]
             if status not in RequestStatus.values:
-                raise ValidationError({"status": [f"Unknown status {status!r}."]})
+                raise ValidationError(
+                    {"status": [_("Unknown status %(status)s.") % {"status": f"{status!r}"}]}
+                )
             data = _clean_lists(
                 {
                     "title": entry["title"],
@@ -590,23 +602,23 @@ def requests_record_past(*, entries: list[dict]) -> list[ExchangeRequest]:
             match = entry.get("match")
             if (status == RequestStatus.MATCHED) != (match is not None):
                 raise ValidationError(
-                    {"status": ["A request is matched when, and only when, it names its match."]}
+                    {"status": [_("A request is matched when, and only when, it names its match.")]}
                 )
             if match is not None:
                 offer, recipient = match["offer"], entry["recipient_country"]
                 if offer.status != OfferStatus.PUBLISHED:
-                    raise ValidationError({"offer": ["Only a published offer can be matched."]})
+                    raise ValidationError({"offer": [_("Only a published offer can be matched.")]})
                 if offer.provider_country_id == recipient.pk:
                     raise ValidationError(
                         {
                             "offer": [
-                                f"The offer comes from {recipient.name}, the recipient "
-                                "country itself."
+                                _("The offer comes from %(name)s, the recipient country itself.")
+                                % {"name": recipient.name}
                             ]
                         }
                     )
                 if match["grant"].pk in grants_matched or hasattr(match["grant"], "brokered_match"):
-                    raise ValidationError({"grant": ["This grant is another request's match."]})
+                    raise ValidationError({"grant": [_("This grant is another request's match.")]})
                 grants_matched.add(match["grant"].pk)
         except (ValidationError, ApplicationError) as exc:
             raise _past_error(exc, index) from None

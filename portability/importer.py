@@ -293,7 +293,7 @@ class _Check:
         value = row.values.get(name)
         if value is None:
             if required:
-                self.add(row, name, "Required.")
+                self.add(row, name, gettext("Required."))
             return None
         if value < EARLIEST_DATE:
             self.add(
@@ -372,12 +372,17 @@ class _Check:
             if len(name) > 150:
                 raise ValidationError("too long")
         except ValidationError:
-            self.add(row, column, f"'{name}' is not a valid username.")
+            self.add(row, column, gettext("'%(name)s' is not a valid username.") % {"name": name})
 
     def _sectors(self, row, name="sectors"):
         unknown = [c for c in row.values[name] if c not in self.sectors]
         if unknown:
-            self.add(row, name, f"Unknown sector(s): {', '.join(unknown)} (DAC 5-digit codes).")
+            self.add(
+                row,
+                name,
+                gettext("Unknown sector(s): %(unknown)s (DAC 5-digit codes).")
+                % {"unknown": ", ".join(unknown)},
+            )
 
     # --- the sheets ----------------------------------------------------------------
 
@@ -389,7 +394,9 @@ class _Check:
             v = row.values
             self.file_partner_kinds[code] = v["kind"]
             if code in self.db_partners:
-                if self._compare(row, self.db_partners[code], f"Partner {code}"):
+                if self._compare(
+                    row, self.db_partners[code], gettext("Partner %(code)s") % {"code": code}
+                ):
                     self.skipped["partners"] += 1
                 continue
             if not PARTNER_CODE.match(code):
@@ -449,7 +456,9 @@ class _Check:
                     r.values["usd_amount"] = r.values["amount"]
             if reference in self.db_contributions:
                 held = self.db_contributions[reference]
-                same = self._compare(row, held, f"Contribution {reference}")
+                same = self._compare(
+                    row, held, gettext("Contribution %(reference)s") % {"reference": reference}
+                )
                 names = ("received_on", "amount", "usd_amount")
                 if same and _sorted_rows([r.values for r in receipts[reference]], names) != (
                     _sorted_rows(self.db_receipts[reference], names)
@@ -596,9 +605,9 @@ class _Check:
             v = row.values
             self.window_rows[code] = row
             if v["status"] == WindowStatus.CLOSED and v["closed_on"] is None:
-                self.add(row, "closed_on", "A closed window: give the day it was closed.")
+                self.add(row, "closed_on", gettext("A closed window: give the day it was closed."))
             if v["status"] == WindowStatus.OPEN and v["closed_on"] is not None:
-                self.add(row, "closed_on", "An open window has not been closed.")
+                self.add(row, "closed_on", gettext("An open window has not been closed."))
             window = Window(
                 code=code,
                 name=v["name"],
@@ -613,7 +622,7 @@ class _Check:
             self.file_windows[code] = window
             if code in self.db_windows:
                 held = {k: x for k, x in self.db_windows[code].items()}
-                same = self._compare(row, held, f"Window {code}")
+                same = self._compare(row, held, gettext("Window %(code)s") % {"code": code})
                 names = ("kind", "moved_on", "amount_usd", "reason")
                 if same and _sorted_rows([r.values for r in movements[code]], names) != (
                     _sorted_rows([_norm(m) for m in self.db_movements[code]], names)
@@ -621,9 +630,16 @@ class _Check:
                     self.add(
                         row,
                         "code",
-                        f"Window {code} is held already with {len(self.db_movements[code])} "
-                        f"movement(s) that differ from the file's {len(movements[code])}. An "
-                        "import adds records, it does not change them.",
+                        gettext(
+                            "Window %(code)s is held already with %(held)s movement(s) that "
+                            "differ from the file's %(given)s. An import adds records, it does "
+                            "not change them."
+                        )
+                        % {
+                            "code": code,
+                            "held": len(self.db_movements[code]),
+                            "given": len(movements[code]),
+                        },
                     )
                     same = False
                 if same:
@@ -634,28 +650,38 @@ class _Check:
                     v["_held"] = True
                 continue
             if code in self.all_windows:
-                self.add(row, "code", f"Window {code} exists already.")
+                self.add(row, "code", gettext("Window %(code)s exists already.") % {"code": code})
                 continue
             if not PARTNER_CODE.match(code):
-                self.add(row, "code", "Use 2-16 capitals, digits, - or _.")
+                self.add(row, "code", gettext("Use 2-16 capitals, digits, - or _."))
             self._sectors(row)
             self._money(row, "max_grant_usd")
             if v["opens_on"] and v["closes_on"] and v["closes_on"] < v["opens_on"]:
-                self.add(row, "closes_on", "A window cannot close before it opens.")
+                self.add(row, "closes_on", gettext("A window cannot close before it opens."))
             created_on = self._date(row, "created_on", required=True)
             closed_on = self._date(row, "closed_on")
             if created_on and closed_on and closed_on < created_on:
-                self.add(row, "closed_on", "Cannot be before the window was created.")
+                self.add(row, "closed_on", gettext("Cannot be before the window was created."))
             seen = set()
             for name, limit in v["_approvers"]:
                 if not name or limit is None:
-                    self.add(row, "approvers", f"'{name}: ...' is not 'username: limit in USD'.")
+                    self.add(
+                        row,
+                        "approvers",
+                        gettext("'%(name)s: ...' is not 'username: limit in USD'.")
+                        % {"name": name},
+                    )
                     continue
                 if name in seen:
-                    self.add(row, "approvers", f"{name} is named twice.")
+                    self.add(row, "approvers", gettext("%(name)s is named twice.") % {"name": name})
                 seen.add(name)
                 if limit <= 0 or limit > MAX_AMOUNT or limit != limit.quantize(Decimal("0.01")):
-                    self.add(row, "approvers", f"The limit of {name} must be a positive amount.")
+                    self.add(
+                        row,
+                        "approvers",
+                        gettext("The limit of %(name)s must be a positive amount.")
+                        % {"name": name},
+                    )
                 user = self.users.get(name)
                 if user is None:
                     self._username(row, "approvers", name)
@@ -663,8 +689,11 @@ class _Check:
                     self.add(
                         row,
                         "approvers",
-                        f"User {name} is not a window manager: an approver holds the "
-                        "window_manager role.",
+                        gettext(
+                            "User %(name)s is not a window manager: an approver holds the "
+                            "window_manager role."
+                        )
+                        % {"name": name},
                     )
             self.new_windows[code] = row
         for code, rows in movements.items():
@@ -674,9 +703,15 @@ class _Check:
                     self.add(
                         r,
                         "window",
-                        f"Window {code} is held already: its movements come in with its row."
-                        if code in self.all_windows
-                        else f"Unknown window {code}: add it to the windows sheet.",
+                        (
+                            gettext(
+                                "Window %(code)s is held already: its movements come in with "
+                                "its row."
+                            )
+                            if code in self.all_windows
+                            else gettext("Unknown window %(code)s: add it to the windows sheet.")
+                        )
+                        % {"code": code},
                     )
                 continue
             if code not in self.new_windows:
@@ -686,9 +721,19 @@ class _Check:
                 day = self._date(r, "moved_on", required=True)
                 self._money(r, "amount_usd")
                 if day and w["created_on"] and day < w["created_on"]:
-                    self.add(r, "moved_on", f"Before the window was created ({w['created_on']}).")
+                    self.add(
+                        r,
+                        "moved_on",
+                        gettext("Before the window was created (%(date)s).")
+                        % {"date": w["created_on"]},
+                    )
                 if day and w["closed_on"] and day > w["closed_on"]:
-                    self.add(r, "moved_on", f"After the window was closed ({w['closed_on']}).")
+                    self.add(
+                        r,
+                        "moved_on",
+                        gettext("After the window was closed (%(date)s).")
+                        % {"date": w["closed_on"]},
+                    )
 
     def _window_fit(self, row):
         """A grant's window: known, and the grant fits it when submitted (the window's
@@ -703,13 +748,23 @@ class _Check:
                 window = self.all_windows[code]
                 window._sector_ids = {s.code for s in window.sectors.all()}
             else:
-                self.add(row, "window", f"Unknown window {code}: add it to the windows sheet.")
+                self.add(
+                    row,
+                    "window",
+                    gettext("Unknown window %(code)s: add it to the windows sheet.")
+                    % {"code": code},
+                )
                 return
         v["_window"] = window
         day = v["submitted_on"]
         closed = self.window_rows.get(code) and self.window_rows[code].values["closed_on"]
         if day and closed and day > closed:
-            self.add(row, "window", f"The window {code} was closed on {closed:%Y-%m-%d}.")
+            self.add(
+                row,
+                "window",
+                gettext("The window %(code)s was closed on %(date)s.")
+                % {"code": code, "date": f"{closed:%Y-%m-%d}"},
+            )
             return
         refusal = window_refusal(
             window if code in self.file_windows else _as_open(window),
@@ -734,23 +789,34 @@ class _Check:
             return
         allowed, reason = rule(user)
         if not allowed:
-            self.add(row, column, f"User {name}: {reason}")
+            self.add(
+                row, column, gettext("User %(name)s: %(reason)s") % {"name": name, "reason": reason}
+            )
 
     def _brokered(self, row, prefix: str) -> None:
         v = row.values
         match = BROKERING_REFERENCE.fullmatch(v["reference"])
         if match is None or match.group(1) != prefix:
-            self.add(row, "reference", f"A reference is {prefix}-YYYY-NNNN.")
+            self.add(
+                row,
+                "reference",
+                gettext("A reference is %(prefix)s-YYYY-NNNN.") % {"prefix": prefix},
+            )
         self._sectors(row)
         unknown = sorted(set(v["instruments"]) - INSTRUMENTS)
         if unknown:
-            self.add(row, "instruments", f"Unknown instrument(s): {', '.join(unknown)}.")
+            self.add(
+                row,
+                "instruments",
+                gettext("Unknown instrument(s): %(unknown)s.") % {"unknown": ", ".join(unknown)},
+            )
         bad = sorted(c for c in v["languages"] if not is_language(c))
         if bad:
             self.add(
                 row,
                 "languages",
-                f"Not ISO 639-1 language code(s): {', '.join(bad)} (two lower-case letters).",
+                gettext("Not ISO 639-1 language code(s): %(bad)s (two lower-case letters).")
+                % {"bad": ", ".join(bad)},
             )
         self._date(row, "created_on", required=True)
 
@@ -762,11 +828,19 @@ class _Check:
             v = row.values
             self.file_offers[reference] = row
             if reference in self.db_offers:
-                if self._compare(row, self.db_offers[reference], f"Offer {reference}"):
+                if self._compare(
+                    row,
+                    self.db_offers[reference],
+                    gettext("Offer %(reference)s") % {"reference": reference},
+                ):
                     self.skipped["offers"] += 1
                 continue
             if reference in self.all_offers:
-                self.add(row, "reference", f"Offer {reference} exists already.")
+                self.add(
+                    row,
+                    "reference",
+                    gettext("Offer %(reference)s exists already.") % {"reference": reference},
+                )
                 continue
             self._brokered(row, "OFR")
             country = v["provider_country"]
@@ -774,14 +848,22 @@ class _Check:
                 self.add(
                     row,
                     "provider_country",
-                    f"Unknown country code {country} (ISO 3166 alpha-3; see the codes sheet).",
+                    gettext(
+                        "Unknown country code %(country)s (ISO 3166 alpha-3; see the codes sheet)."
+                    )
+                    % {"country": country},
                 )
             if not 1 <= v["capacity_per_year"] <= 1000:
-                self.add(row, "capacity_per_year", "Between 1 and 1000 exchanges a year.")
+                self.add(row, "capacity_per_year", gettext("Between 1 and 1000 exchanges a year."))
             try:
                 email(v["contact_email"])
             except ValidationError:
-                self.add(row, "contact_email", f"'{v['contact_email']}' is not an e-mail address.")
+                self.add(
+                    row,
+                    "contact_email",
+                    gettext("'%(email)s' is not an e-mail address.")
+                    % {"email": v["contact_email"]},
+                )
             self._author(row, "created_by", can_write_offers)
             self.new_offers[reference] = row
 
@@ -790,11 +872,19 @@ class _Check:
         for reference, row in self._unique("requests", "reference").items():
             v = row.values
             if reference in self.db_requests:
-                if self._compare(row, self.db_requests[reference], f"Request {reference}"):
+                if self._compare(
+                    row,
+                    self.db_requests[reference],
+                    gettext("Request %(reference)s") % {"reference": reference},
+                ):
                     self.skipped["requests"] += 1
                 continue
             if reference in self.all_requests:
-                self.add(row, "reference", f"Request {reference} exists already.")
+                self.add(
+                    row,
+                    "reference",
+                    gettext("Request %(reference)s exists already.") % {"reference": reference},
+                )
                 continue
             self._brokered(row, "REQ")
             country = v["recipient_country"]
@@ -802,7 +892,10 @@ class _Check:
                 self.add(
                     row,
                     "recipient_country",
-                    f"Unknown country code {country} (ISO 3166 alpha-3; see the codes sheet).",
+                    gettext(
+                        "Unknown country code %(country)s (ISO 3166 alpha-3; see the codes sheet)."
+                    )
+                    % {"country": country},
                 )
             self._date(row, "endorsed_on")
             self._author(row, "requested_by", can_write_requests)
@@ -810,33 +903,52 @@ class _Check:
             if not matched:
                 for name in ("offer", "grant", "matched_on"):
                     if v[name]:
-                        self.add(row, name, f"A request {v['status']} has no match.")
+                        self.add(
+                            row,
+                            name,
+                            gettext("A request %(status)s has no match.") % {"status": v["status"]},
+                        )
             else:
                 for name in ("offer", "grant", "matched_on"):
                     if not v[name]:
-                        self.add(row, name, "A matched request names its offer, grant and day.")
+                        self.add(
+                            row, name, gettext("A matched request names its offer, grant and day.")
+                        )
                 offer = self.file_offers.get(v["offer"])
                 if v["offer"] and offer is None and v["offer"] not in self.all_offers:
                     self.add(
-                        row, "offer", f"Unknown offer {v['offer']}: add it to the offers sheet."
+                        row,
+                        "offer",
+                        gettext("Unknown offer %(reference)s: add it to the offers sheet.")
+                        % {"reference": v["offer"]},
                     )
                 elif offer is not None:
                     o = offer.values
                     if o["status"] != OfferStatus.PUBLISHED:
-                        self.add(row, "offer", "Only a published offer can be matched.")
+                        self.add(row, "offer", gettext("Only a published offer can be matched."))
                     if o["provider_country"] and o["provider_country"] == country:
                         self.add(
                             row,
                             "offer",
-                            f"The offer {v['offer']} comes from {country}, the recipient "
-                            "country itself.",
+                            gettext(
+                                "The offer %(offer)s comes from %(country)s, the recipient "
+                                "country itself."
+                            )
+                            % {"offer": v["offer"], "country": country},
                         )
                 grant = v["grant"]
                 if grant and grant not in self.file_grants and grant not in self.all_grant_refs:
-                    self.add(row, "grant", f"Unknown grant {grant}: add it to the grants sheet.")
+                    self.add(
+                        row,
+                        "grant",
+                        gettext("Unknown grant %(reference)s: add it to the grants sheet.")
+                        % {"reference": grant},
+                    )
                 day = self._date(row, "matched_on")
                 if day and v["created_on"] and day < v["created_on"]:
-                    self.add(row, "matched_on", "Cannot be before the request was created.")
+                    self.add(
+                        row, "matched_on", gettext("Cannot be before the request was created.")
+                    )
             self.new_requests[reference] = row
         grants = defaultdict(list)
         for row in self.new_requests.values():
@@ -847,8 +959,8 @@ class _Check:
                 self.add(
                     extra,
                     "grant",
-                    f"Grant {extra.values['grant']} is the match of another request (row "
-                    f"{rows[0].number}).",
+                    gettext("Grant %(grant)s is the match of another request (row %(number)s).")
+                    % {"grant": extra.values["grant"], "number": rows[0].number},
                 )
 
     def grants(self):
@@ -932,7 +1044,11 @@ class _Check:
                     )
             unknown = sorted(set(v["targeted_outcomes"]) - OUTCOMES)
             if unknown:
-                self.add(row, "targeted_outcomes", f"Unknown outcome(s): {', '.join(unknown)}.")
+                self.add(
+                    row,
+                    "targeted_outcomes",
+                    gettext("Unknown outcome(s): %(unknown)s.") % {"unknown": ", ".join(unknown)},
+                )
             requested = self._money(row, "requested_usd", limit=MAX_GRANT_USD)
             if v["planned_start"] and v["planned_end"] and v["planned_end"] < v["planned_start"]:
                 self.add(
@@ -1000,7 +1116,11 @@ class _Check:
             self._grant_children(reference, row)
 
     def _held_grant(self, reference, row):
-        same = self._compare(row, self.db_grants[reference], f"Grant {reference}")
+        same = self._compare(
+            row,
+            self.db_grants[reference],
+            gettext("Grant %(reference)s") % {"reference": reference},
+        )
         for sheet in self.children:
             names = next(s for s in SHEETS if s.name == sheet).names
             mine = _sorted_rows([r.values for r in self.children[sheet][reference]], names)
@@ -1151,7 +1271,11 @@ class _Check:
             return
         unknown = sorted(set(r["outcomes_achieved"]) - OUTCOMES)
         if unknown:
-            self.add(report, "outcomes_achieved", f"Unknown outcome(s): {', '.join(unknown)}.")
+            self.add(
+                report,
+                "outcomes_achieved",
+                gettext("Unknown outcome(s): %(unknown)s.") % {"unknown": ", ".join(unknown)},
+            )
         results = []
         for line in (r["concrete_results"] or "").splitlines():
             if not line.strip():
@@ -1258,8 +1382,16 @@ class _Check:
                     self.add(
                         row,
                         "amount_usd",
-                        f"On {day:%Y-%m-%d} the fund had {available:,.2f} USD available: "
-                        f"{amount:,.2f} USD cannot be allocated to the window {code}.",
+                        gettext(
+                            "On %(day)s the fund had %(available)s USD available: %(amount)s "
+                            "USD cannot be allocated to the window %(code)s."
+                        )
+                        % {
+                            "day": f"{day:%Y-%m-%d}",
+                            "available": f"{available:,.2f}",
+                            "amount": f"{amount:,.2f}",
+                            "code": code,
+                        },
                     )
                     continue
                 available -= amount
@@ -1274,8 +1406,16 @@ class _Check:
                     self.add(
                         row,
                         "amount_usd",
-                        f"On {day:%Y-%m-%d} the window {code} had {windows[code][0]:,.2f} USD "
-                        f"available: {amount:,.2f} USD cannot be released.",
+                        gettext(
+                            "On %(day)s the window %(code)s had %(available)s USD available: "
+                            "%(amount)s USD cannot be released."
+                        )
+                        % {
+                            "day": f"{day:%Y-%m-%d}",
+                            "code": code,
+                            "available": f"{windows[code][0]:,.2f}",
+                            "amount": f"{amount:,.2f}",
+                        },
                     )
                     continue
                 windows[code][0] -= amount
@@ -1296,17 +1436,28 @@ class _Check:
                     self.add(
                         row,
                         "window",
-                        f"The window {code} was closed before {day:%Y-%m-%d}: a grant is "
-                        "approved in an open window.",
+                        gettext(
+                            "The window %(code)s was closed before %(day)s: a grant is approved "
+                            "in an open window."
+                        )
+                        % {"code": code, "day": f"{day:%Y-%m-%d}"},
                     )
                     v["_refused"] = True
                 elif amount > window[0]:
                     self.add(
                         row,
                         "approved_usd",
-                        f"On {day:%Y-%m-%d} the window {code} had {window[0]:,.2f} USD "
-                        f"available: {amount:,.2f} USD cannot be approved. Allocate to the "
-                        "window before it (window_movements).",
+                        gettext(
+                            "On %(day)s the window %(code)s had %(available)s USD available: "
+                            "%(amount)s USD cannot be approved. Allocate to the window before "
+                            "it (window_movements)."
+                        )
+                        % {
+                            "day": f"{day:%Y-%m-%d}",
+                            "code": code,
+                            "available": f"{window[0]:,.2f}",
+                            "amount": f"{amount:,.2f}",
+                        },
                     )
                     v["_refused"] = True
                 else:
