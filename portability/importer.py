@@ -145,9 +145,12 @@ class ImportResult:
     def summary(self) -> str:
         parts = [f"{n} {sheet}" for sheet, n in self.created.items() if n]
         skipped = [f"{n} {sheet}" for sheet, n in self.skipped.items() if n]
-        text = ", ".join(parts) or "nothing new"
+        # The sheets are named as in the workbook, whatever the language.
+        text = ", ".join(parts) or gettext("nothing new")
         if skipped:
-            text += f" (held already, unchanged: {', '.join(skipped)})"
+            text += gettext(" (held already, unchanged: %(sheets)s)") % {
+                "sheets": ", ".join(skipped)
+            }
         return text
 
 
