@@ -958,11 +958,11 @@ DISBURSEMENT_FIELDS = ("grant", "amount_usd", "disbursed_on", "purpose", "revers
 
 
 def disbursement_amount_check(*, grant: Grant, amount_usd: Decimal) -> None:
-    """The bound of a disbursement: more than zero (400) and at most the grant's
-    undisbursed commitment (409 ``over_disbursement``). ``disbursement_record`` checks it
-    under the grant's row lock; ``grants_record_past`` on each past grant as it replays."""
-    if amount_usd <= 0:
-        raise ValidationError({"amount_usd": [gettext("Must be greater than zero.")]})
+    """The bound of a disbursement: at most the grant's undisbursed commitment (409
+    ``over_disbursement``); that it is more than zero is ``_validate_disbursement``'s rule
+    (and the database's ``disbursement_amount_positive``), which both callers run first.
+    ``disbursement_record`` checks it under the grant's row lock; ``grants_record_past``
+    on each past grant as it replays."""
     if amount_usd > grant.undisbursed_usd:
         raise ApplicationError(
             gettext("Only %(undisbursed_usd)s USD of this grant is left to disburse.")

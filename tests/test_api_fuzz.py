@@ -131,7 +131,25 @@ def _ids_from_the_rows():
 
 
 @pytest.fixture
-def all_roles_token(_ids_from_the_rows):
+def _draws_independent_of_the_imports(monkeypatch):
+    """Hypothesis draws, now and then, a "local constant": a literal found in the source
+    of every non-test module under the working directory that is in ``sys.modules`` at
+    that moment (``hypothesis.internal.conjecture.providers._get_local_constants``). A
+    full run has imported far more of them than this file alone, so the same seed drew
+    other requests: the derandomized examples and scenarios were not the same in both
+    (the chained scenarios linked calls alone and none after the whole suite). The pool
+    is left empty for the fuzz run; its cache, filled by earlier Hypothesis tests, is
+    emptied before and after. A rename inside Hypothesis fails here, loudly."""
+    from hypothesis.internal.conjecture import providers
+
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: providers.Constants())
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
+
+
+@pytest.fixture
+def all_roles_token(_ids_from_the_rows, _draws_independent_of_the_imports):
     """The review's demo data, and the token of a user holding every role (a donor of the
     first partner)."""
     call_command("load_review_2011", stdout=StringIO())
@@ -439,9 +457,9 @@ def test_chained_calls_conform_to_the_schema(
             raise AssertionError(f"stateful: {failures}") from None
         except FlakyStrategyDefinition:
             continue
-    # How many calls took a value from an earlier response is printed, not asserted: run
-    # alone this file links calls, but after the whole suite the same derandomized
-    # scenarios linked none (cause not found yet, see the README's "Tests"); every call
-    # made is still checked against the schema above.
+    # How many calls took a value from an earlier response is printed, not asserted yet:
+    # the draws no longer depend on what the session imported (the fixture above), but
+    # linking stays rare (a few calls of about 200), so an assertion waits for a full run
+    # to confirm it (README "Tests"); every call made is still checked against the schema.
     assert steps["scenarios"] >= STATEFUL_SCENARIOS / 2, steps
     print("stateful:", steps)

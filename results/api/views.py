@@ -1,5 +1,5 @@
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
 from grants.api.views import REFUSALS, VisibleGrantsMixin
@@ -59,63 +59,56 @@ class CompletionReportView(CompletionReportMixin):
         return Response(CompletionReportSerializer(report).data)
 
 
-class CompletionReportSubmitView(CompletionReportMixin):
-    """The leader submits the report: the grant moves from approved to completed."""
+class CompletionReportStepMixin(CompletionReportMixin):
+    """A step of the report's workflow (submit, accept, return), one POST with a
+    ``comment``: the grant must be visible (404), then the step's own check runs before
+    the body is read (403, 409), then the comment is validated (400) and the service
+    acts; the answer is the report as it now stands."""
 
-    @extend_schema(
+    step_check = None  # the service's ``..._check(grant=, user=)``
+    step = None  # the service itself (``grant=``, ``user=``, ``comment=``)
+
+    def post(self, request, grant_pk):
+        grant, _ = self.visible_report(grant_pk, must_exist=False)
+        self.step_check(grant=grant, user=request.user)
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = self.step(grant=grant, user=request.user, **serializer.validated_data)
+        return Response(CompletionReportSerializer(report).data)
+
+
+# What a fund manager's decision on a submitted report answers.
+DECISION_RESPONSES = {
+    200: CompletionReportSerializer,
+    **REFUSALS,
+    404: OpenApiResponse(description="No such grant or report."),
+}
+
+
+@extend_schema_view(
+    post=extend_schema(
         request=CommentSerializer, responses={200: CompletionReportSerializer, **REFUSALS}
     )
-    def post(self, request, grant_pk):
-        grant, _ = self.visible_report(grant_pk, must_exist=False)
-        services.completion_report_submit_check(grant=grant, user=request.user)
-        serializer = CommentSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        report = services.completion_report_submit(
-            grant=grant, user=request.user, **serializer.validated_data
-        )
-        return Response(CompletionReportSerializer(report).data)
+)
+class CompletionReportSubmitView(CompletionReportStepMixin):
+    """The leader submits the report: the grant moves from approved to completed."""
+
+    step_check = staticmethod(services.completion_report_submit_check)
+    step = staticmethod(services.completion_report_submit)
 
 
-class CompletionReportAcceptView(CompletionReportMixin):
+@extend_schema_view(post=extend_schema(request=CommentSerializer, responses=DECISION_RESPONSES))
+class CompletionReportAcceptView(CompletionReportStepMixin):
     """A fund manager accepts a submitted report; the grant can then be closed."""
 
-    @extend_schema(
-        request=CommentSerializer,
-        responses={
-            200: CompletionReportSerializer,
-            **REFUSALS,
-            404: OpenApiResponse(description="No such grant or report."),
-        },
-    )
-    def post(self, request, grant_pk):
-        grant, _ = self.visible_report(grant_pk, must_exist=False)
-        services.completion_report_accept_check(grant=grant, user=request.user)
-        serializer = CommentSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        report = services.completion_report_accept(
-            grant=grant, user=request.user, **serializer.validated_data
-        )
-        return Response(CompletionReportSerializer(report).data)
+    step_check = staticmethod(services.completion_report_accept_check)
+    step = staticmethod(services.completion_report_accept)
 
 
-class CompletionReportReturnView(CompletionReportMixin):
+@extend_schema_view(post=extend_schema(request=CommentSerializer, responses=DECISION_RESPONSES))
+class CompletionReportReturnView(CompletionReportStepMixin):
     """A fund manager returns a submitted report to its leader for revision, saying what
     to revise (``comment``, required): the grant is approved again."""
 
-    @extend_schema(
-        request=CommentSerializer,
-        responses={
-            200: CompletionReportSerializer,
-            **REFUSALS,
-            404: OpenApiResponse(description="No such grant or report."),
-        },
-    )
-    def post(self, request, grant_pk):
-        grant, _ = self.visible_report(grant_pk, must_exist=False)
-        services.completion_report_return_check(grant=grant, user=request.user)
-        serializer = CommentSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        report = services.completion_report_return(
-            grant=grant, user=request.user, **serializer.validated_data
-        )
-        return Response(CompletionReportSerializer(report).data)
+    step_check = staticmethod(services.completion_report_return_check)
+    step = staticmethod(services.completion_report_return)

@@ -1,9 +1,12 @@
 """Exchanges and disbursements: their rules (400 on the field, 409 over_disbursement),
 editing exchanges, and Idempotency-Key on money-recording POSTs."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from grants import services
 from grants.models import Disbursement, Exchange, GrantHistory, GrantStatus
@@ -191,6 +194,27 @@ def test_a_malformed_disbursement_is_a_400(amount, field, funded, leader, fund_m
     assert response.status_code == 400
     assert field in response.json()
     assert grant_state(grant.pk) == before
+
+
+@pytest.mark.parametrize("amount", ["0.00", "-1.00"])
+def test_the_service_refuses_an_amount_not_above_zero(amount, funded, leader, fund_manager):
+    """Past the serializer (the pages and the importer call the service too): one rule,
+    ``_validate_disbursement``'s, names the amount with the date in one 400."""
+    grant = make_grant(leader, S.APPROVED, manager=fund_manager)
+    before = grant_state(grant.pk)
+    with pytest.raises(ValidationError) as refused:
+        services.disbursement_record(
+            grant=grant,
+            user=fund_manager,
+            amount_usd=D(amount),
+            disbursed_on=timezone.localdate() + timedelta(days=1),
+        )
+    errors = refused.value.message_dict
+    assert sorted(errors) == ["amount_usd", "disbursed_on"]
+    assert errors["amount_usd"] == ["Must be greater than zero."]
+    assert "future" in errors["disbursed_on"][0]
+    assert grant_state(grant.pk) == before
+    assert not Disbursement.objects.filter(grant=grant).exists()
 
 
 def test_a_disbursement_retried_with_its_key_is_recorded_once(
