@@ -676,6 +676,7 @@ INSTRUMENT_LABELS = {
 }
 OFFER_KEYS = [
     "id",
+    "reference",
     "title",
     "description",
     "provider_country",
@@ -708,7 +709,8 @@ def _offers(db, where: str, params, order: str = "o.id", limit=None) -> list[dic
     role), in one query: their sectors and this year's matches as subqueries."""
 
     rows = db.all(
-        f"""SELECT o.id, o.title, o.description, o.provider_country_id, o.institution,
+        f"""SELECT o.id, o.reference, o.title, o.description, o.provider_country_id,
+               o.institution,
                ARRAY(SELECT s.sector_id FROM brokering_offer_sectors s
                      WHERE s.offer_id = o.id ORDER BY s.sector_id),
                o.instruments, o.languages, o.capacity_per_year,
