@@ -457,9 +457,9 @@ def test_chained_calls_conform_to_the_schema(
             raise AssertionError(f"stateful: {failures}") from None
         except FlakyStrategyDefinition:
             continue
-    # How many calls took a value from an earlier response is printed, not asserted yet:
-    # the draws no longer depend on what the session imported (the fixture above), but
-    # linking stays rare (a few calls of about 200), so an assertion waits for a full run
-    # to confirm it (README "Tests"); every call made is still checked against the schema.
-    assert steps["scenarios"] >= STATEFUL_SCENARIOS / 2, steps
+    # Some calls took a value from an earlier response: the draws no longer depend on what
+    # the session imported (the fixture above), so alone and in the whole suite the same
+    # scenarios link the same calls (3 of 167 in both, README "Tests").
     print("stateful:", steps)
+    assert steps["scenarios"] >= STATEFUL_SCENARIOS / 2, steps
+    assert steps["linked"] > 0, f"no call took a value from an earlier response: {steps}"
