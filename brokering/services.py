@@ -545,17 +545,7 @@ def offers_record_past(*, entries: list[dict]) -> list[Offer]:
             raise _past_error(exc, index) from None
         offers.append(offer)
         sectors.append(data["sectors"])
-    with explicit_timestamps(Offer):
-        Offer.objects.bulk_create(offers, batch_size=2000)
-    through = Offer.sectors.through
-    through.objects.bulk_create(
-        [
-            through(offer_id=o.pk, sector_id=s.pk)
-            for o, chosen in zip(offers, sectors, strict=True)
-            for s in chosen
-        ],
-        batch_size=2000,
-    )
+    _bulk_create_with_sectors(Offer, offers, sectors)
     references_reserve(o.reference for o in offers)
     return offers
 
@@ -639,17 +629,7 @@ def requests_record_past(*, entries: list[dict]) -> list[ExchangeRequest]:
         requests.append(request)
         sectors.append(data["sectors"])
         matches.append(match)
-    with explicit_timestamps(ExchangeRequest):
-        ExchangeRequest.objects.bulk_create(requests, batch_size=2000)
-    through = ExchangeRequest.sectors.through
-    through.objects.bulk_create(
-        [
-            through(exchangerequest_id=r.pk, sector_id=s.pk)
-            for r, chosen in zip(requests, sectors, strict=True)
-            for s in chosen
-        ],
-        batch_size=2000,
-    )
+    _bulk_create_with_sectors(ExchangeRequest, requests, sectors)
     Match.objects.bulk_create(
         [
             Match(
@@ -666,3 +646,20 @@ def requests_record_past(*, entries: list[dict]) -> list[ExchangeRequest]:
     )
     references_reserve(r.reference for r in requests)
     return requests
+
+
+def _bulk_create_with_sectors(model, rows: list, sectors: list) -> None:
+    """Insert offers or requests of the past (their own timestamps kept) and each one's
+    sectors: ``offers_record_past`` and ``requests_record_past``."""
+    with explicit_timestamps(model):
+        model.objects.bulk_create(rows, batch_size=2000)
+    through = model.sectors.through
+    source = model.sectors.field.m2m_field_name() + "_id"
+    through.objects.bulk_create(
+        [
+            through(**{source: row.pk, "sector_id": sector.pk})
+            for row, chosen in zip(rows, sectors, strict=True)
+            for sector in chosen
+        ],
+        batch_size=2000,
+    )
