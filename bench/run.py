@@ -741,12 +741,21 @@ def main() -> None:
     parser.add_argument("--no-django-floor", action="store_true")
     parser.add_argument("--label", default="", help="A tag for the result file name.")
     parser.add_argument(
+        "--port-base",
+        type=int,
+        default=API_PORT,
+        help="The first of the three loopback ports the servers take (seetf, the bare "
+        "floor, seetf with the cache off); two benchmarks at once need different ones.",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get(
             "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/seetf_bench"
         ),
     )
     args = parser.parse_args()
+    global API_PORT, BARE_PORT, UNCACHED_PORT
+    API_PORT, BARE_PORT, UNCACHED_PORT = args.port_base, args.port_base + 1, args.port_base + 2
     args.jobs = [name for name in args.jobs.split(",") if name]
     if not args.no_endpoints and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (bench/run installs it with apt-get).")
