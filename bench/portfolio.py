@@ -9,14 +9,18 @@ history of every decision, disbursements, completion reports with their capacity
 outcomes, concrete results and lessons; results stories about some closed grants;
 funding windows with their approvers and movements, about a fifth of the grants in them;
 the completion-report reminders already sent, and the funding alerts raised and
-resolved over the years.
+resolved over the years; knowledge offers and exchange requests; the follow-up needs
+the reports asked for and what became of them, the ex-post checks of the closed grants
+and the lessons the submitted reports became; documents (small real files, in the
+``documents`` storage); the grants' discussions; and the last year's notifications.
 
-Everything comes from one ``random.Random(seed)`` and a fixed ``as_of`` date, never
-from the clock: the same seed and size give the same data, row for row (primary keys
-aside). The fund's ledger (``partners.Fund``) is set to the exact totals of what was
-written (received from the receipts, committed and disbursed from the grants) in the
-same transaction, and checked against ``fund_ledger_from_records()`` before commit;
-available money is never below zero.
+Everything comes from ``random.Random(seed)`` (and, for what was added later, streams of
+their own derived from the seed, so that adding them changed nothing else) and a fixed
+``as_of`` date, never from the clock: the same seed and size give the same data, row for
+row (primary keys aside). The fund's ledger (``partners.Fund``) is set to the exact
+totals of what was written (received from the receipts, committed and disbursed from the
+grants) in the same transaction, and checked against ``fund_ledger_from_records()``
+before commit; available money is never below zero.
 
 Rows are written with ``bulk_create`` and the many-to-many through tables directly,
 not through the services: the services' rules are what the data respects by
@@ -1695,7 +1699,7 @@ class _Generator:
     # --- documents ------------------------------------------------------------------------
 
     def write_documents(self, plans: list[GrantPlan]):
-        """Documents (about one for every two to three grants): concept notes uploaded
+        """Documents (about two for every five grants): concept notes uploaded
         with the proposal, grant agreements after approval, agendas, participant lists,
         presentations and photos of the exchanges, back-to-office reports on an exchange
         or on the completion report (never both). Small real files (a one-page PDF, a
@@ -1712,7 +1716,7 @@ class _Generator:
         rows, made_dirs = [], set()
         for p in plans:
             grant = p.grant
-            count = rng.choices((0, 1, 2, 3), weights=(70, 18, 8, 4))[0]
+            count = rng.choices((0, 1, 2, 3), weights=(74, 16, 7, 3))[0]
             if not count:
                 continue
             leader = grant.task_team_leader_id
