@@ -9,14 +9,18 @@ history of every decision, disbursements, completion reports with their capacity
 outcomes, concrete results and lessons; results stories about some closed grants;
 funding windows with their approvers and movements, about a fifth of the grants in them;
 the completion-report reminders already sent, and the funding alerts raised and
-resolved over the years.
+resolved over the years; knowledge offers and exchange requests; the follow-up needs
+the reports asked for and what became of them, the ex-post checks of the closed grants
+and the lessons the submitted reports became; documents (small real files, in the
+``documents`` storage); the grants' discussions; and the last year's notifications.
 
-Everything comes from one ``random.Random(seed)`` and a fixed ``as_of`` date, never
-from the clock: the same seed and size give the same data, row for row (primary keys
-aside). The fund's ledger (``partners.Fund``) is set to the exact totals of what was
-written (received from the receipts, committed and disbursed from the grants) in the
-same transaction, and checked against ``fund_ledger_from_records()`` before commit;
-available money is never below zero.
+Everything comes from ``random.Random(seed)`` (and, for what was added later, streams of
+their own derived from the seed, so that adding them changed nothing else) and a fixed
+``as_of`` date, never from the clock: the same seed and size give the same data, row for
+row (primary keys aside). The fund's ledger (``partners.Fund``) is set to the exact
+totals of what was written (received from the receipts, committed and disbursed from the
+grants) in the same transaction, and checked against ``fund_ledger_from_records()``
+before commit; available money is never below zero.
 
 Rows are written with ``bulk_create`` and the many-to-many through tables directly,
 not through the services: the services' rules are what the data respects by
@@ -25,6 +29,7 @@ construction (and the tests in tests/perf check it), not what is under test here
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import math
@@ -33,6 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from types import SimpleNamespace as Row
 
 from django.conf import settings
@@ -40,11 +46,28 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.postgres.search import SearchVector
+from django.core.files.base import ContentFile
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from brokering.models import ExchangeRequest, Offer, OfferStatus, RequestStatus
+from collaboration.models import (
+    Comment,
+    Delivery,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
+from collaboration.receivers import TRANSITIONS, _usd
+from collaboration.services import DECISIONS as COMMENT_DECISIONS
+from collaboration.services import EXCERPT
+from documents.files import CSV, PDF, PNG, TEXT, safe_filename
+from documents.models import Document, DocumentCategory
+from documents.storage import document_storage
 from grants.models import (
     CapacityOutcome,
     Disbursement,
@@ -87,15 +110,25 @@ from results.models import (
     CompletionReport,
     ConcreteResult,
     ConcreteResultKind,
+    EvidenceLevel,
+    ExPostCheck,
+    FollowUpKind,
+    FollowUpNeed,
+    FollowUpStatus,
+    Lesson,
+    LessonReview,
     Rating,
     ResultsStory,
 )
+from results.services import _ex_post_checks
 from seetf.common.models import explicit_timestamps
 from seetf.common.money import CENT
 
 # The portfolio's "today": dates are drawn relative to it, never to the clock.
 DEFAULT_AS_OF = date(2026, 6, 1)
 BATCH = 2000
+# Rows per COPY (or executemany) of _Writer.write.
+CHUNK = 50000
 S = GrantStatus
 
 # How a mature fund's grants are spread over the workflow (weights, not shares).
@@ -245,6 +278,135 @@ ACTIONS_OF_RESULT = {
 }
 
 
+# --- After the exchange, documents, the discussion ---------------------------------------
+
+NEED_DESCRIPTIONS = {
+    FollowUpKind.FURTHER_EXCHANGE: "A second exchange on {topic}, for the provincial teams.",
+    FollowUpKind.TECHNICAL_ASSISTANCE: "Six months of an expert's help to set up {topic}.",
+    FollowUpKind.INVESTMENT: "An investment loan to scale up {topic} nationwide.",
+    FollowUpKind.OTHER: "Translation and printing of the {topic} manuals.",
+}
+FINANCIERS = [
+    "World Bank IDA credit",
+    "African Development Bank",
+    "Asian Development Bank",
+    "Inter-American Development Bank",
+    "The national budget",
+    "GIZ",
+    "JICA",
+    "UNDP country office",
+    "A bilateral donor's programme",
+]
+DROPPED_REASONS = [
+    "The ministry's priorities changed after the elections.",
+    "No financier was found within two years.",
+    "The pilot was absorbed into a larger programme.",
+    "The counterpart unit was dissolved in a reorganisation.",
+]
+# The content type documents.files.sniff tells each generated file's bytes as.
+DOCUMENT_TYPES = {"pdf": PDF, "png": PNG, "txt": TEXT, "csv": CSV}
+# A 1x1 PNG (a photo, as small as one gets).
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e6a1d5"
+    "d50000000049454e44ae426082"
+)
+LEADER_COMMENTS = [
+    "The agenda of the visit on {topic} is attached; comments welcome before Friday.",
+    "The host ministry confirmed the dates. Visas for the delegation from {country} "
+    "are being processed.",
+    "Participants' list updated: the finance ministry joins the delegation.",
+    "The back-to-office report is drafted; I will upload it with the completion report.",
+    "Could the **second tranche** be released before the visit? Travel is booked.",
+    "Notes from the preparatory call:\n\n- dates agreed\n- interpretation needed\n"
+    "- site visits to two districts",
+]
+MANAGER_COMMENTS = [
+    "Thanks. Please check the travel budget against the fund's ceilings.",
+    "Could you add the recipient's endorsement letter before the review?",
+    "The review panel asked how {country} will finance the follow-up.",
+    "Approved budget lines are in the grant agreement; per diems follow the UN rates.",
+    "Please remember the completion report is due three months after the last exchange.",
+    "Good progress on {topic}. A results story would be welcome once the report is in.",
+]
+# The notifications of the last year are kept (older ones are not generated).
+NOTIFICATION_DAYS = 365
+# The workflow actions whose receivers tell someone (collaboration.receivers).
+NOTIFIED_ACTIONS = frozenset(TRANSITIONS)
+# What the receivers write (collaboration/receivers.py, collaboration/services.py), in
+# the receivers' language: the same messages, so the same catalogue entries.
+TEXTS = {
+    "submit": "%(leader)s submitted the proposal %(grant)s, asking for %(amount)s USD.",
+    "resubmit": "%(leader)s resubmitted the proposal %(grant)s, asking for %(amount)s USD.",
+    "return": "%(grant)s was returned for revision by %(user)s.",
+    "reject": "%(grant)s was rejected by %(user)s.",
+    "approve": "%(grant)s was approved for %(amount)s USD by %(user)s.",
+    "complete": (
+        "%(user)s submitted the completion report of %(grant)s; it waits for a fund "
+        "manager to accept it."
+    ),
+    "accept-report": "The completion report of %(grant)s was accepted by %(user)s.",
+    "said": ' Their comment: "%(comment)s"',
+    "disbursement": "%(amount)s USD was disbursed from %(grant)s on %(day)s.",
+    "mention": "%(author)s mentioned you on %(grant)s: %(excerpt)s",
+    "comment": "%(author)s commented on %(grant)s: %(excerpt)s",
+}
+
+
+def _pdf_text(value: str) -> bytes:
+    text = value.encode("ascii", "replace")
+    return text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+
+def _pdf(title: str, line: str) -> bytes:
+    """A one-page PDF that says ``title`` and ``line``."""
+    stream = (
+        b"BT /F1 14 Tf 72 770 Td (" + _pdf_text(title) + b") Tj "
+        b"0 -24 Td /F1 10 Tf (" + _pdf_text(line) + b") Tj ET"
+    )
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
+        b"/Resources<</Font<</F1 5 0 R>>>>>>",
+        b"<</Length %d>>stream\n" % len(stream) + stream + b"\nendstream",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj" % number + body + b"endobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _document_file(category: str, grant, plan) -> tuple[str, str, bytes]:
+    """(title, extension, bytes) of a generated document of ``category``."""
+    C = DocumentCategory
+    name = plan.recipients[0].name
+    label = C(category).label
+    title = f"{label}: {plan.topic} ({name})"
+    if category == C.PHOTO:
+        return f"Photo of the {plan.topic} visit", "png", TINY_PNG
+    if category == C.PARTICIPANT_LIST:
+        rows = ["name,institution,country"] + [
+            f"Participant {k},Ministry of {plan.topic},{name}" for k in range(1, 9)
+        ]
+        return title, "csv", ("\n".join(rows) + "\n").encode()
+    if category in (C.AGENDA, C.OTHER):
+        text = f"{title}\n\nDay 1: introductions and the host's programme.\n"
+        text += f"Day 2: site visits.\nDay 3: an action plan for {name}.\n"
+        return title, "txt", text.encode()
+    return title, "pdf", _pdf(title, grant.title)
+
+
 @dataclass
 class PortfolioSummary:
     grants: int = 0
@@ -264,6 +426,19 @@ class PortfolioSummary:
     window_grants: int = 0
     offers: int = 0
     requests: int = 0
+    follow_up_needs: int = 0
+    follow_up_financed: int = 0
+    ex_post_checks: int = 0
+    ex_post_filed: int = 0
+    lessons: int = 0
+    documents: int = 0
+    document_bytes: int = 0
+    comments: int = 0
+    mentions: int = 0
+    notifications: int = 0
+    notifications_unread: int = 0
+    notifications_pending: int = 0
+    notification_preferences: int = 0
     ledger: dict = field(default_factory=dict)
 
 
@@ -322,6 +497,11 @@ class _Writer:
 
     def write(self, model, rows, *, columns=None, with_id=True):
         if not rows:
+            return
+        if len(rows) > CHUNK:
+            # A few hundred thousand rows at a time: the text of one COPY stays small.
+            for start in range(0, len(rows), CHUNK):
+                self.write(model, rows[start : start + CHUNK], columns=columns, with_id=with_id)
             return
         if columns is None:
             columns = [
@@ -408,6 +588,7 @@ class _Generator:
         self.as_of = as_of
         self.rng = random.Random(seed)
         self.summary = PortfolioSummary()
+        self.window_approvers: dict[int, list] = {}
 
     # --- reference data and people ---------------------------------------------------
 
@@ -1140,6 +1321,7 @@ class _Generator:
                     window=window, user=manager, limit_usd=Decimal("150000.00")
                 )
                 self.windows.append(window)
+                self.window_approvers[window.pk] = [manager]
         placed = 0
         for plan in plans:
             grant = plan.grant
@@ -1311,6 +1493,551 @@ class _Generator:
             )
         self.summary.offers, self.summary.requests = len(offers), len(requests)
 
+    # --- after the exchange: follow-up needs, ex-post checks, lessons -------------------
+
+    def write_follow_up(self, plans: list[GrantPlan]):
+        """The follow-up needs the reports that asked for one wrote (one or two each), and
+        what became of them once the grant was completed: financed by a later seetf grant
+        of the same leader (proposed from the need, then approved: ``proposed_grant`` and
+        ``financed_by_grant``, decided when it was approved and by whoever approved it),
+        financed elsewhere (by whom, how much), dropped (why), or still open. The two
+        ex-post checks of every closed grant (results.receivers: due 6 and 12 months after
+        the closing day), most of those due filed by the leader; and the lesson each
+        submitted report became (results.services.lesson_from_report), reviewed when the
+        report was accepted. From a random stream of their own."""
+        rng = random.Random(self.seed * 7919 + 19)
+        yesterday = self.as_of - timedelta(days=1)
+        last_moment = datetime.combine(yesterday, time(18), tzinfo=UTC)
+        # The later grants that may finance a need: approved (and after), by leader.
+        later = defaultdict(list)
+        for p in plans:
+            if p.grant.status in (S.APPROVED, S.COMPLETED, S.CLOSED):
+                later[p.grant.task_team_leader_id].append(p)
+        for grants in later.values():
+            grants.sort(key=lambda p: (p.grant.created_at, p.grant.id))
+        starts = {k: [p.grant.created_at for p in v] for k, v in later.items()}
+        used: set[int] = set()
+        needs = []
+        financed_grants: set[int] = set()
+        for p in plans:
+            report = p.report
+            if report is None or not report.follow_up_needed:
+                continue
+            count = 2 if rng.random() < 0.3 else 1
+            for k in range(count):
+                if k == 0:
+                    kind = FollowUpKind.IMPLEMENTATION_FINANCING
+                    description = report.follow_up_description
+                else:
+                    kind = rng.choice(
+                        [
+                            FollowUpKind.FURTHER_EXCHANGE,
+                            FollowUpKind.TECHNICAL_ASSISTANCE,
+                            FollowUpKind.INVESTMENT,
+                            FollowUpKind.OTHER,
+                        ]
+                    )
+                    description = NEED_DESCRIPTIONS[kind].format(topic=p.topic)
+                estimate = (
+                    Decimal(rng.randint(20, 2000) * 1000).quantize(CENT)
+                    if rng.random() < 0.8
+                    else None
+                )
+                need = Row(
+                    grant_id=p.grant.id,
+                    report_id=report.id,
+                    kind=kind,
+                    description=description,
+                    estimated_usd=estimate,
+                    status=FollowUpStatus.OPEN,
+                    proposed_grant_id=None,
+                    financed_by_grant_id=None,
+                    financed_elsewhere_by="",
+                    financed_elsewhere_usd=None,
+                    dropped_reason="",
+                    decided_at=None,
+                    decided_by_id=None,
+                    created_at=report.created_at,
+                    updated_at=report.created_at,
+                )
+                needs.append(need)
+                if p.grant.status not in (S.COMPLETED, S.CLOSED):
+                    continue  # decided once the grant is completed (results.services)
+                weights = (
+                    {"open": 25, "grant": 30, "elsewhere": 25, "dropped": 20}
+                    if p.grant.status == S.CLOSED
+                    else {"open": 70, "grant": 0, "elsewhere": 15, "dropped": 15}
+                )
+                outcome = _weighted(rng, weights)
+                if outcome == "grant":
+                    follow_on = self._follow_on(p, later, starts, used)
+                    if follow_on is None:
+                        outcome = "elsewhere" if rng.random() < 0.5 else "open"
+                    else:
+                        used.add(follow_on.grant.id)
+                        approval = next(e for e in follow_on.events if e[2] == "approve")
+                        need.status = FollowUpStatus.FINANCED
+                        need.proposed_grant_id = need.financed_by_grant_id = follow_on.grant.id
+                        need.decided_at, need.decided_by_id = approval[0], approval[1].pk
+                        financed_grants.add(p.grant.id)
+                if outcome in ("elsewhere", "dropped"):
+                    start = report.submitted_at + timedelta(days=10)
+                    if start >= last_moment:
+                        continue
+                    span = max(1, (last_moment - start).days)
+                    decided = _at(start.date() + timedelta(days=rng.randrange(min(span, 700))), rng)
+                    need.decided_at = max(decided, start)
+                    need.decided_by_id = rng.choice(self.managers).pk
+                    if outcome == "elsewhere":
+                        need.status = FollowUpStatus.FINANCED
+                        need.financed_elsewhere_by = rng.choice(FINANCIERS)
+                        base = estimate if estimate is not None else Decimal(500000)
+                        need.financed_elsewhere_usd = _money(base * Decimal(rng.uniform(0.4, 1.5)))
+                        financed_grants.add(p.grant.id)
+                    else:
+                        need.status = FollowUpStatus.DROPPED
+                        need.dropped_reason = rng.choice(DROPPED_REASONS)
+                if need.decided_at is not None:
+                    need.updated_at = max(need.created_at, need.decided_at)
+        self.writer.write(FollowUpNeed, needs, with_id=False)
+        self.summary.follow_up_needs = len(needs)
+        self.summary.follow_up_financed = sum(n.status == FollowUpStatus.FINANCED for n in needs)
+
+        # Ex-post checks: both rows of every closed grant, as the closing made them.
+        checks = []
+        for p in plans:
+            if p.grant.status != S.CLOSED:
+                continue
+            closed_at = next(e[0] for e in reversed(p.events) if e[2] == "close")
+            for check in _ex_post_checks(p.grant.id, timezone.localdate(closed_at)):
+                filed = None
+                if check.due_on <= yesterday and rng.random() < 0.75:
+                    day = min(check.due_on + timedelta(days=rng.randint(0, 45)), yesterday)
+                    filed = _at(day, rng)
+                answers = {
+                    "action_plan_adopted": rng.random() < 0.6,
+                    "pilot_funded": rng.random() < 0.3,
+                    "reform_enacted": rng.random() < 0.2,
+                    "investment_made": rng.random() < 0.1,
+                    "follow_up_financed": p.grant.id in financed_grants,
+                }
+                if filed is None:
+                    answers = dict.fromkeys(answers, False)
+                checks.append(
+                    Row(
+                        grant_id=p.grant.id,
+                        months_after_close=check.months_after_close,
+                        closed_on=check.closed_on,
+                        due_on=check.due_on,
+                        submitted_at=filed,
+                        submitted_by_id=p.grant.task_team_leader_id if filed else None,
+                        **answers,
+                        evidence=(
+                            f"Confirmed with the {p.topic} unit of the recipient ministry."
+                            if filed
+                            else ""
+                        ),
+                        notes="",
+                        created_at=closed_at,
+                        updated_at=filed or closed_at,
+                    )
+                )
+        self.writer.write(ExPostCheck, checks, with_id=False)
+        self.summary.ex_post_checks = len(checks)
+        self.summary.ex_post_filed = sum(c.submitted_at is not None for c in checks)
+
+        # Lessons: each submitted report's lessons text, as its submission made it.
+        lessons, outcomes = [], []
+        next_lesson = self.writer.next_id(Lesson)
+        evidence = {
+            EvidenceLevel.SELF_REPORTED: 85,
+            EvidenceLevel.PARTICIPANT_FEEDBACK: 12,
+            EvidenceLevel.INDEPENDENT_REVIEW: 3,
+        }
+        for p in plans:
+            report = p.report
+            if report is None or report.submitted_at is None or not report.lessons.strip():
+                continue
+            accepted = report.accepted_at is not None
+            lesson_id = next_lesson + len(lessons)
+            lessons.append(
+                Row(
+                    id=lesson_id,
+                    grant_id=p.grant.id,
+                    completion_report_id=report.id,
+                    what_worked=report.lessons[:5000],
+                    what_did_not="",
+                    why="",
+                    evidence_level=_weighted(rng, evidence),
+                    review_status=LessonReview.APPROVED if accepted else LessonReview.PENDING,
+                    review_comment="",
+                    reviewed_at=report.accepted_at,
+                    reviewed_by_id=report.accepted_by_id,
+                    created_by_id=p.grant.task_team_leader_id,
+                    source=f"report:{report.id}",
+                    created_at=report.submitted_at,
+                    updated_at=report.accepted_at or report.submitted_at,
+                )
+            )
+            outcomes += [(lesson_id, o) for o in OUTCOME_FIELDS if getattr(report, o)]
+        self.writer.write(Lesson, lessons)
+        self.writer.write(Lesson.outcomes.through, outcomes, columns=["lesson_id", "outcome_id"])
+        self.writer.reset_sequences([Lesson])
+        self.summary.lessons = len(lessons)
+
+    @staticmethod
+    def _follow_on(plan, later, starts, used):
+        """The leader's first grant proposed after the report, approved, financing nothing
+        yet; None when there is none."""
+        leader = plan.grant.task_team_leader_id
+        candidates = later.get(leader, [])
+        for other in candidates[bisect.bisect_right(starts[leader], plan.report.submitted_at) :]:
+            if other.grant.id != plan.grant.id and other.grant.id not in used:
+                return other
+        return None
+
+    # --- documents ------------------------------------------------------------------------
+
+    def write_documents(self, plans: list[GrantPlan]):
+        """Documents (about two for every five grants): concept notes uploaded
+        with the proposal, grant agreements after approval, agendas, participant lists,
+        presentations and photos of the exchanges, back-to-office reports on an exchange
+        or on the completion report (never both). Small real files (a one-page PDF, a
+        PNG, text and CSV), their bytes in the ``documents`` storage under the names the
+        upload service gives (``grants/<id>/<hex>``), sniffed as documents.files would.
+        From a random stream of their own."""
+        rng = random.Random(self.seed * 7919 + 20)
+        storage = document_storage()
+        try:
+            root = Path(storage.path(""))  # the file system: written directly, fast
+        except NotImplementedError:
+            root = None
+        yesterday = datetime.combine(self.as_of - timedelta(days=1), time(18), tzinfo=UTC)
+        rows, made_dirs = [], set()
+        for p in plans:
+            grant = p.grant
+            count = rng.choices((0, 1, 2, 3), weights=(74, 16, 7, 3))[0]
+            if not count:
+                continue
+            leader = grant.task_team_leader_id
+            approved = grant.approved_usd is not None and grant.decided_at is not None
+            end = p.events[-1][0] if grant.status in (S.REJECTED, S.CANCELLED) else yesterday
+            end = max(end, grant.created_at + timedelta(hours=1))
+            for _ in range(count):
+                choices = [DocumentCategory.CONCEPT_NOTE, DocumentCategory.OTHER]
+                if approved:
+                    choices += [DocumentCategory.AGREEMENT] + [DocumentCategory.AGENDA] * 2
+                    choices += [DocumentCategory.PARTICIPANT_LIST, DocumentCategory.PRESENTATION]
+                    choices += [DocumentCategory.PHOTO, DocumentCategory.BACK_TO_OFFICE_REPORT]
+                category = rng.choice(choices)
+                exchange_id = report_id = None
+                at = grant.created_at + timedelta(minutes=rng.randint(5, 600))
+                uploader = leader
+                if category in (DocumentCategory.AGREEMENT,):
+                    at = grant.decided_at + timedelta(days=rng.randint(1, 20))
+                    uploader = next(e[1].pk for e in p.events if e[2] == "approve")
+                elif category not in (DocumentCategory.CONCEPT_NOTE, DocumentCategory.OTHER):
+                    exchange = rng.choice(p.exchanges)
+                    day = exchange.end_date if exchange.status == ExchangeStatus.HELD else None
+                    day = day or max(grant.decided_at.date(), exchange.start_date - timedelta(14))
+                    at = _at(day + timedelta(days=rng.randint(0, 10)), rng)
+                    if (
+                        category == DocumentCategory.BACK_TO_OFFICE_REPORT
+                        and p.report is not None
+                        and rng.random() < 0.5
+                    ):
+                        report_id = p.report.id
+                        at = max(at, p.report.created_at)
+                    else:
+                        exchange_id = exchange.id
+                at = min(at, end)
+                if at < grant.created_at:
+                    at = grant.created_at
+                title, extension, content = _document_file(category, grant, p)
+                reference = (grant.reference or f"draft-{grant.id}").lower()
+                stored = f"grants/{grant.id}/{rng.getrandbits(128):032x}"
+                rows.append(
+                    (
+                        grant.id,
+                        exchange_id,
+                        report_id,
+                        category,
+                        title[:200],
+                        safe_filename(f"{category.replace('_', '-')}-{reference}.{extension}"),
+                        stored,
+                        len(content),
+                        DOCUMENT_TYPES[extension],
+                        uploader,
+                        at,
+                    )
+                )
+                if root is not None:
+                    folder = root / "grants" / str(grant.id)
+                    if folder not in made_dirs:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        made_dirs.add(folder)
+                    (root / stored).write_bytes(content)
+                else:
+                    saved = storage.save(stored, ContentFile(content))
+                    if saved != stored:
+                        rows[-1] = (*rows[-1][:6], saved, *rows[-1][7:])
+        self.writer.write(
+            Document,
+            rows,
+            columns=[
+                "grant_id",
+                "exchange_id",
+                "completion_report_id",
+                "category",
+                "title",
+                "filename",
+                "stored_name",
+                "size",
+                "content_type",
+                "uploaded_by_id",
+                "uploaded_at",
+            ],
+        )
+        self.summary.documents = len(rows)
+        self.summary.document_bytes = sum(r[7] for r in rows)
+
+    # --- the discussion and notifications ---------------------------------------------------
+
+    def write_discussion(self, plans: list[GrantPlan]):
+        """Comments on the grants (a few on most grants still under way, now and then one
+        on a grant long finished), written by the grant's leader or a fund manager, some
+        mentioning the other; and the notifications of the last year
+        (``NOTIFICATION_DAYS``): of every workflow action and disbursement the receivers
+        tell of (collaboration/receivers.py: who is told, in what words), and of the
+        comments (collaboration.services.comment_create). Each is delivered as its
+        receiver's preferences say (a tenth of the leaders have chosen daily digests);
+        most were read, and all but those of the last day were e-mailed. From a random
+        stream of their own."""
+        rng = random.Random(self.seed * 7919 + 21)
+        users = {u.pk: u for u in self.leaders + self.managers}
+        for approvers in self.window_approvers.values():
+            users.update((u.pk, u) for u in approvers)
+        managers = [m.pk for m in self.managers]
+        # Preferences: a tenth of the leaders read everything in a daily digest.
+        daily = {u.pk for u in self.leaders if rng.random() < 0.1}
+        NotificationPreference.objects.bulk_create(
+            [
+                NotificationPreference(user_id=pk, kind=kind, delivery=Delivery.DAILY)
+                for pk in sorted(daily)
+                for kind in NotificationKind.values
+            ],
+            batch_size=BATCH,
+        )
+        self.summary.notification_preferences = len(daily) * len(NotificationKind.values)
+        yesterday = datetime.combine(self.as_of - timedelta(days=1), time(18), tzinfo=UTC)
+        since = datetime.combine(
+            self.as_of - timedelta(days=NOTIFICATION_DAYS), time(0), tzinfo=UTC
+        )
+        rendered: dict[str, str] = {}
+        notes: list[tuple] = []  # (user, kind, grant id, text, path, at)
+        comments, mentions = [], []
+        next_comment = self.writer.next_id(Comment)
+        active = {S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.RETURNED, S.APPROVED, S.COMPLETED}
+        with translation.override(settings.LANGUAGE_CODE):
+            for p in plans:
+                grant = p.grant
+                approvers = [u.pk for u in self.window_approvers.get(grant.window_id, [])]
+                leader = grant.task_team_leader_id
+                label = f"{grant.reference}: {grant.title}" if grant.reference else grant.title
+                path = f"/grants/{grant.id}/"
+                # The workflow's notifications (collaboration.receivers.TRANSITIONS).
+                for at, actor, action, from_status, _to, comment in p.events:
+                    if at < since or action not in NOTIFIED_ACTIONS:
+                        continue
+                    said = gettext(TEXTS["said"]) % {"comment": comment} if comment else ""
+                    name = actor.get_username()
+                    if action == "submit":
+                        text = gettext(
+                            TEXTS["resubmit" if from_status == S.RETURNED else "submit"]
+                        ) % {
+                            "leader": users[leader].get_username(),
+                            "grant": label,
+                            "amount": _usd(grant.requested_usd),
+                        }
+                        told, kind, anchor = managers + approvers, NotificationKind.SUBMITTED, ""
+                    elif action == "approve":
+                        text = gettext(TEXTS["approve"]) % {
+                            "grant": label,
+                            "amount": _usd(grant.approved_usd),
+                            "user": name,
+                        }
+                        told, kind, anchor = [leader], NotificationKind.APPROVED, ""
+                    elif action == "complete":
+                        text = gettext(TEXTS["complete"]) % {"user": name, "grant": label}
+                        told, kind = managers, NotificationKind.REPORT_SUBMITTED
+                        anchor, said = "report/", ""
+                    elif action == "accept-report":
+                        text = gettext(TEXTS["accept-report"]) % {"grant": label, "user": name}
+                        told, kind, anchor, said = (
+                            [leader],
+                            NotificationKind.REPORT_ACCEPTED,
+                            "report/",
+                            "",
+                        )
+                    else:  # return, reject
+                        text = gettext(TEXTS[action]) % {"grant": label, "user": name}
+                        told, anchor = [leader], ""
+                        kind = (
+                            NotificationKind.RETURNED
+                            if action == "return"
+                            else NotificationKind.REJECTED
+                        )
+                    for pk in sorted(set(told) - {actor.pk}):
+                        notes.append((pk, kind, grant.id, (text + said)[:6000], path + anchor, at))
+                for d in p.disbursements:
+                    if d.created_at < since or d.recorded_by_id == leader:
+                        continue
+                    text = gettext(TEXTS["disbursement"]) % {
+                        "amount": _usd(d.amount_usd),
+                        "grant": label,
+                        "day": date_format(d.disbursed_on, "SHORT_DATE_FORMAT"),
+                    }
+                    notes.append(
+                        (
+                            leader,
+                            NotificationKind.DISBURSEMENT,
+                            grant.id,
+                            text,
+                            path + "#disbursements",
+                            d.created_at,
+                        )
+                    )
+                # The discussion.
+                if grant.status in active:
+                    count = rng.choices((0, 1, 2, 3, 4), weights=(25, 30, 25, 12, 8))[0]
+                else:
+                    count = rng.choice((1, 2)) if rng.random() < 0.12 else 0
+                if not count:
+                    continue
+                end = p.events[-1][0] if grant.status not in active else yesterday
+                start = grant.created_at + timedelta(hours=1)
+                if end <= start:
+                    continue
+                span = int((end - start).total_seconds())
+                stamps = sorted(
+                    start + timedelta(seconds=rng.randrange(span)) for _ in range(count)
+                )
+                writers: set[int] = set()
+                decided = [e for e in p.events if e[2] in COMMENT_DECISIONS]
+                for at in stamps:
+                    submitted = grant.submitted_at is not None and at >= grant.submitted_at
+                    deciders = {e[1].pk for e in decided if e[0] <= at}
+                    by_manager = submitted and rng.random() < 0.45
+                    if by_manager:
+                        author = next(iter(sorted(deciders)), None) or rng.choice(managers)
+                        other = leader
+                        template = rng.choice(MANAGER_COMMENTS)
+                    else:
+                        author, template = leader, rng.choice(LEADER_COMMENTS)
+                        other = next(iter(sorted(deciders)), None) if submitted else None
+                    mention = other is not None and rng.random() < 0.2
+                    body = template.format(topic=p.topic, country=p.recipients[0].name)
+                    if mention:
+                        body = f"@{users[other].get_username()} {body}"
+                    html = rendered.get(body)
+                    if html is None:
+                        html = rendered[body] = render_markdown(body)
+                    comment_id = next_comment + len(comments)
+                    comments.append((comment_id, grant.id, author, body, html, at))
+                    if mention:
+                        mentions.append((comment_id, other))
+                    if at >= since:
+                        # Who is told (collaboration.services._told_of_comments), before
+                        # this comment makes its author a writer.
+                        participants = {leader}
+                        if submitted:
+                            participants |= set(managers) | set(approvers)
+                        followers = deciders or (set(managers) | set(approvers))
+                        told = participants & ({leader} | followers | writers)
+                        values = {
+                            "author": users[author].get_username(),
+                            "grant": label if submitted else grant.title,
+                            "excerpt": body
+                            if len(body) <= EXCERPT
+                            else body[:EXCERPT].rstrip() + "…",
+                        }
+                        here = f"{path}#comment-{comment_id}"
+                        if mention:
+                            notes.append(
+                                (
+                                    other,
+                                    NotificationKind.MENTION,
+                                    grant.id,
+                                    gettext(TEXTS["mention"]) % values,
+                                    here,
+                                    at,
+                                )
+                            )
+                        text = gettext(TEXTS["comment"]) % values
+                        for pk in sorted(told - {author, other if mention else None}):
+                            notes.append((pk, NotificationKind.COMMENT, grant.id, text, here, at))
+                    writers.add(author)
+        self.writer.write(
+            Comment,
+            comments,
+            columns=["id", "grant_id", "author_id", "body", "body_html", "created_at"],
+        )
+        self.writer.write(Comment.mentions.through, mentions, columns=["comment_id", "user_id"])
+        self.writer.reset_sequences([Comment])
+        self.summary.comments = len(comments)
+        self.summary.mentions = len(mentions)
+
+        # Delivered as chosen; read and e-mailed mostly (the last day's still pending).
+        last_day = self.as_of - timedelta(days=1)
+        rows = []
+        for pk, kind, grant_id, text, path, at in sorted(notes, key=lambda n: (n[5], n[0])):
+            delivery = Delivery.DAILY if pk in daily else Delivery.IMMEDIATELY
+            recent = at.date() >= last_day
+            if delivery == Delivery.DAILY:
+                emailed = datetime.combine(at.date() + timedelta(days=1), time(6), tzinfo=UTC)
+                emailed = None if emailed.date() >= self.as_of else emailed
+            else:
+                emailed = None if recent else at + timedelta(minutes=rng.randint(1, 10))
+            read = None
+            if rng.random() < (0.3 if at.date() >= self.as_of - timedelta(days=14) else 0.93):
+                read = at + timedelta(minutes=rng.randint(5, 3 * 24 * 60))
+                read = read if read.date() < self.as_of else None
+            rows.append(
+                (
+                    pk,
+                    kind,
+                    grant_id,
+                    text,
+                    path,
+                    at,
+                    read,
+                    delivery,
+                    emailed,
+                    int(bool(emailed)),
+                    "",
+                )
+            )
+        self.writer.write(
+            Notification,
+            rows,
+            columns=[
+                "user_id",
+                "kind",
+                "grant_id",
+                "text",
+                "path",
+                "created_at",
+                "read_at",
+                "delivery",
+                "emailed_at",
+                "attempts",
+                "last_error",
+            ],
+        )
+        self.summary.notifications = len(rows)
+        self.summary.notifications_unread = sum(r[6] is None for r in rows)
+        self.summary.notifications_pending = sum(r[8] is None for r in rows)
+
     def run(self) -> PortfolioSummary:
         if Grant.objects.exists() or Contribution.objects.exists():
             raise PortfolioError(
@@ -1346,6 +2073,9 @@ class _Generator:
         if self.with_windows:
             self.write_window_money(_money((received - committed) / 2))
         self.write_brokering()
+        self.write_follow_up(plans)
+        self.write_documents(plans)
+        self.write_discussion(plans)
         # The ledger: exactly what the records say, checked.
         ledger = fund_ledger_from_records()
         Fund.objects.update_or_create(pk=1, defaults=ledger)

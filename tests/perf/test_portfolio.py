@@ -1,17 +1,31 @@
 """The generated portfolio: deterministic (the same seed gives the same data), realistic
 (every status, amounts around USD 100,000, one to five exchanges, money that adds up),
-and written through the ledger's totals."""
+and written through the ledger's totals; with follow-up needs, ex-post checks, lessons,
+documents (their files in the documents storage), comments and notifications as the
+services and receivers would have written them."""
 
 import hashlib
+import importlib
 import statistics
 from collections import Counter
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.apps import apps as global_apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
+from django.utils import timezone
 
+from collaboration import receivers
+from collaboration.models import Comment, Delivery, Notification, NotificationKind
+from documents import files
+from documents.models import Document
+from documents.storage import document_storage
 from grants.models import (
     Disbursement,
     Exchange,
@@ -23,7 +37,20 @@ from grants.models import (
 )
 from grants.selectors import fund_ledger_from_records, fund_summary
 from partners.models import Contribution, Fund, FundAlert, Receipt
-from results.models import OUTCOME_FIELDS, CompletionReport, ConcreteResult, ResultsStory
+from partners.roles import Role
+from results.markdown import render_markdown
+from results.models import (
+    OUTCOME_FIELDS,
+    CompletionReport,
+    ConcreteResult,
+    ExPostCheck,
+    FollowUpNeed,
+    FollowUpStatus,
+    Lesson,
+    LessonReview,
+    ResultsStory,
+)
+from results.services import add_months
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +160,62 @@ def fingerprint() -> str:
         FundAlert.objects.values_list("kind", "raised_at", "resolved_at", "available_usd")
     )
     parts.append(tuple(Fund.objects.values_list("received_usd", "committed_usd", "disbursed_usd")))
+    parts += sorted(
+        (grant_key[n[0]], n[1], n[2], str(n[3]), n[4], grant_key.get(n[5]), n[6], str(n[7]))
+        for n in FollowUpNeed.objects.values_list(
+            "grant_id",
+            "kind",
+            "description",
+            "estimated_usd",
+            "status",
+            "financed_by_grant_id",
+            "financed_elsewhere_by",
+            "decided_at",
+        )
+    )
+    parts += sorted(
+        (grant_key[c[0]], c[1], str(c[2]), str(c[3]), c[4])
+        for c in ExPostCheck.objects.values_list(
+            "grant_id", "months_after_close", "due_on", "submitted_at", "action_plan_adopted"
+        )
+    )
+    parts += sorted(
+        (grant_key[x[0]], x[1], x[2], str(x[3]))
+        for x in Lesson.objects.values_list(
+            "grant_id", "what_worked", "review_status", "reviewed_at"
+        )
+    )
+    storage = document_storage()
+    parts += sorted(
+        (grant_key[d[0]], d[1], d[2], d[3], d[4], str(d[5]), storage.open(d[6]).read())
+        for d in Document.objects.values_list(
+            "grant_id",
+            "category",
+            "title",
+            "filename",
+            "content_type",
+            "uploaded_at",
+            "stored_name",
+        )
+    )
+    parts += sorted(
+        (grant_key[c[0]], c[1], c[2], str(c[3]))
+        for c in Comment.objects.values_list("grant_id", "author__username", "body", "created_at")
+    )
+    parts += sorted(Comment.mentions.through.objects.values_list("comment__body", "user__username"))
+    parts += sorted(
+        (n[0], n[1], grant_key[n[2]], n[3], str(n[4]), str(n[5]), str(n[6]), n[7])
+        for n in Notification.objects.values_list(
+            "user__username",
+            "kind",
+            "grant_id",
+            "text",
+            "created_at",
+            "read_at",
+            "emailed_at",
+            "delivery",
+        )
+    )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -259,3 +342,195 @@ def test_the_command_generates_into_an_empty_database_only(db):
         call_command("generate_portfolio", "--grants", "25")
     with pytest.raises(CommandError):
         call_command("generate_portfolio", "--grants", "0")
+
+
+def _constraints_hold(queryset):
+    """Every row passes its model's constraints (checked here, not only by the database:
+    SQLite and PostgreSQL both enforce them, this says which one failed)."""
+    for row in queryset:
+        row.validate_constraints()
+
+
+def test_the_follow_up_rows_are_those_the_services_would_write(portfolio):
+    summary = portfolio(400)
+    grants = {g.pk: g for g in Grant.objects.all()}
+    reports = CompletionReport.objects.all()
+
+    # Needs: on the reports that ask for a follow-up (one or two each), in proportion.
+    needs = FollowUpNeed.objects.select_related("report", "financed_by_grant")
+    asking = reports.filter(follow_up_needed=True).count()
+    assert asking <= needs.count() == summary.follow_up_needs <= 2 * asking
+    assert not needs.filter(report__follow_up_needed=False).exists()
+    assert not needs.exclude(grant=F("report__grant")).exists()
+    _constraints_hold(needs)
+    statuses = Counter(
+        (n.status, n.financed_by_grant_id is not None, bool(n.financed_elsewhere_by)) for n in needs
+    )
+    assert statuses[(FollowUpStatus.OPEN, False, False)]
+    assert statuses[(FollowUpStatus.FINANCED, True, False)]
+    assert statuses[(FollowUpStatus.FINANCED, False, True)]
+    assert statuses[(FollowUpStatus.DROPPED, False, False)]
+    for need in needs:
+        grant = grants[need.grant_id]
+        if need.status == FollowUpStatus.OPEN:
+            assert need.decided_at is None and need.proposed_grant_id is None
+            continue
+        # Decided once the grant was completed, by a fund manager, after the report.
+        assert grant.status in (GrantStatus.COMPLETED, GrantStatus.CLOSED)
+        assert need.decided_by.groups.filter(name=Role.FUND_MANAGER).exists()
+        assert need.decided_at > need.report.submitted_at
+        if need.financed_by_grant_id:
+            # A later grant of the leader, proposed from the need and approved then.
+            follow_on = need.financed_by_grant
+            assert need.proposed_grant_id == follow_on.pk != grant.pk
+            assert follow_on.task_team_leader_id == grant.task_team_leader_id
+            assert follow_on.created_at > need.report.submitted_at
+            assert follow_on.status in (
+                GrantStatus.APPROVED,
+                GrantStatus.COMPLETED,
+                GrantStatus.CLOSED,
+            )
+            assert need.decided_at == follow_on.decided_at
+        elif need.status == FollowUpStatus.FINANCED:
+            assert need.financed_elsewhere_usd > 0
+    financing = [n.financed_by_grant_id for n in needs if n.financed_by_grant_id]
+    assert len(financing) == len(set(financing))  # each follow-on finances one need
+
+    # Ex-post checks: both of every closed grant, from its closing day, filed by its
+    # leader from the due date; none for grants not closed.
+    closed = [g for g in grants.values() if g.status == GrantStatus.CLOSED]
+    checks = ExPostCheck.objects.all()
+    assert checks.count() == 2 * len(closed) == summary.ex_post_checks
+    _constraints_hold(checks)
+    closings = dict(GrantHistory.objects.filter(action="close").values_list("grant_id", "at"))
+    for check in checks:
+        closed_on = timezone.localdate(closings[check.grant_id])
+        assert check.closed_on == closed_on
+        assert check.due_on == add_months(closed_on, check.months_after_close)
+        if check.submitted_at is not None:
+            assert check.submitted_by_id == grants[check.grant_id].task_team_leader_id
+            assert timezone.localdate(check.submitted_at) >= check.due_on
+    assert 0 < summary.ex_post_filed < summary.ex_post_checks
+
+    # Lessons: each submitted report's, reviewed when the report was accepted; the
+    # migration that made them for existing databases adds only the draft reports'
+    # (it copied every report's text; the service copies it when the report is submitted).
+    lessons = Lesson.objects.select_related("completion_report")
+    submitted = reports.filter(submitted_at__isnull=False)
+    assert lessons.count() == submitted.count() == summary.lessons
+    _constraints_hold(lessons)
+    for lesson in lessons:
+        report = lesson.completion_report
+        assert lesson.source == f"report:{report.pk}" and lesson.what_worked == report.lessons
+        assert (lesson.review_status == LessonReview.APPROVED) == (report.accepted_at is not None)
+        assert set(lesson.outcomes.values_list("code", flat=True)) == set(report.outcomes_achieved)
+    migration = importlib.import_module("results.migrations.0007_lessons_and_feedback")
+    migration.reports_to_lessons(global_apps, None)
+    drafts = reports.filter(submitted_at__isnull=True).exclude(lessons="")
+    assert drafts.exists()
+    assert Lesson.objects.count() == summary.lessons + drafts.count()
+
+
+def test_the_documents_are_real_files_in_the_documents_storage(portfolio):
+    storage = document_storage()
+    # Tests write to a folder of their own (seetf/settings/test.py), never the checkout's.
+    assert not Path(storage.location).resolve().is_relative_to(settings.BASE_DIR.resolve())
+    summary = portfolio(300)
+    documents = Document.objects.select_related("exchange", "completion_report")
+    assert 300 / 5 <= documents.count() == summary.documents <= 300 / 2
+    assert documents.values("stored_name").distinct().count() == summary.documents
+    _constraints_hold(documents)
+    kinds = Counter()
+    for document in documents:
+        content = storage.open(document.stored_name).read()
+        assert len(content) == document.size > 0
+        with storage.open(document.stored_name) as file:
+            sniffed = files.sniff(file, size=document.size, name=document.filename)
+        assert sniffed.content_type == document.content_type
+        assert document.filename == files.safe_filename(document.filename)
+        assert document.stored_name.startswith(f"grants/{document.grant_id}/")
+        assert not (document.exchange_id and document.completion_report_id)
+        if document.exchange_id:
+            assert document.exchange.grant_id == document.grant_id
+            kinds["exchange"] += 1
+        if document.completion_report_id:
+            assert document.completion_report.grant_id == document.grant_id
+            kinds["report"] += 1
+        assert document.uploaded_at >= document.grant.created_at
+        kinds[document.content_type] += 1
+    assert kinds["exchange"] and kinds["report"]
+    assert {files.PDF, files.PNG, files.TEXT, files.CSV} <= set(kinds)
+    assert summary.document_bytes == sum(documents.values_list("size", flat=True))
+
+
+def test_the_comments_and_notifications_are_as_the_services_write_them(portfolio):
+    summary = portfolio(300)
+    grants = {g.pk: g for g in Grant.objects.select_related("task_team_leader")}
+    managers = set(
+        get_user_model().objects.filter(groups__name=Role.FUND_MANAGER).values_list("pk", flat=True)
+    )
+
+    # Comments, rendered as comment_create renders them, by the leader or a fund
+    # manager; mostly on grants still under way; mentions of the other, named in the body.
+    comments = Comment.objects.select_related("author")
+    assert 300 / 2 <= comments.count() == summary.comments <= 300 * 3
+    finished = (GrantStatus.CLOSED, GrantStatus.REJECTED, GrantStatus.CANCELLED)
+    on_finished = sum(grants[c.grant_id].status in finished for c in comments)
+    assert on_finished < comments.count() / 3
+    for comment in comments:
+        grant = grants[comment.grant_id]
+        assert comment.body_html == render_markdown(comment.body)
+        assert comment.author_id == grant.task_team_leader_id or comment.author_id in managers
+        assert comment.created_at >= grant.created_at
+        for user in comment.mentions.all():
+            assert f"@{user.username}" in comment.body and user.pk != comment.author_id
+    assert summary.mentions and summary.mentions < summary.comments
+
+    # Notifications of the last year, to leaders and fund managers, in the receivers'
+    # words; most read, all but the last day's e-mailed (the catch-up job mails few).
+    notifications = Notification.objects.all()
+    assert notifications.count() == summary.notifications > summary.comments / 2
+    as_of = date(2026, 6, 1)
+    assert not notifications.filter(created_at__date__lt=as_of - timedelta(days=366)).exists()
+    assert set(notifications.values_list("kind", flat=True)) >= {
+        NotificationKind.SUBMITTED,
+        NotificationKind.APPROVED,
+        NotificationKind.REPORT_SUBMITTED,
+        NotificationKind.REPORT_ACCEPTED,
+        NotificationKind.DISBURSEMENT,
+        NotificationKind.COMMENT,
+        NotificationKind.MENTION,
+    }
+    assert notifications.filter(read_at__isnull=False).count() > 0.7 * summary.notifications
+    pending = notifications.filter(emailed_at__isnull=True)
+    assert pending.count() == summary.notifications_pending < 0.05 * summary.notifications
+    assert not pending.filter(created_at__date__lt=as_of - timedelta(days=1)).exists()
+    assert not notifications.filter(read_at__date__gte=as_of).exists()
+    daily = notifications.filter(delivery=Delivery.DAILY)
+    assert daily.exists() and not daily.filter(emailed_at__date__lt=F("created_at__date")).exists()
+    # The same words as the receivers, for one of each workflow notification.
+    history = {(h.grant_id, h.at): h for h in GrantHistory.objects.select_related("actor")}
+    kinds = {
+        v: k
+        for k, v in {
+            "submit": NotificationKind.SUBMITTED,
+            "return": NotificationKind.RETURNED,
+            "reject": NotificationKind.REJECTED,
+            "approve": NotificationKind.APPROVED,
+            "complete": NotificationKind.REPORT_SUBMITTED,
+            "accept-report": NotificationKind.REPORT_ACCEPTED,
+        }.items()
+    }
+    checked = set()
+    for note in notifications.filter(kind__in=kinds).order_by("pk"):
+        if note.kind in checked:
+            continue
+        event = history[(note.grant_id, note.created_at)]
+        grant = grants[note.grant_id]
+        kind, users, text, anchor = receivers.TRANSITIONS[kinds[note.kind]](
+            grant, event.actor, event.comment, {}, event.from_status
+        )
+        assert (kind, text(), note.path) == (note.kind, note.text, f"/grants/{grant.pk}/{anchor}")
+        assert note.user_id in {u.pk for u in users} - {event.actor_id}
+        checked.add(note.kind)
+    assert len(checked) >= 5

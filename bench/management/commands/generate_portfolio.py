@@ -10,8 +10,10 @@ class Command(BaseCommand):
     help = (
         "Write a deterministic, realistic synthetic portfolio of N grants (partners, "
         "pledges and receipts in several currencies, grants in every status with their "
-        "exchanges, history, disbursements, completion reports, stories, reminders and "
-        "alerts) into an empty database, in bulk. The same --seed gives the same data."
+        "exchanges, history, disbursements, completion reports, stories, reminders, "
+        "alerts, funding windows, offers and requests, follow-up needs, ex-post checks, "
+        "lessons, documents (small files in the documents storage), comments and "
+        "notifications) into an empty database, in bulk. The same --seed gives the same data."
     )
 
     def add_arguments(self, parser):
@@ -45,5 +47,14 @@ class Command(BaseCommand):
             f"  {summary.exchanges} exchanges, {summary.history} history rows, "
             f"{summary.disbursements} disbursements, {summary.reports} completion reports, "
             f"{summary.stories} stories, {summary.reminders} reminders, {summary.alerts} alerts\n"
+            f"  {summary.windows} windows ({summary.window_grants} grants in them), "
+            f"{summary.offers} offers, {summary.requests} requests\n"
+            f"  {summary.follow_up_needs} follow-up needs ({summary.follow_up_financed} "
+            f"financed), {summary.ex_post_checks} ex-post checks ({summary.ex_post_filed} "
+            f"filed), {summary.lessons} lessons\n"
+            f"  {summary.documents} documents ({summary.document_bytes:,} bytes), "
+            f"{summary.comments} comments ({summary.mentions} mentions), "
+            f"{summary.notifications} notifications ({summary.notifications_unread} unread, "
+            f"{summary.notifications_pending} not yet e-mailed)\n"
             "  fund: " + ", ".join(f"{k} {v:,.2f}" for k, v in summary.ledger.items())
         )
