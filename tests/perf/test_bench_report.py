@@ -148,6 +148,20 @@ def test_each_row_meets_or_misses_its_target():
     assert checked[20000][("reminders_daily", "< 60 s")] is False
 
 
+def test_a_row_where_no_request_completed_misses_its_p95():
+    report = _report()
+    seetf = report["sizes"][0]["endpoints"][3]["load"]["seetf"]
+    seetf.update(requests=0, rps=0.0, p50_ms=0.0, p95_ms=0.0)
+    size = targets(report)["sizes"][0]
+    (check,) = [c for c in size["checks"] if c["row"] == "home page (donor)"]
+    assert check == {
+        "row": "home page (donor)",
+        "target": "p95 < 150 ms",
+        "value": "no request completed",
+        "met": False,
+    }
+
+
 def test_the_endpoints_whose_queries_differ_between_sizes_are_named():
     checked = targets(_report())
     assert checked["queries"]["sizes"] == [2000, 20000]
