@@ -992,6 +992,165 @@ def exchange_flows(db, user, query):
     return 200, {"rows": rows, "totals": totals}
 
 
+def _percent(part, whole):
+    from decimal import ROUND_HALF_UP
+
+    if not whole:
+        return None
+    return (Decimal(part * 100) / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def portfolio_indicators(db, user):
+    """The report's three aggregates (the SQL the ORM makes of them, written by
+    ``bench_statements``) over the grants approved and later the user may see."""
+    from decimal import ROUND_HALF_UP
+
+    known = _analytics_statements()["portfolio_indicators"]
+    figures_sql, roles_sql, held_sql = (_bind(s, user, "UTC") for s in known["statements"])
+    cursor = db.execute(*figures_sql)
+    figures = dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
+    roles = set(db.all(*roles_sql))
+    cursor = db.execute(*held_sql)
+    held = dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
+    recipients = {code for code, role in roles if role == "r"}
+    providers = {code for code, role in roles if role == "p"}
+    completed = figures["grants_completed"]
+    average = figures["average"]
+    found = {
+        "grants_approved": (Decimal(figures["grants_approved"]), None, None),
+        "grants_completed": (Decimal(completed), None, None),
+        "countries_involved": (Decimal(len(recipients | providers)), None, None),
+        "recipient_countries": (Decimal(len(recipients)), None, None),
+        "provider_countries": (Decimal(len(providers)), None, None),
+        "countries_both_roles": (Decimal(len(recipients & providers)), None, None),
+        "exchanges_held": (Decimal(held["held"]), None, None),
+        "study_tour_share": (
+            _percent(figures["study_tours"], completed),
+            figures["study_tours"],
+            completed,
+        ),
+        "average_grant_usd": (
+            None if average is None else Decimal(average).quantize(CENT, rounding=ROUND_HALF_UP),
+            None,
+            None,
+        ),
+        "women_participant_share": (
+            _percent(held["women"], held["participants"]),
+            held["women"],
+            held["participants"],
+        ),
+        "grants_with_concrete_results": (
+            Decimal(figures["concrete"]),
+            figures["concrete"],
+            completed,
+        ),
+    }
+    rows = []
+    for known_row in known["rows"]:
+        value, numerator, denominator = found[known_row["indicator"]]
+        rows.append(
+            {
+                **known_row,
+                "value": None if value is None else str(value),
+                "numerator": numerator,
+                "denominator": denominator,
+            }
+        )
+    return 200, {
+        "rows": rows,
+        "totals": {"indicators": len(rows)},
+        "countries": {
+            "recipients": sorted(recipients),
+            "providers": sorted(providers),
+            "both": sorted(recipients & providers),
+        },
+    }
+
+
+# --- Windows and notifications (partners.api.windows, collaboration.api) -------------------
+# The first page (50 rows) in one query, the count read only when the page is full.
+
+PAGE = 50
+
+
+def _first_page(environ, query, results, count):
+    return 200, {
+        "count": count,
+        "next": _replace(environ, query, "page", 2) if count > PAGE else None,
+        "previous": None,
+        "results": results,
+    }
+
+
+def windows(db, user, environ, query):
+    if not (user.superuser or user.roles):
+        return 403, {"detail": "Only signed-in users of the fund read its funding windows."}
+    rows = db.all(
+        """SELECT w.id, w.code, w.name, w.kind, w.region,
+               ARRAY(SELECT s.sector_id FROM partners_window_sectors s
+                     WHERE s.window_id = w.id ORDER BY s.sector_id),
+               w.max_grant_usd, w.opens_on, w.closes_on, w.status, w.allocated_usd,
+               w.committed_usd, w.disbursed_usd,
+               ARRAY(SELECT ARRAY[u.username, a.limit_usd::text]
+                     FROM partners_windowapprover a JOIN auth_user u ON u.id = a.user_id
+                     WHERE a.window_id = w.id ORDER BY u.username)
+           FROM partners_window w ORDER BY w.code LIMIT %s""",
+        [PAGE + 1],
+    )
+    count = len(rows)
+    if count > PAGE:
+        count = db.one("SELECT count(*) FROM partners_window")[0]
+    results = [
+        {
+            "id": r[0],
+            "code": r[1],
+            "name": r[2],
+            "kind": r[3],
+            "region": r[4] or None,
+            "sectors": list(r[5]),
+            "max_grant_usd": money(r[6]),
+            "opens_on": day(r[7]),
+            "closes_on": day(r[8]),
+            "status": r[9],
+            "allocated_usd": money(r[10]),
+            "committed_usd": money(r[11]),
+            "disbursed_usd": money(r[12]),
+            "available_usd": money(r[10] - r[11]),
+            "approvers": [
+                {"user": username, "limit_usd": money(Decimal(limit))} for username, limit in r[13]
+            ],
+        }
+        for r in rows[:PAGE]
+    ]
+    return _first_page(environ, query, results, count)
+
+
+def notifications(db, user, environ, query):
+    rows = db.all(
+        """SELECT id, kind, grant_id, text, created_at, read_at
+           FROM collaboration_notification WHERE user_id = %s
+           ORDER BY created_at DESC, id DESC LIMIT %s""",
+        [user.id, PAGE + 1],
+    )
+    count = len(rows)
+    if count > PAGE:
+        count = db.one(
+            "SELECT count(*) FROM collaboration_notification WHERE user_id = %s", [user.id]
+        )[0]
+    results = [
+        {
+            "id": r[0],
+            "kind": r[1],
+            "grant": r[2],
+            "text": r[3],
+            "created_at": stamp(r[4]),
+            "read_at": stamp(r[5]),
+        }
+        for r in rows[:PAGE]
+    ]
+    return _first_page(environ, query, results, count)
+
+
 # --- WSGI ----------------------------------------------------------------------------------
 
 
@@ -1019,6 +1178,12 @@ def route(db, environ):
         return cycle_times(db, user, query)
     if path == "/api/v1/reports/exchange-flows/":
         return exchange_flows(db, user, query)
+    if path == "/api/v1/reports/portfolio-indicators/":
+        return portfolio_indicators(db, user)
+    if path == "/api/v1/windows/":
+        return windows(db, user, environ, query)
+    if path == "/api/v1/notifications/":
+        return notifications(db, user, environ, query)
     if path == "/api/v1/offers/":
         return offers(db, user, environ, query)
     if path.startswith("/api/v1/requests/") and path.endswith("/suggestions/"):
@@ -1028,7 +1193,13 @@ def route(db, environ):
     return 404, {"detail": "Not found."}
 
 
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+}
 
 
 def application(environ, start_response):

@@ -729,3 +729,105 @@ def suggestions(request, user, pk):
     return _json(
         [{"offer": shown[s.offer_id], "score": s.score, "reasons": s.reasons} for s in ranked]
     )
+
+
+# --- Windows and notifications (partners.api.windows, collaboration.api) ---------------------
+# The first page of each (50 rows), with the count read only when the page is full.
+
+WINDOW_COLUMNS = (
+    "id",
+    "code",
+    "name",
+    "kind",
+    "region",
+    "max_grant_usd",
+    "opens_on",
+    "closes_on",
+    "status",
+    "allocated_usd",
+    "committed_usd",
+    "disbursed_usd",
+)
+PAGE = 50
+
+
+def _first_page(request, rows, count) -> dict:
+    more = count > PAGE
+    return {
+        "count": count,
+        "next": _url(request, {**dict(request.GET.lists()), "page": ["2"]}) if more else None,
+        "previous": None,
+        "results": rows,
+    }
+
+
+@_authenticated
+def windows(request, user):
+    from partners.models import Window, WindowApprover
+
+    if not (user.superuser or user.roles):
+        return _json({"detail": "Only signed-in users of the fund read its funding windows."}, 403)
+    rows = list(Window.objects.order_by("code").values(*WINDOW_COLUMNS)[: PAGE + 1])
+    count = len(rows) if len(rows) <= PAGE else Window.objects.count()
+    rows = rows[:PAGE]
+    ids = [row["id"] for row in rows]
+    sectors: dict = {pk: [] for pk in ids}
+    for window_id, sector_id in (
+        Window.sectors.through.objects.filter(window_id__in=ids)
+        .order_by("sector_id")
+        .values_list("window_id", "sector_id")
+    ):
+        sectors[window_id].append(sector_id)
+    approvers: dict = {pk: [] for pk in ids}
+    for window_id, username, limit in (
+        WindowApprover.objects.filter(window_id__in=ids)
+        .order_by("user__username")
+        .values_list("window_id", "user__username", "limit_usd")
+    ):
+        approvers[window_id].append({"user": username, "limit_usd": _money(limit)})
+    results = [
+        {
+            "id": r["id"],
+            "code": r["code"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "region": r["region"] or None,
+            "sectors": sectors[r["id"]],
+            "max_grant_usd": _money(r["max_grant_usd"]),
+            "opens_on": _day(r["opens_on"]),
+            "closes_on": _day(r["closes_on"]),
+            "status": r["status"],
+            "allocated_usd": _money(r["allocated_usd"]),
+            "committed_usd": _money(r["committed_usd"]),
+            "disbursed_usd": _money(r["disbursed_usd"]),
+            "available_usd": _money(r["allocated_usd"] - r["committed_usd"]),
+            "approvers": approvers[r["id"]],
+        }
+        for r in rows
+    ]
+    return _json(_first_page(request, results, count))
+
+
+@_authenticated
+def notifications(request, user):
+    from collaboration.models import Notification
+
+    mine = Notification.objects.filter(user_id=user.id)
+    rows = list(
+        mine.order_by("-created_at", "-id").values(
+            "id", "kind", "grant_id", "text", "created_at", "read_at"
+        )[: PAGE + 1]
+    )
+    count = len(rows) if len(rows) <= PAGE else mine.count()
+    results = [
+        {
+            "id": r["id"],
+            "kind": r["kind"],
+            "grant": r["grant_id"],
+            "text": r["text"],
+            "created_at": _stamp(r["created_at"]),
+            "read_at": _stamp(r["read_at"]),
+        }
+        for r in rows[:PAGE]
+    ]
+    return _json(_first_page(request, results, count))

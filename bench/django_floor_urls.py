@@ -17,4 +17,6 @@ urlpatterns = [
     path("api/v1/reports/exchange-flows/", views.exchange_flows),
     path("api/v1/offers/", views.offers),
     path("api/v1/requests/<int:pk>/suggestions/", views.suggestions),
+    path("api/v1/windows/", views.windows),
+    path("api/v1/notifications/", views.notifications),
 ]

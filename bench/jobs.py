@@ -1,10 +1,12 @@
 """One job over the benchmark's database, measured: `python bench/jobs.py reminders
 YYYY-MM-DD`, `python bench/jobs.py funding`, `python bench/jobs.py iati` (writing the
 IATI activity file, as `iati_export` and the first request after a change do),
-`python bench/jobs.py export OUT.xlsx` (the portfolio as the import's workbook) or
+`python bench/jobs.py export OUT.xlsx` (the portfolio as the import's workbook),
 `python bench/jobs.py import FILE [--dry-run]` (a workbook into this database, as the
-fund manager bench-fm when it exists). Prints one JSON line: seconds, queries, the
-process's peak resident memory and how much it grew
+fund manager bench-fm when it exists), `python bench/jobs.py notifications` (the
+catch-up of the notification e-mails to send at once, as `run_jobs` and beat run it) or
+`python bench/jobs.py digests YYYY-MM-DD` (the daily digests of that day). Prints one
+JSON line: seconds, queries, the process's peak resident memory and how much it grew
 during the job, and the job's own counts. Each job runs in a fresh process, so the peak
 is the job's."""
 
@@ -25,6 +27,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from collaboration.delivery import send_digests, send_pending_notifications  # noqa: E402
 from grants.alerts import run_fund_check  # noqa: E402
 from grants.reminders import run_reminders  # noqa: E402
 from iati.activities import activity_chunks  # noqa: E402
@@ -78,6 +81,12 @@ def main():
             )
         elif job == "iati":
             result = write_iati_activities()
+        elif job == "notifications":
+            run = send_pending_notifications()
+            result = f"{run.sent} sent, {run.failed} failed"
+        elif job == "digests":
+            run = send_digests(as_of=date.fromisoformat(sys.argv[2]))
+            result = f"as of {sys.argv[2]}: {run.sent} notifications sent, {run.failed} failed"
         elif job == "export":
             out = Path(sys.argv[2])
             write_portfolio(out)

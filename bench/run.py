@@ -1,16 +1,18 @@
 """The benchmark (`make bench`, or `bench/run`): seetf under gunicorn, driven over HTTP.
 
-For each portfolio size (2,000 and 20,000 grants by default) it recreates the PostgreSQL
+For each portfolio size (2,000, 20,000 and 200,000 grants by default) it recreates the PostgreSQL
 database ``seetf_bench``, migrates, generates the portfolio (``generate_portfolio``),
 makes one user per role, serves the project under gunicorn (bench/settings.py: the
 production settings on plain HTTP, with the floors mounted) and the bare WSGI floor
 (bench/bare_wsgi.py) under the same gunicorn settings, checks that each floor returns
 the API's JSON, counts each endpoint's queries, then drives every endpoint and its
 floors with wrk at the same concurrency, one after the other. Then it times the daily
-jobs over the portfolio (bench/jobs.py). It prints a table and writes
-bench/results/<timestamp>.json, bench/results/latest.json and bench/results/latest.md.
+jobs over the portfolio (bench/jobs.py). It prints a table, how long each size took
+(generation, endpoints, jobs) and the issue's targets met and missed (``targets``), and
+writes bench/results/<timestamp>.json, bench/results/latest.json and
+bench/results/latest.md.
 
-It takes about a quarter of an hour and is not part of the test suite.
+It is not part of the test suite; the README says how long each size takes.
 """
 
 from __future__ import annotations
@@ -303,31 +305,52 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
     request_row = project.sql(
         "SELECT r.id FROM brokering_exchangerequest r WHERE r.status = 'open' ORDER BY r.id LIMIT 1"
     )
+    # (name, role, path, category): the category says which p95 target applies
+    # (``targets``): lists and details 100 ms, dashboards, reports and pages 150 ms.
     api = [
-        ("fund summary", "donor", "/api/v1/fund/"),
-        ("grant list, page 1", "fund_manager", "/api/v1/grants/"),
+        ("fund summary", "donor", "/api/v1/fund/", "dashboard"),
+        ("grant list, page 1", "fund_manager", "/api/v1/grants/", "list"),
         (
             f"grant list, filtered, ordered, page {deep_page} of {last_page}",
             "fund_manager",
             f"/api/v1/grants/?{deep_filter}&page={deep_page}",
+            "list",
         ),
         (
             "grant list, same page by keyset cursor",
             "fund_manager",
             f"/api/v1/grants/?{deep_filter}&cursor={cursor}",
+            "list",
         ),
-        ("grant detail", "task_team_leader", f"/api/v1/grants/{leader_grant}/"),
-        ("donor dashboard", "donor", "/api/v1/dashboards/donor/"),
-        ("capacity-outcomes report", "fund_manager", "/api/v1/reports/capacity-outcomes/"),
-        ("knowledge hub search", "donor", "/api/v1/results-stories/?search=water"),
-        ("cycle-times report", "fund_manager", "/api/v1/reports/cycle-times/?group_by=quarter"),
-        ("portfolio-indicators report", "donor", "/api/v1/reports/portfolio-indicators/"),
+        ("grant detail", "task_team_leader", f"/api/v1/grants/{leader_grant}/", "detail"),
+        ("donor dashboard", "donor", "/api/v1/dashboards/donor/", "dashboard"),
+        (
+            "capacity-outcomes report",
+            "fund_manager",
+            "/api/v1/reports/capacity-outcomes/",
+            "report",
+        ),
+        ("knowledge hub search", "donor", "/api/v1/results-stories/?search=water", "list"),
+        ("windows list", "fund_manager", "/api/v1/windows/", "list"),
+        (
+            "cycle-times report",
+            "fund_manager",
+            "/api/v1/reports/cycle-times/?group_by=quarter",
+            "report",
+        ),
+        (
+            "portfolio-indicators report",
+            "donor",
+            "/api/v1/reports/portfolio-indicators/",
+            "report",
+        ),
         (
             "exchange-flows report",
             "fund_manager",
             "/api/v1/reports/exchange-flows/?by=country",
+            "report",
         ),
-        ("offers catalogue search", "donor", "/api/v1/offers/?search=water&language=en"),
+        ("offers catalogue search", "donor", "/api/v1/offers/?search=water&language=en", "list"),
     ]
     if request_row:
         api.append(
@@ -335,8 +358,12 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
                 "request suggestions",
                 "task_team_leader",
                 f"/api/v1/requests/{request_row[0][0]}/suggestions/",
+                "list",
             )
         )
+    # The leader's notifications (the generated portfolio gives leaders and fund
+    # managers theirs; bench-fm is made after it, with none).
+    api.append(("notifications list", "task_team_leader", "/api/v1/notifications/", "list"))
     # Served from the data cache (seetf.common.datacache) once computed: measured with
     # the cache on, and again on a second server with it off (DATA_CACHE=0).
     cached = {
@@ -350,21 +377,37 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
     items = [
         {
             "name": name,
+            # The same row at every size (the deep page's name says its page number).
+            "key": "grant list, filtered, ordered, deep page" if name.startswith(DEEP) else name,
             "role": role,
             "path": path,
             "kind": "api",
+            "category": category,
             "floors": floors_of(name),
             "cached": name in cached,
         }
-        for name, role, path in api
+        for name, role, path, category in api
     ]
-    for role in ("fund_manager", "task_team_leader", "donor"):
+    # The pages each role opens first, then the grant page (the leader's grant, as the
+    # leader and as the fund manager), the process page, the offers catalogue (public:
+    # as the donor) and the windows page. Web pages have no floors.
+    pages = [("home page", role, "/") for role in ("fund_manager", "task_team_leader", "donor")]
+    pages += [
+        ("grant page", "task_team_leader", f"/grants/{leader_grant}/"),
+        ("grant page", "fund_manager", f"/grants/{leader_grant}/"),
+        ("process page", "fund_manager", "/process/"),
+        ("offers catalogue page", "donor", "/offers/"),
+        ("windows page", "fund_manager", "/windows/"),
+    ]
+    for name, role, path in pages:
         items.append(
             {
-                "name": "home page",
+                "name": name,
+                "key": name,
                 "role": role,
-                "path": "/",
+                "path": path,
                 "kind": "page",
+                "category": "page",
                 "floors": (),
                 "cached": False,
             }
@@ -372,14 +415,16 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
     return items
 
 
+DEEP = "grant list, filtered, ordered, page "
+
+
 # --- Which floors answer which endpoint ------------------------------------------------------
 
-# The portfolio indicators have a Django floor only (bench/django_floor.py: the report's
-# own aggregates); no bare WSGI floor restates them yet (README "Performance"). The cycle
-# times and the flows have both (bare_wsgi runs the reports' own statements, written by
-# `manage.py bench_statements`), and so have brokering's two endpoints (bare_wsgi runs
-# the suggestions' own ranking statement).
-DJANGO_FLOOR_ONLY = {"portfolio-indicators report"}
+# Every JSON endpoint has both floors: the analytics reports' bare floors run the
+# reports' own statements (cycle times and flows) or the SQL the ORM makes of the
+# indicators' three aggregates, all written by `manage.py bench_statements`; brokering's
+# suggestions run their own ranking statement.
+DJANGO_FLOOR_ONLY: set[str] = set()
 NO_FLOORS: set[str] = set()
 
 
@@ -484,7 +529,8 @@ def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[
         results = []
         for item in items:
             headers = headers_for(item, auth)
-            row = {k: item[k] for k in ("name", "role", "path", "kind")}
+            row = {k: item[k] for k in ("name", "key", "role", "path", "kind", "category")}
+            row["cached"] = item["cached"]
             bodies = {}
             for variant, url in variants(item, not args.no_django_floor):
                 # Several times: a cached report is computed once per gunicorn worker,
@@ -518,10 +564,14 @@ def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[
             seetf, bare_run = row["load"]["seetf"], row["load"].get("bare_wsgi")
             if bare_run and bare_run["rps"]:
                 row["share_of_bare_rps"] = round(seetf["rps"] / bare_run["rps"], 3)
+            django_run = row["load"].get("django_floor")
+            if django_run and django_run["rps"]:
+                row["share_of_django_rps"] = round(seetf["rps"] / django_run["rps"], 3)
             log(
                 f"  {item['name']:<58} {seetf['rps']:>7.1f} rps  p50 {seetf['p50_ms']:>7.2f} "
                 f"p95 {seetf['p95_ms']:>7.2f} ms  {row['queries']['seetf']} queries"
                 + (f"  ({row['share_of_bare_rps']:.0%} of bare)" if bare_run else "")
+                + (f"  ({row['share_of_django_rps']:.0%} of Django)" if django_run else "")
                 + f"  load {load_average()[0]}"
             )
             results.append(row)
@@ -537,6 +587,7 @@ def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[
 
 def run_size(project: Project, grants: int, args) -> dict:
     out = {"grants": grants, "load_before": load_average()}
+    size_started = time.perf_counter()
     log(f"{grants} grants: recreating the database")
     project.recreate_database()
     project.manage("migrate", "--noinput", "-v0")
@@ -587,9 +638,14 @@ def run_size(project: Project, grants: int, args) -> dict:
     )
     users = {"fund_manager": "bench-fm", "task_team_leader": leader, "donor": "bench-donor"}
 
+    # How long the size took, by phase (the README says how long each size takes).
+    out["phase_seconds"] = {"generate": out["generate_seconds"]}
     if not args.no_endpoints:
+        started = time.perf_counter()
         out["endpoints"] = measure_endpoints(project, users, leader, args)
+        out["phase_seconds"]["endpoints"] = round(time.perf_counter() - started, 1)
     if not args.no_jobs:
+        started = time.perf_counter()
         log("jobs: " + ", ".join(args.jobs))
         jobs = {
             "reminders_daily": lambda: run_job(project, "reminders", AS_OF),
@@ -597,6 +653,8 @@ def run_size(project: Project, grants: int, args) -> dict:
                 project, "reminders", AS_OF + timedelta(days=30)
             ),
             "funding_check": lambda: run_job(project, "funding"),
+            "notification_emails": lambda: run_job(project, "notifications"),
+            "daily_digests": lambda: run_job(project, "digests", AS_OF),
             "iati_activity_file": lambda: run_job(project, "iati"),
             # The three run together (the import reads the export's file).
             "portfolio_export": lambda: portability(project, grants)["portfolio_export"],
@@ -616,6 +674,9 @@ def run_size(project: Project, grants: int, args) -> dict:
         out["jobs"] = {name: jobs[name]() for name in jobs if name in args.jobs}
         for name, job in out["jobs"].items():
             log(f"  {name}: {job}")
+        out["phase_seconds"]["jobs"] = round(time.perf_counter() - started, 1)
+    out["phase_seconds"]["total"] = round(time.perf_counter() - size_started, 1)
+    log(f"{grants} grants took {out['phase_seconds']} s")
     out["load_after"] = load_average()
     return out
 
@@ -671,11 +732,13 @@ def markdown(report: dict) -> str:
     if any(size.get("endpoints") for size in report["sizes"]):
         lines += [
             "Each cell: requests/s / p50 ms / p95 ms. Queries are per request (seetf / "
-            "Django floor / bare floor).",
+            "Django floor / bare floor). Cached: served from the data cache once computed "
+            "(seetf.common.datacache; the next column measures it with the cache off).",
             "",
-            "| endpoint (role) | grants | seetf | queries | seetf, cache off | Django floor "
-            "| bare WSGI floor | seetf rps as share of bare |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| endpoint (role) | grants | cached | seetf | queries | seetf, cache off "
+            "| Django floor | bare WSGI floor | seetf rps as share of Django floor "
+            "| seetf rps as share of bare |",
+            "|---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
     for size in report["sizes"]:
         for row in size.get("endpoints", []):
@@ -686,11 +749,15 @@ def markdown(report: dict) -> str:
             off = row["load"].get("seetf_cache_off")
             off_cell = f"{fmt_load(off)} ({q['seetf_cache_off']} queries)" if off else "—"
             share = f"{row['share_of_bare_rps']:.0%}" if "share_of_bare_rps" in row else "—"
+            django_share = (
+                f"{row['share_of_django_rps']:.0%}" if "share_of_django_rps" in row else "—"
+            )
             lines.append(
                 f"| {row['name']} ({row['role']}) | {size['grants']:,} | "
+                f"{'yes' if row.get('cached') else ''} | "
                 f"{fmt_load(row['load']['seetf'])} | {queries} | {off_cell} | "
                 f"{fmt_load(row['load'].get('django_floor'))} | "
-                f"{fmt_load(row['load'].get('bare_wsgi'))} | {share} |"
+                f"{fmt_load(row['load'].get('bare_wsgi'))} | {django_share} | {share} |"
             )
     jobs = [(s["grants"], s["jobs"]) for s in report["sizes"] if s.get("jobs")]
     if jobs:
@@ -710,12 +777,157 @@ def markdown(report: dict) -> str:
         f"{s['grants']:,} grants in {s['generate_seconds']} s" for s in report["sizes"]
     )
     lines += ["", f"Portfolio generation (generate_portfolio, PostgreSQL): {gens}."]
+    took = [
+        f"{s['grants']:,} grants: "
+        + ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in s["phase_seconds"].items())
+        for s in report["sizes"]
+        if s.get("phase_seconds")
+    ]
+    if took:
+        lines += ["", "Time each size took: " + "; ".join(took) + "."]
+    lines += ["", *targets_markdown(targets(report))]
     return "\n".join(lines) + "\n"
 
 
+# --- The issue's targets -----------------------------------------------------------------------
+
+BARE_SHARE_TARGET = 0.5  # grant list page 1 and grant detail: half their bare floor
+BARE_TARGET_ROWS = {"grant list, page 1", "grant detail"}
+P95_TARGET_MS = {"list": 100, "detail": 100, "dashboard": 150, "report": 150, "page": 150}
+JOB_TARGETS = {  # job: (seconds, peak MiB or None)
+    "iati_activity_file": (300, 250),
+    "reminders_daily": (60, None),
+}
+
+
+def _row_key(row: dict) -> tuple[str, str]:
+    return (row.get("key") or row["name"], row["role"])
+
+
+def targets(report: dict) -> dict:
+    """The issue's targets against one report: per size, each check met or missed.
+
+    ``{"sizes": [{"grants", "checks": [{"row", "target", "value", "met"}]}],
+    "queries": {"sizes", "differing": [{"row", "counts": {grants: queries}}]}}``.
+    Throughput: grant list page 1 and grant detail at least half their bare floor's,
+    every other JSON endpoint at least its Django floor's; p95 under 100 ms for lists
+    and details, 150 ms for dashboards, reports and pages; the IATI activity file under
+    300 s and 250 MiB peak, the daily reminders under 60 s. Queries per request: the
+    endpoints whose seetf count differs between the sizes run."""
+    out: dict = {"sizes": []}
+    for size in report["sizes"]:
+        checks = []
+        for row in size.get("endpoints", []):
+            label = f"{row['name']} ({row['role']})"
+            if row["kind"] == "api":
+                if row["name"] in BARE_TARGET_ROWS:
+                    share = row.get("share_of_bare_rps")
+                    target = f">= {BARE_SHARE_TARGET:.0%} of bare"
+                else:
+                    share = row.get("share_of_django_rps")
+                    target = ">= Django floor"
+                    if share is None and "django_floor" in row.get("load", {}):
+                        share = 0.0
+                if share is not None:
+                    floor = BARE_SHARE_TARGET if row["name"] in BARE_TARGET_ROWS else 1.0
+                    checks.append(
+                        {
+                            "row": label,
+                            "target": target,
+                            "value": f"{share:.0%}",
+                            "met": share >= floor,
+                        }
+                    )
+            limit = P95_TARGET_MS.get(row.get("category") or "", 150)
+            seetf = row["load"]["seetf"]
+            p95 = seetf["p95_ms"]
+            # No request completed in the time (wrk's percentiles are then zeros, and
+            # ``combine`` counts one request): missed.
+            done = seetf["rps"] > 0
+            checks.append(
+                {
+                    "row": label,
+                    "target": f"p95 < {limit} ms" + (" (cached)" if row.get("cached") else ""),
+                    "value": f"{p95:.1f} ms" if done else "no request completed",
+                    "met": done and p95 < limit,
+                }
+            )
+        for name, (seconds, peak) in JOB_TARGETS.items():
+            job = (size.get("jobs") or {}).get(name)
+            if not job:
+                continue
+            checks.append(
+                {
+                    "row": name,
+                    "target": f"< {seconds} s",
+                    "value": f"{job['seconds']:.1f} s",
+                    "met": job["seconds"] < seconds,
+                }
+            )
+            if peak is not None:
+                checks.append(
+                    {
+                        "row": name,
+                        "target": f"peak < {peak} MiB",
+                        "value": f"{job['peak_rss_mib']:.0f} MiB",
+                        "met": job["peak_rss_mib"] < peak,
+                    }
+                )
+        out["sizes"].append({"grants": size["grants"], "checks": checks})
+    counts: dict = {}
+    for size in report["sizes"]:
+        for row in size.get("endpoints", []):
+            counts.setdefault(_row_key(row), {})[size["grants"]] = row["queries"]["seetf"]
+    measured = [s["grants"] for s in report["sizes"] if s.get("endpoints")]
+    out["queries"] = {
+        "sizes": measured,
+        "differing": [
+            {"row": f"{name} ({role})", "counts": by_size}
+            for (name, role), by_size in counts.items()
+            if len(set(by_size.values())) > 1
+        ],
+    }
+    return out
+
+
+def targets_markdown(checked: dict) -> list[str]:
+    lines = ["Targets (issue #22):", ""]
+    for size in checked["sizes"]:
+        if not size["checks"]:
+            continue
+        met = [c for c in size["checks"] if c["met"]]
+        missed = [c for c in size["checks"] if not c["met"]]
+        lines.append(f"- {size['grants']:,} grants: {len(met)} of {len(size['checks'])} met.")
+        if missed:
+            lines.append(
+                "  Missed: "
+                + "; ".join(f"{c['row']} {c['target']}: {c['value']}" for c in missed)
+                + "."
+            )
+    sizes = checked["queries"]["sizes"]
+    if len(sizes) > 1:
+        differing = checked["queries"]["differing"]
+        where = ", ".join(f"{s:,}" for s in sizes)
+        if differing:
+            lines.append(
+                f"- Queries per request differ between {where} grants: "
+                + "; ".join(
+                    d["row"] + " " + ", ".join(f"{q} at {g:,}" for g, q in d["counts"].items())
+                    for d in differing
+                )
+                + "."
+            )
+        else:
+            lines.append(f"- Queries per request identical at {where} grants.")
+    return lines
+
+
 def main() -> None:
+    global API_PORT, BARE_PORT, UNCACHED_PORT
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="2000,20000", help="Portfolio sizes (grants).")
+    parser.add_argument(
+        "--sizes", default="2000,20000,200000", help="Portfolio sizes (grants), comma-separated."
+    )
     parser.add_argument("--duration", type=int, default=10, help="Seconds per measurement.")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
@@ -726,8 +938,8 @@ def main() -> None:
     parser.add_argument("--no-jobs", action="store_true")
     parser.add_argument(
         "--jobs",
-        default="reminders_daily,reminders_month_later,funding_check,iati_activity_file,"
-        "portfolio_export,portfolio_import,portfolio_reimport",
+        default="reminders_daily,reminders_month_later,funding_check,notification_emails,"
+        "daily_digests,iati_activity_file,portfolio_export,portfolio_import,portfolio_reimport",
         help="The jobs to time, comma-separated (iati_activity_file: the IATI export; "
         "portfolio_*: export_portfolio's workbook, its import into an empty database, and "
         "a re-import).",
@@ -754,7 +966,6 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    global API_PORT, BARE_PORT, UNCACHED_PORT
     API_PORT, BARE_PORT, UNCACHED_PORT = args.port_base, args.port_base + 1, args.port_base + 2
     args.jobs = [name for name in args.jobs.split(",") if name]
     if not args.no_endpoints and not shutil.which("wrk"):

@@ -21,6 +21,8 @@ from rest_framework.authtoken.models import Token
 from bench import bare_wsgi
 from bench.run import FLOOR_PREFIX, normalised
 from brokering.models import ExchangeRequest, RequestStatus
+from collaboration.models import NotificationKind
+from collaboration.services import notifications_mark_read, notify
 from grants.models import Grant, GrantStatus
 from results.models import ResultsStory
 from seetf.urls import urlpatterns as project_urlpatterns
@@ -44,7 +46,13 @@ def _requests(users) -> list[tuple[str, str]]:
         ("task_team_leader", f"/api/v1/grants/{detail.order_by('pk').first().pk}/"),
         ("donor", "/api/v1/dashboards/donor/"),
         ("fund_manager", "/api/v1/reports/capacity-outcomes/"),
+        ("fund_manager", "/api/v1/windows/"),
+        ("task_team_leader", "/api/v1/notifications/"),
     ]
+
+
+# The fund manager of the tests has no notification: both floors give the empty page.
+NO_NOTIFICATIONS = ("fund_manager", "/api/v1/notifications/")
 
 
 # The analytics reports as bench/run measures them, and other groupings: on PostgreSQL
@@ -61,6 +69,7 @@ ANALYTICS = [
 # The ones the bare floor answers too (the groupings bench/run measures).
 BARE_ANALYTICS = {
     "/api/v1/reports/cycle-times/?group_by=quarter",
+    "/api/v1/reports/portfolio-indicators/",
     "/api/v1/reports/exchange-flows/?by=country",
 }
 # Brokering's, on PostgreSQL too (the suggestions are ranked there by the database), by
@@ -113,6 +122,18 @@ def bench_world(portfolio, role_users):
     portfolio(200)
     users = role_users()
     tokens = {role: Token.objects.create(user=user).key for role, user in users.items()}
+    # More notifications than a page holds (the floors' next link), some of them read.
+    leader = users["task_team_leader"]
+    grants = list(Grant.objects.filter(task_team_leader=leader).order_by("pk"))
+    for index in range(53):
+        notify(
+            users=[leader],
+            kind=NotificationKind.COMMENT,
+            grant=grants[index % len(grants)] if index % 5 else None,
+            text=lambda index=index: f"Notification {index}",
+        )
+    told = leader.notifications.order_by("pk").values_list("pk", flat=True)
+    notifications_mark_read(user=leader, ids=list(told[:7]))
     return users, tokens
 
 
@@ -133,6 +154,10 @@ def test_the_django_floor_gives_the_apis_json(client, bench_world):
         assert floor == api, url
         found = api.get("results", api) or api.get("rows") if isinstance(api, dict) else api
         assert found, url  # not two empty answers
+    role, url = NO_NOTIFICATIONS
+    api = normalised(_api(client, tokens[role], url).content)
+    assert api["count"] == 0
+    assert normalised(_api(client, tokens[role], FLOOR_PREFIX + url).content) == api
 
 
 @pytest.mark.postgres
@@ -156,6 +181,7 @@ def test_the_bare_wsgi_floor_gives_the_apis_json(client, bench_world, monkeypatc
     requests.append(("donor", f"/api/v1/results-stories/?search={_search_word()}"))
     request = ExchangeRequest.objects.filter(status=RequestStatus.OPEN).order_by("pk")[0]
     requests += [(role, url.format(request=request.pk)) for role, url in BROKERING]
+    requests.append(NO_NOTIFICATIONS)
     try:
         for role, path_ in requests:
             api = normalised(_api(client, tokens[role], path_).content)
