@@ -714,6 +714,7 @@ def markdown(report: dict) -> str:
 
 
 def main() -> None:
+    global API_PORT, BARE_PORT, UNCACHED_PORT
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="2000,20000", help="Portfolio sizes (grants).")
     parser.add_argument("--duration", type=int, default=10, help="Seconds per measurement.")
@@ -754,7 +755,6 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    global API_PORT, BARE_PORT, UNCACHED_PORT
     API_PORT, BARE_PORT, UNCACHED_PORT = args.port_base, args.port_base + 1, args.port_base + 2
     args.jobs = [name for name in args.jobs.split(",") if name]
     if not args.no_endpoints and not shutil.which("wrk"):
