@@ -50,6 +50,11 @@ REFUSALS = {
 }
 
 
+# One instance for every request: a serializer copies its declared fields when made, and
+# this one holds nothing of a request (its fields write the values they are given).
+FUND_SUMMARY = FundSummarySerializer()
+
+
 class FundSummaryView(APIView):
     """The fund's money: pledged, received, committed, disbursed, available, pipeline."""
 
@@ -58,7 +63,7 @@ class FundSummaryView(APIView):
 
     @extend_schema(responses={200: FundSummarySerializer})
     def get(self, request):
-        return Response(FundSummarySerializer(selectors.fund_summary()).data)
+        return Response(FUND_SUMMARY.to_representation(selectors.fund_summary()))
 
 
 class VisibleGrantsMixin:
