@@ -8,7 +8,6 @@ fund managers also read drafts, write (POST, PATCH) and publish or unpublish.
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -24,6 +23,7 @@ from grants.models import CapacityOutcome, Grant
 from grants.selectors import grants_visible_to
 from partners.models import Country, Sector
 from seetf.common.api import ErrorSerializer, ScopedViewSet
+from seetf.common.filters import NamedFiltersBackend
 from seetf.common.pagination import Rows
 from seetf.common.rows import Related, RowRepresentation
 
@@ -248,7 +248,7 @@ class ResultsStoryViewSet(
     serializer_class = ResultsStorySerializer
     permission_classes = [StoryPermission]
     write_rule = staticmethod(rules.can_write_stories)
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [NamedFiltersBackend]
     filterset_class = ResultsStoryFilter
     schema = PublicReadSchema()
     http_method_names = ["get", "post", "patch", "head", "options"]
