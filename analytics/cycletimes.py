@@ -41,12 +41,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from django.db import connection
-from django.db.models import Exists, F, Min, OuterRef, Subquery
+from django.db.models import (
+    Case,
+    DateField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Least, TruncDate
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -418,9 +431,56 @@ def _first_history(status):
     )
 
 
-def overdue_against_standards(grants, *, today: date | None = None) -> list[dict]:
+def _overdue_key(standards: dict[str, int], today: date):
+    """The earliest ``since`` of the steps a grant is overdue in (the rules of
+    ``overdue_against_standards``, as SQL over its annotations), or ``date.max`` when it
+    is overdue in none: ordering grants by it and their id orders them as their first
+    items are ordered, so the first ``n`` items of the list are items of the first ``n``
+    grants."""
+    zone = timezone.get_default_timezone()
+    submitted = TruncDate("first_submitted_at", tzinfo=zone)
+    approved = TruncDate("approved_at", tzinfo=zone)
+    reported = TruncDate("report_submitted_at", tzinfo=zone)
+    approved_now = Q(status=GrantStatus.APPROVED)
+    conditions = {
+        "submit_to_decision": (
+            Q(status__in=(GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW)),
+            submitted,
+        ),
+        "decision_to_first_disbursement": (approved_now & Q(disbursed=False), approved),
+        "decision_to_first_exchange": (approved_now & Q(exchanged=False), approved),
+        "end_to_report": (approved_now & Q(report_submitted_at__isnull=True), F("planned_end")),
+        "report_to_acceptance": (
+            Q(status=GrantStatus.COMPLETED, report_accepted_at__isnull=True),
+            reported,
+        ),
+        "submit_to_close": (Q(), submitted),
+    }
+    never = Value(date.max, output_field=DateField())
+    sinces = []
+    for step, (condition, since) in conditions.items():
+        if step not in standards:
+            continue
+        # days > standard, with days = today - since: since < today - standard.
+        cutoff = Value(today - timedelta(days=standards[step]), output_field=DateField())
+        sinces.append(
+            Case(
+                When(condition & Q(LessThan(since, cutoff)), then=since),
+                default=never,
+                output_field=DateField(),
+            )
+        )
+    return sinces[0] if len(sinces) == 1 else Least(*sinces)
+
+
+def overdue_against_standards(
+    grants, *, today: date | None = None, limit: int | None = None
+) -> list[dict]:
     """Every step an open grant has been in for longer than its service standard, the
     oldest first: one query (the open grants with the times their current steps began).
+    With ``limit``, the first ``limit`` of them only: the database picks the grants
+    whose items come first (``_overdue_key``) and only those are read, so a home page's
+    short list costs what a few rows do in Python, whatever the number of open grants.
 
     A step is owed while it has not finished: a decision while the proposal is
     submitted or under review (a returned proposal waits on its leader, not the fund), a
@@ -462,6 +522,16 @@ def overdue_against_standards(grants, *, today: date | None = None) -> list[dict
             report_accepted_at=F("completion_report__accepted_at"),
         )
     )
+    if limit is not None:
+        # The first grants chosen in a subquery that reads only the key (each step's
+        # time is read only for the grants at that step's status), then their rows.
+        first = (
+            rows.annotate(overdue_since=_overdue_key(standards, today))
+            .filter(overdue_since__lt=date.max)
+            .order_by("overdue_since", "id")
+            .values("id")[:limit]
+        )
+        rows = rows.filter(pk__in=Subquery(first))
     found = []
     for row in rows:
         status = row["status"]
@@ -502,4 +572,4 @@ def overdue_against_standards(grants, *, today: date | None = None) -> list[dict
                     }
                 )
     found.sort(key=lambda item: (item["since"], item["grant"], STEPS.index(item["step"])))
-    return found
+    return found if limit is None else found[:limit]
