@@ -478,9 +478,9 @@ def overdue_against_standards(
 ) -> list[dict]:
     """Every step an open grant has been in for longer than its service standard, the
     oldest first: one query (the open grants with the times their current steps began).
-    With ``limit``, the first ``limit`` of them only: the database picks the grants
-    whose items come first (``_overdue_key``) and only those are read, so a home page's
-    short list costs what a few rows do in Python, whatever the number of open grants.
+    With ``limit``, the first ``limit`` of them only: the database picks the ``limit``
+    grants whose items come first (``_overdue_key``) and only those are read, so a home
+    page's short list costs a few rows in Python, whatever the number of open grants.
 
     A step is owed while it has not finished: a decision while the proposal is
     submitted or under review (a returned proposal waits on its leader, not the fund), a
@@ -494,7 +494,7 @@ def overdue_against_standards(
 
     today = today or timezone.localdate()
     username = f"task_team_leader__{get_user_model().USERNAME_FIELD}"
-    rows = (
+    steps_begun = (
         grants.filter(status__in=OPEN_STATUSES)
         .order_by()
         .annotate(
@@ -507,27 +507,32 @@ def overdue_against_standards(
                 Exchange.objects.filter(grant=OuterRef("pk"), status=ExchangeStatus.HELD)
             ),
         )
-        .values(
-            "id",
-            "reference",
-            "title",
-            "status",
-            "planned_end",
-            "first_submitted_at",
-            "approved_at",
-            "disbursed",
-            "exchanged",
-            leader=F(username),
-            report_submitted_at=F("completion_report__submitted_at"),
-            report_accepted_at=F("completion_report__accepted_at"),
-        )
+    )
+    rows = steps_begun.values(
+        "id",
+        "reference",
+        "title",
+        "status",
+        "planned_end",
+        "first_submitted_at",
+        "approved_at",
+        "disbursed",
+        "exchanged",
+        leader=F(username),
+        report_submitted_at=F("completion_report__submitted_at"),
+        report_accepted_at=F("completion_report__accepted_at"),
     )
     if limit is not None:
         # The first grants chosen in a subquery that reads only the key (each step's
         # time is read only for the grants at that step's status), then their rows.
+        # Grants overdue in nothing sort last (``date.max``) and give no item below: no
+        # filter on the key, which the database would compute a second time.
         first = (
-            rows.annotate(overdue_since=_overdue_key(standards, today))
-            .filter(overdue_since__lt=date.max)
+            steps_begun.annotate(
+                report_submitted_at=F("completion_report__submitted_at"),
+                report_accepted_at=F("completion_report__accepted_at"),
+                overdue_since=_overdue_key(standards, today),
+            )
             .order_by("overdue_since", "id")
             .values("id")[:limit]
         )
