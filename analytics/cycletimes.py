@@ -41,25 +41,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from django.db import connection
 from django.db.models import (
-    Case,
-    DateField,
     Exists,
     F,
     Min,
     OuterRef,
     Q,
     Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Least, TruncDate
-from django.db.models.lookups import LessThan
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -67,6 +62,7 @@ from grants.models import (
     Disbursement,
     Exchange,
     ExchangeStatus,
+    Grant,
     GrantHistory,
     GrantStatus,
     Instrument,
@@ -431,46 +427,70 @@ def _first_history(status):
     )
 
 
-def _overdue_key(standards: dict[str, int], today: date):
-    """The earliest ``since`` of the steps a grant is overdue in (the rules of
-    ``overdue_against_standards``, as SQL over its annotations), or ``date.max`` when it
-    is overdue in none: ordering grants by it and their id orders them as their first
-    items are ordered, so the first ``n`` items of the list are items of the first ``n``
-    grants."""
+def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
+    """The grants holding the first ``limit`` items of the overdue list: for each step
+    with a standard, the first ``limit`` grants at that step, by (``since``, id), as the
+    list orders its items (the rules of ``overdue_against_standards``, in SQL). The
+    list's first ``limit`` items are items of these grants: an item among them comes
+    before the ``limit``-th of its own step, and a grant not yet overdue at a step sorts
+    after every grant that is (so no walk needs the standard: what is not overdue gives
+    no item). Each walk reads the grants at its step's status only (the pipeline, the
+    approved grants, the completed ones whose report waits), never every open grant; on
+    PostgreSQL the walks are one subquery, whose few ids the grants are read by."""
     zone = timezone.get_default_timezone()
-    submitted = TruncDate("first_submitted_at", tzinfo=zone)
-    approved = TruncDate("approved_at", tzinfo=zone)
-    reported = TruncDate("report_submitted_at", tzinfo=zone)
-    approved_now = Q(status=GrantStatus.APPROVED)
-    conditions = {
+    submitted = TruncDate(_first_history(GrantStatus.SUBMITTED), tzinfo=zone)
+    approved = TruncDate(_first_history(GrantStatus.APPROVED), tzinfo=zone)
+    approved_grants = grants.filter(status=GrantStatus.APPROVED)
+    walks = {
         "submit_to_decision": (
-            Q(status__in=(GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW)),
+            grants.filter(status__in=(GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW)),
             submitted,
         ),
-        "decision_to_first_disbursement": (approved_now & Q(disbursed=False), approved),
-        "decision_to_first_exchange": (approved_now & Q(exchanged=False), approved),
-        "end_to_report": (approved_now & Q(report_submitted_at__isnull=True), F("planned_end")),
-        "report_to_acceptance": (
-            Q(status=GrantStatus.COMPLETED, report_accepted_at__isnull=True),
-            reported,
+        "decision_to_first_disbursement": (
+            approved_grants.exclude(
+                Exists(Disbursement.objects.filter(grant=OuterRef("pk"), reverses__isnull=True))
+            ),
+            approved,
         ),
-        "submit_to_close": (Q(), submitted),
+        "decision_to_first_exchange": (
+            approved_grants.exclude(
+                Exists(Exchange.objects.filter(grant=OuterRef("pk"), status=ExchangeStatus.HELD))
+            ),
+            approved,
+        ),
+        "end_to_report": (
+            approved_grants.exclude(
+                Exists(
+                    Grant.completion_report.related.related_model.objects.filter(
+                        grant=OuterRef("pk"), submitted_at__isnull=False
+                    )
+                )
+            ),
+            F("planned_end"),
+        ),
+        "report_to_acceptance": (
+            grants.filter(
+                status=GrantStatus.COMPLETED,
+                completion_report__submitted_at__isnull=False,
+                completion_report__accepted_at__isnull=True,
+            ),
+            TruncDate("completion_report__submitted_at", tzinfo=zone),
+        ),
+        "submit_to_close": (grants.filter(status__in=OPEN_STATUSES), submitted),
     }
-    never = Value(date.max, output_field=DateField())
-    sinces = []
-    for step, (condition, since) in conditions.items():
-        if step not in standards:
-            continue
-        # days > standard, with days = today - since: since < today - standard.
-        cutoff = Value(today - timedelta(days=standards[step]), output_field=DateField())
-        sinces.append(
-            Case(
-                When(condition & Q(LessThan(since, cutoff)), then=since),
-                default=never,
-                output_field=DateField(),
-            )
-        )
-    return sinces[0] if len(sinces) == 1 else Least(*sinces)
+    firsts = [
+        queryset.annotate(since=since)
+        .order_by(F("since").asc(nulls_last=True), "id")
+        .values("id")[:limit]
+        for step, (queryset, since) in walks.items()
+        if step in standards
+    ]
+    if connection.vendor == "postgresql" and len(firsts) > 1:
+        return Q(pk__in=firsts[0].union(*firsts[1:], all=True))
+    found = Q(pk__in=[])
+    for first in firsts:
+        found |= Q(pk__in=first)
+    return found
 
 
 def overdue_against_standards(
@@ -478,9 +498,9 @@ def overdue_against_standards(
 ) -> list[dict]:
     """Every step an open grant has been in for longer than its service standard, the
     oldest first: one query (the open grants with the times their current steps began).
-    With ``limit``, the first ``limit`` of them only: the database picks the ``limit``
-    grants whose items come first (``_overdue_key``) and only those are read, so a home
-    page's short list costs a few rows in Python, whatever the number of open grants.
+    With ``limit``, the first ``limit`` of them only, in the same one query: only the
+    grants that may hold them are read (``_overdue_walks``), so a home page's short list
+    costs what a few grants do, not what every open grant does.
 
     A step is owed while it has not finished: a decision while the proposal is
     submitted or under review (a returned proposal waits on its leader, not the fund), a
@@ -523,20 +543,7 @@ def overdue_against_standards(
         report_accepted_at=F("completion_report__accepted_at"),
     )
     if limit is not None:
-        # The first grants chosen in a subquery that reads only the key (each step's
-        # time is read only for the grants at that step's status), then their rows.
-        # Grants overdue in nothing sort last (``date.max``) and give no item below: no
-        # filter on the key, which the database would compute a second time.
-        first = (
-            steps_begun.annotate(
-                report_submitted_at=F("completion_report__submitted_at"),
-                report_accepted_at=F("completion_report__accepted_at"),
-                overdue_since=_overdue_key(standards, today),
-            )
-            .order_by("overdue_since", "id")
-            .values("id")[:limit]
-        )
-        rows = rows.filter(pk__in=Subquery(first))
+        rows = rows.filter(_overdue_walks(grants, standards, limit))
     found = []
     for row in rows:
         status = row["status"]
