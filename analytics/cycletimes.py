@@ -46,7 +46,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from django.db import connection
-from django.db.models import Exists, F, Min, OuterRef, Subquery
+from django.db.models import (
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+)
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +62,7 @@ from grants.models import (
     Disbursement,
     Exchange,
     ExchangeStatus,
+    Grant,
     GrantHistory,
     GrantStatus,
     Instrument,
@@ -418,9 +427,80 @@ def _first_history(status):
     )
 
 
-def overdue_against_standards(grants, *, today: date | None = None) -> list[dict]:
+def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
+    """The grants holding the first ``limit`` items of the overdue list: for each step
+    with a standard, the first ``limit`` grants at that step, by (``since``, id), as the
+    list orders its items (the rules of ``overdue_against_standards``, in SQL). The
+    list's first ``limit`` items are items of these grants: an item among them comes
+    before the ``limit``-th of its own step, and a grant not yet overdue at a step sorts
+    after every grant that is (so no walk needs the standard: what is not overdue gives
+    no item). Each walk reads the grants at its step's status only (the pipeline, the
+    approved grants, the completed ones whose report waits), never every open grant; on
+    PostgreSQL the walks are one subquery, whose few ids the grants are read by."""
+    zone = timezone.get_default_timezone()
+    submitted = TruncDate(_first_history(GrantStatus.SUBMITTED), tzinfo=zone)
+    approved = TruncDate(_first_history(GrantStatus.APPROVED), tzinfo=zone)
+    approved_grants = grants.filter(status=GrantStatus.APPROVED)
+    walks = {
+        "submit_to_decision": (
+            grants.filter(status__in=(GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW)),
+            submitted,
+        ),
+        "decision_to_first_disbursement": (
+            approved_grants.exclude(
+                Exists(Disbursement.objects.filter(grant=OuterRef("pk"), reverses__isnull=True))
+            ),
+            approved,
+        ),
+        "decision_to_first_exchange": (
+            approved_grants.exclude(
+                Exists(Exchange.objects.filter(grant=OuterRef("pk"), status=ExchangeStatus.HELD))
+            ),
+            approved,
+        ),
+        "end_to_report": (
+            approved_grants.exclude(
+                Exists(
+                    Grant.completion_report.related.related_model.objects.filter(
+                        grant=OuterRef("pk"), submitted_at__isnull=False
+                    )
+                )
+            ),
+            F("planned_end"),
+        ),
+        "report_to_acceptance": (
+            grants.filter(
+                status=GrantStatus.COMPLETED,
+                completion_report__submitted_at__isnull=False,
+                completion_report__accepted_at__isnull=True,
+            ),
+            TruncDate("completion_report__submitted_at", tzinfo=zone),
+        ),
+        "submit_to_close": (grants.filter(status__in=OPEN_STATUSES), submitted),
+    }
+    firsts = [
+        queryset.annotate(since=since)
+        .order_by(F("since").asc(nulls_last=True), "id")
+        .values("id")[:limit]
+        for step, (queryset, since) in walks.items()
+        if step in standards
+    ]
+    if connection.vendor == "postgresql" and len(firsts) > 1:
+        return Q(pk__in=firsts[0].union(*firsts[1:], all=True))
+    found = Q(pk__in=[])
+    for first in firsts:
+        found |= Q(pk__in=first)
+    return found
+
+
+def overdue_against_standards(
+    grants, *, today: date | None = None, limit: int | None = None
+) -> list[dict]:
     """Every step an open grant has been in for longer than its service standard, the
     oldest first: one query (the open grants with the times their current steps began).
+    With ``limit``, the first ``limit`` of them only, in the same one query: only the
+    grants that may hold them are read (``_overdue_walks``), so a home page's short list
+    costs what a few grants do, not what every open grant does.
 
     A step is owed while it has not finished: a decision while the proposal is
     submitted or under review (a returned proposal waits on its leader, not the fund), a
@@ -434,7 +514,7 @@ def overdue_against_standards(grants, *, today: date | None = None) -> list[dict
 
     today = today or timezone.localdate()
     username = f"task_team_leader__{get_user_model().USERNAME_FIELD}"
-    rows = (
+    steps_begun = (
         grants.filter(status__in=OPEN_STATUSES)
         .order_by()
         .annotate(
@@ -447,21 +527,23 @@ def overdue_against_standards(grants, *, today: date | None = None) -> list[dict
                 Exchange.objects.filter(grant=OuterRef("pk"), status=ExchangeStatus.HELD)
             ),
         )
-        .values(
-            "id",
-            "reference",
-            "title",
-            "status",
-            "planned_end",
-            "first_submitted_at",
-            "approved_at",
-            "disbursed",
-            "exchanged",
-            leader=F(username),
-            report_submitted_at=F("completion_report__submitted_at"),
-            report_accepted_at=F("completion_report__accepted_at"),
-        )
     )
+    rows = steps_begun.values(
+        "id",
+        "reference",
+        "title",
+        "status",
+        "planned_end",
+        "first_submitted_at",
+        "approved_at",
+        "disbursed",
+        "exchanged",
+        leader=F(username),
+        report_submitted_at=F("completion_report__submitted_at"),
+        report_accepted_at=F("completion_report__accepted_at"),
+    )
+    if limit is not None:
+        rows = rows.filter(_overdue_walks(grants, standards, limit))
     found = []
     for row in rows:
         status = row["status"]
@@ -502,4 +584,4 @@ def overdue_against_standards(grants, *, today: date | None = None) -> list[dict
                     }
                 )
     found.sort(key=lambda item: (item["since"], item["grant"], STEPS.index(item["step"])))
-    return found
+    return found if limit is None else found[:limit]

@@ -308,6 +308,12 @@ class GrantHistory(models.Model):
     class Meta:
         ordering = ["at", "id"]
         verbose_name_plural = _("grant history")
+        indexes = [
+            # A grant's first move to a status (its first submission, its approval: the
+            # cycle times and the overdue steps) read from the index alone, not by
+            # reading and sorting every row of the grant's history.
+            models.Index(fields=["grant", "to_status", "at", "id"], name="history_first_move_idx"),
+        ]
 
     def __str__(self):
         return f"{self.grant} {self.action} {self.from_status}->{self.to_status}"

@@ -42,8 +42,11 @@ def home(request):
         return render(request, "home_public.html", context)
     if is_fund_manager(user):
         context["manager"] = grant_selectors.manager_home(user)
-        # The grants overdue against the service standards, the oldest first (one query).
-        overdue = cycletimes.overdue_against_standards(grant_selectors.grants_visible_to(user))
+        # The grants overdue against the service standards, the oldest first (one query,
+        # for the first of them only: one more than shown says whether there are more).
+        overdue = cycletimes.overdue_against_standards(
+            grant_selectors.grants_visible_to(user), limit=grant_selectors.HOME_LIMIT + 1
+        )
         context["manager"]["overdue_standards"] = overdue[: grant_selectors.HOME_LIMIT]
         context["manager"]["more_overdue_standards"] = len(overdue) > grant_selectors.HOME_LIMIT
     if is_task_team_leader(user):

@@ -193,6 +193,21 @@ def test_the_overdue_list_oldest_first(grants, fund_manager):
     ]
 
 
+@pytest.mark.parametrize("today", [date(2026, 4, 20), date(2026, 11, 10), date(2027, 6, 1)])
+def test_the_overdue_list_limited_is_its_first_items(grants, fund_manager, today):
+    """The home page's short list: the database picks the grants whose items come first
+    (``limit``); what it gives is the full list's first items, whatever the limit."""
+    from grants.selectors import grants_visible_to
+
+    full = overdue_against_standards(grants_visible_to(fund_manager), today=today)
+    assert full
+    for limit in range(len(full) + 2):
+        limited = overdue_against_standards(
+            grants_visible_to(fund_manager), today=today, limit=limit
+        )
+        assert limited == full[:limit]
+
+
 def test_a_leader_sees_the_cycle_times_of_the_grants_they_may_see(grants, client_for):
     """A leader reads their own grants at any status: all five here; a donor only the
     approved and later (A closed, C cancelled, D approved, E completed)."""

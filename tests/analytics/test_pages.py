@@ -119,3 +119,20 @@ def test_the_public_map_shows_only_published_grants(web, leader, fund_manager):
     assert re.findall(
         r'data-provider="(\w+)" data-recipient="(\w+)"', web().get("/flows/").content.decode()
     ) == [("MEX", "HND")]
+
+
+def test_the_process_page_overdue_list_follows_a_decision(settings, web, leader, fund_manager):
+    """The process page keeps its overdue list like its report (the data cache): a
+    decision on a proposal takes it off the list at the next request."""
+    from grants import services as grant_services
+
+    settings.TIME_ZONE = timelines.FUND_ZONE
+    grants = timelines.build(leader, fund_manager)
+    client = web("fund_manager")
+    row = (str(grants["B"].pk), "submit_to_decision")
+    pattern = r'data-testid="overdue-standard-row" data-grant="(\d+)" data-step="(\w+)"'
+    assert row in re.findall(pattern, client.get("/process/").content.decode())
+    grant_services.grant_transition(
+        grant=grants["B"], user=fund_manager, action="reject", comment="Out of scope."
+    )
+    assert row not in re.findall(pattern, client.get("/process/").content.decode())
