@@ -743,7 +743,7 @@ def main() -> None:
     parser.add_argument(
         "--port-base",
         type=int,
-        default=API_PORT,
+        default=8701,
         help="The first of the three loopback ports the servers take (seetf, the bare "
         "floor, seetf with the cache off); two benchmarks at once need different ones.",
     )
