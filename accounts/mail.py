@@ -9,10 +9,17 @@ from seetf.common import mail
 from .selectors import languages_by_email
 
 
-def send_templated_mail(*, template: str, to: list[str], context: dict) -> None:
+def send_templated_mail(
+    *, template: str, to: list[str], context: dict, languages: dict[str, str] | None = None
+) -> None:
     """``seetf.common.mail.send_templated_mail`` once per language of ``to`` (in the
-    order of ``to``; the default language first)."""
-    languages = languages_by_email(to)
+    order of ``to``; the default language first).
+
+    ``languages``: the addresses' saved languages read already (``languages_by_email``
+    over a batch of messages, as the reminder job reads them once per batch); read for
+    ``to`` when not given."""
+    if languages is None:
+        languages = languages_by_email(to)
     groups: dict[str, list[str]] = {}
     for address in to:
         groups.setdefault(languages.get(address) or settings.LANGUAGE_CODE, []).append(address)

@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.mail import send_templated_mail
+from accounts.selectors import languages_by_email
 from partners.roles import Role
 
 from .models import Grant, GrantStatus, Reminder, ReminderKind
@@ -170,7 +171,7 @@ def claim_reminders(*, as_of: date) -> int:
     return claimed
 
 
-def _send(reminder: Reminder, as_of: date) -> None:
+def _send(reminder: Reminder, as_of: date, languages: dict[str, str] | None = None) -> None:
     grant = reminder.grant
     source = _SOURCES.get(reminder.kind)
     if source is not None:
@@ -178,11 +179,13 @@ def _send(reminder: Reminder, as_of: date) -> None:
             template=source.template,
             to=[reminder.recipient],
             context={"grant": grant, "reminder": reminder, **source.context(reminder, as_of)},
+            languages=languages,
         )
         return
     send_templated_mail(
         template=f"grants/email/reminder_{reminder.kind}",
         to=[reminder.recipient],
+        languages=languages,
         context={
             "grant": grant,
             "reminder": reminder,
@@ -203,10 +206,17 @@ def send_pending_reminders(*, as_of: date) -> ReminderRun:
     """
     run = ReminderRun()
     skip_locked = connection.features.has_select_for_update_skip_locked
-    pending_ids = list(
-        Reminder.objects.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    pending = list(
+        Reminder.objects.filter(sent_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "recipient")
     )
-    for pk in pending_ids:
+    languages: dict[str, str] = {}
+    for index, (pk, _) in enumerate(pending):
+        if index % BATCH == 0:
+            # The recipients' languages, read once for the next BATCH reminders (not once
+            # per e-mail: a backlog of thousands would read them thousands of times).
+            languages = languages_by_email({to for _, to in pending[index : index + BATCH]})
         try:
             with transaction.atomic():
                 # Another worker sending the same reminder holds its lock: skip it. Only
@@ -229,7 +239,7 @@ def send_pending_reminders(*, as_of: date) -> ReminderRun:
                     reminder.delete()
                     run.withdrawn += 1
                     continue
-                _send(reminder, as_of)
+                _send(reminder, as_of, languages)
                 reminder.sent_at = timezone.now()
                 reminder.attempts += 1
                 reminder.last_error = ""

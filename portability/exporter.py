@@ -9,9 +9,11 @@ a number formatted ``#,##0.00``, dates are dates, lists of codes are separated b
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from partners.models import Country, Sector
 from seetf.common.spreadsheets import DATE_FORMAT, MONEY_FORMAT, safe_cell
 
-from .records import portfolio_rows
+from .records import grant_row_batches, other_rows
 from .schema import CODE_LISTS, CODES_SHEET, HELP_SHEET, SHEETS
 
 _BOLD = Font(bold=True)
@@ -68,15 +70,28 @@ def template_rows() -> dict[str, list[dict]]:
 
 
 def write_xlsx(rows: dict[str, list[dict]], *, codes: bool = False) -> bytes:
+    out = io.BytesIO()
+    write_xlsx_to(out, [rows], codes=codes)
+    return out.getvalue()
+
+
+def write_xlsx_to(out, batches: Iterable[dict[str, list[dict]]], *, codes: bool = False) -> None:
+    """The workbook written to ``out`` (a path or a binary file) from ``batches`` of
+    rows (``{sheet: [row, ...]}``), each appended to its sheets as it comes: openpyxl's
+    write-only sheets keep their rows in temporary files, so memory holds one batch."""
     workbook = Workbook(write_only=True)
+    sheets = {}
     for spec in SHEETS:
-        sheet = workbook.create_sheet(spec.name)
+        sheet = sheets[spec.name] = workbook.create_sheet(spec.name)
         sheet.freeze_panes = "A2"
         for index, column in enumerate(spec.columns, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(12, len(column.name) + 4)
         sheet.append([_cell(sheet, c.name, bold=True) for c in spec.columns])
-        for row in rows.get(spec.name, ()):
-            sheet.append([_cell(sheet, row.get(c.name)) for c in spec.columns])
+    for rows in batches:
+        for spec in SHEETS:
+            sheet = sheets[spec.name]
+            for row in rows.get(spec.name, ()):
+                sheet.append([_cell(sheet, row.get(c.name)) for c in spec.columns])
     if codes:
         sheet = workbook.create_sheet(CODES_SHEET)
         sheet.freeze_panes = "A2"
@@ -97,9 +112,7 @@ def write_xlsx(rows: dict[str, list[dict]], *, codes: bool = False) -> bytes:
                         _cell(sheet, note),
                     ]
                 )
-    out = io.BytesIO()
     workbook.save(out)
-    return out.getvalue()
 
 
 def _csv_value(value):
@@ -111,14 +124,27 @@ def _csv_value(value):
     return safe_cell(value) if isinstance(value, str) else str(value)
 
 
-def write_csv_folder(rows: dict[str, list[dict]], folder: Path, *, codes: bool = False) -> None:
+def write_csv_folder(
+    rows: dict[str, list[dict]] | Iterable[dict[str, list[dict]]],
+    folder: Path,
+    *,
+    codes: bool = False,
+) -> None:
+    """The CSV files, from one dict of rows or from batches of them (as ``write_xlsx_to``)."""
+    batches = [rows] if isinstance(rows, dict) else rows
     folder.mkdir(parents=True, exist_ok=True)
-    for spec in SHEETS:
-        with open(folder / f"{spec.name}.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(spec.names)
-            for row in rows.get(spec.name, ()):
-                writer.writerow([_csv_value(row.get(c.name)) for c in spec.columns])
+    with contextlib.ExitStack() as stack:
+        writers = {}
+        for spec in SHEETS:
+            handle = stack.enter_context(
+                open(folder / f"{spec.name}.csv", "w", newline="", encoding="utf-8")
+            )
+            writers[spec.name] = csv.writer(handle)
+            writers[spec.name].writerow(spec.names)
+        for batch in batches:
+            for spec in SHEETS:
+                for row in batch.get(spec.name, ()):
+                    writers[spec.name].writerow([_csv_value(row.get(c.name)) for c in spec.columns])
     if codes:
         with open(folder / f"{CODES_SHEET}.csv", "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -126,9 +152,17 @@ def write_csv_folder(rows: dict[str, list[dict]], folder: Path, *, codes: bool =
             writer.writerows(code_rows())
 
 
+def portfolio_batches() -> Iterator[dict[str, list[dict]]]:
+    """The export's rows: the small sheets, then the grants' sheets a batch at a time."""
+    yield other_rows()
+    yield from grant_row_batches()
+
+
 def export_portfolio() -> bytes:
     """The whole portfolio as the workbook the importer reads."""
-    return write_xlsx(portfolio_rows())
+    out = io.BytesIO()
+    write_xlsx_to(out, portfolio_batches())
+    return out.getvalue()
 
 
 def template_workbook() -> bytes:
@@ -137,9 +171,10 @@ def template_workbook() -> bytes:
 
 def write(out: Path, *, template: bool = False) -> None:
     """Write the export (or the template) to ``out``: an .xlsx file, or a folder of CSV
-    files when ``out`` has no .xlsx suffix."""
-    rows = template_rows() if template else portfolio_rows()
+    files when ``out`` has no .xlsx suffix. The export streams: memory holds a batch of
+    grants, not the portfolio, and the workbook goes to the file, not through memory."""
+    rows = [template_rows()] if template else portfolio_batches()
     if out.suffix.lower() == ".xlsx":
-        out.write_bytes(write_xlsx(rows, codes=template))
+        write_xlsx_to(out, rows, codes=template)
     else:
         write_csv_folder(rows, out, codes=template)

@@ -58,11 +58,11 @@ def time_runs_out_on_send(monkeypatch):
     def arrange(n: int) -> list:
         real_send, calls = reminders._send, []
 
-        def send(reminder, as_of):
+        def send(reminder, as_of, *args):
             calls.append(reminder.pk)
             if len(calls) == n:
                 raise SoftTimeLimitExceeded()
-            return real_send(reminder, as_of)
+            return real_send(reminder, as_of, *args)
 
         monkeypatch.setattr(reminders, "_send", send)
         return calls

@@ -428,3 +428,29 @@ def test_a_facilitating_partner_comes_in_as_the_grants_facilitator_role(tmp_path
     assert list(
         GrantPartnerRole.objects.filter(grant=grant).values_list("partner__code", "role")
     ) == [("EXM", "facilitator")]
+
+
+def test_the_export_streams_in_batches_and_round_trips(tmp_path, fund_manager, monkeypatch):
+    """``write`` appends the grants' sheets a batch at a time (here 4 grants of 21): the
+    file holds every row the one-piece export holds, and imports to the same portfolio."""
+    from portability import records
+    from portability.exporter import write
+
+    monkeypatch.setattr(records, "GRANT_BATCH", 4)
+    with transaction.atomic():
+        call_command("load_review_2011", stdout=io.StringIO())
+        exported = portfolio_rows()
+        batches = list(records.grant_row_batches())
+        path = tmp_path / "streamed.xlsx"
+        write(path)
+        transaction.set_rollback(True)
+    assert len(batches) == 6
+    for sheet in ("grants", "exchanges", "disbursements", "completion_reports"):
+        streamed = [row for batch in batches for row in batch[sheet]]
+        assert len(streamed) == len(exported[sheet]) and exported[sheet]
+        assert sorted(map(repr, streamed)) == sorted(map(repr, exported[sheet]))
+    assert [row for batch in batches for row in batch["grants"]] == exported["grants"]
+    result = import_portfolio(path, user=fund_manager)
+    assert result.problems == []
+    assert result.created["grants"] == 21
+    assert same_rows(portfolio_rows(), exported)
