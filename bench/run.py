@@ -570,8 +570,16 @@ def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[
             log(
                 f"  {item['name']:<58} {seetf['rps']:>7.1f} rps  p50 {seetf['p50_ms']:>7.2f} "
                 f"p95 {seetf['p95_ms']:>7.2f} ms  {row['queries']['seetf']} queries"
-                + (f"  ({row['share_of_bare_rps']:.0%} of bare)" if bare_run else "")
-                + (f"  ({row['share_of_django_rps']:.0%} of Django)" if django_run else "")
+                + (
+                    f"  ({row['share_of_bare_rps']:.0%} of bare)"
+                    if "share_of_bare_rps" in row
+                    else ""
+                )
+                + (
+                    f"  ({row['share_of_django_rps']:.0%} of Django)"
+                    if "share_of_django_rps" in row
+                    else ""
+                )
                 + f"  load {load_average()[0]}"
             )
             results.append(row)
