@@ -34,6 +34,8 @@ def test_the_managers_lists_are_read_from_indexes_in_their_order(web, fund_manag
         assert client.get("/").status_code == 200
     limit = f"LIMIT {grant_selectors.HOME_LIMIT + 1}"
     lists = [query["sql"] for query in queries.captured_queries if limit in query["sql"]]
+    # The overdue list's first grants (overdue_against_standards(limit=)): its own test.
+    lists = [sql for sql in lists if "UNION ALL" not in sql]
     review_queue, overdue, to_accept, _to_close = lists
     for sql, index in [
         (review_queue, "grant_review_queue_idx"),
