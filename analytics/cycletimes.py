@@ -68,6 +68,7 @@ from grants.models import (
     Instrument,
 )
 from partners.models import Region
+from seetf.common.prepared import Prepared
 
 from .cycletimes_sql import cycle_times_postgres
 from .steps import (
@@ -493,26 +494,16 @@ def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
     return found
 
 
-def overdue_against_standards(
-    grants, *, today: date | None = None, limit: int | None = None
-) -> list[dict]:
-    """Every step an open grant has been in for longer than its service standard, the
-    oldest first: one query (the open grants with the times their current steps began).
-    With ``limit``, the first ``limit`` of them only, in the same one query: only the
-    grants that may hold them are read (``_overdue_walks``), so a home page's short list
-    costs what a few grants do, not what every open grant does.
+# The limited statements compiled, by the name of the grants they read, the steps with
+# a standard, the limit and the time zone (``overdue_against_standards(shared=)``).
+_OVERDUE_STATEMENTS: dict[tuple, Prepared] = {}
 
-    A step is owed while it has not finished: a decision while the proposal is
-    submitted or under review (a returned proposal waits on its leader, not the fund), a
-    first disbursement and a first exchange while approved, the report from the planned
-    end while approved, its acceptance while completed, the closing while open at all.
-    """
-    standards = service_standards()
-    if not standards:
-        return []
+
+def _steps_begun(grants, standards: dict[str, int], limit: int | None):
+    """The open grants of ``grants`` with the times their current steps began (with
+    ``limit``, only those ``_overdue_walks`` finds), as rows."""
     from django.contrib.auth import get_user_model
 
-    today = today or timezone.localdate()
     username = f"task_team_leader__{get_user_model().USERNAME_FIELD}"
     steps_begun = (
         grants.filter(status__in=OPEN_STATUSES)
@@ -544,6 +535,41 @@ def overdue_against_standards(
     )
     if limit is not None:
         rows = rows.filter(_overdue_walks(grants, standards, limit))
+    return rows
+
+
+def overdue_against_standards(
+    grants, *, today: date | None = None, limit: int | None = None, shared: str | None = None
+) -> list[dict]:
+    """Every step an open grant has been in for longer than its service standard, the
+    oldest first: one query (the open grants with the times their current steps began).
+    With ``limit``, the first ``limit`` of them only, in the same one query: only the
+    grants that may hold them are read (``_overdue_walks``), so a home page's short list
+    costs what a few grants do, not what every open grant does.
+
+    A step is owed while it has not finished: a decision while the proposal is
+    submitted or under review (a returned proposal waits on its leader, not the fund), a
+    first disbursement and a first exchange while approved, the report from the planned
+    end while approved, its acceptance while completed, the closing while open at all.
+
+    ``shared`` names ``grants`` when every user with that name sees the same grants
+    (``grants.selectors.visibility_key`` of a fund manager): the limited statement, whose
+    walks cost the ORM more to build and compile than the database takes to run them, is
+    then compiled once per name (``seetf.common.prepared``) and run again.
+    """
+    standards = service_standards()
+    if not standards:
+        return []
+    today = today or timezone.localdate()
+    if limit and shared is not None:  # (a limit of 0 compiles to nothing: EmptyResultSet)
+        key = (shared, tuple(sorted(standards)), limit, timezone.get_default_timezone_name())
+        statement = _OVERDUE_STATEMENTS.get(key)
+        if statement is None:
+            statement = Prepared(lambda: _steps_begun(grants, standards, limit))
+            _OVERDUE_STATEMENTS[key] = statement
+        rows = statement.rows()
+    else:
+        rows = _steps_begun(grants, standards, limit)
     found = []
     for row in rows:
         status = row["status"]

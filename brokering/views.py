@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as FilterError
 
 from seetf.common.errors import ApplicationError
-from seetf.common.forms import service_errors_on
+from seetf.common.forms import quick_selects, service_errors_on
 
 from . import scoring, selectors, services
 from .api.views import OfferFilter
@@ -51,7 +51,7 @@ def offer_catalogue(request):
     their drafts and withdrawn offers), searched and filtered like the API's list."""
     offers = selectors.offers_visible_to(request.user)
     filterset = OfferFilter(request.GET or None, queryset=offers)
-    form = filterset.form
+    form = quick_selects(filterset.form)
     for name, label in CATALOGUE_FILTERS.items():
         form.fields[name].label = label
     try:

@@ -43,9 +43,13 @@ def home(request):
     if is_fund_manager(user):
         context["manager"] = grant_selectors.manager_home(user)
         # The grants overdue against the service standards, the oldest first (one query,
-        # for the first of them only: one more than shown says whether there are more).
+        # for the first of them only: one more than shown says whether there are more),
+        # compiled once for the users who see the same grants (not a leader's own).
+        visibility = grant_selectors.visibility_key(user)
         overdue = cycletimes.overdue_against_standards(
-            grant_selectors.grants_visible_to(user), limit=grant_selectors.HOME_LIMIT + 1
+            grant_selectors.grants_visible_to(user),
+            limit=grant_selectors.HOME_LIMIT + 1,
+            shared=None if visibility.startswith("user:") else visibility,
         )
         context["manager"]["overdue_standards"] = overdue[: grant_selectors.HOME_LIMIT]
         context["manager"]["more_overdue_standards"] = len(overdue) > grant_selectors.HOME_LIMIT

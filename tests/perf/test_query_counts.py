@@ -218,8 +218,9 @@ HOME_PAGES = [
     ),
     (
         "task_team_leader",
-        6,
-        "session; user; roles; their grants; the returns among them; unread notifications",
+        5,
+        "session; user; roles; their grants (with the latest return's comment of the "
+        "returned ones); unread notifications",
     ),
     (
         "donor",

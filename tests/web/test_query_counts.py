@@ -30,7 +30,9 @@ PAGES = {
     # one for the grants overdue against the service standards
     # (analytics.cycletimes.overdue_against_standards), one for the open funding windows.
     ("fund_manager", "home"): 13,
-    ("leader", "home"): 6,
+    # The leader's home: their grants, with the latest return's comment of the returned
+    # ones, in one query.
+    ("leader", "home"): 5,
     # The donor's home: one query for the funding windows, one for co-financing.
     ("donor", "home"): 13,
     # The grant page reads its partner roles (with their partners) in one query, its
