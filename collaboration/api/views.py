@@ -9,11 +9,13 @@ from rest_framework.response import Response
 
 from grants.api.views import GrantChildViewSet
 from seetf.common.api import ErrorSerializer, ScopedAPIView, ScopedReadOnlyViewSet
+from seetf.common.pagination import Rows
 
 from .. import selectors, services
 from ..models import Notification, NotificationKind
 from ..permissions import can_discuss
 from .serializers import (
+    NOTIFICATION_ROWS,
     GrantCommentSerializer,
     MarkedReadSerializer,
     MarkReadSerializer,
@@ -75,6 +77,12 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
     filterset_class = NotificationFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
+
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances (``NOTIFICATION_ROWS``): the count, the page.
+        notifications = self.filter_queryset(self.scoped())
+        page = self.paginate_queryset(Rows(notifications, NOTIFICATION_ROWS.read))
+        return self.get_paginated_response(NOTIFICATION_ROWS.represent(page))
 
 
 class NotificationReadView(ScopedAPIView):
