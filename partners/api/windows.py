@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewSet
+from seetf.common.filters import IdLastOrderingFilter, NamedFiltersBackend
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from seetf.common.money import CENT, MONEY, usd
 from seetf.common.pagination import Rows
@@ -178,6 +179,7 @@ class WindowViewSet(
     read_rule = staticmethod(rules.can_read_windows)
     write_rule = staticmethod(rules.can_manage_windows)
     filterset_class = None
+    filter_backends = [NamedFiltersBackend, IdLastOrderingFilter]
     ordering_fields = ["code", "name", "opens_on", "closes_on"]
     ordering = ["code"]
     lookup_value_regex = r"\d+"
@@ -186,9 +188,11 @@ class WindowViewSet(
         return selectors.windows_with_details(windows)
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``WINDOW_ROWS``): the count, the page, its relations.
+        # Rows, not model instances (``WINDOW_ROWS``): the page and its relations, and
+        # the count only when there is more than a page (a fund has a few windows).
         windows = self.filter_queryset(self.scoped())
-        page = self.paginate_queryset(Rows(windows, WINDOW_ROWS.read))
+        rows = Rows(windows, WINDOW_ROWS.read, counted_by_first_page=True)
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(WINDOW_ROWS.represent(page))
 
     def _answer(self, window, code=status.HTTP_200_OK):

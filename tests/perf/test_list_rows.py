@@ -140,6 +140,9 @@ def test_the_window_list_gives_what_the_serializer_gives(users, windows):
         assert_same(client, f"{WINDOWS}?page=99")  # a 404, alike
         assert_same(client, f"{WINDOWS}?page_size=0")  # a 400, alike
         rows = assert_same_pages(client, WINDOWS)
+        # A first page one row short of the list, just the list, one row longer.
+        for size in (len(rows) - 1, len(rows), len(rows) + 1):
+            assert_same_pages(client, f"{WINDOWS}?page_size={size}")
     assert {row["region"] for row in rows} >= {None, "AFR", "SAR"}
     assert any(not row["sectors"] and not row["approvers"] for row in rows)
     every = next(row for row in rows if row["code"] == "WR-1")
@@ -197,6 +200,8 @@ def test_the_notification_list_gives_what_the_serializer_gives(users, inbox):
     assert {row["read_at"] is None for row in rows} == {True, False}
     assert {row["grant"] is None for row in rows} == {True, False}
     assert len(rows) == Notification.objects.filter(user=inbox).count() > 27
+    for size in (len(rows) - 1, len(rows), len(rows) + 1):
+        assert_same_pages(api_client(read_afresh(inbox)), f"{NOTIFICATIONS}?page_size={size}")
     assert_same(api_client(), NOTIFICATIONS)
 
 
