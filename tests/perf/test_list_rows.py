@@ -13,7 +13,6 @@ compared, byte for byte, with the one the committed read path (DRF's list: the
 ``get_queryset`` with its prefetches, the serializer) gives for the same request.
 """
 
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -29,6 +28,7 @@ from partners.models import Region, Window, WindowKind
 from partners.roles import Role
 from partners.services import user_create_or_update
 from tests.conftest import api_client, read_afresh
+from tests.perf.fastpaths import Committed
 from tests.windows.factories import make_window
 
 pytestmark = pytest.mark.django_db
@@ -37,35 +37,12 @@ WINDOWS = "/api/v1/windows/"
 NOTIFICATIONS = "/api/v1/notifications/"
 
 
-@contextmanager
-def serializer_path():
-    """The read path as it was committed: DRF's own list."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(WindowViewSet, "list", mixins.ListModelMixin.list)
-        patch.setattr(NotificationViewSet, "list", mixins.ListModelMixin.list)
-        yield
-
-
-def assert_same(client, url):
-    """The fast path answers ``url`` exactly as the serializer path does; its body."""
-    fast = client.get(url)
-    with serializer_path():
-        slow = client.get(url)
-    assert fast.status_code == slow.status_code, (url, fast.content[:300], slow.content[:300])
-    assert fast.content == slow.content, url
-    return fast.json() if fast["Content-Type"] == "application/json" else None
-
-
-def assert_same_pages(client, url):
-    """Every page of the list from ``url`` on, following ``next``; the rows read."""
-    rows = []
-    while url:
-        body = assert_same(client, url)
-        assert set(body) == {"count", "next", "previous", "results"}, url
-        rows += body["results"]
-        url = body["next"]
-    assert len(rows) == body["count"]
-    return rows
+# The read path as it was committed: DRF's own list.
+COMMITTED = Committed(
+    (WindowViewSet, "list", mixins.ListModelMixin.list),
+    (NotificationViewSet, "list", mixins.ListModelMixin.list),
+)
+assert_same, assert_same_pages = COMMITTED.same, COMMITTED.same_pages
 
 
 def _approver(username):
