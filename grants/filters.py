@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework.filters import OrderingFilter
 
 from partners.models import Country, Partner, Region, Sector
+from seetf.common.filters import IdLastOrderingFilter
 
 from .models import Grant, GrantStatus
 
@@ -139,16 +139,10 @@ class GrantFilter(django_filters.FilterSet):
         )
 
 
-class GrantOrderingFilter(OrderingFilter):
+class GrantOrderingFilter(IdLastOrderingFilter):
     """DRF's ``?ordering=``, with the grant's id as the last key: grants that tie on the
     chosen field (many requests are for the same round amount) keep one order from page
     to page, and the keyset cursors of the list have a unique position to start from."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = super().get_ordering(request, queryset, view)
-        if ordering and not any(name.lstrip("-") in ("id", "pk") for name in ordering):
-            ordering = [*ordering, "-id" if ordering[-1].startswith("-") else "id"]
-        return ordering
 
 
 class GrantFilterBackend(DjangoFilterBackend):

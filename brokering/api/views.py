@@ -6,7 +6,6 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -23,6 +22,7 @@ from grants.models import Instrument
 from partners.models import Country, Sector
 from seetf.common.api import ErrorSerializer, ScopedViewSet
 from seetf.common.datacache import cached_response
+from seetf.common.filters import NamedFiltersBackend
 from seetf.common.pagination import Rows
 
 from .. import scoring, selectors, services
@@ -225,7 +225,7 @@ class OfferViewSet(
     scope = staticmethod(selectors.offers_visible_to)
     permission_classes = [BrokeringPermission]
     write_rule = staticmethod(can_write_offers)
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [NamedFiltersBackend]
     filterset_class = OfferFilter
     schema = PublicReadSchema()
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -318,7 +318,7 @@ class RequestViewSet(
     permission_classes = [BrokeringPermission]
     read_rule = staticmethod(can_read_requests)
     write_rule = staticmethod(can_write_requests)
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [NamedFiltersBackend]
     filterset_class = RequestFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
     lookup_value_regex = r"\d+"

@@ -9,11 +9,14 @@ from rest_framework.response import Response
 
 from grants.api.views import GrantChildViewSet
 from seetf.common.api import ErrorSerializer, ScopedAPIView, ScopedReadOnlyViewSet
+from seetf.common.filters import IdLastOrderingFilter, NamedFiltersBackend
+from seetf.common.pagination import Rows
 
 from .. import selectors, services
 from ..models import Notification, NotificationKind
 from ..permissions import can_discuss
 from .serializers import (
+    NOTIFICATION_ROWS,
     GrantCommentSerializer,
     MarkedReadSerializer,
     MarkReadSerializer,
@@ -73,8 +76,18 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
     scope = staticmethod(selectors.notifications_visible_to)
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
+    filter_backends = [NamedFiltersBackend, IdLastOrderingFilter]
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
+
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances (``NOTIFICATION_ROWS``): the page, and the count only
+        # when there is more than a page.
+        notifications = self.filter_queryset(self.scoped())
+        page = self.paginate_queryset(
+            Rows(notifications, NOTIFICATION_ROWS.read, counted_by_first_page=True)
+        )
+        return self.get_paginated_response(NOTIFICATION_ROWS.represent(page))
 
 
 class NotificationReadView(ScopedAPIView):

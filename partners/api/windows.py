@@ -1,5 +1,7 @@
 """Funding windows: `/api/v1/windows/` (API.md, Funding windows)."""
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -8,8 +10,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewSet
+from seetf.common.filters import IdLastOrderingFilter, NamedFiltersBackend
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from seetf.common.money import CENT, MONEY
+from seetf.common.money import CENT, MONEY, usd
+from seetf.common.pagination import Rows
+from seetf.common.rows import Children, Computed, RowRepresentation
 
 from .. import permissions as rules
 from .. import selectors, services
@@ -96,6 +101,32 @@ class WindowSerializer(serializers.ModelSerializer):
         return attrs
 
 
+# The windows as rows (seetf.common.rows): WindowSerializer's JSON from ``.values()``, its
+# sectors and approvers read for the whole page in one statement. Every signed-in user
+# reads the list: model instances with two prefetched managers walked by a
+# ModelSerializer (and a nested one per approver) cost it more than its queries.
+WINDOW_ROWS = RowRepresentation(
+    WindowSerializer,
+    declared={
+        # to_representation: a window for no region has "" as its region, written null.
+        "region": Computed(("region",), lambda row: row["region"] or None),
+        "available_usd": Computed(
+            ("allocated_usd", "committed_usd"),
+            lambda row: usd(row["allocated_usd"] - row["committed_usd"]),
+        ),
+        # WindowApproverSerializer's, in the order of their prefetch (by username).
+        "approvers": Children(
+            "approver_limits",
+            {
+                "user": ("user.username", None),
+                "limit_usd": ("limit_usd", lambda text: usd(Decimal(text))),
+            },
+            sort="user.username",
+        ),
+    },
+)
+
+
 class WindowMoneySerializer(serializers.Serializer):
     amount_usd = serializers.DecimalField(**MONEY, min_value=CENT, max_value=MAX_AMOUNT)
     reason = serializers.CharField(
@@ -148,12 +179,21 @@ class WindowViewSet(
     read_rule = staticmethod(rules.can_read_windows)
     write_rule = staticmethod(rules.can_manage_windows)
     filterset_class = None
+    filter_backends = [NamedFiltersBackend, IdLastOrderingFilter]
     ordering_fields = ["code", "name", "opens_on", "closes_on"]
     ordering = ["code"]
     lookup_value_regex = r"\d+"
 
     def refine(self, windows):
         return selectors.windows_with_details(windows)
+
+    def list(self, request, *args, **kwargs):
+        # Rows, not model instances (``WINDOW_ROWS``): the page and its relations, and
+        # the count only when there is more than a page (a fund has a few windows).
+        windows = self.filter_queryset(self.scoped())
+        rows = Rows(windows, WINDOW_ROWS.read, counted_by_first_page=True)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(WINDOW_ROWS.represent(page))
 
     def _answer(self, window, code=status.HTTP_200_OK):
         fresh = selectors.windows_with_details(Window.objects.filter(pk=window.pk)).get()

@@ -14,8 +14,10 @@ from functools import lru_cache
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.filters import OrderingFilter
 
 MAX_OFFSET = timedelta(hours=14)
 
@@ -57,21 +59,41 @@ class IsoMomentFilter(django_filters.IsoDateTimeFilter):
 
 class NamedFiltersBackend(DjangoFilterBackend):
     """django-filter's backend, building the FilterSet with only the filters the request
-    names. A FilterSet deep-copies every filter and builds a form field for each on
-    every request; a filter whose parameter is absent filters nothing and refuses
-    nothing (none of the project's is required: such a one is always kept), so the
-    answer is the same, and the knowledge hub's search (one filter of eight) is spared
-    the rest. A filter is named by its parameter or by one with a suffix (``x_min``,
-    ``x_after`` of range filters)."""
+    names: the API's filter backend (REST_FRAMEWORK's DEFAULT_FILTER_BACKENDS). A
+    FilterSet deep-copies every filter and builds a form field for each on every
+    request; a filter whose parameter is absent filters nothing and refuses nothing
+    (none of the project's is required: such a one is always kept), so the answer is
+    the same, and a search (one filter of eight) is spared the rest. A filter is named
+    by its parameter or by one with a suffix (``x_min``, ``x_after`` of range filters).
+    A request that names none (a list as it is, the most asked for) builds no FilterSet
+    at all. The browsable API's filter form still shows every filter."""
 
     def get_filterset(self, request, queryset, view):
+        filterset_class = self._named_filterset_class(request, view, queryset)
+        if filterset_class is None:
+            return None
+        return filterset_class(**self.get_filterset_kwargs(request, queryset, view))
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self._named_filterset_class(request, view, queryset)
+        if filterset_class is None or not filterset_class.base_filters:
+            return queryset  # No filter named: nothing to filter, nothing to refuse.
+        return super().filter_queryset(request, queryset, view)
+
+    def _named_filterset_class(self, request, view, queryset):
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is None:
             return None
         params = request.query_params
         names = frozenset(name for name in filterset_class.base_filters if _named(name, params))
-        kwargs = self.get_filterset_kwargs(request, queryset, view)
-        return _with_filters(filterset_class, names)(**kwargs)
+        return _with_filters(filterset_class, names)
+
+    def to_html(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        template = loader.get_template(self.template)
+        return template.render({"filter": filterset}, request)
 
 
 def _named(name: str, params) -> bool:
@@ -92,3 +114,15 @@ def _with_filters(filterset_class, names: frozenset):
     subclass = type(filterset_class.__name__, (filterset_class,), module)
     subclass.base_filters = kept
     return subclass
+
+
+class IdLastOrderingFilter(OrderingFilter):
+    """DRF's ``?ordering=``, with the row's id as the last key: rows that tie on the
+    chosen field keep one order from page to page (and a page read one row longer,
+    ``seetf.common.pagination.Rows``, begins with the same rows as the page alone)."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = super().get_ordering(request, queryset, view)
+        if ordering and not any(name.lstrip("-") in ("id", "pk") for name in ordering):
+            ordering = [*ordering, "-id" if ordering[-1].startswith("-") else "id"]
+        return ordering

@@ -1,10 +1,27 @@
 import re
 
+from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+class _Paginator(Paginator):
+    """Django's paginator, which reads the first page of ``Rows(...,
+    counted_by_first_page=True)`` one row longer: when that is not full, its rows are
+    the count, and no count is read."""
+
+    def page(self, number):
+        rows = self.object_list
+        if number != 1 or not getattr(rows, "counted_by_first_page", False):
+            return super().page(number)
+        found = rows[0 : self.per_page + 1]
+        if len(found) <= self.per_page:
+            self.__dict__["count"] = len(found)  # Paginator.count is a cached_property.
+            return self._get_page(found, 1, self)
+        return self._get_page(found[: self.per_page], 1, self)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -19,6 +36,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     last_page_strings = ()
+    django_paginator_class = _Paginator
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -75,13 +93,20 @@ class Rows:
     """A queryset seen as rows, for Django's paginator: it counts the queryset and reads
     only the slice of the page asked for, with ``read`` (e.g. ``grants.api.serializers.
     grant_rows``, ``RowRepresentation.read`` of seetf.common.rows: plain rows, not model
-    instances)."""
+    instances).
+
+    ``counted_by_first_page``: the first page is read one row longer, and when it is
+    not full its rows are the count, with no count query (a list that mostly fits on a
+    page: a person's notifications, the funding windows). Its number of queries then
+    depends on the list's length: not for a list whose queries are pinned the same at
+    any size."""
 
     ordered = True
 
-    def __init__(self, queryset, read):
+    def __init__(self, queryset, read, *, counted_by_first_page=False):
         self.queryset = queryset
         self.read = read
+        self.counted_by_first_page = counted_by_first_page
 
     def count(self) -> int:
         return self.queryset.count()

@@ -54,18 +54,23 @@ class Children:
     """A field giving the rows of a reverse foreign key (a grant's partner roles) as a
     list of dicts, read in the one statement that reads the relations: ``path`` the
     reverse accessor, ``columns`` {JSON key: (column of the child row, or
-    "target.column" of the row a child's foreign key names, converter or None)},
-    ``order`` a key function sorting each row's list (as the child's Meta.ordering
-    does). Values travel as text (NULL as an empty string before conversion)."""
+    "target.column" of the row a child's foreign key names, converter or None)}, and
+    each row's list in the order of the child's Meta.ordering (or of its prefetch):
+    ``order`` a key function sorting it in Python, or ``sort`` a text column (written as
+    the columns are: "user.username") that the database sorts by, in its own collation
+    as the prefetch's ORDER BY does. Values travel as text (NULL as an empty string
+    before conversion)."""
 
     path: str
     columns: dict
-    order: Callable[[dict], Any]
+    order: Callable[[dict], Any] | None = None
+    sort: str | None = None
 
 
 @dataclass(frozen=True)
 class Computed:
-    """A field computed from a row: the ``columns`` it reads, and ``compute(row)``."""
+    """A field computed from a row: the ``columns`` it reads (its own name among them
+    when it writes its column otherwise than the field does), and ``compute(row)``."""
 
     columns: tuple[str, ...]
     compute: Callable[[dict], Any]
@@ -216,12 +221,17 @@ class RowRepresentation:
                 key, model_field = _source_column(where, self.model, field)
                 read_column(key)
                 fields.append((name, key, _converter(field, model_field)))
-        added = {relation.name for relation in relations_} | {name for name, _ in computed}
+        added = {relation.name for relation in relations_}
         if added & set(columns):
             raise ImproperlyConfigured(
                 f"{self.serializer_class.__name__}: {sorted(added & set(columns))} would be "
-                "both a column read and a field computed."
+                "both a column read and a relation read."
             )
+        # A field computed from the column of its own name (a window's region, "" written
+        # as None) keeps its value under a key of its own: the column stays as it was read.
+        renamed = {name: f"{name} (computed)" for name, _ in computed if name in columns}
+        computed = [(renamed.get(name, name), compute) for name, compute in computed]
+        fields = [(name, renamed.get(name, key), convert) for name, key, convert in fields]
         return _Plan(tuple(columns), tuple(relations_), tuple(computed), tuple(fields))
 
 
@@ -373,26 +383,33 @@ def _children(where: str, model, name: str, spec: Children) -> _Relation:
     child = remote.related_model
     key = remote.field
     q = connection.ops.quote_name
-    parts, joins = [], {}
-    for column, _convert in spec.columns.values():
-        if "." in column:
-            fk_name, target_name = column.split(".")
-            fk = child._meta.get_field(fk_name)
-            target = fk.related_model
-            alias = f"t{len(joins)}" if fk_name not in joins else joins[fk_name][0]
-            joins.setdefault(
-                fk_name,
-                (
-                    alias,
-                    f" JOIN {q(target._meta.db_table)} {alias} ON {alias}."
-                    f"{q(fk.target_field.column)} = r.{q(fk.column)}",
-                ),
-            )
-            sql = f"{joins[fk_name][0]}.{q(target._meta.get_field(target_name).column)}"
-        else:
-            sql = f"r.{q(child._meta.get_field(column).column)}"
-        parts.append(f"COALESCE(CAST({sql} AS TEXT), '')")
+    if (spec.order is None) == (spec.sort is None):
+        raise ImproperlyConfigured(f"{where}: give the children's order, or their sort column.")
+    joins = {}
+
+    def column_sql(column):
+        if "." not in column:
+            return f"r.{q(child._meta.get_field(column).column)}"
+        fk_name, target_name = column.split(".")
+        fk = child._meta.get_field(fk_name)
+        target = fk.related_model
+        alias = f"t{len(joins)}" if fk_name not in joins else joins[fk_name][0]
+        joins.setdefault(
+            fk_name,
+            (
+                alias,
+                f" JOIN {q(target._meta.db_table)} {alias} ON {alias}."
+                f"{q(fk.target_field.column)} = r.{q(fk.column)}",
+            ),
+        )
+        return f"{alias}.{q(target._meta.get_field(target_name).column)}"
+
+    parts = [
+        f"COALESCE(CAST({column_sql(column)} AS TEXT), '')"
+        for column, _convert in spec.columns.values()
+    ]
     value_sql = f" || '{_SEPARATOR}' || ".join(parts)
+    sort_sql = value_sql if spec.sort is None else f"CAST({column_sql(spec.sort)} AS TEXT)"
     converters = [(json_key, convert) for json_key, (_c, convert) in spec.columns.items()]
 
     def to_python(text):
@@ -408,7 +425,7 @@ def _children(where: str, model, name: str, spec: Children) -> _Relation:
         through=q(child._meta.db_table),
         owner_column=f"r.{q(key.column)}",
         value_sql=value_sql,
-        sort_sql=value_sql,
+        sort_sql=sort_sql,
         join_sql="".join(join for _alias, join in joins.values()),
         to_python=to_python,
         order=spec.order,

@@ -343,7 +343,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "seetf.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, building only the filters a request names (seetf/common/filters.py).
+        "seetf.common.filters.NamedFiltersBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     # Every operation documents the error responses it can answer (seetf/common/schema.py).

@@ -66,7 +66,13 @@ ENDPOINTS = [
         4,
         "roles; count; page; relations",
     ),
-    ("funding windows", "donor", "/api/v1/windows/", 5, "roles; count; page; sectors; approvers"),
+    (
+        "funding windows",
+        "donor",
+        "/api/v1/windows/",
+        3,
+        "roles; page (a row longer: not full, so it is the count); relations",
+    ),
     (
         "donor dashboard",
         "donor",

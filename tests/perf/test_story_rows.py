@@ -14,7 +14,6 @@ serializer) gives for the same request.
 
 import json
 import re
-from contextlib import contextmanager
 
 import pytest
 from django.utils import timezone
@@ -30,6 +29,7 @@ from results.api.stories import (
 from results.models import ResultsStory
 from results.services import story_unpublish
 from tests.conftest import api_client, read_afresh
+from tests.perf.fastpaths import Committed
 from tests.results.factories import make_story
 
 pytestmark = pytest.mark.django_db
@@ -37,35 +37,12 @@ pytestmark = pytest.mark.django_db
 STORIES = "/api/v1/results-stories/"
 
 
-@contextmanager
-def serializer_path():
-    """The read path as it was committed: DRF's own list and retrieve."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ResultsStoryViewSet, "list", mixins.ListModelMixin.list)
-        patch.setattr(ResultsStoryViewSet, "retrieve", mixins.RetrieveModelMixin.retrieve)
-        yield
-
-
-def assert_same(client, url):
-    """The fast path answers ``url`` exactly as the serializer path does; its body."""
-    fast = client.get(url)
-    with serializer_path():
-        slow = client.get(url)
-    assert fast.status_code == slow.status_code, (url, fast.content[:300], slow.content[:300])
-    assert fast.content == slow.content, url
-    return fast.json() if fast["Content-Type"] == "application/json" else None
-
-
-def assert_same_pages(client, url):
-    """Every page of the list from ``url`` on, following ``next``; the ids read."""
-    ids = []
-    while url:
-        body = assert_same(client, url)
-        assert set(body) == {"count", "next", "previous", "results"}, url
-        ids += [row.get("id", row.get("grant")) for row in body["results"]]
-        url = body["next"]
-    assert len(ids) == body["count"]
-    return ids
+# The read path as it was committed: DRF's own list and retrieve.
+COMMITTED = Committed(
+    (ResultsStoryViewSet, "list", mixins.ListModelMixin.list),
+    (ResultsStoryViewSet, "retrieve", mixins.RetrieveModelMixin.retrieve),
+)
+assert_same, assert_same_pages = COMMITTED.same, COMMITTED.same_pages
 
 
 @pytest.fixture
