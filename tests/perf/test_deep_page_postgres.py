@@ -1,6 +1,6 @@
 """On PostgreSQL a page deep in the grant list ordered by the requested amount and
 filtered by status (the benchmark's "filtered, ordered, page 199 of 249") skips its
-earlier rows in the covering index of grants 0015, in the list's order, reading no
+earlier rows in the covering index of grants 0016, in the list's order, reading no
 table row and sorting nothing: checked on the plan of the list's own page query, with
 sorting and sequential scans priced out, so that an index without the status (0005's
 ``grant_requested_id_idx``, which must visit each row for its status) would show."""

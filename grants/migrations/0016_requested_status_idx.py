@@ -22,7 +22,7 @@ def on_postgresql(sql):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("grants", "0014_overdue_indexes"),
+        ("grants", "0015_overdue_report_walk_idx"),
     ]
 
     operations = [
