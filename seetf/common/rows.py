@@ -136,7 +136,18 @@ class RowRepresentation:
         if self.page_by_ids and (query.low_mark or query.high_mark is not None):
             page = queryset.values("pk")
             queryset = self.model._default_manager.filter(pk__in=page).order_by(*query.order_by)
-        rows = list(queryset.values(*plan.columns))
+        return self.complete(list(queryset.values(*plan.columns)))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The ``.values()`` columns ``read`` reads (then ``complete`` completes them):
+        for a caller reading them by a statement of its own (seetf.common.prepared)."""
+        return self._plan.columns
+
+    def complete(self, rows: list[dict]) -> list[dict]:
+        """Rows of ``columns`` with their relations (one query, none without any) and
+        their computed fields."""
+        plan = self._plan
         if plan.relations and rows:
             _read_relations(plan.relations, rows)
         for name, compute in plan.computed:
