@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import CheckboxSelectMultiple
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse
@@ -32,6 +32,7 @@ from seetf.common import spreadsheets
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import apply_service_errors, service_errors_on
 from seetf.common.idempotency import once_per_form
+from seetf.common.prepared import Prepared
 
 from . import listing, selectors, services, workflow
 from .filters import GrantFilter
@@ -497,19 +498,39 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
     return render(request, "grants/grant_detail.html", context)
 
 
+def _page_grant(shape, *, pk, user):
+    """The grant ``pk`` with what its page joins (its report too: the reverse one-to-one,
+    None when there is none) if the user of id ``user`` and this ``shape`` may see it
+    (``selectors.visible_grant_or_404``'s rule)."""
+    visible = selectors.grants_visible_to_shape(shape, user)
+    grants = Grant.objects.select_related(
+        "sector", "task_team_leader", "window", "completion_report"
+    ).filter(pk__in=visible.values("pk"), pk=pk)
+    return grants.order_by()[:2]
+
+
+# Compiled once per shape of user (seetf.common.prepared), as the API's detail is.
+_PAGE_GRANT = Prepared.keyed(_page_grant, "pk", "user", integers=("pk", "user"))
+
+
 def _grant_for_page(request, pk) -> Grant:
-    grant = selectors.visible_grant_or_404(
-        request.user,
-        pk,
-        Grant.objects.select_related("sector", "task_team_leader", "window").prefetch_related(
-            Prefetch("recipient_countries", queryset=Country.objects.only("code", "name")),
-            Prefetch("provider_countries", queryset=Country.objects.only("code", "name")),
-            "facilitating_partners",
-            Prefetch(
-                "partner_roles",
-                queryset=GrantPartnerRole.objects.select_related("partner").order_by(
-                    "role", "partner__name"
-                ),
+    user = request.user
+    found = []
+    if int(pk) <= selectors.LARGEST_GRANT_KEY:
+        found = _PAGE_GRANT.rows(selectors.user_shape(user), pk=int(pk), user=user.pk)
+    if len(found) != 1:
+        raise Http404(_("No Grant matches the given query."))
+    grant = found[0]
+    countries = Country.objects.only("code", "name")
+    prefetch_related_objects(
+        [grant],
+        Prefetch("recipient_countries", queryset=countries),
+        Prefetch("provider_countries", queryset=countries),
+        "facilitating_partners",
+        Prefetch(
+            "partner_roles",
+            queryset=GrantPartnerRole.objects.select_related("partner").order_by(
+                "role", "partner__name"
             ),
         ),
     )

@@ -1,4 +1,3 @@
-from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.module_loading import import_string
@@ -14,7 +13,6 @@ from rest_framework.views import APIView
 from partners.api.serializers import ReversalInputSerializer
 from partners.models import Country
 from partners.permissions import can_read_reference_data
-from partners.roles import remember_roles, user_roles
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewSet
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from seetf.common.prepared import Prepared
@@ -94,20 +92,16 @@ def _with_relations(queryset):
 
 def _detail(shape, *, pk, user):
     """The detail's row (GRANT_DETAIL_ROWS's columns) of grant ``pk`` if the user of id
-    ``user``, whose ``shape`` is (superuser, roles), may see it: the viewset's scope, as
-    ``grants_visible_to`` decides it for such a user. One row: unordered (the grant's
-    Meta.ordering cost compiling and sorting)."""
-    superuser, roles = shape
-    someone = get_user_model()(pk=user, is_superuser=superuser)
-    remember_roles(someone, roles)
-    grants = GrantViewSet.scope(someone).filter(pk=pk).order_by()
+    ``user``, whose ``shape`` is ``selectors.user_shape``, may see it: the viewset's
+    scope, ``grants_visible_to``. One row: unordered (the grant's Meta.ordering cost
+    compiling and sorting)."""
+    grants = selectors.grants_visible_to_shape(shape, user).filter(pk=pk).order_by()
     return grants.values(*GRANT_DETAIL_ROWS.columns)
 
 
 # Compiled once per shape of user (seetf.common.prepared): building and compiling the
 # detail's statement cost the request more than running it.
 _DETAIL = Prepared.keyed(_detail, "pk", "user", integers=("pk", "user"))
-_LARGEST_KEY = 2**63 - 1  # beyond a grant's key (bigint): no such grant, a 404
 
 
 def _transition(step: workflow.Action):
@@ -200,8 +194,8 @@ class GrantViewSet(
         user may take it now and, if not, why (the reason and code the action answers)."""
         user, pk = request.user, int(self.kwargs["pk"])
         rows = []
-        if pk <= _LARGEST_KEY:
-            shape = (user.is_superuser, user_roles(user))
+        if pk <= selectors.LARGEST_GRANT_KEY:
+            shape = selectors.user_shape(user)
             rows = GRANT_DETAIL_ROWS.complete(_DETAIL.rows(shape, pk=pk, user=user.pk))
         if not rows:
             raise Http404(_("No Grant matches the given query."))
