@@ -45,8 +45,10 @@ from .forms import (
 from .models import (
     APPROVED_AND_LATER,
     CapacityOutcome,
+    Disbursement,
     Exchange,
     Grant,
+    GrantHistory,
     GrantPartnerRole,
     GrantStatus,
 )
@@ -432,21 +434,45 @@ def _at(row):
     return row["at"] if isinstance(row, dict) else row.at
 
 
+def _of_grant(model, *related):
+    """A statement of the rows of ``model`` of one grant (its Meta.ordering), with
+    ``related`` joined, compiled once (seetf.common.prepared): read by ``_rows_of``."""
+    return Prepared(
+        lambda grant: model.objects.filter(grant_id=grant).select_related(*related),
+        "grant",
+        integers=("grant",),
+    )
+
+
+_HISTORY = _of_grant(GrantHistory, "actor")
+_EXCHANGES = _of_grant(Exchange)
+_DISBURSEMENTS = _of_grant(Disbursement, "recorded_by")
+
+
+def _rows_of(statement, grant: Grant) -> list:
+    """The grant's rows of ``statement`` (``_of_grant``), each knowing its grant (as the
+    grant's related manager gives them: ``row.grant`` reads nothing)."""
+    rows = statement.rows(grant=grant.pk)
+    for row in rows:
+        type(row).grant.field.set_cached_value(row, grant)
+    return rows
+
+
 def grant_page(request, grant: Grant, *, bound: dict | None = None):
     """The grant page; ``bound`` holds a submitted form to show again with its errors."""
     user = request.user
     bound = bound or {}
-    history = list(grant.history.select_related("actor").order_by("at", "id"))
+    history = _rows_of(_HISTORY, grant)
     for row in history:
         row.label = workflow.history_label(row.action)
         row.amount = grant.approved_usd if row.action == "approve" else None
     timeline, changed_since_return = _timeline(history, selectors.grant_edits(grant), grant)
     countries = Country.objects.only("code", "name")
-    exchanges = list(
-        grant.exchanges.prefetch_related(
-            Prefetch("provider_countries", queryset=countries),
-            Prefetch("recipient_countries", queryset=countries),
-        )
+    exchanges = _rows_of(_EXCHANGES, grant)
+    prefetch_related_objects(
+        exchanges,
+        Prefetch("provider_countries", queryset=countries),
+        Prefetch("recipient_countries", queryset=countries),
     )
     # The report (results) through the grant's reverse one-to-one: grants never
     # imports results. The workflow's guards read the same cached object.
@@ -477,7 +503,7 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
         "can_edit": _can(services.grant_update_check, grant=grant, user=user),
         "can_record_exchange": _can(services.exchange_check, grant=grant, user=user),
         "disbursements": mark_reversals(
-            list(grant.disbursements.select_related("recorded_by")),
+            _rows_of(_DISBURSEMENTS, grant),
             can_reverse=can_disburse_now,
             url_for=lambda d: reverse("grants:disbursement-reverse", args=[grant.pk, d.pk]),
             bound=bound.get("reverse"),
