@@ -16,6 +16,7 @@ from partners.permissions import can_read_reference_data
 from seetf.common.api import ErrorSerializer, RulePermission, ScopedViewSet
 from seetf.common.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from seetf.common.prepared import Prepared
+from seetf.common.rows import RELATIONS
 from seetf.common.rules import require
 
 from .. import selectors, services, workflow
@@ -96,7 +97,11 @@ def _detail(shape, *, pk, user):
     scope, ``grants_visible_to``. One row: unordered (the grant's Meta.ordering cost
     compiling and sorting)."""
     grants = selectors.grants_visible_to_shape(shape, user).filter(pk=pk).order_by()
-    return grants.values(*GRANT_DETAIL_ROWS.columns)
+    relations = GRANT_DETAIL_ROWS.relations_column()
+    if relations is None:
+        return grants.values(*GRANT_DETAIL_ROWS.columns)
+    # On PostgreSQL its relations too: one query, not two.
+    return grants.annotate(**{RELATIONS: relations}).values(*GRANT_DETAIL_ROWS.columns, RELATIONS)
 
 
 # Compiled once per shape of user (seetf.common.prepared): building and compiling the

@@ -22,7 +22,7 @@ statement (the same user in two conditions): each place takes it.
 shape's statement may leave out a value (a fund manager's grants do not name them).
 """
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
 from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
 
@@ -81,6 +81,14 @@ class _Compiled:
         return out
 
 
+class _Nothing:
+    def rows(self, values: dict) -> list:
+        return []
+
+
+_NOTHING = _Nothing()
+
+
 def _same(param, marker) -> bool:
     # By type too: an integer marker never matches a text (nor a boolean) parameter.
     return type(param) is type(marker) and param == marker
@@ -122,7 +130,10 @@ class Prepared:
         compiled = self._compiled.get(key)
         if compiled is None:
             absent_ok = key != using  # a shape of a keyed family may not use every value
-            compiled = _Compiled(build(**self.markers), using, self.markers, absent_ok)
+            try:
+                compiled = _Compiled(build(**self.markers), using, self.markers, absent_ok)
+            except EmptyResultSet:
+                compiled = _NOTHING  # a statement that can match nothing (pk__in=[])
             self._compiled[key] = compiled
         return compiled.rows(values)
 
