@@ -92,16 +92,17 @@ def _with_relations(queryset):
 
 
 def _detail(shape, *, pk, user):
-    """The detail's row (GRANT_DETAIL_ROWS's columns) of grant ``pk`` if the user of id
-    ``user``, whose ``shape`` is ``selectors.user_shape``, may see it: the viewset's
-    scope, ``grants_visible_to``. One row: unordered (the grant's Meta.ordering cost
-    compiling and sorting)."""
-    grants = selectors.grants_visible_to_shape(shape, user).filter(pk=pk).order_by()
-    relations = GRANT_DETAIL_ROWS.relations_column()
+    """The detail's row (the columns of the shape's RowRepresentation, GRANT_DETAIL_ROWS)
+    of grant ``pk`` if the user of id ``user``, whose ``selectors.user_shape`` is the
+    shape's second part, may see it: the viewset's scope, ``grants_visible_to``. One row:
+    unordered (the grant's Meta.ordering cost compiling and sorting)."""
+    rows, user_shape = shape
+    grants = selectors.grants_visible_to_shape(user_shape, user).filter(pk=pk).order_by()
+    relations = rows.relations_column()
     if relations is None:
-        return grants.values(*GRANT_DETAIL_ROWS.columns)
+        return grants.values(*rows.columns)
     # On PostgreSQL its relations too: one query, not two.
-    return grants.annotate(**{RELATIONS: relations}).values(*GRANT_DETAIL_ROWS.columns, RELATIONS)
+    return grants.annotate(**{RELATIONS: relations}).values(*rows.columns, RELATIONS)
 
 
 # Compiled once per shape of user (seetf.common.prepared): building and compiling the
@@ -200,7 +201,7 @@ class GrantViewSet(
         user, pk = request.user, int(self.kwargs["pk"])
         rows = []
         if pk <= selectors.LARGEST_GRANT_KEY:
-            shape = selectors.user_shape(user)
+            shape = (GRANT_DETAIL_ROWS, selectors.user_shape(user))
             rows = GRANT_DETAIL_ROWS.complete(_DETAIL.rows(shape, pk=pk, user=user.pk))
         if not rows:
             raise Http404(_("No Grant matches the given query."))

@@ -154,7 +154,7 @@ def test_the_grant_detail_and_page_read_what_the_scope_gives_every_shape_of_user
         assert who == "nobody" or visible, who
         shape = selectors.user_shape(user)
         for pk in ids:
-            rows = _DETAIL.rows(shape, pk=pk, user=user.pk)
+            rows = _DETAIL.rows((GRANT_DETAIL_ROWS, shape), pk=pk, user=user.pk)
             page = _PAGE_GRANT.rows(shape, pk=pk, user=user.pk)
             assert bool(rows) == bool(page) == (pk in visible), (who, pk)
             if rows:
