@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from grants.selectors import grants_visible_to
 from results.models import ResultsStory
+from seetf.common.prepared import Prepared
 
 from .models import PRIVATE_CATEGORIES, Document
 
@@ -28,6 +29,25 @@ def documents_visible_to(user):
     visible = Q(grant__in=grants_visible_to(user))
     public = _published_story() & ~Q(category__in=PRIVATE_CATEGORIES)
     return Document.objects.filter(visible | public)
+
+
+def _documents_of(grant):
+    return (
+        Document.objects.filter(grant_id=grant)
+        .select_related("uploaded_by", "exchange")
+        .order_by("-uploaded_at", "-id")
+    )
+
+
+# Compiled once (seetf.common.prepared): the grant page reads it on every view.
+_DOCUMENTS_OF = Prepared(_documents_of, "grant", integers=("grant",))
+
+
+def seen_grant_documents(grant_id: int) -> list:
+    """The documents of a grant its user was found to see (the grant page's grant, read
+    through ``grants_visible_to``), as ``grant_documents`` gives them to that user: every
+    one (whoever sees a grant sees its documents), so no visibility to work out again."""
+    return _DOCUMENTS_OF.rows(grant=grant_id)
 
 
 def grant_documents(user, grant_id: int):

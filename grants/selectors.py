@@ -24,7 +24,7 @@ from partners.models import (
     WindowMovement,
 )
 from partners.permissions import can_read_alerts
-from partners.roles import Role, is_fund_manager, user_roles
+from partners.roles import Role, is_fund_manager, remember_roles, user_roles
 from partners.selectors import fund_pledged_usd
 from seetf.common.money import MONEY, ZERO, to_cents
 from seetf.common.prepared import Prepared
@@ -201,6 +201,25 @@ def grants_visible_to(user):
             window__in=WindowApprover.objects.filter(user=user).values("window")
         )
     return Grant.objects.filter(condition)
+
+
+def user_shape(user) -> tuple[bool, frozenset[str]]:
+    """What the form of ``grants_visible_to(user)``'s statement depends on: whether the
+    user is a superuser, and their roles (their id is a value in it)."""
+    return user.is_superuser, user_roles(user)
+
+
+# Beyond a grant's key (bigint) there is no grant: a 404, not a value the database refuses.
+LARGEST_GRANT_KEY = 2**63 - 1
+
+
+def grants_visible_to_shape(shape, user_id):
+    """``grants_visible_to`` for the user of this id and ``user_shape``: for a statement
+    compiled once per shape, the id a value (``seetf.common.prepared.Prepared.keyed``)."""
+    superuser, roles = shape
+    someone = get_user_model()(pk=user_id, is_superuser=superuser)
+    remember_roles(someone, roles)
+    return grants_visible_to(someone)
 
 
 def exchanges_visible_to(user):

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import CheckboxSelectMultiple
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse
@@ -32,6 +32,7 @@ from seetf.common import spreadsheets
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import apply_service_errors, service_errors_on
 from seetf.common.idempotency import once_per_form
+from seetf.common.prepared import Prepared
 
 from . import listing, selectors, services, workflow
 from .filters import GrantFilter
@@ -44,8 +45,10 @@ from .forms import (
 from .models import (
     APPROVED_AND_LATER,
     CapacityOutcome,
+    Disbursement,
     Exchange,
     Grant,
+    GrantHistory,
     GrantPartnerRole,
     GrantStatus,
 )
@@ -431,21 +434,45 @@ def _at(row):
     return row["at"] if isinstance(row, dict) else row.at
 
 
+def _of_grant(model, *related):
+    """A statement of the rows of ``model`` of one grant (its Meta.ordering), with
+    ``related`` joined, compiled once (seetf.common.prepared): read by ``_rows_of``."""
+    return Prepared(
+        lambda grant: model.objects.filter(grant_id=grant).select_related(*related),
+        "grant",
+        integers=("grant",),
+    )
+
+
+_HISTORY = _of_grant(GrantHistory, "actor")
+_EXCHANGES = _of_grant(Exchange)
+_DISBURSEMENTS = _of_grant(Disbursement, "recorded_by")
+
+
+def _rows_of(statement, grant: Grant) -> list:
+    """The grant's rows of ``statement`` (``_of_grant``), each knowing its grant (as the
+    grant's related manager gives them: ``row.grant`` reads nothing)."""
+    rows = statement.rows(grant=grant.pk)
+    for row in rows:
+        type(row).grant.field.set_cached_value(row, grant)
+    return rows
+
+
 def grant_page(request, grant: Grant, *, bound: dict | None = None):
     """The grant page; ``bound`` holds a submitted form to show again with its errors."""
     user = request.user
     bound = bound or {}
-    history = list(grant.history.select_related("actor").order_by("at", "id"))
+    history = _rows_of(_HISTORY, grant)
     for row in history:
         row.label = workflow.history_label(row.action)
         row.amount = grant.approved_usd if row.action == "approve" else None
     timeline, changed_since_return = _timeline(history, selectors.grant_edits(grant), grant)
     countries = Country.objects.only("code", "name")
-    exchanges = list(
-        grant.exchanges.prefetch_related(
-            Prefetch("provider_countries", queryset=countries),
-            Prefetch("recipient_countries", queryset=countries),
-        )
+    exchanges = _rows_of(_EXCHANGES, grant)
+    prefetch_related_objects(
+        exchanges,
+        Prefetch("provider_countries", queryset=countries),
+        Prefetch("recipient_countries", queryset=countries),
     )
     # The report (results) through the grant's reverse one-to-one: grants never
     # imports results. The workflow's guards read the same cached object.
@@ -476,7 +503,7 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
         "can_edit": _can(services.grant_update_check, grant=grant, user=user),
         "can_record_exchange": _can(services.exchange_check, grant=grant, user=user),
         "disbursements": mark_reversals(
-            list(grant.disbursements.select_related("recorded_by")),
+            _rows_of(_DISBURSEMENTS, grant),
             can_reverse=can_disburse_now,
             url_for=lambda d: reverse("grants:disbursement-reverse", args=[grant.pk, d.pk]),
             bound=bound.get("reverse"),
@@ -497,19 +524,39 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
     return render(request, "grants/grant_detail.html", context)
 
 
+def _page_grant(shape, *, pk, user):
+    """The grant ``pk`` with what its page joins (its report too: the reverse one-to-one,
+    None when there is none) if the user of id ``user`` and this ``shape`` may see it
+    (``selectors.visible_grant_or_404``'s rule)."""
+    visible = selectors.grants_visible_to_shape(shape, user)
+    grants = Grant.objects.select_related(
+        "sector", "task_team_leader", "window", "completion_report"
+    ).filter(pk__in=visible.values("pk"), pk=pk)
+    return grants.order_by()[:2]
+
+
+# Compiled once per shape of user (seetf.common.prepared), as the API's detail is.
+_PAGE_GRANT = Prepared.keyed(_page_grant, "pk", "user", integers=("pk", "user"))
+
+
 def _grant_for_page(request, pk) -> Grant:
-    grant = selectors.visible_grant_or_404(
-        request.user,
-        pk,
-        Grant.objects.select_related("sector", "task_team_leader", "window").prefetch_related(
-            Prefetch("recipient_countries", queryset=Country.objects.only("code", "name")),
-            Prefetch("provider_countries", queryset=Country.objects.only("code", "name")),
-            "facilitating_partners",
-            Prefetch(
-                "partner_roles",
-                queryset=GrantPartnerRole.objects.select_related("partner").order_by(
-                    "role", "partner__name"
-                ),
+    user = request.user
+    found = []
+    if int(pk) <= selectors.LARGEST_GRANT_KEY:
+        found = _PAGE_GRANT.rows(selectors.user_shape(user), pk=int(pk), user=user.pk)
+    if len(found) != 1:
+        raise Http404(_("No Grant matches the given query."))
+    grant = found[0]
+    countries = Country.objects.only("code", "name")
+    prefetch_related_objects(
+        [grant],
+        Prefetch("recipient_countries", queryset=countries),
+        Prefetch("provider_countries", queryset=countries),
+        "facilitating_partners",
+        Prefetch(
+            "partner_roles",
+            queryset=GrantPartnerRole.objects.select_related("partner").order_by(
+                "role", "partner__name"
             ),
         ),
     )

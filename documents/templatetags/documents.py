@@ -30,7 +30,8 @@ def grant_documents(context):
         form = DocumentForm(exchanges=exchanges)
     return {
         "grant": grant,
-        "documents": list(selectors.grant_documents(request.user, grant.pk)),
+        # The page's grant is one the user sees (the grant page 404s otherwise).
+        "documents": selectors.seen_grant_documents(grant.pk),
         "form": form,
         "max_size": filesizeformat(max_bytes()),
         "request": request,

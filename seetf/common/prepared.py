@@ -11,15 +11,24 @@ dicts (``.values()``) as the queryset gives. Only PostgreSQL: elsewhere ``rows``
 
 A value may only be compared for equality (``filter(key=value)``): a lookup that
 rewrites its value (``icontains``) would hide the marker, an ImproperlyConfigured error.
+A value compared with an integer column (a primary key, a foreign key) is named in
+``integers``: its marker is then a number (within every integer column's range), which
+the ORM takes where it would refuse a text. A value may appear more than once in the
+statement (the same user in two conditions): each place takes it.
+
+``Prepared.keyed(build, *names, integers=...)`` is a family of such statements, one per
+``shape`` (a hashable value the statement's form depends on, such as a user's roles):
+``rows(shape, **values)`` compiles ``build(shape, **markers)`` once per shape, and a
+shape's statement may leave out a value (a fund manager's grants do not name them).
 """
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
 from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators
 
 
 class _Compiled:
-    def __init__(self, queryset, alias, markers):
+    def __init__(self, queryset, alias, markers, absent_ok=False):
         self.iterable = queryset._iterable_class
         if self.iterable not in (ModelIterable, ValuesIterable):
             raise ImproperlyConfigured("Prepared: model instances or .values() only.")
@@ -29,10 +38,10 @@ class _Compiled:
         self.params = list(params)
         self.slots = {}
         for name, marker in markers.items():
-            where = [i for i, p in enumerate(self.params) if p == marker]
-            if len(where) != 1:
-                raise ImproperlyConfigured(f"Prepared: parameter {name!r} is not one value.")
-            self.slots[name] = where[0]
+            where = [i for i, p in enumerate(self.params) if _same(p, marker)]
+            if not where and not absent_ok:
+                raise ImproperlyConfigured(f"Prepared: parameter {name!r} is not a value.")
+            self.slots[name] = where
         self.compiler = compiler
         self.converters = compiler.get_converters(
             [s[0] for s in compiler.select[0 : len(compiler.select)]]
@@ -52,7 +61,8 @@ class _Compiled:
     def rows(self, values: dict) -> list:
         params = list(self.params)
         for name, value in values.items():
-            params[self.slots[name]] = value
+            for slot in self.slots[name]:
+                params[slot] = value
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
@@ -71,23 +81,71 @@ class _Compiled:
         return out
 
 
+class _Nothing:
+    def rows(self, values: dict) -> list:
+        return []
+
+
+_NOTHING = _Nothing()
+
+
+def _same(param, marker) -> bool:
+    # By type too: an integer marker never matches a text (nor a boolean) parameter.
+    return type(param) is type(marker) and param == marker
+
+
+# An integer marker: negative, far from any key, and within a 32-bit column's range (a
+# lookup beyond its column's range is refused by the ORM before any SQL).
+_INTEGER_MARKER = -1_987_654_321
+
+
 class Prepared:
     """``build(**markers)`` (a queryset, sliced as wanted), compiled once per database;
     ``rows(**values)`` its rows for these values (see the module)."""
 
-    def __init__(self, build, *names: str):
+    def __init__(self, build, *names: str, integers: tuple[str, ...] = ()):
+        unknown = set(integers) - set(names)
+        if unknown:
+            raise ImproperlyConfigured(f"Prepared: {sorted(unknown)} are not parameters.")
         self.build = build
         self.names = names
-        self._compiled: dict[str, _Compiled] = {}
+        self.markers = {
+            name: _INTEGER_MARKER - i if name in integers else f"\x00seetf-prepared-{name}\x00"
+            for i, name in enumerate(names)
+        }
+        self._compiled: dict = {}
+
+    @classmethod
+    def keyed(cls, build, *names: str, integers: tuple[str, ...] = ()) -> "_Keyed":
+        return _Keyed(build, names, integers)
 
     def rows(self, using: str = "default", **values) -> list:
+        return self._rows(self.build, using, using, values)
+
+    def _rows(self, build, key, using: str, values: dict) -> list:
         if set(values) != set(self.names):
             raise TypeError(f"Prepared takes {sorted(self.names)}, not {sorted(values)}.")
         if connections[using].vendor != "postgresql":
-            return list(self.build(**values).using(using))
-        compiled = self._compiled.get(using)
+            return list(build(**values).using(using))
+        compiled = self._compiled.get(key)
         if compiled is None:
-            markers = {name: f"\x00seetf-prepared-{name}\x00" for name in self.names}
-            compiled = _Compiled(self.build(**markers), using, markers)
-            self._compiled[using] = compiled
+            absent_ok = key != using  # a shape of a keyed family may not use every value
+            try:
+                compiled = _Compiled(build(**self.markers), using, self.markers, absent_ok)
+            except EmptyResultSet:
+                compiled = _NOTHING  # a statement that can match nothing (pk__in=[])
+            self._compiled[key] = compiled
         return compiled.rows(values)
+
+
+class _Keyed(Prepared):
+    """Statements of several shapes (see the module): ``rows(shape, **values)``."""
+
+    def __init__(self, build, names, integers):
+        super().__init__(build, *names, integers=integers)
+
+    def rows(self, shape, using: str = "default", **values) -> list:
+        def build(**given):
+            return self.build(shape, **given)
+
+        return self._rows(build, (using, shape), using, values)

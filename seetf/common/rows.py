@@ -31,6 +31,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rest_framework import relations, serializers
 from rest_framework.settings import api_settings
@@ -88,6 +89,8 @@ _AS_IT_IS = (
 )
 _TEXT_COLUMNS = (models.CharField, models.TextField)
 _TIMESTAMP = object()  # A converter that needs the request's time zone.
+# The column of a row's relations read with it (RowRepresentation.relations_column).
+RELATIONS = "seetf_relations"
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,48 @@ class RowRepresentation:
         if self.page_by_ids and (query.low_mark or query.high_mark is not None):
             page = queryset.values("pk")
             queryset = self.model._default_manager.filter(pk__in=page).order_by(*query.order_by)
-        rows = list(queryset.values(*plan.columns))
-        if plan.relations and rows:
+        return self.complete(list(queryset.values(*plan.columns)))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The ``.values()`` columns ``read`` reads (then ``complete`` completes them):
+        for a caller reading them by a statement of its own (seetf.common.prepared)."""
+        return self._plan.columns
+
+    def relations_column(self):
+        """On PostgreSQL, an expression giving a row's relations (its own, not those of
+        a related row) in the statement that reads it, as the column ``RELATIONS``: for
+        a caller reading one row by a statement of its own, which then needs no second
+        query; ``complete`` reads them from it. None elsewhere (or with no relation)."""
+        plan = self._plan
+        pk = self.model._meta.pk
+        if connection.vendor != "postgresql" or not plan.relations:
+            return None
+        if any(relation.owner != pk.attname for relation in plan.relations):
+            raise ImproperlyConfigured(f"{self!r}: a relation of a related row.")
+        q = connection.ops.quote_name
+        owner = f"{q(self.model._meta.db_table)}.{q(pk.column)}"
+        parts = [
+            f"SELECT {relation.owner_column}, {kind}, {relation.value_sql}, {relation.sort_sql} "
+            f"FROM {relation.through} r{relation.join_sql} "
+            f"WHERE {relation.owner_column} = {owner}"
+            for kind, relation in enumerate(self._plan.relations)
+        ]
+        # The statement _read_relations runs, for this row, in its order (ORDER BY 4, 3):
+        # its rows as "kind<US>value".
+        return RawSQL(
+            f"ARRAY(SELECT CAST(u.k AS TEXT) || '{_SEPARATOR}' || u.v "
+            f"FROM ({' UNION ALL '.join(parts)}) u(o, k, v, s) ORDER BY u.s, u.v)",
+            [],
+        )
+
+    def complete(self, rows: list[dict]) -> list[dict]:
+        """Rows of ``columns`` (and, if it was read, ``RELATIONS``) with their relations
+        (one query, none without any, none when read) and their computed fields."""
+        plan = self._plan
+        if plan.relations and rows and RELATIONS in rows[0]:
+            _relations_from_column(plan.relations, rows)
+        elif plan.relations and rows:
             _read_relations(plan.relations, rows)
         for name, compute in plan.computed:
             for row in rows:
@@ -446,6 +489,19 @@ def _sort_field(where: str, target) -> models.Field:
     if not isinstance(field, _TEXT_COLUMNS):
         raise ImproperlyConfigured(f"{where}: {target.__name__}.{name} is not a text column.")
     return field
+
+
+def _relations_from_column(relations_: tuple[_Relation, ...], rows: list[dict]) -> None:
+    """The relations of each row from its ``RELATIONS`` column (``relations_column``),
+    as ``_read_relations`` gives them."""
+    for row in rows:
+        found = [[] for _ in relations_]
+        for text in row.pop(RELATIONS):
+            kind, value = text.split(_SEPARATOR, 1)
+            to_python = relations_[int(kind)].to_python
+            found[int(kind)].append(value if to_python is None else to_python(value))
+        for relation, values in zip(relations_, found, strict=True):
+            row[relation.name] = sorted(values, key=relation.order) if relation.order else values
 
 
 def _read_relations(relations_: tuple[_Relation, ...], rows: list[dict]) -> None:

@@ -110,3 +110,58 @@ def test_named_filters_answer_as_django_filter(fund_manager, query):
         patch.setattr(ResultsStoryViewSet, "filter_backends", [DjangoFilterBackend])
         plain = client.get(url)
     assert (named.status_code, named.content) == (plain.status_code, plain.content)
+
+
+def test_a_value_compared_with_integer_columns_in_several_places():
+    from django.contrib.auth import get_user_model
+
+    from seetf.common.prepared import Prepared
+
+    users = get_user_model().objects
+    first = users.create(username="p-one")
+    users.create(username="p-two")
+    both = Prepared(
+        lambda pk: users.filter(pk=pk).filter(id__in=users.filter(pk=pk).values("pk")),
+        "pk",
+        integers=("pk",),
+    )
+    assert [u.pk for u in both.rows(pk=first.pk)] == [first.pk]
+    assert both.rows(pk=first.pk + 1000) == []
+
+
+def test_the_grant_detail_and_page_read_what_the_scope_gives_every_shape_of_user(
+    portfolio, role_users, fresh_client
+):
+    """The statements compiled once per shape of user (the API detail, the grant page's
+    grant) find the grants ``grants_visible_to`` gives, for every role, and the detail's
+    row (its relations read with it on PostgreSQL) is the plain read's."""
+    from grants.api.serializers import GRANT_DETAIL_ROWS
+    from grants.api.views import _DETAIL
+    from grants.models import Grant
+    from grants.views import _PAGE_GRANT
+
+    portfolio(40)
+    users = role_users()
+    window_grant = Grant.objects.filter(window__isnull=False).order_by("pk").first()
+    users["window_manager"] = window_grant.window.approvers.get()
+    accounts = type(users["fund_manager"]).objects
+    users["superuser"] = accounts.create(username="p-super", is_superuser=True)
+    users["nobody"] = accounts.create(username="p-nobody")
+    ids = list(Grant.objects.order_by("pk").values_list("pk", flat=True))
+    for who, user in users.items():
+        user = type(user).objects.get(pk=user.pk)
+        visible = set(selectors.grants_visible_to(user).values_list("pk", flat=True))
+        assert who == "nobody" or visible, who
+        shape = selectors.user_shape(user)
+        for pk in ids:
+            rows = _DETAIL.rows((GRANT_DETAIL_ROWS, shape), pk=pk, user=user.pk)
+            page = _PAGE_GRANT.rows(shape, pk=pk, user=user.pk)
+            assert bool(rows) == bool(page) == (pk in visible), (who, pk)
+            if rows:
+                plain = GRANT_DETAIL_ROWS.read(Grant.objects.filter(pk=pk))
+                assert GRANT_DETAIL_ROWS.represent(
+                    GRANT_DETAIL_ROWS.complete(rows)
+                ) == GRANT_DETAIL_ROWS.represent(plain)
+    client = fresh_client(users["fund_manager"])
+    assert client.get(f"/api/v1/grants/{2**63}/").status_code == 404
+    assert client.get(f"/api/v1/grants/{max(ids) + 1}/").status_code == 404

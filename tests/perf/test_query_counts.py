@@ -41,23 +41,25 @@ ENDPOINTS = [
         "grant detail",
         "task_team_leader",
         "/api/v1/grants/{grant}/",
-        3,
-        "roles; grant, with its report's state for allowed_actions; relations",
+        (2, 3),
+        "roles; grant, with its report's state for allowed_actions, and on PostgreSQL its "
+        "relations (elsewhere one more query)",
     ),
     (
         "grant detail in a funding window, awaiting a decision",
         "fund_manager",
         "/api/v1/grants/{window_grant}/",
-        6,
-        "roles; grant; relations; the window's guards: its window, sectors, the recipients",
+        (5, 6),
+        "roles; grant (with its relations on PostgreSQL); the window's guards: its window, "
+        "sectors, the recipients",
     ),
     (
         "grant detail in a funding window, for its approver",
         "window_manager",
         "/api/v1/grants/{window_grant}/",
-        7,
-        "roles; the approver's windows (scope is a subquery); grant; relations; the "
-        "approver's limits; the window's guards: window, sectors, recipients",
+        (6, 7),
+        "roles; the approver's windows (scope is a subquery); grant (with its relations on "
+        "PostgreSQL); the approver's limits; the window's guards: window, sectors, recipients",
     ),
     (
         "grant list of a window manager",

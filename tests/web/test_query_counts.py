@@ -42,10 +42,10 @@ PAGES = {
     # (grants.selectors.grant_edits; their countries and sectors in one each, only when
     # an edit changed them), and its exchanges' participant feedback in two (the totals,
     # then grouped by exchange), and its discussion (the comments with their authors)
-    # in one.
-    ("fund_manager", "grant"): 22,
-    ("fund_manager", "proposal"): 23,  # with the approval form and the fund's money
-    ("leader", "grant"): 20,
+    # in one. Its completion report is read with the grant (joined: no query of its own).
+    ("fund_manager", "grant"): 21,
+    ("fund_manager", "proposal"): 22,  # with the approval form and the fund's money
+    ("leader", "grant"): 19,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing; and one for the follow-up needs of its follow-up table

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from grants.models import Disbursement, Exchange, Grant, GrantHistory, GrantStatus
 from partners.models import Country, Partner, PartnerKind, Sector
@@ -22,7 +23,8 @@ SIZES = [10, 200]
 # The list and the detail read their three many-to-many relations in one query.
 LIST_QUERIES = 4
 LIST_BY_COUNTRY_QUERIES = 5
-DETAIL_QUERIES = 3
+# The detail reads them in the grant's own statement on PostgreSQL (one query fewer).
+DETAIL_QUERIES = 2 if connection.vendor == "postgresql" else 3
 HISTORY_QUERIES = 3
 EXCHANGES_QUERIES = 6
 DISBURSEMENTS_QUERIES = 4
@@ -112,7 +114,7 @@ def test_the_detail_runs_constant_queries(
     grants[0].recipient_countries.add(*countries)
     client = fresh_client(fund_manager)
     # roles; the grant, with its report's state for allowed_actions; its recipients,
-    # providers and partners.
+    # providers and partners (with the grant on PostgreSQL).
     with django_assert_num_queries(DETAIL_QUERIES):
         response = client.get(f"/api/v1/grants/{grants[0].pk}/")
     assert response.status_code == 200
