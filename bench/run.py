@@ -156,13 +156,49 @@ class Server:
 # --- HTTP -------------------------------------------------------------------------------------
 
 
+# How long one request may take: a computed report at 200,000 grants takes seconds,
+# and one asked while the workers still finish requests that wrk left queued waits for
+# them too (``wait_idle`` drains those between measurements).
+REQUEST_TIMEOUT = 600
+
+
 def http_get(url: str, headers: dict) -> tuple[int, dict, bytes]:
     request = urllib.request.Request(url, headers={**headers, "X-Bench-Queries": "1"})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
+
+
+def wait_idle(url: str, workers: int, quick: float = 1.0) -> float:
+    """Waits until every gunicorn worker behind ``url``'s port is free again; the seconds
+    waited. A sync worker finishes a request whose client is gone (wrk closes its
+    connections when its time is up, and a slow endpoint leaves requests queued), so the
+    next measurement would otherwise queue behind the last one's leftovers. Free means
+    ``workers`` cheap requests at once (``/healthz``: no database; the bare floor answers
+    it 401) are all answered within ``quick`` seconds."""
+    import concurrent.futures
+
+    parts = urllib.parse.urlparse(url)
+    probe = f"{parts.scheme}://{parts.netloc}/healthz"
+
+    def one() -> float:
+        started = time.perf_counter()
+        try:
+            urllib.request.urlopen(probe, timeout=REQUEST_TIMEOUT).read()
+        except urllib.error.HTTPError:
+            pass
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        while True:
+            times = list(pool.map(lambda _: one(), range(workers)))
+            if max(times) < quick:
+                return round(time.perf_counter() - started, 1)
+            if time.perf_counter() - started > REQUEST_TIMEOUT:
+                raise SystemExit(f"{probe}: the workers are still busy after {REQUEST_TIMEOUT} s")
 
 
 def token_for(username: str) -> str:
@@ -554,12 +590,16 @@ def measure_endpoints(project: Project, users: dict, leader: str, args) -> list[
             # put on the machine drifts, and each variant then sees it alike.
             order = variants(item, not args.no_django_floor)
             rounds: dict[str, list] = {variant: [] for variant, _ in order}
+            waited = 0.0
             for sequence in (order, order[::-1]):
                 for variant, url in sequence:
                     wrk(url, headers, 1, args.connections, args.threads)  # warm-up
+                    waited += wait_idle(url, args.workers)
                     rounds[variant].append(
                         wrk(url, headers, args.duration / 2, args.connections, args.threads)
                     )
+                    waited += wait_idle(url, args.workers)
+            row["drained_seconds"] = round(waited, 1)
             row["load"] = {variant: combine(runs) for variant, runs in rounds.items()}
             seetf, bare_run = row["load"]["seetf"], row["load"].get("bare_wsgi")
             if bare_run and bare_run["rps"]:
