@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connection
 from django.db.models import F, Q
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -121,6 +122,46 @@ def _beyond(ordering: list[str], values: list, reverse: bool) -> Q:
     return condition
 
 
+def _keyset_rows(grants, ordering: list[str], values: list | None, reverse: bool, limit: int):
+    """The first ``limit`` rows of ``grants`` after the position ``values`` (from the
+    start with none), in the keyset order.
+
+    When the first column may be NULL and the position has a value, the rows with a
+    value are read apart from those without: bounded by the position (``col <= value``,
+    which leaves the NULLs out) and ordered as the plain index on the column runs, so the
+    database seeks to the position instead of reading every grant and sorting them. The
+    NULLs come last going forward (never going back): there they are a second branch of
+    the same statement (``UNION ALL`` of the two parts, each ordered and limited), so
+    every page runs the same queries. Where a compound statement cannot order and limit
+    its parts (SQLite: the embedded demo, whose lists are small), one condition reads
+    both, as before."""
+    first = ordering[0]
+    if values is None:
+        page = grants.order_by(*_keyset_order(ordering, reverse))
+        return grant_rows(page[:limit])
+    beyond = grants.filter(_beyond(ordering, values, reverse))
+    split = connection.features.supports_slicing_ordering_in_compound  # not SQLite
+    if values[0] is None or not _field(first).null or not split:
+        return grant_rows(beyond.order_by(*_keyset_order(ordering, reverse))[:limit])
+    column = _column(first)
+    descending = first.startswith("-") != reverse
+    with_value = beyond.filter(**{f"{column}__{'lte' if descending else 'gte'}": values[0]})
+    plain = [
+        F(_column(name)).desc() if name.startswith("-") != reverse else F(_column(name)).asc()
+        for name in ordering
+    ]
+    if reverse:  # going back, no NULL comes before a value
+        return grant_rows(with_value.order_by(*plain)[:limit])
+    without = grants.filter(**{f"{column}__isnull": True})
+    either = (
+        with_value.order_by(*plain)
+        .values("pk")[:limit]
+        .union(without.order_by(*_keyset_order(ordering, reverse)).values("pk")[:limit], all=True)
+    )
+    page = Grant.objects.filter(pk__in=either).order_by(*_keyset_order(ordering, reverse))
+    return grant_rows(page[:limit])
+
+
 class GrantPagination(PageNumberPagination):
     """Page numbers, as every list; keyset cursors with ``?cursor=`` (see the module)."""
 
@@ -140,11 +181,10 @@ class GrantPagination(PageNumberPagination):
         token = request.query_params[self.cursor_query_param]
         self.count = grants.count()
         reverse = False
-        page = grants
+        values = None
         if token:
             values, reverse = decode_cursor(token, ordering)
-            page = page.filter(_beyond(ordering, values, reverse))
-        rows = grant_rows(page.order_by(*_keyset_order(ordering, reverse))[: size + 1])
+        rows = _keyset_rows(grants, ordering, values, reverse, size + 1)
         more = len(rows) > size
         rows = rows[:size]
         if reverse:

@@ -37,3 +37,33 @@ def test_a_deep_page_by_status_and_amount_reads_the_covering_index(fund_manager,
         cursor.execute(f"EXPLAIN {page}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan Backward using grant_requested_status_idx" in plan, plan
+
+
+def test_a_keyset_cursor_by_amount_seeks_to_its_position_in_the_covering_index(
+    fund_manager, leader
+):
+    """``requested_usd`` may be NULL, and the cursor walk puts NULLs last: the grants with
+    an amount are read apart, bounded by the position, so the index's backward scan
+    starts there (``Index Cond``) instead of reading every grant and sorting them."""
+    for amount in ("10000.00", "20000.00", "30000.00"):
+        make_grant(leader, GrantStatus.SUBMITTED, requested_usd=Decimal(amount))
+    with connection.cursor() as cursor:
+        cursor.execute('VACUUM ANALYZE "grants_grant"')
+    client = api_client(fund_manager)
+    path = "/api/v1/grants/?status=submitted&status=under_review&ordering=-requested_usd"
+    first = client.get(f"{path}&page_size=1&cursor=").json()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(first["next"])
+    assert [g["requested_usd"] for g in response.json()["results"]] == ["20000.00"]
+    (page,) = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "LIMIT 2" in q["sql"] and "requested_usd" in q["sql"]
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in ("enable_sort", "enable_incremental_sort", "enable_seqscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute(f"EXPLAIN {page}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan Backward using grant_requested_status_idx" in plan, plan
+    assert "Index Cond: (requested_usd <= 30000.00)" in plan, plan

@@ -54,6 +54,37 @@ def test_nullable_orderings_put_grants_without_a_value_last(fresh_client, portfo
     assert decided[:undecided] == sorted(decided[:undecided], reverse=True)
 
 
+@pytest.mark.parametrize("ordering", ["-decided_at", "decided_at", "-approved_usd"])
+def test_pages_that_reach_the_grants_without_a_value_keep_the_order(
+    fresh_client, portfolio, role_users, ordering
+):
+    """A position with a value reads the grants with one apart from those without (the
+    index's seek): the walk, forward and back, is still the one list, each page whole,
+    the page that crosses from the dated grants to the undated ones included."""
+    portfolio(90)
+    client = fresh_client(role_users()["fund_manager"])
+    whole = client.get(f"/api/v1/grants/?ordering={ordering}&page_size=500&cursor=").json()
+    expected = [g["id"] for g in whole["results"]]
+    field = ordering.lstrip("-")
+    dated = sum(g[field] is not None for g in whole["results"])
+    assert 10 < dated < len(expected)
+    size = next(n for n in range(4, 10) if dated % n)  # a page holds both kinds
+    pages, url = [], f"/api/v1/grants/?ordering={ordering}&page_size={size}&cursor="
+    while url:
+        body = client.get(url).json()
+        pages.append([g["id"] for g in body["results"]])
+        url = body["next"]
+    assert [i for page in pages for i in page] == expected
+    assert all(len(page) == size for page in pages[:-1])
+    back, url = list(pages[-1]), body["previous"]
+    while url:
+        body = client.get(url).json()
+        assert len(body["results"]) == size
+        back = [g["id"] for g in body["results"]] + back
+        url = body["previous"]
+    assert back == expected
+
+
 def test_a_cursor_for_another_ordering_or_malformed_is_a_404(fresh_client, portfolio, role_users):
     portfolio(40)
     client = fresh_client(role_users()["fund_manager"])
