@@ -329,6 +329,27 @@ class ReferenceCounter(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
+class GrantStatusCount(models.Model):
+    """How many grants are at each status, kept by the database itself: triggers of
+    grants 0017 count every insert, status change and delete of a grant, whoever writes
+    it (the services, the importer, bulk loads, the admin, SQL). A list of every grant at
+    some statuses (a fund manager's, a donor's) then has its count without reading the
+    grants (``selectors.visible_grant_count``); a status with no grant may have no row."""
+
+    status = models.CharField(max_length=16, choices=GrantStatus.choices, primary_key=True)
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(count__gte=0), name="grant_status_count_not_negative"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.status}: {self.count}"
+
+
 class Instrument(models.TextChoices):
     STUDY_TOUR = "study_tour", _("Study tour")
     VIDEOCONFERENCE = "videoconference", _("Videoconference")

@@ -179,7 +179,7 @@ class GrantPagination(PageNumberPagination):
             Grant._meta.ordering
         )
         token = request.query_params[self.cursor_query_param]
-        self.count = grants.count()
+        self.count = queryset.count()
         reverse = False
         values = None
         if token:

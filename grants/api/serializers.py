@@ -268,10 +268,20 @@ def represent_grant(grant: Grant) -> dict:
 
 
 class GrantRows(Rows):
-    """A queryset of grants seen as rows (``grant_rows``), for Django's paginator."""
+    """A queryset of grants seen as rows (``grant_rows``), for Django's paginator;
+    ``counted`` gives their number without counting them when it is known (the counts
+    by status: ``selectors.visible_grant_count``), or None."""
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, counted=None):
         super().__init__(queryset, grant_rows)
+        self.counted = counted
+
+    def count(self) -> int:
+        if self.counted is not None:
+            known = self.counted()
+            if known is not None:
+                return known
+        return super().count()
 
 
 class TransitionSerializer(serializers.Serializer):

@@ -191,8 +191,17 @@ class GrantViewSet(
         # The docstring is the list's description in the published schema, kept as it
         # is; the rows are now read by ``grant_rows`` of .serializers (GRANT_ROWS).
         grants = self.filter_queryset(self.visible_grants())
-        page = self.paginate_queryset(GrantRows(grants))
+        page = self.paginate_queryset(GrantRows(grants, counted=self._counted(request)))
         return self.get_paginated_response(grant_representations(page))
+
+    def _counted(self, request):
+        """The list's count from the counts by status, when no filter but ``status`` is
+        given (the filters have checked its values by now): None otherwise."""
+        params = request.query_params
+        if any(name in params for name in GrantFilter.base_filters if name != "status"):
+            return None
+        statuses = params.getlist("status") or None
+        return lambda: selectors.visible_grant_count(request.user, statuses)
 
     @extend_schema(responses={200: GrantDetailSerializer, 404: REFUSALS[404]})
     def retrieve(self, request, *args, **kwargs):
