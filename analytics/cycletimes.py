@@ -602,7 +602,9 @@ def overdue_against_standards(
                         "leader": row["leader"],
                         "status": status,
                         "step": step,
-                        "step_label": str(STEP_LABELS[step]),
+                        # Translated once the list is cut (below): the walks read some
+                        # four times the items a limited list keeps.
+                        "step_label": STEP_LABELS[step],
                         "since": since,
                         "days": days,
                         "standard_days": standard,
@@ -610,4 +612,7 @@ def overdue_against_standards(
                     }
                 )
     found.sort(key=lambda item: (item["since"], item["grant"], STEPS.index(item["step"])))
-    return found if limit is None else found[:limit]
+    found = found if limit is None else found[:limit]
+    for item in found:
+        item["step_label"] = str(item["step_label"])
+    return found
