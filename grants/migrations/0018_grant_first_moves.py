@@ -68,7 +68,7 @@ def drop_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("grants", "0016_requested_status_idx"),
+        ("grants", "0017_status_counts"),
     ]
 
     operations = [
