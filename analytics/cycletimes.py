@@ -420,14 +420,6 @@ OPEN_STATUSES = (
 )
 
 
-def _first_history(status):
-    return Subquery(
-        GrantHistory.objects.filter(grant=OuterRef("pk"), to_status=status)
-        .order_by("at", "id")
-        .values("at")[:1]
-    )
-
-
 def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
     """The grants holding the first ``limit`` items of the overdue list: for each step
     with a standard, the first ``limit`` grants at that step, by (``since``, id), as the
@@ -437,10 +429,16 @@ def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
     after every grant that is (so no walk needs the standard: what is not overdue gives
     no item). Each walk reads the grants at its step's status only (the pipeline, the
     approved grants, the completed ones whose report waits), never every open grant; on
-    PostgreSQL the walks are one subquery, whose few ids the grants are read by."""
+    PostgreSQL the walks are one subquery, whose few ids the grants are read by.
+
+    The steps begin at the first submission's and approval's local dates, kept on the
+    grant (``Grant.first_submitted_on``, ``first_approved_on``): each walk reads a
+    partial index in its order, ``(date, id)`` as the list's, and stops at the limit
+    (grants 0017), where computing each grant's first history row meant computing it
+    for every grant at the status and sorting them."""
     zone = timezone.get_default_timezone()
-    submitted = TruncDate(_first_history(GrantStatus.SUBMITTED), tzinfo=zone)
-    approved = TruncDate(_first_history(GrantStatus.APPROVED), tzinfo=zone)
+    submitted = F("first_submitted_on")
+    approved = F("first_approved_on")
     approved_grants = grants.filter(status=GrantStatus.APPROVED)
     walks = {
         "submit_to_decision": (
@@ -448,7 +446,11 @@ def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
             submitted,
         ),
         "decision_to_first_disbursement": (
-            approved_grants.exclude(
+            # A grant with no disbursement has nothing disbursed (the services keep
+            # ``disbursed_usd`` as the disbursements less their reversals): the condition
+            # finds no fewer grants, and lets the walk read the few approved grants with
+            # nothing disbursed (their own index), not probe every approved one.
+            approved_grants.filter(disbursed_usd=0).exclude(
                 Exists(Disbursement.objects.filter(grant=OuterRef("pk"), reverses__isnull=True))
             ),
             approved,
@@ -509,8 +511,6 @@ def _steps_begun(grants, standards: dict[str, int], limit: int | None):
         grants.filter(status__in=OPEN_STATUSES)
         .order_by()
         .annotate(
-            first_submitted_at=_first_history(GrantStatus.SUBMITTED),
-            approved_at=_first_history(GrantStatus.APPROVED),
             disbursed=Exists(
                 Disbursement.objects.filter(grant=OuterRef("pk"), reverses__isnull=True)
             ),
@@ -525,8 +525,8 @@ def _steps_begun(grants, standards: dict[str, int], limit: int | None):
         "title",
         "status",
         "planned_end",
-        "first_submitted_at",
-        "approved_at",
+        "first_submitted_on",
+        "first_approved_on",
         "disbursed",
         "exchanged",
         leader=F(username),
@@ -573,8 +573,8 @@ def overdue_against_standards(
     found = []
     for row in rows:
         status = row["status"]
-        submitted = local_date(row["first_submitted_at"])
-        approved = local_date(row["approved_at"])
+        submitted = row["first_submitted_on"]
+        approved = row["first_approved_on"]
         owed = []
         if status in (GrantStatus.SUBMITTED, GrantStatus.UNDER_REVIEW):
             owed.append(("submit_to_decision", submitted))
@@ -602,7 +602,9 @@ def overdue_against_standards(
                         "leader": row["leader"],
                         "status": status,
                         "step": step,
-                        "step_label": str(STEP_LABELS[step]),
+                        # Translated once the list is cut (below): the walks read some
+                        # four times the items a limited list keeps.
+                        "step_label": STEP_LABELS[step],
                         "since": since,
                         "days": days,
                         "standard_days": standard,
@@ -610,4 +612,7 @@ def overdue_against_standards(
                     }
                 )
     found.sort(key=lambda item: (item["since"], item["grant"], STEPS.index(item["step"])))
-    return found if limit is None else found[:limit]
+    found = found if limit is None else found[:limit]
+    for item in found:
+        item["step_label"] = str(item["step_label"])
+    return found

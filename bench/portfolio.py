@@ -81,6 +81,7 @@ from grants.models import (
     PartnerRole,
     ReferenceCounter,
     Reminder,
+    first_move_dates,
 )
 from grants.reminders import reminders_for
 from grants.selectors import fund_ledger_from_records, windows_ledger_from_records
@@ -842,6 +843,9 @@ class _Generator:
             # Follow-ons are not generated (results' needs and checks: tests/perf).
             parent_id=None,
             relation="",
+            # The first submission's and approval's dates its history gives, as the
+            # services keep them.
+            **first_move_dates((to, at) for at, _actor, _action, _from, to, _c in events),
         )
         plan = GrantPlan(
             grant=grant,

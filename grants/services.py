@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, ProtectedError
+from django.db.models import F, OuterRef, ProtectedError, Subquery
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -34,6 +35,7 @@ from seetf.common.rules import require
 
 from . import workflow
 from .models import (
+    FIRST_MOVE_FIELDS,
     MAX_GRANT_USD,
     PARENT_STATUSES,
     CapacityOutcome,
@@ -108,15 +110,41 @@ def _invalid_transition(message: str):
 def _record(
     grant: Grant, *, actor, action: str, from_status: str, comment: str = "", at=None
 ) -> None:
+    at = at or timezone.now()
     GrantHistory.objects.create(
         grant=grant,
-        at=at or timezone.now(),
+        at=at,
         actor=actor,
         action=action,
         from_status=from_status,
         to_status=grant.status,
         comment=comment or "",
     )
+    # The first-move dates follow the history (a transition saved them with its fields
+    # already: ``grant_transition``; this is for any other row).
+    changed = grant.note_move(grant.status, at)
+    if changed:
+        Grant.objects.filter(pk=grant.pk).update(**{name: getattr(grant, name) for name in changed})
+
+
+def grant_first_moves_recompute(*, grants=None) -> int:
+    """Each grant's first-move dates (``Grant.first_submitted_on``,
+    ``first_approved_on``) computed again from its history, in TIME_ZONE's dates, in one
+    UPDATE: for the writers that insert history rows in bulk (given their ``grants``),
+    and for every grant after a change of TIME_ZONE (``manage.py grant_first_moves``).
+    The number of grants updated."""
+    zone = timezone.get_default_timezone()
+
+    def first(status):
+        return Subquery(
+            GrantHistory.objects.filter(grant=OuterRef("pk"), to_status=status)
+            .order_by("at", "id")
+            .annotate(day=TruncDate("at", tzinfo=zone))
+            .values("day")[:1]
+        )
+
+    rows = Grant.objects.all() if grants is None else Grant.objects.filter(pk__in=grants)
+    return rows.update(**{name: first(status) for status, name in FIRST_MOVE_FIELDS.items()})
 
 
 # --- Proposals ----------------------------------------------------------------------------
@@ -597,8 +625,10 @@ def grant_transition(
         step.set(status=step_action.target)
     if step_action.effect is not None:
         step_action.effect(step)
-    if step.fields:
-        grant.save(update_fields=[*step.fields, "updated_at"])
+    # The first submission's or approval's date with the transition's own fields.
+    fields = [*step.fields, *grant.note_move(grant.status, now)]
+    if fields:
+        grant.save(update_fields=[*fields, "updated_at"])
     _record(grant, actor=user, action=action, from_status=from_status, comment=comment, at=now)
     audit_record(
         actor=user,
@@ -1179,6 +1209,7 @@ def _live(record: PastGrant, history: list, exchanges: list, disbursements: list
             grant.updated_at = step.at
             row = (grant, step.at, step.user, step.kind, from_status, grant.status)
             history.append((*row, step.comment or ""))
+            grant.note_move(grant.status, step.at)
 
 
 @transaction.atomic

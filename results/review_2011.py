@@ -159,6 +159,9 @@ def load_review_projects() -> dict:
             )
             for action, src, dst, actor, day in steps
         )
+        # The first-move dates the history gives (``Grant.note_move``).
+        moved = [n for _a, _s, dst, _u, day in steps for n in grant.note_move(dst, _at(day))]
+        grant.save(update_fields=moved)
         follow_up = box["follow_up_description"] if box else ""
         report = CompletionReport.objects.create(
             grant=grant,
