@@ -434,7 +434,7 @@ def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
     The steps begin at the first submission's and approval's local dates, kept on the
     grant (``Grant.first_submitted_on``, ``first_approved_on``): each walk reads a
     partial index in its order, ``(date, id)`` as the list's, and stops at the limit
-    (grants 0017), where computing each grant's first history row meant computing it
+    (grants 0018), where computing each grant's first history row meant computing it
     for every grant at the status and sorting them."""
     zone = timezone.get_default_timezone()
     submitted = F("first_submitted_on")

@@ -163,7 +163,7 @@ class Grant(TimeStampedModel):
     # submitted and to approved, what the cycle times' steps begin at (``note_move``),
     # kept by whatever writes the history (grants.services ``_record``, the importer,
     # the review loader, the benchmark's generator) so that the overdue list walks an
-    # index in its own order (grants 0017) instead of computing the first history row
+    # index in its own order (grants 0018) instead of computing the first history row
     # of every grant at a status. A change of TIME_ZONE leaves them in the old zone's
     # dates until ``manage.py grant_first_moves`` recomputes them.
     first_submitted_on = models.DateField(null=True, blank=True, editable=False)

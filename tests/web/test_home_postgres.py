@@ -47,7 +47,7 @@ def test_the_managers_lists_are_read_from_indexes_in_their_order(web, fund_manag
         assert "Sort" not in plan, plan
     # The fund's pipeline total sums the requested amounts of the pipeline, read from one
     # of its partial indexes (an index-only scan once the table is vacuumed): the review
-    # queue's, or the overdue walk's by first submission (grants 0017), whichever the
+    # queue's, or the overdue walk's by first submission (grants 0018), whichever the
     # planner prices lower.
     fund = next(q["sql"] for q in queries.captured_queries if '"partners_fund"' in q["sql"])
     plan = _plan(fund)
