@@ -62,7 +62,10 @@ def offer_catalogue(request):
             .prefetch_related("sectors")
             .order_by("-id")
         )
-        page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        paginator = Paginator(found, PAGE_SIZE)
+        if not request.GET.keys() - {"page"}:  # the whole catalogue: counted on an index
+            paginator.count = selectors.offers_visible_count(request.user)
+        page = paginator.get_page(request.GET.get("page"))
         errors = {}
     except FilterError as error:  # a filter refused its value (a bad language code)
         errors = error.detail
