@@ -196,7 +196,8 @@ def offer_create(
         created_by=user,
     )
     offer.sectors.set(data["sectors"])
-    audit_record(actor=user, action="offer.create", obj=offer, changes=created(offer, _audited(offer)))
+    changes = created(offer, _audited(offer))
+    audit_record(actor=user, action="offer.create", obj=offer, changes=changes)
     return offer
 
 
