@@ -50,7 +50,8 @@ PAGES = {
     ("fund_manager", "proposal"): 19,  # with the approval form and the fund's money
     ("leader", "grant"): 16,
     # The offers catalogue: its count (on the status index), the page with its capacity,
-    # its sectors, the filters' sectors and countries.
+    # its sectors, the filters' sectors and countries (outside a transaction, as a real
+    # request runs, the data version instead, once they are cached: brokering.views).
     ("donor", "offers"): 9,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
