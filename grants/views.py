@@ -13,8 +13,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import IntegerField, Prefetch, Value, prefetch_related_objects
+from django.db import connection, transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import CheckboxSelectMultiple
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse
@@ -458,29 +458,55 @@ def _rows_of(statement, grant: Grant) -> list:
     return rows
 
 
-def _prefetch_countries(objects: list, *relations: str) -> None:
+def _countries_statement(model, relations: tuple[str, ...]) -> str:
+    """The SQL of ``_prefetch_countries``: for each of ``relations`` (many-to-many fields
+    of ``model``, Grant or one of its rows, to Country), the rows of one grant with
+    their country's code and name and the relation's place in ``relations``; in
+    Country's order. Written once (the ORM built and compiled a union per view)."""
+    quote = connection.ops.quote_name
+    owner = model._meta
+    grant_column = owner.pk.column if model is Grant else owner.get_field("grant").column
+    country = Country._meta
+    parts = []
+    for kind, name in enumerate(relations):
+        field = owner.get_field(name)
+        through = field.remote_field.through._meta
+        source = quote(through.get_field(field.m2m_field_name()).column)
+        target = quote(through.get_field(field.m2m_reverse_field_name()).column)
+        parts.append(
+            f"SELECT t.{source}, {kind}, c.{quote('code')}, c.{quote('name')} "
+            f"FROM {quote(through.db_table)} t "
+            f"JOIN {quote(owner.db_table)} o ON o.{quote(owner.pk.column)} = t.{source} "
+            f"JOIN {quote(country.db_table)} c ON c.{quote('code')} = t.{target} "
+            f"WHERE o.{quote(grant_column)} = %s"
+        )
+    return " UNION ALL ".join(parts) + " ORDER BY 4"
+
+
+_COUNTRY_STATEMENTS: dict = {}
+
+
+def _prefetch_countries(grant: Grant, objects: list, *relations: str) -> None:
     """The countries of each of ``relations`` (many-to-many fields to Country) of every
-    one of ``objects`` (of one model), read in one statement (a UNION ALL of their
-    tables, in Country's order) and left as ``prefetch_related_objects`` leaves them:
-    ``obj.<relation>.all()`` reads nothing and gives Countries with their code and name
-    only (one query where a prefetch per relation took one each)."""
+    one of ``objects`` (the grant itself, or its rows of one model), read in one
+    statement and left as ``prefetch_related_objects`` leaves them: ``obj.<relation>
+    .all()`` reads nothing and gives Countries with their code and name only (one query
+    where a prefetch per relation took one each)."""
     if not objects:
         return
     model = type(objects[0])
-    ids = [obj.pk for obj in objects]
-    parts = []
-    for kind, name in enumerate(relations):
-        field = getattr(model, name).field
-        source = f"{field.m2m_field_name()}_id"
-        parts.append(
-            field.remote_field.through.objects.filter(**{f"{source}__in": ids})
-            .annotate(kind=Value(kind, IntegerField()))
-            .values_list(source, "kind", "country__code", "country__name")
-        )
+    key = (connection.vendor, model, relations)
+    sql = _COUNTRY_STATEMENTS.get(key)
+    if sql is None:
+        sql = _COUNTRY_STATEMENTS[key] = _countries_statement(model, relations)
     found = {(obj.pk, kind): [] for obj in objects for kind in range(len(relations))}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [grant.pk] * len(relations))
+        rows = cursor.fetchall()
     alias = objects[0]._state.db or "default"
-    for pk, kind, code, name in parts[0].union(*parts[1:], all=True).order_by("country__name"):
-        found[pk, kind].append(Country.from_db(alias, ["code", "name"], (code, name)))
+    for pk, kind, code, name in rows:
+        if (pk, kind) in found:
+            found[pk, kind].append(Country.from_db(alias, ["code", "name"], (code, name)))
     for obj in objects:
         cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
         for kind, name in enumerate(relations):
@@ -500,7 +526,7 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
         row.amount = grant.approved_usd if row.action == "approve" else None
     timeline, changed_since_return = _timeline(history, selectors.grant_edits(grant), grant)
     exchanges = _rows_of(_EXCHANGES, grant)
-    _prefetch_countries(exchanges, "provider_countries", "recipient_countries")
+    _prefetch_countries(grant, exchanges, "provider_countries", "recipient_countries")
     # The report (results) through the grant's reverse one-to-one: grants never
     # imports results. The workflow's guards read the same cached object.
     report = getattr(grant, "completion_report", None)
@@ -574,7 +600,7 @@ def _grant_for_page(request, pk) -> Grant:
     if len(found) != 1:
         raise Http404(_("No Grant matches the given query."))
     grant = found[0]
-    _prefetch_countries([grant], "recipient_countries", "provider_countries")
+    _prefetch_countries(grant, [grant], "recipient_countries", "provider_countries")
     prefetch_related_objects(
         [grant],
         "facilitating_partners",
