@@ -465,7 +465,7 @@ def _countries_statement(model, relations: tuple[str, ...]) -> str:
     Country's order. Written once (the ORM built and compiled a union per view)."""
     quote = connection.ops.quote_name
     owner = model._meta
-    grant_column = owner.pk.column if model is Grant else owner.get_field("grant").column
+    grant_column = None if model is Grant else owner.get_field("grant").column
     country = Country._meta
     parts = []
     for kind, name in enumerate(relations):
@@ -473,12 +473,18 @@ def _countries_statement(model, relations: tuple[str, ...]) -> str:
         through = field.remote_field.through._meta
         source = quote(through.get_field(field.m2m_field_name()).column)
         target = quote(through.get_field(field.m2m_reverse_field_name()).column)
+        # The grant's own rows name it; its exchanges' are found through them.
+        rows_of_grant = (
+            f"WHERE t.{source} = %s"
+            if model is Grant
+            else f"JOIN {quote(owner.db_table)} o ON o.{quote(owner.pk.column)} = t.{source} "
+            f"WHERE o.{quote(grant_column)} = %s"
+        )
         parts.append(
             f"SELECT t.{source}, {kind}, c.{quote('code')}, c.{quote('name')} "
             f"FROM {quote(through.db_table)} t "
-            f"JOIN {quote(owner.db_table)} o ON o.{quote(owner.pk.column)} = t.{source} "
             f"JOIN {quote(country.db_table)} c ON c.{quote('code')} = t.{target} "
-            f"WHERE o.{quote(grant_column)} = %s"
+            f"{rows_of_grant}"
         )
     return " UNION ALL ".join(parts) + " ORDER BY 4"
 
