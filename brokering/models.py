@@ -66,6 +66,8 @@ class Offer(_Described, TimeStampedModel):
     # ``render_markdown(description)``, written with the description by every writer of
     # offers (the services, the importer's, the portfolio generator): the catalogue shows
     # 25 of them a page and rendered each on every view (a tenth of the page's time).
+    # A change of ``render_markdown``'s output needs a data migration rendering them
+    # again (as 0005 did).
     rendered_description = models.TextField(default="", editable=False)
 
     class Meta:
