@@ -2,9 +2,11 @@
 rendered descriptions, kept by every writer of offers, and the catalogue's count on the
 status index (``selectors.offers_visible_count``), which is ``offers_visible_to``'s."""
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 
 from audit.models import AuditEntry
@@ -80,3 +82,17 @@ def test_the_count_is_the_visible_offers(leader, leader2, donor, fund_manager):
         assert counted == selectors.offers_visible_to(user).count(), user
     assert selectors.offers_visible_count(leader) == 4
     assert selectors.offers_visible_count(AnonymousUser()) == 2
+
+
+def test_the_migration_renders_the_offers_held(leader, monkeypatch):
+    migration = importlib.import_module("brokering.migrations.0005_offer_rendered_description")
+    monkeypatch.setattr(migration, "BATCH", 2)  # several batches
+    for i in range(5):
+        make_offer(leader, description=f"Offer **{i}**")
+    Offer.objects.update(rendered_description="")
+    migration.render_existing(apps, None)
+    offers = list(Offer.objects.all())
+    assert [o.rendered_description for o in offers] == [
+        render_markdown(o.description) for o in offers
+    ]
+    assert offers[0].rendered_description == "<p>Offer <strong>0</strong></p>\n"
