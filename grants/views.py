@@ -30,7 +30,7 @@ from partners.models import Country
 from partners.roles import is_fund_manager
 from seetf.common import spreadsheets
 from seetf.common.errors import ApplicationError
-from seetf.common.forms import apply_service_errors, service_errors_on
+from seetf.common.forms import apply_service_errors, quick_selects, service_errors_on
 from seetf.common.idempotency import once_per_form
 from seetf.common.prepared import Prepared
 
@@ -387,7 +387,8 @@ def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, 
             {
                 "action": name,
                 "place": action.place,
-                "form": bound.get(name) or action.form(initial=initial, auto_id=_auto_id(name)),
+                "form": bound.get(name)
+                or quick_selects(action.form(initial=initial, auto_id=_auto_id(name))),
                 "heading": action.heading,
                 "button": action.button_for(grant),
                 "note": action.note_for(grant, selectors.fund_summary),
