@@ -1433,14 +1433,17 @@ class _Generator:
             topic, _code = rng.choice(self.topics)
             country = rng.choice(self.provider_pool)
             at = _at(self.as_of - timedelta(days=rng.randint(1, 1500)), rng)
+            description = (
+                f"{country.name}'s experience of {topic}: the reforms, the "
+                f"institutions that carried them and the results, shared with peers."
+            )
             offers.append(
                 Offer(
                     reference=f"OFR-{at.year}-{i + 1:04d}",
                     title=f"{topic[0].upper()}{topic[1:]}: what worked in {country.name}",
-                    description=(
-                        f"{country.name}'s experience of {topic}: the reforms, the "
-                        f"institutions that carried them and the results, shared with peers."
-                    ),
+                    description=description,
+                    # As the services write it (brokering.services.offer_create).
+                    rendered_description=render_markdown(description),
                     provider_country_id=country.code,
                     institution=f"Ministry {i % 97 + 1} of {country.name}",
                     instruments=sorted(rng.sample(instruments, rng.randint(1, 3))),

@@ -15,6 +15,7 @@ from audit.services import audit_record, created, diff, snapshot
 from grants import services as grant_services
 from grants.models import Instrument, PartnerRole
 from partners.models import Country, Partner, Sector
+from results.markdown import render_markdown
 from seetf.common.errors import ApplicationError
 from seetf.common.models import explicit_timestamps
 from seetf.common.rules import require
@@ -184,6 +185,7 @@ def offer_create(
         reference=next_reference(Offer, OFFER_PREFIX, timezone.localdate().year),
         title=title,
         description=description,
+        rendered_description=render_markdown(description),
         provider_country=provider_country,
         institution=institution,
         instruments=data["instruments"],
@@ -194,8 +196,19 @@ def offer_create(
         created_by=user,
     )
     offer.sectors.set(data["sectors"])
-    audit_record(actor=user, action="offer.create", obj=offer, changes=created(offer))
+    changes = created(offer, _audited(offer))
+    audit_record(actor=user, action="offer.create", obj=offer, changes=changes)
     return offer
+
+
+def _audited(offer: Offer) -> list[str]:
+    """An offer's fields as its audit entries record them: not its rendered description
+    (the description's rendering, not a change of its own)."""
+    return [
+        f.name
+        for f in offer._meta.concrete_fields
+        if not f.primary_key and f.name != "rendered_description"
+    ]
 
 
 def offer_check(*, offer: Offer, user) -> None:
@@ -214,14 +227,15 @@ def offer_update(*, offer: Offer, user, **fields) -> Offer:
         fields["sectors"] = _ordered_unique(fields["sectors"])
     fields = _clean_lists(fields)
     _validate_offer(fields)
-    before = snapshot(offer)
+    before = snapshot(offer, _audited(offer))
     for name, value in fields.items():
         if name != "sectors":
             setattr(offer, name, value)
+    offer.rendered_description = render_markdown(offer.description)
     offer.save()
     if "sectors" in fields:
         offer.sectors.set(fields["sectors"])
-    changes = diff(before, snapshot(offer))
+    changes = diff(before, snapshot(offer, _audited(offer)))
     if changes:
         audit_record(actor=user, action="offer.update", obj=offer, changes=changes)
     return offer
@@ -521,6 +535,7 @@ def offers_record_past(*, entries: list[dict]) -> list[Offer]:
             reference=entry["reference"],
             title=entry["title"],
             description=entry["description"],
+            rendered_description=render_markdown(entry["description"]),
             provider_country=entry["provider_country"],
             institution=entry["institution"],
             instruments=data["instruments"],

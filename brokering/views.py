@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as FilterError
 
+from seetf.common.datacache import cached
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import quick_selects, service_errors_on
 
@@ -46,12 +47,32 @@ def _require(answer):
         raise PermissionDenied(reason)
 
 
+# The catalogue's filters of model choices: some 330 sectors and countries.
+KEPT_CHOICES = ("sector", "provider_country")
+
+
+def _with_kept_choices(form):
+    """The filters' sectors and countries as text, read and named once per data version
+    (``seetf.common.datacache``; the key has the language): not 330 rows made into
+    models on every view. The fields still check a chosen value against their queryset."""
+
+    def build() -> dict:
+        return {
+            name: [(str(value), str(label)) for value, label in form.fields[name].choices]
+            for name in KEPT_CHOICES
+        }
+
+    for name, choices in cached(("offer-catalogue-choices",), build).items():
+        form.fields[name].widget.choices = choices
+    return form
+
+
 def offer_catalogue(request):
     """The public catalogue of published offers (fund managers and authors also see
     their drafts and withdrawn offers), searched and filtered like the API's list."""
     offers = selectors.offers_visible_to(request.user)
     filterset = OfferFilter(request.GET or None, queryset=offers)
-    form = quick_selects(filterset.form)
+    form = _with_kept_choices(quick_selects(filterset.form))
     for name, label in CATALOGUE_FILTERS.items():
         form.fields[name].label = label
     try:
@@ -62,7 +83,10 @@ def offer_catalogue(request):
             .prefetch_related("sectors")
             .order_by("-id")
         )
-        page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        paginator = Paginator(found, PAGE_SIZE)
+        if not request.GET.keys() - {"page"}:  # the whole catalogue: counted on an index
+            paginator.count = selectors.offers_visible_count(request.user)
+        page = paginator.get_page(request.GET.get("page"))
         errors = {}
     except FilterError as error:  # a filter refused its value (a bad language code)
         errors = error.detail

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import CheckboxSelectMultiple
 from django.forms.utils import ErrorDict
@@ -30,7 +30,7 @@ from partners.models import Country
 from partners.roles import is_fund_manager
 from seetf.common import spreadsheets
 from seetf.common.errors import ApplicationError
-from seetf.common.forms import apply_service_errors, service_errors_on
+from seetf.common.forms import apply_service_errors, quick_selects, service_errors_on
 from seetf.common.idempotency import once_per_form
 from seetf.common.prepared import Prepared
 
@@ -387,7 +387,8 @@ def _decision_forms(user, grant: Grant, bound: dict) -> tuple[list[dict], dict, 
             {
                 "action": name,
                 "place": action.place,
-                "form": bound.get(name) or action.form(initial=initial, auto_id=_auto_id(name)),
+                "form": bound.get(name)
+                or quick_selects(action.form(initial=initial, auto_id=_auto_id(name))),
                 "heading": action.heading,
                 "button": action.button_for(grant),
                 "note": action.note_for(grant, selectors.fund_summary),
@@ -458,6 +459,70 @@ def _rows_of(statement, grant: Grant) -> list:
     return rows
 
 
+def _countries_statement(model, relations: tuple[str, ...]) -> str:
+    """The SQL of ``_prefetch_countries``: for each of ``relations`` (many-to-many fields
+    of ``model``, Grant or one of its rows, to Country), the rows of one grant with
+    their country's code and name and the relation's place in ``relations``; in
+    Country's order. Written once (the ORM built and compiled a union per view)."""
+    quote = connection.ops.quote_name
+    owner = model._meta
+    grant_column = None if model is Grant else owner.get_field("grant").column
+    country = Country._meta
+    parts = []
+    for kind, name in enumerate(relations):
+        field = owner.get_field(name)
+        through = field.remote_field.through._meta
+        source = quote(through.get_field(field.m2m_field_name()).column)
+        target = quote(through.get_field(field.m2m_reverse_field_name()).column)
+        # The grant's own rows name it; its exchanges' are found through them.
+        rows_of_grant = (
+            f"WHERE t.{source} = %s"
+            if model is Grant
+            else f"JOIN {quote(owner.db_table)} o ON o.{quote(owner.pk.column)} = t.{source} "
+            f"WHERE o.{quote(grant_column)} = %s"
+        )
+        parts.append(
+            f"SELECT t.{source}, {kind}, c.{quote('code')}, c.{quote('name')} "
+            f"FROM {quote(through.db_table)} t "
+            f"JOIN {quote(country.db_table)} c ON c.{quote('code')} = t.{target} "
+            f"{rows_of_grant}"
+        )
+    return " UNION ALL ".join(parts) + " ORDER BY 4"
+
+
+_COUNTRY_STATEMENTS: dict = {}
+
+
+def _prefetch_countries(grant: Grant, objects: list, *relations: str) -> None:
+    """The countries of each of ``relations`` (many-to-many fields to Country) of every
+    one of ``objects`` (the grant itself, or its rows of one model), read in one
+    statement and left as ``prefetch_related_objects`` leaves them: ``obj.<relation>
+    .all()`` reads nothing and gives Countries with their code and name only (one query
+    where a prefetch per relation took one each)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    key = (connection.vendor, model, relations)
+    sql = _COUNTRY_STATEMENTS.get(key)
+    if sql is None:
+        sql = _COUNTRY_STATEMENTS[key] = _countries_statement(model, relations)
+    found = {(obj.pk, kind): [] for obj in objects for kind in range(len(relations))}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [grant.pk] * len(relations))
+        rows = cursor.fetchall()
+    alias = objects[0]._state.db or "default"
+    for pk, kind, code, name in rows:
+        if (pk, kind) in found:
+            found[pk, kind].append(Country.from_db(alias, ["code", "name"], (code, name)))
+    for obj in objects:
+        cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
+        for kind, name in enumerate(relations):
+            countries = getattr(obj, name).get_queryset()
+            countries._result_cache = found[obj.pk, kind]
+            countries._prefetch_done = True
+            cache[name] = countries
+
+
 def grant_page(request, grant: Grant, *, bound: dict | None = None):
     """The grant page; ``bound`` holds a submitted form to show again with its errors."""
     user = request.user
@@ -467,13 +532,8 @@ def grant_page(request, grant: Grant, *, bound: dict | None = None):
         row.label = workflow.history_label(row.action)
         row.amount = grant.approved_usd if row.action == "approve" else None
     timeline, changed_since_return = _timeline(history, selectors.grant_edits(grant), grant)
-    countries = Country.objects.only("code", "name")
     exchanges = _rows_of(_EXCHANGES, grant)
-    prefetch_related_objects(
-        exchanges,
-        Prefetch("provider_countries", queryset=countries),
-        Prefetch("recipient_countries", queryset=countries),
-    )
+    _prefetch_countries(grant, exchanges, "provider_countries", "recipient_countries")
     # The report (results) through the grant's reverse one-to-one: grants never
     # imports results. The workflow's guards read the same cached object.
     report = getattr(grant, "completion_report", None)
@@ -547,11 +607,9 @@ def _grant_for_page(request, pk) -> Grant:
     if len(found) != 1:
         raise Http404(_("No Grant matches the given query."))
     grant = found[0]
-    countries = Country.objects.only("code", "name")
+    _prefetch_countries(grant, [grant], "recipient_countries", "provider_countries")
     prefetch_related_objects(
         [grant],
-        Prefetch("recipient_countries", queryset=countries),
-        Prefetch("provider_countries", queryset=countries),
         "facilitating_partners",
         Prefetch(
             "partner_roles",

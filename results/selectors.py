@@ -15,6 +15,8 @@ Each report runs a fixed, small number of queries whatever the size of the portf
 and aggregates in the database.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
@@ -292,11 +294,12 @@ def exchange_feedback(exchange) -> dict:
 
 
 def grant_feedback(grant) -> dict:
-    """A grant's feedback: the aggregates over all its exchanges, and per exchange
-    (two queries, grouped in the database, whatever the number of answers)."""
-    answers = FeedbackAnswer.objects.filter(exchange__grant=grant)
-    rows = (
-        answers.order_by()
+    """A grant's feedback: the aggregates per exchange, and over all its exchanges from
+    those (one query, grouped in the database, whatever the number of answers: the
+    ratings are never empty, so a mean over all is the sums over the answers)."""
+    rows = list(
+        FeedbackAnswer.objects.filter(exchange__grant=grant)
+        .order_by()
         .values("exchange_id")
         .annotate(
             answers=Count("pk"),
@@ -304,10 +307,19 @@ def grant_feedback(grant) -> dict:
             usefulness_avg=Avg("usefulness"),
             intention_avg=Avg("intention"),
             intending=Count("pk", filter=Q(intention__gte=INTENDS_TO_APPLY)),
+            relevance_sum=Sum("relevance"),
+            usefulness_sum=Sum("usefulness"),
+            intention_sum=Sum("intention"),
         )
     )
+    answers = sum(row["answers"] for row in rows)
+    total = {"answers": answers, "intending": sum(row["intending"] for row in rows)}
+    for name in ("relevance", "usefulness", "intention"):
+        total[f"{name}_avg"] = (
+            Decimal(sum(row[f"{name}_sum"] for row in rows)) / answers if answers else None
+        )
     return {
-        "total": _feedback_summary(_feedback_aggregates(answers)),
+        "total": _feedback_summary(total),
         "by_exchange": {row["exchange_id"]: _feedback_summary(row) for row in rows},
     }
 

@@ -15,6 +15,7 @@ import time_machine
 from django.core.cache.backends.base import BaseCache
 from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from grants.models import Grant, GrantStatus
 from partners.models import Country, Sector
@@ -369,3 +370,25 @@ def test_suggestions_are_served_from_the_cache_until_an_offer_changes(leader, cl
     assert not [q for q in seen.captured_queries if "brokering_offer" in q["sql"]]
     Offer.objects.filter(pk=offer.pk).update(status="withdrawn")
     assert client.get(url).json() == []
+
+
+def test_the_offers_catalogue_names_its_filters_choices_once_per_version(web):
+    client = web("anonymous")
+
+    def filters():
+        page = client.get("/offers/").content.decode()
+        return page[
+            page.index('<form method="get"') : page.index(
+                "</form>", page.index('<form method="get"')
+            )
+        ]
+
+    first = filters()
+    assert '<option value="16010">' in first and '<option value="MEX">' in first
+    sectors = 'FROM "partners_sector" ORDER BY'
+    with CaptureQueriesContext(connection) as second:
+        assert filters() == first
+    assert not [q for q in second.captured_queries if sectors in q["sql"]]
+    # A sector renamed behind the services' back: the filter follows at once.
+    Sector.objects.filter(code="16010").update(name="Renamed social protection")
+    assert "Renamed social protection" in filters()

@@ -5,6 +5,7 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 
 from seetf.common.errors import ApplicationError
+from seetf.common.forms import quick_selects
 
 from .. import selectors
 from ..forms import DocumentForm
@@ -27,7 +28,7 @@ def grant_documents(context):
     exchanges = context.get("exchanges") or []
     form = getattr(request, "document_form", None)
     if form is None and _may_upload(request.user, grant):
-        form = DocumentForm(exchanges=exchanges)
+        form = quick_selects(DocumentForm(exchanges=exchanges))
     return {
         "grant": grant,
         # The page's grant is one the user sees (the grant page 404s otherwise).

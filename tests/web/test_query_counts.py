@@ -16,6 +16,7 @@ from grants import services as grant_services
 from grants.alerts import evaluate_fund_alerts
 from grants.models import GrantStatus
 from results import services as result_services
+from tests.brokering.factories import make_offer
 from tests.documents.factories import make_document
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
@@ -36,16 +37,22 @@ PAGES = {
     # The donor's home: one query for the funding windows, one for co-financing.
     ("donor", "home"): 13,
     # The grant page reads its partner roles (with their partners) in one query, its
-    # documents (with their uploaders and exchanges) in one, the grants that follow on
-    # from it in one (results.templatetags.follow_up; a closed grant one more, for its
-    # ex-post checks), the proposal's edits its history shows in one more
-    # (grants.selectors.grant_edits; their countries and sectors in one each, only when
-    # an edit changed them), and its exchanges' participant feedback in two (the totals,
-    # then grouped by exchange), and its discussion (the comments with their authors)
-    # in one. Its completion report is read with the grant (joined: no query of its own).
-    ("fund_manager", "grant"): 21,
-    ("fund_manager", "proposal"): 22,  # with the approval form and the fund's money
-    ("leader", "grant"): 19,
+    # countries (recipients and providers) in one and its exchanges' in one (a UNION ALL
+    # each: grants.views._prefetch_countries), its documents (with their uploaders and
+    # exchanges) in one, the grants that follow on from it in one
+    # (results.templatetags.follow_up; a closed grant one more, for its ex-post checks),
+    # the proposal's edits its history shows in one more (grants.selectors.grant_edits;
+    # their countries and sectors in one each, only when an edit changed them), its
+    # exchanges' participant feedback in one (grouped by exchange, the totals summed
+    # from those), and its discussion (the comments with their authors) in one. Its
+    # completion report is read with the grant (joined: no query of its own).
+    ("fund_manager", "grant"): 18,
+    ("fund_manager", "proposal"): 19,  # with the approval form and the fund's money
+    ("leader", "grant"): 16,
+    # The offers catalogue: its count (on the status index), the page with its capacity,
+    # its sectors, the filters' sectors and countries (outside a transaction, as a real
+    # request runs, the data version instead, once they are cached: brokering.views).
+    ("donor", "offers"): 9,
     # The dashboard and the hub: five more for the exchanges' map and its tables
     # (analytics.portfolio.exchange_flows_both); the dashboard one more for the windows
     # and one for co-financing; and one for the follow-up needs of its follow-up table
@@ -133,6 +140,8 @@ def test_page_query_counts_are_pinned(
     donor_partner,
 ):  # fmt: skip
     grant, proposal = _portfolio(size, leader, fund_manager, donor_partner)
+    for number in range(size):
+        make_offer(leader, title=f"Offer {number}", sectors=["16010", "16020"])
     url = {
         "home": "/",
         "grant": f"/grants/{grant.pk}/",
@@ -140,6 +149,7 @@ def test_page_query_counts_are_pinned(
         "dashboard": "/dashboard/",
         "hub": "/hub/",
         "grants": "/grants/",
+        "offers": "/offers/",
         "grants, filtered and sorted": "/grants/?status=approved&status=closed&search=a"
         "&min_usd=1&ordering=-requested_usd",
     }[page_name]

@@ -10,9 +10,17 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.html import format_html, strip_tags
 
+from seetf.common.forms import quick_field_group
 from seetf.common.idempotency import FORM_FIELD, form_once_token
 
 register = template.Library()
+
+
+@register.filter
+def field_group(field) -> str:
+    """``{{ field|field_group }}``: ``field.as_field_group``, written without templates
+    (``seetf.common.forms.quick_field_group``)."""
+    return quick_field_group(field)
 
 
 @register.filter
