@@ -11,6 +11,7 @@ from .models import (
     Grant,
     GrantHistory,
     GrantPartnerRole,
+    GrantStatusCount,
     ReferenceCounter,
     Reminder,
 )
@@ -78,6 +79,13 @@ class ReminderAdmin(ReadOnlyAdmin):
 @admin.register(ReferenceCounter)
 class ReferenceCounterAdmin(ReadOnlyAdmin):
     list_display = ["year", "last_number"]
+
+
+@admin.register(GrantStatusCount)
+class GrantStatusCountAdmin(ReadOnlyAdmin):
+    """The grants at each status, as the database's triggers keep them (grants 0017)."""
+
+    list_display = ["status", "count"]
 
 
 @admin.register(GrantPartnerRole)
