@@ -164,13 +164,19 @@ def quick_field_group(field: forms.BoundField) -> str:
     return mark_safe("".join(parts).strip())  # noqa: S308 - as Django's templates escape
 
 
+# The marks after which a label takes no suffix: Django's own string, translated by
+# Django's catalogue (a name, not a literal, so that the project's catalogues do not
+# take it in as well).
+LABEL_ENDINGS = ":?.!"
+
+
 def _label_tag(field: forms.BoundField) -> str:
     """``BoundField.label_tag()`` as ``label.html`` writes it."""
     contents = field.label
     suffix = field.field.label_suffix
     if suffix is None:
         suffix = field.form.label_suffix
-    if suffix and contents and contents[-1] not in _(":?.!"):
+    if suffix and contents and contents[-1] not in _(LABEL_ENDINGS):
         contents = format_html("{}{}", contents, suffix)
     widget = field.field.widget
     id_ = widget.attrs.get("id") or field.auto_id
