@@ -7,12 +7,12 @@ fund manager bench-fm when it exists), `python bench/jobs.py notifications` (the
 catch-up of the notification e-mails to send at once, as `run_jobs` and beat run it) or
 `python bench/jobs.py digests YYYY-MM-DD` (the daily digests of that day). Prints one
 JSON line: seconds, queries, the process's peak resident memory and how much it grew
-during the job, and the job's own counts. Each job runs in a fresh process, so the peak
-is the job's."""
+during the job, and the job's own counts. Each job runs in a fresh process, and the peak
+is that process's own (``bench.memory``: not the driver's, which ``ru_maxrss`` keeps
+across ``exec``)."""
 
 import json
 import os
-import resource
 import sys
 import time
 from datetime import date
@@ -27,6 +27,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from bench.memory import peak_rss_mib  # noqa: E402
 from collaboration.delivery import send_digests, send_pending_notifications  # noqa: E402
 from grants.alerts import run_fund_check  # noqa: E402
 from grants.reminders import run_reminders  # noqa: E402
@@ -48,14 +49,10 @@ def write_iati_activities() -> str:
     return f"{size:,} bytes, {activities:,} activities"
 
 
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main():
     job = sys.argv[1]
     connection.ensure_connection()
-    before = rss_mib()
+    before = peak_rss_mib()
     queries = 0
 
     def count(execute, sql, params, many, context):
@@ -103,7 +100,7 @@ def main():
         else:
             raise SystemExit(f"Unknown job {job!r}")
     seconds = time.perf_counter() - started
-    peak = rss_mib()
+    peak = peak_rss_mib()
     print(
         json.dumps(
             {
