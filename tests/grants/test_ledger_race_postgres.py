@@ -11,7 +11,6 @@ receipts and 5 of disbursements, each reversal's entry asked for twice (one of e
 pair gets ``invalid_transition``). Real commits: transaction=True.
 """
 
-import threading
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -28,6 +27,7 @@ from partners.models import Fund, Receipt
 from partners.roles import Role
 from seetf.common import dbrole
 from seetf.common.errors import ApplicationError
+from tests.concurrency import at_once
 from tests.conftest import read_afresh
 from tests.factories import fund_with, make_contribution, make_receipt
 from tests.grants.factories import make_grant
@@ -51,36 +51,23 @@ def _no_check_after_commit(monkeypatch):
 def race(jobs) -> list:
     """Run each job in its own thread, all released at once, each on its own connection
     as the application's role; returns ("ok", action) or ("refused", code) per job."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list = [None] * len(jobs)
-    errors: list = []
     role = connection.ops.quote_name(dbrole.app_role())
 
-    def work(i):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET ROLE {role}")
-            action, job = jobs[i]
-            barrier.wait(timeout=30)
-            try:
-                job()
-                outcomes[i] = ("ok", action)
-            except ApplicationError as refused:
-                outcomes[i] = ("refused", refused.code)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connection.close()
+    def as_the_application(i):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {role}")
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    assert not errors, errors
-    return outcomes
+    def outcome(action, job):
+        try:
+            job()
+            return ("ok", action)
+        except ApplicationError as refused:
+            return ("refused", refused.code)
+
+    return at_once(
+        [lambda _, a=action, j=job: outcome(a, j) for action, job in jobs],
+        prepare=as_the_application,
+    )
 
 
 def race_jobs(manager, *, proposals, paying, pledge, receipts, disbursements, reason) -> list:

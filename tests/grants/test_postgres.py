@@ -8,7 +8,6 @@ sectors, role groups, the fund's row) that the flush after each such test remove
 """
 
 import re
-import threading
 from decimal import Decimal
 
 import pytest
@@ -21,6 +20,7 @@ from grants.selectors import fund_ledger_from_records
 from partners.models import Fund
 from partners.roles import Role
 from seetf.common.models import IdempotencyKey
+from tests.concurrency import at_once
 from tests.conftest import api_client
 from tests.factories import fund_with
 from tests.grants.factories import make_grant
@@ -38,29 +38,10 @@ pytestmark = [
 def run_together(user_of, request_of) -> list:
     """Send THREADS requests at once: thread i, as ``user_of(i)``, sends
     ``request_of(i, client)``; returns the responses in thread order."""
-    barrier = threading.Barrier(THREADS)
-    responses: list = [None] * THREADS
-    errors: list = []
-
-    def work(i):
-        try:
-            client = api_client(user_of(i))
-            barrier.wait(timeout=30)
-            responses[i] = request_of(i, client)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not errors, errors
-    return responses
+    return at_once(
+        [lambda client, i=i: request_of(i, client) for i in range(THREADS)],
+        prepare=lambda i: api_client(user_of(i)),
+    )
 
 
 def outcome(responses) -> list:

@@ -10,14 +10,14 @@ after a short pause that widens the window in which a lock taken out of order wo
 deadlock: the test fails so without the trigger's ordered lock). Real commits:
 transaction=True."""
 
-import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 
 from grants.models import Grant, GrantHistory, GrantStatus, GrantStatusCount
+from tests.concurrency import at_once
 from tests.grants.factories import make_grant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -35,35 +35,21 @@ def actual():
     return {row["status"]: row["n"] for row in rows}
 
 
+def move(grant_id, source, target) -> None:
+    """One grant moved in its own transaction, with the history row the status change
+    needs (grants 0009); the trigger's locks are held a moment before the commit."""
+    with transaction.atomic():
+        GrantHistory.objects.create(
+            grant_id=grant_id, action="race", from_status=source, to_status=target
+        )
+        moved = Grant.objects.filter(pk=grant_id, status=source).update(status=target)
+        assert moved == 1, (grant_id, source, target)
+        time.sleep(0.05)
+
+
 def race(moves) -> None:
     """Each (grant id, from, to) moved by its own thread, all released at once."""
-    barrier = threading.Barrier(len(moves))
-    errors: list = []
-
-    def work(grant_id, source, target):
-        try:
-            barrier.wait(timeout=30)
-            with transaction.atomic():
-                # The history row the status change needs (grants 0009), then the move.
-                GrantHistory.objects.create(
-                    grant_id=grant_id, action="race", from_status=source, to_status=target
-                )
-                moved = Grant.objects.filter(pk=grant_id, status=source).update(status=target)
-                assert moved == 1, (grant_id, source, target)
-                time.sleep(0.05)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=move) for move in moves]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    assert not errors, errors
+    at_once([lambda m=m: move(*m) for m in moves])
 
 
 def test_opposite_moves_at_once_never_deadlock_and_keep_the_counts(funded, leader, fund_manager):

@@ -2,17 +2,16 @@
 a retry with the same key and body gets the first response again and writes nothing
 more; the same key with another body gets 409 `duplicate`; keys are per user."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from partners.models import Contribution, Fund, Receipt
 from seetf.common.models import IdempotencyKey
+from tests.concurrency import at_once
 from tests.conftest import api_client, read_afresh
 from tests.factories import make_contribution
 
@@ -221,36 +220,16 @@ class TestReplay:
 def _all_at_once(user, bodies_and_keys, url):
     """POST each (body, key) from its own thread and connection, released together by a
     barrier; returns (status, json, replayed header) per thread, in order."""
-    barrier = threading.Barrier(len(bodies_and_keys), timeout=30)
-    results = [None] * len(bodies_and_keys)
-    errors = []
 
-    def post(index, body, key):
-        try:
-            client = api_client(read_afresh(user))  # the thread's own user object
-            barrier.wait()
-            response = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-            results[index] = (
-                response.status_code,
-                response.json(),
-                response.headers.get("Idempotent-Replayed"),
-            )
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
+    def post(client, body, key):
+        response = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        return (response.status_code, response.json(), response.headers.get("Idempotent-Replayed"))
 
-    threads = [
-        threading.Thread(target=post, args=(i, body, key))
-        for i, (body, key) in enumerate(bodies_and_keys)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request never finished"
-    assert not errors, errors
-    return results
+    return at_once(
+        [lambda client, b=body, k=key: post(client, b, k) for body, key in bodies_and_keys],
+        # The thread's own user object, and its client.
+        prepare=lambda i: api_client(read_afresh(user)),
+    )
 
 
 @pytest.mark.postgres
