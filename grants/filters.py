@@ -145,6 +145,12 @@ class GrantOrderingFilter(IdLastOrderingFilter):
     to page, and the keyset cursors of the list have a unique position to start from."""
 
 
+def filters_given(filterset_class, params) -> set[str]:
+    """The names of ``filterset_class``'s filters that the query ``params`` give (a
+    filter given an empty value is given: the FilterSet decides what it means)."""
+    return {name for name in filterset_class.base_filters if name in params}
+
+
 class GrantFilterBackend(DjangoFilterBackend):
     """django-filter's backend, which skips building the FilterSet (a deep copy of every
     filter, a form, its validation) when the request names none of its filters: with
@@ -153,8 +159,6 @@ class GrantFilterBackend(DjangoFilterBackend):
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is not None and not any(
-            name in request.query_params for name in filterset_class.base_filters
-        ):
+        if filterset_class is not None and not filters_given(filterset_class, request.query_params):
             return queryset
         return super().filter_queryset(request, queryset, view)

@@ -25,6 +25,7 @@ from ..filters import (
     GrantFilter,
     GrantFilterBackend,
     GrantOrderingFilter,
+    filters_given,
 )
 from ..models import Grant
 from ..permissions import can_create_grant, can_decide_grant, can_disburse
@@ -198,7 +199,7 @@ class GrantViewSet(
         """The list's count from the counts by status, when no filter but ``status`` is
         given (the filters have checked its values by now): None otherwise."""
         params = request.query_params
-        if any(name in params for name in GrantFilter.base_filters if name != "status"):
+        if filters_given(GrantFilter, params) - {"status"}:
             return None
         statuses = params.getlist("status") or None
         return lambda: selectors.visible_grant_count(request.user, statuses)

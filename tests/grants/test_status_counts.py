@@ -134,3 +134,13 @@ def test_the_list_reads_the_counts_not_the_grants_when_the_status_decides(
         from_counts = [s for s in sql if "grants_grantstatuscount" in s]
         assert bool(from_counts) == reads_counts, (role, query, sql)
         assert any("COUNT(*)" in s and '"grants_grant"' in s for s in sql) != reads_counts
+
+
+def test_a_list_with_any_other_filter_counts_the_grants(funded, leader, fund_manager):
+    make_grant(leader, GrantStatus.APPROVED, manager=fund_manager)
+    client = api_client(fund_manager)
+    for query, count in (("search=nothing-like-this", 0), ("status=approved&search=", 1)):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/api/v1/grants/?{query}").json()["count"] == count
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert not [s for s in sql if "grants_grantstatuscount" in s], (query, sql)
