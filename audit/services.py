@@ -46,9 +46,11 @@ def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict:
     A foreign key is read as its id (no query); a many-to-many field as its sorted ids
     (one query, skipped for an unsaved object)."""
     opts = obj._meta
-    names = list(fields) if fields is not None else [
-        f.name for f in opts.concrete_fields if not f.primary_key
-    ]
+    names = (
+        list(fields)
+        if fields is not None
+        else [f.name for f in opts.concrete_fields if not f.primary_key]
+    )
     out = {}
     for name in names:
         field = opts.get_field(name)

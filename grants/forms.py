@@ -3,7 +3,6 @@ fields, choices from the reference data); the rules of the fund stay in the serv
 whose ValidationErrors are shown next to the fields by
 ``seetf.common.forms.apply_service_errors``."""
 
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -86,8 +85,7 @@ class ProposalForm(WebForm):
         label=_("Recipient countries"),
         queryset=_countries(),
         help_text=_(
-            "The countries that learn. Type to find one; hold Ctrl (or Cmd) to choose "
-            "several."
+            "The countries that learn. Type to find one; hold Ctrl (or Cmd) to choose several."
         ),
     )
     provider_countries = CountriesField(

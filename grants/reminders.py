@@ -207,9 +207,7 @@ def send_pending_reminders(*, as_of: date) -> ReminderRun:
     run = ReminderRun()
     skip_locked = connection.features.has_select_for_update_skip_locked
     pending = list(
-        Reminder.objects.filter(sent_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", "recipient")
+        Reminder.objects.filter(sent_at__isnull=True).order_by("pk").values_list("pk", "recipient")
     )
     languages: dict[str, str] = {}
     for index, (pk, _) in enumerate(pending):

@@ -45,6 +45,8 @@ def can_file_ex_post(user, grant) -> tuple[bool, str]:
     if grant.task_team_leader_id == user.pk:
         return True, ""
     return False, _("Only the grant's task team leader files its ex-post checks.")
+
+
 # --- Lessons with evidence and participant feedback ----------------------------------
 
 

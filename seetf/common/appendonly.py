@@ -40,9 +40,7 @@ def _mirrors_an_original(table: str, parent: str, amounts: tuple[str, ...]) -> s
 MIRROR_MESSAGE = "a reversing entry must reverse an original entry of its parent exactly"
 
 
-def _statements(
-    vendor: str, table: str, parent: str | None, amounts: tuple[str, ...]
-) -> list[str]:
+def _statements(vendor: str, table: str, parent: str | None, amounts: tuple[str, ...]) -> list[str]:
     statements = _all_statements(vendor, table, parent or "", amounts)
     if parent is None:  # a log with no reversing entries: only UPDATE and DELETE refused
         return [s for s in statements if "_mirror" not in s]

@@ -62,9 +62,7 @@ def test_the_leader_removes_a_saved_planned_exchange_when_saving(web, leader, dr
         if field.attrs.get("name", "").endswith("-remove")
     ]
     assert len(removable) == 2  # "Remove this exchange" on the saved rows only
-    titles = {
-        root.find("input", name=f"exchanges-{i}-title").attrs["value"]: i for i in (0, 1)
-    }
+    titles = {root.find("input", name=f"exchanges-{i}-title").attrs["value"]: i for i in (0, 1)}
     data = edit_data(root, [titles["Study tour"]])
     response = client.post(f"/grants/{draft.pk}/edit/", data)
     assert response.status_code == 302, page(response).text[:2000]
