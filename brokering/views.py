@@ -84,7 +84,7 @@ def offer_catalogue(request):
             .order_by("-id")
         )
         paginator = Paginator(found, PAGE_SIZE)
-        if not request.GET.keys() - {"page"}:  # the whole catalogue: counted on an index
+        if not OfferFilter.filters_given(request.GET):  # the whole catalogue: on an index
             paginator.count = selectors.offers_visible_count(request.user)
         page = paginator.get_page(request.GET.get("page"))
         errors = {}

@@ -1,6 +1,8 @@
 """The brokering API: `/offers/`, `/requests/`, a request's `suggestions/` and
 `match/` (API.md, "Brokering knowledge")."""
 
+from functools import partial
+
 import django_filters
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
@@ -157,6 +159,13 @@ class OfferFilter(_SharedFilters):
     def extra_search(self, word):
         return Q(institution__icontains=word)
 
+    @classmethod
+    def filters_given(cls, params) -> bool:
+        """Whether ``params`` (a request's query) names any of the filters: without one,
+        the catalogue is every offer the user sees, counted on the status index
+        (``selectors.offers_visible_count``), not by the rule's OR over every row."""
+        return any(name in params for name in cls.base_filters)
+
     @property
     def qs(self):
         found = super().qs
@@ -253,7 +262,10 @@ class OfferViewSet(
         # Rows, not model instances (``OFFER_ROWS``): the count, the page, its sectors.
         rows = OFFER_ROWS if can_see_contacts(request.user) else PUBLIC_OFFER_ROWS
         offers = self.filter_queryset(selectors.with_capacity(self.scoped()).order_by("id"))
-        page = self.paginate_queryset(Rows(offers, rows.read))
+        counted = None
+        if not OfferFilter.filters_given(request.query_params):
+            counted = partial(selectors.offers_visible_count, request.user)
+        page = self.paginate_queryset(Rows(offers, rows.read, counted=counted))
         return self.get_paginated_response(rows.represent(page))
 
     def create(self, request, *args, **kwargs):
