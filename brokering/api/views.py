@@ -98,6 +98,16 @@ def _in_json_list(queryset, field: str, value: str):
     )
 
 
+def _with_sectors(queryset, **sectors):
+    """Rows with a sector of these (lookups on the relation's table): a subquery on it,
+    not a join, so that no row is repeated and none needs DISTINCT (which made counting
+    the offers of a sector compare every column of each: 80 ms at 100,000 offers)."""
+    through = queryset.model.sectors.through
+    return queryset.filter(
+        pk__in=through.objects.filter(**sectors).values(f"{queryset.model._meta.model_name}_id")
+    )
+
+
 class _LanguageFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if value in (None, ""):
@@ -111,7 +121,10 @@ class _LanguageFilter(django_filters.CharFilter):
 
 class _SharedFilters(django_filters.FilterSet):
     sector = django_filters.ModelChoiceFilter(
-        field_name="sectors", queryset=Sector.objects.all(), help_text="A DAC purpose code."
+        field_name="sectors",
+        queryset=Sector.objects.all(),
+        method="filter_sector",
+        help_text="A DAC purpose code.",
     )
     category = django_filters.CharFilter(
         method="filter_category", help_text="A DAC category: the first 3 digits of a code."
@@ -124,14 +137,13 @@ class _SharedFilters(django_filters.FilterSet):
         method="filter_search", help_text="Words in the title or description."
     )
 
+    def filter_sector(self, queryset, name, value):
+        return _with_sectors(queryset, sector=value)
+
     def filter_category(self, queryset, name, value):
         if not (value.isdigit() and len(value) == 3):
             raise ValidationError({"category": [_("Three digits, e.g. 311.")]})
-        return queryset.filter(
-            pk__in=queryset.model.sectors.through.objects.filter(
-                sector__code__startswith=value
-            ).values(f"{queryset.model._meta.model_name}_id")
-        )
+        return _with_sectors(queryset, sector__code__startswith=value)
 
     def filter_instrument(self, queryset, name, value):
         return _in_json_list(queryset, "instruments", value)
@@ -165,12 +177,6 @@ class OfferFilter(_SharedFilters):
         the catalogue is every offer the user sees, counted on the status index
         (``selectors.offers_visible_count``), not by the rule's OR over every row."""
         return any(name in params for name in cls.base_filters)
-
-    @property
-    def qs(self):
-        found = super().qs
-        sector = getattr(self.form, "cleaned_data", {}).get("sector")
-        return found.distinct() if sector else found
 
 
 class RequestFilter(_SharedFilters):
