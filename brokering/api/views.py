@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from grants.filters import filters_given
 from grants.models import Instrument
 from partners.models import Country, Sector
 from seetf.common.api import ErrorSerializer, ScopedViewSet
@@ -171,13 +172,6 @@ class OfferFilter(_SharedFilters):
     def extra_search(self, word):
         return Q(institution__icontains=word)
 
-    @classmethod
-    def filters_given(cls, params) -> bool:
-        """Whether ``params`` (a request's query) names any of the filters: without one,
-        the catalogue is every offer the user sees, counted on the status index
-        (``selectors.offers_visible_count``), not by the rule's OR over every row."""
-        return any(name in params for name in cls.base_filters)
-
 
 class RequestFilter(_SharedFilters):
     recipient_country = django_filters.ModelChoiceFilter(
@@ -269,7 +263,7 @@ class OfferViewSet(
         rows = OFFER_ROWS if can_see_contacts(request.user) else PUBLIC_OFFER_ROWS
         offers = self.filter_queryset(selectors.with_capacity(self.scoped()).order_by("id"))
         counted = None
-        if not OfferFilter.filters_given(request.query_params):
+        if not filters_given(OfferFilter, request.query_params):  # the whole catalogue
             counted = partial(selectors.offers_visible_count, request.user)
         page = self.paginate_queryset(Rows(offers, rows.read, counted=counted))
         return self.get_paginated_response(rows.represent(page))
