@@ -679,6 +679,7 @@ OFFER_KEYS = [
     "reference",
     "title",
     "description",
+    "description_html",
     "provider_country",
     "institution",
     "sectors",
@@ -709,8 +710,8 @@ def _offers(db, where: str, params, order: str = "o.id", limit=None) -> list[dic
     role), in one query: their sectors and this year's matches as subqueries."""
 
     rows = db.all(
-        f"""SELECT o.id, o.reference, o.title, o.description, o.provider_country_id,
-               o.institution,
+        f"""SELECT o.id, o.reference, o.title, o.description, o.rendered_description,
+               o.provider_country_id, o.institution,
                ARRAY(SELECT s.sector_id FROM brokering_offer_sectors s
                      WHERE s.offer_id = o.id ORDER BY s.sector_id),
                o.instruments, o.languages, o.capacity_per_year,
@@ -721,24 +722,8 @@ def _offers(db, where: str, params, order: str = "o.id", limit=None) -> list[dic
         + ("" if limit is None else f" LIMIT {int(limit)}"),
         [_year(), *params],
     )
-    out = []
-    for r in rows:
-        item = dict(zip(OFFER_KEYS, r, strict=True))
-        item["description_html"] = _description_html(item["description"])
-        out.append(item)
-    return out
-
-
-_rendered: dict[str, str] = {}
-
-
-def _description_html(text: str) -> str:
-    """Rendered once per process, as the API keeps them (brokering.api.serializers)."""
-    from results.markdown import render_markdown
-
-    if text not in _rendered:
-        _rendered[text] = render_markdown(text)
-    return _rendered[text]
+    # The description as the offers' writers keep it rendered, as the API reads it.
+    return [dict(zip(OFFER_KEYS, r, strict=True)) for r in rows]
 
 
 def offers(db, user, environ, query):

@@ -609,6 +609,7 @@ OFFER_COLUMNS = (
     "reference",
     "title",
     "description",
+    "rendered_description",
     "provider_country_id",
     "institution",
     "instruments",
@@ -627,7 +628,6 @@ def _offer_rows(offers) -> list[dict]:
     from django.utils import timezone
 
     from brokering.models import Match, Offer
-    from results.markdown import render_markdown
 
     matches = (
         Match.objects.filter(offer=OuterRef("pk"), year=timezone.localdate().year)
@@ -654,7 +654,7 @@ def _offer_rows(offers) -> list[dict]:
             "reference": r["reference"],
             "title": r["title"],
             "description": r["description"],
-            "description_html": _description_html(r["description"], render_markdown),
+            "description_html": r["rendered_description"],  # kept by the offers' writers
             "provider_country": r["provider_country_id"],
             "institution": r["institution"],
             "sectors": sectors[r["id"]],
@@ -668,16 +668,6 @@ def _offer_rows(offers) -> list[dict]:
         }
         for r in rows
     ]
-
-
-_rendered: dict[str, str] = {}
-
-
-def _description_html(text: str, render) -> str:
-    """Rendered once per process, as the API keeps them (brokering.api.serializers)."""
-    if text not in _rendered:
-        _rendered[text] = render(text)
-    return _rendered[text]
 
 
 @_authenticated

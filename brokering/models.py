@@ -84,10 +84,16 @@ class Offer(_Described, TimeStampedModel):
 
     @property
     def description_html(self) -> str:
-        # A row written outside the offers' writers (a test's, a shell's) is rendered now.
-        if self.rendered_description or not self.description:
-            return self.rendered_description
-        return render_markdown(self.description)
+        return offer_description_html(self.description, self.rendered_description)
+
+
+def offer_description_html(description: str, rendered_description: str) -> str:
+    """An offer's description as the catalogue, its page and the API show it: as kept
+    (``rendered_description``). A row written outside the offers' writers (a test's, a
+    shell's) left it empty: rendered now."""
+    if rendered_description or not description:
+        return rendered_description
+    return render_markdown(description)
 
 
 class ExchangeRequest(_Described, TimeStampedModel):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as FilterError
 
+from grants.filters import filters_given
 from seetf.common.datacache import cached
 from seetf.common.errors import ApplicationError
 from seetf.common.forms import quick_selects, service_errors_on
@@ -84,7 +85,7 @@ def offer_catalogue(request):
             .order_by("-id")
         )
         paginator = Paginator(found, PAGE_SIZE)
-        if not request.GET.keys() - {"page"}:  # the whole catalogue: counted on an index
+        if not filters_given(OfferFilter, request.GET):  # the whole catalogue: on an index
             paginator.count = selectors.offers_visible_count(request.user)
         page = paginator.get_page(request.GET.get("page"))
         errors = {}

@@ -1,18 +1,10 @@
-from functools import lru_cache
-
 from rest_framework import serializers
 
 from grants.models import Instrument
 from partners.models import Country, Sector
-from results.markdown import render_markdown
 from seetf.common.rows import Computed, RowRepresentation
 
-from ..models import ExchangeRequest, Offer, OfferStatus, RequestStatus
-
-# An offer's description rendered (Markdown, then the sanitizer) is a pure function of
-# its text, and costs a few milliseconds: a catalogue page of 50 offers rendered them all
-# on every request. Kept per process for the descriptions read most recently.
-_description_html = lru_cache(maxsize=4096)(render_markdown)
+from ..models import ExchangeRequest, Offer, OfferStatus, RequestStatus, offer_description_html
 
 LANGUAGES_HELP = "ISO 639-1 codes (two lower-case letters: en, fr, es, pt, ar...)."
 
@@ -91,7 +83,7 @@ class PublicOfferSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "reference", "status"]
 
     def get_description_html(self, offer) -> str:
-        return _description_html(offer.description)
+        return offer.description_html
 
     def get_capacity_left(self, offer) -> int:
         used = getattr(offer, "matches_this_year", None)
@@ -175,8 +167,10 @@ class RequestSerializer(serializers.ModelSerializer):
 # in one statement. The catalogue's page of 50 offers walked as model instances with
 # prefetched managers by the ModelSerializer cost more than its queries.
 _OFFER_DECLARED = {
+    # As kept by the offers' writers (``Offer.rendered_description``), not rendered here.
     "description_html": Computed(
-        ("description",), lambda row: _description_html(row["description"])
+        ("description", "rendered_description"),
+        lambda row: offer_description_html(row["description"], row["rendered_description"]),
     ),
     # The provider's code (SlugRelatedField by ``code``, the country's primary key).
     "provider_country": Computed(("provider_country_id",), lambda row: row["provider_country_id"]),

@@ -1,6 +1,8 @@
 """The brokering API: `/offers/`, `/requests/`, a request's `suggestions/` and
 `match/` (API.md, "Brokering knowledge")."""
 
+from functools import partial
+
 import django_filters
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
@@ -18,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from grants.filters import filters_given
 from grants.models import Instrument
 from partners.models import Country, Sector
 from seetf.common.api import ErrorSerializer, ScopedViewSet
@@ -96,6 +99,16 @@ def _in_json_list(queryset, field: str, value: str):
     )
 
 
+def _with_sectors(queryset, **sectors):
+    """Rows with a sector of these (lookups on the relation's table): a subquery on it,
+    not a join, so that no row is repeated and none needs DISTINCT (which made counting
+    the offers of a sector compare every column of each: 80 ms at 100,000 offers)."""
+    through = queryset.model.sectors.through
+    return queryset.filter(
+        pk__in=through.objects.filter(**sectors).values(f"{queryset.model._meta.model_name}_id")
+    )
+
+
 class _LanguageFilter(django_filters.CharFilter):
     def filter(self, qs, value):
         if value in (None, ""):
@@ -109,7 +122,10 @@ class _LanguageFilter(django_filters.CharFilter):
 
 class _SharedFilters(django_filters.FilterSet):
     sector = django_filters.ModelChoiceFilter(
-        field_name="sectors", queryset=Sector.objects.all(), help_text="A DAC purpose code."
+        field_name="sectors",
+        queryset=Sector.objects.all(),
+        method="filter_sector",
+        help_text="A DAC purpose code.",
     )
     category = django_filters.CharFilter(
         method="filter_category", help_text="A DAC category: the first 3 digits of a code."
@@ -122,14 +138,13 @@ class _SharedFilters(django_filters.FilterSet):
         method="filter_search", help_text="Words in the title or description."
     )
 
+    def filter_sector(self, queryset, name, value):
+        return _with_sectors(queryset, sector=value)
+
     def filter_category(self, queryset, name, value):
         if not (value.isdigit() and len(value) == 3):
             raise ValidationError({"category": [_("Three digits, e.g. 311.")]})
-        return queryset.filter(
-            pk__in=queryset.model.sectors.through.objects.filter(
-                sector__code__startswith=value
-            ).values(f"{queryset.model._meta.model_name}_id")
-        )
+        return _with_sectors(queryset, sector__code__startswith=value)
 
     def filter_instrument(self, queryset, name, value):
         return _in_json_list(queryset, "instruments", value)
@@ -156,12 +171,6 @@ class OfferFilter(_SharedFilters):
 
     def extra_search(self, word):
         return Q(institution__icontains=word)
-
-    @property
-    def qs(self):
-        found = super().qs
-        sector = getattr(self.form, "cleaned_data", {}).get("sector")
-        return found.distinct() if sector else found
 
 
 class RequestFilter(_SharedFilters):
@@ -253,7 +262,10 @@ class OfferViewSet(
         # Rows, not model instances (``OFFER_ROWS``): the count, the page, its sectors.
         rows = OFFER_ROWS if can_see_contacts(request.user) else PUBLIC_OFFER_ROWS
         offers = self.filter_queryset(selectors.with_capacity(self.scoped()).order_by("id"))
-        page = self.paginate_queryset(Rows(offers, rows.read))
+        counted = None
+        if not filters_given(OfferFilter, request.query_params):  # the whole catalogue
+            counted = partial(selectors.offers_visible_count, request.user)
+        page = self.paginate_queryset(Rows(offers, rows.read, counted=counted))
         return self.get_paginated_response(rows.represent(page))
 
     def create(self, request, *args, **kwargs):

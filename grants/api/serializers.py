@@ -273,15 +273,7 @@ class GrantRows(Rows):
     by status: ``selectors.visible_grant_count``), or None."""
 
     def __init__(self, queryset, counted=None):
-        super().__init__(queryset, grant_rows)
-        self.counted = counted
-
-    def count(self) -> int:
-        if self.counted is not None:
-            known = self.counted()
-            if known is not None:
-                return known
-        return super().count()
+        super().__init__(queryset, grant_rows, counted=counted)
 
 
 class TransitionSerializer(serializers.Serializer):

@@ -99,16 +99,25 @@ class Rows:
     not full its rows are the count, with no count query (a list that mostly fits on a
     page: a person's notifications, the funding windows). Its number of queries then
     depends on the list's length: not for a list whose queries are pinned the same at
-    any size."""
+    any size.
+
+    ``counted``: a function giving the number of rows without counting the queryset
+    when it is known otherwise (a count the database keeps, or reads on an index), or
+    None when it is not: then the queryset is counted."""
 
     ordered = True
 
-    def __init__(self, queryset, read, *, counted_by_first_page=False):
+    def __init__(self, queryset, read, *, counted_by_first_page=False, counted=None):
         self.queryset = queryset
         self.read = read
         self.counted_by_first_page = counted_by_first_page
+        self.counted = counted
 
     def count(self) -> int:
+        if self.counted is not None:
+            known = self.counted()
+            if known is not None:
+                return known
         return self.queryset.count()
 
     def __len__(self) -> int:
