@@ -54,7 +54,6 @@ from django.db.models import (
     Q,
     Subquery,
 )
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,7 +140,7 @@ class GrantTimes:
         row = self.row
         zone = timezone.get_default_timezone()
         report_submitted = local_date(row["report_submitted_at"], zone)
-        report_accepted = local_date(row["report_accepted_at"], zone)
+        report_accepted = local_date(row["report_accepted"], zone)
 
         def days(start, end):
             return None if start is None or end is None else (end - start).days
@@ -198,7 +197,7 @@ def grant_times(grants, extra_fields: Iterable[str] = ()) -> dict[int, GrantTime
             "first_exchange_on",
             *extra_fields,
             report_submitted_at=F("completion_report__submitted_at"),
-            report_accepted_at=F("completion_report__accepted_at"),
+            report_accepted=F("completion_report__accepted_at"),
         )
     )
     times = {row["id"]: GrantTimes(id=row["id"], row=row) for row in rows}
@@ -435,8 +434,11 @@ def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
     grant (``Grant.first_submitted_on``, ``first_approved_on``): each walk reads a
     partial index in its order, ``(date, id)`` as the list's, and stops at the limit
     (grants 0018), where computing each grant's first history row meant computing it
-    for every grant at the status and sorting them."""
-    zone = timezone.get_default_timezone()
+    for every grant at the status and sorting them. The reports waiting for acceptance
+    are walked likewise by what the grant keeps of its report
+    (``Grant.report_submitted_on``, ``report_accepted_at``, grants 0019), which the
+    list reads too, not by joining every waiting report and sorting it by its time's
+    local date."""
     submitted = F("first_submitted_on")
     approved = F("first_approved_on")
     approved_grants = grants.filter(status=GrantStatus.APPROVED)
@@ -474,10 +476,10 @@ def _overdue_walks(grants, standards: dict[str, int], limit: int) -> Q:
         "report_to_acceptance": (
             grants.filter(
                 status=GrantStatus.COMPLETED,
-                completion_report__submitted_at__isnull=False,
-                completion_report__accepted_at__isnull=True,
+                report_submitted_on__isnull=False,
+                report_accepted_at__isnull=True,
             ),
-            TruncDate("completion_report__submitted_at", tzinfo=zone),
+            F("report_submitted_on"),
         ),
         "submit_to_close": (grants.filter(status__in=OPEN_STATUSES), submitted),
     }
@@ -527,11 +529,12 @@ def _steps_begun(grants, standards: dict[str, int], limit: int | None):
         "planned_end",
         "first_submitted_on",
         "first_approved_on",
+        "report_submitted_on",
+        "report_accepted_at",
         "disbursed",
         "exchanged",
         leader=F(username),
         report_submitted_at=F("completion_report__submitted_at"),
-        report_accepted_at=F("completion_report__accepted_at"),
     )
     if limit is not None:
         rows = rows.filter(_overdue_walks(grants, standards, limit))
@@ -586,7 +589,7 @@ def overdue_against_standards(
             if row["report_submitted_at"] is None:
                 owed.append(("end_to_report", row["planned_end"]))
         if status == GrantStatus.COMPLETED and row["report_accepted_at"] is None:
-            owed.append(("report_to_acceptance", local_date(row["report_submitted_at"])))
+            owed.append(("report_to_acceptance", row["report_submitted_on"]))
         owed.append(("submit_to_close", submitted))
         for step, since in owed:
             standard = standards.get(step)

@@ -82,6 +82,7 @@ from grants.models import (
     ReferenceCounter,
     Reminder,
     first_move_dates,
+    report_dates,
 )
 from grants.reminders import reminders_for
 from grants.selectors import fund_ledger_from_records, windows_ledger_from_records
@@ -846,6 +847,10 @@ class _Generator:
             # The first submission's and approval's dates its history gives, as the
             # services keep them.
             **first_move_dates((to, at) for at, _actor, _action, _from, to, _c in events),
+            # And what it keeps of its report, as the workflow's report effects set it.
+            **report_dates(
+                report.submitted_at if report else None, report.accepted_at if report else None
+            ),
         )
         plan = GrantPlan(
             grant=grant,

@@ -391,9 +391,15 @@ def manager_home(user) -> dict:
             "id", "reference", "title", report_submitted_at=F("completion_report__submitted_at")
         )
     )
+    # By the acceptance the grant keeps (``Grant.report_accepted_at``): its partial index
+    # of the completed grants in this order (grants 0019), where the report's would walk
+    # through the accepted reports of every closed grant; the report's own acceptance
+    # still decides, as above.
     to_close, more_to_close = _first(
-        completed.filter(completion_report__accepted_at__isnull=False)
-        .order_by("completion_report__accepted_at", "id")
+        completed.filter(
+            report_accepted_at__isnull=False, completion_report__accepted_at__isnull=False
+        )
+        .order_by("report_accepted_at", "id")
         .values("id", "reference", "title")
     )
     return {

@@ -131,9 +131,14 @@ def grant_first_moves_recompute(*, grants=None) -> int:
     """Each grant's first-move dates (``Grant.first_submitted_on``,
     ``first_approved_on``) computed again from its history, in TIME_ZONE's dates, in one
     UPDATE: for the writers that insert history rows in bulk (given their ``grants``),
-    and for every grant after a change of TIME_ZONE (``manage.py grant_first_moves``).
-    The number of grants updated."""
+    and for every grant after a change of TIME_ZONE (``manage.py grant_first_moves``);
+    with them the local date of its completion report's submission
+    (``report_submitted_on``), from the report. The number of grants updated."""
     zone = timezone.get_default_timezone()
+    reports = Grant.completion_report.related.related_model.objects.filter(grant=OuterRef("pk"))
+    report_submitted_on = Subquery(
+        reports.annotate(day=TruncDate("submitted_at", tzinfo=zone)).values("day")[:1]
+    )
 
     def first(status):
         return Subquery(
@@ -144,7 +149,10 @@ def grant_first_moves_recompute(*, grants=None) -> int:
         )
 
     rows = Grant.objects.all() if grants is None else Grant.objects.filter(pk__in=grants)
-    return rows.update(**{name: first(status) for status, name in FIRST_MOVE_FIELDS.items()})
+    return rows.update(
+        **{name: first(status) for status, name in FIRST_MOVE_FIELDS.items()},
+        report_submitted_on=report_submitted_on,
+    )
 
 
 # --- Proposals ----------------------------------------------------------------------------

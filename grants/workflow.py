@@ -39,6 +39,7 @@ from seetf.common.rules import ALLOWED, Verdict, as_verdict
 from . import permissions
 from .forms import ApproveForm, CancelForm, CommentForm, RejectForm, RequiredCommentForm
 from .models import GrantStatus as S
+from .models import report_dates
 from .references import next_grant_reference
 
 
@@ -425,10 +426,14 @@ def released(step: Step) -> None:
         step.set(released_usd=step.grant.released_usd + release)
 
 
+# Each report effect also sets what the grant keeps of its report (``report_dates``).
+
+
 def report_submitted_now(step: Step) -> None:
     report = _report(step.grant)
     report.submitted_at = step.now
     step.save_report(report, ["submitted_at"])
+    step.set(**report_dates(report.submitted_at, report.accepted_at))
 
 
 def report_accepted_now(step: Step) -> None:
@@ -436,6 +441,7 @@ def report_accepted_now(step: Step) -> None:
     report.accepted_at = step.now
     report.accepted_by = step.user
     step.save_report(report, ["accepted_at", "accepted_by"])
+    step.set(**report_dates(report.submitted_at, report.accepted_at))
 
 
 def report_returned_now(step: Step) -> None:
@@ -444,6 +450,7 @@ def report_returned_now(step: Step) -> None:
     report = _report(step.grant)
     report.submitted_at = None
     step.save_report(report, ["submitted_at"])
+    step.set(**report_dates(report.submitted_at, report.accepted_at))
 
 
 # --- The table -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from grants.models import (
     Grant,
     GrantHistory,
     GrantStatus,
+    report_dates,
 )
 from grants.references import next_grant_reference
 from partners.models import Country, Sector
@@ -161,7 +162,12 @@ def load_review_projects() -> dict:
         )
         # The first-move dates the history gives (``Grant.note_move``).
         moved = [n for _a, _s, dst, _u, day in steps for n in grant.note_move(dst, _at(day))]
-        grant.save(update_fields=moved)
+        # And what it keeps of its report, below (``report_dates``).
+        report_submitted, report_accepted = _at(date(2010, 8, 16)), _at(date(2010, 9, 1))
+        kept = report_dates(report_submitted, report_accepted)
+        for name, value in kept.items():
+            setattr(grant, name, value)
+        grant.save(update_fields=[*moved, *kept])
         follow_up = box["follow_up_description"] if box else ""
         report = CompletionReport.objects.create(
             grant=grant,
@@ -169,8 +175,8 @@ def load_review_projects() -> dict:
             lessons=(fact["outcome_summary"] if fact else ""),
             follow_up_needed=bool(fact and fact["follow_up_needed"] == "yes"),
             follow_up_description=follow_up,
-            submitted_at=_at(date(2010, 8, 16)),
-            accepted_at=_at(date(2010, 9, 1)),
+            submitted_at=report_submitted,
+            accepted_at=report_accepted,
             accepted_by=manager,
         )
         if box:

@@ -7,8 +7,9 @@ from grants.services import grant_first_moves_recompute
 class Command(BaseCommand):
     help = (
         "Recompute every grant's first-move dates (first submitted, first approved) from "
-        "its history in TIME_ZONE's dates: run it after changing TIME_ZONE, whose dates "
-        "the overdue list orders by (the rows written before were dated in the old zone)."
+        "its history, and its completion report's submission date from the report, in "
+        "TIME_ZONE's dates: run it after changing TIME_ZONE, whose dates the overdue list "
+        "orders by (the rows written before were dated in the old zone)."
     )
 
     def handle(self, *args, **options):
