@@ -132,8 +132,9 @@ def grant_first_moves_recompute(*, grants=None) -> int:
     ``first_approved_on``) computed again from its history, in TIME_ZONE's dates, in one
     UPDATE: for the writers that insert history rows in bulk (given their ``grants``),
     and for every grant after a change of TIME_ZONE (``manage.py grant_first_moves``);
-    with them the local date of its completion report's submission
-    (``report_submitted_on``), from the report. The number of grants updated."""
+    with them what it keeps of its completion report (``report_submitted_on``, the
+    submission's local date, and ``report_accepted_at``), from the report: a report
+    changed behind the workflow's back is followed again. The number of grants updated."""
     zone = timezone.get_default_timezone()
     reports = Grant.completion_report.related.related_model.objects.filter(grant=OuterRef("pk"))
     report_submitted_on = Subquery(
@@ -152,6 +153,7 @@ def grant_first_moves_recompute(*, grants=None) -> int:
     return rows.update(
         **{name: first(status) for status, name in FIRST_MOVE_FIELDS.items()},
         report_submitted_on=report_submitted_on,
+        report_accepted_at=Subquery(reports.values("accepted_at")[:1]),
     )
 
 

@@ -157,3 +157,15 @@ def test_the_report_effects_keep_what_the_grant_keeps_of_its_report(
     call_command("grant_first_moves", stdout=io.StringIO())
     assert kept_report_dates()[grant.pk] == (date(2026, 5, 5), accepted)
     assert kept_report_dates() == report_dates_of_reports()
+
+
+def test_the_command_follows_a_report_changed_behind_the_workflow(funded, leader, fund_manager):
+    grant = make_grant(leader, GrantStatus.CLOSED, manager=fund_manager)
+    report = CompletionReport.objects.get(grant=grant)
+    moved = report.accepted_at + timezone.timedelta(days=3)
+    # An UPDATE of the report alone (SQL, a data fix): the grant's copy is behind.
+    CompletionReport.objects.filter(pk=report.pk).update(accepted_at=moved)
+    assert kept_report_dates()[grant.pk][1] != moved
+    call_command("grant_first_moves", stdout=io.StringIO())
+    assert kept_report_dates()[grant.pk][1] == moved
+    assert kept_report_dates() == report_dates_of_reports()
