@@ -101,16 +101,18 @@ ENDPOINTS = [
         "cycle-times report",
         "fund_manager",
         "/api/v1/reports/cycle-times/?group_by=quarter",
-        (2, 3),
-        "roles; PostgreSQL: the report; elsewhere: the grants with their step times, their "
-        "history (streamed)",
+        (5, 3),
+        "roles; PostgreSQL: the grants noted since the facts were computed (here all: the "
+        "portfolio was just made), their facts deleted, computed again, the report; "
+        "elsewhere: the grants with their step times, their history (streamed)",
     ),
     (
         "cycle-times report by instrument, as CSV",
         "donor",
         "/api/v1/reports/cycle-times/?group_by=instrument&format=csv",
-        (2, 4),
-        "roles; PostgreSQL: the report; elsewhere: the grants with their step times, their "
+        (3, 4),
+        "roles; PostgreSQL: the grants noted (none since the report above), the report; "
+        "elsewhere: the grants with their step times, their "
         "history, the instruments used",
     ),
     (
