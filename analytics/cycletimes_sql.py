@@ -200,13 +200,18 @@ WHERE f.submitted IS NOT NULL
 WORK_MEM = "32MB"
 
 
+# The transaction-level advisory lock the refreshes of the facts take (a fixed key).
+REFRESH_LOCK = 0x5EE7F001
+
+
 def refresh_cycle_facts() -> None:
     """Compute again the facts of the grants the triggers noted (analytics 0001), and of
     every grant when the facts were computed in another time zone than TIME_ZONE; and
     give the rest of the transaction ``WORK_MEM``. Call it in a transaction.
 
     The grants noted are taken (``DELETE ... RETURNING``: a report refreshing at the
-    same time waits for this one and finds them gone), their facts deleted and computed
+    same time waits for this one and finds them gone), and, under ``REFRESH_LOCK``,
+    their facts deleted and computed
     again from what the next statements see, which is at least what was committed when
     they were noted. A change committed meanwhile notes its grant again, for the next
     report. With nothing noted: one statement, on an empty table and an index."""
@@ -228,6 +233,11 @@ def refresh_cycle_facts() -> None:
             ids |= {row[0] for row in cursor.fetchall()}
         if not ids:
             return
+        # One refresh at a time (to the end of its transaction): two reports may hold
+        # the same grant (noted twice, each taking one note), and two writers of one
+        # grant's facts would collide on its key. The next waits, then deletes what
+        # this one wrote and writes it again from what it sees.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
         ids = sorted(ids)
         cursor.execute(f"DELETE FROM {t['facts']} WHERE grant_id = ANY(%s)", [ids])
         cursor.execute(_facts_statement(), {"ids": ids, "zone": zone})

@@ -101,9 +101,10 @@ ENDPOINTS = [
         "cycle-times report",
         "fund_manager",
         "/api/v1/reports/cycle-times/?group_by=quarter",
-        (5, 3),
+        (6, 3),
         "roles; PostgreSQL: the grants noted since the facts were computed (here all: the "
-        "portfolio was just made), their facts deleted, computed again, the report; "
+        "portfolio was just made), the refreshes' lock, their facts deleted, computed "
+        "again, the report; "
         "elsewhere: the grants with their step times, their history (streamed)",
     ),
     (
