@@ -172,7 +172,7 @@ class Grant(TimeStampedModel):
     # the grant by the workflow's effects (``report_dates``; the generator and the review
     # loader set them too): the fund manager's home walks the completed grants by them in
     # partial indexes of the grant (grants 0019), where the report's own columns cannot
-    # tell a completed grant from a closed one. ``grant_first_moves`` recomputes the date.
+    # tell a completed grant from a closed one. ``grant_first_moves`` recomputes both.
     report_submitted_on = models.DateField(null=True, blank=True, editable=False)
     report_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set by grants.services (grant_propose_follow_on, grant_link_parent), which refuse
