@@ -341,6 +341,13 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
     request_row = project.sql(
         "SELECT r.id FROM brokering_exchangerequest r WHERE r.status = 'open' ORDER BY r.id LIMIT 1"
     )
+    # The hub search looks for a word of a topic the stories tell, at every size: the
+    # first published story's first word ("water" found none of the 35 stories of
+    # 2,000 grants, whose search then read no page: one query fewer than elsewhere).
+    story = project.sql(
+        "SELECT title FROM results_resultsstory WHERE published ORDER BY id LIMIT 1"
+    )
+    hub_word = story[0][0].split()[0].lower() if story else "water"
     # (name, role, path, category): the category says which p95 target applies
     # (``targets``): lists and details 100 ms, dashboards, reports and pages 150 ms.
     api = [
@@ -366,7 +373,12 @@ def endpoints(project: Project, auth: dict) -> list[dict]:
             "/api/v1/reports/capacity-outcomes/",
             "report",
         ),
-        ("knowledge hub search", "donor", "/api/v1/results-stories/?search=water", "list"),
+        (
+            "knowledge hub search",
+            "donor",
+            f"/api/v1/results-stories/?search={urllib.parse.quote(hub_word)}",
+            "list",
+        ),
         ("windows list", "fund_manager", "/api/v1/windows/", "list"),
         (
             "cycle-times report",

@@ -81,11 +81,11 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
     ordering = ["-created_at", "-id"]
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``NOTIFICATION_ROWS``): the page, and the count only
-        # when there is more than a page.
+        # Rows, not model instances (``NOTIFICATION_ROWS``): the page and the count, in
+        # one statement however many notifications the user has.
         notifications = self.filter_queryset(self.scoped())
         page = self.paginate_queryset(
-            Rows(notifications, NOTIFICATION_ROWS.read, counted_by_first_page=True)
+            Rows(notifications, NOTIFICATION_ROWS.read, counted_in_page=True)
         )
         return self.get_paginated_response(NOTIFICATION_ROWS.represent(page))
 

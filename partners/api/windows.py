@@ -188,10 +188,10 @@ class WindowViewSet(
         return selectors.windows_with_details(windows)
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``WINDOW_ROWS``): the page and its relations, and
-        # the count only when there is more than a page (a fund has a few windows).
+        # Rows, not model instances (``WINDOW_ROWS``): the page with the count, then its
+        # relations.
         windows = self.filter_queryset(self.scoped())
-        rows = Rows(windows, WINDOW_ROWS.read, counted_by_first_page=True)
+        rows = Rows(windows, WINDOW_ROWS.read, counted_in_page=True)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(WINDOW_ROWS.represent(page))
 

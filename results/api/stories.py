@@ -267,9 +267,11 @@ class ResultsStoryViewSet(
     # description in the schema, in place of the class's.
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``STORY_ROWS``): the count, the page and its
-        # relations, three queries whatever the page size.
-        page = self.paginate_queryset(Rows(self._readable_stories(), STORY_ROWS.read))
+        # Rows, not model instances (``STORY_ROWS``): the page with the count (a search
+        # matched once), then its relations: two queries whatever the page size.
+        page = self.paginate_queryset(
+            Rows(self._readable_stories(), STORY_ROWS.read, counted_in_page=True)
+        )
         return self.get_paginated_response(STORY_ROWS.represent(page))
 
     def retrieve(self, request, *args, **kwargs):

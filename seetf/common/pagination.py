@@ -1,27 +1,37 @@
 import re
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import Count, Window
 from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+# The column of a page's rows giving the number of rows of the whole list
+# (``Rows(..., counted_in_page=True)``).
+PAGE_COUNT = "seetf_page_count"
 
 
 class _Paginator(Paginator):
-    """Django's paginator, which reads the first page of ``Rows(...,
-    counted_by_first_page=True)`` one row longer: when that is not full, its rows are
-    the count, and no count is read."""
+    """Django's paginator, which reads a page of ``Rows(..., counted_in_page=True)``
+    and the list's count in one statement: no count query, and a page past the last
+    (an empty page but the first) is Django's EmptyPage without counting either."""
 
     def page(self, number):
         rows = self.object_list
-        if number != 1 or not getattr(rows, "counted_by_first_page", False):
+        if not getattr(rows, "counted_in_page", False):
             return super().page(number)
-        found = rows[0 : self.per_page + 1]
-        if len(found) <= self.per_page:
-            self.__dict__["count"] = len(found)  # Paginator.count is a cached_property.
-            return self._get_page(found, 1, self)
-        return self._get_page(found[: self.per_page], 1, self)
+        number = int(number)
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        bottom = (number - 1) * self.per_page
+        found, count = rows.page_and_count(bottom, bottom + self.per_page)
+        if count is None:
+            if number > 1:
+                raise EmptyPage(self.error_messages["no_results"])
+            count = 0
+        self.__dict__["count"] = count  # Paginator.count is a cached_property.
+        return self._get_page(found, number, self)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -95,11 +105,15 @@ class Rows:
     grant_rows``, ``RowRepresentation.read`` of seetf.common.rows: plain rows, not model
     instances).
 
-    ``counted_by_first_page``: the first page is read one row longer, and when it is
-    not full its rows are the count, with no count query (a list that mostly fits on a
-    page: a person's notifications, the funding windows). Its number of queries then
-    depends on the list's length: not for a list whose queries are pinned the same at
-    any size.
+    ``counted_in_page``: the page is read with the list's count in one statement
+    (``COUNT(*) OVER ()``, the database counting the rows it filtered and ordered for
+    the page anyway): one query fewer, and the same number whatever the list's length
+    (a person's notifications, the funding windows, a search's matches). ``read`` then
+    takes ``also``, the annotations to read back (``RowRepresentation.read``). A list
+    of DISTINCT rows is counted apart: its window would count the rows before DISTINCT.
+    With ``ids_first`` too, the statement reads the page's ids alone with the count
+    (narrow rows, however many the window holds: a search over long texts), then the
+    page's rows by those ids: one pass over the list, where a count and a page are two.
 
     ``counted``: a function giving the number of rows without counting the queryset
     when it is known otherwise (a count the database keeps, or reads on an index), or
@@ -107,10 +121,11 @@ class Rows:
 
     ordered = True
 
-    def __init__(self, queryset, read, *, counted_by_first_page=False, counted=None):
+    def __init__(self, queryset, read, *, counted_in_page=False, ids_first=False, counted=None):
         self.queryset = queryset
         self.read = read
-        self.counted_by_first_page = counted_by_first_page
+        self.counted_in_page = counted_in_page and not queryset.query.distinct
+        self.ids_first = ids_first
         self.counted = counted
 
     def count(self) -> int:
@@ -127,3 +142,23 @@ class Rows:
         if not isinstance(item, slice):
             raise TypeError("Rows are read in slices (pages).")
         return self.read(self.queryset[item])
+
+    def page_and_count(self, start: int, stop: int) -> tuple[list, int | None]:
+        """The rows from ``start`` to ``stop`` and the number of rows of the whole list,
+        read in one statement; the count is None when the page is empty (it cannot be
+        read from no row: an empty first page is an empty list)."""
+        counted = self.queryset.annotate(**{PAGE_COUNT: Window(Count("*"))})
+        if self.ids_first:
+            found = list(counted.values_list("pk", PAGE_COUNT)[start:stop])
+            if not found:
+                return [], None
+            place = {pk: i for i, (pk, _count) in enumerate(found)}
+            pk = self.queryset.model._meta.pk.attname
+            rows = self.read(self.queryset.filter(pk__in=list(place)))
+            rows.sort(key=lambda row: place[row[pk]])
+            return rows, found[0][1]
+        rows = self.read(counted[start:stop], also=(PAGE_COUNT,))
+        count = rows[0][PAGE_COUNT] if rows else None
+        for row in rows:
+            del row[PAGE_COUNT]
+        return rows, count

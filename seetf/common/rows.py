@@ -136,15 +136,18 @@ class RowRepresentation:
 
     # --- Reading ---------------------------------------------------------------------
 
-    def read(self, queryset) -> list[dict]:
+    def read(self, queryset, also: tuple[str, ...] = ()) -> list[dict]:
         """The rows of ``queryset`` (filtered, ordered, sliced as the caller wants): its
-        columns, then every relation of the page in one more query (none without any)."""
+        columns (and ``also``, annotations of the queryset the caller reads back), then
+        every relation of the page in one more query (none without any)."""
         plan = self._plan
         query = queryset.query
         if self.page_by_ids and (query.low_mark or query.high_mark is not None):
+            if also:
+                raise ImproperlyConfigured(f"{self!r}: page_by_ids reads no annotation.")
             page = queryset.values("pk")
             queryset = self.model._default_manager.filter(pk__in=page).order_by(*query.order_by)
-        return self.complete(list(queryset.values(*plan.columns)))
+        return self.complete(list(queryset.values(*plan.columns, *also)))
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -74,3 +74,39 @@ def test_anonymous_gets_401(db):
     client = api_client()
     assert client.get("/api/v1/notifications/").status_code == 401
     assert client.post("/api/v1/notifications/read/", {}).status_code == 401
+
+
+@pytest.mark.parametrize("told", [0, 3, 120])
+def test_the_list_reads_its_page_and_count_in_one_statement_however_long(
+    told, leader, funded, django_assert_num_queries
+):
+    """A person with more notifications than a page runs the queries of one with few
+    (the page and its count are one statement); pages past the first are right, and a
+    page past the last is a 404."""
+    grant = make_grant(leader)
+    Notification.objects.bulk_create(
+        Notification(user=leader, kind="comment", grant=grant, text=f"n{i}", delivery="never")
+        for i in range(told)
+    )
+    client = api_client(leader)
+    # The page with the count (force_authenticate: the user is at hand, roles unread).
+    with django_assert_num_queries(1):
+        body = client.get("/api/v1/notifications/?page_size=50").json()
+    assert body["count"] == told
+    assert len(body["results"]) == min(told, 50)
+    assert (body["next"] is not None) == (told > 50)
+    if told > 50:
+        last = client.get("/api/v1/notifications/?page_size=50&page=3").json()
+        assert last["count"] == told and len(last["results"]) == told - 100
+        assert last["next"] is None and last["previous"] is not None
+        ids = {
+            n["id"]
+            for page in (1, 2, 3)
+            for n in client.get(f"/api/v1/notifications/?page_size=50&page={page}").json()[
+                "results"
+            ]
+        }
+        assert len(ids) == told
+    past = client.get("/api/v1/notifications/?page_size=50&page=4")
+    assert past.status_code == 404
+    assert client.get("/api/v1/notifications/?page=0").status_code == 400

@@ -73,7 +73,7 @@ ENDPOINTS = [
         "donor",
         "/api/v1/windows/",
         3,
-        "roles; page (a row longer: not full, so it is the count); relations",
+        "roles; page with the count (COUNT(*) OVER ()); relations",
     ),
     (
         "donor dashboard",
@@ -143,7 +143,8 @@ ENDPOINTS = [
         "donor",
         "/api/v1/offers/?search=experience&language=en",
         4,
-        "roles; count; the page with its capacity; their sectors",
+        "roles; the page's ids with the count (COUNT(*) OVER ()); the page with its "
+        "capacity; their sectors",
     ),
     (
         "request suggestions",
@@ -158,8 +159,8 @@ ENDPOINTS = [
         "knowledge hub search",
         "donor",
         "/api/v1/results-stories/?search=reform",
-        4,
-        "roles; count; page; relations",
+        3,
+        "roles; page with the count (COUNT(*) OVER ()); relations",
     ),
 ]
 

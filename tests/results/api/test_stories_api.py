@@ -396,9 +396,10 @@ def _stories(fund_manager, grant, count):
         make_story(fund_manager, grant, title=f"Story {i}", published=True)
 
 
-# count, page (grant joined), relations (sectors, countries and outcomes in one);
-# + the user's roles. The detail: the story, its relations; + the roles.
-LIST_QUERIES = {"anonymous": 3, "fund_manager": 4}
+# page (grant joined) with the count (COUNT(*) OVER ()), relations (sectors, countries
+# and outcomes in one); + the user's roles. The detail: the story, its relations; + the
+# roles.
+LIST_QUERIES = {"anonymous": 2, "fund_manager": 3}
 DETAIL_QUERIES = {"anonymous": 2, "fund_manager": 3}
 
 
