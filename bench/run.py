@@ -18,6 +18,7 @@ It is not part of the test suite; the README says how long each size takes.
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.cookiejar
 import json
 import os
@@ -163,12 +164,16 @@ REQUEST_TIMEOUT = 600
 
 
 def http_get(url: str, headers: dict) -> tuple[int, dict, bytes]:
+    """The status, headers and body (gunzipped, when it came gzipped) of a GET."""
     request = urllib.request.Request(url, headers={**headers, "X-Bench-Queries": "1"})
     try:
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
-            return response.status, dict(response.headers), response.read()
+            status, got, body = response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        status, got, body = exc.code, dict(exc.headers), exc.read()
+    if got.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    return status, got, body
 
 
 def wait_idle(url: str, workers: int, quick: float = 1.0) -> float:
@@ -485,10 +490,16 @@ def floors_of(name: str) -> tuple[str, ...]:
     return ("django_floor", "bare_wsgi")
 
 
+# What every browser (and curl --compressed, Python's requests, ...) sends: a cached
+# report long enough is then served gzipped (seetf.common.datacache.cached_response);
+# nothing else of seetf or of the floors is compressed.
+ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
+
+
 def headers_for(item: dict, auth: dict) -> dict:
     if item["kind"] == "api":
-        return {"Authorization": f"Token {auth['tokens'][item['role']]}"}
-    return {"Cookie": auth["sessions"][item["role"]]}
+        return {"Authorization": f"Token {auth['tokens'][item['role']]}", **ACCEPT_ENCODING}
+    return {"Cookie": auth["sessions"][item["role"]], **ACCEPT_ENCODING}
 
 
 def variants(item: dict, django_floor: bool) -> list[tuple[str, str]]:

@@ -5,7 +5,9 @@ real request runs, and the version moves only when a write commits.
 """
 
 import csv
+import gzip
 import io
+import json
 import os
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -188,6 +190,45 @@ def test_filters_and_formats_are_cached_apart(closed, fund_manager, client_for):
     # And JSON again, after the CSV was cached.
     assert client.get(REPORT)["Content-Type"] == "application/json"
     assert client.get(f"{REPORT}?region=XXX").status_code == 400
+
+
+def test_a_long_report_is_served_gzipped_to_a_client_that_accepts_it(
+    closed, fund_manager, client_for, monkeypatch
+):
+    monkeypatch.setattr(datacache, "GZIP_MIN_BYTES", 100)  # the one report is short
+    client = client_for(fund_manager)
+    for _ in range(2):  # computed, then a hit: the same bytes
+        zipped = client.get(REPORT, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+        assert zipped["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in zipped["Vary"]
+        assert int(zipped["Content-Length"]) == len(zipped.content)
+        plain = client.get(REPORT)
+        assert not plain.has_header("Content-Encoding")
+        assert "Accept-Encoding" in plain["Vary"]
+        assert gzip.decompress(zipped.content) == plain.content
+        assert json.loads(plain.content)["totals"]["grants"] == 1
+    csv_zipped = client.get(f"{REPORT}?format=csv", HTTP_ACCEPT_ENCODING="gzip")
+    assert csv_zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(csv_zipped.content) == client.get(f"{REPORT}?format=csv").content
+    # A write: the next answer is the new data, gzipped again.
+    CompletionReport.objects.update(raised_awareness=False)
+    zipped = client.get(REPORT, HTTP_ACCEPT_ENCODING="gzip")
+    assert json.loads(gzip.decompress(zipped.content))["totals"]["raised_awareness"] == 0
+
+
+def test_short_uncached_and_spreadsheet_answers_are_not_gzipped(
+    closed, fund_manager, client_for, monkeypatch
+):
+    client = client_for(fund_manager)
+    short = client.get(REPORT, HTTP_ACCEPT_ENCODING="gzip")
+    assert len(short.content) < datacache.GZIP_MIN_BYTES
+    assert not short.has_header("Content-Encoding")
+    monkeypatch.setattr(datacache, "GZIP_MIN_BYTES", 100)
+    with override_settings(DATA_CACHE=False):  # gzipped once a version, never per request
+        assert not client.get(REPORT, HTTP_ACCEPT_ENCODING="gzip").has_header("Content-Encoding")
+    book = client.get(f"{REPORT}?format=xlsx", HTTP_ACCEPT_ENCODING="gzip")  # a zip already
+    assert book.status_code == 200 and not book.has_header("Content-Encoding")
+    assert book.content[:2] == b"PK"
 
 
 class BrokenCache(BaseCache):

@@ -32,8 +32,10 @@ Every ``migrate`` (hence every deploy) bumps the version too, so that a shared c
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -43,6 +45,7 @@ from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from rest_framework.response import Response
 
 log = logging.getLogger(__name__)
@@ -230,21 +233,46 @@ def cached(key_parts: tuple, build: Callable[[], T]) -> T:
     return value
 
 
+# A cached report this long or longer is kept gzipped too, and served so to a client
+# that accepts it (every browser does): a report of 200,000 grants is tens of megabytes
+# of JSON, which a client reads in a tenth of its time compressed. Level 1: a tenth
+# of the JSON's length, at about 350 MB/s, once per data version.
+GZIP_MIN_BYTES = 16 * 1024
+GZIP_LEVEL = 1
+_GZIPPED_FORMATS = ("json", "csv")  # text: an xlsx is a zip already
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
 def cached_response(view, request, key_parts: tuple, build: Callable[[], object]) -> HttpResponse:
     """A DRF view's 200 response, cached *rendered* (the JSON or CSV bytes): encoding a
     report of thousands of rows costs more than computing it. ``build()`` gives the data;
-    errors it raises (a bad filter: 400) are raised, never cached."""
+    errors it raises (a bad filter: 400) are raised, never cached. A long one is kept
+    gzipped as well (``GZIP_MIN_BYTES``), when it is cached, and a client sending
+    ``Accept-Encoding: gzip`` gets those bytes (``Content-Encoding: gzip``); both answers
+    say ``Vary: Accept-Encoding``."""
+    renderer = request.accepted_renderer
+    compressible = renderer.format in _GZIPPED_FORMATS
 
     def render() -> dict:
         response = view.finalize_response(request, Response(build()))
         response.render()
-        return {"content": response.content, "headers": dict(response.items())}
+        entry = {"content": response.content, "headers": dict(response.items())}
+        if compressible and len(response.content) >= GZIP_MIN_BYTES and caching_possible():
+            entry["gzip"] = gzip.compress(response.content, compresslevel=GZIP_LEVEL, mtime=0)
+        return entry
 
-    renderer = request.accepted_renderer
     entry = cached(("response", renderer.format, request.accepted_media_type, *key_parts), render)
-    response = HttpResponse(entry["content"])
+    gzipped = entry.get("gzip")
+    if gzipped is not None and _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        response = HttpResponse(gzipped)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(entry["content"])
     for header, value in entry["headers"].items():
         response[header] = value
+    response["Content-Length"] = str(len(response.content))
+    if compressible:
+        patch_vary_headers(response, ("Accept-Encoding",))
     return response
 
 
