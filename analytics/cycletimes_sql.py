@@ -204,7 +204,7 @@ WORK_MEM = "32MB"
 REFRESH_LOCK = 0x5EE7F001
 
 
-def refresh_cycle_facts() -> None:
+def refresh_cycle_facts() -> int:
     """Compute again the facts of the grants the triggers noted (analytics 0001), and of
     every grant when the facts were computed in another time zone than TIME_ZONE; and
     give the rest of the transaction ``WORK_MEM``. Call it in a transaction.
@@ -214,7 +214,8 @@ def refresh_cycle_facts() -> None:
     their facts deleted and computed
     again from what the next statements see, which is at least what was committed when
     they were noted. A change committed meanwhile notes its grant again, for the next
-    report. With nothing noted: one statement, on an empty table and an index."""
+    report. With nothing noted: one statement, on an empty table and an index. The
+    number of grants whose facts were computed again."""
     t = _tables()
     zone = timezone.get_default_timezone_name()
     with connection.cursor() as cursor:
@@ -232,7 +233,7 @@ def refresh_cycle_facts() -> None:
             cursor.execute(f"SELECT DISTINCT grant_id FROM {t['history']}")
             ids |= {row[0] for row in cursor.fetchall()}
         if not ids:
-            return
+            return 0
         # One refresh at a time (to the end of its transaction): two reports may hold
         # the same grant (noted twice, each taking one note), and two writers of one
         # grant's facts would collide on its key. The next waits, then deletes what
@@ -241,6 +242,7 @@ def refresh_cycle_facts() -> None:
         ids = sorted(ids)
         cursor.execute(f"DELETE FROM {t['facts']} WHERE grant_id = ANY(%s)", [ids])
         cursor.execute(_facts_statement(), {"ids": ids, "zone": zone})
+    return len(ids)
 
 
 # The groupings in which every grant is in exactly one group: the totals are the same

@@ -481,6 +481,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "collaboration.tasks.send_notification_digests",
         "schedule": crontab(hour=6, minute=30),
     },
+    # The cycle-times report's facts of the grants changed since (analytics/tasks.py).
+    "refresh-cycle-facts": {
+        "task": "analytics.tasks.refresh_cycle_facts",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- IATI publishing (iati/; README "Publishing to IATI") --------------------------------

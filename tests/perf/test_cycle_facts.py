@@ -144,3 +144,23 @@ def test_a_change_notes_its_grant_only_and_the_report_takes_it(portfolio_of_200)
 @pytest.fixture
 def portfolio_of_200(portfolio):
     return portfolio(200)
+
+
+def test_beat_refreshes_the_facts_of_the_grants_changed_between_reports(portfolio_of_200):
+    from django.conf import settings
+
+    from analytics import tasks
+    from seetf.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["refresh-cycle-facts"]
+    assert entry["task"] == "analytics.tasks.refresh_cycle_facts"
+    assert entry["task"] in app.tasks
+    before = _same()
+    grant = Grant.objects.exclude(status=GrantStatus.DRAFT).order_by("pk").first()
+    facts = GrantCycleFacts.objects.get(grant_id=grant.pk)
+    _history(grant, GrantStatus.RETURNED, 2)
+    assert tasks.refresh_cycle_facts.delay().get() == {"refreshed": 1}
+    assert not GrantCycleDirty.objects.exists()
+    assert GrantCycleFacts.objects.get(grant_id=grant.pk).returns == facts.returns + 1
+    assert tasks.refresh_cycle_facts.delay().get() == {"refreshed": 0}
+    assert _same() != before  # the report reads the refreshed facts, nothing left noted
