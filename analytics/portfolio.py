@@ -166,7 +166,9 @@ def portfolio_indicators(grants) -> dict:
 
 def _country_roles(grants, held) -> set[tuple[str, str]]:
     """(country, "r" or "p") for the grants' and their held exchanges' countries: one
-    query (a UNION of the four many-to-many tables)."""
+    query, each of the four many-to-many tables' countries made distinct on its own,
+    then put together (``UNION ALL``): a UNION of their rows made a million (country,
+    role) rows distinct at 200,000 grants (1.5 s; 0.4 s so)."""
     ids = grants.values("pk")
     parts = [
         Grant.recipient_countries.through.objects.filter(grant__in=ids)
@@ -182,8 +184,8 @@ def _country_roles(grants, held) -> set[tuple[str, str]]:
         .annotate(role=Value("p"))
         .values_list("country_id", "role"),
     ]
-    first, *rest = [part.order_by() for part in parts]
-    return set(first.union(*rest))
+    first, *rest = [part.order_by().distinct() for part in parts]
+    return set(first.union(*rest, all=True))
 
 
 # --- Exchange flows --------------------------------------------------------------------------

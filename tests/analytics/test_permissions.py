@@ -127,3 +127,39 @@ def test_the_indicators_period(world, client_for):
     assert {r["indicator"]: r["value"] for r in inside["rows"]}["grants_approved"] == "1"
     before = client.get("/api/v1/reports/portfolio-indicators/?approved_to=2000-01-01").json()
     assert {r["indicator"]: r["value"] for r in before["rows"]}["grants_approved"] == "0"
+
+
+def test_the_indicators_count_the_countries_of_grants_and_of_exchanges_held_by_role(
+    world, client_for, fund_manager
+):
+    """Recipients and providers: the grants' (HND, MEX) and their held exchanges' own
+    (here BRA providing to MEX, so MEX plays both roles); a planned exchange's (IND to
+    CHN) count for nothing."""
+    from partners.models import Country
+
+    approved = world["approved"]
+    make_exchange(
+        approved,
+        fund_manager,
+        status=ExchangeStatus.HELD,
+        provider_countries=[Country.objects.get(code="BRA")],
+        recipient_countries=[Country.objects.get(code="MEX")],
+    )
+    make_exchange(
+        approved,
+        fund_manager,
+        status=ExchangeStatus.PLANNED,
+        provider_countries=[Country.objects.get(code="IND")],
+        recipient_countries=[Country.objects.get(code="CHN")],
+    )
+    body = client_for(fund_manager).get("/api/v1/reports/portfolio-indicators/").json()
+    assert body["countries"] == {
+        "recipients": ["HND", "MEX"],
+        "providers": ["BRA", "MEX"],
+        "both": ["MEX"],
+    }
+    values = {row["indicator"]: row["value"] for row in body["rows"]}
+    assert values["countries_involved"] == "3"
+    assert values["recipient_countries"] == "2"
+    assert values["provider_countries"] == "2"
+    assert values["countries_both_roles"] == "1"
