@@ -259,18 +259,13 @@ class OfferViewSet(
         return self.get_serializer(offer).data
 
     def list(self, request, *args, **kwargs):
-        # Rows, not model instances (``OFFER_ROWS``): the whole catalogue's count kept,
-        # its page, the page's sectors; a search's matches counted as their page's ids
-        # are found (one pass over the offers), then the page, its sectors.
+        # Rows, not model instances (``OFFER_ROWS``): the count, the page, its sectors.
         rows = OFFER_ROWS if can_see_contacts(request.user) else PUBLIC_OFFER_ROWS
         offers = self.filter_queryset(selectors.with_capacity(self.scoped()).order_by("id"))
-        if filters_given(OfferFilter, request.query_params):
-            found = Rows(offers, rows.read, counted_in_page=True, ids_first=True)
-        else:  # the whole catalogue
-            found = Rows(
-                offers, rows.read, counted=partial(selectors.offers_visible_count, request.user)
-            )
-        page = self.paginate_queryset(found)
+        counted = None
+        if not filters_given(OfferFilter, request.query_params):  # the whole catalogue
+            counted = partial(selectors.offers_visible_count, request.user)
+        page = self.paginate_queryset(Rows(offers, rows.read, counted=counted))
         return self.get_paginated_response(rows.represent(page))
 
     def create(self, request, *args, **kwargs):

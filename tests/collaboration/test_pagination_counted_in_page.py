@@ -52,19 +52,3 @@ def test_a_distinct_list_is_counted_apart(notifications):
     rows = Rows(distinct, NOTIFICATION_ROWS.read, counted_in_page=True)
     assert rows.counted_in_page is False
     assert _Paginator(rows, 3).page(1).paginator.count == 7
-
-
-@pytest.mark.parametrize("number", [1, 2, 3])
-def test_ids_first_gives_the_same_pages_in_the_lists_order(
-    notifications, number, django_assert_num_queries
-):
-    oldest_first = notifications.order_by("created_at", "id")
-    plain = _Paginator(Rows(oldest_first, NOTIFICATION_ROWS.read), 3).page(number)
-    rows = Rows(oldest_first, NOTIFICATION_ROWS.read, counted_in_page=True, ids_first=True)
-    with django_assert_num_queries(2):  # the page's ids with the count; their rows
-        page = _Paginator(rows, 3).page(number)
-    assert page.paginator.count == 7
-    assert [row["id"] for row in page.object_list] == [row["id"] for row in plain.object_list]
-    assert list(page.object_list) == list(plain.object_list)
-    with django_assert_num_queries(1), pytest.raises(EmptyPage):
-        _Paginator(rows, 3).page(4)

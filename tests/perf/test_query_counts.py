@@ -143,8 +143,7 @@ ENDPOINTS = [
         "donor",
         "/api/v1/offers/?search=experience&language=en",
         4,
-        "roles; the page's ids with the count (COUNT(*) OVER ()); the page with its "
-        "capacity; their sectors",
+        "roles; count; the page with its capacity; their sectors",
     ),
     (
         "request suggestions",
