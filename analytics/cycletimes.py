@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -68,6 +68,7 @@ from grants.models import (
 )
 from partners.models import Region
 from seetf.common.prepared import Prepared
+from seetf.common.timestamps import fund_date
 
 from .cycletimes_sql import cycle_times_postgres
 from .steps import (
@@ -83,13 +84,6 @@ from .steps import (
     _size_bands,
     service_standards,
 )
-
-
-def local_date(moment: datetime | None, zone=None) -> date | None:
-    """A time's date in the fund's time zone (``zone``, or TIME_ZONE's)."""
-    if moment is None:
-        return None
-    return moment.astimezone(zone or timezone.get_default_timezone()).date()
 
 
 def percentile(values: list[int], fraction: Fraction) -> Decimal | None:
@@ -139,8 +133,8 @@ class GrantTimes:
     def _compute_steps(self) -> dict[str, int | None]:
         row = self.row
         zone = timezone.get_default_timezone()
-        report_submitted = local_date(row["report_submitted_at"], zone)
-        report_accepted = local_date(row["report_accepted"], zone)
+        report_submitted = fund_date(row["report_submitted_at"], zone)
+        report_accepted = fund_date(row["report_accepted"], zone)
 
         def days(start, end):
             return None if start is None or end is None else (end - start).days
@@ -212,7 +206,7 @@ def grant_times(grants, extra_fields: Iterable[str] = ()) -> dict[int, GrantTime
         entry = times.get(grant_id)
         if entry is None:
             continue
-        day = at.astimezone(zone).date()
+        day = fund_date(at, zone)
         if current is not entry:
             current, previous = entry, None
         if previous is not None:

@@ -21,6 +21,7 @@ from partners.models import (
 )
 from seetf.common.models import TimeStampedModel
 from seetf.common.money import MONEY, ZERO
+from seetf.common.timestamps import fund_date
 
 # The largest grant a proposal may request (API validation: beyond it is a 400).
 MAX_GRANT_USD = Decimal("10000000.00")
@@ -288,11 +289,8 @@ def report_dates(submitted_at, accepted_at) -> dict:
     """What a grant keeps of its completion report's ``submitted_at`` and
     ``accepted_at`` (``Grant.report_submitted_on``, ``report_accepted_at``): the
     submission as a date of the fund's time zone (TIME_ZONE), the acceptance as it is."""
-    zone = timezone.get_default_timezone()
     return {
-        "report_submitted_on": None
-        if submitted_at is None
-        else submitted_at.astimezone(zone).date(),
+        "report_submitted_on": fund_date(submitted_at),
         "report_accepted_at": accepted_at,
     }
 
@@ -313,7 +311,7 @@ def first_move_dates(moves) -> dict:
     for to_status, at in moves:
         name = FIRST_MOVE_FIELDS.get(to_status)
         if name is not None:
-            day = at.astimezone(zone).date()
+            day = fund_date(at, zone)
             if dates[name] is None or day < dates[name]:
                 dates[name] = day
     return dates

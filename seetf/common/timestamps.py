@@ -2,6 +2,7 @@
 (the rows of ``seetf.common.rows``): exactly what DRF's DateTimeField and DateField give
 under the API's settings (``REST_FRAMEWORK["DATETIME_FORMAT"] = "iso-8601"``)."""
 
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.settings import ISO_8601, api_settings
 
@@ -13,6 +14,14 @@ def api_timestamp(value, tz) -> str | None:
         return None
     text = value.astimezone(tz).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def fund_date(moment, zone=None):
+    """A time's date in the fund's time zone (``zone``, or TIME_ZONE's; never a user's),
+    or None: the date a grant keeps of a move or a report, and a cycle step's day."""
+    if moment is None:
+        return None
+    return moment.astimezone(zone or timezone.get_default_timezone()).date()
 
 
 def api_date(value) -> str | None:
