@@ -292,7 +292,13 @@ def test_a_mail_server_that_is_down_makes_the_worker_retry_and_lose_nothing(
     assert reminders.state in ("PENDING", "RETRY", "STARTED")
 
     worker.mail_down(False)
-    assert wait(reminders) == {"claimed": 0, "sent": len(overdue_grants)}
+    # The task ends once a try sends all that was left. Its figure is that try's alone:
+    # a try under way when the server came back has sent its rows and was retried for
+    # the ones that had failed, so the last try may send fewer than all; the rows and the
+    # mails below say that each reminder went once.
+    last_try = wait(reminders)
+    assert last_try["claimed"] == 0
+    assert 1 <= last_try["sent"] <= len(overdue_grants)
     assert wait(check)["notified"] == 1
     assert reminders.state == "SUCCESS"
     rows = list(Reminder.objects.all())
