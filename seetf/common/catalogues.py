@@ -17,6 +17,8 @@ tests/test_catalogues.py runs the same into a copy and compares.
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -103,13 +105,17 @@ def read(path: Path):
 
 
 def compile_all(locale_dir: Path = LOCALE_DIR) -> list[Path]:
-    """Write each catalogue's ``.mo``; returns the files written."""
+    """Write each catalogue's ``.mo``; returns the files written. Each file is written
+    beside its final name and renamed over it, so that a process reading it meanwhile (a
+    test worker of a parallel run, a server) reads the old file or the new, never half."""
     written = []
     for po in catalogue_files(locale_dir):
-        catalogue = read(po)
+        buffer = io.BytesIO()
+        write_mo(buffer, read(po), use_fuzzy=False)
         mo = po.with_suffix(".mo")
-        with open(mo, "wb") as handle:
-            write_mo(handle, catalogue, use_fuzzy=False)
+        part = mo.with_name(f"{mo.name}.{os.getpid()}.part")
+        part.write_bytes(buffer.getvalue())
+        os.replace(part, mo)
         written.append(mo)
     return written
 

@@ -29,6 +29,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # it is missing).
 IATI_SCHEMA_DIR = os.environ.get("IATI_SCHEMA_DIR") or str(BASE_DIR.parent / "shared" / "iati")  # noqa: F405
 IATI_CACHE_DIR = os.environ.get("SEETF_TEST_IATI_CACHE_DIR") or str(BASE_DIR / ".test-iati-cache")  # noqa: F405
+# A parallel run (pytest-xdist, `make test`): each worker has a database of its own
+# (pytest-django adds the worker's name to it), whose data versions start again at the
+# same numbers, so it has a cache folder of its own too.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    IATI_CACHE_DIR = f"{IATI_CACHE_DIR}-{os.environ['PYTEST_XDIST_WORKER']}"
 
 # Documents uploaded by tests go to a folder of the run's own, not the checkout's var/.
 import tempfile  # noqa: E402
