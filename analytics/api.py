@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from grants.filters import status_scope
 from grants.selectors import visibility_key
 from results.api.reports import ReportView
 from seetf.common.api import REPORT_FORMAT_PARAMETER
@@ -256,8 +257,10 @@ class ExchangeFlowsReportView(ReportView):
         by = _choice(request, "by", portfolio.FLOW_BY, "country")
 
         def build():
+            grants = self.filtered_grants(request)
+            statuses = status_scope(request.user, request.query_params)
             return ExchangeFlowsReportSerializer(
-                portfolio.exchange_flows(self.filtered_grants(request), by=by)
+                portfolio.exchange_flows(grants, by=by, statuses=statuses)
             ).data
 
         return cached_response(

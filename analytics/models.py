@@ -56,3 +56,77 @@ class GrantCycleDirty(models.Model):
 
     def __str__(self):
         return f"grant {self.grant_id}"
+
+
+# --- The exchange flows' kept facts (analytics 0002, ``flows_sql``) ----------------------
+
+# What a flow fact counts: the exchanges of a (provider, recipient) country pair, of a
+# region pair, or the grant's exchanges held that join any pair (its totals, where the
+# pair is empty).
+FLOW_BY_COUNTRY, FLOW_BY_REGION, FLOW_TOTAL = "c", "r", "t"
+FLOW_KINDS = [(FLOW_BY_COUNTRY, "by country"), (FLOW_BY_REGION, "by region"), (FLOW_TOTAL, "total")]
+
+
+class GrantFlowFacts(models.Model):
+    """One grant's exchanges held in one flow (a country pair, a region pair, or its
+    totals: ``kind``), with their participants and women, and the grant's status: the
+    exchange-flows report sums them over the grants in scope. An exchange counts once
+    in each pair it joins, and once in its grant's totals."""
+
+    grant_id = models.BigIntegerField(db_index=True)
+    status = models.CharField(max_length=20)
+    kind = models.CharField(max_length=1, choices=FLOW_KINDS)
+    provider = models.CharField(max_length=3, blank=True)
+    recipient = models.CharField(max_length=3, blank=True)
+    exchanges = models.IntegerField()
+    participants = models.BigIntegerField()
+    women = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant_id", "kind", "provider", "recipient"], name="flow_fact_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"grant {self.grant_id} {self.kind} {self.provider}->{self.recipient}"
+
+
+class FlowTotals(models.Model):
+    """The flow facts summed per grant status and flow: what a scope made of whole
+    statuses (a fund manager's, a donor's, the public's) adds up, a few thousand rows
+    whatever the portfolio's size. ``grants`` is the number of grants with exchanges in
+    the flow; each grant has one status, so the statuses' rows add up."""
+
+    status = models.CharField(max_length=20)
+    kind = models.CharField(max_length=1, choices=FLOW_KINDS)
+    provider = models.CharField(max_length=3, blank=True)
+    recipient = models.CharField(max_length=3, blank=True)
+    grants = models.BigIntegerField()
+    exchanges = models.BigIntegerField()
+    participants = models.BigIntegerField()
+    women = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status", "kind", "provider", "recipient"], name="flow_totals_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(grants__gte=0) & models.Q(exchanges__gte=0),
+                name="flow_totals_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.status} {self.kind} {self.provider}->{self.recipient}"
+
+
+class GrantFlowDirty(models.Model):
+    """A grant whose flow facts are to be computed again (analytics 0002's triggers)."""
+
+    grant_id = models.BigIntegerField()
+
+    def __str__(self):
+        return f"grant {self.grant_id}"

@@ -208,25 +208,34 @@ def _countries_of(through, owner: str, ids, countries: dict) -> dict[int, list[s
     return found
 
 
-def exchange_flows(grants, by: str = "country") -> dict:
+def exchange_flows(grants, by: str = "country", statuses=None) -> dict:
     """Rows ``{provider, provider_name, recipient, recipient_name, exchanges, grants,
     participants, women_participants}``, most exchanges first: a row per (provider,
     recipient) country pair, or region pair, of the exchanges held. An exchange counts
     once in each pair it joins (and once in the totals), with its participants.
 
-    Queries: the exchanges held; their providers and recipients; the grants' (for an
-    exchange that names none on a side), each with the countries' names and regions:
-    five, whatever the size. On PostgreSQL the database pairs them, in one query
-    (``flows_sql``)."""
+    ``statuses``, when given, says that ``grants`` are exactly the grants at these
+    statuses (``grants.filters.status_scope``): on PostgreSQL the flows are then summed
+    from their totals per status.
+
+    On SQLite, queries: the exchanges held; their providers and recipients; the grants'
+    (for an exchange that names none on a side), each with the countries' names and
+    regions: five, whatever the size. On PostgreSQL the flows are summed from the facts
+    the database keeps per grant (``flows_sql``): two queries."""
     if connection.vendor == "postgresql":
         from .flows_sql import exchange_flows_postgres
 
-        return exchange_flows_postgres(grants, by)
+        return exchange_flows_postgres(grants, by, statuses)
     return flows_of(_flow_data(grants), by)
 
 
-def exchange_flows_both(grants) -> dict:
-    """The flows by country and by region from the same five queries."""
+def exchange_flows_both(grants, statuses=None) -> dict:
+    """The flows by country and by region from the same five queries (on PostgreSQL
+    two, ``flows_sql``)."""
+    if connection.vendor == "postgresql":
+        from .flows_sql import exchange_flows_both_postgres
+
+        return exchange_flows_both_postgres(grants, statuses)
     data = _flow_data(grants)
     return {by: flows_of(data, by) for by in FLOW_BY}
 
@@ -315,10 +324,14 @@ def flows_of(data: dict, by: str) -> dict:
     return {"rows": rows, "totals": total}
 
 
+# The statuses of the grants the public sees on the hub's map (``public_grants``).
+PUBLIC_STATUSES = frozenset(APPROVED_AND_LATER)
+
+
 def public_grants():
     """What the public sees of the portfolio on the hub's map: the grants approved and
     later, as the fund publishes them in its IATI file (their countries and exchanges)."""
-    return Grant.objects.filter(status__in=APPROVED_AND_LATER)
+    return Grant.objects.filter(status__in=sorted(PUBLIC_STATUSES))
 
 
 def region_matrix(flows_by_region: dict) -> dict:

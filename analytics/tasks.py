@@ -1,4 +1,5 @@
-"""The cycle facts kept fresh between reports, run by Celery beat (every 15 minutes)."""
+"""The cycle facts and the exchange-flow facts kept fresh between reports, run by Celery
+beat (every 15 minutes)."""
 
 from celery import shared_task
 from django.db import connection, transaction
@@ -13,6 +14,19 @@ def refresh_cycle_facts():
     if connection.vendor != "postgresql":
         return {"refreshed": 0}
     from .cycletimes_sql import refresh_cycle_facts as refresh
+
+    with transaction.atomic():
+        return {"refreshed": refresh()}
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def refresh_flow_facts():
+    """Compute again the exchange-flow facts of the grants changed since the last
+    refresh (PostgreSQL: analytics.flows_sql), as ``refresh_cycle_facts`` does for the
+    cycle facts."""
+    if connection.vendor != "postgresql":
+        return {"refreshed": 0}
+    from .flows_sql import refresh_flow_facts as refresh
 
     with transaction.atomic():
         return {"refreshed": refresh()}

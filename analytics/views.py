@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grants.selectors import grants_visible_to, visibility_key
+from grants.selectors import grants_visible_to, statuses_seen, visibility_key
 from partners.roles import is_fund_manager, user_roles
 from seetf.common import spreadsheets
 from seetf.common.datacache import cached
@@ -24,17 +24,20 @@ TREND_STEPS = ("submit_to_decision", "decision_to_first_disbursement")
 
 
 def flow_grants(user):
-    """The grants whose exchanges a visitor's map shows: a signed-in user with a role
-    those they may see; everyone else what the fund publishes (approved and later)."""
+    """The grants whose exchanges a visitor's map shows, a name for them, and their
+    statuses when they are whole statuses (``statuses_seen``): a signed-in user with a
+    role those they may see; everyone else what the fund publishes (approved and later)."""
     if user.is_authenticated and (user.is_superuser or user_roles(user)):
-        return grants_visible_to(user), visibility_key(user)
-    return portfolio.public_grants(), "public"
+        return grants_visible_to(user), visibility_key(user), statuses_seen(user)
+    return portfolio.public_grants(), "public", portfolio.PUBLIC_STATUSES
 
 
 def flows_for(user) -> dict:
     """The flows by country and by region, cached until the data changes."""
-    grants, key = flow_grants(user)
-    return cached(("exchange-flows-page", key), lambda: portfolio.exchange_flows_both(grants))
+    grants, key, statuses = flow_grants(user)
+    return cached(
+        ("exchange-flows-page", key), lambda: portfolio.exchange_flows_both(grants, statuses)
+    )
 
 
 def exchange_map_context(user, *, limit: int | None = FLOW_TABLE_LIMIT) -> dict:

@@ -21,6 +21,15 @@ import psycopg2
 ROLES = ["fund_manager", "task_team_leader", "donor"]
 APPROVED_AND_LATER = ("approved", "completed", "closed", "cancelled")
 PIPELINE = ("submitted", "under_review")
+# grants.models.GrantStatus
+GRANT_STATUSES = (
+    "draft",
+    "submitted",
+    "under_review",
+    "returned",
+    "rejected",
+    *APPROVED_AND_LATER,
+)
 OUTCOMES = [
     "raised_awareness",
     "enhanced_knowledge_and_skills",
@@ -120,6 +129,20 @@ class User:
             parts.append("g.status IN %s")
             params.append(APPROVED_AND_LATER)
         return ("(" + " OR ".join(parts) + ")" if parts else "FALSE"), params
+
+    def statuses(self):
+        """grants.selectors.statuses_seen: the statuses seen when they are all the rule."""
+        if self.superuser:
+            return set(GRANT_STATUSES)
+        roles = self.roles - ({"window_manager"} if "fund_manager" in self.roles else set())
+        if not roles or not roles <= {"fund_manager", "donor"}:
+            return None
+        seen = set()
+        if "fund_manager" in roles:
+            seen |= set(GRANT_STATUSES) - {"draft"}
+        if "donor" in roles:
+            seen |= set(APPROVED_AND_LATER)
+        return seen
 
 
 def authenticate(db, environ):
@@ -953,15 +976,21 @@ def cycle_times(db, user, query):
 
 
 def exchange_flows(db, user, query):
+    """Summed from the kept flow facts (analytics.flows_sql): over the totals per status
+    for a user who sees whole statuses, else over the facts of the grants in scope."""
     known = _analytics_statements()
     by = (query.get("by") or ["country"])[0]
     if by not in known["exchange_flows"]:
         return 404, {"detail": "Not measured."}
-    statement, params = _bind(known["exchange_flows"][by], user, known["zone"])
-    keys = ("exchanges", "grants", "participants", "women_participants")
-    rows, totals = [], None
-    for a, a_name, b, b_name, *figures in db.all(statement, params):
-        if a is None:
+    statuses = user.statuses()
+    if statuses is None:
+        statement, params = _bind(known["exchange_flows"][by], user, known["zone"])
+    else:
+        statement, params = known["exchange_flow_totals"][by], [sorted(statuses)]
+    keys = ("grants", "exchanges", "participants", "women_participants")
+    rows, totals = [], dict.fromkeys(keys, 0)
+    for kind, a, a_name, b, b_name, *figures in db.all(statement, params):
+        if kind == "t":
             totals = dict(zip(keys, figures, strict=True))
             continue
         rows.append(

@@ -28,7 +28,13 @@ from django.http import JsonResponse
 from rest_framework.authtoken.models import Token
 
 from grants.api.pagination import _beyond, _keyset_order, encode_cursor
-from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant, GrantPartnerRole
+from grants.models import (
+    APPROVED_AND_LATER,
+    PIPELINE_STATUSES,
+    Grant,
+    GrantPartnerRole,
+    GrantStatus,
+)
 from partners.models import Contribution, Fund, Partner
 from partners.roles import Role
 from results.models import OUTCOME_FIELDS, ResultsStory
@@ -115,6 +121,20 @@ class _User:
         if Role.DONOR in self.roles:
             condition |= Q(status__in=APPROVED_AND_LATER)
         return condition
+
+    def statuses(self):
+        """grants.selectors.statuses_seen: the statuses seen when they are all the rule."""
+        if self.superuser:
+            return set(GrantStatus.values)
+        roles = self.roles - ({Role.WINDOW_MANAGER} if Role.FUND_MANAGER in self.roles else set())
+        if not roles or not roles <= {Role.FUND_MANAGER, Role.DONOR}:
+            return None
+        seen = set()
+        if Role.FUND_MANAGER in roles:
+            seen |= set(GrantStatus.values) - {"draft"}
+        if Role.DONOR in roles:
+            seen |= set(APPROVED_AND_LATER)
+        return seen
 
 
 def _authenticated(view):
@@ -595,7 +615,8 @@ def exchange_flows(request, user):
     from analytics.flows_sql import exchange_flows_postgres
 
     by = request.GET.get("by", "country")
-    return _report_json(exchange_flows_postgres(Grant.objects.filter(user.visible()), by))
+    grants = Grant.objects.filter(user.visible())
+    return _report_json(exchange_flows_postgres(grants, by, user.statuses()))
 
 
 # --- Brokering (brokering.api.views) ------------------------------------------------------------

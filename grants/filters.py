@@ -151,6 +151,19 @@ def filters_given(filterset_class, params) -> set[str]:
     return {name for name in filterset_class.base_filters if name in params}
 
 
+def status_scope(user, params) -> frozenset[str] | None:
+    """The statuses at which ``user``'s grants filtered by the query ``params`` are
+    exactly the grants at these statuses: when no filter of GrantFilter but ``status``
+    is given (checked by the FilterSet first) and what the user sees depends on the
+    status alone (``selectors.statuses_seen``). None otherwise. What the database keeps
+    by status then answers for the grants (their count, the exchange flows)."""
+    from .selectors import statuses_seen
+
+    if filters_given(GrantFilter, params) - {"status"}:
+        return None
+    return statuses_seen(user, params.getlist("status") or None)
+
+
 class GrantFilterBackend(DjangoFilterBackend):
     """django-filter's backend, which skips building the FilterSet (a deep copy of every
     filter, a form, its validation) when the request names none of its filters: with

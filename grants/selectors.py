@@ -214,12 +214,13 @@ STATUSES_SEEN = {
 }
 
 
-def visible_grant_count(user, statuses=None) -> int | None:
-    """How many of the grants ``user`` sees are at ``statuses`` (at any status with
-    None), read from the counts the database keeps (``GrantStatusCount``) instead of
-    counting the grants: for a superuser, a fund manager, a donor. None when what the
-    user sees depends on more than the status (a leader's own grants, a window
-    manager's windows): then the grants are counted."""
+def statuses_seen(user, statuses=None) -> frozenset[str] | None:
+    """The statuses of the grants ``user`` sees, of ``statuses`` when given, when what
+    they see depends on the status alone (a superuser, a fund manager, a donor): then
+    ``grants_visible_to(user)`` filtered to ``statuses`` is exactly the grants at these
+    statuses, and what the database keeps by status answers for it (the counts,
+    ``GrantStatusCount``; the exchange flows, analytics ``FlowTotals``). None when it
+    depends on more (a leader's own grants, a window manager's windows)."""
     if user.is_superuser:
         seen = frozenset(GrantStatus.values)
     else:
@@ -229,10 +230,23 @@ def visible_grant_count(user, statuses=None) -> int | None:
         if not roles or not roles <= STATUSES_SEEN.keys():
             return None
         seen = frozenset().union(*(STATUSES_SEEN[role] for role in roles))
-    wanted = seen if statuses is None else seen & frozenset(statuses)
-    if not wanted:
+    return seen if statuses is None else seen & frozenset(statuses)
+
+
+def visible_grant_count(user, statuses=None) -> int | None:
+    """How many of the grants ``user`` sees are at ``statuses`` (at any status with
+    None), read from the counts the database keeps (``GrantStatusCount``) instead of
+    counting the grants, when what the user sees depends on the status alone
+    (``statuses_seen``); None otherwise: then the grants are counted."""
+    wanted = statuses_seen(user, statuses)
+    return None if wanted is None else grant_count_at(wanted)
+
+
+def grant_count_at(statuses) -> int:
+    """How many grants are at ``statuses``, from ``GrantStatusCount``."""
+    if not statuses:
         return 0
-    counts = GrantStatusCount.objects.filter(status__in=sorted(wanted))
+    counts = GrantStatusCount.objects.filter(status__in=sorted(statuses))
     return counts.aggregate(n=Sum("count"))["n"] or 0
 
 

@@ -25,7 +25,7 @@ from ..filters import (
     GrantFilter,
     GrantFilterBackend,
     GrantOrderingFilter,
-    filters_given,
+    status_scope,
 )
 from ..models import Grant
 from ..permissions import can_create_grant, can_decide_grant, can_disburse
@@ -198,11 +198,10 @@ class GrantViewSet(
     def _counted(self, request):
         """The list's count from the counts by status, when no filter but ``status`` is
         given (the filters have checked its values by now): None otherwise."""
-        params = request.query_params
-        if filters_given(GrantFilter, params) - {"status"}:
+        statuses = status_scope(request.user, request.query_params)
+        if statuses is None:
             return None
-        statuses = params.getlist("status") or None
-        return lambda: selectors.visible_grant_count(request.user, statuses)
+        return lambda: selectors.grant_count_at(statuses)
 
     @extend_schema(responses={200: GrantDetailSerializer, 404: REFUSALS[404]})
     def retrieve(self, request, *args, **kwargs):

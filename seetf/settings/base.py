@@ -486,6 +486,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.refresh_cycle_facts",
         "schedule": crontab(minute="*/15"),
     },
+    "refresh-flow-facts": {
+        "task": "analytics.tasks.refresh_flow_facts",
+        "schedule": crontab(minute="7-59/15"),
+    },
 }
 
 # --- IATI publishing (iati/; README "Publishing to IATI") --------------------------------

@@ -127,16 +127,28 @@ ENDPOINTS = [
         "exchange-flows report by region",
         "donor",
         "/api/v1/reports/exchange-flows/?by=region",
-        (2, 6),
-        "roles; PostgreSQL: the report; elsewhere: the exchanges held, their providers, "
-        "their recipients, the grants' providers, the grants' recipients",
+        (9, 6),
+        "roles; PostgreSQL: the grants noted since the flow facts were computed (here all: "
+        "the portfolio was just made), the refreshes' lock, their totals taken from the "
+        "statuses' sums, their facts deleted, computed again, added to the sums, the sums "
+        "of no grant deleted, the report (from the sums per status: a donor sees whole "
+        "statuses); elsewhere: the exchanges held, their providers, their recipients, the "
+        "grants' providers, the grants' recipients",
     ),
     (
         "exchange-flows report by country",
         "fund_manager",
         "/api/v1/reports/exchange-flows/?by=country",
-        (2, 6),
-        "as by region",
+        (3, 6),
+        "roles; PostgreSQL: the grants noted (none since the report above), the report; "
+        "elsewhere as by region",
+    ),
+    (
+        "exchange-flows report by country, of a region",
+        "fund_manager",
+        "/api/v1/reports/exchange-flows/?by=country&region=AFR",
+        (3, 6),
+        "as by country (PostgreSQL: from the facts of the grants in scope)",
     ),
     (
         "offers catalogue search",

@@ -54,6 +54,8 @@ def statements() -> dict:
         "waits": list(WAITS),
         "cycle_times": {g: cycletimes_sql._statement(g, standards) for g in CYCLE_TIMES_GROUP_BY},
         "exchange_flows": {by: flows_sql._statement(by) for by in FLOWS_BY},
+        # Its parameter: the statuses in scope, for a user who sees whole statuses.
+        "exchange_flow_totals": {by: flows_sql._totals_statement(by) for by in FLOWS_BY},
         "portfolio_indicators": {
             "statements": indicators_statements(),
             "rows": [
