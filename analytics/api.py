@@ -223,7 +223,10 @@ class PortfolioIndicatorsReportView(ReportView):
 
         def build():
             grants = portfolio.approved_in_period(self.filtered_grants(request), start, end)
-            report = portfolio.portfolio_indicators(grants)
+            statuses = portfolio.approved_statuses(
+                status_scope(request.user, request.query_params), start, end
+            )
+            report = portfolio.portfolio_indicators(grants, statuses)
             for row in report["rows"]:
                 row["value"] = None if row["value"] is None else str(row["value"])
             return PortfolioIndicatorsReportSerializer(report).data

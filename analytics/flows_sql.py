@@ -22,14 +22,18 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from grants.models import Exchange, ExchangeStatus, Grant
+from grants.models import Exchange, ExchangeStatus, Grant, Instrument
 from partners.models import Country, Region
+from results.models import CompletionReport, ConcreteResult
 
 from .cycletimes_sql import _bind, _literal
 from .models import (
     FLOW_BY_COUNTRY,
     FLOW_BY_REGION,
     FLOW_TOTAL,
+    GRANT_FACTS,
+    PROVIDER_COUNTRY,
+    RECIPIENT_COUNTRY,
     FlowTotals,
     GrantFlowDirty,
     GrantFlowFacts,
@@ -46,6 +50,7 @@ TOTALS = FlowTotals._meta.db_table
 DIRTY = GrantFlowDirty._meta.db_table
 FLOW = ("status", "kind", "provider", "recipient")
 SUMS = ("exchanges", "participants", "women")
+GRANT_ONLY = ("amount", "study_tour", "concrete")
 
 
 def _side(role: str) -> str:
@@ -66,9 +71,10 @@ def _facts_statement() -> str:
     one region are one pair), once in its grant's totals."""
     countries = Country._meta.db_table
     sums = "count(*), sum(p), sum(w)"
+    no_grant = "NULL::numeric, false, false"
     return f"""
 WITH held AS (
-    SELECT e.id, e.grant_id, g.status, e.participants, e.women_participants
+    SELECT e.id, e.grant_id, g.status, e.participants, e.women_participants, e.instrument
     FROM {Exchange._meta.db_table} e JOIN {Grant._meta.db_table} g ON g.id = e.grant_id
     WHERE e.status = {_literal(ExchangeStatus.HELD)} AND e.grant_id = ANY(%(ids)s)
 ),
@@ -81,28 +87,61 @@ pairs AS (
     JOIN src s ON s.id = h.id JOIN {countries} ps ON ps.code = s.country_id
     JOIN dst d ON d.id = h.id JOIN {countries} pd ON pd.code = d.country_id
 )
-INSERT INTO {FACTS} (grant_id, {", ".join(FLOW)}, {", ".join(SUMS)})
-SELECT grant_id, status, '{FLOW_BY_COUNTRY}', a, b, {sums}
+INSERT INTO {FACTS} (grant_id, {", ".join(FLOW)}, {", ".join(SUMS)}, {", ".join(GRANT_ONLY)})
+SELECT grant_id, status, '{FLOW_BY_COUNTRY}', a, b, {sums}, {no_grant}
 FROM (SELECT DISTINCT id, grant_id, status, p, w, a, b FROM pairs) x
 GROUP BY grant_id, status, a, b
 UNION ALL
-SELECT grant_id, status, '{FLOW_BY_REGION}', ar, br, {sums}
+SELECT grant_id, status, '{FLOW_BY_REGION}', ar, br, {sums}, {no_grant}
 FROM (SELECT DISTINCT id, grant_id, status, p, w, ar, br FROM pairs) x
 GROUP BY grant_id, status, ar, br
 UNION ALL
-SELECT grant_id, status, '{FLOW_TOTAL}', '', '', {sums}
+SELECT grant_id, status, '{FLOW_TOTAL}', '', '', {sums}, {no_grant}
 FROM (SELECT DISTINCT id, grant_id, status, p, w FROM pairs) x
 GROUP BY grant_id, status
+UNION ALL
+SELECT g.id, g.status, '{GRANT_FACTS}', '', '', COALESCE(x.n, 0), COALESCE(x.p, 0),
+    COALESCE(x.w, 0), g.approved_usd, COALESCE(x.tours, 0) > 0,
+    EXISTS (SELECT 1 FROM {ConcreteResult._meta.db_table} cr
+        JOIN {CompletionReport._meta.db_table} rp ON rp.id = cr.report_id
+        WHERE rp.grant_id = g.id)
+FROM {Grant._meta.db_table} g
+LEFT JOIN (
+    SELECT grant_id, count(*) AS n, sum(participants) AS p, sum(women_participants) AS w,
+        count(*) FILTER (WHERE instrument = {_literal(Instrument.STUDY_TOUR)}) AS tours
+    FROM held GROUP BY grant_id
+) x ON x.grant_id = g.id
+WHERE g.id = ANY(%(ids)s)
+UNION ALL
+{_roles("recipient", RECIPIENT_COUNTRY, no_grant)}
+UNION ALL
+{_roles("provider", PROVIDER_COUNTRY, no_grant)}
 """
+
+
+def _roles(role: str, kind: str, no_grant: str) -> str:
+    """A row per (grant, country) of one role: the grant's own countries and its
+    exchanges held's (their own: an exchange that names none adds none)."""
+    own = getattr(Grant, f"{role}_countries").through._meta.db_table
+    exchanges = getattr(Exchange, f"{role}_countries").through._meta.db_table
+    return f"""SELECT x.grant_id, g.status, '{kind}', x.code, '', 0, 0, 0, {no_grant}
+FROM (
+    SELECT c.grant_id, c.country_id AS code FROM {own} c WHERE c.grant_id = ANY(%(ids)s)
+    UNION
+    SELECT h.grant_id, c.country_id FROM held h JOIN {exchanges} c ON c.exchange_id = h.id
+) x JOIN {Grant._meta.db_table} g ON g.id = x.grant_id"""
 
 
 def _sums_of_noted(sign: str) -> str:
     """The noted grants' facts summed per status and flow (``%(ids)s``), added to the
     totals (``+``) or taken from them (``-``)."""
     flow = ", ".join(FLOW)
-    picked = f"""SELECT {flow}, count(*) AS grants, {", ".join(f"sum({s}) AS {s}" for s in SUMS)}
+    picked = f"""SELECT {flow}, count(*) AS grants, {", ".join(f"sum({s}) AS {s}" for s in SUMS)},
+        COALESCE(sum(amount), 0) AS amount, count(amount) AS amounted,
+        count(*) FILTER (WHERE study_tour) AS study_tours,
+        count(*) FILTER (WHERE concrete) AS concrete
     FROM {FACTS} WHERE grant_id = ANY(%(ids)s) GROUP BY {flow}"""
-    measures = ("grants", *SUMS)
+    measures = ("grants", *SUMS, "amount", "amounted", "study_tours", "concrete")
     if sign == "-":
         moved = ", ".join(f"{m} = t.{m} - o.{m}" for m in measures)
         matched = " AND ".join(f"t.{c} = o.{c}" for c in FLOW)
@@ -180,16 +219,23 @@ def _totals_statement(by: str) -> str:
     return _named(by, _figures(TOTALS, "sum(grants)", f"{_kinds(by)} AND status = ANY(%s)"))
 
 
-def _report(grants, by: str, statuses) -> list[tuple]:
+def read_kept(scoped: str, totals: str, grants, statuses) -> list[tuple]:
+    """The facts of the grants noted refreshed, then the rows of ``totals`` over the sums
+    of ``statuses`` when given (the grants are these statuses' whole), else of
+    ``scoped`` over the facts of ``grants`` (``__SCOPED__``). Two queries."""
     if statuses is None:
-        statement, params = _bind(_statement(by), grants)
+        statement, params = _bind(scoped, grants)
     else:
-        statement, params = _totals_statement(by), [sorted(statuses)]
+        statement, params = totals, [sorted(statuses)]
     # (No savepoint in a transaction already open: two statements fewer.)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         refresh_flow_facts()
         cursor.execute(statement, params)
         return cursor.fetchall()
+
+
+def _report(grants, by: str, statuses) -> list[tuple]:
+    return read_kept(_statement(by), _totals_statement(by), grants, statuses)
 
 
 def exchange_flows_postgres(grants, by: str, statuses=None) -> dict:

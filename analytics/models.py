@@ -62,9 +62,20 @@ class GrantCycleDirty(models.Model):
 
 # What a flow fact counts: the exchanges of a (provider, recipient) country pair, of a
 # region pair, or the grant's exchanges held that join any pair (its totals, where the
-# pair is empty).
+# pair is empty). And for the portfolio indicators (analytics 0003, ``indicators_sql``):
+# the grant itself (every exchange held, its amount, whether it held a study tour and
+# reports a concrete result) and each country it involves as recipient or provider (in
+# ``provider``), its own or its exchanges held's.
 FLOW_BY_COUNTRY, FLOW_BY_REGION, FLOW_TOTAL = "c", "r", "t"
-FLOW_KINDS = [(FLOW_BY_COUNTRY, "by country"), (FLOW_BY_REGION, "by region"), (FLOW_TOTAL, "total")]
+GRANT_FACTS, RECIPIENT_COUNTRY, PROVIDER_COUNTRY = "g", "R", "P"
+FLOW_KINDS = [
+    (FLOW_BY_COUNTRY, "by country"),
+    (FLOW_BY_REGION, "by region"),
+    (FLOW_TOTAL, "total"),
+    (GRANT_FACTS, "the grant"),
+    (RECIPIENT_COUNTRY, "a recipient country"),
+    (PROVIDER_COUNTRY, "a provider country"),
+]
 
 
 class GrantFlowFacts(models.Model):
@@ -81,6 +92,11 @@ class GrantFlowFacts(models.Model):
     exchanges = models.IntegerField()
     participants = models.BigIntegerField()
     women = models.BigIntegerField()
+    # The grant's row only (GRANT_FACTS): its approved amount, whether it held a study
+    # tour, whether its completion report names a concrete result.
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    study_tour = models.BooleanField(default=False)
+    concrete = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -107,6 +123,12 @@ class FlowTotals(models.Model):
     exchanges = models.BigIntegerField()
     participants = models.BigIntegerField()
     women = models.BigIntegerField()
+    # The grants' rows (GRANT_FACTS): their amounts summed, how many have one, how many
+    # held a study tour, how many report a concrete result.
+    amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    amounted = models.BigIntegerField(default=0)
+    study_tours = models.BigIntegerField(default=0)
+    concrete = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

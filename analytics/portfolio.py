@@ -74,9 +74,33 @@ def approved_in_period(grants, start=None, end=None):
     return grants
 
 
-def portfolio_indicators(grants) -> dict:
-    """Rows ``{indicator, label, value, unit, numerator, denominator}``: three queries
-    (the grants' counts and average, the countries by role, the exchanges held)."""
+def approved_statuses(statuses, start=None, end=None):
+    """The statuses of ``approved_in_period(grants, start, end)`` when ``grants`` are the
+    grants at ``statuses`` (None: not whole statuses) and no period is given: then so
+    are the grants approved and later among them. None otherwise."""
+    if statuses is None or start is not None or end is not None:
+        return None
+    return frozenset(statuses) & frozenset(APPROVED_AND_LATER)
+
+
+def portfolio_indicators(grants, statuses=None) -> dict:
+    """Rows ``{indicator, label, value, unit, numerator, denominator}``. ``statuses``,
+    when given, says that ``grants`` are exactly the grants at these statuses: on
+    PostgreSQL the figures are then summed from the kept sums per status, else from the
+    kept facts of ``grants`` (``indicators_sql``: two queries); on SQLite three queries
+    (``_indicator_figures``)."""
+    if connection.vendor == "postgresql":
+        from .indicators_sql import indicator_figures
+
+        figures, recipients, providers = indicator_figures(grants, COMPLETED, statuses)
+    else:
+        figures, recipients, providers = _indicator_figures(grants)
+    return _indicators_report(figures, recipients, providers)
+
+
+def _indicator_figures(grants):
+    """(figures, recipient countries, provider countries) of ``grants`` from the
+    records: the grants' counts and average, the countries by role, the exchanges held."""
     held = Exchange.objects.filter(grant__in=grants.values("pk"), status=ExchangeStatus.HELD)
     figures = grants.aggregate(
         grants_approved=Count("pk"),
@@ -102,13 +126,20 @@ def portfolio_indicators(grants) -> dict:
         ),
     )
     roles = _country_roles(grants, held)
+    figures.update(
+        held.aggregate(
+            held=Count("pk"),
+            participants=Coalesce(Sum("participants"), 0),
+            women=Coalesce(Sum("women_participants"), 0),
+        )
+    )
     recipients = {code for code, role in roles if role == "r"}
     providers = {code for code, role in roles if role == "p"}
-    exchanges = held.aggregate(
-        held=Count("pk"),
-        participants=Coalesce(Sum("participants"), 0),
-        women=Coalesce(Sum("women_participants"), 0),
-    )
+    return figures, recipients, providers
+
+
+def _indicators_report(figures, recipients, providers) -> dict:
+    """The report's rows from the figures (``_indicator_figures``' keys)."""
     average = figures["average"]
     completed = figures["grants_completed"]
 
@@ -129,7 +160,7 @@ def portfolio_indicators(grants) -> dict:
         row("recipient_countries", Decimal(len(recipients))),
         row("provider_countries", Decimal(len(providers))),
         row("countries_both_roles", Decimal(len(recipients & providers))),
-        row("exchanges_held", Decimal(exchanges["held"])),
+        row("exchanges_held", Decimal(figures["held"])),
         row(
             "study_tour_share",
             _percent(figures["study_tours"], completed),
@@ -142,9 +173,9 @@ def portfolio_indicators(grants) -> dict:
         ),
         row(
             "women_participant_share",
-            _percent(exchanges["women"], exchanges["participants"]),
-            exchanges["women"],
-            exchanges["participants"],
+            _percent(figures["women"], figures["participants"]),
+            figures["women"],
+            figures["participants"],
         ),
         row(
             "grants_with_concrete_results",

@@ -1015,21 +1015,34 @@ def _percent(part, whole):
 
 
 def portfolio_indicators(db, user):
-    """The report's three aggregates (the SQL the ORM makes of them, written by
-    ``bench_statements``) over the grants approved and later the user may see."""
+    """Summed from the kept facts (analytics.indicators_sql, the statements written by
+    ``bench_statements``) of the grants approved and later the user may see: over the
+    sums per status for a user who sees whole statuses, else over the grants' facts."""
     from decimal import ROUND_HALF_UP
 
     known = _analytics_statements()["portfolio_indicators"]
-    figures_sql, roles_sql, held_sql = (_bind(s, user, "UTC") for s in known["statements"])
-    cursor = db.execute(*figures_sql)
-    figures = dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
-    roles = set(db.all(*roles_sql))
-    cursor = db.execute(*held_sql)
-    held = dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
-    recipients = {code for code, role in roles if role == "r"}
-    providers = {code for code, role in roles if role == "p"}
+    statuses = user.statuses()
+    if statuses is None:
+        statement, params = _bind(known["statement"], user, "UTC")
+    else:
+        statement, params = known["totals_statement"], [sorted(statuses & set(APPROVED_AND_LATER))]
+    figures = dict.fromkeys(("grants_approved", "grants_completed", "study_tours", "concrete"), 0)
+    held = dict.fromkeys(("held", "participants", "women"), 0)
+    average = None
+    recipients, providers = set(), set()
+    for kind, code, grants, done, exchanges, people, women, *rest in db.all(statement, params):
+        if kind == "R":
+            recipients.add(code)
+        elif kind == "P":
+            providers.add(code)
+        else:
+            amount, amounted, tours, concrete = rest
+            figures.update(
+                grants_approved=grants, grants_completed=done, study_tours=tours, concrete=concrete
+            )
+            held.update(held=exchanges, participants=people, women=women)
+            average = amount / amounted if amounted else None
     completed = figures["grants_completed"]
-    average = figures["average"]
     found = {
         "grants_approved": (Decimal(figures["grants_approved"]), None, None),
         "grants_completed": (Decimal(completed), None, None),

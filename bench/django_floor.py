@@ -602,9 +602,10 @@ def cycle_times(request, user):
 
 @_authenticated
 def portfolio_indicators(request, user):
-    from analytics.portfolio import approved_in_period, portfolio_indicators
+    from analytics.portfolio import approved_in_period, approved_statuses, portfolio_indicators
 
-    report = portfolio_indicators(approved_in_period(Grant.objects.filter(user.visible())))
+    grants = approved_in_period(Grant.objects.filter(user.visible()))
+    report = portfolio_indicators(grants, approved_statuses(user.statuses()))
     for row in report["rows"]:
         row["value"] = None if row["value"] is None else str(row["value"])
     return _report_json(report)

@@ -6,6 +6,7 @@ exactly what pairing the records in Python gives, for every scope, and the chang
 move it."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -22,6 +23,7 @@ from analytics.flows_sql import (
 from analytics.models import FlowTotals, GrantFlowDirty, GrantFlowFacts
 from grants.models import (
     APPROVED_AND_LATER,
+    MAX_GRANT_USD,
     Exchange,
     ExchangeStatus,
     Grant,
@@ -30,6 +32,7 @@ from grants.models import (
     Instrument,
 )
 from partners.models import Country, Region
+from results.models import CompletionReport, ConcreteResult, ConcreteResultKind
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -63,6 +66,31 @@ def _same(by="country") -> dict:
         both = exchange_flows_both_postgres(grants, statuses)
         assert both == {by: _python(grants, by) for by in portfolio.FLOW_BY}
     assert not GrantFlowDirty.objects.exists()
+    found["indicators"] = _same_indicators()
+    return found
+
+
+def _records_indicators(grants):
+    return portfolio._indicators_report(*portfolio._indicator_figures(grants))
+
+
+def _same_indicators() -> dict:
+    """The portfolio indicators from the sums per status and from the facts, against
+    the records' (the ORM's three aggregates), for each scope of whole statuses, a
+    period and a region."""
+    found = {}
+    for statuses in STATUS_SCOPES:
+        approved = portfolio.approved_statuses(statuses)
+        grants = portfolio.approved_in_period(Grant.objects.filter(status__in=sorted(statuses)))
+        expected = _records_indicators(grants)
+        assert portfolio.portfolio_indicators(grants, approved) == expected
+        assert portfolio.portfolio_indicators(grants) == expected
+        found[statuses] = expected
+    for grants in (
+        portfolio.approved_in_period(Grant.objects.all(), start=date(2024, 1, 1)),
+        portfolio.approved_in_period(Grant.objects.filter(region=Region.AFR)),
+    ):
+        assert portfolio.portfolio_indicators(grants) == _records_indicators(grants)
     return found
 
 
@@ -123,7 +151,38 @@ def _exchanges_naming_no_recipient():
         exchange.recipient_countries.clear()
 
 
+def _reports():
+    return CompletionReport.objects.filter(
+        grant__status__in=[GrantStatus.COMPLETED, GrantStatus.CLOSED]
+    ).order_by("pk")[:10]
+
+
+def _unused_country():
+    used = set(Grant.provider_countries.through.objects.values_list("country_id", flat=True))
+    used |= set(Exchange.provider_countries.through.objects.values_list("country_id", flat=True))
+    return Country.objects.exclude(code__in=used).order_by("code").first().code
+
+
+def _study_tours():
+    held = _held(60).exclude(instrument=Instrument.STUDY_TOUR)
+    assert held.exists()
+    held.update(instrument=Instrument.STUDY_TOUR)
+
+
 CHANGES = {
+    "concrete results deleted": lambda: ConcreteResult.objects.filter(
+        pk__in=ConcreteResult.objects.order_by("pk").values("pk")[:20]
+    ).delete(),
+    "study tours": _study_tours,
+    "approved amounts": lambda: Grant.objects.filter(
+        pk__in=Grant.objects.filter(approved_usd__lt=MAX_GRANT_USD - 100)
+        .order_by("pk")
+        .values("pk")[:20]
+    ).update(approved_usd=F("approved_usd") + 100),
+    "grant's provider countries": lambda: [
+        grant.provider_countries.add(_unused_country())
+        for grant in Grant.objects.filter(status=GrantStatus.CLOSED).order_by("pk")[:5]
+    ],
     "exchange cancelled": lambda: _held().update(status=ExchangeStatus.CANCELLED),
     "participants": lambda: _held().update(
         participants=F("participants") + 7, women_participants=F("women_participants") + 3
@@ -149,6 +208,30 @@ def test_the_report_right_after_a_change_is_the_records(portfolio_of_200, change
     assert GrantFlowDirty.objects.exists()
     after = {by: _same(by) for by in portfolio.FLOW_BY}
     assert after["country"] != before["country"]
+
+
+def test_a_concrete_result_reported_is_in_the_indicators_at_once(portfolio_of_200):
+    ConcreteResult.objects.filter(report__in=_reports()).delete()
+    before = _same_indicators()
+    for report in _reports():
+        ConcreteResult.objects.create(
+            report=report, kind=ConcreteResultKind.ACTION_PLAN, description="A plan"
+        )
+    assert GrantFlowDirty.objects.exists()
+    assert _same_indicators() != before
+
+
+def test_a_grant_approved_is_in_the_indicators_at_once(portfolio_of_200, leader, fund_manager):
+    from tests.factories import fund_with
+    from tests.grants.factories import make_grant
+
+    before = _same_indicators()
+    fund_with("10000000.00")
+    make_grant(leader, GrantStatus.APPROVED, manager=fund_manager, approved_usd=Decimal("12345.67"))
+    after = _same_indicators()
+    figures = {row["indicator"]: row["value"] for row in after[STATUS_SCOPES[0]]["rows"]}
+    was = {row["indicator"]: row["value"] for row in before[STATUS_SCOPES[0]]["rows"]}
+    assert figures["grants_approved"] == was["grants_approved"] + 1
 
 
 def test_a_grants_countries_stand_in_for_an_exchange_that_names_none(portfolio_of_200):

@@ -120,20 +120,31 @@ ENDPOINTS = [
         "portfolio-indicators report",
         "fund_manager",
         "/api/v1/reports/portfolio-indicators/",
-        4,
-        "roles; the grants' counts and average; the countries by role; the exchanges held",
+        (9, 4),
+        "roles; PostgreSQL: the grants noted since the facts kept with the exchange flows "
+        "were computed (here all: the portfolio was just made), the refreshes' lock, their "
+        "facts taken from the statuses' sums, deleted, computed again, added to the sums, "
+        "the sums of no grant deleted, the report (from the sums per status: a fund "
+        "manager sees whole statuses); elsewhere: the grants' counts and average, the "
+        "countries by role, the exchanges held",
+    ),
+    (
+        "portfolio-indicators report, a period",
+        "fund_manager",
+        "/api/v1/reports/portfolio-indicators/?approved_from=2020-01-01",
+        (3, 4),
+        "roles; PostgreSQL: the grants noted (none since the report above), the report "
+        "(from the facts of the grants in scope); elsewhere as above",
     ),
     (
         "exchange-flows report by region",
         "donor",
         "/api/v1/reports/exchange-flows/?by=region",
-        (9, 6),
-        "roles; PostgreSQL: the grants noted since the flow facts were computed (here all: "
-        "the portfolio was just made), the refreshes' lock, their totals taken from the "
-        "statuses' sums, their facts deleted, computed again, added to the sums, the sums "
-        "of no grant deleted, the report (from the sums per status: a donor sees whole "
-        "statuses); elsewhere: the exchanges held, their providers, their recipients, the "
-        "grants' providers, the grants' recipients",
+        (3, 6),
+        "roles; PostgreSQL: the grants noted (none since the reports above), the report "
+        "(from the sums per status: a donor sees whole statuses); elsewhere: the "
+        "exchanges held, their providers, their recipients, the grants' providers, the "
+        "grants' recipients",
     ),
     (
         "exchange-flows report by country",

@@ -3,46 +3,35 @@
 starts that floor. ``__SCOPED__`` stands where the floor puts its own SQL for the grants
 the user may see, ``__ZONE__`` where the fund's time zone goes (analytics.*_sql).
 
-The portfolio indicators' three aggregates are the ORM's: the report is run once over no
-grants (a marker subquery where the scoped grants go) and its statements are caught as
-the database would receive them, the marker then replaced by ``__SCOPED__``."""
+The exchange flows and the portfolio indicators have two statements each: over the kept
+facts of the grants in scope, and over their sums per status (for a user who sees whole
+statuses), whose parameter is the statuses."""
 
 import json
 
 from django.core.management.base import BaseCommand
-from django.db import connection
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from analytics import cycletimes_sql, flows_sql
-from analytics.portfolio import INDICATORS, UNITS, approved_in_period, portfolio_indicators
+from analytics import cycletimes_sql, flows_sql, indicators_sql
+from analytics.cycletimes_sql import _in
+from analytics.portfolio import COMPLETED, INDICATORS, UNITS
 from analytics.steps import STEPS, WAITS, service_standards
-from grants.models import Grant
+from grants.models import APPROVED_AND_LATER
 
 # The groupings bench/run measures (the floor answers those only).
 CYCLE_TIMES_GROUP_BY = ("quarter",)
 FLOWS_BY = ("country",)
 
 
-# Selects no grant; stands where the floor's scoped grants go.
-MARKER = "SELECT NULL::bigint WHERE 'bench' = 'scoped'"
-
-
-def indicators_statements() -> list[str]:
-    """The indicators' statements, in the order the report runs them (the grants'
-    figures, the countries by role, the exchanges held), with ``__SCOPED__``."""
-    caught: list[str] = []
-
-    def catch(execute, sql, params, many, context):
-        caught.append(connection.ops.compose_sql(sql, params))
-        return execute(sql, params, many, context)
-
-    grants = approved_in_period(Grant.objects.filter(pk__in=RawSQL(MARKER, [])))
-    with connection.execute_wrapper(catch):
-        portfolio_indicators(grants)
-    if len(caught) != 3 or not all(MARKER in sql for sql in caught):
-        raise RuntimeError(f"The indicators ran {len(caught)} statements, not the three known.")
-    return [sql.replace(MARKER, "__SCOPED__") for sql in caught]
+def indicators_statements() -> dict:
+    """The indicators' statements (analytics.indicators_sql) over the grants approved and
+    later: of the facts of the grants in scope (``__SCOPED__``), and of the sums per
+    status (its parameter, the statuses)."""
+    approved = f"status IN {_in(APPROVED_AND_LATER)} AND grant_id IN (__SCOPED__)"
+    scoped = indicators_sql._statement(COMPLETED).replace("grant_id IN (__SCOPED__)", approved)
+    if approved not in scoped:
+        raise RuntimeError("The indicators' statement no longer reads the scoped grants so.")
+    return {"statement": scoped, "totals_statement": indicators_sql._totals_statement(COMPLETED)}
 
 
 def statements() -> dict:
@@ -57,7 +46,7 @@ def statements() -> dict:
         # Its parameter: the statuses in scope, for a user who sees whole statuses.
         "exchange_flow_totals": {by: flows_sql._totals_statement(by) for by in FLOWS_BY},
         "portfolio_indicators": {
-            "statements": indicators_statements(),
+            **indicators_statements(),
             "rows": [
                 {"indicator": key, "label": str(label), "unit": UNITS.get(key, "count")}
                 for key, label in INDICATORS.items()
