@@ -262,9 +262,10 @@ class ExchangeFlowsReportView(ReportView):
         def build():
             grants = self.filtered_grants(request)
             statuses = status_scope(request.user, request.query_params)
-            return ExchangeFlowsReportSerializer(
-                portfolio.exchange_flows(grants, by=by, statuses=statuses)
-            ).data
+            # The report's rows are already what the serializer (the schema) describes,
+            # strings and integers in its order: at 200,000 grants 13,000 country pairs,
+            # which passing through its fields one by one cost more than summing them.
+            return portfolio.exchange_flows(grants, by=by, statuses=statuses)
 
         return cached_response(
             self,
