@@ -15,8 +15,12 @@ writes; the report first computes the facts again for the grants noted
 facts were computed in is not TIME_ZONE. On SQLite (the embedded
 demo) the report is computed from the records in Python, and these tables stay empty.
 
-Neither table is one of the tracked apps' (``seetf.common.datacache``): refreshing the
-facts is not a change of data."""
+The exchange flows and the portfolio indicators are kept the same way, per grant and
+summed per grant status (``GrantFlowFacts``, ``FlowTotals``, ``GrantFlowDirty``: analytics
+0002 and 0003, ``flows_sql``, ``indicators_sql``).
+
+None of these tables is one of the tracked apps' (``seetf.common.datacache``):
+refreshing the facts is not a change of data."""
 
 from django.db import models
 

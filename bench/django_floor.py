@@ -28,13 +28,7 @@ from django.http import JsonResponse
 from rest_framework.authtoken.models import Token
 
 from grants.api.pagination import _beyond, _keyset_order, encode_cursor
-from grants.models import (
-    APPROVED_AND_LATER,
-    PIPELINE_STATUSES,
-    Grant,
-    GrantPartnerRole,
-    GrantStatus,
-)
+from grants.models import APPROVED_AND_LATER, PIPELINE_STATUSES, Grant, GrantPartnerRole
 from partners.models import Contribution, Fund, Partner
 from partners.roles import Role
 from results.models import OUTCOME_FIELDS, ResultsStory
@@ -123,18 +117,15 @@ class _User:
         return condition
 
     def statuses(self):
-        """grants.selectors.statuses_seen: the statuses seen when they are all the rule."""
-        if self.superuser:
-            return set(GrantStatus.values)
-        roles = self.roles - ({Role.WINDOW_MANAGER} if Role.FUND_MANAGER in self.roles else set())
-        if not roles or not roles <= {Role.FUND_MANAGER, Role.DONOR}:
-            return None
-        seen = set()
-        if Role.FUND_MANAGER in roles:
-            seen |= set(GrantStatus.values) - {"draft"}
-        if Role.DONOR in roles:
-            seen |= set(APPROVED_AND_LATER)
-        return seen
+        """The project's own rule (``grants.selectors.statuses_seen``) for these roles."""
+        from django.contrib.auth import get_user_model
+
+        from grants.selectors import statuses_seen
+        from partners.roles import remember_roles
+
+        someone = get_user_model()(pk=self.id, is_superuser=self.superuser)
+        remember_roles(someone, self.roles)
+        return statuses_seen(someone)
 
 
 def _authenticated(view):
