@@ -397,7 +397,7 @@ class GrantStatusCount(models.Model):
     grants 0017 count every insert, status change and delete of a grant, whoever writes
     it (the services, the importer, bulk loads, the admin, SQL). A list of every grant at
     some statuses (a fund manager's, a donor's) then has its count without reading the
-    grants (``selectors.visible_grant_count``); a status with no grant may have no row."""
+    grants (``selectors.grant_count_at``); a status with no grant may have no row."""
 
     status = models.CharField(max_length=16, choices=GrantStatus.choices, primary_key=True)
     count = models.BigIntegerField()

@@ -233,15 +233,6 @@ def statuses_seen(user, statuses=None) -> frozenset[str] | None:
     return seen if statuses is None else seen & frozenset(statuses)
 
 
-def visible_grant_count(user, statuses=None) -> int | None:
-    """How many of the grants ``user`` sees are at ``statuses`` (at any status with
-    None), read from the counts the database keeps (``GrantStatusCount``) instead of
-    counting the grants, when what the user sees depends on the status alone
-    (``statuses_seen``); None otherwise: then the grants are counted."""
-    wanted = statuses_seen(user, statuses)
-    return None if wanted is None else grant_count_at(wanted)
-
-
 def grant_count_at(statuses) -> int:
     """How many grants are at ``statuses``, from ``GrantStatusCount``."""
     if not statuses:

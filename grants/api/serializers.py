@@ -270,7 +270,7 @@ def represent_grant(grant: Grant) -> dict:
 class GrantRows(Rows):
     """A queryset of grants seen as rows (``grant_rows``), for Django's paginator;
     ``counted`` gives their number without counting them when it is known (the counts
-    by status: ``selectors.visible_grant_count``), or None."""
+    by status: ``filters.status_scope``, ``selectors.grant_count_at``), or None."""
 
     def __init__(self, queryset, counted=None):
         super().__init__(queryset, grant_rows, counted=counted)
